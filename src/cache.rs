@@ -1,0 +1,152 @@
+//! The offline cache: each provider's last good snapshot, one JSON file per
+//! provider under `<data dir>/cache/`. Shown at start (marked stale) until
+//! fresh data arrives. A corrupt or foreign file is ignored with a warning,
+//! never trusted; every string read back is sanitized again by `SafeText`.
+
+use crate::model::{Fetched, Time};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+const FORMAT: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    format: u32,
+    provider: String,
+    kind: String,
+    fetched_at: Time,
+    data: Fetched,
+}
+
+#[derive(Clone, Debug)]
+pub struct Cache {
+    dir: PathBuf,
+}
+
+/// What the cache held for a provider.
+#[derive(Debug)]
+pub struct Cached {
+    pub fetched_at: Time,
+    pub data: Fetched,
+}
+
+impl Cache {
+    pub fn new(data_dir: &Path) -> Self {
+        Cache {
+            dir: data_dir.join("cache"),
+        }
+    }
+
+    fn file(&self, provider: &str) -> PathBuf {
+        // Provider names are validated ([A-Za-z0-9._-]); keep it safe anyway.
+        let safe: String = provider
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        self.dir.join(format!("{safe}.json"))
+    }
+
+    /// Load a provider's cache. `Err` carries a warning to show (corrupt,
+    /// foreign); `Ok(None)` = nothing cached.
+    pub fn load(&self, provider: &str, kind: &str) -> Result<Option<Cached>, String> {
+        let path = self.file(provider);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("cache {}: {e}", path.display())),
+        };
+        if bytes.len() > 64 * 1024 * 1024 {
+            return Err(format!("cache {} is too large; ignored", path.display()));
+        }
+        let e: Entry = serde_json::from_slice(&bytes)
+            .map_err(|e| format!("cache {} is corrupt ({e}); ignored", path.display()))?;
+        if e.format != FORMAT || e.provider != provider || e.kind != kind {
+            return Err(format!(
+                "cache {} belongs to another provider or version; ignored",
+                path.display()
+            ));
+        }
+        Ok(Some(Cached {
+            fetched_at: e.fetched_at,
+            data: e.data,
+        }))
+    }
+
+    /// Write atomically (temp file + rename). Errors are returned for logging;
+    /// a failed cache write never fails a fetch.
+    pub fn store(
+        &self,
+        provider: &str,
+        kind: &str,
+        fetched_at: Time,
+        data: &Fetched,
+    ) -> std::io::Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let entry = Entry {
+            format: FORMAT,
+            provider: provider.to_string(),
+            kind: kind.to_string(),
+            fetched_at,
+            data: data.clone(),
+        };
+        let bytes = serde_json::to_vec(&entry).map_err(std::io::Error::other)?;
+        let path = self.file(provider);
+        let tmp = path.with_extension(format!("json.tmp{}", std::process::id()));
+        {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&bytes)?;
+            f.sync_data()?;
+        }
+        std::fs::rename(&tmp, &path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::*;
+    use crate::text::SafeText;
+
+    #[test]
+    fn roundtrip_and_corruption() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Cache::new(dir.path());
+        assert!(c.load("pd", "pagerduty").unwrap().is_none());
+        let mut f = Fetched::default();
+        f.oncall.push(OnCall {
+            provider: SafeText::line("pd"),
+            policy: SafeText::line("p"),
+            level: 1,
+            user: SafeText::line("u"),
+            until: None,
+        });
+        let at = chrono::Utc::now();
+        c.store("pd", "pagerduty", at, &f).unwrap();
+        let got = c.load("pd", "pagerduty").unwrap().unwrap();
+        assert_eq!(got.data, f);
+        assert!(c.load("pd", "opsgenie").is_err(), "foreign kind must be refused");
+        std::fs::write(dir.path().join("cache/pd.json"), b"{\"format\":1,\"prov").unwrap();
+        let e = c.load("pd", "pagerduty").unwrap_err();
+        assert!(e.contains("corrupt"), "{e}");
+    }
+
+    #[test]
+    fn cached_strings_are_sanitized_again() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("cache")).unwrap();
+        std::fs::write(
+            dir.path().join("cache/pd.json"),
+            r#"{"format":1,"provider":"pd","kind":"pagerduty","fetched_at":"2026-11-22T03:00:00Z","data":{"oncall":[{"provider":"pd","policy":"\u001b]0;evil\u0007P","level":1,"user":"u","until":null}]}}"#,
+        )
+        .unwrap();
+        let got = Cache::new(dir.path()).load("pd", "pagerduty").unwrap().unwrap();
+        assert_eq!(got.data.oncall[0].policy.as_str(), "P");
+    }
+}

@@ -1,0 +1,554 @@
+//! The command line (SPEC §2). Read commands share `load_store`; write
+//! commands go through the audited executor.
+
+pub mod output;
+
+use crate::cache::Cache;
+use crate::config::{self, Config};
+use crate::model::{Severity, Time};
+use crate::paths::Paths;
+use crate::providers::Registry;
+use crate::store::Store;
+use clap::{Args, Parser, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Exit codes of SPEC §2.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const PARTIAL: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const AUDIT_BROKEN: i32 = 3;
+    pub const PROVIDER_FAILED: i32 = 4;
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sitrep",
+    version,
+    about = "A terminal operations console for on-call engineers",
+    long_about = "One screen for incidents, SLO burn, deploys and feature flags, with runbooks and audited actions.\n\nRun `sitrep` for the console, `sitrep --demo` to try it on embedded data."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Config file [default: <config dir>/config.toml]
+    #[arg(long, global = true, env = "SITREP_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Where the cache, runbook progress and audit log live
+    #[arg(long, global = true, env = "SITREP_DATA_DIR", value_name = "PATH")]
+    pub data_dir: Option<PathBuf>,
+    /// Use the embedded demo providers (no network, no config needed)
+    #[arg(long, global = true)]
+    pub demo: bool,
+    /// Refuse every write action
+    #[arg(long, global = true, env = "SITREP_READ_ONLY", value_parser = parse_boolish, num_args = 0..=1, default_missing_value = "true", default_value = "false")]
+    pub read_only: bool,
+    /// Theme name (bundled or user)
+    #[arg(long, global = true, env = "SITREP_THEME", value_name = "NAME")]
+    pub theme: Option<String>,
+    /// No colours (also NO_COLOR)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// More logging to <data dir>/sitrep.log (-v info, -vv debug)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+fn parse_boolish(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "" | "0" | "false" | "no" | "off" => Ok(false),
+        "1" | "true" | "yes" | "on" => Ok(true),
+        other => Err(format!("expected 1/0 or true/false, got {other:?}")),
+    }
+}
+
+/// Flags every write action takes.
+#[derive(Args, Debug, Clone, Default)]
+pub struct WriteFlags {
+    /// Print the exact request that would be sent; send nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Required with --yes for actions against production environments
+    #[arg(long)]
+    pub i_know_this_is_production: bool,
+    /// Link the action to an incident in the audit log
+    #[arg(long, value_name = "ID")]
+    pub incident: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// One aggregated snapshot of every provider
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Open incidents and firing alerts, worst first
+    Incidents {
+        #[arg(long)]
+        json: bool,
+        /// Only this severity or worse (e.g. SEV2)
+        #[arg(long, value_name = "SEVn")]
+        min_severity: Option<Severity>,
+        /// Include resolved incidents
+        #[arg(long)]
+        all: bool,
+    },
+    /// Incident write actions
+    Incident {
+        #[command(subcommand)]
+        action: IncidentCmd,
+    },
+    /// Create an Alertmanager silence
+    Silence {
+        /// label=value (repeatable; =~, != and !~ also work)
+        #[arg(long = "matcher", short = 'm', required = true)]
+        matchers: Vec<String>,
+        #[arg(long, default_value = "1h")]
+        duration: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        provider: Option<String>,
+        #[command(flatten)]
+        write: WriteFlags,
+    },
+    /// Who is on call now
+    Oncall {
+        #[arg(long)]
+        json: bool,
+    },
+    /// SLOs with burn rates, error budget, alert state and release gate
+    Slo {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deploys per service and environment, newest first
+    Deploys {
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        service: Option<String>,
+        #[arg(long)]
+        env: Option<String>,
+    },
+    /// Roll back to the previous good deploy (or --to)
+    Rollback {
+        service: String,
+        #[arg(long)]
+        env: String,
+        /// Deploy id to roll back to
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        provider: Option<String>,
+        #[command(flatten)]
+        write: WriteFlags,
+    },
+    /// Feature flags and kill switches
+    Flags {
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        filter: Option<String>,
+    },
+    /// Kill switch (off) / restore (on)
+    Flag {
+        #[command(subcommand)]
+        action: FlagCmd,
+    },
+    /// Offline runbook browsing
+    Runbook {
+        #[command(subcommand)]
+        action: RunbookCmd,
+    },
+    /// Read and verify the audit log
+    Audit {
+        #[command(subcommand)]
+        action: Option<AuditCmd>,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Provider tokens in the OS keyring
+    Auth {
+        #[command(subcommand)]
+        action: AuthCmd,
+    },
+    /// Write, check or locate the config file
+    Config {
+        #[command(subcommand)]
+        action: ConfigCmd,
+    },
+    /// Themes
+    Theme {
+        #[command(subcommand)]
+        action: ThemeCmd,
+    },
+    /// Shell completions
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IncidentCmd {
+    /// Acknowledge
+    Ack {
+        id: String,
+        #[arg(long)]
+        provider: Option<String>,
+        #[arg(long, default_value = "")]
+        reason: String,
+        #[command(flatten)]
+        write: WriteFlags,
+    },
+    /// Resolve
+    Resolve {
+        id: String,
+        #[arg(long)]
+        provider: Option<String>,
+        #[arg(long, default_value = "")]
+        reason: String,
+        #[command(flatten)]
+        write: WriteFlags,
+    },
+    /// Add a note
+    Note {
+        id: String,
+        text: String,
+        #[arg(long)]
+        provider: Option<String>,
+        #[command(flatten)]
+        write: WriteFlags,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FlagCmd {
+    /// Turn a flag off (kill switch)
+    Off {
+        key: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        provider: Option<String>,
+        #[arg(long)]
+        env: Option<String>,
+        #[command(flatten)]
+        write: WriteFlags,
+    },
+    /// Turn a flag back on
+    On {
+        key: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        provider: Option<String>,
+        #[arg(long)]
+        env: Option<String>,
+        #[command(flatten)]
+        write: WriteFlags,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RunbookCmd {
+    /// List runbooks
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a runbook as plain, sanitized text
+    Show { name: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCmd {
+    /// Verify the hash chain (exit 3 names the first broken line)
+    Verify,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuthCmd {
+    /// Store a provider token (read from stdin, no echo)
+    Set { provider: String },
+    /// Which providers have a token and where from (never the token)
+    Status,
+    /// Remove a stored token
+    Rm { provider: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCmd {
+    /// Write a commented example config
+    Init {
+        /// Overwrite an existing file
+        #[arg(long)]
+        force: bool,
+    },
+    /// Validate the config (exit 2 with line/column on error)
+    Check,
+    /// Print the config path
+    Path,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ThemeCmd {
+    /// List bundled and user themes
+    List,
+}
+
+/// Everything a command needs, resolved once.
+pub struct Ctx {
+    pub global: Global,
+    pub paths: Paths,
+    pub now: Time,
+}
+
+impl Ctx {
+    pub fn new(global: Global) -> Ctx {
+        let paths = Paths::resolve(global.config.clone(), global.data_dir.clone());
+        Ctx {
+            global,
+            paths,
+            now: chrono::Utc::now(),
+        }
+    }
+
+    /// The config; a missing file (not explicitly named) is an empty config.
+    pub fn config(&self) -> Result<Config, String> {
+        if !self.paths.config_exists() && !self.paths.config_explicit {
+            return Ok(Config::default());
+        }
+        config::load(&self.paths.config).map_err(|e| e.to_string())
+    }
+
+    /// The providers: the demo or the configured ones.
+    pub fn registry(&self) -> Result<(Registry, Config), String> {
+        if self.global.demo {
+            return Ok((Registry::demo(self.now), Config::default()));
+        }
+        if !self.paths.config_exists() {
+            return Err(format!(
+                "no config at {} (write one with `sitrep config init`, or try `sitrep --demo`)",
+                self.paths.config.display()
+            ));
+        }
+        let cfg = self.config()?;
+        let reg = Registry::from_config(&cfg, &crate::secrets::SystemSecrets);
+        Ok((reg, cfg))
+    }
+
+    pub fn cache(&self) -> Option<Cache> {
+        (!self.global.demo).then(|| Cache::new(&self.paths.data_dir))
+    }
+
+    pub async fn load_store(&self) -> Result<(Store, Config), String> {
+        let (reg, cfg) = self.registry()?;
+        let cache = self.cache();
+        let store = Store::fetch_all(&reg, cache.as_ref()).await;
+        Ok((store, cfg))
+    }
+}
+
+fn err(msg: impl std::fmt::Display) -> i32 {
+    eprintln!("sitrep: {msg}");
+    exit::USAGE
+}
+
+/// Print stdout, ignoring a closed pipe (`sitrep incidents | head`).
+pub fn print(s: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(s.as_bytes());
+    let _ = out.flush();
+}
+
+fn partial(store: &Store) -> i32 {
+    for s in &store.slots {
+        if let Some(e) = &s.error {
+            eprintln!(
+                "sitrep: {e}{}",
+                if s.stale {
+                    " (showing cached data)"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    for w in &store.warnings {
+        eprintln!("sitrep: warning: {w}");
+    }
+    if store.any_failed() {
+        exit::PARTIAL
+    } else {
+        exit::OK
+    }
+}
+
+/// Run a read command (the ones that aggregate provider data).
+pub async fn run_read(ctx: &Ctx, cmd: &Command) -> i32 {
+    let (store, _cfg) = match ctx.load_store().await {
+        Ok(x) => x,
+        Err(e) => return err(e),
+    };
+    let snap = store.snapshot(ctx.now);
+    let out = match cmd {
+        Command::Status { json } => output::status(&snap, ctx.now, *json),
+        Command::Incidents {
+            json,
+            min_severity,
+            all,
+        } => output::incidents(&snap, ctx.now, *json, *min_severity, *all),
+        Command::Oncall { json } => output::oncall(&snap, ctx.now, *json),
+        Command::Slo { json } => output::slos(&snap, *json),
+        Command::Deploys { json, service, env } => {
+            output::deploys(&snap, ctx.now, *json, service.as_deref(), env.as_deref())
+        }
+        Command::Flags { json, filter } => output::flags(&snap, ctx.now, *json, filter.as_deref()),
+        _ => return err("internal: not a read command"),
+    };
+    match out {
+        Ok(s) => print(&s),
+        Err(e) => return err(e),
+    }
+    partial(&store)
+}
+
+pub fn run_config(ctx: &Ctx, cmd: &ConfigCmd) -> i32 {
+    match cmd {
+        ConfigCmd::Path => {
+            print(&format!("{}\n", ctx.paths.config.display()));
+            exit::OK
+        }
+        ConfigCmd::Check => {
+            if !ctx.paths.config_exists() {
+                return err(format!(
+                    "{}: no such file (write one with `sitrep config init`)",
+                    ctx.paths.config.display()
+                ));
+            }
+            match config::load(&ctx.paths.config) {
+                Ok(c) => {
+                    print(&format!(
+                        "{}: ok ({} providers, {} services, {} SLOs)\n",
+                        ctx.paths.config.display(),
+                        c.providers().count(),
+                        c.service.len(),
+                        c.slo.len()
+                    ));
+                    exit::OK
+                }
+                Err(e) => err(e),
+            }
+        }
+        ConfigCmd::Init { force } => {
+            let p = &ctx.paths.config;
+            if p.exists() && !force {
+                return err(format!(
+                    "{} already exists (use --force to overwrite)",
+                    p.display()
+                ));
+            }
+            if let Some(dir) = p.parent()
+                && let Err(e) = std::fs::create_dir_all(dir)
+            {
+                return err(format!("cannot create {}: {e}", dir.display()));
+            }
+            match std::fs::write(p, config::EXAMPLE) {
+                Ok(()) => {
+                    print(&format!(
+                        "wrote {}\nedit it, then run `sitrep config check`\n",
+                        p.display()
+                    ));
+                    exit::OK
+                }
+                Err(e) => err(format!("cannot write {}: {e}", p.display())),
+            }
+        }
+    }
+}
+
+pub fn run_theme(ctx: &Ctx, cmd: &ThemeCmd) -> i32 {
+    match cmd {
+        ThemeCmd::List => {
+            let mut s = String::new();
+            for n in crate::theme::Theme::names() {
+                s.push_str(&format!("{n}\tbundled\n"));
+            }
+            if let Ok(rd) = std::fs::read_dir(ctx.paths.themes_dir()) {
+                let mut user: Vec<_> = rd
+                    .flatten()
+                    .filter_map(|e| {
+                        let p = e.path();
+                        (p.extension()? == "toml")
+                            .then(|| p.file_stem().map(|s| s.to_string_lossy().to_string()))
+                            .flatten()
+                    })
+                    .collect();
+                user.sort();
+                for n in user {
+                    let (_, warn) = crate::theme::Theme::resolve(&n, &ctx.paths.themes_dir());
+                    let n = crate::text::SafeText::line(&n);
+                    match warn {
+                        None => s.push_str(&format!("{n}\tuser\n")),
+                        Some(w) => s.push_str(&format!(
+                            "{n}\tuser (broken: {})\n",
+                            crate::text::SafeText::line(&w)
+                        )),
+                    }
+                }
+            }
+            print(&s);
+            exit::OK
+        }
+    }
+}
+
+pub fn run_completions(shell: clap_complete::Shell) -> i32 {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "sitrep", &mut buf);
+    print(&String::from_utf8_lossy(&buf));
+    exit::OK
+}
+
+/// A command another part of sitrep has not built yet: say so, never fake it.
+pub fn not_available(what: &str) -> i32 {
+    err(format!("`{what}` is not available in this build yet"))
+}
+
+/// Dispatch a parsed command line (everything except the TUI).
+pub async fn run(ctx: &Ctx, cmd: Command) -> i32 {
+    match &cmd {
+        Command::Status { .. }
+        | Command::Incidents { .. }
+        | Command::Oncall { .. }
+        | Command::Slo { .. }
+        | Command::Deploys { .. }
+        | Command::Flags { .. } => run_read(ctx, &cmd).await,
+        Command::Config { action } => run_config(ctx, action),
+        Command::Theme { action } => run_theme(ctx, action),
+        Command::Completions { shell } => run_completions(*shell),
+        Command::Incident { .. } => not_available("incident"),
+        Command::Silence { .. } => not_available("silence"),
+        Command::Rollback { .. } => not_available("rollback"),
+        Command::Flag { .. } => not_available("flag"),
+        Command::Runbook { .. } => not_available("runbook"),
+        Command::Audit { .. } => not_available("audit"),
+        Command::Auth { .. } => not_available("auth"),
+    }
+}

@@ -1,0 +1,424 @@
+//! Human tables and `--json` documents (SPEC §4) for the read commands.
+//! Every string printed is `SafeText` or our own.
+
+use crate::model::*;
+use crate::util;
+use serde::Serialize;
+use serde_json::{Value, json};
+use unicode_width::UnicodeWidthStr;
+
+/// A plain text table: header, rows, columns padded; the last column is
+/// not padded. Cells are already sanitized.
+pub struct Table {
+    header: Vec<&'static str>,
+    rows: Vec<Vec<String>>,
+    /// Max width per column (0 = unlimited).
+    caps: Vec<usize>,
+}
+
+impl Table {
+    pub fn new(header: Vec<&'static str>) -> Self {
+        let n = header.len();
+        Table {
+            header,
+            rows: Vec::new(),
+            caps: vec![0; n],
+        }
+    }
+
+    pub fn cap(mut self, col: usize, width: usize) -> Self {
+        if let Some(c) = self.caps.get_mut(col) {
+            *c = width;
+        }
+        self
+    }
+
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    pub fn render(&self) -> String {
+        let n = self.header.len();
+        let cell = |r: &Vec<String>, i: usize| -> String {
+            let s = r.get(i).cloned().unwrap_or_default();
+            match self.caps[i] {
+                0 => s,
+                w => crate::text::truncate(&s, w),
+            }
+        };
+        let mut widths: Vec<usize> = self.header.iter().map(|h| h.len()).collect();
+        for r in &self.rows {
+            for (i, w) in widths.iter_mut().enumerate() {
+                *w = (*w).max(UnicodeWidthStr::width(cell(r, i).as_str()));
+            }
+        }
+        let mut out = String::new();
+        let mut line = |cells: Vec<String>| {
+            let mut l = String::new();
+            for (i, c) in cells.iter().enumerate() {
+                l.push_str(c);
+                if i + 1 < n {
+                    let pad = widths[i].saturating_sub(UnicodeWidthStr::width(c.as_str()));
+                    l.push_str(&" ".repeat(pad + 2));
+                }
+            }
+            out.push_str(l.trim_end());
+            out.push('\n');
+        };
+        line(self.header.iter().map(|h| h.to_string()).collect());
+        for r in &self.rows {
+            line((0..n).map(|i| cell(r, i)).collect());
+        }
+        out
+    }
+}
+
+fn doc<T: Serialize>(snap: &Snapshot, key: &str, items: &T) -> Result<String, String> {
+    let v = json!({
+        "generated_at": snap.generated_at,
+        "providers": snap.providers,
+        key: items,
+    });
+    to_json(&v)
+}
+
+pub fn to_json(v: &Value) -> Result<String, String> {
+    serde_json::to_string_pretty(v)
+        .map(|mut s| {
+            s.push('\n');
+            s
+        })
+        .map_err(|e| format!("cannot encode JSON: {e}"))
+}
+
+fn opt(s: &Option<crate::text::SafeText>) -> String {
+    s.as_ref()
+        .map(|x| x.as_str().to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+fn provider_footer(snap: &Snapshot, now: Time) -> String {
+    let mut out = String::new();
+    for p in &snap.providers {
+        if let Some(e) = &p.error {
+            out.push_str(&format!("! {}: {e}", p.name));
+            if p.stale
+                && let Some(at) = p.fetched_at
+            {
+                out.push_str(&format!(" (cached data from {} ago)", util::age(now, at)));
+            }
+            out.push('\n');
+        } else if p.stale {
+            out.push_str(&format!("! {}: showing cached data\n", p.name));
+        }
+    }
+    out
+}
+
+pub fn status(snap: &Snapshot, now: Time, as_json: bool) -> Result<String, String> {
+    if as_json {
+        return to_json(&serde_json::to_value(snap).map_err(|e| e.to_string())?);
+    }
+    let mut out = String::new();
+    let c = snap.open_counts();
+    out.push_str(&format!(
+        "INCIDENTS  SEV1 {}  SEV2 {}  SEV3 {}  SEV4 {}\n",
+        c[0], c[1], c[2], c[3]
+    ));
+    for i in snap
+        .incidents
+        .iter()
+        .filter(|i| i.status.is_open())
+        .take(5)
+    {
+        out.push_str(&format!(
+            "  {} {:<12} {:>5}  {}\n",
+            i.severity,
+            i.status.label(),
+            util::age(now, i.created_at),
+            crate::text::truncate(i.title.as_str(), 90)
+        ));
+    }
+    out.push_str("\nON CALL\n");
+    for o in snap.oncall.iter().filter(|o| o.level == 1) {
+        out.push_str(&format!("  {:<28} {}\n", o.policy.as_str(), o.user));
+    }
+    out.push_str("\nSLOS\n");
+    for s in &snap.slos {
+        out.push_str(&format!(
+            "  {:<32} budget {:>5}  1h {:>7}  {}\n",
+            s.name.as_str(),
+            util::share(s.error_budget_remaining),
+            util::burn(s.burn_rates.h1),
+            slo_state(s)
+        ));
+    }
+    out.push_str("\nLIVE DEPLOYS\n");
+    for ((svc, env), ds) in snap.deploy_groups() {
+        let live = ds.iter().find(|d| d.current);
+        let failed = ds.first().filter(|d| d.state == DeployState::Failure);
+        out.push_str(&format!(
+            "  {:<12} {:<12} {}{}\n",
+            svc,
+            env,
+            live.map(|d| format!("{} {}", d.git_ref, util::short_sha(d.sha.as_str())))
+                .unwrap_or_else(|| "-".into()),
+            failed
+                .map(|d| format!("  (newest {} FAILED)", d.git_ref))
+                .unwrap_or_default()
+        ));
+    }
+    let off: Vec<_> = snap
+        .flags
+        .iter()
+        .filter(|f| f.kill_switch && !f.on)
+        .map(|f| f.key.as_str())
+        .collect();
+    out.push_str(&format!(
+        "\nKILL SWITCHES OFF: {}\n",
+        if off.is_empty() {
+            "none".into()
+        } else {
+            off.join(", ")
+        }
+    ));
+    out.push_str(&provider_footer(snap, now));
+    Ok(out)
+}
+
+pub fn slo_state(s: &Slo) -> String {
+    if !s.has_data() {
+        return "NO DATA".into();
+    }
+    let mut v = Vec::new();
+    if s.page_firing() {
+        v.push("PAGE");
+    } else if s.ticket_firing() {
+        v.push("TICKET");
+    }
+    v.push(match s.gate {
+        Gate::Frozen => "FROZEN",
+        Gate::Open => "ok",
+    });
+    v.join(" ")
+}
+
+pub fn incidents(
+    snap: &Snapshot,
+    now: Time,
+    as_json: bool,
+    min: Option<Severity>,
+    all: bool,
+) -> Result<String, String> {
+    let list: Vec<&Incident> = snap
+        .incidents
+        .iter()
+        .filter(|i| all || i.status.is_open())
+        .filter(|i| min.is_none_or(|m| i.severity <= m))
+        .collect();
+    if as_json {
+        return doc(snap, "incidents", &list);
+    }
+    let mut t = Table::new(vec![
+        "SEV", "STATUS", "AGE", "SERVICE", "ID", "ASSIGNEE", "TITLE",
+    ])
+    .cap(3, 16)
+    .cap(4, 24)
+    .cap(5, 18)
+    .cap(6, 90);
+    for i in &list {
+        t.row(vec![
+            i.severity.to_string(),
+            i.status.label().into(),
+            util::age(now, i.created_at),
+            opt(&i.service),
+            format!("{}/{}", i.provider, i.id),
+            opt(&i.assignee),
+            i.title.to_string(),
+        ]);
+    }
+    let mut out = if list.is_empty() {
+        "no open incidents\n".to_string()
+    } else {
+        t.render()
+    };
+    out.push_str(&provider_footer(snap, now));
+    Ok(out)
+}
+
+pub fn oncall(snap: &Snapshot, now: Time, as_json: bool) -> Result<String, String> {
+    if as_json {
+        return doc(snap, "oncall", &snap.oncall);
+    }
+    let mut t = Table::new(vec!["POLICY", "LEVEL", "USER", "UNTIL", "PROVIDER"]).cap(0, 40);
+    for o in &snap.oncall {
+        t.row(vec![
+            o.policy.to_string(),
+            o.level.to_string(),
+            o.user.to_string(),
+            o.until
+                .map(|u| util::until(now, u))
+                .unwrap_or_else(|| "-".into()),
+            o.provider.to_string(),
+        ]);
+    }
+    let mut out = if snap.oncall.is_empty() {
+        "nobody on call is known\n".into()
+    } else {
+        t.render()
+    };
+    out.push_str(&provider_footer(snap, now));
+    Ok(out)
+}
+
+pub fn slos(snap: &Snapshot, as_json: bool) -> Result<String, String> {
+    if as_json {
+        // The contract shape; `history` is for the TUI chart only.
+        let list: Vec<Value> = snap
+            .slos
+            .iter()
+            .map(|s| {
+                let mut v = serde_json::to_value(s).unwrap_or(Value::Null);
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("history");
+                }
+                v
+            })
+            .collect();
+        return doc(snap, "slos", &list);
+    }
+    let mut header = vec!["SLO", "SERVICE", "OBJECTIVE", "BUDGET", "7D"];
+    header.extend(BURN_WINDOWS);
+    header.push("STATE");
+    let mut t = Table::new(header).cap(0, 32);
+    for s in &snap.slos {
+        let mut row = vec![
+            s.name.to_string(),
+            opt(&s.service),
+            util::pct(s.objective),
+            util::share(s.error_budget_remaining),
+            util::share(s.budget_burned_7d),
+        ];
+        row.extend(s.burn_rates.iter().map(|(_, v)| util::burn(v)));
+        row.push(slo_state(s));
+        t.row(row);
+    }
+    let now = snap.generated_at.unwrap_or_default();
+    let mut out = if snap.slos.is_empty() {
+        "no SLOs configured\n".into()
+    } else {
+        t.render()
+    };
+    out.push_str(&provider_footer(snap, now));
+    Ok(out)
+}
+
+pub fn deploys(
+    snap: &Snapshot,
+    now: Time,
+    as_json: bool,
+    service: Option<&str>,
+    env: Option<&str>,
+) -> Result<String, String> {
+    let mut list: Vec<&Deploy> = snap
+        .deploys
+        .iter()
+        .filter(|d| service.is_none_or(|s| d.service.as_str() == s))
+        .filter(|d| env.is_none_or(|e| d.environment.as_str() == e))
+        .collect();
+    list.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    if as_json {
+        let list: Vec<Value> = list
+            .iter()
+            .map(|d| {
+                let mut v = serde_json::to_value(d).unwrap_or(Value::Null);
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("description");
+                }
+                v
+            })
+            .collect();
+        return doc(snap, "deploys", &list);
+    }
+    let mut t = Table::new(vec![
+        "SERVICE", "ENV", "STATE", "LIVE", "REF", "SHA", "AGE", "BY", "ID",
+    ])
+    .cap(4, 24)
+    .cap(7, 20);
+    for d in &list {
+        t.row(vec![
+            d.service.to_string(),
+            d.environment.to_string(),
+            d.state.label().to_uppercase(),
+            if d.current { "LIVE".into() } else { "".into() },
+            d.git_ref.to_string(),
+            util::short_sha(d.sha.as_str()).to_string(),
+            util::age(now, d.created_at),
+            opt(&d.creator),
+            format!("{}/{}", d.provider, d.id),
+        ]);
+    }
+    let mut out = if list.is_empty() {
+        "no deploys\n".into()
+    } else {
+        t.render()
+    };
+    out.push_str(&provider_footer(snap, now));
+    Ok(out)
+}
+
+pub fn flag_matches(f: &Flag, filter: &str) -> bool {
+    let q = filter.to_lowercase();
+    f.key.as_str().to_lowercase().contains(&q) || f.name.as_str().to_lowercase().contains(&q)
+}
+
+pub fn flags(
+    snap: &Snapshot,
+    now: Time,
+    as_json: bool,
+    filter: Option<&str>,
+) -> Result<String, String> {
+    let list: Vec<&Flag> = snap
+        .flags
+        .iter()
+        .filter(|f| filter.is_none_or(|q| flag_matches(f, q)))
+        .collect();
+    if as_json {
+        let list: Vec<Value> = list
+            .iter()
+            .map(|f| {
+                let mut v = serde_json::to_value(f).unwrap_or(Value::Null);
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("service");
+                }
+                v
+            })
+            .collect();
+        return doc(snap, "flags", &list);
+    }
+    let mut t = Table::new(vec![
+        "KEY", "STATE", "KILL-SWITCH", "ENV", "UPDATED", "PROVIDER", "NAME",
+    ])
+    .cap(0, 36)
+    .cap(6, 60);
+    for f in &list {
+        t.row(vec![
+            f.key.to_string(),
+            if f.on { "ON".into() } else { "OFF".into() },
+            if f.kill_switch { "yes".into() } else { "".into() },
+            opt(&f.environment),
+            f.updated_at
+                .map(|u| util::age(now, u))
+                .unwrap_or_else(|| "-".into()),
+            f.provider.to_string(),
+            f.name.to_string(),
+        ]);
+    }
+    let mut out = if list.is_empty() {
+        "no flags\n".into()
+    } else {
+        t.render()
+    };
+    out.push_str(&provider_footer(snap, now));
+    Ok(out)
+}

@@ -1,0 +1,20 @@
+//! sitrep: a terminal operations console for on-call engineers.
+//!
+//! The CLI and the TUI are two faces of one core: providers fetch and
+//! normalize into the `model`, the `store` aggregates, `ops` plans write
+//! actions that the executor audits and carries out.
+
+pub mod cache;
+pub mod cli;
+pub mod config;
+pub mod model;
+pub mod ops;
+pub mod paths;
+pub mod providers;
+pub mod secrets;
+pub mod slo;
+pub mod store;
+pub mod text;
+pub mod theme;
+pub mod tui;
+pub mod util;

@@ -1,0 +1,72 @@
+use clap::Parser;
+use sitrep::cli::{self, Cli, Ctx};
+
+fn init_logging(ctx: &Ctx, tui: bool) {
+    use tracing_subscriber::EnvFilter;
+    let level = match ctx.global.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = std::env::var("SITREP_LOG")
+        .ok()
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new(format!("sitrep={level}")));
+    let path = ctx.paths.log_file();
+    let file = path
+        .parent()
+        .and_then(|d| std::fs::create_dir_all(d).ok())
+        .and_then(|_| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .ok()
+        });
+    match file {
+        Some(f) => {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(f))
+                .try_init();
+        }
+        // No log file: the CLI logs to stderr; the TUI logs nowhere rather
+        // than onto the screen.
+        None if !tui => {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_ansi(false)
+                .with_writer(std::io::stderr)
+                .try_init();
+        }
+        None => {}
+    }
+}
+
+fn main() {
+    // TLS for every HTTP client: rustls with the ring provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let args = Cli::parse();
+    let ctx = Ctx::new(args.global.clone());
+    init_logging(&ctx, args.command.is_none());
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sitrep: cannot start the async runtime: {e}");
+            std::process::exit(cli::exit::USAGE);
+        }
+    };
+    let code = rt.block_on(async move {
+        match args.command {
+            None => sitrep::tui::run(&ctx).await,
+            Some(cmd) => cli::run(&ctx, cmd).await,
+        }
+    });
+    rt.shutdown_timeout(std::time::Duration::from_millis(200));
+    std::process::exit(code);
+}

@@ -1,0 +1,487 @@
+//! Plain domain types shared by the providers, the CLI and the TUI. The serde
+//! shapes are the JSON contract of SPEC §4: additive changes only.
+
+use crate::text::SafeText;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+pub type Time = DateTime<Utc>;
+
+/// Incident severity, SEV1 (worst) to SEV4. Ordered so that `SEV1 < SEV4`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Severity {
+    #[serde(rename = "SEV1")]
+    Sev1,
+    #[serde(rename = "SEV2")]
+    Sev2,
+    #[serde(rename = "SEV3")]
+    Sev3,
+    #[serde(rename = "SEV4")]
+    Sev4,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] = [Self::Sev1, Self::Sev2, Self::Sev3, Self::Sev4];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Sev1 => "SEV1",
+            Self::Sev2 => "SEV2",
+            Self::Sev3 => "SEV3",
+            Self::Sev4 => "SEV4",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "SEV1" | "1" => Ok(Self::Sev1),
+            "SEV2" | "2" => Ok(Self::Sev2),
+            "SEV3" | "3" => Ok(Self::Sev3),
+            "SEV4" | "4" => Ok(Self::Sev4),
+            other => Err(format!("unknown severity {other:?} (expected SEV1..SEV4)")),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IncidentStatus {
+    Triggered,
+    Firing,
+    Acknowledged,
+    Silenced,
+    Resolved,
+}
+
+impl IncidentStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Triggered => "triggered",
+            Self::Firing => "firing",
+            Self::Acknowledged => "acknowledged",
+            Self::Silenced => "silenced",
+            Self::Resolved => "resolved",
+        }
+    }
+
+    /// Open = needs someone (not resolved, not silenced).
+    pub fn is_open(self) -> bool {
+        !matches!(self, Self::Resolved)
+    }
+
+    /// Nobody has taken it yet.
+    pub fn is_unacked(self) -> bool {
+        matches!(self, Self::Triggered | Self::Firing)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    pub provider: SafeText,
+    pub id: SafeText,
+    pub title: SafeText,
+    pub severity: Severity,
+    pub status: IncidentStatus,
+    pub service: Option<SafeText>,
+    pub created_at: Time,
+    pub url: Option<SafeText>,
+    pub assignee: Option<SafeText>,
+    pub runbook: Option<SafeText>,
+}
+
+impl Incident {
+    /// Worst first, then unacknowledged before acknowledged, then newest first.
+    pub fn urgency_cmp(a: &Incident, b: &Incident) -> std::cmp::Ordering {
+        a.severity
+            .cmp(&b.severity)
+            .then(b.status.is_unacked().cmp(&a.status.is_unacked()))
+            .then(b.created_at.cmp(&a.created_at))
+            .then(a.id.cmp(&b.id))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OnCall {
+    pub provider: SafeText,
+    pub policy: SafeText,
+    pub level: u32,
+    pub user: SafeText,
+    pub until: Option<Time>,
+}
+
+/// The seven windows of SPEC §4, in order.
+pub const BURN_WINDOWS: [&str; 7] = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"];
+
+/// Burn rate per window; `None` = no data (never NaN).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BurnRates {
+    #[serde(rename = "5m")]
+    pub m5: Option<f64>,
+    #[serde(rename = "30m")]
+    pub m30: Option<f64>,
+    #[serde(rename = "1h")]
+    pub h1: Option<f64>,
+    #[serde(rename = "2h")]
+    pub h2: Option<f64>,
+    #[serde(rename = "6h")]
+    pub h6: Option<f64>,
+    #[serde(rename = "1d")]
+    pub d1: Option<f64>,
+    #[serde(rename = "3d")]
+    pub d3: Option<f64>,
+}
+
+impl BurnRates {
+    pub fn get(&self, window: &str) -> Option<f64> {
+        match window {
+            "5m" => self.m5,
+            "30m" => self.m30,
+            "1h" => self.h1,
+            "2h" => self.h2,
+            "6h" => self.h6,
+            "1d" => self.d1,
+            "3d" => self.d3,
+            _ => None,
+        }
+    }
+
+    pub fn set(&mut self, window: &str, v: Option<f64>) {
+        let v = v.filter(|x| x.is_finite());
+        match window {
+            "5m" => self.m5 = v,
+            "30m" => self.m30 = v,
+            "1h" => self.h1 = v,
+            "2h" => self.h2 = v,
+            "6h" => self.h6 = v,
+            "1d" => self.d1 = v,
+            "3d" => self.d3 = v,
+            _ => {}
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, Option<f64>)> + '_ {
+        BURN_WINDOWS.iter().map(move |w| (*w, self.get(w)))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertSeverity {
+    Page,
+    Ticket,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SloAlert {
+    pub severity: AlertSeverity,
+    pub long: String,
+    pub short: String,
+    pub factor: f64,
+    pub firing: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Gate {
+    Open,
+    Frozen,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Slo {
+    pub name: SafeText,
+    pub service: Option<SafeText>,
+    /// Percent, e.g. 99.9.
+    pub objective: f64,
+    pub window: String,
+    /// Share of the budget left over the SLO window (1.0 = untouched, < 0 = overspent).
+    pub error_budget_remaining: Option<f64>,
+    /// Share of the whole budget burned in the last 7 days.
+    pub budget_burned_7d: Option<f64>,
+    pub burn_rates: BurnRates,
+    pub alerts: Vec<SloAlert>,
+    pub gate: Gate,
+    /// Which provider produced it (extension to SPEC §4).
+    #[serde(default)]
+    pub provider: SafeText,
+    /// Burn-rate history for the chart (oldest first, 1h burn), extension.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<f64>,
+}
+
+impl Slo {
+    pub fn page_firing(&self) -> bool {
+        self.alerts
+            .iter()
+            .any(|a| a.firing && a.severity == AlertSeverity::Page)
+    }
+
+    pub fn ticket_firing(&self) -> bool {
+        self.alerts
+            .iter()
+            .any(|a| a.firing && a.severity == AlertSeverity::Ticket)
+    }
+
+    pub fn has_data(&self) -> bool {
+        self.error_budget_remaining.is_some() || self.burn_rates.iter().any(|(_, v)| v.is_some())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeployState {
+    Queued,
+    InProgress,
+    Success,
+    Failure,
+    Inactive,
+    Canceled,
+}
+
+impl DeployState {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::InProgress => "in_progress",
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::Inactive => "inactive",
+            Self::Canceled => "canceled",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Deploy {
+    pub provider: SafeText,
+    pub service: SafeText,
+    pub environment: SafeText,
+    pub id: SafeText,
+    #[serde(rename = "ref")]
+    pub git_ref: SafeText,
+    pub sha: SafeText,
+    pub state: DeployState,
+    pub provider_state: SafeText,
+    pub created_at: Time,
+    pub creator: Option<SafeText>,
+    pub url: Option<SafeText>,
+    pub current: bool,
+    /// Commit message or description, extension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<SafeText>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Flag {
+    pub provider: SafeText,
+    pub key: SafeText,
+    pub name: SafeText,
+    pub environment: Option<SafeText>,
+    pub on: bool,
+    pub kill_switch: bool,
+    pub updated_at: Option<Time>,
+    pub url: Option<SafeText>,
+    /// Service the flag belongs to where known, extension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<SafeText>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProviderStatus {
+    pub name: SafeText,
+    pub kind: String,
+    pub ok: bool,
+    pub error: Option<SafeText>,
+    pub fetched_at: Option<Time>,
+    pub stale: bool,
+}
+
+/// What one provider fetch returns: any of the four kinds of data.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Fetched {
+    #[serde(default)]
+    pub incidents: Vec<Incident>,
+    #[serde(default)]
+    pub oncall: Vec<OnCall>,
+    #[serde(default)]
+    pub slos: Vec<Slo>,
+    #[serde(default)]
+    pub deploys: Vec<Deploy>,
+    #[serde(default)]
+    pub flags: Vec<Flag>,
+}
+
+/// The aggregated picture, `sitrep status --json`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub generated_at: Option<Time>,
+    pub providers: Vec<ProviderStatus>,
+    pub incidents: Vec<Incident>,
+    pub oncall: Vec<OnCall>,
+    pub slos: Vec<Slo>,
+    pub deploys: Vec<Deploy>,
+    pub flags: Vec<Flag>,
+}
+
+impl Snapshot {
+    /// Merge per-provider data into one picture, sorted the way a responder
+    /// reads it: incidents worst first, deploys newest first, kill switches first.
+    pub fn assemble<'a>(
+        generated_at: Time,
+        providers: Vec<ProviderStatus>,
+        data: impl IntoIterator<Item = &'a Fetched>,
+    ) -> Snapshot {
+        let mut s = Snapshot {
+            generated_at: Some(generated_at),
+            providers,
+            ..Default::default()
+        };
+        for f in data {
+            s.incidents.extend(f.incidents.iter().cloned());
+            s.oncall.extend(f.oncall.iter().cloned());
+            s.slos.extend(f.slos.iter().cloned());
+            s.deploys.extend(f.deploys.iter().cloned());
+            s.flags.extend(f.flags.iter().cloned());
+        }
+        s.sort();
+        s
+    }
+
+    pub fn sort(&mut self) {
+        self.incidents.sort_by(Incident::urgency_cmp);
+        self.oncall
+            .sort_by(|a, b| a.policy.cmp(&b.policy).then(a.level.cmp(&b.level)));
+        self.slos.sort_by(|a, b| {
+            // Frozen and burning first, then by name.
+            (b.gate == Gate::Frozen)
+                .cmp(&(a.gate == Gate::Frozen))
+                .then(a.name.cmp(&b.name))
+        });
+        self.deploys.sort_by(|a, b| {
+            a.service
+                .cmp(&b.service)
+                .then(a.environment.cmp(&b.environment))
+                .then(b.created_at.cmp(&a.created_at))
+        });
+        self.flags.sort_by(|a, b| {
+            b.kill_switch
+                .cmp(&a.kill_switch)
+                .then(a.key.cmp(&b.key))
+                .then(a.provider.cmp(&b.provider))
+        });
+    }
+
+    /// Open incidents counted per severity.
+    pub fn open_counts(&self) -> [usize; 4] {
+        let mut c = [0; 4];
+        for i in self.incidents.iter().filter(|i| i.status.is_open()) {
+            c[i.severity.index()] += 1;
+        }
+        c
+    }
+
+    /// The deploy gate of a service: frozen if any of its SLOs is frozen.
+    pub fn gate_for(&self, service: &str) -> Option<Gate> {
+        let mut gate = None;
+        for s in self
+            .slos
+            .iter()
+            .filter(|s| s.service.as_ref().map(|x| x.as_str()) == Some(service))
+        {
+            if s.gate == Gate::Frozen {
+                return Some(Gate::Frozen);
+            }
+            gate = Some(Gate::Open);
+        }
+        gate
+    }
+
+    /// Deploys grouped by (service, environment), newest first inside a group.
+    pub fn deploy_groups(&self) -> BTreeMap<(String, String), Vec<&Deploy>> {
+        let mut m: BTreeMap<(String, String), Vec<&Deploy>> = BTreeMap::new();
+        for d in &self.deploys {
+            m.entry((
+                d.service.as_str().to_string(),
+                d.environment.as_str().to_string(),
+            ))
+            .or_default()
+            .push(d);
+        }
+        for v in m.values_mut() {
+            v.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        }
+        m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn inc(id: &str, sev: Severity, st: IncidentStatus, min: i64) -> Incident {
+        Incident {
+            provider: SafeText::line("p"),
+            id: SafeText::line(id),
+            title: SafeText::line(id),
+            severity: sev,
+            status: st,
+            service: None,
+            created_at: Utc.timestamp_opt(1_700_000_000 + min * 60, 0).unwrap(),
+            url: None,
+            assignee: None,
+            runbook: None,
+        }
+    }
+
+    #[test]
+    fn incidents_sort_worst_then_unacked_then_newest() {
+        let mut s = Snapshot {
+            incidents: vec![
+                inc("a", Severity::Sev2, IncidentStatus::Triggered, 0),
+                inc("b", Severity::Sev1, IncidentStatus::Acknowledged, 5),
+                inc("c", Severity::Sev1, IncidentStatus::Triggered, 1),
+                inc("d", Severity::Sev1, IncidentStatus::Triggered, 3),
+            ],
+            ..Default::default()
+        };
+        s.sort();
+        let ids: Vec<_> = s.incidents.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["d", "c", "b", "a"]);
+        assert_eq!(s.open_counts(), [3, 1, 0, 0]);
+    }
+
+    #[test]
+    fn severity_json_and_parse() {
+        assert_eq!(serde_json::to_string(&Severity::Sev2).unwrap(), "\"SEV2\"");
+        assert_eq!("sev3".parse::<Severity>(), Ok(Severity::Sev3));
+        assert!("SEV9".parse::<Severity>().is_err());
+    }
+
+    #[test]
+    fn burn_rates_json_uses_window_names_and_null() {
+        let mut b = BurnRates::default();
+        b.set("1h", Some(2.5));
+        b.set("5m", Some(f64::NAN));
+        let v = serde_json::to_value(&b).unwrap();
+        assert_eq!(v["1h"], 2.5);
+        assert!(v["5m"].is_null());
+        assert_eq!(v.as_object().map(|o| o.len()), Some(7));
+    }
+}

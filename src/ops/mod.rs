@@ -1,0 +1,289 @@
+//! Write actions as values. A `WriteOp` says what the responder wants; a
+//! provider turns it into a `Plan` (a human summary plus the exact HTTP
+//! requests); the executor confirms, audits and carries it out.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// An Alertmanager matcher `name=value` (`=~` regex, `!=`, `!~` also accepted).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Matcher {
+    pub name: String,
+    pub value: String,
+    #[serde(rename = "isRegex")]
+    pub is_regex: bool,
+    #[serde(rename = "isEqual")]
+    pub is_equal: bool,
+}
+
+impl std::str::FromStr for Matcher {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        for (op, is_regex, is_equal) in [
+            ("=~", true, true),
+            ("!~", true, false),
+            ("!=", false, false),
+            ("=", false, true),
+        ] {
+            if let Some((n, v)) = s.split_once(op) {
+                let n = n.trim();
+                if n.is_empty() {
+                    return Err(format!("matcher {s:?} has no label name"));
+                }
+                return Ok(Matcher {
+                    name: n.to_string(),
+                    value: v.trim().trim_matches('"').to_string(),
+                    is_regex,
+                    is_equal,
+                });
+            }
+        }
+        Err(format!("matcher {s:?} is not of the form name=value"))
+    }
+}
+
+impl fmt::Display for Matcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let op = match (self.is_regex, self.is_equal) {
+            (false, true) => "=",
+            (false, false) => "!=",
+            (true, true) => "=~",
+            (true, false) => "!~",
+        };
+        write!(f, "{}{}{:?}", self.name, op, self.value)
+    }
+}
+
+/// A typed write action.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum WriteOp {
+    IncidentAck {
+        provider: Option<String>,
+        id: String,
+    },
+    IncidentResolve {
+        provider: Option<String>,
+        id: String,
+    },
+    IncidentNote {
+        provider: Option<String>,
+        id: String,
+        text: String,
+    },
+    SilenceCreate {
+        provider: Option<String>,
+        matchers: Vec<Matcher>,
+        /// Seconds.
+        duration_secs: u64,
+    },
+    SilenceExpire {
+        provider: Option<String>,
+        id: String,
+    },
+    Rollback {
+        provider: Option<String>,
+        service: String,
+        environment: String,
+        /// A deploy id to roll back to; default: the previous good one.
+        to: Option<String>,
+    },
+    FlagSet {
+        provider: Option<String>,
+        key: String,
+        environment: Option<String>,
+        on: bool,
+    },
+    RunbookStep {
+        runbook: String,
+        step: u32,
+        item: Option<u32>,
+        checked: bool,
+    },
+    RunbookExec {
+        runbook: String,
+        step: u32,
+        command: String,
+    },
+}
+
+impl WriteOp {
+    /// The audit `action` name (SPEC §6).
+    pub fn action_name(&self) -> &'static str {
+        match self {
+            Self::IncidentAck { .. } => "incident.ack",
+            Self::IncidentResolve { .. } => "incident.resolve",
+            Self::IncidentNote { .. } => "incident.note",
+            Self::SilenceCreate { .. } => "silence.create",
+            Self::SilenceExpire { .. } => "silence.expire",
+            Self::Rollback { .. } => "rollback",
+            Self::FlagSet { on: false, .. } => "flag.off",
+            Self::FlagSet { on: true, .. } => "flag.on",
+            Self::RunbookStep { .. } => "runbook.step",
+            Self::RunbookExec { .. } => "runbook.exec",
+        }
+    }
+
+    /// The provider named by the responder, if any.
+    pub fn provider(&self) -> Option<&str> {
+        match self {
+            Self::IncidentAck { provider, .. }
+            | Self::IncidentResolve { provider, .. }
+            | Self::IncidentNote { provider, .. }
+            | Self::SilenceCreate { provider, .. }
+            | Self::SilenceExpire { provider, .. }
+            | Self::Rollback { provider, .. }
+            | Self::FlagSet { provider, .. } => provider.as_deref(),
+            Self::RunbookStep { .. } | Self::RunbookExec { .. } => None,
+        }
+    }
+
+    pub fn set_provider(&mut self, name: &str) {
+        match self {
+            Self::IncidentAck { provider, .. }
+            | Self::IncidentResolve { provider, .. }
+            | Self::IncidentNote { provider, .. }
+            | Self::SilenceCreate { provider, .. }
+            | Self::SilenceExpire { provider, .. }
+            | Self::Rollback { provider, .. }
+            | Self::FlagSet { provider, .. } => *provider = Some(name.to_string()),
+            Self::RunbookStep { .. } | Self::RunbookExec { .. } => {}
+        }
+    }
+
+    /// The target as recorded in the audit log and typed to confirm.
+    pub fn target(&self) -> String {
+        match self {
+            Self::IncidentAck { id, .. }
+            | Self::IncidentResolve { id, .. }
+            | Self::IncidentNote { id, .. }
+            | Self::SilenceExpire { id, .. } => id.clone(),
+            Self::SilenceCreate { matchers, .. } => matchers
+                .iter()
+                .map(|m| m.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            Self::Rollback {
+                service,
+                environment,
+                ..
+            } => format!("{service}/{environment}"),
+            Self::FlagSet { key, .. } => key.clone(),
+            Self::RunbookStep { runbook, step, .. } | Self::RunbookExec { runbook, step, .. } => {
+                format!("{runbook}#{step}")
+            }
+        }
+    }
+
+    /// What the responder must type to confirm, for high-blast-radius actions.
+    /// Rollback: the service name; kill switch: the flag key.
+    pub fn typed_confirmation(&self) -> Option<String> {
+        match self {
+            Self::Rollback { service, .. } => Some(service.clone()),
+            Self::FlagSet { key, .. } => Some(key.clone()),
+            Self::RunbookExec { .. } => None,
+            _ => None,
+        }
+    }
+
+    /// The environment touched, when the action has one.
+    pub fn environment(&self) -> Option<&str> {
+        match self {
+            Self::Rollback { environment, .. } => Some(environment),
+            Self::FlagSet { environment, .. } => environment.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// A request as it will be sent, secrets redacted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlannedRequest {
+    pub method: String,
+    pub url: String,
+    /// Header name and value; credential headers carry `<redacted>`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<serde_json::Value>,
+}
+
+impl fmt::Display for PlannedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{} {}", self.method, self.url)?;
+        for (k, v) in &self.headers {
+            writeln!(f, "{k}: {v}")?;
+        }
+        if let Some(b) = &self.body {
+            let s = serde_json::to_string_pretty(b).map_err(|_| fmt::Error)?;
+            writeln!(f)?;
+            writeln!(f, "{s}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What an action will do, before it does it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub op: WriteOp,
+    /// The provider that will carry it out (resolved).
+    pub provider: String,
+    /// One line a responder reads in the confirmation modal.
+    pub summary: String,
+    /// Facts at stake: (label, value), e.g. ("from", "v1.4.2 abc123, 2h ago by bob").
+    #[serde(default)]
+    pub stakes: Vec<(String, String)>,
+    /// The exact requests.
+    pub requests: Vec<PlannedRequest>,
+    /// Extra detail recorded in the audit `detail` (no secrets).
+    #[serde(default)]
+    pub detail: serde_json::Value,
+}
+
+/// What came back.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExecResult {
+    /// One line for the toast, e.g. "rolled back checkout/production to abc123".
+    pub message: String,
+    /// Extra detail recorded in the audit `detail` (provider request id, status...).
+    #[serde(default)]
+    pub detail: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matchers_parse() {
+        let m: Matcher = "alertname=HighLatency".parse().unwrap();
+        assert_eq!((m.is_regex, m.is_equal), (false, true));
+        let m: Matcher = "job=~api.*".parse().unwrap();
+        assert_eq!((m.name.as_str(), m.value.as_str(), m.is_regex), ("job", "api.*", true));
+        let m: Matcher = "env!=dev".parse().unwrap();
+        assert!(!m.is_equal && !m.is_regex);
+        assert!("novalue".parse::<Matcher>().is_err());
+        assert!("=x".parse::<Matcher>().is_err());
+    }
+
+    #[test]
+    fn action_names_follow_the_spec() {
+        let f = WriteOp::FlagSet {
+            provider: None,
+            key: "k".into(),
+            environment: None,
+            on: false,
+        };
+        assert_eq!(f.action_name(), "flag.off");
+        assert_eq!(f.typed_confirmation().as_deref(), Some("k"));
+        let r = WriteOp::Rollback {
+            provider: None,
+            service: "checkout".into(),
+            environment: "production".into(),
+            to: None,
+        };
+        assert_eq!(r.target(), "checkout/production");
+        assert_eq!(r.typed_confirmation().as_deref(), Some("checkout"));
+    }
+}

@@ -1,0 +1,243 @@
+//! Providers fetch and normalize; they own nothing of the UI. Each one is a
+//! `Provider` trait object; the poller runs each on its own tokio task.
+
+pub mod demo;
+pub mod poller;
+
+use crate::config::{Config, ProviderConfig, ProviderKind};
+use crate::model::Fetched;
+use crate::ops::{ExecResult, Plan, WriteOp};
+use crate::text::SafeText;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why a provider call failed. Every variant is named in the message a
+/// responder sees; none carries a secret.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ErrorKind {
+    /// The request did not finish within the timeout.
+    Timeout,
+    /// Connection refused or unreachable.
+    Connect,
+    /// 401/403.
+    Unauthorized { status: u16 },
+    NotFound,
+    /// 429, with the wait the provider asked for.
+    RateLimited { retry_after: Option<Duration> },
+    /// 5xx.
+    Server { status: u16 },
+    /// Any other unexpected HTTP status (4xx).
+    Http { status: u16 },
+    /// The body is not valid or complete JSON.
+    Malformed,
+    /// Valid JSON of the wrong shape.
+    Shape,
+    /// The body exceeded the size cap.
+    TooLarge,
+    /// The provider refused the change (409 conflict, 405 approval required...).
+    Conflict { status: u16 },
+    /// The operation is not supported by this provider.
+    Unsupported,
+    /// The provider is misconfigured (missing token, bad path...).
+    Config,
+    /// The circuit breaker is open: calls fail fast.
+    CircuitOpen,
+    /// Local I/O (flagd files).
+    Io,
+    /// The request may or may not have been carried out (write cut off).
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderError {
+    pub provider: String,
+    pub kind: ErrorKind,
+    /// Sanitized detail (an excerpt of the error body, the cause...).
+    pub detail: SafeText,
+}
+
+impl ProviderError {
+    pub fn new(provider: &str, kind: ErrorKind, detail: impl AsRef<str>) -> Self {
+        ProviderError {
+            provider: provider.to_string(),
+            kind,
+            detail: SafeText::line(detail.as_ref()),
+        }
+    }
+
+    pub fn config(provider: &str, detail: impl AsRef<str>) -> Self {
+        Self::new(provider, ErrorKind::Config, detail)
+    }
+
+    pub fn unsupported(provider: &str, what: impl AsRef<str>) -> Self {
+        Self::new(provider, ErrorKind::Unsupported, what)
+    }
+
+    /// The short cause, e.g. "token rejected (401)".
+    pub fn cause(&self) -> String {
+        match &self.kind {
+            ErrorKind::Timeout => "timed out".into(),
+            ErrorKind::Connect => "connection failed".into(),
+            ErrorKind::Unauthorized { status } => format!("token rejected ({status})"),
+            ErrorKind::NotFound => "not found (404)".into(),
+            ErrorKind::RateLimited { retry_after } => match retry_after {
+                Some(d) => format!("rate limited (429), retry in {}s", d.as_secs()),
+                None => "rate limited (429)".into(),
+            },
+            ErrorKind::Server { status } => format!("server error ({status})"),
+            ErrorKind::Http { status } => format!("HTTP {status}"),
+            ErrorKind::Malformed => "malformed JSON".into(),
+            ErrorKind::Shape => "unexpected response shape".into(),
+            ErrorKind::TooLarge => "response too large".into(),
+            ErrorKind::Conflict { status } => format!("refused by provider ({status})"),
+            ErrorKind::Unsupported => "not supported".into(),
+            ErrorKind::Config => "configuration".into(),
+            ErrorKind::CircuitOpen => "circuit open after repeated failures".into(),
+            ErrorKind::Io => "file error".into(),
+            ErrorKind::Unknown => "outcome unknown".into(),
+        }
+    }
+}
+
+impl fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.provider, self.cause())?;
+        if !self.detail.is_empty() {
+            write!(f, ": {}", self.detail)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ProviderError {}
+
+/// One source of incidents, on-call, SLOs, deploys and/or flags.
+pub trait Provider: Send + Sync {
+    fn name(&self) -> &str;
+    fn kind(&self) -> ProviderKind;
+    /// How often to poll.
+    fn poll_interval(&self) -> Duration {
+        Duration::from_secs(30)
+    }
+    /// The hard upper bound of one fetch (the poller cancels it after this).
+    fn fetch_deadline(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+    /// Read everything this provider knows. Must never panic.
+    fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>>;
+    /// Can this provider carry out `op`?
+    fn supports(&self, _op: &WriteOp) -> bool {
+        false
+    }
+    /// Work out the exact request(s) for `op`. May read current state
+    /// (e.g. which deploy to roll back to). Sends no write.
+    fn plan<'a>(&'a self, op: &'a WriteOp) -> BoxFut<'a, Result<Plan, ProviderError>> {
+        let name = self.name().to_string();
+        let what = op.action_name();
+        Box::pin(async move {
+            Err(ProviderError::unsupported(
+                &name,
+                format!("{what} is not supported by this provider"),
+            ))
+        })
+    }
+    /// Carry out a plan. Called by the executor only, after the intent
+    /// record is durable. Never retried blindly.
+    fn execute<'a>(
+        &'a self,
+        plan: &'a Plan,
+        _idempotency_key: &'a str,
+    ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
+        let name = self.name().to_string();
+        let what = plan.op.action_name();
+        Box::pin(async move {
+            Err(ProviderError::unsupported(
+                &name,
+                format!("{what} is not supported by this provider"),
+            ))
+        })
+    }
+}
+
+/// A provider that could not be built (missing token, unsupported kind...).
+/// It stays on screen with its error, so nothing is silently dropped.
+pub struct Broken {
+    pub name: String,
+    pub kind: ProviderKind,
+    pub error: ProviderError,
+}
+
+impl Provider for Broken {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> ProviderKind {
+        self.kind
+    }
+    fn poll_interval(&self) -> Duration {
+        Duration::from_secs(3600)
+    }
+    fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
+        let e = self.error.clone();
+        Box::pin(async move { Err(e) })
+    }
+}
+
+/// Everything a provider constructor may need besides its own config.
+pub struct BuildCtx<'a> {
+    pub config: &'a Config,
+    pub secrets: &'a dyn crate::secrets::SecretSource,
+}
+
+/// Build one provider from its config. A failure becomes a `Broken`
+/// provider carrying the error.
+pub fn build_one(pc: &ProviderConfig, _ctx: &BuildCtx<'_>) -> Arc<dyn Provider> {
+    let built: Result<Arc<dyn Provider>, ProviderError> = match pc.kind {
+        k => Err(ProviderError::unsupported(
+            &pc.name,
+            format!("provider kind {k} is not available in this build yet"),
+        )),
+    };
+    match built {
+        Ok(p) => p,
+        Err(error) => Arc::new(Broken {
+            name: pc.name.clone(),
+            kind: pc.kind,
+            error,
+        }),
+    }
+}
+
+/// All configured providers, in config order.
+#[derive(Clone, Default)]
+pub struct Registry {
+    pub providers: Vec<Arc<dyn Provider>>,
+    /// Demo mode (the embedded providers).
+    pub demo: bool,
+}
+
+impl Registry {
+    pub fn from_config(config: &Config, secrets: &dyn crate::secrets::SecretSource) -> Self {
+        let ctx = BuildCtx { config, secrets };
+        Registry {
+            providers: config.providers().map(|pc| build_one(pc, &ctx)).collect(),
+            demo: false,
+        }
+    }
+
+    pub fn demo(now: crate::model::Time) -> Self {
+        Registry {
+            providers: demo::providers(now),
+            demo: true,
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Provider>> {
+        self.providers.iter().find(|p| p.name() == name)
+    }
+}

@@ -1,0 +1,162 @@
+//! The latest known data of every provider, with its health. Both the CLI
+//! (one round of fetches) and the TUI (continuous polling) feed it; it turns
+//! into the aggregated `Snapshot`.
+
+use crate::cache::Cache;
+use crate::model::{Fetched, ProviderStatus, Snapshot, Time};
+use crate::providers::poller::{PollEvent, fetch_bounded};
+use crate::providers::{ProviderError, Registry};
+use crate::text::SafeText;
+
+#[derive(Debug, Clone)]
+pub struct Slot {
+    pub name: String,
+    pub kind: String,
+    pub data: Fetched,
+    /// When `data` was fetched (from the network or, if stale, the cache).
+    pub fetched_at: Option<Time>,
+    /// `data` came from the offline cache.
+    pub stale: bool,
+    pub error: Option<ProviderError>,
+    pub in_flight: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Store {
+    pub slots: Vec<Slot>,
+    /// Warnings about the cache (corrupt files...), shown once.
+    pub warnings: Vec<String>,
+}
+
+impl Store {
+    pub fn new(registry: &Registry) -> Self {
+        Store {
+            slots: registry
+                .providers
+                .iter()
+                .map(|p| Slot {
+                    name: p.name().to_string(),
+                    kind: p.kind().as_str().to_string(),
+                    data: Fetched::default(),
+                    fetched_at: None,
+                    stale: false,
+                    error: None,
+                    in_flight: false,
+                })
+                .collect(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Fill every slot from the cache, marked stale.
+    pub fn load_cache(&mut self, cache: &Cache) {
+        for s in &mut self.slots {
+            match cache.load(&s.name, &s.kind) {
+                Ok(Some(c)) => {
+                    s.data = c.data;
+                    s.fetched_at = Some(c.fetched_at);
+                    s.stale = true;
+                }
+                Ok(None) => {}
+                Err(w) => {
+                    tracing::warn!("{w}");
+                    self.warnings.push(w);
+                }
+            }
+        }
+    }
+
+    fn slot_mut(&mut self, name: &str) -> Option<&mut Slot> {
+        self.slots.iter_mut().find(|s| s.name == name)
+    }
+
+    /// Apply a poll event. Returns true when the data changed.
+    pub fn apply(&mut self, ev: PollEvent, cache: Option<&Cache>) -> bool {
+        match ev {
+            PollEvent::Started { provider } => {
+                if let Some(s) = self.slot_mut(&provider) {
+                    s.in_flight = true;
+                }
+                false
+            }
+            PollEvent::Done {
+                provider,
+                at,
+                result,
+            } => {
+                let Some(s) = self.slot_mut(&provider) else {
+                    return false;
+                };
+                s.in_flight = false;
+                match result {
+                    Ok(data) => {
+                        if let Some(c) = cache
+                            && let Err(e) = c.store(&s.name, &s.kind, at, &data)
+                        {
+                            tracing::warn!("cache write for {} failed: {e}", s.name);
+                        }
+                        let changed = s.data != data || s.stale || s.error.is_some();
+                        s.data = data;
+                        s.fetched_at = Some(at);
+                        s.stale = false;
+                        s.error = None;
+                        changed
+                    }
+                    Err(e) => {
+                        tracing::warn!("{e}");
+                        // Keep the last data; it is now older than the error.
+                        let changed = s.error.as_ref() != Some(&e);
+                        s.error = Some(e);
+                        changed
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn statuses(&self) -> Vec<ProviderStatus> {
+        self.slots
+            .iter()
+            .map(|s| ProviderStatus {
+                name: SafeText::line(&s.name),
+                kind: s.kind.clone(),
+                ok: s.error.is_none() && s.fetched_at.is_some() && !s.stale,
+                error: s.error.as_ref().map(|e| SafeText::line(&e.to_string())),
+                fetched_at: s.fetched_at,
+                stale: s.stale,
+            })
+            .collect()
+    }
+
+    pub fn snapshot(&self, now: Time) -> Snapshot {
+        Snapshot::assemble(now, self.statuses(), self.slots.iter().map(|s| &s.data))
+    }
+
+    pub fn any_failed(&self) -> bool {
+        self.slots.iter().any(|s| s.error.is_some())
+    }
+
+    /// Fetch every provider once, concurrently (the CLI path). Failed
+    /// providers keep their cached data, marked stale.
+    pub async fn fetch_all(registry: &Registry, cache: Option<&Cache>) -> Store {
+        let mut store = Store::new(registry);
+        if let Some(c) = cache {
+            store.load_cache(c);
+        }
+        let futs = registry.providers.iter().map(|p| async move {
+            let r = fetch_bounded(p.as_ref()).await;
+            (p.name().to_string(), chrono::Utc::now(), r)
+        });
+        for (provider, at, result) in futures::future::join_all(futs).await {
+            store.apply(
+                PollEvent::Done {
+                    provider,
+                    at,
+                    result,
+                },
+                cache,
+            );
+        }
+        store
+    }
+}
