@@ -501,7 +501,13 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     for sp in &cfg.provider {
         let p = sp.get_ref();
         let start = sp.span().start;
-        let table = &text[sp.span().start.min(text.len())..sp.span().end.min(text.len())];
+        // The span covers the `[[provider]]` header; the table runs to the
+        // next header line.
+        let body_end = text[sp.span().end.min(text.len())..]
+            .find("\n[")
+            .map(|i| sp.span().end + i)
+            .unwrap_or(text.len());
+        let table = &text[start.min(text.len())..body_end.max(start).min(text.len())];
         let key_offset = |key: &str| -> usize {
             table
                 .match_indices(key)
