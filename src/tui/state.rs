@@ -372,3 +372,17 @@ impl State {
         ))
     }
 }
+
+/// The demo console at a fixed time, as tests and benchmarks see it: every
+/// provider fetched at `now`.
+pub async fn demo_state(now: Time) -> State {
+    let reg = crate::providers::Registry::demo(now);
+    let mut store = Store::fetch_all(&reg, None).await;
+    for s in &mut store.slots {
+        s.fetched_at = Some(now);
+    }
+    let mut s = State::new(store, Theme::default_theme(), now);
+    s.demo = true;
+    s.log_path = PathBuf::from("/home/oncall/.local/share/sitrep/sitrep.log");
+    s
+}
