@@ -2,7 +2,7 @@
 //! are built (virtualized), so 10,000 incidents cost what a screenful does.
 
 use super::*;
-use ratatui::widgets::{Cell, Row, Sparkline, Table, Wrap};
+use ratatui::widgets::{Cell, Row, Table, Wrap};
 
 /// Split the body into the table and the details pane.
 fn split(state: &State, body: Rect) -> (Rect, Option<Rect>) {
@@ -344,18 +344,7 @@ pub fn slos(f: &mut Frame, body: Rect, state: &State) {
             let [label, sp] =
                 Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(chart);
             f.render_widget(Paragraph::new(muted_line("1h burn rate history", t)), label);
-            let data: Vec<u64> = s
-                .history
-                .iter()
-                .map(|v| (v * 100.0).max(0.0) as u64)
-                .collect();
-            let n = sp.width as usize;
-            let data = if data.len() > n {
-                &data[data.len() - n..]
-            } else {
-                &data[..]
-            };
-            f.render_widget(Sparkline::default().data(data).style(t.chart), sp);
+            burn_sparkline(f, sp, &s.history, t);
         }
     }
 }
