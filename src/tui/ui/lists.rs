@@ -4,7 +4,9 @@
 use super::*;
 use ratatui::widgets::{Cell, Row, Table, Wrap};
 
-/// Split the body into the table and the details pane.
+/// Split the body into the table and the details pane. Side by side when
+/// wide; stacked when narrow, the table only as tall as its rows need so the
+/// details get the rest.
 fn split(state: &State, body: Rect) -> (Rect, Option<Rect>) {
     if !state.show_details {
         return (body, None);
@@ -14,7 +16,10 @@ fn split(state: &State, body: Rect) -> (Rect, Option<Rect>) {
             .areas(body);
         (a, Some(b))
     } else if body.height >= 18 {
-        let [a, b] = Layout::vertical([Constraint::Min(6), Constraint::Length(8)]).areas(body);
+        let rows = state.len(state.view) as u16 + 3;
+        let table_h = rows.clamp(6, body.height.saturating_sub(8));
+        let [a, b] =
+            Layout::vertical([Constraint::Length(table_h), Constraint::Min(8)]).areas(body);
         (a, Some(b))
     } else {
         (body, None)
