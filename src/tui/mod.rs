@@ -3,6 +3,7 @@
 //! draws. The loop redraws only when something changed.
 
 pub mod keymap;
+pub mod palette;
 pub mod state;
 pub mod ui;
 pub mod update;
