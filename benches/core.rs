@@ -17,21 +17,36 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 fn now() -> Time {
-    chrono::Utc.with_ymd_and_hms(2026, 11, 22, 3, 4, 5).single().unwrap_or_default()
+    chrono::Utc
+        .with_ymd_and_hms(2026, 11, 22, 3, 4, 5)
+        .single()
+        .unwrap_or_default()
 }
 
 fn state_with(n: usize) -> State {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let mut s = rt.block_on(demo_state(now()));
     let sevs = Severity::ALL;
     let incidents: Vec<Incident> = (0..n)
         .map(|i| Incident {
             provider: SafeText::line("pd"),
             id: SafeText::line(&format!("Q{i:08}")),
-            title: SafeText::line(&format!("checkout-{i} error rate above threshold on shard {}", i % 97)),
+            title: SafeText::line(&format!(
+                "checkout-{i} error rate above threshold on shard {}",
+                i % 97
+            )),
             severity: sevs[i % 4],
-            status: if i % 3 == 0 { IncidentStatus::Acknowledged } else { IncidentStatus::Triggered },
-            service: Some(SafeText::line(["checkout", "payments", "auth", "search"][i % 4])),
+            status: if i % 3 == 0 {
+                IncidentStatus::Acknowledged
+            } else {
+                IncidentStatus::Triggered
+            },
+            service: Some(SafeText::line(
+                ["checkout", "payments", "auth", "search"][i % 4],
+            )),
             created_at: now() - chrono::Duration::seconds(i as i64 * 7),
             url: None,
             assignee: None,
@@ -104,7 +119,9 @@ fn main() {
         let backend = CrosstermBackend::new(counter.clone());
         let mut term = Terminal::with_options(
             backend,
-            ratatui::TerminalOptions { viewport: ratatui::Viewport::Fixed(ratatui::layout::Rect::new(0, 0, 200, 60)) },
+            ratatui::TerminalOptions {
+                viewport: ratatui::Viewport::Fixed(ratatui::layout::Rect::new(0, 0, 200, 60)),
+            },
         )
         .expect("terminal");
         term.draw(|f| ui::render(f, &s)).expect("draw");
@@ -116,8 +133,12 @@ fn main() {
         s.list_mut(View::Incidents).selected += 1;
         term.draw(|f| ui::render(f, &s)).expect("draw");
         let moved = bytes(&counter) - before;
-        out.push_str(&format!("| terminal bytes, selection move (200x60) | {moved} B | |\n"));
-        out.push_str(&format!("| terminal bytes, unchanged redraw | {unchanged} B | |\n"));
+        out.push_str(&format!(
+            "| terminal bytes, selection move (200x60) | {moved} B | |\n"
+        ));
+        out.push_str(&format!(
+            "| terminal bytes, unchanged redraw | {unchanged} B | |\n"
+        ));
     }
 
     // 3. Sanitizer throughput on hostile and clean text.

@@ -42,18 +42,32 @@ fn key(c: char) -> Msg {
 fn text(t: &Terminal<TestBackend>) -> String {
     let b = t.backend().buffer();
     (0..b.area.height)
-        .map(|y| (0..b.area.width).map(|x| b[(x, y)].symbol()).collect::<String>() + "\n")
+        .map(|y| {
+            (0..b.area.width)
+                .map(|x| b[(x, y)].symbol())
+                .collect::<String>()
+                + "\n"
+        })
         .collect()
 }
 
 #[tokio::test(start_paused = true)]
 async fn keys_answer_while_a_provider_hangs() {
     let dir = tempfile::tempdir().unwrap();
-    let cli = sitrep::cli::Cli::parse_from(["sitrep", "--demo", "--data-dir", dir.path().to_str().unwrap()]);
+    let cli = sitrep::cli::Cli::parse_from([
+        "sitrep",
+        "--demo",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ]);
     let ctx = sitrep::cli::Ctx::new(cli.global);
     let mut registry = Registry::demo(chrono::Utc::now());
     registry.providers.insert(0, Arc::new(Hung));
-    let mut state = State::new(Store::new(&registry), sitrep::theme::Theme::default_theme(), chrono::Utc::now());
+    let mut state = State::new(
+        Store::new(&registry),
+        sitrep::theme::Theme::default_theme(),
+        chrono::Utc::now(),
+    );
     state.size = (120, 40);
     let engine = Engine {
         actions: actions::Runner::new(&ctx, &sitrep::config::Config::default(), registry.clone()),
@@ -71,14 +85,25 @@ async fn keys_answer_while_a_provider_hangs() {
         m
     });
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
-    run_loop(&mut term, &mut state, engine, Box::pin(script), &ctx).await.unwrap();
+    run_loop(&mut term, &mut state, engine, Box::pin(script), &ctx)
+        .await
+        .unwrap();
     let screen = text(&term);
     assert!(screen.contains("Help"), "help did not open:\n{screen}");
     let hung = state.store.slots.iter().find(|s| s.name == "hung").unwrap();
     let err = hung.error.as_ref().expect("hung provider must be failing");
     assert!(err.to_string().contains("timed out"), "{err}");
-    assert!(screen.contains("hung✗"), "header must show the failing provider:\n{screen}");
+    assert!(
+        screen.contains("hung✗"),
+        "header must show the failing provider:\n{screen}"
+    );
     // The other providers' data arrived.
-    assert!(state.snap.incidents.iter().any(|i| i.provider.as_str() == "pd"));
+    assert!(
+        state
+            .snap
+            .incidents
+            .iter()
+            .any(|i| i.provider.as_str() == "pd")
+    );
     assert!(!state.snap.slos.is_empty());
 }

@@ -237,10 +237,16 @@ fn palette_finds_and_plans_a_rollback() {
     }
     key(&mut s, KeyCode::Enter);
     match &s.modal {
-        Some(sitrep::tui::state::Modal::Input { purpose: sitrep::tui::state::InputPurpose::Reason(op), .. }) => {
+        Some(sitrep::tui::state::Modal::Input {
+            purpose: sitrep::tui::state::InputPurpose::Reason(op),
+            ..
+        }) => {
             assert_eq!(op.target(), "checkout/production");
         }
         other => panic!("expected the reason prompt, got {other:?}"),
     }
-    assert_eq!(s.palette_history, vec!["rollback checkout production".to_string()]);
+    assert_eq!(
+        s.palette_history,
+        vec!["rollback checkout production".to_string()]
+    );
 }

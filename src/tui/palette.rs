@@ -52,7 +52,13 @@ pub fn entries(state: &State) -> Vec<Entry> {
         .incidents
         .iter()
         .filter_map(|i| i.service.as_ref().map(|s| s.as_str().to_string()))
-        .chain(state.snap.deploys.iter().map(|d| d.service.as_str().to_string()))
+        .chain(
+            state
+                .snap
+                .deploys
+                .iter()
+                .map(|d| d.service.as_str().to_string()),
+        )
         .collect();
     services.sort();
     services.dedup();
@@ -158,7 +164,10 @@ mod tests {
     use chrono::TimeZone;
 
     fn state() -> State {
-        let now = chrono::Utc.with_ymd_and_hms(2026, 11, 22, 3, 4, 5).single().unwrap();
+        let now = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 22, 3, 4, 5)
+            .single()
+            .unwrap();
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -171,18 +180,28 @@ mod tests {
         let s = state();
         let m = matches(&s, "rollback checkout production");
         assert_eq!(m[0].label, "rollback checkout production");
-        assert!(matches!(m[0].command, Command::Op(WriteOp::Rollback { .. })));
+        assert!(matches!(
+            m[0].command,
+            Command::Op(WriteOp::Rollback { .. })
+        ));
         let m = matches(&s, "flag off checkout-payments");
         assert_eq!(m[0].label, "flag off checkout-payments-v3");
         let m = matches(&s, "rbchk");
-        assert!(m.iter().any(|e| e.label.starts_with("rollback checkout")), "fuzzy");
+        assert!(
+            m.iter().any(|e| e.label.starts_with("rollback checkout")),
+            "fuzzy"
+        );
     }
 
     #[test]
     fn read_only_offers_no_writes() {
         let mut s = state();
         s.read_only = true;
-        assert!(entries(&s).iter().all(|e| !matches!(e.command, Command::Op(_))));
+        assert!(
+            entries(&s)
+                .iter()
+                .all(|e| !matches!(e.command, Command::Op(_)))
+        );
     }
 
     #[test]
