@@ -36,9 +36,9 @@ fn incident(n: usize, status: &str) -> Value {
         "created_at": "2026-11-22T03:04:05Z",
         "updated_at": "2026-11-22T03:05:05Z",
         "status": status,
-        "urgency": if n % 2 == 0 { "high" } else { "low" },
+        "urgency": if n.is_multiple_of(2) { "high" } else { "low" },
         "incident_key": format!("key{n}"),
-        "service": {"id": if n % 3 == 0 { "PSRV123" } else { "POTHER" }, "type": "service_reference",
+        "service": {"id": if n.is_multiple_of(3) { "PSRV123" } else { "POTHER" }, "type": "service_reference",
                     "summary": "Mail Service", "self": "https://api.pagerduty.com/services/X"},
         "assignments": if status == "acknowledged" {
             json!([{"at": "2026-11-22T03:05:00Z", "assignee": {"id": "PUSR1", "type": "user_reference", "summary": "Dana Kim"}}])
@@ -46,7 +46,7 @@ fn incident(n: usize, status: &str) -> Value {
         "acknowledgements": [],
         "alert_counts": {"all": 1, "triggered": 1, "resolved": 0},
     });
-    if n % 5 == 0 {
+    if n.is_multiple_of(5) {
         i["priority"] = json!({"id": "PPRIO1", "type": "priority_reference", "summary": "P1"});
     }
     i

@@ -330,7 +330,7 @@ impl PagerDuty {
         }
     }
 
-    fn from_header(&self) -> Result<&str, ProviderError> {
+    fn writer_email(&self) -> Result<&str, ProviderError> {
         self.from.as_deref().ok_or_else(|| {
             ProviderError::config(
                 &self.name,
@@ -341,7 +341,7 @@ impl PagerDuty {
 
     async fn make_plan(&self, op: &WriteOp) -> Result<Plan, ProviderError> {
         let (method, url, body) = self.write_request(op)?;
-        let from = self.from_header()?;
+        let from = self.writer_email()?;
         let id = op.target();
         // Read the incident first: the responder confirms what they see.
         let current: OneIncident = self
@@ -383,7 +383,7 @@ impl PagerDuty {
 
     async fn run(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
         let (method, url, _) = self.write_request(&plan.op)?;
-        let from = self.from_header()?;
+        let from = self.writer_email()?;
         let req = plan.requests.first().ok_or_else(|| {
             ProviderError::new(&self.name, ErrorKind::Config, "the plan has no request")
         })?;
