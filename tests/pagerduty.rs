@@ -765,3 +765,29 @@ async fn hostile_titles_are_inert_in_json_output() {
     // The text is still there, made visible.
     assert!(out.contains("FAKE: all clear"));
 }
+
+#[tokio::test]
+async fn decode_figure_for_5000_incidents() {
+    // The decoding and normalizing alone (no network), as fetch does it.
+    let body = serde_json::to_vec(&json!({
+        "incidents": (1..=5_000).map(|n| incident(n, "triggered")).collect::<Vec<_>>(),
+        "limit": 5000, "offset": 0, "more": false, "total": null
+    }))
+    .unwrap();
+    let p = provider("http://127.0.0.1:9", "", fast_http());
+    let t = Instant::now();
+    let (list, more) = p.decode_incidents(&body).unwrap();
+    let took = t.elapsed();
+    assert_eq!(list.len(), 5_000);
+    assert!(!more);
+    assert!(list.iter().all(|i| i.status == IncidentStatus::Triggered));
+    eprintln!(
+        "decode + normalize 5,000 PagerDuty incidents ({} KiB): {took:?} ({} build)",
+        body.len() / 1024,
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+    );
+}

@@ -217,6 +217,16 @@ impl PagerDuty {
         q
     }
 
+    /// Decode and normalize one `GET /incidents` body (the fetch path's
+    /// decoding, exposed for benchmarks). Returns the incidents and `more`.
+    pub fn decode_incidents(&self, body: &[u8]) -> Result<(Vec<Incident>, bool), ProviderError> {
+        let l: IncidentList = http::decode_json(&self.name, "GET /incidents", body)?;
+        Ok((
+            l.incidents.into_iter().map(|i| self.normalize(i)).collect(),
+            l.more,
+        ))
+    }
+
     /// All open incidents (triggered + acknowledged), deduplicated by id.
     pub async fn incidents(&self) -> Result<Vec<Incident>, ProviderError> {
         let url = self.http.url("/incidents");
