@@ -360,12 +360,24 @@ impl Alertmanager {
                     .http
                     .send_planned(req, (&Method::POST, &url), &[], None)
                     .await?;
-                let created: SilenceCreated = resp.json()?;
-                let id = SafeText::line(&created.silence_id);
-                Ok(ExecResult {
-                    message: format!("silence {id} created"),
-                    detail: serde_json::json!({"silenceID": id.as_str(), "status": resp.status}),
-                })
+                // The silence exists once Alertmanager said 200: an
+                // unreadable body must not turn that into a failure.
+                match resp.json::<SilenceCreated>() {
+                    Ok(created) => {
+                        let id = SafeText::line(&created.silence_id);
+                        Ok(ExecResult {
+                            message: format!("silence {id} created"),
+                            detail: serde_json::json!({"silenceID": id.as_str(), "status": resp.status}),
+                        })
+                    }
+                    Err(e) => Ok(ExecResult {
+                        message: format!(
+                            "silence created (the id could not be read: {})",
+                            e.detail
+                        ),
+                        detail: serde_json::json!({"silenceID": null, "status": resp.status}),
+                    }),
+                }
             }
             WriteOp::SilenceExpire { id, .. } => {
                 let url = self.http.url(&format!("/api/v2/silence/{}", http::seg(id)));

@@ -623,7 +623,13 @@ pub fn decode_json<T: DeserializeOwned>(
             Category::Syntax | Category::Io => (ErrorKind::Malformed, "invalid JSON"),
             Category::Data => (ErrorKind::Shape, "wrong shape"),
         };
-        ProviderError::new(provider, kind, format!("{what}: {cause}: {e}"))
+        // serde's message may quote a (long, hostile) value: keep it short.
+        let msg = e.to_string();
+        let msg = match msg.char_indices().nth(EXCERPT_CAP) {
+            Some((i, _)) => format!("{}…", &msg[..i]),
+            None => msg,
+        };
+        ProviderError::new(provider, kind, format!("{what}: {cause}: {msg}"))
     })
 }
 
@@ -847,7 +853,11 @@ impl HttpClient {
         extra: &[(&str, &str)],
     ) -> PlannedRequest {
         let mut headers = self.redacted_headers(extra);
-        if body.is_some() {
+        if body.is_some()
+            && !headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+        {
             headers.push(("Content-Type".into(), "application/json".into()));
         }
         PlannedRequest {
@@ -1781,6 +1791,37 @@ mod tests {
         let c = HttpClient::new("p", &s.uri(), Auth::None, fast()).unwrap();
         let v: Vec<u32> = c.get_json(&c.url("/x"), &[]).await.unwrap();
         assert_eq!(v, [1, 2]);
+    }
+
+    #[tokio::test]
+    async fn retry_after_seconds_and_date_are_honoured_by_reads() {
+        let in_2s = (chrono::Utc::now() + chrono::Duration::seconds(2))
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+        for value in ["1".to_string(), in_2s] {
+            let s = MockServer::start().await;
+            Mock::given(method("GET"))
+                .respond_with(
+                    ResponseTemplate::new(503).insert_header("Retry-After", value.as_str()),
+                )
+                .up_to_n_times(1)
+                .with_priority(1)
+                .mount(&s)
+                .await;
+            Mock::given(method("GET"))
+                .respond_with(ResponseTemplate::new(200).set_body_string("[]"))
+                .mount(&s)
+                .await;
+            let c = HttpClient::new("p", &s.uri(), Auth::None, fast()).unwrap();
+            let t = std::time::Instant::now();
+            let v: Vec<u32> = c.get_json(&c.url("/x"), &[]).await.unwrap();
+            assert!(v.is_empty());
+            let took = t.elapsed();
+            assert!(
+                took >= Duration::from_millis(950) && took < Duration::from_secs(4),
+                "Retry-After {value}: waited {took:?}"
+            );
+        }
     }
 
     #[tokio::test]

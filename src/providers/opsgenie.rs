@@ -260,7 +260,11 @@ impl Opsgenie {
             .http
             .send_planned(req, (&Method::POST, &url), &[], None)
             .await?;
-        let accepted: Accepted = resp.json()?;
+        // 202 means accepted; an odd body must not turn that into a failure.
+        let accepted: Accepted = resp.json().unwrap_or(Accepted {
+            request_id: None,
+            result: None,
+        });
         let id = plan.op.target();
         let Some(rid) = accepted.request_id.filter(|r| !r.is_empty()) else {
             return Ok(ExecResult {
