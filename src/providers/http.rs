@@ -699,6 +699,8 @@ pub struct HttpClient {
     cfg: HttpConfig,
     breaker: CircuitBreaker,
     blocked_until: Mutex<Option<Instant>>,
+    /// The last failure the breaker counted, shown while it is open.
+    last_failure: Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -774,6 +776,7 @@ impl HttpClient {
             breaker: CircuitBreaker::new(cfg.breaker.clone()),
             cfg,
             blocked_until: Mutex::new(None),
+            last_failure: Mutex::new(None),
         })
     }
 
@@ -924,14 +927,26 @@ impl HttpClient {
                 *b = None;
             }
         }
-        self.breaker.admit(now).map_err(|left| Failure {
-            err: self.err(
-                ErrorKind::CircuitOpen,
-                format!("no request sent; next probe in {}s", left.as_secs().max(1)),
-            ),
-            retryable: false,
-            wait: None,
-            not_sent: true,
+        self.breaker.admit(now).map_err(|left| {
+            let last = self
+                .last_failure
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+                .map(|l| format!("; last failure: {l}"))
+                .unwrap_or_default();
+            Failure {
+                err: self.err(
+                    ErrorKind::CircuitOpen,
+                    format!(
+                        "no request sent; next probe in {}s{last}",
+                        left.as_secs().max(1)
+                    ),
+                ),
+                retryable: false,
+                wait: None,
+                not_sent: true,
+            }
         })
     }
 
@@ -995,6 +1010,10 @@ impl HttpClient {
                 ErrorKind::Timeout | ErrorKind::Connect | ErrorKind::Server { .. }
             ),
         };
+        if let (false, Err(f)) = (healthy, &result) {
+            *self.last_failure.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(format!("{} ({})", f.err.cause(), f.err.detail));
+        }
         self.breaker.record(Instant::now(), healthy);
         result
     }
@@ -1915,6 +1934,10 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::Server { status: 500 });
         let e = c.get(&c.url("/x"), &[]).await.unwrap_err();
         assert_eq!(e.kind, ErrorKind::CircuitOpen, "{e}");
+        assert!(
+            e.to_string().contains("last failure: server error (500)"),
+            "{e}"
+        );
         assert_eq!(c.breaker().state(Instant::now()), BreakerState::Open);
     }
 
