@@ -1117,7 +1117,7 @@ impl HttpClient {
         } else {
             format!("{what}: {excerpt}")
         };
-        let wait = server_wait(h, SystemTime::now());
+        let wait = server_wait(h, SystemTime::now()).map(|w| clamp_wait(&self.cfg.retry, w));
         let (kind, retryable) = match status {
             429 => (ErrorKind::RateLimited { retry_after: wait }, true),
             403 if is_rate_limit_403(h) => (ErrorKind::RateLimited { retry_after: wait }, true),
@@ -1841,6 +1841,62 @@ mod tests {
                 "Retry-After {value}: waited {took:?}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn github_403_with_no_remaining_is_a_rate_limit_not_a_bad_token() {
+        let reset = (chrono::Utc::now().timestamp() + 100).to_string();
+        let s = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(403)
+                    .insert_header("x-ratelimit-remaining", "0")
+                    .insert_header("x-ratelimit-reset", reset.as_str())
+                    .set_body_string(r#"{"message":"API rate limit exceeded"}"#),
+            )
+            .expect(1)
+            .mount(&s)
+            .await;
+        let c =
+            HttpClient::new("gh", &s.uri(), Auth::Bearer(Secret::new("ghp_x1")), fast()).unwrap();
+        let e = c.get(&c.url("/x"), &[]).await.unwrap_err();
+        let ErrorKind::RateLimited {
+            retry_after: Some(w),
+        } = e.kind
+        else {
+            panic!("{e:?}");
+        };
+        assert!(
+            w > Duration::from_secs(90) && w <= Duration::from_secs(100),
+            "{w:?}"
+        );
+        assert!(e.to_string().contains("API rate limit exceeded"), "{e}");
+        // A hostile reset far in the future is clamped to 300 s.
+        let s2 = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "999999"))
+            .mount(&s2)
+            .await;
+        let c2 = HttpClient::new("p", &s2.uri(), Auth::None, fast()).unwrap();
+        let e = c2.get(&c2.url("/x"), &[]).await.unwrap_err();
+        assert_eq!(
+            e.kind,
+            ErrorKind::RateLimited {
+                retry_after: Some(Duration::from_secs(300))
+            }
+        );
+        // A plain 403 is "token rejected".
+        let s3 = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(403).set_body_string(r#"{"message":"Bad credentials"}"#),
+            )
+            .mount(&s3)
+            .await;
+        let c3 = HttpClient::new("gh", &s3.uri(), Auth::None, fast()).unwrap();
+        let e = c3.get(&c3.url("/x"), &[]).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Unauthorized { status: 403 });
+        assert!(e.to_string().starts_with("gh: token rejected (403)"), "{e}");
     }
 
     #[tokio::test]
