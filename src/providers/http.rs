@@ -36,6 +36,13 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
+/// Retry budget: retries may add at most this share of the requests made
+/// in the last `BUDGET_WINDOW`, with a floor of `BUDGET_MIN_RETRIES`
+/// (RELIABILITY §4.3: ≤ 20 % extra over 10 s).
+pub const BUDGET_RATIO: f64 = 0.2;
+pub const BUDGET_WINDOW: Duration = Duration::from_secs(10);
+pub const BUDGET_MIN_RETRIES: usize = 3;
+
 /// Default response body cap.
 pub const DEFAULT_BODY_CAP: usize = 32 * 1024 * 1024;
 /// Longest error-body excerpt kept in an error, in characters.
@@ -701,6 +708,8 @@ pub struct HttpClient {
     blocked_until: Mutex<Option<Instant>>,
     /// The last failure the breaker counted, shown while it is open.
     last_failure: Mutex<Option<String>>,
+    /// Retry budget: (when, was a retry) over the last `BUDGET_WINDOW`.
+    budget: Mutex<VecDeque<(Instant, bool)>>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -777,6 +786,7 @@ impl HttpClient {
             cfg,
             blocked_until: Mutex::new(None),
             last_failure: Mutex::new(None),
+            budget: Mutex::new(VecDeque::new()),
         })
     }
 
@@ -955,6 +965,43 @@ impl HttpClient {
         let mut b = self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
         if b.is_none_or(|cur| cur < until) {
             *b = Some(until);
+        }
+    }
+
+    /// Note a first attempt in the retry budget window.
+    fn budget_note_request(&self) {
+        let now = Instant::now();
+        let mut b = self.budget.lock().unwrap_or_else(|p| p.into_inner());
+        Self::budget_trim(&mut b, now);
+        b.push_back((now, false));
+    }
+
+    fn budget_trim(b: &mut VecDeque<(Instant, bool)>, now: Instant) {
+        while b
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > BUDGET_WINDOW)
+            || b.len() > 10_000
+        {
+            b.pop_front();
+        }
+    }
+
+    /// Take a retry from the budget if there is one: retries stay within
+    /// [`BUDGET_RATIO`] of the requests of the last [`BUDGET_WINDOW`] (at
+    /// least [`BUDGET_MIN_RETRIES`]), so many callers retrying at once do
+    /// not hit a struggling provider harder.
+    fn budget_take_retry(&self) -> bool {
+        let now = Instant::now();
+        let mut b = self.budget.lock().unwrap_or_else(|p| p.into_inner());
+        Self::budget_trim(&mut b, now);
+        let firsts = b.iter().filter(|(_, r)| !r).count();
+        let retries = b.len() - firsts;
+        let allowed = (((firsts as f64) * BUDGET_RATIO) as usize).max(BUDGET_MIN_RETRIES);
+        if retries < allowed {
+            b.push_back((now, true));
+            true
+        } else {
+            false
         }
     }
 
@@ -1157,6 +1204,9 @@ impl HttpClient {
         let p = &self.cfg.retry;
         let mut retry = 0u32;
         loop {
+            if retry == 0 {
+                self.budget_note_request();
+            }
             let f = match self
                 .attempt(
                     &Method::GET,
@@ -1180,7 +1230,7 @@ impl HttpClient {
                     self.block_for(block);
                 }
             }
-            if !f.retryable || retry + 1 >= p.max_attempts.max(1) {
+            if !f.retryable || retry + 1 >= p.max_attempts.max(1) || !self.budget_take_retry() {
                 return Err(f.err);
             }
             let wait = match server {
@@ -1897,6 +1947,28 @@ mod tests {
         let e = c3.get(&c3.url("/x"), &[]).await.unwrap_err();
         assert_eq!(e.kind, ErrorKind::Unauthorized { status: 403 });
         assert!(e.to_string().starts_with("gh: token rejected (403)"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn the_retry_budget_caps_retries_under_sustained_failure() {
+        let s = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(503))
+            .mount(&s)
+            .await;
+        let mut cfg = fast();
+        cfg.breaker.consecutive_failures = 1000;
+        cfg.breaker.min_calls = 1000;
+        let c = HttpClient::new("p", &s.uri(), Auth::None, cfg).unwrap();
+        // 10 concurrent callers, 3 attempts each without a budget = 30 requests.
+        let url = c.url("/x");
+        let calls = (0..10).map(|_| c.get(&url, &[]));
+        for r in futures::future::join_all(calls).await {
+            assert_eq!(r.unwrap_err().kind, ErrorKind::Server { status: 503 });
+        }
+        let n = s.received_requests().await.unwrap().len();
+        assert_eq!(n, 10 + BUDGET_MIN_RETRIES, "{n} requests");
+        assert!(n > 10, "some retries were allowed: {n}");
     }
 
     #[tokio::test]
