@@ -309,3 +309,43 @@ async fn garbage_and_truncated_bodies_are_named() {
         assert!(e.to_string().starts_with("og: "), "{e}");
     }
 }
+
+#[tokio::test]
+async fn server_errors_and_a_hung_server_are_named() {
+    let s = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500).set_body_json(json!({
+            "message": "Internal Server Error", "took": 0.0, "requestId": "r500"
+        })))
+        .expect(3)
+        .mount(&s)
+        .await;
+    let e = provider(&s.uri(), KEY).fetch().await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Server { status: 500 });
+    assert!(
+        e.to_string()
+            .starts_with("og: server error (500): GET /v2/alerts: Internal Server Error"),
+        "{e}"
+    );
+
+    let s = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+        .mount(&s)
+        .await;
+    init();
+    let cfg = config(&format!(
+        "[[provider]]\nname = \"og\"\nkind = \"opsgenie\"\nbase_url = \"{}\"\ntoken = {{ env = \"OG_KEY\" }}\n",
+        s.uri()
+    ));
+    let sec = MapSecrets::with(&[("OG_KEY", KEY)]);
+    let mut http = sitrep::providers::http::HttpConfig::from_timeout(Duration::from_millis(300));
+    http.retry.max_attempts = 1;
+    let p = Opsgenie::with_http_config(cfg.provider_named("og").unwrap(), &ctx(&cfg, &sec), http)
+        .unwrap();
+    let t = Instant::now();
+    let e = p.fetch().await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Timeout, "{e}");
+    assert!(e.to_string().starts_with("og: timed out"), "{e}");
+    assert!(t.elapsed() < Duration::from_secs(3));
+}

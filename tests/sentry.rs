@@ -412,3 +412,31 @@ async fn resolve_and_ignore_with_the_legacy_fallback() {
         id: "1".into()
     }));
 }
+
+#[tokio::test]
+async fn a_hung_server_times_out() {
+    let s = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+        .mount(&s)
+        .await;
+    init();
+    let cfg = config(&format!(
+        "[[provider]]\nname = \"sentry\"\nkind = \"sentry\"\nbase_url = \"{}\"\norganization = \"acme\"\ntoken = {{ env = \"SENTRY_TOKEN\" }}\n",
+        s.uri()
+    ));
+    let sec = MapSecrets::with(&[("SENTRY_TOKEN", TOKEN)]);
+    let mut http = sitrep::providers::http::HttpConfig::from_timeout(Duration::from_millis(300));
+    http.retry.max_attempts = 1;
+    let p = Sentry::with_http_config(
+        cfg.provider_named("sentry").unwrap(),
+        &ctx(&cfg, &sec),
+        http,
+    )
+    .unwrap();
+    let t = Instant::now();
+    let e = p.fetch().await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Timeout, "{e}");
+    assert!(e.to_string().starts_with("sentry: timed out"), "{e}");
+    assert!(t.elapsed() < Duration::from_secs(3));
+}
