@@ -424,7 +424,7 @@ impl Snapshot {
             .push(d);
         }
         for v in m.values_mut() {
-            v.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+            v.sort_by_key(|d| std::cmp::Reverse(d.created_at));
         }
         m
     }

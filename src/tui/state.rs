@@ -1,0 +1,393 @@
+//! Plain data: what the screen shows. No I/O here.
+
+use crate::model::*;
+use crate::ops::{Plan, WriteOp};
+use crate::store::Store;
+use crate::theme::Theme;
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum View {
+    Dashboard,
+    Incidents,
+    Slos,
+    Deploys,
+    Flags,
+    Runbooks,
+    Audit,
+}
+
+impl View {
+    pub const ALL: [View; 7] = [
+        View::Dashboard,
+        View::Incidents,
+        View::Slos,
+        View::Deploys,
+        View::Flags,
+        View::Runbooks,
+        View::Audit,
+    ];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Dashboard => "Dashboard",
+            View::Incidents => "Incidents",
+            View::Slos => "SLOs",
+            View::Deploys => "Deploys",
+            View::Flags => "Flags",
+            View::Runbooks => "Runbooks",
+            View::Audit => "Audit",
+        }
+    }
+
+    /// A short title for narrow terminals.
+    pub fn short(self) -> &'static str {
+        match self {
+            View::Dashboard => "Dash",
+            View::Incidents => "Inc",
+            View::Slos => "SLO",
+            View::Deploys => "Dep",
+            View::Flags => "Flag",
+            View::Runbooks => "Book",
+            View::Audit => "Audit",
+        }
+    }
+
+    pub fn next(self) -> View {
+        View::ALL[(self.index() + 1) % View::ALL.len()]
+    }
+
+    pub fn prev(self) -> View {
+        View::ALL[(self.index() + View::ALL.len() - 1) % View::ALL.len()]
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ListState {
+    pub selected: usize,
+    pub filter: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ToastKind {
+    Info,
+    Ok,
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Toast {
+    pub kind: ToastKind,
+    pub text: String,
+    pub at: Time,
+}
+
+/// What a text-input modal is for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum InputPurpose {
+    /// Reason for an action (then it is planned).
+    Reason(WriteOp),
+    /// The text of an incident note.
+    NoteText { provider: String, id: String },
+    /// Silence matchers, space-separated `k=v`, then a duration.
+    SilenceMatchers { provider: String },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Modal {
+    /// Asking the provider what the action would do.
+    Planning { what: String },
+    /// The exact plan, waiting for confirmation.
+    Confirm {
+        plan: Box<Plan>,
+        reason: String,
+        /// What must be typed (the target's name) or None for a single key.
+        need: Option<String>,
+        typed: String,
+        /// Environment is production: shown loud.
+        production: bool,
+        /// Current SLO burn of the service, if known.
+        burn: Option<String>,
+        error: Option<String>,
+    },
+    /// Running; the result arrives as a toast.
+    Running { what: String },
+    /// Free text input.
+    Input {
+        title: String,
+        prompt: String,
+        text: String,
+        purpose: InputPurpose,
+    },
+    /// Details of the selected item.
+    Details,
+    /// The command palette.
+    Palette { query: String, selected: usize },
+    /// An error that needs reading (e.g. plan failed).
+    Error { title: String, text: String },
+}
+
+#[derive(Clone, Debug)]
+pub struct State {
+    pub view: View,
+    pub store: Store,
+    pub snap: Snapshot,
+    pub now: Time,
+    pub lists: [ListState; 7],
+    pub filter_editing: bool,
+    pub modal: Option<Modal>,
+    pub help: bool,
+    pub toasts: Vec<Toast>,
+    pub read_only: bool,
+    pub demo: bool,
+    /// No config and no demo: the first-run screen, naming the config path.
+    pub first_run: Option<PathBuf>,
+    pub theme: Theme,
+    pub size: (u16, u16),
+    pub quit: bool,
+    pub log_path: PathBuf,
+    pub warnings: Vec<String>,
+    pub spinner: usize,
+    /// Environments treated as production.
+    pub production_envs: Vec<String>,
+    /// A side panel with details is open in list views.
+    pub show_details: bool,
+    /// Palette commands run, oldest first (shown first when the query is empty).
+    pub palette_history: Vec<String>,
+}
+
+impl State {
+    pub fn new(store: Store, theme: Theme, now: Time) -> State {
+        let snap = store.snapshot(now);
+        State {
+            view: View::Dashboard,
+            store,
+            snap,
+            now,
+            lists: Default::default(),
+            filter_editing: false,
+            modal: None,
+            help: false,
+            toasts: Vec::new(),
+            read_only: false,
+            demo: false,
+            first_run: None,
+            theme,
+            size: (160, 45),
+            quit: false,
+            log_path: PathBuf::from("sitrep.log"),
+            warnings: Vec::new(),
+            spinner: 0,
+            production_envs: vec!["production".into(), "prod".into()],
+            show_details: true,
+            palette_history: Vec::new(),
+        }
+    }
+
+    pub fn is_production(&self, env: &str) -> bool {
+        self.production_envs
+            .iter()
+            .any(|e| e.eq_ignore_ascii_case(env))
+    }
+
+    pub fn rebuild(&mut self) {
+        self.snap = self.store.snapshot(self.now);
+        for v in View::ALL {
+            let n = self.len(v);
+            let l = &mut self.lists[v.index()];
+            if n == 0 {
+                l.selected = 0;
+            } else if l.selected >= n {
+                l.selected = n - 1;
+            }
+        }
+    }
+
+    pub fn list(&self, v: View) -> &ListState {
+        &self.lists[v.index()]
+    }
+
+    pub fn list_mut(&mut self, v: View) -> &mut ListState {
+        &mut self.lists[v.index()]
+    }
+
+    fn filter(&self, v: View) -> String {
+        self.list(v).filter.to_lowercase()
+    }
+
+    /// Open incidents (filtered) in display order.
+    pub fn incidents(&self, v: View) -> Vec<&Incident> {
+        let q = self.filter(v);
+        self.snap
+            .incidents
+            .iter()
+            .filter(|i| i.status.is_open())
+            .filter(|i| {
+                q.is_empty()
+                    || [
+                        i.title.as_str(),
+                        i.id.as_str(),
+                        i.provider.as_str(),
+                        i.severity.label(),
+                        i.status.label(),
+                    ]
+                    .iter()
+                    .chain(i.service.as_ref().map(|s| s.as_str()).iter())
+                    .chain(i.assignee.as_ref().map(|s| s.as_str()).iter())
+                    .any(|f| f.to_lowercase().contains(&q))
+            })
+            .collect()
+    }
+
+    pub fn slos(&self) -> Vec<&Slo> {
+        let q = self.filter(View::Slos);
+        self.snap
+            .slos
+            .iter()
+            .filter(|s| {
+                q.is_empty()
+                    || s.name.as_str().to_lowercase().contains(&q)
+                    || s.service
+                        .as_ref()
+                        .is_some_and(|x| x.as_str().to_lowercase().contains(&q))
+            })
+            .collect()
+    }
+
+    /// Deploys grouped by service and environment, newest first in a group.
+    pub fn deploys(&self) -> Vec<&Deploy> {
+        let q = self.filter(View::Deploys);
+        let mut v: Vec<&Deploy> = self
+            .snap
+            .deploys
+            .iter()
+            .filter(|d| {
+                q.is_empty()
+                    || [
+                        d.service.as_str(),
+                        d.environment.as_str(),
+                        d.git_ref.as_str(),
+                        d.sha.as_str(),
+                        d.state.label(),
+                    ]
+                    .iter()
+                    .any(|f| f.to_lowercase().contains(&q))
+            })
+            .collect();
+        v.sort_by(|a, b| {
+            a.service
+                .cmp(&b.service)
+                .then(a.environment.cmp(&b.environment))
+                .then(b.created_at.cmp(&a.created_at))
+        });
+        v
+    }
+
+    pub fn flags(&self) -> Vec<&Flag> {
+        let q = self.list(View::Flags).filter.clone();
+        self.snap
+            .flags
+            .iter()
+            .filter(|f| q.is_empty() || crate::cli::output::flag_matches(f, &q))
+            .collect()
+    }
+
+    /// Number of rows in a view's list.
+    pub fn len(&self, v: View) -> usize {
+        match v {
+            View::Dashboard | View::Incidents => self.incidents(v).len(),
+            View::Slos => self.slos().len(),
+            View::Deploys => self.deploys().len(),
+            View::Flags => self.flags().len(),
+            View::Runbooks | View::Audit => 0,
+        }
+    }
+
+    pub fn selected_incident(&self) -> Option<&Incident> {
+        let v = if self.view == View::Dashboard {
+            View::Dashboard
+        } else {
+            View::Incidents
+        };
+        self.incidents(v).get(self.list(v).selected).copied()
+    }
+
+    pub fn selected_deploy(&self) -> Option<&Deploy> {
+        self.deploys()
+            .get(self.list(View::Deploys).selected)
+            .copied()
+    }
+
+    pub fn selected_flag(&self) -> Option<&Flag> {
+        self.flags().get(self.list(View::Flags).selected).copied()
+    }
+
+    pub fn selected_slo(&self) -> Option<&Slo> {
+        self.slos().get(self.list(View::Slos).selected).copied()
+    }
+
+    /// Age of the oldest data on screen and whether anything is in flight:
+    /// the clock ticks only while an age is shown.
+    pub fn needs_clock(&self) -> bool {
+        self.first_run.is_none()
+    }
+
+    pub fn any_in_flight(&self) -> bool {
+        self.store.slots.iter().any(|s| s.in_flight)
+    }
+
+    pub fn toast(&mut self, kind: ToastKind, text: impl Into<String>) {
+        self.toasts.push(Toast {
+            kind,
+            text: text.into(),
+            at: self.now,
+        });
+        if self.toasts.len() > 4 {
+            self.toasts.remove(0);
+        }
+    }
+
+    /// The SLO line for a service (worst first), for the rollback modal.
+    pub fn burn_for(&self, service: &str) -> Option<String> {
+        let s = self
+            .snap
+            .slos
+            .iter()
+            .filter(|s| s.service.as_ref().map(|x| x.as_str()) == Some(service))
+            .max_by(|a, b| {
+                a.burn_rates
+                    .h1
+                    .unwrap_or(0.0)
+                    .total_cmp(&b.burn_rates.h1.unwrap_or(0.0))
+            })?;
+        Some(format!(
+            "{}: 1h burn {}, budget left {}{}",
+            s.name,
+            crate::util::burn(s.burn_rates.h1),
+            crate::util::share(s.error_budget_remaining),
+            if s.gate == Gate::Frozen {
+                ", deploy gate FROZEN"
+            } else {
+                ""
+            }
+        ))
+    }
+}
+
+/// The demo console at a fixed time, as tests and benchmarks see it: every
+/// provider fetched at `now`.
+pub async fn demo_state(now: Time) -> State {
+    let reg = crate::providers::Registry::demo(now);
+    let mut store = Store::fetch_all(&reg, None).await;
+    for s in &mut store.slots {
+        s.fetched_at = Some(now);
+    }
+    let mut s = State::new(store, Theme::default_theme(), now);
+    s.demo = true;
+    s.log_path = PathBuf::from("/home/oncall/.local/share/sitrep/sitrep.log");
+    s
+}

@@ -1,0 +1,323 @@
+//! The dashboard: four panels a responder reads at a glance.
+
+use super::*;
+
+/// [incidents, SLOs, deploys, flags]. Wide: a 2x2 grid. Narrow (80
+/// columns): incidents and SLOs full width, deploys and flags side by side.
+fn grid(body: Rect) -> [Rect; 4] {
+    if body.width < 100 {
+        let [inc, slo, bottom] = Layout::vertical([
+            Constraint::Percentage(40),
+            Constraint::Percentage(30),
+            Constraint::Percentage(30),
+        ])
+        .areas(body);
+        let [bl, br] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+            .areas(bottom);
+        return [inc, slo, bl, br];
+    }
+    let [top, bottom] =
+        Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
+    let [tl, tr] =
+        Layout::horizontal([Constraint::Percentage(56), Constraint::Percentage(44)]).areas(top);
+    let [bl, br] =
+        Layout::horizontal([Constraint::Percentage(56), Constraint::Percentage(44)]).areas(bottom);
+    [tl, tr, bl, br]
+}
+
+/// Where the incident rows are (for the mouse): inside the border, below
+/// the severity counts line.
+pub fn incident_rows_area(body: Rect) -> Rect {
+    rows_in_panel(grid(body)[0])
+}
+
+fn rows_in_panel(tl: Rect) -> Rect {
+    Rect::new(
+        tl.x + 1,
+        tl.y + 2,
+        tl.width.saturating_sub(2),
+        tl.height.saturating_sub(3),
+    )
+}
+
+pub fn render(f: &mut Frame, body: Rect, state: &State) {
+    let [tl, tr, bl, br] = grid(body);
+    incidents(f, tl, state);
+    slos(f, tr, state);
+    deploys(f, bl, state);
+    flags(f, br, state);
+}
+
+fn incidents(f: &mut Frame, area: Rect, state: &State) {
+    let t = &state.theme;
+    let list = state.incidents(View::Dashboard);
+    let block = panel("Incidents", t, true);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let c = state.snap.open_counts();
+    let mut counts = Vec::new();
+    for s in Severity::ALL {
+        let n = c[s.index()];
+        let style = if n > 0 { t.sev(s) } else { t.muted };
+        counts.push(Span::styled(format!(" {} {} ", s.label(), n), style));
+        counts.push(Span::raw(" "));
+    }
+    let unacked = list.iter().filter(|i| i.status.is_unacked()).count();
+    counts.push(Span::styled(
+        format!("{unacked} unacked"),
+        if unacked > 0 { t.crit } else { t.ok },
+    ));
+    let rows = rows_in_panel(area);
+    let h = rows.height as usize;
+    let mut lines = vec![Line::from(counts)];
+    if list.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "all clear: no open incidents",
+            t.ok,
+        )));
+    }
+    let sel = state.list(View::Dashboard).selected;
+    let off = scroll_offset(sel, h);
+    let w = inner.width as usize;
+    let show_service = w >= 70;
+    let show_assignee = w >= 100;
+    for (i, inc) in list.iter().enumerate().skip(off).take(h) {
+        let selected = i == sel;
+        let base = style_if(selected, t.selection, t.text);
+        let mut spans = vec![
+            sev_span(inc.severity, t),
+            Span::raw(" "),
+            status_span(inc.status, t),
+        ];
+        let used: usize = spans.iter().map(|s| s.width()).sum();
+        spans.push(Span::raw(" ".repeat(16usize.saturating_sub(used))));
+        spans.push(Span::styled(
+            format!("{:>5} ", util::age(state.now, inc.created_at)),
+            t.muted,
+        ));
+        if show_service {
+            let svc = inc.service.as_ref().map(|s| s.as_str()).unwrap_or("-");
+            spans.push(Span::styled(
+                format!("{:<10} ", crate::text::truncate(svc, 10)),
+                t.muted,
+            ));
+        }
+        let who = if show_assignee {
+            inc.assignee
+                .as_ref()
+                .map(|a| format!(" @{}", crate::text::truncate(a.as_str(), 14)))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let used: usize = spans.iter().map(|s| s.width()).sum();
+        let room = w.saturating_sub(used + who.chars().count());
+        let title = crate::text::truncate(inc.title.as_str(), room);
+        let pad = room.saturating_sub(unicode_width::UnicodeWidthStr::width(title.as_str()));
+        spans.push(Span::styled(title, base));
+        if !who.is_empty() {
+            spans.push(Span::raw(" ".repeat(pad)));
+            spans.push(Span::styled(who, t.muted));
+        }
+        let mut line = Line::from(spans);
+        if selected {
+            line = line.style(t.selection);
+        }
+        lines.push(line);
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+fn slos(f: &mut Frame, area: Rect, state: &State) {
+    let t = &state.theme;
+    let block = panel("SLO burn", t, false);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let slos = &state.snap.slos;
+    if slos.is_empty() {
+        f.render_widget(Paragraph::new(muted_line("no SLOs configured", t)), inner);
+        return;
+    }
+    let w = inner.width as usize;
+    let rows_needed = slos.len() as u16 + 1;
+    let chart_h = if inner.height >= rows_needed + 3 {
+        (inner.height - rows_needed).min(10)
+    } else {
+        0
+    };
+    let [list_area, chart_area] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(chart_h)]).areas(inner);
+    let bar = if w >= 56 { 10 } else { 5 };
+    let name_w = w.saturating_sub(bar + 6 + 8 + 9 + 3).clamp(8, 30);
+    let mut lines = Vec::new();
+    for s in slos.iter().take(list_area.height as usize) {
+        let mut spans = vec![Span::styled(
+            format!(
+                "{:<name_w$} ",
+                crate::text::truncate(s.name.as_str(), name_w)
+            ),
+            t.text,
+        )];
+        spans.extend(budget_bar(s.error_budget_remaining, bar, t));
+        spans.push(Span::styled(
+            format!(" {:>7}", util::burn(s.burn_rates.h1)),
+            t.text,
+        ));
+        spans.push(Span::raw(" "));
+        spans.push(slo_state_span(s, t));
+        lines.push(Line::from(spans));
+    }
+    f.render_widget(Paragraph::new(lines), list_area);
+    if chart_h > 0 {
+        // The worst SLO's 1h burn history.
+        if let Some(worst) = slos.iter().find(|s| !s.history.is_empty()) {
+            let [label, spark] =
+                Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(chart_area);
+            f.render_widget(
+                Paragraph::new(Line::from(vec![
+                    Span::styled("burn history ", t.muted),
+                    Span::styled(worst.name.to_string(), t.text),
+                    Span::styled(
+                        format!(" (now {})", util::burn(worst.burn_rates.h1)),
+                        t.muted,
+                    ),
+                ])),
+                label,
+            );
+            burn_sparkline(f, spark, &worst.history, t);
+        }
+    }
+}
+
+fn deploys(f: &mut Frame, area: Rect, state: &State) {
+    let t = &state.theme;
+    let block = panel("Deploys", t, false);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let groups = state.snap.deploy_groups();
+    if groups.is_empty() {
+        f.render_widget(Paragraph::new(muted_line("no deploys", t)), inner);
+        return;
+    }
+    let w = inner.width as usize;
+    let svc_w = groups
+        .keys()
+        .map(|(s, _)| s.chars().count())
+        .max()
+        .unwrap_or(8)
+        .clamp(6, 14);
+    let env_w = if w >= 60 {
+        groups
+            .keys()
+            .map(|(_, e)| e.chars().count())
+            .max()
+            .unwrap_or(4)
+            .clamp(4, 12)
+    } else {
+        4
+    };
+    let wide = w >= 70;
+    let mut lines = Vec::new();
+    // What needs attention first: a failed or running newest deploy, a
+    // frozen production gate; then the rest in name order.
+    let mut ordered: Vec<_> = groups.iter().collect();
+    ordered.sort_by_key(|((svc, env), ds)| {
+        let newest = ds.first().map(|d| d.state);
+        let attention = matches!(newest, Some(DeployState::Failure)) as u8 * 4
+            + matches!(newest, Some(DeployState::InProgress | DeployState::Queued)) as u8 * 2
+            + (state.snap.gate_for(svc) == Some(Gate::Frozen) && state.is_production(env)) as u8;
+        std::cmp::Reverse(attention)
+    });
+    for ((svc, env), ds) in ordered.into_iter().take(inner.height as usize) {
+        let live = ds.iter().find(|d| d.current);
+        let newest = ds.first();
+        let prod = state.is_production(env);
+        let mut spans = vec![
+            Span::styled(
+                format!("{:<svc_w$}", crate::text::truncate(svc, svc_w)),
+                t.title,
+            ),
+            Span::styled(
+                format!(" {:<env_w$}", crate::text::truncate(env, env_w)),
+                if prod { t.warn } else { t.muted },
+            ),
+        ];
+        match live {
+            Some(d) => {
+                spans.push(Span::styled(
+                    format!(" {:<8}", crate::text::truncate(d.git_ref.as_str(), 8)),
+                    t.text,
+                ));
+                if wide {
+                    spans.push(Span::styled(
+                        format!(" {}", util::short_sha(d.sha.as_str())),
+                        t.muted,
+                    ));
+                }
+                spans.push(Span::styled(
+                    format!(" {:>5}", util::age(state.now, d.created_at)),
+                    t.muted,
+                ));
+                if wide {
+                    let by = d.creator.as_ref().map(|c| c.as_str()).unwrap_or("-");
+                    spans.push(Span::styled(
+                        format!(" {:<12}", crate::text::truncate(by, 12)),
+                        t.muted,
+                    ));
+                }
+            }
+            None => spans.push(Span::styled(" nothing live   ", t.warn)),
+        }
+        if let Some(n) = newest.filter(|n| !n.current) {
+            spans.push(Span::raw(" "));
+            spans.push(deploy_state_span(n.state, t));
+            if w > 44 {
+                spans.push(Span::styled(
+                    format!(" {}", crate::text::truncate(n.git_ref.as_str(), 8)),
+                    t.muted,
+                ));
+            }
+        }
+        if state.snap.gate_for(svc) == Some(Gate::Frozen) && prod {
+            spans.push(Span::raw(" "));
+            spans.push(Span::styled("gate FROZEN", t.crit));
+        }
+        lines.push(Line::from(spans));
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+fn flags(f: &mut Frame, area: Rect, state: &State) {
+    let t = &state.theme;
+    let block = panel("Kill switches & flags", t, false);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if state.snap.flags.is_empty() {
+        f.render_widget(Paragraph::new(muted_line("no flags", t)), inner);
+        return;
+    }
+    let w = inner.width as usize;
+    let mut lines = Vec::new();
+    let mut ordered: Vec<&Flag> = state.snap.flags.iter().collect();
+    // Abnormal first: kill switches that are off.
+    ordered.sort_by_key(|f| !f.kill_switch || f.on);
+    for fl in ordered.into_iter().take(inner.height as usize) {
+        let mut spans = vec![flag_span(fl.on, t), Span::raw(" ")];
+        spans.push(Span::styled(
+            if fl.kill_switch { "KS " } else { "   " },
+            if fl.kill_switch { t.warn } else { t.muted },
+        ));
+        let age = fl
+            .updated_at
+            .map(|u| format!(" {:>5}", util::age(state.now, u)))
+            .unwrap_or_default();
+        let key_w = w.saturating_sub(4 + 1 + 3 + age.len());
+        spans.push(Span::styled(
+            format!("{:<key_w$}", crate::text::truncate(fl.key.as_str(), key_w)),
+            t.text,
+        ));
+        spans.push(Span::styled(age, t.muted));
+        lines.push(Line::from(spans));
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}

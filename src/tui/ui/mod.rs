@@ -1,0 +1,375 @@
+//! Pure render functions: `render(frame, &state)`. Nothing here changes
+//! state or does I/O. Every string drawn is `SafeText` or our own.
+
+mod dashboard;
+mod lists;
+mod overlays;
+
+use super::keymap;
+use super::state::*;
+use crate::model::*;
+use crate::util;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
+
+pub const MIN_W: u16 = 60;
+pub const MIN_H: u16 = 16;
+
+/// The areas of the screen.
+pub struct Areas {
+    pub header: Rect,
+    pub body: Rect,
+    pub footer: Rect,
+}
+
+pub fn areas(area: Rect) -> Areas {
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    Areas {
+        header,
+        body,
+        footer,
+    }
+}
+
+pub fn render(f: &mut Frame, state: &State) {
+    let area = f.area();
+    let t = &state.theme;
+    f.render_widget(Block::new().style(t.text), area);
+    if area.width < MIN_W || area.height < MIN_H {
+        let msg = vec![
+            Line::from(Span::styled("terminal too small", t.crit)),
+            Line::from(format!(
+                "{}x{} — sitrep needs at least {MIN_W}x{MIN_H}",
+                area.width, area.height
+            )),
+            Line::from("q quits"),
+        ];
+        f.render_widget(
+            Paragraph::new(msg).wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    if let Some(path) = &state.first_run {
+        overlays::first_run(f, area, state, path);
+        return;
+    }
+    let a = areas(area);
+    header(f, a.header, state);
+    match state.view {
+        View::Dashboard => dashboard::render(f, a.body, state),
+        View::Incidents => lists::incidents(f, a.body, state),
+        View::Slos => lists::slos(f, a.body, state),
+        View::Deploys => lists::deploys(f, a.body, state),
+        View::Flags => lists::flags(f, a.body, state),
+        View::Runbooks | View::Audit => lists::not_yet(f, a.body, state),
+    }
+    footer(f, a.footer, state);
+    overlays::toasts(f, a.body, state);
+    if state.help {
+        overlays::help(f, area, state);
+    }
+    if let Some(m) = &state.modal {
+        overlays::modal(f, area, state, m);
+    }
+}
+
+/// Which list row is at a screen position (for the mouse).
+pub fn row_at(state: &State, col: u16, row: u16) -> Option<usize> {
+    let area = Rect::new(0, 0, state.size.0, state.size.1);
+    let body = areas(area).body;
+    let list = match state.view {
+        View::Dashboard => dashboard::incident_rows_area(body),
+        View::Incidents | View::Slos | View::Deploys | View::Flags => lists::rows_area(state, body),
+        _ => return None,
+    };
+    if col < list.x || col >= list.x + list.width || row < list.y || row >= list.y + list.height {
+        return None;
+    }
+    let offset = scroll_offset(state.list(state.view).selected, list.height as usize);
+    Some(offset + (row - list.y) as usize)
+}
+
+/// First visible row so that `selected` is on screen (pure: no stored offset).
+pub fn scroll_offset(selected: usize, height: usize) -> usize {
+    if height == 0 {
+        return 0;
+    }
+    if selected < height {
+        0
+    } else {
+        selected + 1 - height
+    }
+}
+
+pub fn sev_span(sev: Severity, t: &crate::theme::Theme) -> Span<'static> {
+    Span::styled(format!(" {} ", sev.label()), t.sev(sev))
+}
+
+pub fn status_span(s: IncidentStatus, t: &crate::theme::Theme) -> Span<'static> {
+    let style = match s {
+        IncidentStatus::Triggered | IncidentStatus::Firing => t.crit,
+        IncidentStatus::Acknowledged => t.warn,
+        IncidentStatus::Silenced | IncidentStatus::Resolved => t.muted,
+    };
+    let label = match s {
+        IncidentStatus::Triggered => "TRIGGERED",
+        IncidentStatus::Firing => "FIRING",
+        IncidentStatus::Acknowledged => "ACKED",
+        IncidentStatus::Silenced => "SILENCED",
+        IncidentStatus::Resolved => "RESOLVED",
+    };
+    Span::styled(label, style)
+}
+
+pub fn deploy_state_span(d: DeployState, t: &crate::theme::Theme) -> Span<'static> {
+    let (label, style) = match d {
+        DeployState::Success => ("SUCCESS", t.ok),
+        DeployState::Failure => ("FAILED", t.crit),
+        DeployState::InProgress => ("DEPLOYING", t.info),
+        DeployState::Queued => ("QUEUED", t.info),
+        DeployState::Inactive => ("inactive", t.muted),
+        DeployState::Canceled => ("canceled", t.muted),
+    };
+    Span::styled(label, style)
+}
+
+pub fn gate_span(g: Option<Gate>, t: &crate::theme::Theme) -> Span<'static> {
+    match g {
+        Some(Gate::Frozen) => Span::styled("FROZEN", t.crit),
+        Some(Gate::Open) => Span::styled("open", t.ok),
+        None => Span::styled("-", t.muted),
+    }
+}
+
+pub fn flag_span(on: bool, t: &crate::theme::Theme) -> Span<'static> {
+    if on {
+        Span::styled(" ON ", t.on)
+    } else {
+        Span::styled(" OFF", t.off)
+    }
+}
+
+/// The SLO state as text + style: PAGE / TICKET / FROZEN / ok / NO DATA.
+pub fn slo_state_span(s: &Slo, t: &crate::theme::Theme) -> Span<'static> {
+    let text = crate::cli::output::slo_state(s);
+    let style = if !s.has_data() {
+        t.stale
+    } else if s.page_firing() || s.gate == Gate::Frozen {
+        t.crit
+    } else if s.ticket_firing() {
+        t.warn
+    } else {
+        t.ok
+    };
+    Span::styled(text, style)
+}
+
+/// A text budget bar: `[██████░░░░] 62%`; negative shows as overspent.
+pub fn budget_bar(rem: Option<f64>, width: usize, t: &crate::theme::Theme) -> Vec<Span<'static>> {
+    let Some(r) = rem else {
+        return vec![Span::styled(
+            format!("{:<w$}", "no data", w = width + 6),
+            t.stale,
+        )];
+    };
+    let filled = ((r.clamp(0.0, 1.0) * width as f64).round() as usize).min(width);
+    let style = if r <= 0.0 {
+        t.crit
+    } else if r < 0.25 {
+        t.warn
+    } else {
+        t.gauge
+    };
+    vec![
+        Span::styled("█".repeat(filled), style),
+        Span::styled("░".repeat(width - filled), t.muted),
+        Span::styled(format!(" {:>4}", util::share(Some(r))), style),
+    ]
+}
+
+pub fn panel<'a>(title: &'a str, t: &crate::theme::Theme, focused: bool) -> Block<'a> {
+    Block::new()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Rounded)
+        .border_style(if focused { t.focus } else { t.border })
+        .title(Span::styled(format!(" {title} "), t.title))
+}
+
+fn header(f: &mut Frame, area: Rect, state: &State) {
+    let t = &state.theme;
+    let [l1, l2] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    // Line 1: name, mode badges, view tabs, clock.
+    let mut spans = vec![Span::styled(
+        " sitrep ",
+        t.header.add_modifier(Modifier::BOLD),
+    )];
+    if state.demo {
+        spans.push(Span::styled(
+            " DEMO ",
+            t.stale.add_modifier(Modifier::REVERSED),
+        ));
+    }
+    if state.read_only {
+        spans.push(Span::styled(" READ-ONLY ", t.readonly));
+    }
+    spans.push(Span::raw(" "));
+    let compact = l1.width < 130;
+    for (i, v) in View::ALL.iter().enumerate() {
+        let label = if compact {
+            format!(" {}{} ", i + 1, v.short())
+        } else {
+            format!(" {} {} ", i + 1, v.title())
+        };
+        if *v == state.view {
+            spans.push(Span::styled(label, t.selection));
+        } else {
+            spans.push(Span::styled(label, t.muted));
+        }
+    }
+    let clock = state.now.format(" %H:%M:%SZ ").to_string();
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let pad = (l1.width as usize).saturating_sub(used + clock.len());
+    spans.push(Span::raw(" ".repeat(pad)));
+    spans.push(Span::styled(clock, t.header));
+    f.render_widget(Paragraph::new(Line::from(spans)).style(t.header), l1);
+
+    // Line 2: who is on call, provider health, data age.
+    let mut spans = vec![Span::styled(" on call ", t.muted)];
+    let primary: Vec<&OnCall> = state.snap.oncall.iter().filter(|o| o.level == 1).collect();
+    if primary.is_empty() {
+        spans.push(Span::styled("unknown", t.muted));
+    }
+    for (i, o) in primary.iter().take(3).enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" · ", t.muted));
+        }
+        spans.push(Span::styled(o.user.to_string(), t.title));
+        spans.push(Span::styled(format!(" ({})", o.policy), t.muted));
+    }
+    let mut right = vec![Span::styled("  ", t.muted)];
+    let spin = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+    for s in &state.store.slots {
+        let (mark, style) = if s.in_flight {
+            (spin[state.spinner % spin.len()].to_string(), t.info)
+        } else if s.error.is_some() {
+            ("✗".to_string(), t.crit)
+        } else if s.stale {
+            ("~".to_string(), t.stale)
+        } else if s.fetched_at.is_some() {
+            ("✓".to_string(), t.ok)
+        } else {
+            ("·".to_string(), t.muted)
+        };
+        right.push(Span::styled(format!(" {}", s.name), t.text));
+        right.push(Span::styled(mark, style));
+        if (s.error.is_some() || s.stale)
+            && let Some(at) = s.fetched_at
+        {
+            right.push(Span::styled(
+                format!(" {}", util::age(state.now, at)),
+                style,
+            ));
+        }
+    }
+    let oldest = state.store.slots.iter().filter_map(|s| s.fetched_at).min();
+    if let Some(o) = oldest {
+        right.push(Span::styled(
+            format!("  data {} ", util::age(state.now, o)),
+            t.muted,
+        ));
+    }
+    let rw: usize = right.iter().map(|s| s.width()).sum();
+    let lw: usize = spans.iter().map(|s| s.width()).sum();
+    let avail = l2.width as usize;
+    if lw + rw > avail {
+        // Keep provider health whole: it is the more urgent half.
+        let keep = avail.saturating_sub(rw);
+        let mut acc = 0;
+        let mut cut = Vec::new();
+        for s in spans {
+            let w = s.width();
+            if acc + w > keep {
+                let room = keep.saturating_sub(acc);
+                if room > 1 {
+                    cut.push(Span::styled(
+                        crate::text::truncate(&s.content, room),
+                        s.style,
+                    ));
+                }
+                break;
+            }
+            acc += w;
+            cut.push(s);
+        }
+        spans = cut;
+    }
+    let lw: usize = spans.iter().map(|s| s.width()).sum();
+    spans.push(Span::raw(" ".repeat(avail.saturating_sub(lw + rw))));
+    spans.extend(right);
+    f.render_widget(Paragraph::new(Line::from(spans)).style(t.footer), l2);
+}
+
+fn footer(f: &mut Frame, area: Rect, state: &State) {
+    let t = &state.theme;
+    let mut spans = vec![Span::raw(" ")];
+    if state.filter_editing {
+        spans.push(Span::styled("filter: ", t.key));
+        spans.push(Span::styled(state.list(state.view).filter.clone(), t.title));
+        spans.push(Span::styled("▏ Enter apply · Esc clear", t.muted));
+    } else {
+        let filter = &state.list(state.view).filter;
+        if !filter.is_empty() {
+            spans.push(Span::styled(format!("[/{filter}] "), t.focus));
+        }
+        for b in keymap::footer(state.view) {
+            let disabled = b.write && state.read_only;
+            let ks = if disabled {
+                t.muted.add_modifier(Modifier::CROSSED_OUT)
+            } else {
+                t.key
+            };
+            spans.push(Span::styled(b.label, ks));
+            spans.push(Span::styled(
+                format!(" {}  ", b.desc),
+                if disabled { t.muted } else { t.footer },
+            ));
+        }
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)).style(t.footer), area);
+}
+
+/// Bold-less muted placeholder line.
+pub fn muted_line(text: &str, t: &crate::theme::Theme) -> Line<'static> {
+    Line::from(Span::styled(text.to_string(), t.muted))
+}
+
+pub fn style_if(cond: bool, a: Style, b: Style) -> Style {
+    if cond { a } else { b }
+}
+
+/// A burn-rate sparkline, right-aligned so "now" is at the right edge.
+pub fn burn_sparkline(f: &mut Frame, area: Rect, history: &[f64], t: &crate::theme::Theme) {
+    let n = area.width as usize;
+    let data: Vec<u64> = history
+        .iter()
+        .skip(history.len().saturating_sub(n))
+        .map(|v| (v * 100.0).max(0.0) as u64)
+        .collect();
+    let w = data.len() as u16;
+    let r = Rect::new(area.x + area.width - w, area.y, w, area.height);
+    f.render_widget(
+        ratatui::widgets::Sparkline::default()
+            .data(&data)
+            .style(t.chart),
+        r,
+    );
+}

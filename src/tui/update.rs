@@ -1,0 +1,1039 @@
+//! `update(state, msg) -> effects`: all the behaviour of the console, with
+//! no I/O and no drawing, so it is tested with keys in and effects out.
+
+use super::keymap::{self, Action};
+use super::state::*;
+use crate::model::{IncidentStatus, Time};
+use crate::ops::{Plan, WriteOp};
+use crate::providers::poller::PollEvent;
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
+
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    Poll(PollEvent),
+    Tick(Time),
+    /// The provider planned an action (or could not).
+    Planned {
+        result: Result<Plan, String>,
+        reason: String,
+    },
+    /// An action finished: Ok(message) or Err(cause).
+    Executed(Result<String, String>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    Quit,
+    Refresh,
+    /// Ask the executor to plan this action.
+    Plan {
+        op: WriteOp,
+        reason: String,
+    },
+    /// Carry out a confirmed plan through the audited executor.
+    Execute {
+        plan: Box<Plan>,
+        reason: String,
+    },
+    OpenUrl(String),
+    /// Copy to the clipboard (OSC 52, our own escape, base64 payload).
+    Copy(String),
+}
+
+/// Returns the side effects to run; `state` is changed in place. The
+/// return value of `dirty` says whether a redraw is needed.
+pub fn update(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
+    match msg {
+        Msg::Key(k) if k.kind == KeyEventKind::Release => (vec![], false),
+        Msg::Key(k) => (on_key(state, k), true),
+        Msg::Mouse(m) => on_mouse(state, m),
+        Msg::Resize(w, h) => {
+            state.size = (w, h);
+            (vec![], true)
+        }
+        Msg::Poll(ev) => {
+            let was_in_flight = state.any_in_flight();
+            let changed = state.store.apply(ev, None);
+            if changed {
+                state.rebuild();
+            }
+            (vec![], changed || was_in_flight != state.any_in_flight())
+        }
+        Msg::Tick(now) => {
+            let old = state.now;
+            state.now = now;
+            state.spinner = state.spinner.wrapping_add(1);
+            // Expire toasts after 8 s.
+            state.toasts.retain(|t| (now - t.at).num_seconds() < 8);
+            // Redraw only if a shown age could have changed (ages are
+            // shown in whole seconds) or a spinner is turning.
+            (vec![], now.timestamp() != old.timestamp())
+        }
+        Msg::Planned { result, reason } => {
+            match result {
+                Ok(plan) => {
+                    let need = plan.op.typed_confirmation();
+                    let env = plan.op.environment().map(str::to_string);
+                    let production = env.as_deref().is_some_and(|e| state.is_production(e));
+                    let burn = match &plan.op {
+                        WriteOp::Rollback { service, .. } => state.burn_for(service),
+                        _ => None,
+                    };
+                    state.modal = Some(Modal::Confirm {
+                        plan: Box::new(plan),
+                        reason,
+                        need,
+                        typed: String::new(),
+                        production,
+                        burn,
+                        error: None,
+                    });
+                }
+                Err(e) => {
+                    state.modal = Some(Modal::Error {
+                        title: "Cannot plan this action".into(),
+                        text: e,
+                    });
+                }
+            }
+            (vec![], true)
+        }
+        Msg::Executed(r) => {
+            state.modal = None;
+            match r {
+                Ok(m) => state.toast(ToastKind::Ok, m),
+                Err(e) => {
+                    state.toast(ToastKind::Error, e.clone());
+                    state.modal = Some(Modal::Error {
+                        title: "Action failed".into(),
+                        text: e,
+                    });
+                }
+            }
+            (vec![Effect::Refresh], true)
+        }
+    }
+}
+
+fn move_sel(state: &mut State, view: View, delta: isize) {
+    let n = state.len(view);
+    let l = state.list_mut(view);
+    if n == 0 {
+        l.selected = 0;
+        return;
+    }
+    let cur = l.selected as isize;
+    l.selected = (cur + delta).clamp(0, n as isize - 1) as usize;
+}
+
+/// Rows visible in a list view, from the layout.
+pub fn page_rows(state: &State) -> usize {
+    (state.size.1 as usize).saturating_sub(8).max(1)
+}
+
+fn on_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
+    if state.first_run.is_some() {
+        return match k.code {
+            KeyCode::Char('q') | KeyCode::Esc => {
+                state.quit = true;
+                vec![Effect::Quit]
+            }
+            KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
+                state.quit = true;
+                vec![Effect::Quit]
+            }
+            _ => vec![],
+        };
+    }
+    if state.modal.is_some() {
+        return on_modal_key(state, k);
+    }
+    if state.filter_editing {
+        let v = state.view;
+        match k.code {
+            KeyCode::Enter => state.filter_editing = false,
+            KeyCode::Esc => {
+                state.filter_editing = false;
+                state.list_mut(v).filter.clear();
+            }
+            KeyCode::Backspace => {
+                state.list_mut(v).filter.pop();
+            }
+            KeyCode::Char(c)
+                if !k.modifiers.contains(KeyModifiers::CONTROL)
+                    && state.list(v).filter.len() < 64 =>
+            {
+                state.list_mut(v).filter.push(c);
+            }
+            _ => {}
+        }
+        state.list_mut(v).selected = 0;
+        return vec![];
+    }
+    if state.help {
+        if matches!(
+            keymap::lookup(state.view, &k),
+            Some(Action::Quit | Action::Help | Action::Back)
+        ) {
+            state.help = false;
+        }
+        return vec![];
+    }
+    let Some(action) = keymap::lookup(state.view, &k) else {
+        return vec![];
+    };
+    on_action(state, action)
+}
+
+fn list_view(state: &State) -> View {
+    state.view
+}
+
+pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
+    let view = list_view(state);
+    match action {
+        Action::Quit => {
+            state.quit = true;
+            vec![Effect::Quit]
+        }
+        Action::Help => {
+            state.help = true;
+            vec![]
+        }
+        Action::View(v) => {
+            state.view = v;
+            vec![]
+        }
+        Action::NextView => {
+            state.view = state.view.next();
+            vec![]
+        }
+        Action::PrevView => {
+            state.view = state.view.prev();
+            vec![]
+        }
+        Action::Down => {
+            move_sel(state, view, 1);
+            vec![]
+        }
+        Action::Up => {
+            move_sel(state, view, -1);
+            vec![]
+        }
+        Action::Top => {
+            state.list_mut(view).selected = 0;
+            vec![]
+        }
+        Action::Bottom => {
+            move_sel(state, view, isize::MAX / 2);
+            vec![]
+        }
+        Action::PageDown => {
+            let p = page_rows(state) as isize;
+            move_sel(state, view, p);
+            vec![]
+        }
+        Action::PageUp => {
+            let p = page_rows(state) as isize;
+            move_sel(state, view, -p);
+            vec![]
+        }
+        Action::Filter => {
+            state.filter_editing = true;
+            vec![]
+        }
+        Action::Palette => {
+            state.modal = Some(Modal::Palette {
+                query: String::new(),
+                selected: 0,
+            });
+            vec![]
+        }
+        Action::Refresh => {
+            state.toast(ToastKind::Info, "refreshing every provider");
+            vec![Effect::Refresh]
+        }
+        Action::Details => {
+            if state.view == View::Dashboard {
+                state.view = View::Incidents;
+                if let Some(i) = state.selected_incident().map(|i| i.id.clone()) {
+                    let pos = state
+                        .incidents(View::Incidents)
+                        .iter()
+                        .position(|x| x.id == i);
+                    state.list_mut(View::Incidents).selected = pos.unwrap_or(0);
+                }
+            } else {
+                state.show_details = !state.show_details;
+            }
+            vec![]
+        }
+        Action::Back => {
+            if !state.list(view).filter.is_empty() {
+                state.list_mut(view).filter.clear();
+            } else if state.view != View::Dashboard {
+                state.view = View::Dashboard;
+            }
+            vec![]
+        }
+        Action::Ack | Action::Resolve | Action::Note | Action::Silence => {
+            incident_action(state, action)
+        }
+        Action::Rollback => {
+            if refuse_read_only(state) {
+                return vec![];
+            }
+            let Some(d) = state.selected_deploy() else {
+                state.toast(ToastKind::Info, "select a deploy to roll back");
+                return vec![];
+            };
+            // Selecting an older good deploy means "roll back to this one".
+            let to = (!d.current
+                && matches!(
+                    d.state,
+                    crate::model::DeployState::Success | crate::model::DeployState::Inactive
+                )
+                && state.deploys().iter().any(|x| {
+                    x.current
+                        && x.service == d.service
+                        && x.environment == d.environment
+                        && x.created_at > d.created_at
+                }))
+            .then(|| d.id.as_str().to_string());
+            let op = WriteOp::Rollback {
+                provider: Some(d.provider.as_str().to_string()),
+                service: d.service.as_str().to_string(),
+                environment: d.environment.as_str().to_string(),
+                to,
+            };
+            ask_reason(state, op)
+        }
+        Action::KillSwitch | Action::FlagOn => {
+            if refuse_read_only(state) {
+                return vec![];
+            }
+            let on = action == Action::FlagOn;
+            let Some(f) = state.selected_flag() else {
+                state.toast(ToastKind::Info, "select a flag");
+                return vec![];
+            };
+            if f.on == on {
+                let msg = format!("{} is already {}", f.key, if on { "ON" } else { "OFF" });
+                state.toast(ToastKind::Info, msg);
+                return vec![];
+            }
+            let op = WriteOp::FlagSet {
+                provider: Some(f.provider.as_str().to_string()),
+                key: f.key.as_str().to_string(),
+                environment: f.environment.as_ref().map(|e| e.as_str().to_string()),
+                on,
+            };
+            ask_reason(state, op)
+        }
+        Action::OpenUrl => {
+            let url = match state.view {
+                View::Incidents | View::Dashboard => {
+                    state.selected_incident().and_then(|i| i.url.clone())
+                }
+                View::Deploys => state.selected_deploy().and_then(|d| d.url.clone()),
+                View::Flags => state.selected_flag().and_then(|f| f.url.clone()),
+                _ => None,
+            };
+            match url {
+                Some(u) => vec![Effect::OpenUrl(u.as_str().to_string())],
+                None => {
+                    state.toast(ToastKind::Info, "no URL for this item");
+                    vec![]
+                }
+            }
+        }
+        Action::Copy => {
+            let text = match state.view {
+                View::Incidents | View::Dashboard => state
+                    .selected_incident()
+                    .map(|i| format!("{} {} {}", i.severity, i.id, i.title)),
+                View::Deploys => state.selected_deploy().map(|d| d.sha.as_str().to_string()),
+                View::Flags => state.selected_flag().map(|f| f.key.as_str().to_string()),
+                _ => None,
+            };
+            match text {
+                Some(t) => {
+                    state.toast(ToastKind::Ok, "copied to the clipboard");
+                    vec![Effect::Copy(t)]
+                }
+                None => vec![],
+            }
+        }
+        Action::ToggleItem | Action::NextStep | Action::PrevStep | Action::RunBlock => vec![],
+    }
+}
+
+fn run_palette(state: &mut State, e: super::palette::Entry) -> Vec<Effect> {
+    use super::palette::Command;
+    state.palette_history.retain(|h| h != &e.label);
+    state.palette_history.push(e.label.clone());
+    if state.palette_history.len() > 50 {
+        state.palette_history.remove(0);
+    }
+    match e.command {
+        Command::View(v) => {
+            state.view = v;
+            vec![]
+        }
+        Command::Key(a) => on_action(state, a),
+        Command::Service(s) => {
+            for v in [View::Incidents, View::Deploys] {
+                state.list_mut(v).filter = s.clone();
+                state.list_mut(v).selected = 0;
+            }
+            state.view = View::Incidents;
+            vec![]
+        }
+        Command::Op(op) => match op {
+            WriteOp::IncidentAck { .. } | WriteOp::IncidentResolve { .. } => {
+                planning(state, op.action_name());
+                vec![Effect::Plan {
+                    op,
+                    reason: String::new(),
+                }]
+            }
+            op => ask_reason(state, op),
+        },
+    }
+}
+
+fn refuse_read_only(state: &mut State) -> bool {
+    if state.read_only {
+        state.toast(
+            ToastKind::Error,
+            "READ-ONLY: write actions are disabled (started with --read-only)",
+        );
+    }
+    state.read_only
+}
+
+fn incident_action(state: &mut State, action: Action) -> Vec<Effect> {
+    if refuse_read_only(state) {
+        return vec![];
+    }
+    let Some(i) = state.selected_incident() else {
+        state.toast(ToastKind::Info, "no incident selected");
+        return vec![];
+    };
+    let provider = Some(i.provider.as_str().to_string());
+    let id = i.id.as_str().to_string();
+    match action {
+        Action::Ack => {
+            if !i.status.is_unacked() {
+                let msg = format!("{id} is already {}", i.status.label());
+                state.toast(ToastKind::Info, msg);
+                return vec![];
+            }
+            planning(state, "acknowledge");
+            vec![Effect::Plan {
+                op: WriteOp::IncidentAck { provider, id },
+                reason: String::new(),
+            }]
+        }
+        Action::Resolve => {
+            planning(state, "resolve");
+            vec![Effect::Plan {
+                op: WriteOp::IncidentResolve { provider, id },
+                reason: String::new(),
+            }]
+        }
+        Action::Note => {
+            state.modal = Some(Modal::Input {
+                title: format!("Note on {id}"),
+                prompt: "Note text (Enter to continue, Esc to cancel)".into(),
+                text: String::new(),
+                purpose: InputPurpose::NoteText {
+                    provider: i.provider.as_str().to_string(),
+                    id,
+                },
+            });
+            vec![]
+        }
+        Action::Silence => {
+            if i.status == IncidentStatus::Silenced {
+                state.toast(ToastKind::Info, format!("{id} is already silenced"));
+                return vec![];
+            }
+            let name = i.id.as_str().to_string();
+            state.modal = Some(Modal::Input {
+                title: "Silence alerts".into(),
+                prompt: "Matchers (label=value ...) then duration, e.g. alertname=X 1h".into(),
+                text: format!("alertname={name} 1h"),
+                purpose: InputPurpose::SilenceMatchers {
+                    provider: i.provider.as_str().to_string(),
+                },
+            });
+            vec![]
+        }
+        _ => vec![],
+    }
+}
+
+fn planning(state: &mut State, what: &str) {
+    state.modal = Some(Modal::Planning {
+        what: format!("planning: {what}"),
+    });
+}
+
+/// Rollback and flag flips ask for a reason first (it is recorded).
+fn ask_reason(state: &mut State, op: WriteOp) -> Vec<Effect> {
+    state.modal = Some(Modal::Input {
+        title: format!("{} {}", op.action_name(), op.target()),
+        prompt: "Reason (recorded in the audit log; Enter to plan, Esc to cancel)".into(),
+        text: String::new(),
+        purpose: InputPurpose::Reason(op),
+    });
+    vec![]
+}
+
+fn on_modal_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
+    let Some(modal) = state.modal.take() else {
+        return vec![];
+    };
+    let ctrl_c = k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
+    match modal {
+        Modal::Planning { .. } | Modal::Running { .. } => {
+            // Nothing to do but wait; Esc hides the spinner (the action
+            // itself cannot be recalled once sent).
+            if k.code != KeyCode::Esc && !ctrl_c {
+                state.modal = Some(modal);
+            }
+            vec![]
+        }
+        Modal::Details | Modal::Error { .. } => vec![],
+        Modal::Palette {
+            mut query,
+            mut selected,
+        } => {
+            match k.code {
+                KeyCode::Esc => return vec![],
+                _ if ctrl_c => return vec![],
+                KeyCode::Enter => {
+                    let m = super::palette::matches(state, &query);
+                    return match m.into_iter().nth(selected) {
+                        Some(e) => run_palette(state, e),
+                        None => vec![],
+                    };
+                }
+                KeyCode::Down | KeyCode::Tab => selected += 1,
+                KeyCode::Up | KeyCode::BackTab => selected = selected.saturating_sub(1),
+                KeyCode::Char('n') | KeyCode::Char('j')
+                    if k.modifiers.contains(KeyModifiers::CONTROL) =>
+                {
+                    selected += 1
+                }
+                KeyCode::Char('p') | KeyCode::Char('k')
+                    if k.modifiers.contains(KeyModifiers::CONTROL) =>
+                {
+                    selected = selected.saturating_sub(1)
+                }
+                KeyCode::Backspace => {
+                    query.pop();
+                    selected = 0;
+                }
+                KeyCode::Char(c) if query.chars().count() < 120 => {
+                    query.push(c);
+                    selected = 0;
+                }
+                _ => {}
+            }
+            let n = super::palette::matches(state, &query).len();
+            selected = selected.min(n.saturating_sub(1));
+            state.modal = Some(Modal::Palette { query, selected });
+            vec![]
+        }
+        Modal::Input {
+            title,
+            prompt,
+            mut text,
+            purpose,
+        } => match k.code {
+            KeyCode::Esc => vec![],
+            _ if ctrl_c => vec![],
+            KeyCode::Enter => submit_input(state, text.trim().to_string(), purpose),
+            KeyCode::Backspace => {
+                text.pop();
+                state.modal = Some(Modal::Input {
+                    title,
+                    prompt,
+                    text,
+                    purpose,
+                });
+                vec![]
+            }
+            KeyCode::Char(c) => {
+                if text.chars().count() < 500 && !c.is_control() {
+                    text.push(c);
+                }
+                state.modal = Some(Modal::Input {
+                    title,
+                    prompt,
+                    text,
+                    purpose,
+                });
+                vec![]
+            }
+            _ => {
+                state.modal = Some(Modal::Input {
+                    title,
+                    prompt,
+                    text,
+                    purpose,
+                });
+                vec![]
+            }
+        },
+        Modal::Confirm {
+            plan,
+            reason,
+            need,
+            mut typed,
+            production,
+            burn,
+            error: _,
+        } => {
+            let keep = |state: &mut State,
+                        typed: String,
+                        error: Option<String>,
+                        plan,
+                        reason,
+                        need,
+                        burn| {
+                state.modal = Some(Modal::Confirm {
+                    plan,
+                    reason,
+                    need,
+                    typed,
+                    production,
+                    burn,
+                    error,
+                });
+            };
+            match k.code {
+                KeyCode::Esc => {
+                    state.toast(ToastKind::Info, "cancelled: nothing was sent");
+                    vec![]
+                }
+                _ if ctrl_c => vec![],
+                KeyCode::Enter => {
+                    let ok = match &need {
+                        Some(n) => typed == *n,
+                        None => true,
+                    };
+                    if ok {
+                        let what = plan.summary.clone();
+                        state.modal = Some(Modal::Running { what });
+                        vec![Effect::Execute { plan, reason }]
+                    } else {
+                        let msg = format!(
+                            "type {:?} exactly to confirm",
+                            need.as_deref().unwrap_or_default()
+                        );
+                        keep(state, typed, Some(msg), plan, reason, need, burn);
+                        vec![]
+                    }
+                }
+                KeyCode::Char('y') if need.is_none() => {
+                    let what = plan.summary.clone();
+                    state.modal = Some(Modal::Running { what });
+                    vec![Effect::Execute { plan, reason }]
+                }
+                KeyCode::Char('n') if need.is_none() => {
+                    state.toast(ToastKind::Info, "cancelled: nothing was sent");
+                    vec![]
+                }
+                KeyCode::Backspace => {
+                    typed.pop();
+                    keep(state, typed, None, plan, reason, need, burn);
+                    vec![]
+                }
+                KeyCode::Char(c) if need.is_some() => {
+                    if typed.len() < 200 {
+                        typed.push(c);
+                    }
+                    keep(state, typed, None, plan, reason, need, burn);
+                    vec![]
+                }
+                _ => {
+                    keep(state, typed, None, plan, reason, need, burn);
+                    vec![]
+                }
+            }
+        }
+    }
+}
+
+fn submit_input(state: &mut State, text: String, purpose: InputPurpose) -> Vec<Effect> {
+    match purpose {
+        InputPurpose::Reason(op) => {
+            if text.is_empty() {
+                state.modal = Some(Modal::Input {
+                    title: format!("{} {}", op.action_name(), op.target()),
+                    prompt: "A reason is required (it is recorded in the audit log)".into(),
+                    text,
+                    purpose: InputPurpose::Reason(op),
+                });
+                return vec![];
+            }
+            state.modal = Some(Modal::Planning {
+                what: format!("planning: {} {}", op.action_name(), op.target()),
+            });
+            vec![Effect::Plan { op, reason: text }]
+        }
+        InputPurpose::NoteText { provider, id } => {
+            if text.is_empty() {
+                return vec![];
+            }
+            state.modal = Some(Modal::Planning {
+                what: format!("planning: note on {id}"),
+            });
+            vec![Effect::Plan {
+                op: WriteOp::IncidentNote {
+                    provider: Some(provider),
+                    id,
+                    text,
+                },
+                reason: String::new(),
+            }]
+        }
+        InputPurpose::SilenceMatchers { provider } => {
+            let mut matchers = Vec::new();
+            let mut duration = None;
+            for word in text.split_whitespace() {
+                if word.contains('=') || word.contains('~') {
+                    match word.parse() {
+                        Ok(m) => matchers.push(m),
+                        Err(e) => {
+                            state.modal = Some(Modal::Error {
+                                title: "Bad matcher".into(),
+                                text: e,
+                            });
+                            return vec![];
+                        }
+                    }
+                } else {
+                    match crate::config::parse_duration(word) {
+                        Ok(d) => duration = Some(d),
+                        Err(e) => {
+                            state.modal = Some(Modal::Error {
+                                title: "Bad duration".into(),
+                                text: e,
+                            });
+                            return vec![];
+                        }
+                    }
+                }
+            }
+            if matchers.is_empty() {
+                state.modal = Some(Modal::Error {
+                    title: "Bad silence".into(),
+                    text: "at least one matcher label=value is needed".into(),
+                });
+                return vec![];
+            }
+            let op = WriteOp::SilenceCreate {
+                provider: Some(provider),
+                matchers,
+                duration_secs: duration.map(|d| d.as_secs()).unwrap_or(3600),
+            };
+            ask_reason(state, op)
+        }
+    }
+}
+
+fn on_mouse(state: &mut State, m: MouseEvent) -> (Vec<Effect>, bool) {
+    if state.modal.is_some() || state.help || state.first_run.is_some() {
+        return (vec![], false);
+    }
+    let view = state.view;
+    match m.kind {
+        MouseEventKind::ScrollDown => {
+            move_sel(state, view, 1);
+            (vec![], true)
+        }
+        MouseEventKind::ScrollUp => {
+            move_sel(state, view, -1);
+            (vec![], true)
+        }
+        MouseEventKind::Down(_) => {
+            if let Some(row) = super::ui::row_at(state, m.column, m.row) {
+                let n = state.len(view);
+                if row < n {
+                    state.list_mut(view).selected = row;
+                    return (vec![], true);
+                }
+            }
+            (vec![], false)
+        }
+        _ => (vec![], false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::Registry;
+    use crate::store::Store;
+    use chrono::TimeZone;
+
+    pub fn demo_state() -> State {
+        let now = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 22, 3, 4, 5)
+            .single()
+            .unwrap();
+        let reg = Registry::demo(now);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let store = rt.block_on(Store::fetch_all(&reg, None));
+        let mut s = State::new(store, crate::theme::Theme::default_theme(), now);
+        s.demo = true;
+        s
+    }
+
+    fn key(c: char) -> Msg {
+        Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+    }
+
+    fn code(c: KeyCode) -> Msg {
+        Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+    }
+
+    #[test]
+    fn number_keys_and_tab_switch_views() {
+        let mut s = demo_state();
+        update(&mut s, key('3'));
+        assert_eq!(s.view, View::Slos);
+        update(&mut s, code(KeyCode::Tab));
+        assert_eq!(s.view, View::Deploys);
+        update(&mut s, code(KeyCode::Esc));
+        assert_eq!(s.view, View::Dashboard);
+    }
+
+    #[test]
+    fn q_quits_and_help_toggles() {
+        let mut s = demo_state();
+        update(&mut s, key('?'));
+        assert!(s.help);
+        let (fx, _) = update(&mut s, key('q'));
+        assert!(!s.help && !s.quit && fx.is_empty(), "q closes help first");
+        let (fx, _) = update(&mut s, key('q'));
+        assert!(s.quit);
+        assert_eq!(fx, vec![Effect::Quit]);
+    }
+
+    #[test]
+    fn selection_is_clamped() {
+        let mut s = demo_state();
+        update(&mut s, key('2'));
+        for _ in 0..50 {
+            update(&mut s, key('j'));
+        }
+        assert_eq!(s.list(View::Incidents).selected, s.len(View::Incidents) - 1);
+        update(&mut s, key('g'));
+        assert_eq!(s.list(View::Incidents).selected, 0);
+        update(&mut s, key('k'));
+        assert_eq!(s.list(View::Incidents).selected, 0);
+    }
+
+    #[test]
+    fn filter_narrows_the_list() {
+        let mut s = demo_state();
+        update(&mut s, key('2'));
+        let all = s.len(View::Incidents);
+        update(&mut s, key('/'));
+        for c in "search".chars() {
+            update(&mut s, key(c));
+        }
+        update(&mut s, code(KeyCode::Enter));
+        assert!(!s.filter_editing);
+        let n = s.len(View::Incidents);
+        assert!(n > 0 && n < all, "{n} of {all}");
+        assert!(
+            s.incidents(View::Incidents)
+                .iter()
+                .all(|i| i.title.as_str().contains("search")
+                    || i.service.as_ref().is_some_and(|x| x.as_str() == "search"))
+        );
+    }
+
+    #[test]
+    fn ack_plans_then_confirm_executes() {
+        let mut s = demo_state();
+        update(&mut s, key('2'));
+        let sel = s.selected_incident().unwrap().clone();
+        assert!(sel.status.is_unacked());
+        let (fx, _) = update(&mut s, key('a'));
+        let Effect::Plan { op, .. } = &fx[0] else {
+            panic!("{fx:?}")
+        };
+        assert_eq!(
+            op,
+            &WriteOp::IncidentAck {
+                provider: Some("pd".into()),
+                id: sel.id.as_str().into()
+            }
+        );
+        assert!(matches!(s.modal, Some(Modal::Planning { .. })));
+        let plan = Plan {
+            op: op.clone(),
+            provider: "pd".into(),
+            summary: "ack".into(),
+            stakes: vec![],
+            requests: vec![],
+            detail: serde_json::Value::Null,
+        };
+        update(
+            &mut s,
+            Msg::Planned {
+                result: Ok(plan),
+                reason: String::new(),
+            },
+        );
+        assert!(matches!(s.modal, Some(Modal::Confirm { need: None, .. })));
+        let (fx, _) = update(&mut s, key('y'));
+        assert!(matches!(fx[0], Effect::Execute { .. }));
+        update(&mut s, Msg::Executed(Ok("acknowledged".into())));
+        assert!(s.modal.is_none());
+        assert_eq!(s.toasts.last().map(|t| t.kind), Some(ToastKind::Ok));
+    }
+
+    #[test]
+    fn kill_switch_needs_reason_and_typed_key() {
+        let mut s = demo_state();
+        update(&mut s, key('5'));
+        let f = s.selected_flag().unwrap().clone();
+        assert!(f.on);
+        update(
+            &mut s,
+            Msg::Key(KeyEvent::new(KeyCode::Char('K'), KeyModifiers::SHIFT)),
+        );
+        assert!(matches!(s.modal, Some(Modal::Input { .. })));
+        let (fx, _) = update(&mut s, code(KeyCode::Enter));
+        assert!(fx.is_empty(), "empty reason is refused");
+        for c in "bad deploy".chars() {
+            update(&mut s, key(c));
+        }
+        let (fx, _) = update(&mut s, code(KeyCode::Enter));
+        let Effect::Plan { op, reason } = &fx[0] else {
+            panic!()
+        };
+        assert_eq!(reason, "bad deploy");
+        let plan = Plan {
+            op: op.clone(),
+            provider: "ld".into(),
+            summary: "off".into(),
+            stakes: vec![],
+            requests: vec![],
+            detail: serde_json::Value::Null,
+        };
+        update(
+            &mut s,
+            Msg::Planned {
+                result: Ok(plan),
+                reason: reason.clone(),
+            },
+        );
+        // 'y' does not confirm a typed confirmation; a wrong name is refused.
+        let (fx, _) = update(&mut s, key('y'));
+        assert!(fx.is_empty());
+        let (fx, _) = update(&mut s, code(KeyCode::Enter));
+        assert!(fx.is_empty());
+        assert!(matches!(
+            s.modal,
+            Some(Modal::Confirm { error: Some(_), .. })
+        ));
+        update(&mut s, code(KeyCode::Backspace));
+        for c in f.key.as_str().chars() {
+            update(&mut s, key(c));
+        }
+        let (fx, _) = update(&mut s, code(KeyCode::Enter));
+        assert!(matches!(fx[0], Effect::Execute { .. }), "{fx:?}");
+    }
+
+    #[test]
+    fn read_only_refuses_in_the_ui() {
+        let mut s = demo_state();
+        s.read_only = true;
+        update(&mut s, key('2'));
+        let (fx, _) = update(&mut s, key('a'));
+        assert!(fx.is_empty());
+        assert!(s.modal.is_none());
+        assert!(s.toasts.last().unwrap().text.contains("READ-ONLY"));
+    }
+
+    #[test]
+    fn rollback_of_selected_older_deploy_targets_it() {
+        let mut s = demo_state();
+        update(&mut s, key('4'));
+        let idx = s
+            .deploys()
+            .iter()
+            .position(|d| d.id.as_str() == "1871")
+            .unwrap();
+        s.list_mut(View::Deploys).selected = idx;
+        update(&mut s, key('b'));
+        let Some(Modal::Input {
+            purpose: InputPurpose::Reason(op),
+            ..
+        }) = &s.modal
+        else {
+            panic!()
+        };
+        assert_eq!(
+            op,
+            &WriteOp::Rollback {
+                provider: Some("gh".into()),
+                service: "checkout".into(),
+                environment: "production".into(),
+                to: Some("1871".into())
+            }
+        );
+    }
+
+    #[test]
+    fn poll_error_keeps_data_and_marks_provider() {
+        let mut s = demo_state();
+        let before = s.snap.incidents.len();
+        let at = s.now;
+        let (_, dirty) = update(
+            &mut s,
+            Msg::Poll(PollEvent::Done {
+                provider: "pd".into(),
+                at,
+                result: Err(crate::providers::ProviderError::new(
+                    "pd",
+                    crate::providers::ErrorKind::Timeout,
+                    "",
+                )),
+            }),
+        );
+        assert!(dirty);
+        assert_eq!(s.snap.incidents.len(), before);
+        assert!(
+            s.snap
+                .providers
+                .iter()
+                .any(|p| p.name.as_str() == "pd" && !p.ok && p.error.is_some())
+        );
+    }
+
+    #[test]
+    fn tick_redraws_only_when_a_second_passes() {
+        let mut s = demo_state();
+        let now = s.now;
+        let (_, dirty) = update(&mut s, Msg::Tick(now));
+        assert!(!dirty);
+        let (_, dirty) = update(&mut s, Msg::Tick(now + chrono::Duration::seconds(1)));
+        assert!(dirty);
+    }
+}
