@@ -1,8 +1,13 @@
 //! Providers fetch and normalize; they own nothing of the UI. Each one is a
 //! `Provider` trait object; the poller runs each on its own tokio task.
 
+pub mod alertmanager;
 pub mod demo;
+pub mod http;
+pub mod opsgenie;
+pub mod pagerduty;
 pub mod poller;
+pub mod sentry;
 
 use crate::config::{Config, ProviderConfig, ProviderKind};
 use crate::model::Fetched;
@@ -206,9 +211,20 @@ pub struct BuildCtx<'a> {
 
 /// Build one provider from its config. A failure becomes a `Broken`
 /// provider carrying the error.
-pub fn build_one(pc: &ProviderConfig, _ctx: &BuildCtx<'_>) -> Arc<dyn Provider> {
-    #[allow(clippy::match_single_binding)] // arms are added per provider kind
+pub fn build_one(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Arc<dyn Provider> {
     let built: Result<Arc<dyn Provider>, ProviderError> = match pc.kind {
+        ProviderKind::Pagerduty => {
+            pagerduty::PagerDuty::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
+        }
+        ProviderKind::Alertmanager => {
+            alertmanager::Alertmanager::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
+        }
+        ProviderKind::Opsgenie => {
+            opsgenie::Opsgenie::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
+        }
+        ProviderKind::Sentry => {
+            sentry::Sentry::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
+        }
         k => Err(ProviderError::unsupported(
             &pc.name,
             format!("provider kind {k} is not available in this build yet"),
