@@ -2,6 +2,7 @@
 //! `Provider` trait object; the poller runs each on its own tokio task.
 
 pub mod demo;
+pub mod flagd;
 pub mod poller;
 
 use crate::config::{Config, ProviderConfig, ProviderKind};
@@ -198,6 +199,7 @@ pub struct BuildCtx<'a> {
 /// provider carrying the error.
 pub fn build_one(pc: &ProviderConfig, _ctx: &BuildCtx<'_>) -> Arc<dyn Provider> {
     let built: Result<Arc<dyn Provider>, ProviderError> = match pc.kind {
+        ProviderKind::Flagd => flagd::Flagd::new(pc).map(|p| Arc::new(p) as Arc<dyn Provider>),
         k => Err(ProviderError::unsupported(
             &pc.name,
             format!("provider kind {k} is not available in this build yet"),
