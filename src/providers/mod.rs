@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod flagd;
+pub mod http;
 pub mod poller;
 
 use crate::config::{Config, ProviderConfig, ProviderKind};
