@@ -4,7 +4,9 @@
 pub mod demo;
 pub mod flagd;
 pub mod http;
+pub mod launchdarkly;
 pub mod poller;
+pub mod unleash;
 
 use crate::config::{Config, ProviderConfig, ProviderKind};
 use crate::model::Fetched;
@@ -201,6 +203,11 @@ pub struct BuildCtx<'a> {
 pub fn build_one(pc: &ProviderConfig, _ctx: &BuildCtx<'_>) -> Arc<dyn Provider> {
     let built: Result<Arc<dyn Provider>, ProviderError> = match pc.kind {
         ProviderKind::Flagd => flagd::Flagd::new(pc).map(|p| Arc::new(p) as Arc<dyn Provider>),
+        ProviderKind::Launchdarkly => launchdarkly::LaunchDarkly::new(pc, _ctx.secrets)
+            .map(|p| Arc::new(p) as Arc<dyn Provider>),
+        ProviderKind::Unleash => {
+            unleash::Unleash::new(pc, _ctx.secrets).map(|p| Arc::new(p) as Arc<dyn Provider>)
+        }
         k => Err(ProviderError::unsupported(
             &pc.name,
             format!("provider kind {k} is not available in this build yet"),
