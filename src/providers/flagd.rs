@@ -1208,10 +1208,16 @@ mod spans {
                 );
                 match members.last() {
                     Some(last) => {
-                        // Same whitespace as before the last member's key.
+                        // Same whitespace as before the last member's key
+                        // (a single member on the `{` line: one space when
+                        // the file puts a space after its colons).
                         let before = text.get(..last.key_start)?;
                         let ws_start = before.trim_end_matches([' ', '\t', '\n', '\r']).len();
-                        let ws = text.get(ws_start..last.key_start)?;
+                        let mut ws = text.get(ws_start..last.key_start)?;
+                        let colon = text.get(last.key_end..last.value_start).unwrap_or("");
+                        if ws.is_empty() && members.len() == 1 && colon.ends_with(' ') {
+                            ws = " ";
+                        }
                         splice(last.value_end, last.value_end, &format!(",{ws}{member}"))
                     }
                     None => splice(start + 1, start + 1, &member),
@@ -1276,6 +1282,40 @@ mod tests {
         let on = d1.changes_for("t", "s", true).unwrap();
         let t2 = d1.edit("t", &on).unwrap();
         assert_eq!(t2, text);
+    }
+
+    #[test]
+    fn memo_goes_into_existing_metadata_and_comes_out_again() {
+        let text = "\u{feff}{\"flags\": {\"s\": {\"state\": \"ENABLED\", \"variants\": {\"a\": 1, \"b\": 2, \"disabled\": 0},\n  \"defaultVariant\": \"a\", \"metadata\": {\"owner\": \"x\"}}}}";
+        let d = doc(text);
+        let off = d.changes_for("t", "s", false).unwrap();
+        let t1 = d.edit("t", &off).unwrap();
+        assert!(
+            t1.contains(r#""metadata": {"owner": "x", "sitrepRestoreVariant": "a"}"#),
+            "{t1}"
+        );
+        let d1 = doc(&t1);
+        let t2 = d1
+            .edit("t", &d1.changes_for("t", "s", true).unwrap())
+            .unwrap();
+        assert_eq!(t2, text);
+    }
+
+    #[test]
+    fn ambiguous_restore_is_refused() {
+        let d = doc(
+            r#"{"flags":{"s":{"state":"ENABLED","variants":{"a":"1","b":"2","off":"0"},"defaultVariant":"off"}}}"#,
+        );
+        let e = d.changes_for("t", "s", true).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Conflict { status: 409 });
+        assert!(e.to_string().contains("cannot tell which variant"), "{e}");
+        // One candidate: it is chosen.
+        let d = doc(
+            r#"{"flags":{"s":{"state":"DISABLED","variants":{"a":"1","off":"0"},"defaultVariant":"off"}}}"#,
+        );
+        let c = d.changes_for("t", "s", true).unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[1].to, Some(json!("a")));
     }
 
     #[test]
