@@ -1230,6 +1230,39 @@ impl HttpClient {
         }
     }
 
+    /// Send a write exactly as it was planned, after checking that its
+    /// method and URL are the ones this provider would build for the op
+    /// (`expected`), so a plan cannot be turned into another request. The
+    /// planned body is sent as is (see [`attribute_plan`]). Never retried.
+    pub async fn send_planned(
+        &self,
+        req: &PlannedRequest,
+        expected: (&Method, &str),
+        extra: &[(&str, &str)],
+        idempotency_key: Option<&str>,
+    ) -> Result<Response, ProviderError> {
+        if !req.method.eq_ignore_ascii_case(expected.0.as_str()) || req.url != expected.1 {
+            return Err(self.err(
+                ErrorKind::Config,
+                format!(
+                    "the plan does not match the operation ({} {} planned, {} {} expected); nothing sent",
+                    req.method,
+                    Self::path_of(&req.url),
+                    expected.0,
+                    Self::path_of(expected.1)
+                ),
+            ));
+        }
+        self.send(
+            expected.0.clone(),
+            expected.1,
+            req.body.as_ref(),
+            extra,
+            idempotency_key,
+        )
+        .await
+    }
+
     /// Follow `Link: rel="next"` pages whose bodies are bare JSON arrays of
     /// `T` (Sentry, GitHub). Stops at `results="false"`, no link, or
     /// `max_pages`.
@@ -1288,6 +1321,70 @@ impl HttpClient {
         );
         Ok(out)
     }
+}
+
+/// Marker of a default text the executor may replace with the reason.
+pub const DEFAULT_REASON_MARK: &str = "via sitrep";
+
+/// Record who acts and why in the planned request bodies, where the vendor
+/// has a field for it. Call it (the executor does) before confirming and
+/// executing. Only keys the provider put in the planned body are touched,
+/// and a reason only replaces a default text (one containing
+/// [`DEFAULT_REASON_MARK`]), never content such as a note's text:
+/// Alertmanager silences `createdBy` + `comment`, Opsgenie `user` + `note`,
+/// PagerDuty resolve `incident.resolution`.
+pub fn attribute_plan(plan: &mut crate::ops::Plan, actor: &str, reason: &str) {
+    use serde_json::Value;
+    let is_default = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .is_some_and(|s| s.contains(DEFAULT_REASON_MARK))
+    };
+    let reason_ok = !reason.trim().is_empty();
+    // A note's text is content, never a placeholder.
+    let is_note = matches!(plan.op, crate::ops::WriteOp::IncidentNote { .. });
+    for r in &mut plan.requests {
+        let Some(body) = r.body.as_mut().and_then(|b| b.as_object_mut()) else {
+            continue;
+        };
+        for key in ["createdBy", "user"] {
+            if body.contains_key(key) && !actor.trim().is_empty() {
+                body.insert(key.into(), Value::String(actor.into()));
+            }
+        }
+        for key in ["comment", "note"] {
+            if reason_ok && !is_note && is_default(body.get(key)) {
+                body.insert(key.into(), Value::String(reason.into()));
+            }
+        }
+        if let Some(inc) = body.get_mut("incident").and_then(|i| i.as_object_mut())
+            && reason_ok
+            && is_default(inc.get("resolution"))
+        {
+            inc.insert("resolution".into(), Value::String(reason.into()));
+        }
+    }
+}
+
+/// Who acts when nobody said: `[identity] name`, else `$USER@hostname`.
+pub fn default_actor(config: &crate::config::Config) -> String {
+    if let Some(n) = config
+        .identity
+        .name
+        .as_ref()
+        .filter(|n| !n.trim().is_empty())
+    {
+        return n.trim().to_string();
+    }
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{user}@{host}")
 }
 
 /// One page of an offset/limit list.

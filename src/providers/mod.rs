@@ -1,11 +1,15 @@
 //! Providers fetch and normalize; they own nothing of the UI. Each one is a
 //! `Provider` trait object; the poller runs each on its own tokio task.
 
+pub mod alertmanager;
 pub mod demo;
 pub mod flagd;
 pub mod http;
 pub mod launchdarkly;
+pub mod opsgenie;
+pub mod pagerduty;
 pub mod poller;
+pub mod sentry;
 pub mod unleash;
 
 use crate::config::{Config, ProviderConfig, ProviderKind};
@@ -200,13 +204,24 @@ pub struct BuildCtx<'a> {
 
 /// Build one provider from its config. A failure becomes a `Broken`
 /// provider carrying the error.
-pub fn build_one(pc: &ProviderConfig, _ctx: &BuildCtx<'_>) -> Arc<dyn Provider> {
+pub fn build_one(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Arc<dyn Provider> {
     let built: Result<Arc<dyn Provider>, ProviderError> = match pc.kind {
         ProviderKind::Flagd => flagd::Flagd::new(pc).map(|p| Arc::new(p) as Arc<dyn Provider>),
-        ProviderKind::Launchdarkly => launchdarkly::LaunchDarkly::new(pc, _ctx.secrets)
+        ProviderKind::Launchdarkly => launchdarkly::LaunchDarkly::new(pc, ctx.secrets)
             .map(|p| Arc::new(p) as Arc<dyn Provider>),
         ProviderKind::Unleash => {
-            unleash::Unleash::new(pc, _ctx.secrets).map(|p| Arc::new(p) as Arc<dyn Provider>)
+            unleash::Unleash::new(pc, ctx.secrets).map(|p| Arc::new(p) as Arc<dyn Provider>)
+        }
+        ProviderKind::Pagerduty => {
+            pagerduty::PagerDuty::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
+        }
+        ProviderKind::Alertmanager => alertmanager::Alertmanager::new(pc, ctx)
+            .map(|p| Arc::new(p) as Arc<dyn Provider>),
+        ProviderKind::Opsgenie => {
+            opsgenie::Opsgenie::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
+        }
+        ProviderKind::Sentry => {
+            sentry::Sentry::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
         }
         k => Err(ProviderError::unsupported(
             &pc.name,
