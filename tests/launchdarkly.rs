@@ -7,6 +7,7 @@
 use serde_json::{Value, json};
 use sitrep::config::SecretRef;
 use sitrep::ops::WriteOp;
+use sitrep::providers::http::attribute_plan;
 use sitrep::providers::{ErrorKind, Provider, Registry};
 use sitrep::secrets::{Secret, SecretSource};
 use std::path::Path;
@@ -241,16 +242,24 @@ async fn turns_a_flag_off_with_a_semantic_patch() {
     let body = r.body.as_ref().unwrap();
     assert_eq!(body["environmentKey"], "production");
     assert_eq!(body["instructions"], json!([{"kind": "turnFlagOff"}]));
-    assert!(body["comment"].as_str().unwrap().contains("flag.off"));
+    assert_eq!(body["comment"], "flag.off via sitrep");
     assert!(plan.stakes.contains(&("now".into(), "ON".into())));
     no_token(&serde_json::to_string(&plan).unwrap());
     no_token(&format!("{plan:?}"));
     assert!(writes(&server).await.is_empty(), "planning sent a write");
 
-    // The executor may add the reason and incident to the plan's detail.
+    // The executor records who acts and why in the plan before confirming
+    // it; the confirmed body is what is sent.
     let mut plan = plan;
-    plan.detail["reason"] = json!("payments gateway v3 erroring");
-    plan.detail["incident"] = json!("INC-1234");
+    attribute_plan(
+        &mut plan,
+        "alice@example.com",
+        "INC-1234: payments gateway v3 erroring",
+    );
+    assert_eq!(
+        plan.requests[0].body.as_ref().unwrap()["comment"],
+        "INC-1234: payments gateway v3 erroring"
+    );
     let res = p.execute(&plan, "idem-42").await.unwrap();
     assert!(res.message.contains("OFF"), "{}", res.message);
     let w = writes(&server).await;
@@ -260,7 +269,7 @@ async fn turns_a_flag_off_with_a_semantic_patch() {
     assert_eq!(
         sent,
         json!({"environmentKey": "production", "instructions": [{"kind": "turnFlagOff"}],
-            "comment": "INC-1234: payments gateway v3 erroring (sitrep flag.off, audit key idem-42)"})
+            "comment": "INC-1234: payments gateway v3 erroring"})
     );
     assert!(w[0].headers.get("idempotency-key").is_none());
 }
@@ -454,5 +463,20 @@ async fn unknown_key_or_other_environment_is_not_found() {
     };
     let e = p.plan(&staging).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
+    assert!(writes(&server).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_plan_altered_after_planning_is_not_sent() {
+    let server = fake().await;
+    let p = provider(&server, TOKEN);
+    let mut plan = p.plan(&op("checkout-kill-switch", false)).await.unwrap();
+    plan.requests[0].body.as_mut().unwrap()["instructions"] = json!([{"kind": "turnFlagOn"}]);
+    let e = p.execute(&plan, "k").await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Config);
+    let mut plan = p.plan(&op("checkout-kill-switch", false)).await.unwrap();
+    plan.requests[0].url = format!("{}/api/v2/flags/web/other-flag", server.uri());
+    let e = p.execute(&plan, "k").await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Config);
     assert!(writes(&server).await.is_empty());
 }

@@ -13,7 +13,7 @@
 //!   and `{"environmentKey", "instructions":[{"kind":"turnFlagOff"|"turnFlagOn"}], "comment"}`.
 //!   Never retried. 405 (approval required) and 409 (conflict) are explained.
 
-use super::http::{Auth, HttpClient, HttpConfig, seg};
+use super::http::{Auth, DEFAULT_REASON_MARK, HttpClient, HttpConfig, seg};
 use super::{BoxFut, ErrorKind, Provider, ProviderError};
 use crate::config::{ProviderConfig, ProviderKind};
 use crate::model::{Fetched, Flag, Time};
@@ -208,27 +208,11 @@ impl LaunchDarkly {
         Ok(out)
     }
 
-    /// The comment sent with the change. The reason and incident are taken
-    /// from the plan's `detail` when the executor put them there; the audit
-    /// idempotency key ties the LaunchDarkly audit entry to ours.
-    fn comment(plan_detail: &Value, action: &str, idempotency_key: &str) -> String {
-        let s = |k: &str| {
-            plan_detail
-                .get(k)
-                .and_then(Value::as_str)
-                .filter(|s| !s.trim().is_empty())
-        };
-        let mut c = String::new();
-        if let Some(i) = s("incident") {
-            c.push_str(i);
-            c.push_str(": ");
-        }
-        if let Some(r) = s("reason") {
-            c.push_str(r);
-            c.push(' ');
-        }
-        c.push_str(&format!("(sitrep {action}, audit key {idempotency_key})"));
-        c
+    /// The default comment of a plan. It contains the shared
+    /// [`DEFAULT_REASON_MARK`], so the executor's `attribute_plan` replaces
+    /// it with the responder's reason before the plan is confirmed.
+    fn default_comment(action: &str) -> String {
+        format!("{action} {DEFAULT_REASON_MARK}")
     }
 
     fn body(environment: &str, on: bool, comment: &str) -> Value {
@@ -284,11 +268,7 @@ impl LaunchDarkly {
         let shown = SafeText::line(key);
         let state = |b: bool| if b { "ON" } else { "OFF" };
         let action = op.action_name();
-        let body = Self::body(
-            &self.environment,
-            *on,
-            &Self::comment(&Value::Null, action, "<idempotency key>"),
-        );
+        let body = Self::body(&self.environment, *on, &Self::default_comment(action));
         let mut stakes = vec![
             ("now".to_string(), state(env.on).to_string()),
             (
@@ -338,7 +318,7 @@ impl LaunchDarkly {
         })
     }
 
-    async fn apply(&self, plan: &Plan, idempotency_key: &str) -> Result<ExecResult, ProviderError> {
+    async fn apply(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
         let WriteOp::FlagSet { key, on, .. } = &plan.op else {
             return Err(ProviderError::unsupported(
                 &self.name,
@@ -346,15 +326,30 @@ impl LaunchDarkly {
             ));
         };
         let url = self.flag_url(key);
-        let comment = Self::comment(&plan.detail, plan.op.action_name(), idempotency_key);
-        let body = Self::body(&self.environment, *on, &comment);
         let shown = SafeText::line(key);
+        // The planned request is sent as confirmed (its comment may carry
+        // the reason), after checking it is the change this op means.
+        let req = plan
+            .requests
+            .first()
+            .ok_or_else(|| self.err(ErrorKind::Config, "the plan has no request; plan again"))?;
+        let body = req.body.as_ref();
+        let comment = body
+            .and_then(|b| b.get("comment"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        if body != Some(&Self::body(&self.environment, *on, &comment)) {
+            return Err(self.err(
+                ErrorKind::Config,
+                "the planned body is not the semantic patch for this action; nothing sent, plan again",
+            ));
+        }
         let resp = self
             .http
-            .send(
-                Method::PATCH,
-                &url,
-                Some(&body),
+            .send_planned(
+                req,
+                (&Method::PATCH, &url),
                 &[("Content-Type", SEMANTIC_PATCH)],
                 None,
             )
@@ -469,8 +464,8 @@ impl Provider for LaunchDarkly {
     fn execute<'a>(
         &'a self,
         plan: &'a Plan,
-        idempotency_key: &'a str,
+        _idempotency_key: &'a str,
     ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
-        Box::pin(self.apply(plan, idempotency_key))
+        Box::pin(self.apply(plan))
     }
 }

@@ -258,9 +258,13 @@ impl Unleash {
             ));
         };
         let shown = SafeText::line(key);
+        let req = plan
+            .requests
+            .first()
+            .ok_or_else(|| self.err(ErrorKind::Config, "the plan has no request; plan again"))?;
         let resp = self
             .http
-            .send(Method::POST, &self.write_url(key, *on), None, &[], None)
+            .send_planned(req, (&Method::POST, &self.write_url(key, *on)), &[], None)
             .await
             .map_err(|e| self.explain(e, shown.as_str()))?;
         Ok(ExecResult {
