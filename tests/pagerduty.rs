@@ -36,9 +36,9 @@ fn incident(n: usize, status: &str) -> Value {
         "created_at": "2026-11-22T03:04:05Z",
         "updated_at": "2026-11-22T03:05:05Z",
         "status": status,
-        "urgency": if n % 2 == 0 { "high" } else { "low" },
+        "urgency": if n.is_multiple_of(2) { "high" } else { "low" },
         "incident_key": format!("key{n}"),
-        "service": {"id": if n % 3 == 0 { "PSRV123" } else { "POTHER" }, "type": "service_reference",
+        "service": {"id": if n.is_multiple_of(3) { "PSRV123" } else { "POTHER" }, "type": "service_reference",
                     "summary": "Mail Service", "self": "https://api.pagerduty.com/services/X"},
         "assignments": if status == "acknowledged" {
             json!([{"at": "2026-11-22T03:05:00Z", "assignee": {"id": "PUSR1", "type": "user_reference", "summary": "Dana Kim"}}])
@@ -46,7 +46,7 @@ fn incident(n: usize, status: &str) -> Value {
         "acknowledgements": [],
         "alert_counts": {"all": 1, "triggered": 1, "resolved": 0},
     });
-    if n % 5 == 0 {
+    if n.is_multiple_of(5) {
         i["priority"] = json!({"id": "PPRIO1", "type": "priority_reference", "summary": "P1"});
     }
     i
@@ -764,4 +764,30 @@ async fn hostile_titles_are_inert_in_json_output() {
     }
     // The text is still there, made visible.
     assert!(out.contains("FAKE: all clear"));
+}
+
+#[tokio::test]
+async fn decode_figure_for_5000_incidents() {
+    // The decoding and normalizing alone (no network), as fetch does it.
+    let body = serde_json::to_vec(&json!({
+        "incidents": (1..=5_000).map(|n| incident(n, "triggered")).collect::<Vec<_>>(),
+        "limit": 5000, "offset": 0, "more": false, "total": null
+    }))
+    .unwrap();
+    let p = provider("http://127.0.0.1:9", "", fast_http());
+    let t = Instant::now();
+    let (list, more) = p.decode_incidents(&body).unwrap();
+    let took = t.elapsed();
+    assert_eq!(list.len(), 5_000);
+    assert!(!more);
+    assert!(list.iter().all(|i| i.status == IncidentStatus::Triggered));
+    eprintln!(
+        "decode + normalize 5,000 PagerDuty incidents ({} KiB): {took:?} ({} build)",
+        body.len() / 1024,
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+    );
 }

@@ -36,7 +36,7 @@ fn issue(n: usize) -> Value {
         "lastSeen": "2026-11-22T03:19:55Z",
         "permalink": format!("https://acme.sentry.io/issues/{n}/"),
         "project": {"id": "2", "name": "Pump Station", "slug": "pump-station", "platform": "python"},
-        "assignedTo": if n % 4 == 0 { json!({"type": "user", "id": "1", "name": "Dana Kim", "email": "dana@example.com"}) } else { Value::Null },
+        "assignedTo": if n.is_multiple_of(4) { json!({"type": "user", "id": "1", "name": "Dana Kim", "email": "dana@example.com"}) } else { Value::Null },
         "statusDetails": {},
         "metadata": {"title": format!("Exception {n}")}
     })

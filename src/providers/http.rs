@@ -1898,6 +1898,94 @@ mod tests {
         assert!(e.to_string().contains("no request sent"), "{e}");
     }
 
+    /// A raw HTTP server that sends `head` and `part` of a body, then
+    /// stalls (`stall`) or closes the connection.
+    async fn raw_server(head: &'static str, part: &'static [u8], stall: bool) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = l.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 8192];
+                    let _ = sock.read(&mut buf).await;
+                    let _ = sock.write_all(head.as_bytes()).await;
+                    let _ = sock.write_all(part).await;
+                    let _ = sock.flush().await;
+                    if stall {
+                        tokio::time::sleep(Duration::from_secs(30)).await;
+                    }
+                });
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    const HEAD_100: &str =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n";
+
+    #[tokio::test]
+    async fn a_stalled_body_times_out_at_the_read_timeout() {
+        let url = raw_server(HEAD_100, b"{\"incidents\":[", true).await;
+        let mut cfg = fast();
+        cfg.read_timeout = Duration::from_millis(300);
+        cfg.total_timeout = Duration::from_secs(10);
+        cfg.retry.max_attempts = 1;
+        let c = HttpClient::new("p", &url, Auth::None, cfg).unwrap();
+        let t = std::time::Instant::now();
+        let e = c.get(&c.url("/x"), &[]).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Timeout, "{e}");
+        assert!(e.to_string().contains("body stalled"), "{e}");
+        let took = t.elapsed();
+        assert!(
+            took >= Duration::from_millis(250) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cut_off_body_is_malformed_for_reads_and_unknown_for_writes() {
+        let url = raw_server(HEAD_100, b"{\"incidents\":[", false).await;
+        let mut cfg = fast();
+        cfg.retry.max_attempts = 2;
+        let c = HttpClient::new("p", &url, Auth::None, cfg).unwrap();
+        let e = c.get(&c.url("/x"), &[]).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Malformed, "{e}");
+        assert!(e.to_string().contains("body cut off"), "{e}");
+        let e = c
+            .send(
+                Method::POST,
+                &c.url("/x"),
+                Some(&serde_json::json!({"a": 1})),
+                &[],
+                None,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Unknown, "{e}");
+        assert!(
+            e.to_string().contains("may or may not have been applied"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_write_is_known_not_sent() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let c =
+            HttpClient::new("p", &format!("http://127.0.0.1:{port}"), Auth::None, fast()).unwrap();
+        let e = c
+            .send(Method::PUT, &c.url("/x"), None, &[], None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Connect, "{e}");
+        assert!(e.to_string().starts_with("p: connection failed"), "{e}");
+    }
+
     #[tokio::test]
     async fn offset_pages_respects_the_cap_and_concurrency() {
         use std::sync::atomic::{AtomicUsize, Ordering};

@@ -217,6 +217,16 @@ impl PagerDuty {
         q
     }
 
+    /// Decode and normalize one `GET /incidents` body (the fetch path's
+    /// decoding, exposed for benchmarks). Returns the incidents and `more`.
+    pub fn decode_incidents(&self, body: &[u8]) -> Result<(Vec<Incident>, bool), ProviderError> {
+        let l: IncidentList = http::decode_json(&self.name, "GET /incidents", body)?;
+        Ok((
+            l.incidents.into_iter().map(|i| self.normalize(i)).collect(),
+            l.more,
+        ))
+    }
+
     /// All open incidents (triggered + acknowledged), deduplicated by id.
     pub async fn incidents(&self) -> Result<Vec<Incident>, ProviderError> {
         let url = self.http.url("/incidents");
@@ -330,7 +340,7 @@ impl PagerDuty {
         }
     }
 
-    fn from_header(&self) -> Result<&str, ProviderError> {
+    fn writer_email(&self) -> Result<&str, ProviderError> {
         self.from.as_deref().ok_or_else(|| {
             ProviderError::config(
                 &self.name,
@@ -341,7 +351,7 @@ impl PagerDuty {
 
     async fn make_plan(&self, op: &WriteOp) -> Result<Plan, ProviderError> {
         let (method, url, body) = self.write_request(op)?;
-        let from = self.from_header()?;
+        let from = self.writer_email()?;
         let id = op.target();
         // Read the incident first: the responder confirms what they see.
         let current: OneIncident = self
@@ -383,7 +393,7 @@ impl PagerDuty {
 
     async fn run(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
         let (method, url, _) = self.write_request(&plan.op)?;
-        let from = self.from_header()?;
+        let from = self.writer_email()?;
         let req = plan.requests.first().ok_or_else(|| {
             ProviderError::new(&self.name, ErrorKind::Config, "the plan has no request")
         })?;
