@@ -3,11 +3,14 @@
 
 pub mod alertmanager;
 pub mod demo;
+pub mod flagd;
 pub mod http;
+pub mod launchdarkly;
 pub mod opsgenie;
 pub mod pagerduty;
 pub mod poller;
 pub mod sentry;
+pub mod unleash;
 
 use crate::config::{Config, ProviderConfig, ProviderKind};
 use crate::model::Fetched;
@@ -213,6 +216,12 @@ pub struct BuildCtx<'a> {
 /// provider carrying the error.
 pub fn build_one(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Arc<dyn Provider> {
     let built: Result<Arc<dyn Provider>, ProviderError> = match pc.kind {
+        ProviderKind::Flagd => flagd::Flagd::new(pc).map(|p| Arc::new(p) as Arc<dyn Provider>),
+        ProviderKind::Launchdarkly => launchdarkly::LaunchDarkly::new(pc, ctx.secrets)
+            .map(|p| Arc::new(p) as Arc<dyn Provider>),
+        ProviderKind::Unleash => {
+            unleash::Unleash::new(pc, ctx.secrets).map(|p| Arc::new(p) as Arc<dyn Provider>)
+        }
         ProviderKind::Pagerduty => {
             pagerduty::PagerDuty::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
         }
