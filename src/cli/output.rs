@@ -101,7 +101,7 @@ fn provider_footer(snap: &Snapshot, now: Time) -> String {
     let mut out = String::new();
     for p in &snap.providers {
         if let Some(e) = &p.error {
-            out.push_str(&format!("! {}: {e}", p.name));
+            out.push_str(&format!("! {e}"));
             if p.stale
                 && let Some(at) = p.fetched_at
             {
