@@ -52,7 +52,10 @@ fn cached_data_is_shown_stale_when_the_provider_is_down() {
     assert_eq!(p["ok"], false);
     assert_eq!(p["stale"], true);
     assert_eq!(p["fetched_at"], "2026-11-22T01:00:00Z");
-    assert!(p["error"].as_str().unwrap().contains("connection failed"), "{p}");
+    assert!(
+        p["error"].as_str().unwrap().contains("connection failed"),
+        "{p}"
+    );
     let inc = &v["incidents"][0];
     assert_eq!(inc["id"], "abc123");
     // Cached text is untrusted: sanitized again on the way in.
@@ -74,13 +77,20 @@ fn corrupt_or_foreign_cache_is_ignored_with_a_warning() {
     std::fs::create_dir_all(data.join("cache")).unwrap();
     for (content, why) in [
         (&CACHED[..CACHED.len() / 2], "corrupt"),
-        (&CACHED.replace("\"kind\":\"alertmanager\"", "\"kind\":\"pagerduty\"")[..], "another provider"),
+        (
+            &CACHED.replace("\"kind\":\"alertmanager\"", "\"kind\":\"pagerduty\"")[..],
+            "another provider",
+        ),
     ] {
         std::fs::write(data.join("cache/am.json"), content).unwrap();
         let out = sitrep(&cfg, &data, &["incidents", "--json"]);
         assert_eq!(out.status.code(), Some(1));
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(v["incidents"].as_array().unwrap().len(), 0, "{why}: cache must not be trusted");
+        assert_eq!(
+            v["incidents"].as_array().unwrap().len(),
+            0,
+            "{why}: cache must not be trusted"
+        );
         assert_eq!(v["providers"][0]["stale"], false);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("warning") && err.contains(why), "{why}: {err}");

@@ -44,6 +44,9 @@ pub struct Global {
     /// Where the cache, runbook progress and audit log live
     #[arg(long, global = true, env = "SITREP_DATA_DIR", value_name = "PATH")]
     pub data_dir: Option<PathBuf>,
+    /// A context (team/account): <config dir>/contexts/NAME.toml with its own data dir
+    #[arg(long, global = true, env = "SITREP_CONTEXT", value_name = "NAME")]
+    pub context: Option<String>,
     /// Use the embedded demo providers (no network, no config needed)
     #[arg(long, global = true)]
     pub demo: bool,
@@ -319,7 +322,22 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(global: Global) -> Ctx {
-        let paths = Paths::resolve(global.config.clone(), global.data_dir.clone());
+        let mut paths = Paths::resolve(global.config.clone(), global.data_dir.clone());
+        if let Some(name) = &global.context {
+            match paths.for_context(name) {
+                Ok(mut p) => {
+                    // An explicit --data-dir still wins.
+                    if global.data_dir.is_some() {
+                        p.data_dir = paths.data_dir.clone();
+                    }
+                    paths = p;
+                }
+                Err(e) => {
+                    eprintln!("sitrep: {e}");
+                    std::process::exit(exit::USAGE);
+                }
+            }
+        }
         Ctx {
             global,
             paths,
