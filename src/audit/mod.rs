@@ -11,6 +11,8 @@
 //! write or sync error poisons the writer: no further record is written and
 //! every action is refused (fail closed). See docs/AUDIT.md.
 
+pub mod webhook;
+
 use crate::text::SafeText;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
