@@ -9,7 +9,7 @@
 //! Never retries a write.
 
 use crate::audit::webhook::Webhook;
-use crate::audit::{self, AuditError, AuditLog, Entry, Outcome, Phase, RunbookRef};
+use crate::audit::{AuditError, AuditLog, Entry, Outcome, Phase, RunbookRef};
 use crate::config::Config;
 use crate::ops::{ExecResult, Plan, WriteOp};
 use crate::providers::{ErrorKind, Provider, ProviderError, Registry};
@@ -849,6 +849,7 @@ impl Executor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit;
 
     #[test]
     fn keys_look_like_uuid_v4() {
