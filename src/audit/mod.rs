@@ -935,6 +935,18 @@ impl Verifier {
         }
     }
 
+    /// Continue after `lines` verified lines whose last record had `seq`
+    /// and `head` (e.g. to verify only what was appended since the last
+    /// check; the caller vouches for the prefix).
+    pub fn resume(lines: u64, seq: u64, head: &str) -> Self {
+        Verifier {
+            line: lines,
+            seq,
+            head: head.to_string(),
+            scratch: Vec::with_capacity(1024),
+        }
+    }
+
     /// Check the next line.
     pub fn push(&mut self, line: &[u8]) -> Result<(), Broken> {
         self.line += 1;
@@ -997,8 +1009,12 @@ impl Verifier {
 
 /// Verify a whole log from a reader, streaming.
 pub fn verify_reader(r: impl Read) -> Result<Verified, VerifyError> {
+    verify_stream(Verifier::new(), r)
+}
+
+/// Feed every line of `r` to `v`.
+pub fn verify_stream(mut v: Verifier, r: impl Read) -> Result<Verified, VerifyError> {
     let mut r = BufReader::with_capacity(256 * 1024, r);
-    let mut v = Verifier::new();
     let mut buf = Vec::with_capacity(1024);
     loop {
         buf.clear();
