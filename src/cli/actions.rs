@@ -593,59 +593,61 @@ fn secret_state(r: &SecretRef) -> (String, String) {
     }
 }
 
-/// `auth status`.
-pub fn auth_status(ctx: &Ctx) -> i32 {
-    let cfg = match ctx.config() {
-        Ok(c) => c,
-        Err(e) => return fail(e, exit::USAGE),
-    };
+/// `auth status` as text: each configured secret, where it comes from and
+/// whether it is there (never its value).
+pub fn auth_status_text(cfg: &Config) -> String {
     let mut t =
         super::output::Table::new(vec!["PROVIDER", "KIND", "TOKEN FROM", "STATE"]).cap(3, 60);
     let mut n = 0;
+    let mut row = |name: String, kind: String, (from, state): (String, String)| {
+        t.row(vec![
+            SafeText::line(&name).into_string(),
+            kind,
+            SafeText::line(&from).into_string(),
+            SafeText::line(&state).into_string(),
+        ]);
+    };
     for p in cfg.providers() {
         n += 1;
         let kind = p.kind;
-        let (from, state) = if kind.needs_token() || p.token.is_some() {
+        let st = if kind.needs_token() || p.token.is_some() {
             secret_state(&p.token_ref())
         } else {
             ("-".into(), "not needed".into())
         };
-        t.row(vec![
-            SafeText::line(&p.name).into_string(),
-            kind.to_string(),
-            SafeText::line(&from).into_string(),
-            SafeText::line(&state).into_string(),
-        ]);
+        row(p.name.clone(), kind.to_string(), st);
         if kind == ProviderKind::Datadog
             && let Some(r) = &p.app_key
         {
-            let (from, state) = secret_state(r);
-            t.row(vec![
-                SafeText::line(&format!("{} (app_key)", p.name)).into_string(),
+            row(
+                format!("{} (app_key)", p.name),
                 kind.to_string(),
-                SafeText::line(&from).into_string(),
-                SafeText::line(&state).into_string(),
-            ]);
+                secret_state(r),
+            );
         }
     }
     if let Some(w) = &cfg.audit.webhook
         && let Some(r) = &w.secret
     {
-        let (from, state) = secret_state(r);
-        t.row(vec![
-            "[audit] webhook".into(),
-            "webhook".into(),
-            SafeText::line(&from).into_string(),
-            SafeText::line(&state).into_string(),
-        ]);
         n += 1;
+        row("[audit] webhook".into(), "webhook".into(), secret_state(r));
     }
     if n == 0 {
-        print("no providers configured (see `sitrep config init`)\n");
+        "no providers configured (see `sitrep config init`)\n".into()
     } else {
-        print(&t.render());
+        t.render()
     }
-    exit::OK
+}
+
+/// `auth status`.
+pub fn auth_status(ctx: &Ctx) -> i32 {
+    match ctx.config() {
+        Ok(cfg) => {
+            print(&auth_status_text(&cfg));
+            exit::OK
+        }
+        Err(e) => fail(e, exit::USAGE),
+    }
 }
 
 /// `auth set|status|rm` with the real stdin.
