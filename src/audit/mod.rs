@@ -212,6 +212,42 @@ pub fn canonical(v: &Value) -> Result<Vec<u8>, FloatFound> {
     Ok(out)
 }
 
+/// Canonical bytes of a top-level object, returning the byte range of its
+/// `"hash"` member together with one adjacent comma, so that cutting the
+/// range out leaves the canonical form of the object without `hash`.
+fn canonical_top(v: &Value, out: &mut Vec<u8>) -> Result<Option<(usize, usize)>, FloatFound> {
+    let Value::Object(m) = v else {
+        canonical_into(v, out)?;
+        return Ok(None);
+    };
+    let mut keys: Vec<&String> = m.keys().collect();
+    keys.sort_unstable();
+    let n = keys.len();
+    let mut range = None;
+    out.push(b'{');
+    for (i, k) in keys.into_iter().enumerate() {
+        let start = out.len();
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(k, out);
+        out.push(b':');
+        if let Some(x) = m.get(k.as_str()) {
+            canonical_into(x, out)?;
+        }
+        if k == "hash" {
+            range = Some(if i == 0 && n > 1 {
+                // First member: take the comma that follows instead.
+                (start, out.len() + 1)
+            } else {
+                (start, out.len())
+            });
+        }
+    }
+    out.push(b'}');
+    Ok(range)
+}
+
 /// `hash` of a record whose canonical form without `hash` is `body`.
 pub fn chain_hash(prev: &str, body: &[u8]) -> String {
     let mut h = Sha256::new();
@@ -878,20 +914,8 @@ fn check_line(line: &[u8], scratch: &mut Vec<u8>) -> Result<Checked, LineBreak> 
             ));
         }
     };
-    scratch.clear();
-    canonical_into(&v, scratch)
-        .map_err(|_| lb(BreakKind::Float, "holds a floating-point number"))?;
-    if scratch.as_slice() != line {
-        return Err(lb(
-            BreakKind::NotCanonical,
-            "not in canonical form (sorted keys, compact, minimal escapes)",
-        ));
-    }
-    let Value::Object(m) = &mut v else {
-        return Err(lb(BreakKind::Json, "not a JSON object"));
-    };
-    let hash = match m.remove("hash") {
-        Some(Value::String(s)) if is_hex64(&s) => s,
+    let hash = match m.get("hash") {
+        Some(Value::String(s)) if is_hex64(s) => s.clone(),
         _ => {
             return Err(lb(
                 BreakKind::Schema,
@@ -900,9 +924,25 @@ fn check_line(line: &[u8], scratch: &mut Vec<u8>) -> Result<Checked, LineBreak> 
         }
     };
     scratch.clear();
-    canonical_into(&v, scratch)
+    let member = canonical_top(&v, scratch)
         .map_err(|_| lb(BreakKind::Float, "holds a floating-point number"))?;
-    if chain_hash(&prev, scratch) != hash {
+    if scratch.as_slice() != line {
+        return Err(lb(
+            BreakKind::NotCanonical,
+            "not in canonical form (sorted keys, compact, minimal escapes)",
+        ));
+    }
+    // The line is canonical, so the record without `hash` is the line with
+    // the `hash` member cut out: no second serialization.
+    let Some((a, b)) = member else {
+        return Err(lb(BreakKind::Schema, "field \"hash\" is missing"));
+    };
+    let mut h = Sha256::new();
+    h.update(prev.as_bytes());
+    h.update(b"\n");
+    h.update(&line[..a]);
+    h.update(&line[b..]);
+    if hex::encode(h.finalize()) != hash {
         return Err(lb(
             BreakKind::Hash,
             "hash does not match the record (the line was changed)",
