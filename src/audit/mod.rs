@@ -1113,6 +1113,26 @@ pub fn read(path: &Path) -> Result<(Vec<Record>, usize), String> {
     Ok((out, bad))
 }
 
+/// Intents with no result record for the same idempotency key: actions cut
+/// off midway (crash, kill -9, power loss). Their outcome is unknown: read
+/// the provider's state back before doing anything again.
+pub fn unresolved(records: &[Record]) -> Vec<&Record> {
+    let done: std::collections::HashSet<&str> = records
+        .iter()
+        .filter(|r| r.phase == Phase::Result)
+        .filter_map(|r| r.idempotency_key.as_deref())
+        .collect();
+    records
+        .iter()
+        .filter(|r| r.phase == Phase::Intent)
+        .filter(|r| {
+            r.idempotency_key
+                .as_deref()
+                .is_none_or(|k| !done.contains(k))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1179,6 +1199,18 @@ mod tests {
         let (recs, bad) = read(&p).unwrap();
         assert_eq!((recs.len(), bad), (2, 0));
         assert_eq!(recs[1], b.record);
+        // An intent without a result is unresolved until its result lands.
+        let mut i = entry(3);
+        i.phase = Phase::Intent;
+        i.idempotency_key = Some("k-open".into());
+        log.append(&i).unwrap();
+        let (recs, _) = read(&p).unwrap();
+        let open: Vec<u64> = unresolved(&recs).iter().map(|r| r.seq).collect();
+        assert_eq!(open, vec![3]);
+        i.phase = Phase::Result;
+        log.append(&i).unwrap();
+        let (recs, _) = read(&p).unwrap();
+        assert!(unresolved(&recs).is_empty());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

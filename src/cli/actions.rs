@@ -389,6 +389,10 @@ pub fn audit(ctx: &Ctx, verify: bool, json: bool, limit: usize) -> i32 {
         Ok(x) => x,
         Err(e) => return fail(e, exit::USAGE),
     };
+    let open: Vec<(u64, String, String)> = audit::unresolved(&recs)
+        .iter()
+        .map(|r| (r.seq, r.action.clone(), r.target.clone()))
+        .collect();
     recs.reverse();
     recs.truncate(limit);
     if json {
@@ -401,6 +405,7 @@ pub fn audit(ctx: &Ctx, verify: bool, json: bool, limit: usize) -> i32 {
             "generated_at": ctx.now,
             "providers": [],
             "path": path.display().to_string(),
+            "unresolved": open.iter().map(|(s, _, _)| *s).collect::<Vec<_>>(),
             "entries": entries,
         });
         return match super::output::to_json(&doc) {
@@ -424,6 +429,13 @@ pub fn audit(ctx: &Ctx, verify: bool, json: bool, limit: usize) -> i32 {
         print("no audit records\n");
     } else {
         print(&t.render());
+    }
+    for (seq, action, target) in &open {
+        eprintln!(
+            "sitrep: warning: seq {seq} {} {}: intent recorded but no result (cut off midway); check the provider before retrying",
+            SafeText::line(action),
+            SafeText::line(target)
+        );
     }
     if bad > 0 {
         eprintln!("sitrep: warning: {bad} line(s) could not be read; run `sitrep audit verify`");
