@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 fn entry(i: u64) -> Entry {
     Entry {
-        action: if i % 2 == 0 { "rollback" } else { "flag.off" }.into(),
+        action: if i.is_multiple_of(2) { "rollback" } else { "flag.off" }.into(),
         actor: "alice@example.com".into(),
         detail: serde_json::json!({
             "summary": "roll back checkout/production to v2.13.2 (4e1d09c)",
@@ -21,12 +21,12 @@ fn entry(i: u64) -> Entry {
         host: "laptop".into(),
         idempotency_key: Some(format!("6fbc9a37-15f2-4e75-84e2-{i:012}")),
         incident: Some("Q1CHK5XZ01".into()),
-        outcome: if i % 2 == 0 {
+        outcome: if i.is_multiple_of(2) {
             Outcome::Pending
         } else {
             Outcome::Ok
         },
-        phase: if i % 2 == 0 {
+        phase: if i.is_multiple_of(2) {
             Phase::Intent
         } else {
             Phase::Result
