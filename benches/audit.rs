@@ -10,7 +10,12 @@ use std::time::{Duration, Instant};
 
 fn entry(i: u64) -> Entry {
     Entry {
-        action: if i.is_multiple_of(2) { "rollback" } else { "flag.off" }.into(),
+        action: if i.is_multiple_of(2) {
+            "rollback"
+        } else {
+            "flag.off"
+        }
+        .into(),
         actor: "alice@example.com".into(),
         detail: serde_json::json!({
             "summary": "roll back checkout/production to v2.13.2 (4e1d09c)",

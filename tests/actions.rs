@@ -740,3 +740,117 @@ token = {{ env = "SITREP_TEST_PD_TOKEN" }}
     }
     assert!(audit::verify(&d.join("audit.jsonl")).is_ok());
 }
+
+#[tokio::test]
+async fn interactive_confirmation_needs_the_exact_name() {
+    use sitrep::cli::WriteFlags;
+    use sitrep::cli::actions::run_write_with;
+    use std::io::Cursor;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let ex = Executor::new(
+        Registry::demo(chrono::Utc::now()),
+        Arc::new(AuditLog::new(&path)),
+    );
+    let rollback = || {
+        ActionRequest::new(
+            WriteOp::Rollback {
+                provider: None,
+                service: "checkout".into(),
+                environment: "production".into(),
+                to: None,
+            },
+            "bad deploy",
+        )
+    };
+    let yes = WriteFlags {
+        yes: true,
+        ..WriteFlags::default()
+    };
+    // On a terminal, production with --yes but without
+    // --i-know-this-is-production still asks for the typed name.
+    for typed in [
+        "Checkout\n",
+        "checkout \n",
+        " checkout\n",
+        "checkou\n",
+        "checkout/production\n",
+        "checkout\u{1b}[A\n",
+        "",
+    ] {
+        let code = run_write_with(&ex, rollback(), &yes, true, &mut Cursor::new(typed)).await;
+        assert_eq!(code, 2, "{typed:?} was accepted");
+    }
+    let code = run_write_with(&ex, rollback(), &yes, true, &mut Cursor::new("checkout\n")).await;
+    assert_eq!(code, 0);
+    let (recs, _) = audit::read(&path).unwrap();
+    let outcomes: Vec<_> = recs.iter().map(|r| r.outcome).collect();
+    let mut want = vec![Outcome::Refused; 7];
+    want.extend([Outcome::Pending, Outcome::Ok]);
+    assert_eq!(outcomes, want);
+    // An ack asks y/N.
+    let ack = || {
+        ActionRequest::new(
+            WriteOp::IncidentAck {
+                provider: None,
+                id: "Q1CHK5XZ01".into(),
+            },
+            "",
+        )
+    };
+    let none = WriteFlags::default();
+    assert_eq!(
+        run_write_with(&ex, ack(), &none, true, &mut Cursor::new("\n")).await,
+        2
+    );
+    assert_eq!(
+        run_write_with(&ex, ack(), &none, true, &mut Cursor::new("y\n")).await,
+        0
+    );
+    // --yes with --i-know-this-is-production skips the prompt.
+    let both = WriteFlags {
+        yes: true,
+        i_know_this_is_production: true,
+        ..WriteFlags::default()
+    };
+    let r = ActionRequest::new(
+        WriteOp::Rollback {
+            provider: None,
+            service: "checkout".into(),
+            environment: "production".into(),
+            to: None,
+        },
+        "again",
+    );
+    let fresh = Executor::new(
+        Registry::demo(chrono::Utc::now()),
+        Arc::new(AuditLog::new(&path)),
+    );
+    let code = run_write_with(&fresh, r, &both, false, &mut Cursor::new("")).await;
+    assert_eq!(code, 0);
+    let (recs, _) = audit::read(&path).unwrap();
+    assert_eq!(recs.last().unwrap().outcome, Outcome::Ok);
+    assert_eq!(recs.last().unwrap().reason, "again");
+    assert!(audit::verify(&path).is_ok());
+}
+
+/// The TUI runs actions on spawned tasks: the executor and its futures are
+/// `Send + 'static`.
+#[tokio::test]
+async fn executor_runs_on_spawned_tasks() {
+    let s = setup().await;
+    let ex = executor(&s, AuditLog::new(&s.audit));
+    let req = flag_req(None);
+    let (e2, r2) = (ex.clone(), req.clone());
+    let plan = tokio::spawn(async move { e2.plan(&r2).await })
+        .await
+        .unwrap()
+        .unwrap();
+    let done = tokio::spawn(async move { ex.execute(&req, &plan, Mode::Live).await })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.outcome, Outcome::Ok);
+    assert_eq!(done.records, vec![1, 2]);
+    assert_eq!(requests(&s).await, 1);
+}
