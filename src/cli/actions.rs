@@ -476,10 +476,9 @@ fn read_token_tty(name: &str) -> Result<Secret, String> {
         match stdin.read(&mut byte) {
             Ok(0) => break Ok(()),
             Ok(_) => match byte[0] {
-                b'\r' | b'\n' => break Ok(()),
-                0x03 | 0x04 if buf.is_empty() || byte[0] == 0x03 => {
-                    break Err("cancelled".to_string());
-                }
+                // Enter or Ctrl-D ends the token; Ctrl-C cancels.
+                b'\r' | b'\n' | 0x04 => break Ok(()),
+                0x03 => break Err("cancelled".to_string()),
                 0x7f | 0x08 => {
                     buf.pop();
                 }
