@@ -9,7 +9,7 @@
 //! Never retries a write.
 
 use crate::audit::webhook::Webhook;
-use crate::audit::{AuditError, AuditLog, Entry, Outcome, Phase, RunbookRef};
+use crate::audit::{self, AuditError, AuditLog, Entry, Outcome, Phase, RunbookRef};
 use crate::config::Config;
 use crate::ops::{ExecResult, Plan, WriteOp};
 use crate::providers::{ErrorKind, Provider, ProviderError, Registry};
@@ -380,6 +380,21 @@ impl Executor {
 
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// The newest `limit` records, newest first, and the number of lines
+    /// that could not be read (for the Audit view; blocking file I/O, run it
+    /// with `spawn_blocking` from the UI).
+    pub fn recent(&self, limit: usize) -> Result<(Vec<audit::Record>, usize), String> {
+        let (mut recs, bad) = audit::read(self.audit.path())?;
+        recs.reverse();
+        recs.truncate(limit);
+        Ok((recs, bad))
+    }
+
+    /// Verify the whole log (blocking).
+    pub fn verify(&self) -> Result<audit::Verified, audit::VerifyError> {
+        audit::verify(self.audit.path())
     }
 
     /// Does the action touch a production environment (production guard)?
@@ -849,7 +864,6 @@ impl Executor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit;
 
     #[test]
     fn keys_look_like_uuid_v4() {
@@ -892,6 +906,9 @@ mod tests {
         assert_eq!(recs[1].idempotency_key, done.idempotency_key);
         assert_eq!(recs[1].action, "flag.off");
         assert_eq!(recs[1].provider.as_deref(), Some("ld"));
+        let (newest, bad) = ex.recent(1).unwrap();
+        assert_eq!((newest.len(), newest[0].seq, bad), (1, 2, 0));
+        assert_eq!(ex.verify().unwrap().records, 2);
         // A provider error: recorded, exit 4, names the provider.
         let r = req(WriteOp::IncidentAck {
             provider: Some("am".into()),
