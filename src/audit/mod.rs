@@ -576,6 +576,17 @@ impl AuditLog {
         let (record, line) = entry.seal(seq, &prev, now_ts())?;
         self.write_record(f, &line)?;
         self.sync(f)?;
+        if tail.last.is_none() {
+            // The first record: make sure the file's directory entry is
+            // durable even if the process that created it died before
+            // syncing the directory.
+            let dir = self
+                .path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            sync_dir(dir).map_err(|e| AuditError::Write(io_err("cannot sync", dir, &e)))?;
+        }
         let mut line = String::from_utf8(line)
             .map_err(|_| AuditError::Encode("record is not UTF-8".into()))?;
         line.pop();
