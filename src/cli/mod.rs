@@ -1,6 +1,7 @@
 //! The command line (SPEC §2). Read commands share `load_store`; write
 //! commands go through the audited executor.
 
+pub mod actions;
 pub mod output;
 
 use crate::cache::Cache;
@@ -51,7 +52,7 @@ pub struct Global {
     #[arg(long, global = true)]
     pub demo: bool,
     /// Refuse every write action
-    #[arg(long, global = true, env = "SITREP_READ_ONLY", value_parser = parse_boolish, num_args = 0..=1, default_missing_value = "true", default_value = "false")]
+    #[arg(long, global = true, env = "SITREP_READ_ONLY", value_parser = parse_boolish, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub read_only: bool,
     /// Theme name (bundled or user)
     #[arg(long, global = true, env = "SITREP_THEME", value_name = "NAME")]
@@ -561,12 +562,29 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> i32 {
         Command::Config { action } => run_config(ctx, action),
         Command::Theme { action } => run_theme(ctx, action),
         Command::Completions { shell } => run_completions(*shell),
-        Command::Incident { .. } => not_available("incident"),
-        Command::Silence { .. } => not_available("silence"),
-        Command::Rollback { .. } => not_available("rollback"),
-        Command::Flag { .. } => not_available("flag"),
+        Command::Incident { action } => actions::incident(ctx, action).await,
+        Command::Silence {
+            matchers,
+            duration,
+            reason,
+            provider,
+            write,
+        } => actions::silence(ctx, matchers, duration, reason, provider, write).await,
+        Command::Rollback {
+            service,
+            env,
+            to,
+            reason,
+            provider,
+            write,
+        } => actions::rollback(ctx, service, env, to, reason, provider, write).await,
+        Command::Flag { action } => actions::flag(ctx, action).await,
         Command::Runbook { .. } => not_available("runbook"),
-        Command::Audit { .. } => not_available("audit"),
-        Command::Auth { .. } => not_available("auth"),
+        Command::Audit {
+            action,
+            json,
+            limit,
+        } => actions::audit(ctx, action.is_some(), *json, *limit),
+        Command::Auth { action } => actions::auth(ctx, action),
     }
 }
