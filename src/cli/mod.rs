@@ -2,6 +2,7 @@
 //! commands go through the audited executor.
 
 pub mod output;
+pub mod runbook;
 
 use crate::cache::Cache;
 use crate::config::{self, Config};
@@ -547,7 +548,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> i32 {
         Command::Silence { .. } => not_available("silence"),
         Command::Rollback { .. } => not_available("rollback"),
         Command::Flag { .. } => not_available("flag"),
-        Command::Runbook { .. } => not_available("runbook"),
+        Command::Runbook { action } => runbook::run(ctx, action),
         Command::Audit { .. } => not_available("audit"),
         Command::Auth { .. } => not_available("auth"),
     }

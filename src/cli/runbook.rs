@@ -1,0 +1,108 @@
+//! `sitrep runbook list [--json]` and `sitrep runbook show NAME`: offline,
+//! no provider, no network; a missing or broken config only warns.
+
+use super::{Ctx, exit, print};
+use crate::runbooks::{Catalog, render};
+use crate::text::SafeText;
+
+/// Width of `runbook show` output (stable, so output diffs and snapshots).
+pub const SHOW_WIDTH: usize = 100;
+
+fn catalog(ctx: &Ctx) -> Catalog {
+    let dirs = match ctx.config() {
+        Ok(c) => c.runbooks.dirs,
+        Err(e) => {
+            eprintln!(
+                "sitrep: warning: config not read, [runbooks] dirs ignored: {}",
+                SafeText::line(&e)
+            );
+            Vec::new()
+        }
+    };
+    Catalog::load(&dirs)
+}
+
+pub fn run(ctx: &Ctx, cmd: &super::RunbookCmd) -> i32 {
+    match cmd {
+        super::RunbookCmd::List { json } => list(ctx, *json),
+        super::RunbookCmd::Show { name } => show(ctx, name),
+    }
+}
+
+fn list(ctx: &Ctx, json: bool) -> i32 {
+    let cat = catalog(ctx);
+    let code = if cat.broken.is_empty() {
+        exit::OK
+    } else {
+        exit::PARTIAL
+    };
+    if json {
+        let v = serde_json::json!({
+            "generated_at": ctx.now,
+            "providers": [],
+            "runbooks": cat.runbooks.iter().map(|r| r.to_json(ctx.now)).collect::<Vec<_>>(),
+            "broken": cat.broken,
+        });
+        match super::output::to_json(&v) {
+            Ok(s) => print(&s),
+            Err(e) => {
+                eprintln!("sitrep: {e}");
+                return exit::USAGE;
+            }
+        }
+    } else {
+        let mut t = super::output::Table::new(vec![
+            "ID", "TITLE", "SERVICES", "SEVERITY", "REVIEWED", "STEPS", "SOURCE",
+        ])
+        .cap(1, 48)
+        .cap(2, 24);
+        for r in &cat.runbooks {
+            let reviewed = match r.last_reviewed {
+                Some(d) if r.is_stale(ctx.now) => format!("{d} STALE"),
+                Some(d) => d.to_string(),
+                None => "never STALE".into(),
+            };
+            let join = |v: &[SafeText]| {
+                if v.is_empty() {
+                    "-".to_string()
+                } else {
+                    v.iter().map(SafeText::as_str).collect::<Vec<_>>().join(",")
+                }
+            };
+            t.row(vec![
+                r.id.to_string(),
+                r.title.to_string(),
+                join(&r.services),
+                join(&r.severity),
+                reviewed,
+                r.steps.len().to_string(),
+                match r.source {
+                    crate::runbooks::Source::Bundled => "bundled".to_string(),
+                    _ => r.path.to_string(),
+                },
+            ]);
+        }
+        print(&t.render());
+    }
+    for b in &cat.broken {
+        eprintln!("sitrep: broken runbook: {}", b.error);
+    }
+    code
+}
+
+fn show(ctx: &Ctx, name: &str) -> i32 {
+    let cat = catalog(ctx);
+    let Some(rb) = cat.find(name) else {
+        eprintln!(
+            "sitrep: no runbook {:?}; known runbooks: {}",
+            SafeText::line(name).as_str(),
+            cat.ids().join(", ")
+        );
+        for b in &cat.broken {
+            eprintln!("sitrep: broken runbook: {}", b.error);
+        }
+        return exit::USAGE;
+    };
+    print(&render::render_plain(rb, SHOW_WIDTH, ctx.now));
+    exit::OK
+}
