@@ -441,10 +441,12 @@ mod tests {
             }
         );
         assert_eq!(a.reason, "db failover");
-        let a = parse_action("sitrep flag on k --reason=back --env production --provider ld")
-            .unwrap();
-        assert!(matches!(a.op, WriteOp::FlagSet { on: true, ref environment, ref provider, .. }
-            if environment.as_deref() == Some("production") && provider.as_deref() == Some("ld")));
+        let a =
+            parse_action("sitrep flag on k --reason=back --env production --provider ld").unwrap();
+        assert!(
+            matches!(a.op, WriteOp::FlagSet { on: true, ref environment, ref provider, .. }
+            if environment.as_deref() == Some("production") && provider.as_deref() == Some("ld"))
+        );
     }
 
     #[test]
@@ -488,7 +490,9 @@ mod tests {
             }
         );
         let a = parse_action("incident note {incident} \"failover started\"").unwrap();
-        assert!(matches!(a.op, WriteOp::IncidentNote { ref text, .. } if text == "failover started"));
+        assert!(
+            matches!(a.op, WriteOp::IncidentNote { ref text, .. } if text == "failover started")
+        );
     }
 
     #[test]
@@ -499,14 +503,20 @@ mod tests {
             ("flag sideways k --reason r", "`off` or `on`"),
             ("flag off --reason r", "KEY"),
             ("rollback checkout --reason r", "--env"),
-            ("rollback checkout --env production --reason r --yes", "not allowed"),
+            (
+                "rollback checkout --env production --reason r --yes",
+                "not allowed",
+            ),
             ("silence --duration 1h --reason r", "--matcher"),
             ("silence -m novalue --reason r", "name=value"),
             ("silence -m a=b --duration soon --reason r", "duration"),
             ("incident ack", "ID"),
             ("incident note X", "TEXT"),
             ("rm -rf /", "unknown action"),
-            ("flag off a --reason r\nflag off b --reason r", "one command"),
+            (
+                "flag off a --reason r\nflag off b --reason r",
+                "one command",
+            ),
             ("flag off a --reason r --reason s", "more than once"),
             ("flag off a --bogus 1 --reason r", "unknown option"),
         ] {

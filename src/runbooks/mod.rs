@@ -34,10 +34,19 @@ pub const STALE_DAYS: i64 = 90;
 
 /// The runbooks compiled into the binary: (file name, text).
 pub const BUNDLED: [(&str, &str); 8] = [
-    ("db-failover.md", include_str!("../../runbooks/db-failover.md")),
-    ("auth-outage.md", include_str!("../../runbooks/auth-outage.md")),
+    (
+        "db-failover.md",
+        include_str!("../../runbooks/db-failover.md"),
+    ),
+    (
+        "auth-outage.md",
+        include_str!("../../runbooks/auth-outage.md"),
+    ),
     ("rollback.md", include_str!("../../runbooks/rollback.md")),
-    ("kill-switch.md", include_str!("../../runbooks/kill-switch.md")),
+    (
+        "kill-switch.md",
+        include_str!("../../runbooks/kill-switch.md"),
+    ),
     (
         "incident-command.md",
         include_str!("../../runbooks/incident-command.md"),
@@ -412,9 +421,9 @@ impl OneOrMany {
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_' || b == b'.')
+        && id.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_' || b == b'.'
+        })
         && id.as_bytes()[0].is_ascii_alphanumeric()
 }
 
@@ -495,7 +504,11 @@ pub fn parse_runbook(
             .unwrap_or(1)
     };
     let stem = file_name.strip_suffix(".md").unwrap_or(file_name);
-    let id = fm.id.as_ref().map(Scalar::text).unwrap_or_else(|| stem.to_string());
+    let id = fm
+        .id
+        .as_ref()
+        .map(Scalar::text)
+        .unwrap_or_else(|| stem.to_string());
     let id = id.trim().to_string();
     if !valid_id(&id) {
         return Err(broken(
@@ -506,8 +519,16 @@ pub fn parse_runbook(
             ),
         ));
     }
-    let Some(title) = fm.title.as_ref().map(Scalar::text).filter(|t| !t.trim().is_empty()) else {
-        return Err(broken(fm_line("title"), "front matter needs a `title`".into()));
+    let Some(title) = fm
+        .title
+        .as_ref()
+        .map(Scalar::text)
+        .filter(|t| !t.trim().is_empty())
+    else {
+        return Err(broken(
+            fm_line("title"),
+            "front matter needs a `title`".into(),
+        ));
     };
     let last_reviewed = match &fm.last_reviewed {
         None => None,
@@ -745,7 +766,11 @@ pub fn runbook_for(
         }
         // https://wiki/runbooks/db-failover.md?x#y → db-failover
         let no_frag = h.split(['#', '?']).next().unwrap_or(h);
-        let last = no_frag.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+        let last = no_frag
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or("");
         let last = last.strip_suffix(".md").unwrap_or(last);
         if let Some(r) = known(last) {
             return Some(r.id.clone());
@@ -793,7 +818,11 @@ pub fn search(query: &str, runbooks: &[Runbook]) -> Vec<(usize, u32)> {
                 "{} {} {} {}",
                 r.title,
                 r.id,
-                r.tags.iter().map(SafeText::as_str).collect::<Vec<_>>().join(" "),
+                r.tags
+                    .iter()
+                    .map(SafeText::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 r.services
                     .iter()
                     .map(SafeText::as_str)
@@ -855,7 +884,10 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.error.as_str().starts_with("bad.md:"), "{e:?}");
-        assert!(e.error.as_str().contains(":3:") || e.error.as_str().contains(":4:"), "{e:?}");
+        assert!(
+            e.error.as_str().contains(":3:") || e.error.as_str().contains(":4:"),
+            "{e:?}"
+        );
         let e = parse_runbook("no front matter", "n.md", Source::Local, "n.md").unwrap_err();
         assert!(e.error.as_str().contains("n.md:1:"));
         let e = parse_runbook(
@@ -866,8 +898,13 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.error.as_str().contains("d.md:4:"), "{e:?}");
-        let e = parse_runbook("---\nid: Bad Id\ntitle: t\n---\n", "i.md", Source::Local, "i.md")
-            .unwrap_err();
+        let e = parse_runbook(
+            "---\nid: Bad Id\ntitle: t\n---\n",
+            "i.md",
+            Source::Local,
+            "i.md",
+        )
+        .unwrap_err();
         assert!(e.error.as_str().contains("i.md:2:"), "{e:?}");
     }
 
@@ -901,7 +938,10 @@ mod tests {
         )
         .unwrap();
         let cat = Catalog::load_from(&local, &[extra, dir.path().join("missing")]);
-        assert_eq!(cat.get("rollback").unwrap().title.as_str(), "Config rollback");
+        assert_eq!(
+            cat.get("rollback").unwrap().title.as_str(),
+            "Config rollback"
+        );
         assert_eq!(cat.get("rollback").unwrap().source, Source::Config);
         assert!(cat.get("db-failover").is_some());
         assert_eq!(cat.broken.len(), 2);
@@ -912,7 +952,10 @@ mod tests {
     #[test]
     fn oversized_file_is_broken() {
         let dir = tempfile::tempdir().unwrap();
-        let big = format!("---\nid: big\ntitle: t\n---\n{}", "x".repeat(MAX_BYTES + 10));
+        let big = format!(
+            "---\nid: big\ntitle: t\n---\n{}",
+            "x".repeat(MAX_BYTES + 10)
+        );
         std::fs::write(dir.path().join("big.md"), big).unwrap();
         let cat = Catalog::load_from(dir.path(), &[]);
         assert!(cat.get("big").is_none());
@@ -938,21 +981,35 @@ mod tests {
     fn linking_order() {
         let cat = Catalog::bundled();
         let rbs = &cat.runbooks;
-        let svc: ServiceConfig = toml::from_str("name = \"checkout\"\nrunbooks = [\"db-failover\"]")
-            .unwrap();
-        let id = |i: &Incident, s: &[ServiceConfig]| runbook_for(i, s, rbs).map(|x| x.into_string());
+        let svc: ServiceConfig =
+            toml::from_str("name = \"checkout\"\nrunbooks = [\"db-failover\"]").unwrap();
+        let id =
+            |i: &Incident, s: &[ServiceConfig]| runbook_for(i, s, rbs).map(|x| x.into_string());
         // Annotation first, by id or URL.
         let i = incident(Some("checkout"), Some("auth-outage"), Severity::Sev1);
-        assert_eq!(id(&i, std::slice::from_ref(&svc)).as_deref(), Some("auth-outage"));
+        assert_eq!(
+            id(&i, std::slice::from_ref(&svc)).as_deref(),
+            Some("auth-outage")
+        );
         let i = incident(
             Some("checkout"),
             Some("https://wiki.acme.internal/runbooks/rollback.md#step-3"),
             Severity::Sev1,
         );
-        assert_eq!(id(&i, std::slice::from_ref(&svc)).as_deref(), Some("rollback"));
+        assert_eq!(
+            id(&i, std::slice::from_ref(&svc)).as_deref(),
+            Some("rollback")
+        );
         // Then the service mapping of the config.
-        let i = incident(Some("checkout"), Some("https://nowhere/unknown"), Severity::Sev1);
-        assert_eq!(id(&i, std::slice::from_ref(&svc)).as_deref(), Some("db-failover"));
+        let i = incident(
+            Some("checkout"),
+            Some("https://nowhere/unknown"),
+            Severity::Sev1,
+        );
+        assert_eq!(
+            id(&i, std::slice::from_ref(&svc)).as_deref(),
+            Some("db-failover")
+        );
         // Then front matter services.
         let i = incident(Some("auth"), None, Severity::Sev1);
         assert!(id(&i, &[]).is_some());

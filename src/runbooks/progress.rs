@@ -108,7 +108,11 @@ impl Progress {
         Self::path_for(data_dir, &self.runbook, self.incident.as_deref())
     }
 
-    pub fn load(data_dir: &Path, runbook: &str, incident: Option<&str>) -> Result<Progress, String> {
+    pub fn load(
+        data_dir: &Path,
+        runbook: &str,
+        incident: Option<&str>,
+    ) -> Result<Progress, String> {
         use std::io::Read;
         let p = Self::path_for(data_dir, runbook, incident);
         let f = match std::fs::File::open(&p) {
@@ -271,6 +275,10 @@ mod tests {
         let path = Progress::path_for(d.path(), "x", Some("I1"));
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, "{not json").unwrap();
-        assert!(load_progress(d.path(), "x", Some("I1")).unwrap_err().contains("corrupt"));
+        assert!(
+            load_progress(d.path(), "x", Some("I1"))
+                .unwrap_err()
+                .contains("corrupt")
+        );
     }
 }

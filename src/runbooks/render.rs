@@ -18,9 +18,7 @@ use super::Runbook;
 use crate::model::Time;
 use crate::text::SafeText;
 use crate::theme::Theme;
-use pulldown_cmark::{
-    CodeBlockKind, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd,
-};
+use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span, Text};
 use unicode_width::UnicodeWidthChar;
@@ -67,8 +65,53 @@ fn str_width(s: &str) -> usize {
     s.chars().map(|c| c.width().unwrap_or(0)).sum()
 }
 
-/// Greedy word wrap of styled text to `width` columns. `\n` breaks a line.
-/// Words longer than the width are split.
+enum Tok {
+    /// A word: fragments not separated by spaces (styles may change inside).
+    Word(Vec<(String, Style)>, usize),
+    Space(Style),
+    Newline,
+}
+
+fn tokenize(spans: &[(String, Style)]) -> Vec<Tok> {
+    let mut toks = Vec::new();
+    let mut word: Vec<(String, Style)> = Vec::new();
+    let mut ww = 0usize;
+    let mut end_word = |toks: &mut Vec<Tok>, word: &mut Vec<(String, Style)>, ww: &mut usize| {
+        if !word.is_empty() {
+            toks.push(Tok::Word(std::mem::take(word), *ww));
+            *ww = 0;
+        }
+    };
+    for (text, st) in spans {
+        for ch in text.chars() {
+            match ch {
+                ' ' => {
+                    end_word(&mut toks, &mut word, &mut ww);
+                    if !matches!(toks.last(), Some(Tok::Space(_))) {
+                        toks.push(Tok::Space(*st));
+                    }
+                }
+                '\n' => {
+                    end_word(&mut toks, &mut word, &mut ww);
+                    toks.push(Tok::Newline);
+                }
+                c => {
+                    match word.last_mut() {
+                        Some((t, s)) if s == st => t.push(c),
+                        _ => word.push((c.to_string(), *st)),
+                    }
+                    ww += c.width().unwrap_or(0);
+                }
+            }
+        }
+    }
+    end_word(&mut toks, &mut word, &mut ww);
+    toks
+}
+
+/// Greedy word wrap of styled text to `width` columns. `\n` breaks a line;
+/// a word may change style inside (`**bold**text`) and is kept whole;
+/// words longer than the width are split.
 fn wrap(spans: &[(String, Style)], width: usize) -> Vec<Vec<(String, Style)>> {
     let width = width.max(1);
     let mut lines: Vec<Vec<(String, Style)>> = Vec::new();
@@ -81,58 +124,50 @@ fn wrap(spans: &[(String, Style)], width: usize) -> Vec<Vec<(String, Style)>> {
             _ => cur.push((s.to_string(), st)),
         }
     }
-    for (text, st) in spans {
-        let mut rest = text.as_str();
-        while !rest.is_empty() {
-            let c0 = rest.chars().next().unwrap_or(' ');
-            if c0 == '\n' {
+    for tok in tokenize(spans) {
+        match tok {
+            Tok::Newline => {
                 lines.push(std::mem::take(&mut cur));
                 col = 0;
                 space = None;
-                rest = &rest[1..];
-                continue;
             }
-            if c0 == ' ' {
-                let n = rest.len() - rest.trim_start_matches(' ').len();
+            Tok::Space(st) => {
                 if col > 0 {
-                    space = Some(*st);
+                    space = Some(st);
                 }
-                rest = &rest[n..];
-                continue;
             }
-            let end = rest.find([' ', '\n']).unwrap_or(rest.len());
-            let word = &rest[..end];
-            rest = &rest[end..];
-            let w = str_width(word);
-            let sp = usize::from(space.is_some());
-            if col > 0 && col + sp + w > width {
-                lines.push(std::mem::take(&mut cur));
-                col = 0;
-                space = None;
-            }
-            if let Some(sst) = space.take() {
-                push(&mut cur, " ", sst);
-                col += 1;
-            }
-            if w <= width - col.min(width) {
-                push(&mut cur, word, *st);
-                col += w;
-                continue;
-            }
-            // Longer than a line: split by columns.
-            let mut piece = String::new();
-            for ch in word.chars() {
-                let cw = ch.width().unwrap_or(0);
-                if col + cw > width && col > 0 {
-                    push(&mut cur, &piece, *st);
-                    piece.clear();
+            Tok::Word(frags, w) => {
+                let sp = usize::from(space.is_some());
+                if col > 0 && col + sp + w > width {
                     lines.push(std::mem::take(&mut cur));
                     col = 0;
+                    space = None;
                 }
-                piece.push(ch);
-                col += cw;
+                if let Some(sst) = space.take() {
+                    push(&mut cur, " ", sst);
+                    col += 1;
+                }
+                if col + w <= width {
+                    for (t, st) in &frags {
+                        push(&mut cur, t, *st);
+                    }
+                    col += w;
+                    continue;
+                }
+                // Longer than a line: split by columns.
+                for (t, st) in &frags {
+                    for ch in t.chars() {
+                        let cw = ch.width().unwrap_or(0);
+                        if col + cw > width && col > 0 {
+                            lines.push(std::mem::take(&mut cur));
+                            col = 0;
+                        }
+                        let mut b = [0u8; 4];
+                        push(&mut cur, ch.encode_utf8(&mut b), *st);
+                        col += cw;
+                    }
+                }
             }
-            push(&mut cur, &piece, *st);
         }
     }
     if !cur.is_empty() || lines.is_empty() {
@@ -162,7 +197,10 @@ fn hard_wrap(line: &str, width: usize) -> Vec<String> {
 
 enum Container {
     Quote,
-    Item { indent: usize, marker: Option<(String, Style)> },
+    Item {
+        indent: usize,
+        marker: Option<(String, Style)>,
+    },
 }
 
 struct TableState {
@@ -351,7 +389,11 @@ impl<'t> Renderer<'t> {
             } else {
                 self.theme.border
             };
-            let body_st = if is_action { self.theme.key } else { self.theme.info };
+            let body_st = if is_action {
+                self.theme.key
+            } else {
+                self.theme.info
+            };
             let label = match (is_action, lang.is_empty()) {
                 (true, _) => " ▶ sitrep action ".to_string(),
                 (false, true) => String::new(),
@@ -368,18 +410,33 @@ impl<'t> Renderer<'t> {
                     Span::styled(format!("{}┐", "─".repeat(top_fill)), border),
                 ],
             );
+            let cont = self.theme.muted;
             for l in &lines {
-                for piece in hard_wrap(l, inner) {
-                    let pad = inner.saturating_sub(str_width(&piece));
-                    self.emit(
-                        false,
-                        vec![
-                            Span::styled("│ ", border),
-                            Span::styled(piece, body_st),
-                            Span::raw(" ".repeat(pad)),
-                            Span::styled(" │", border),
-                        ],
+                // Continuation pieces start with `↪` so a wrapped command
+                // is not read as two.
+                let first = hard_wrap(l, inner);
+                let mut pieces = first.into_iter();
+                let head = pieces.next().unwrap_or_default();
+                let rest: String = pieces.collect();
+                let mut rows = vec![(false, head)];
+                if !rest.is_empty() {
+                    rows.extend(
+                        hard_wrap(&rest, inner.saturating_sub(1).max(1))
+                            .into_iter()
+                            .map(|p| (true, p)),
                     );
+                }
+                for (is_cont, piece) in rows {
+                    let used = str_width(&piece) + usize::from(is_cont);
+                    let pad = inner.saturating_sub(used);
+                    let mut spans = vec![Span::styled("│ ", border)];
+                    if is_cont {
+                        spans.push(Span::styled("↪", cont));
+                    }
+                    spans.push(Span::styled(piece, body_st));
+                    spans.push(Span::raw(" ".repeat(pad)));
+                    spans.push(Span::styled(" │", border));
+                    self.emit(false, spans);
                 }
             }
             self.emit(
@@ -572,7 +629,11 @@ impl<'t> Renderer<'t> {
                     .as_ref()
                     .and_then(|v| v.get(n).copied())
                     .unwrap_or(checked);
-                let mut st = if checked { self.theme.ok } else { self.theme.warn };
+                let mut st = if checked {
+                    self.theme.ok
+                } else {
+                    self.theme.warn
+                };
                 if self.opt.selected_item == Some(n) {
                     st = st.patch(self.theme.selection);
                 }
@@ -668,9 +729,7 @@ impl<'t> Renderer<'t> {
             }
             Tag::Emphasis => self.push_style(Style::new().add_modifier(Modifier::ITALIC)),
             Tag::Strong => self.push_style(Style::new().add_modifier(Modifier::BOLD)),
-            Tag::Strikethrough => {
-                self.push_style(Style::new().add_modifier(Modifier::CROSSED_OUT))
-            }
+            Tag::Strikethrough => self.push_style(Style::new().add_modifier(Modifier::CROSSED_OUT)),
             Tag::Superscript | Tag::Subscript => self.push_style(Style::new()),
             Tag::Link {
                 link_type,
@@ -820,7 +879,13 @@ pub fn render_markdown(md: &str, theme: &Theme, width: usize) -> Text<'static> {
 
 /// The header of a runbook: title, then its facts (id, severities, owner,
 /// review date with STALE, RTO/RPO, services, tags, source).
-pub fn header_lines(rb: &Runbook, theme: &Theme, width: usize, now: Time, plain: bool) -> Vec<Line<'static>> {
+pub fn header_lines(
+    rb: &Runbook,
+    theme: &Theme,
+    width: usize,
+    now: Time,
+    plain: bool,
+) -> Vec<Line<'static>> {
     let st = |s: Style| if plain { Style::new() } else { s };
     let join = |v: &[SafeText]| {
         v.iter()
@@ -828,65 +893,80 @@ pub fn header_lines(rb: &Runbook, theme: &Theme, width: usize, now: Time, plain:
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let mut facts: Vec<(String, String, Style)> = vec![("id".into(), rb.id.to_string(), st(theme.text))];
+    let t = st(theme.text);
+    let mut groups: Vec<Vec<(String, String, Style)>> = Vec::new();
+    let mut g1 = vec![("id".to_string(), rb.id.to_string(), t)];
     if !rb.severity.is_empty() {
-        facts.push(("severity".into(), join(&rb.severity), st(theme.text)));
+        g1.push(("severity".into(), join(&rb.severity), t));
     }
     if let Some(o) = &rb.owner {
-        facts.push(("owner".into(), o.to_string(), st(theme.text)));
+        g1.push(("owner".into(), o.to_string(), t));
     }
+    groups.push(g1);
     let reviewed = match rb.last_reviewed {
         Some(d) => d.to_string(),
         None => "never".into(),
     };
+    let mut g2 = Vec::new();
     if rb.is_stale(now) {
-        facts.push((
+        g2.push((
             "reviewed".into(),
             format!("{reviewed} STALE (over {} days)", super::STALE_DAYS),
             st(theme.stale.patch(theme.warn)),
         ));
     } else {
-        facts.push(("reviewed".into(), reviewed, st(theme.text)));
+        g2.push(("reviewed".into(), reviewed, t));
     }
     if let Some(r) = &rb.rto {
-        facts.push(("RTO".into(), r.to_string(), st(theme.text)));
+        g2.push(("RTO".into(), r.to_string(), t));
     }
     if let Some(r) = &rb.rpo {
-        facts.push(("RPO".into(), r.to_string(), st(theme.text)));
+        g2.push(("RPO".into(), r.to_string(), t));
     }
+    groups.push(g2);
+    let mut g3 = Vec::new();
     if !rb.services.is_empty() {
-        facts.push(("services".into(), join(&rb.services), st(theme.text)));
+        g3.push(("services".into(), join(&rb.services), t));
     }
     if !rb.tags.is_empty() {
-        facts.push(("tags".into(), join(&rb.tags), st(theme.text)));
+        g3.push(("tags".into(), join(&rb.tags), t));
     }
-    facts.push(("source".into(), rb.path.to_string(), st(theme.muted)));
+    groups.push(g3);
+    groups.push(vec![(
+        "source".into(),
+        rb.path.to_string(),
+        st(theme.muted),
+    )]);
+    let width = width.max(MIN_TEXT_WIDTH);
     let mut out = Vec::new();
-    for l in wrap(
-        &[(rb.title.to_string(), st(theme.title.add_modifier(Modifier::BOLD)))],
-        width.max(MIN_TEXT_WIDTH),
-    ) {
-        out.push(Line::from(
+    let to_line = |l: Vec<(String, Style)>| {
+        Line::from(
             l.into_iter()
                 .map(|(t, s)| Span::styled(t, s))
                 .collect::<Vec<_>>(),
-        ));
+        )
+    };
+    for l in wrap(
+        &[(
+            rb.title.to_string(),
+            st(theme.title.add_modifier(Modifier::BOLD)),
+        )],
+        width,
+    ) {
+        out.push(to_line(l));
     }
-    let mut spans: Vec<(String, Style)> = Vec::new();
-    for (i, (k, v, vs)) in facts.into_iter().enumerate() {
-        if i > 0 {
-            spans.push(("  ".into(), Style::new()));
+    for g in groups.into_iter().filter(|g| !g.is_empty()) {
+        let mut spans: Vec<(String, Style)> = Vec::new();
+        for (i, (k, v, vs)) in g.into_iter().enumerate() {
+            if i > 0 {
+                spans.push((" · ".into(), st(theme.muted)));
+            }
+            spans.push((format!("{k}: "), st(theme.muted)));
+            spans.push((v, vs));
         }
-        spans.push((format!("{k}\u{a0}"), st(theme.muted)));
-        // Keep each value on one line where it fits.
-        spans.push((v.replace(' ', "\u{a0}"), vs));
-    }
-    for l in wrap(&spans, width.max(MIN_TEXT_WIDTH)) {
-        out.push(Line::from(
-            l.into_iter()
-                .map(|(t, s)| Span::styled(t.replace('\u{a0}', " "), s))
-                .collect::<Vec<_>>(),
-        ));
+        for l in wrap(&spans, width) {
+            out.push(to_line(l));
+        }
     }
     out
 }
@@ -895,7 +975,11 @@ pub fn header_lines(rb: &Runbook, theme: &Theme, width: usize, now: Time, plain:
 pub fn render_runbook(rb: &Runbook, theme: &Theme, width: usize, now: Time) -> Text<'static> {
     let mut lines = header_lines(rb, theme, width, now, false);
     lines.push(Line::default());
-    lines.extend(markdown_lines(rb.body.as_str(), theme, &RenderOptions::width(width)));
+    lines.extend(markdown_lines(
+        rb.body.as_str(),
+        theme,
+        &RenderOptions::width(width),
+    ));
     Text::from(lines)
 }
 
@@ -970,7 +1054,11 @@ mod tests {
     }
 
     fn tui(md: &str, width: usize) -> String {
-        lines_to_string(&markdown_lines(md, &Theme::default_theme(), &RenderOptions::width(width)))
+        lines_to_string(&markdown_lines(
+            md,
+            &Theme::default_theme(),
+            &RenderOptions::width(width),
+        ))
     }
 
     #[test]
@@ -991,9 +1079,15 @@ mod tests {
             "Intro *em* **strong** [site](https://x.example) <https://auto.example>\n\n- a\n  - b\n- [ ] todo\n- [x] done\n\n1. one\n2. two\n\n> quoted\n",
             80,
         );
-        assert!(out.contains("Intro em strong site <https://x.example> https://auto.example"), "{out}");
+        assert!(
+            out.contains("Intro em strong site <https://x.example> https://auto.example"),
+            "{out}"
+        );
         assert!(out.contains("• a\n  ◦ b\n"), "{out}");
-        assert!(out.contains("[ ] todo") && out.contains("[x] done"), "{out}");
+        assert!(
+            out.contains("[ ] todo") && out.contains("[x] done"),
+            "{out}"
+        );
         assert!(out.contains("1. one\n2. two"), "{out}");
         assert!(out.contains("│ quoted"), "{out}");
     }
@@ -1028,10 +1122,17 @@ mod tests {
 
     #[test]
     fn html_is_text_and_entities_are_sanitized() {
-        let out = plain("<b>bold</b> &#x1b;[2J &#x9b;31m &#x202e;x\n\n<div onclick=x>\n", 80);
+        let out = plain(
+            "<b>bold</b> &#x1b;[2J &#x9b;31m &#x202e;x\n\n<div onclick=x>\n",
+            80,
+        );
         assert!(out.contains("<b>bold</b>"), "{out}");
         assert!(out.contains("<div onclick=x>"), "{out}");
-        assert!(!out.chars().any(|c| c == '\u{1b}' || c == '\u{9b}' || c == '\u{202e}'), "{out:?}");
+        assert!(
+            !out.chars()
+                .any(|c| c == '\u{1b}' || c == '\u{9b}' || c == '\u{202e}'),
+            "{out:?}"
+        );
     }
 
     #[test]

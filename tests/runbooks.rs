@@ -1,0 +1,478 @@
+//! Runbooks: bundled content, hostile input through the real binary,
+//! rendered snapshots, progress persistence, linear-time markdown.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::widgets::{Paragraph, Wrap};
+use sitrep::model::Time;
+use sitrep::runbooks::render::{self, RenderOptions};
+use sitrep::runbooks::{Block, Catalog, Progress, load_progress};
+use sitrep::theme::Theme;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn fixed_now() -> Time {
+    Utc.with_ymd_and_hms(2026, 11, 22, 3, 4, 5).unwrap()
+}
+
+// ---------------------------------------------------------------- bundled
+
+#[test]
+fn every_bundled_runbook_is_complete_and_its_actions_parse() {
+    let cat = Catalog::bundled();
+    assert!(
+        cat.broken.is_empty(),
+        "broken bundled runbooks: {:?}",
+        cat.broken
+    );
+    for id in [
+        "db-failover",
+        "auth-outage",
+        "rollback",
+        "kill-switch",
+        "incident-command",
+        "disk-full",
+        "certificate-expiry",
+    ] {
+        assert!(cat.get(id).is_some(), "missing bundled runbook {id}");
+    }
+    assert_eq!(cat.runbooks.len(), sitrep::runbooks::BUNDLED.len());
+    let oldest = NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
+    for rb in &cat.runbooks {
+        let id = rb.id.as_str();
+        assert!(
+            rb.path.as_str().ends_with(&format!("/{id}.md")),
+            "{id}: file name and id differ: {}",
+            rb.path
+        );
+        assert!(!rb.title.is_empty(), "{id}: title");
+        assert!(rb.owner.is_some(), "{id}: owner");
+        assert!(rb.rto.is_some() && rb.rpo.is_some(), "{id}: rto/rpo");
+        assert!(!rb.severity.is_empty(), "{id}: severity");
+        assert!(!rb.tags.is_empty(), "{id}: tags");
+        // Process runbooks (incident command) apply to every service.
+        assert!(
+            !rb.services.is_empty() || rb.tags.iter().any(|t| t.as_str() == "process"),
+            "{id}: services"
+        );
+        let reviewed = rb.last_reviewed.expect("last_reviewed");
+        assert!(reviewed >= oldest, "{id}: last_reviewed {reviewed} too old");
+        assert!(!rb.is_stale(fixed_now()), "{id} is stale");
+        assert!(rb.steps.len() >= 4, "{id}: {} steps", rb.steps.len());
+        let items: usize = rb.steps.iter().map(|s| s.items.len()).sum();
+        assert!(
+            items >= rb.steps.len(),
+            "{id}: only {items} checklist items"
+        );
+        let mut code = 0;
+        let mut actions = 0;
+        for s in &rb.steps {
+            assert!(!s.title.is_empty(), "{id} step {}: no title", s.index);
+            for b in &s.blocks {
+                match b {
+                    Block::Code { lang, text } => {
+                        assert!(
+                            ["sh", "sql"].contains(&lang.as_str()),
+                            "{id} step {}: code block language {lang:?}",
+                            s.index
+                        );
+                        assert!(!text.is_empty());
+                        code += 1;
+                    }
+                    Block::Action {
+                        text,
+                        action,
+                        error,
+                    } => {
+                        assert!(
+                            action.is_some() && error.is_none(),
+                            "{id} step {}: action {text:?} does not parse: {error:?}",
+                            s.index
+                        );
+                        actions += 1;
+                    }
+                }
+            }
+        }
+        assert!(code >= 1, "{id}: no sh/sql block");
+        assert!(actions >= 1, "{id}: no sitrep action block");
+    }
+}
+
+#[test]
+fn bundled_actions_use_known_demo_flags_and_services() {
+    use sitrep::ops::WriteOp;
+    let flags = [
+        "checkout-writes",
+        "checkout-payments-v3",
+        "auth-social-login",
+        "auth-webauthn",
+        "search-new-analyzer",
+        "payments-ledger-async",
+    ];
+    let services = ["checkout", "payments", "auth", "search"];
+    for rb in Catalog::bundled().runbooks {
+        for s in &rb.steps {
+            for a in s.actions() {
+                match &a.op {
+                    WriteOp::FlagSet { key, .. } => {
+                        assert!(flags.contains(&key.as_str()), "{}: flag {key}", rb.id)
+                    }
+                    WriteOp::Rollback { service, .. } => {
+                        assert!(services.contains(&service.as_str()), "{}: {service}", rb.id)
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- hostile
+
+const HOSTILE: &str = "---\n\
+id: hostile\n\
+title: \"\\e]0;pwn\\aTitle \\x1b[2J\\u009b31m \\u202eevil\\u2066\"\n\
+services: [\"check\\e[31mout\"]\n\
+severity: [SEV1]\n\
+tags: [\"\\e]52;c;cm0gLXJmIH4=\\a\", \"\\u200b\"]\n\
+owner: \"\\e[6n\"\n\
+last_reviewed: 2026-11-01\n\
+rto: \"\\x9b1A\"\n\
+rpo: 0\n\
+---\n\
+# Head \x1b]0;owned\x07ing \u{202e}rtl\n\n\
+## 1. Step \x1b[31mred\x1b[0m \u{9b}2J\n\
+- [ ] item \x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\ &#x1b;[2J &#x9b; &#x202e;\n\n\
+```sh\n\
+echo \x1b[2J \x1bc \u{9d}0;t\u{9c} \u{2067}\n\
+```\n\n\
+```sitrep\n\
+flag off \x1b[1mk\x1b[0m --reason \"\x1b]0;x\x07r\"\n\
+```\n\n\
+| a\x1b[7m | b\u{85} |\n|---|---|\n| \x1b]2;t\x07c | &#x1b;d |\n\n\
+<script>\x1b[2J</script> [l](http://x\x1b[2J/) ![i](\u{202e}y)\n\n\
+## 2\n## 3\n## 4\n";
+
+fn assert_inert(what: &str, bytes: &[u8]) {
+    assert!(!bytes.contains(&0x1b), "{what}: ESC in output");
+    assert!(!bytes.contains(&0x07), "{what}: BEL in output");
+    let s = String::from_utf8_lossy(bytes);
+    for c in s.chars() {
+        let v = c as u32;
+        assert!(
+            !(0x80..=0x9f).contains(&v),
+            "{what}: C1 U+{v:04X} in output"
+        );
+        assert!(
+            !matches!(c, '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'),
+            "{what}: bidi/invisible U+{v:04X} in output"
+        );
+        assert!(
+            c == '\n' || c == '\t' || !c.is_control(),
+            "{what}: control U+{v:04X} in output"
+        );
+    }
+}
+
+fn sitrep_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_sitrep"))
+        .current_dir(dir)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--config")
+        .arg(dir.join("no-such-config.toml"))
+        .args(args)
+        .env_remove("SITREP_CONFIG")
+        .env_remove("SITREP_DATA_DIR")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn hostile_runbook_is_inert_in_show_and_list() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("runbooks")).unwrap();
+    std::fs::write(dir.path().join("runbooks/hostile.md"), HOSTILE).unwrap();
+
+    let show = sitrep_in(dir.path(), &["runbook", "show", "hostile"]);
+    assert!(
+        show.status.success(),
+        "{}",
+        String::from_utf8_lossy(&show.stderr)
+    );
+    assert_inert("show stdout", &show.stdout);
+    assert_inert("show stderr", &show.stderr);
+    let out = String::from_utf8_lossy(&show.stdout);
+    assert!(out.contains("Title"), "{out}");
+    assert!(out.contains("echo"), "{out}");
+    assert!(
+        out.contains("\\u{202e}"),
+        "bidi shown as a visible escape: {out}"
+    );
+
+    let list = sitrep_in(dir.path(), &["runbook", "list", "--json"]);
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
+    assert_inert("list --json stdout", &list.stdout);
+    let v: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let rb = v["runbooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "hostile")
+        .unwrap();
+    assert!(rb["title"].as_str().unwrap().contains("Title"));
+    assert!(rb["path"].as_str().unwrap().ends_with("hostile.md"));
+    // JSON escapes would hide raw control characters from the byte check:
+    // check the decoded strings too.
+    assert_inert(
+        "list --json title",
+        rb["title"].as_str().unwrap().as_bytes(),
+    );
+    assert_inert("list --json tags", rb["tags"].to_string().as_bytes());
+    for f in ["owner", "rto"] {
+        assert_inert(f, rb[f].as_str().unwrap_or("").as_bytes());
+    }
+
+    let table = sitrep_in(dir.path(), &["runbook", "list"]);
+    assert_inert("list stdout", &table.stdout);
+}
+
+#[test]
+fn hostile_runbook_is_inert_in_the_rendered_buffer() {
+    let rb = sitrep::runbooks::parse_runbook(
+        HOSTILE,
+        "runbooks/hostile.md",
+        sitrep::runbooks::Source::Local,
+        "hostile.md",
+    )
+    .unwrap();
+    let text = render::render_runbook(&rb, &Theme::default_theme(), 78, fixed_now());
+    let mut term = Terminal::new(TestBackend::new(80, 60)).unwrap();
+    term.draw(|f| f.render_widget(Paragraph::new(text), f.area()))
+        .unwrap();
+    let mut all = String::new();
+    for cell in term.backend().buffer().content() {
+        all.push_str(cell.symbol());
+    }
+    assert_inert("buffer", all.as_bytes());
+    for s in &rb.steps {
+        for a in s.actions() {
+            assert_inert("action", format!("{:?}", a.op).as_bytes());
+        }
+    }
+}
+
+#[test]
+fn broken_runbook_is_listed_and_hides_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("runbooks")).unwrap();
+    std::fs::write(
+        dir.path().join("runbooks/broken.md"),
+        "---\nid: broken\ntitle: \"unterminated\nseverity: [SEV1]\n---\n## a\n",
+    )
+    .unwrap();
+    let list = sitrep_in(dir.path(), &["runbook", "list", "--json"]);
+    assert_eq!(list.status.code(), Some(1), "broken runbook → partial");
+    let v: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(
+        v["runbooks"].as_array().unwrap().len(),
+        sitrep::runbooks::BUNDLED.len()
+    );
+    let err = v["broken"][0]["error"].as_str().unwrap();
+    assert!(err.contains("broken.md:"), "{err}");
+    let stderr = String::from_utf8_lossy(&list.stderr);
+    assert!(stderr.contains("broken.md:"), "{stderr}");
+}
+
+#[test]
+fn show_unknown_name_exits_2_with_the_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sitrep_in(dir.path(), &["runbook", "show", "no-such-runbook"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("db-failover") && stderr.contains("auth-outage"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn show_works_offline_without_config_and_matches_the_renderer() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sitrep_in(dir.path(), &["runbook", "show", "db-failover"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rb = Catalog::bundled().get("db-failover").cloned().unwrap();
+    let want = render::render_plain(&rb, sitrep::cli::runbook::SHOW_WIDTH, Utc::now());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), want);
+}
+
+// ---------------------------------------------------------------- snapshots
+
+fn snap_settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path("../snapshots");
+    s.set_prepend_module_to_snapshot(false);
+    s
+}
+
+#[test]
+fn snapshot_plain_show_db_failover() {
+    let rb = Catalog::bundled().get("db-failover").cloned().unwrap();
+    let out = render::render_plain(&rb, sitrep::cli::runbook::SHOW_WIDTH, fixed_now());
+    snap_settings().bind(|| insta::assert_snapshot!("runbook_show_db_failover", out));
+}
+
+fn draw(text: ratatui::text::Text<'static>, w: u16, h: u16) -> TestBackend {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| f.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), f.area()))
+        .unwrap();
+    term.backend().clone()
+}
+
+#[test]
+fn snapshot_reader_db_failover_80x24_and_160x45() {
+    let rb = Catalog::bundled().get("db-failover").cloned().unwrap();
+    let theme = Theme::default_theme();
+    for (w, h) in [(80u16, 24u16), (160, 45)] {
+        let text = render::render_runbook(&rb, &theme, w as usize, fixed_now());
+        let b = draw(text, w, h);
+        snap_settings()
+            .bind(|| insta::assert_snapshot!(format!("runbook_reader_db_failover_{w}x{h}"), b));
+    }
+}
+
+#[test]
+fn snapshot_reader_incident_command_table_80x24() {
+    // The severity matrix: a table squeezed into 80 columns, cells wrapped.
+    let rb = Catalog::bundled().get("incident-command").cloned().unwrap();
+    let theme = Theme::default_theme();
+    let step = rb.step(1).unwrap();
+    let text = render::render_markdown(step.markdown(&rb), &theme, 80);
+    let b = draw(text, 80, 24);
+    snap_settings().bind(|| insta::assert_snapshot!("runbook_table_incident_command_80x24", b));
+}
+
+#[test]
+fn snapshot_walk_step_with_progress_80x24() {
+    let rb = Catalog::bundled().get("db-failover").cloned().unwrap();
+    let mut p = Progress::new("db-failover", Some("Q1PAY7LAG2"));
+    p.toggle(4, 0);
+    p.toggle(4, 2);
+    let text = render::render_step(&rb, 4, &p, &Theme::default_theme(), 80, Some(1), None);
+    let b = draw(text, 80, 24);
+    snap_settings().bind(|| insta::assert_snapshot!("runbook_walk_db_failover_step4_80x24", b));
+}
+
+// ---------------------------------------------------------------- progress
+
+#[test]
+fn progress_survives_a_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let rb = Catalog::bundled().get("db-failover").cloned().unwrap();
+    {
+        let mut p = load_progress(dir.path(), "db-failover", Some("Q1PAY7LAG2")).unwrap();
+        assert!(p.checked.is_empty());
+        p.stamp(&rb);
+        assert!(p.toggle(1, 0));
+        assert!(p.toggle(1, 2));
+        assert!(p.toggle(3, 1));
+        p.set_step(&rb, 3);
+        p.save(dir.path(), fixed_now()).unwrap();
+    }
+    // A new instance, as after a restart.
+    let p = load_progress(dir.path(), "db-failover", Some("Q1PAY7LAG2")).unwrap();
+    assert!(p.is_checked(1, 0) && p.is_checked(1, 2) && p.is_checked(3, 1));
+    assert!(!p.is_checked(1, 1));
+    assert_eq!(p.current_step, 3);
+    assert_eq!(p.step_counts(&rb, 1), (2, rb.step(1).unwrap().items.len()));
+    assert!(!p.revision_changed(&rb));
+    assert_eq!(p.updated_at, Some(fixed_now()));
+    // Per incident: another incident and "no incident" start fresh.
+    assert!(
+        load_progress(dir.path(), "db-failover", Some("OTHER"))
+            .unwrap()
+            .checked
+            .is_empty()
+    );
+    assert!(
+        load_progress(dir.path(), "db-failover", None)
+            .unwrap()
+            .checked
+            .is_empty()
+    );
+    // Layout: <data>/runbooks/progress/<id>/<incident>.json, no temp files left.
+    let d = dir.path().join("runbooks/progress/db-failover");
+    let names: Vec<_> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(names, ["Q1PAY7LAG2.json"]);
+}
+
+// ---------------------------------------------------------------- linear time
+
+fn render_time(md: &str) -> Duration {
+    let theme = Theme::default_theme();
+    let opt = RenderOptions::width(80);
+    let mut best = Duration::MAX;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let lines = render::markdown_lines(md, &theme, &opt);
+        std::hint::black_box(lines);
+        best = best.min(t.elapsed());
+    }
+    best
+}
+
+/// Pathological families: deep nesting of lists, quotes and emphasis, and
+/// the families that made pulldown-cmark quadratic in the past.
+fn family(kind: usize, n: usize) -> String {
+    match kind {
+        0 => format!("{}x\n", "- ".repeat(n)),
+        1 => format!("{}x\n", "> ".repeat(n)),
+        2 => format!("{}x{}\n", "*a **b ".repeat(n), "** c*".repeat(n)),
+        3 => (0..n)
+            .map(|i| format!("{}- item\n", "  ".repeat(i % 64)))
+            .collect(),
+        4 => (0..n)
+            .map(|i| format!("{}quote\n", "> ".repeat(i % 64)))
+            .collect(),
+        5 => "[a](<b".repeat(n),
+        6 => "a <![CDATA[".repeat(n),
+        7 => "<!-- <".repeat(n),
+        8 => format!("{}x{}", "_".repeat(n), "*".repeat(n)),
+        _ => "| a | b |\n|---|---|\n".to_string() + &"| `c` | [d](e) |\n".repeat(n),
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 10, ..Default::default() })]
+    #[test]
+    fn markdown_rendering_is_linear(kind in 0usize..10, base in 300usize..600) {
+        let small = family(kind, base);
+        let big = family(kind, base * 10);
+        // Output is linear too (deep nesting is drawn at a capped depth).
+        let theme = Theme::default_theme();
+        let opt = RenderOptions::width(80);
+        let out_small: usize = render::markdown_lines(&small, &theme, &opt).iter().map(|l| l.width()).sum();
+        let out_big: usize = render::markdown_lines(&big, &theme, &opt).iter().map(|l| l.width()).sum();
+        proptest::prop_assert!(out_big <= 15 * out_small.max(80), "output {out_small} -> {out_big}");
+        let t1 = render_time(&small).max(Duration::from_micros(200));
+        let t10 = render_time(&big);
+        proptest::prop_assert!(
+            t10 <= t1 * 15,
+            "family {kind}: {:?} for {} bytes vs {:?} for {} bytes",
+            t10, big.len(), t1, small.len()
+        );
+    }
+}
