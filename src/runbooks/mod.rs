@@ -434,8 +434,7 @@ fn split_front_matter(text: &str) -> Option<(&str, &str, usize)> {
         .strip_prefix("---\n")
         .or_else(|| text.strip_prefix("---\r\n"))?;
     let mut off = 0;
-    let mut lines = 1;
-    for line in rest.split_inclusive('\n') {
+    for (lines, line) in (1..).zip(rest.split_inclusive('\n')) {
         let t = line.trim_end();
         if t == "---" || t == "..." {
             let yaml = &rest[..off];
@@ -443,7 +442,6 @@ fn split_front_matter(text: &str) -> Option<(&str, &str, usize)> {
             return Some((yaml, body, lines + 2));
         }
         off += line.len();
-        lines += 1;
     }
     None
 }

@@ -76,7 +76,7 @@ fn tokenize(spans: &[(String, Style)]) -> Vec<Tok> {
     let mut toks = Vec::new();
     let mut word: Vec<(String, Style)> = Vec::new();
     let mut ww = 0usize;
-    let mut end_word = |toks: &mut Vec<Tok>, word: &mut Vec<(String, Style)>, ww: &mut usize| {
+    let end_word = |toks: &mut Vec<Tok>, word: &mut Vec<(String, Style)>, ww: &mut usize| {
         if !word.is_empty() {
             toks.push(Tok::Word(std::mem::take(word), *ww));
             *ww = 0;
