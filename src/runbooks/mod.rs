@@ -948,6 +948,31 @@ mod tests {
     }
 
     #[test]
+    fn hostile_yaml_is_an_error_not_a_hang() {
+        // Billion laughs and deep nesting in the front matter.
+        let mut laughs = String::from(
+            "---\nid: x\ntitle: t\na0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
+        );
+        for i in 1..10 {
+            let p = i - 1;
+            laughs.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        laughs.push_str("tags: *a9\n---\n## a\n");
+        let t = std::time::Instant::now();
+        let r = parse_runbook(&laughs, "l.md", Source::Local, "l.md");
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
+        assert!(r.is_err(), "alias explosion accepted");
+        let deep = format!(
+            "---\nid: x\ntitle: t\ntags: {}{}\n---\n",
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        assert!(parse_runbook(&deep, "d.md", Source::Local, "d.md").is_err());
+    }
+
+    #[test]
     fn oversized_file_is_broken() {
         let dir = tempfile::tempdir().unwrap();
         let big = format!(

@@ -190,6 +190,16 @@ impl Progress {
         now
     }
 
+    /// The audit record of a tick (`runbook.step`, SPEC §6), for the executor.
+    pub fn step_op(&self, step: u32, item: Option<u32>) -> crate::ops::WriteOp {
+        crate::ops::WriteOp::RunbookStep {
+            runbook: self.runbook.clone(),
+            step,
+            item,
+            checked: item.is_none_or(|i| self.is_checked(step, i)),
+        }
+    }
+
     pub fn is_checked(&self, step: u32, item: u32) -> bool {
         self.checked.get(&step).is_some_and(|s| s.contains(&item))
     }
@@ -256,6 +266,15 @@ mod tests {
         let mut p = Progress::new("db-failover", None);
         assert!(p.toggle(1, 0));
         assert!(p.is_checked(1, 0));
+        assert!(matches!(
+            p.step_op(1, Some(0)),
+            crate::ops::WriteOp::RunbookStep {
+                step: 1,
+                item: Some(0),
+                checked: true,
+                ..
+            }
+        ));
         assert!(!p.toggle(1, 0));
         assert!(p.checked.is_empty());
         p.toggle(1, 1);
