@@ -554,7 +554,7 @@ pub fn parse_runbook(
             ));
         }
     }
-    let body = SafeText::block(body);
+    let body = SafeText::block(&render::defuse_nesting(body));
     let steps = extract_steps(body.as_str(), body_line);
     let revision = {
         use sha2::{Digest, Sha256};

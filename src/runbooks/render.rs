@@ -225,6 +225,9 @@ struct Renderer<'t> {
     table: Option<TableState>,
     heading: Option<HeadingLevel>,
     need_blank: bool,
+    /// List items open (kept as a count: scanning `containers` would be
+    /// quadratic on deep nesting).
+    items_open: usize,
     task_no: usize,
     block_no: usize,
     image: usize,
@@ -247,6 +250,7 @@ impl<'t> Renderer<'t> {
             table: None,
             heading: None,
             need_blank: false,
+            items_open: 0,
             task_no: 0,
             block_no: 0,
             image: 0,
@@ -701,6 +705,7 @@ impl<'t> Renderer<'t> {
                     indent,
                     marker: Some((m, st)),
                 });
+                self.items_open += 1;
             }
             Tag::Table(_) => {
                 self.flush();
@@ -783,11 +788,7 @@ impl<'t> Renderer<'t> {
             TagEnd::List(_) => {
                 self.flush();
                 self.lists.pop();
-                if !self
-                    .containers
-                    .iter()
-                    .any(|c| matches!(c, Container::Item { .. }))
-                {
+                if self.items_open == 0 {
                     self.need_blank = true;
                 }
             }
@@ -795,6 +796,7 @@ impl<'t> Renderer<'t> {
                 self.flush();
                 if matches!(self.containers.last(), Some(Container::Item { .. })) {
                     self.containers.pop();
+                    self.items_open = self.items_open.saturating_sub(1);
                 }
             }
             TagEnd::Table => {
@@ -859,6 +861,96 @@ impl<'t> Renderer<'t> {
     }
 }
 
+/// Most list/quote markers honoured at the start of one line.
+pub const MAX_LINE_NESTING: usize = 32;
+
+/// pulldown-cmark spends more than linear time on many containers opened
+/// on one line (`- - - - … x`). Past [`MAX_LINE_NESTING`] markers on a
+/// line, the next marker is backslash-escaped so it reads as text. Lines
+/// that nest normally are left alone; the pass is linear and idempotent.
+pub fn defuse_nesting(md: &str) -> std::borrow::Cow<'_, str> {
+    let mut out: Option<String> = None;
+    let mut done = 0;
+    let mut line_start = 0;
+    let bytes = md.as_bytes();
+    while line_start < bytes.len() {
+        let line_end = md[line_start..]
+            .find('\n')
+            .map(|i| line_start + i + 1)
+            .unwrap_or(bytes.len());
+        let mut i = line_start;
+        let mut count = 0;
+        let mut cut = None;
+        loop {
+            while i < line_end && (bytes[i] == b' ' || bytes[i] == b'\t') {
+                i += 1;
+            }
+            if i >= line_end {
+                break;
+            }
+            let marker_at = i;
+            let is_marker = match bytes[i] {
+                b'>' => {
+                    i += 1;
+                    true
+                }
+                b'-' | b'*' | b'+' => {
+                    if i + 1 < line_end && (bytes[i + 1] == b' ' || bytes[i + 1] == b'\t') {
+                        i += 1;
+                        true
+                    } else {
+                        false
+                    }
+                }
+                b'0'..=b'9' => {
+                    let mut j = i;
+                    while j < line_end && j - i < 9 && bytes[j].is_ascii_digit() {
+                        j += 1;
+                    }
+                    if j + 1 < line_end
+                        && (bytes[j] == b'.' || bytes[j] == b')')
+                        && (bytes[j + 1] == b' ' || bytes[j + 1] == b'\t')
+                    {
+                        i = j + 1;
+                        true
+                    } else {
+                        false
+                    }
+                }
+                _ => false,
+            };
+            if !is_marker {
+                break;
+            }
+            count += 1;
+            if count > MAX_LINE_NESTING {
+                // Escape this marker: for an ordered one, its delimiter.
+                let at = if bytes[marker_at].is_ascii_digit() {
+                    i - 1
+                } else {
+                    marker_at
+                };
+                cut = Some(at);
+                break;
+            }
+        }
+        if let Some(at) = cut {
+            let o = out.get_or_insert_with(|| String::with_capacity(md.len() + 16));
+            o.push_str(&md[done..at]);
+            o.push('\\');
+            done = at;
+        }
+        line_start = line_end;
+    }
+    match out {
+        None => std::borrow::Cow::Borrowed(md),
+        Some(mut o) => {
+            o.push_str(&md[done..]);
+            std::borrow::Cow::Owned(o)
+        }
+    }
+}
+
 fn options() -> Options {
     Options::ENABLE_TABLES | Options::ENABLE_TASKLISTS | Options::ENABLE_STRIKETHROUGH
 }
@@ -866,7 +958,8 @@ fn options() -> Options {
 /// Render markdown to lines (see the module docs).
 pub fn markdown_lines(md: &str, theme: &Theme, opt: &RenderOptions) -> Vec<Line<'static>> {
     let mut r = Renderer::new(theme, opt);
-    for ev in Parser::new_ext(md, options()) {
+    let md = defuse_nesting(md);
+    for ev in Parser::new_ext(&md, options()) {
         r.event(ev);
     }
     r.finish()
@@ -1147,6 +1240,21 @@ mod tests {
         };
         let out = lines_to_string(&markdown_lines(md, &t, &opt));
         assert!(out.contains("[ ] a") && out.contains("[x] b"), "{out}");
+    }
+
+    #[test]
+    fn defuse_only_touches_deep_lines() {
+        let normal = "- a\n  - b\n> > q\n1. x\n";
+        assert!(matches!(
+            defuse_nesting(normal),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        let deep = format!("{}x\n- ok\n", "- ".repeat(40));
+        let d = defuse_nesting(&deep);
+        assert_eq!(d.matches('\\').count(), 1);
+        assert_eq!(defuse_nesting(&d), d, "idempotent");
+        let deep = format!("{}x\n", "1. ".repeat(40));
+        assert!(defuse_nesting(&deep).contains("1\\. "));
     }
 
     #[test]
