@@ -421,8 +421,9 @@ fn progress_survives_a_reload() {
 
 // ---------------------------------------------------------------- linear time
 
-/// Best of 7 runs each, small and big interleaved so that a noisy moment on
-/// a shared machine hits both sides.
+/// Best of 5 runs each, small and big interleaved so that a noisy moment on
+/// a shared machine hits both sides. Sizes start at ~1,000 units: below
+/// that, cache warm-up (not the algorithm) skews the ratio.
 fn render_times(small: &str, big: &str) -> (Duration, Duration) {
     let theme = Theme::default_theme();
     let opt = RenderOptions::width(80);
@@ -432,7 +433,7 @@ fn render_times(small: &str, big: &str) -> (Duration, Duration) {
         t.elapsed()
     };
     let (mut a, mut b) = (Duration::MAX, Duration::MAX);
-    for _ in 0..7 {
+    for _ in 0..5 {
         a = a.min(run(small));
         b = b.min(run(big));
     }
@@ -502,26 +503,25 @@ fn work(md: &str) -> usize {
 }
 
 proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig { cases: 12, ..Default::default() })]
-    /// Work (events + output) for 10x input is at most 15x, every family.
-    /// Time for 10x input is at most 15x on the container families (lists,
-    /// quotes, tables), best of 7 interleaved runs. Emphasis families are
-    /// held to the work bound and the absolute budget above: pulldown-cmark's
-    /// delimiter matching sits near the 15x line on a loaded 2-core machine.
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 10, ..Default::default() })]
+    /// Work (events + output) and time for 10x input are at most 15x, on
+    /// every nesting family (time: best of 5 interleaved runs, re-measured
+    /// up to 3 times so a neighbour's build cannot fail it, a real
+    /// superlinearity fails all three).
     #[test]
-    fn markdown_rendering_is_linear(kind in 0usize..9, base in 300usize..600) {
+    fn markdown_rendering_is_linear(kind in 0usize..9, base in 1000usize..2000) {
         let small = family(kind, base);
         let big = family(kind, base * 10);
         let (w1, w10) = (work(&small), work(&big));
         proptest::prop_assert!(w10 <= 15 * w1, "family {kind}: work {w1} -> {w10}");
-        if [0, 1, 3, 4, 6, 8].contains(&kind) {
+        {
             // Up to 3 measurements: a real superlinearity fails all three, a
             // neighbour's build on the shared machine does not. A floor for
             // inputs that render in microseconds, where timer noise dominates.
             let mut best: Option<(Duration, Duration)> = None;
             for _ in 0..3 {
                 let (t1, t10) = render_times(&small, &big);
-                let t1 = t1.max(Duration::from_micros(200));
+                let t1 = t1.max(Duration::from_millis(1));
                 let ratio = |(a, b): (Duration, Duration)| b.as_secs_f64() / a.as_secs_f64();
                 if best.is_none_or(|b| ratio((t1, t10)) < ratio(b)) {
                     best = Some((t1, t10));
