@@ -894,13 +894,11 @@ pub fn defuse_nesting(md: &str) -> std::borrow::Cow<'_, str> {
                     i += 1;
                     true
                 }
-                b'-' | b'*' | b'+' => {
-                    if i + 1 < line_end && (bytes[i + 1] == b' ' || bytes[i + 1] == b'\t') {
-                        i += 1;
-                        true
-                    } else {
-                        false
-                    }
+                b'-' | b'*' | b'+'
+                    if i + 1 < line_end && (bytes[i + 1] == b' ' || bytes[i + 1] == b'\t') =>
+                {
+                    i += 1;
+                    true
                 }
                 b'0'..=b'9' => {
                     let mut j = i;
