@@ -373,6 +373,32 @@ fn snapshot_walk_step_with_progress_80x24() {
     snap_settings().bind(|| insta::assert_snapshot!("runbook_walk_db_failover_step4_80x24", b));
 }
 
+#[test]
+fn snapshot_walk_db_failover_160x45_with_cursor_on_an_action() {
+    let dir = tempfile::tempdir().unwrap();
+    let rb = Catalog::bundled().get("db-failover").cloned().unwrap();
+    let mut w = sitrep::runbooks::Walk::open(dir.path(), &rb, Some("Q1PAY7LAG2"));
+    w.go_to_step(2);
+    w.toggle();
+    w.move_cursor(3);
+    assert!(w.selected_action().unwrap().is_ok());
+    let mut text = ratatui::text::Text::from(w.status_line());
+    text.extend(w.render(&Theme::default_theme(), 160));
+    let b = draw(text, 160, 45);
+    snap_settings().bind(|| insta::assert_snapshot!("runbook_walk_db_failover_step2_160x45", b));
+}
+
+#[test]
+fn snapshot_list_table_and_json() {
+    let cat = Catalog::bundled();
+    let later = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
+    let table = sitrep::cli::runbook::list_table(&cat, later);
+    assert!(table.contains("STALE"), "{table}");
+    snap_settings().bind(|| insta::assert_snapshot!("runbook_list_table", table));
+    let json = sitrep::cli::runbook::list_json(&cat, fixed_now());
+    snap_settings().bind(|| insta::assert_json_snapshot!("runbook_list_json", json));
+}
+
 // ---------------------------------------------------------------- progress
 
 #[test]

@@ -2,6 +2,7 @@
 //! no provider, no network; a missing or broken config only warns.
 
 use super::{Ctx, exit, print};
+use crate::model::Time;
 use crate::runbooks::{Catalog, render};
 use crate::text::SafeText;
 
@@ -29,6 +30,53 @@ pub fn run(ctx: &Ctx, cmd: &super::RunbookCmd) -> i32 {
     }
 }
 
+/// The `runbook list --json` document (SPEC §4 runbook objects plus
+/// `broken`).
+pub fn list_json(cat: &Catalog, now: Time) -> serde_json::Value {
+    serde_json::json!({
+        "generated_at": now,
+        "providers": [],
+        "runbooks": cat.runbooks.iter().map(|r| r.to_json(now)).collect::<Vec<_>>(),
+        "broken": cat.broken,
+    })
+}
+
+/// The human `runbook list` table.
+pub fn list_table(cat: &Catalog, now: Time) -> String {
+    let mut t = super::output::Table::new(vec![
+        "ID", "TITLE", "SERVICES", "SEVERITY", "REVIEWED", "STEPS", "SOURCE",
+    ])
+    .cap(1, 48)
+    .cap(2, 24);
+    let join = |v: &[SafeText]| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.iter().map(SafeText::as_str).collect::<Vec<_>>().join(",")
+        }
+    };
+    for r in &cat.runbooks {
+        let reviewed = match r.last_reviewed {
+            Some(d) if r.is_stale(now) => format!("{d} STALE"),
+            Some(d) => d.to_string(),
+            None => "never STALE".into(),
+        };
+        t.row(vec![
+            r.id.to_string(),
+            r.title.to_string(),
+            join(&r.services),
+            join(&r.severity),
+            reviewed,
+            r.steps.len().to_string(),
+            match r.source {
+                crate::runbooks::Source::Bundled => "bundled".to_string(),
+                _ => r.path.to_string(),
+            },
+        ]);
+    }
+    t.render()
+}
+
 fn list(ctx: &Ctx, json: bool) -> i32 {
     let cat = catalog(ctx);
     let code = if cat.broken.is_empty() {
@@ -37,13 +85,7 @@ fn list(ctx: &Ctx, json: bool) -> i32 {
         exit::PARTIAL
     };
     if json {
-        let v = serde_json::json!({
-            "generated_at": ctx.now,
-            "providers": [],
-            "runbooks": cat.runbooks.iter().map(|r| r.to_json(ctx.now)).collect::<Vec<_>>(),
-            "broken": cat.broken,
-        });
-        match super::output::to_json(&v) {
+        match super::output::to_json(&list_json(&cat, ctx.now)) {
             Ok(s) => print(&s),
             Err(e) => {
                 eprintln!("sitrep: {e}");
@@ -51,38 +93,7 @@ fn list(ctx: &Ctx, json: bool) -> i32 {
             }
         }
     } else {
-        let mut t = super::output::Table::new(vec![
-            "ID", "TITLE", "SERVICES", "SEVERITY", "REVIEWED", "STEPS", "SOURCE",
-        ])
-        .cap(1, 48)
-        .cap(2, 24);
-        for r in &cat.runbooks {
-            let reviewed = match r.last_reviewed {
-                Some(d) if r.is_stale(ctx.now) => format!("{d} STALE"),
-                Some(d) => d.to_string(),
-                None => "never STALE".into(),
-            };
-            let join = |v: &[SafeText]| {
-                if v.is_empty() {
-                    "-".to_string()
-                } else {
-                    v.iter().map(SafeText::as_str).collect::<Vec<_>>().join(",")
-                }
-            };
-            t.row(vec![
-                r.id.to_string(),
-                r.title.to_string(),
-                join(&r.services),
-                join(&r.severity),
-                reviewed,
-                r.steps.len().to_string(),
-                match r.source {
-                    crate::runbooks::Source::Bundled => "bundled".to_string(),
-                    _ => r.path.to_string(),
-                },
-            ]);
-        }
-        print(&t.render());
+        print(&list_table(&cat, ctx.now));
     }
     for b in &cat.broken {
         eprintln!("sitrep: broken runbook: {}", b.error);

@@ -15,6 +15,7 @@
 pub mod action;
 pub mod progress;
 pub mod render;
+pub mod walk;
 
 use crate::config::ServiceConfig;
 use crate::model::{Incident, Time};
@@ -26,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 pub use action::{Action, parse_action};
 pub use progress::{Progress, load_progress};
+pub use walk::Walk;
 
 /// Largest runbook file read, in bytes.
 pub const MAX_BYTES: usize = 1024 * 1024;
@@ -111,6 +113,16 @@ pub enum Block {
     },
 }
 
+/// Something in a step the walk-mode cursor can rest on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "index", rename_all = "snake_case")]
+pub enum Focus {
+    /// `Step::items[i]`.
+    Item(usize),
+    /// `Step::blocks[i]`.
+    Block(usize),
+}
+
 /// A `##` section of a runbook.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Step {
@@ -120,6 +132,8 @@ pub struct Step {
     pub title: SafeText,
     pub items: Vec<ChecklistItem>,
     pub blocks: Vec<Block>,
+    /// Items and blocks in document order (what walk mode's cursor visits).
+    pub order: Vec<Focus>,
     /// 1-based line of the heading in the file.
     pub line: usize,
     /// Byte range of the section in `body` (heading included).
@@ -645,6 +659,7 @@ fn extract_steps(body: &str, body_line: usize) -> Vec<Step> {
                         title: SafeText::line(strip_number(&text)),
                         items: Vec::new(),
                         blocks: Vec::new(),
+                        order: Vec::new(),
                         line: line_of(start),
                         range: start..body.len(),
                     });
@@ -662,6 +677,7 @@ fn extract_steps(body: &str, body_line: usize) -> Vec<Step> {
                     && let Some((checked, text)) = task.take()
                     && let Some(step) = steps.last_mut()
                 {
+                    step.order.push(Focus::Item(step.items.len()));
                     step.items.push(ChecklistItem {
                         index: step.items.len() as u32,
                         text: SafeText::line(text.trim()),
@@ -674,6 +690,7 @@ fn extract_steps(body: &str, body_line: usize) -> Vec<Step> {
                 if let Some((checked, text)) = task.take()
                     && let Some(step) = steps.last_mut()
                 {
+                    step.order.push(Focus::Item(step.items.len()));
                     step.items.push(ChecklistItem {
                         index: step.items.len() as u32,
                         text: SafeText::line(text.trim()),
@@ -721,6 +738,7 @@ fn extract_steps(body: &str, body_line: usize) -> Vec<Step> {
                             text: SafeText::block(text),
                         }
                     };
+                    step.order.push(Focus::Block(step.blocks.len()));
                     step.blocks.push(block);
                 }
             }
