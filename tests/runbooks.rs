@@ -489,8 +489,10 @@ fn family(kind: usize, n: usize) -> String {
 /// The inline families that made pulldown-cmark quadratic in the past
 /// (RELIABILITY §6). pulldown-cmark 0.13.6 parses `[a](<b`×n slightly
 /// superlinearly (about 12x time for 10x input, parse alone), so these are
-/// held to an absolute budget rather than the ratio: a 256 KiB runbook of
-/// each renders well under a second (debug build, shared machine).
+/// held to an absolute budget rather than the ratio. A 256 KiB runbook of
+/// each renders in about 0.5 s in a debug build (measured 4x size → 3.5-5x
+/// time, i.e. linear); the budget is 8 s so a loaded shared machine does
+/// not fail it, while a quadratic blow-up (minutes at this size) does.
 #[test]
 fn historical_pulldown_cmark_families_stay_within_budget() {
     let theme = Theme::default_theme();
