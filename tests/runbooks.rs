@@ -291,6 +291,50 @@ fn broken_runbook_is_listed_and_hides_nothing() {
 }
 
 #[test]
+fn config_dirs_are_read_and_a_broken_config_only_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfgdir = dir.path().join("etc");
+    std::fs::create_dir_all(cfgdir.join("team")).unwrap();
+    std::fs::write(
+        cfgdir.join("team/rollback.md"),
+        "---\nid: rollback\ntitle: Our own rollback\nlast_reviewed: 2020-01-01\n---\n## Do it\n",
+    )
+    .unwrap();
+    std::fs::write(
+        cfgdir.join("config.toml"),
+        "[runbooks]\ndirs = [\"team\"]\n",
+    )
+    .unwrap();
+    let run = |cfg: &str, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_sitrep"))
+            .current_dir(dir.path())
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .arg("--config")
+            .arg(cfgdir.join(cfg))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run("config.toml", &["runbook", "list"]);
+    assert!(out.status.success());
+    let table = String::from_utf8_lossy(&out.stdout);
+    let line = table.lines().find(|l| l.starts_with("rollback")).unwrap();
+    assert!(
+        line.contains("Our own rollback") && line.contains("STALE"),
+        "{line}"
+    );
+    let show = run("config.toml", &["runbook", "show", "rollback"]);
+    assert!(String::from_utf8_lossy(&show.stdout).contains("Our own rollback"));
+
+    std::fs::write(cfgdir.join("bad.toml"), "bogus = 1\n").unwrap();
+    let out = run("bad.toml", &["runbook", "show", "rollback"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Roll back a bad deploy"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning"));
+}
+
+#[test]
 fn show_unknown_name_exits_2_with_the_ids() {
     let dir = tempfile::tempdir().unwrap();
     let out = sitrep_in(dir.path(), &["runbook", "show", "no-such-runbook"]);

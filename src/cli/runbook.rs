@@ -9,18 +9,35 @@ use crate::text::SafeText;
 /// Width of `runbook show` output (stable, so output diffs and snapshots).
 pub const SHOW_WIDTH: usize = 100;
 
+/// Every runbook the command line and the TUI see: bundled, `./runbooks`,
+/// then `[runbooks] dirs` of the config (relative to the config file). A
+/// missing config is fine; a broken one gives a warning, not an error
+/// (runbooks must open at 3 AM whatever state the config is in). Prints
+/// nothing: the TUI shows the warning itself.
+pub fn load_catalog(ctx: &Ctx) -> (Catalog, Option<SafeText>) {
+    match ctx.config() {
+        Ok(c) => (
+            Catalog::load(&crate::runbooks::config_dirs(
+                &ctx.paths.config,
+                &c.runbooks,
+            )),
+            None,
+        ),
+        Err(e) => (
+            Catalog::load(&[]),
+            Some(SafeText::line(&format!(
+                "config not read, [runbooks] dirs ignored: {e}"
+            ))),
+        ),
+    }
+}
+
 fn catalog(ctx: &Ctx) -> Catalog {
-    let dirs = match ctx.config() {
-        Ok(c) => c.runbooks.dirs,
-        Err(e) => {
-            eprintln!(
-                "sitrep: warning: config not read, [runbooks] dirs ignored: {}",
-                SafeText::line(&e)
-            );
-            Vec::new()
-        }
-    };
-    Catalog::load(&dirs)
+    let (cat, warning) = load_catalog(ctx);
+    if let Some(w) = warning {
+        eprintln!("sitrep: warning: {w}");
+    }
+    cat
 }
 
 pub fn run(ctx: &Ctx, cmd: &super::RunbookCmd) -> i32 {

@@ -360,6 +360,28 @@ impl Catalog {
     }
 }
 
+/// `[runbooks] dirs` with relative entries resolved against the directory
+/// of the config file (so a config and its runbooks can move together) and
+/// a leading `~/` against the home directory.
+pub fn config_dirs(config_file: &Path, cfg: &crate::config::RunbooksConfig) -> Vec<PathBuf> {
+    let base = config_file.parent().unwrap_or(Path::new("."));
+    cfg.dirs
+        .iter()
+        .map(|d| {
+            if let Ok(rest) = d.strip_prefix("~")
+                && let Some(home) = directories::BaseDirs::new()
+            {
+                return home.home_dir().join(rest);
+            }
+            if d.is_absolute() {
+                d.clone()
+            } else {
+                base.join(d)
+            }
+        })
+        .collect()
+}
+
 fn read_capped(p: &Path) -> Result<String, String> {
     use std::io::Read;
     let f = std::fs::File::open(p).map_err(|e| e.to_string())?;
@@ -988,6 +1010,17 @@ mod tests {
             "]".repeat(10_000)
         );
         assert!(parse_runbook(&deep, "d.md", Source::Local, "d.md").is_err());
+    }
+
+    #[test]
+    fn config_dirs_are_relative_to_the_config_file() {
+        let cfg = crate::config::RunbooksConfig {
+            dirs: vec![PathBuf::from("team-runbooks"), PathBuf::from("/abs/rb")],
+            allow_exec: false,
+        };
+        let d = config_dirs(Path::new("/etc/sitrep/config.toml"), &cfg);
+        assert_eq!(d[0], PathBuf::from("/etc/sitrep/team-runbooks"));
+        assert_eq!(d[1], PathBuf::from("/abs/rb"));
     }
 
     #[test]
