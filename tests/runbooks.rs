@@ -491,9 +491,8 @@ fn progress_survives_a_reload() {
 
 // ---------------------------------------------------------------- linear time
 
-/// Best of 5 runs each, small and big interleaved so that a noisy moment on
-/// a shared machine hits both sides. Sizes start at ~1,000 units: below
-/// that, cache warm-up (not the algorithm) skews the ratio.
+/// Best of 2 runs each, small and big interleaved so that a noisy moment on
+/// a shared machine hits both sides.
 fn render_times(small: &str, big: &str) -> (Duration, Duration) {
     let theme = Theme::default_theme();
     let opt = RenderOptions::width(80);
@@ -503,7 +502,7 @@ fn render_times(small: &str, big: &str) -> (Duration, Duration) {
         t.elapsed()
     };
     let (mut a, mut b) = (Duration::MAX, Duration::MAX);
-    for _ in 0..5 {
+    for _ in 0..2 {
         a = a.min(run(small));
         b = b.min(run(big));
     }
@@ -562,52 +561,56 @@ fn historical_pulldown_cmark_families_stay_within_budget() {
     }
 }
 
-/// Work done for an input: parser events plus output cells.
-fn work(md: &str) -> usize {
-    let theme = Theme::default_theme();
-    let opt = RenderOptions::width(80);
-    let events = pulldown_cmark::Parser::new_ext(md, pulldown_cmark::Options::all()).count();
-    let cells: usize = render::markdown_lines(md, &theme, &opt)
-        .iter()
-        .map(|l| l.width())
-        .sum();
-    events + cells
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 32, ..Default::default() })]
+    /// Work (parser events, container visits, bytes wrapped, output cells)
+    /// for 10x input is at most 15x, on every family. Deterministic: this is
+    /// the property that catches a quadratic loop in the renderer.
+    #[test]
+    fn markdown_work_is_linear(kind in 0usize..9, base in 100usize..400) {
+        let theme = Theme::default_theme();
+        let opt = RenderOptions::width(80);
+        let (_, w1) = render::render_work(&family(kind, base), &theme, &opt);
+        let (_, w10) = render::render_work(&family(kind, base * 10), &theme, &opt);
+        proptest::prop_assert!(w10 <= 15 * w1, "family {kind}: work {w1} -> {w10}");
+    }
 }
 
-proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig { cases: 10, ..Default::default() })]
-    /// Work (events + output) and time for 10x input are at most 15x, on
-    /// every nesting family (time: best of 5 interleaved runs, re-measured
-    /// up to 3 times so a neighbour's build cannot fail it, a real
-    /// superlinearity fails all three).
-    #[test]
-    fn markdown_rendering_is_linear(kind in 0usize..9, base in 1000usize..2000) {
-        let small = family(kind, base);
-        let big = family(kind, base * 10);
-        let (w1, w10) = (work(&small), work(&big));
-        proptest::prop_assert!(w10 <= 15 * w1, "family {kind}: work {w1} -> {w10}");
-        {
-            // Up to 3 measurements: a real superlinearity fails all three, a
-            // neighbour's build on the shared machine does not. A floor for
-            // inputs that render in microseconds, where timer noise dominates.
-            let mut best: Option<(Duration, Duration)> = None;
-            for _ in 0..3 {
-                let (t1, t10) = render_times(&small, &big);
-                let t1 = t1.max(Duration::from_millis(1));
-                let ratio = |(a, b): (Duration, Duration)| b.as_secs_f64() / a.as_secs_f64();
-                if best.is_none_or(|b| ratio((t1, t10)) < ratio(b)) {
-                    best = Some((t1, t10));
-                }
-                if t10 <= t1 * 15 {
-                    break;
-                }
-            }
-            let (t1, t10) = best.unwrap();
-            proptest::prop_assert!(
-                t10 <= t1 * 15,
-                "family {kind}: {:?} for {} bytes vs {:?} for {} bytes",
-                t10, big.len(), t1, small.len()
-            );
+/// Time for 10x input is at most 15x on pathological nesting (lists on
+/// one line and across lines, quotes on one line and across lines,
+/// emphasis), parser included. Inputs start past 128 KiB: below that the
+/// working set leaves the CPU caches between n and 10n and the ratio
+/// measures the memory hierarchy, not the algorithm (measured, pulldown-cmark
+/// alone on nested lists: 22x from 18 KB to 180 KB, then 8.7x to 1.8 MB).
+/// Best of 2 interleaved runs, re-measured up to 3 times: a neighbour's
+/// build on the shared machine does not fail it, a real superlinearity
+/// fails all three.
+#[test]
+fn markdown_time_is_linear_on_nesting() {
+    for kind in [0usize, 1, 2, 3, 4] {
+        let mut n = 64;
+        while family(kind, n).len() < 128 * 1024 {
+            n *= 2;
         }
+        let small = family(kind, n);
+        let big = family(kind, n * 10);
+        let mut best: Option<(Duration, Duration)> = None;
+        for _ in 0..3 {
+            let (t1, t10) = render_times(&small, &big);
+            let ratio = |(a, b): (Duration, Duration)| b.as_secs_f64() / a.as_secs_f64();
+            if best.is_none_or(|b| ratio((t1, t10)) < ratio(b)) {
+                best = Some((t1, t10));
+            }
+            if t10 <= t1 * 15 {
+                break;
+            }
+        }
+        let (t1, t10) = best.unwrap();
+        assert!(
+            t10 <= t1 * 15,
+            "family {kind}: {t10:?} for {} bytes vs {t1:?} for {} bytes",
+            big.len(),
+            small.len()
+        );
     }
 }

@@ -231,6 +231,9 @@ struct Renderer<'t> {
     task_no: usize,
     block_no: usize,
     image: usize,
+    /// Steps of work done (events, container visits, bytes wrapped): the
+    /// linear-time property is checked on it (see [`render_work`]).
+    ops: std::cell::Cell<usize>,
 }
 
 impl<'t> Renderer<'t> {
@@ -254,7 +257,12 @@ impl<'t> Renderer<'t> {
             task_no: 0,
             block_no: 0,
             image: 0,
+            ops: std::cell::Cell::new(0),
         }
+    }
+
+    fn work(&self, n: usize) {
+        self.ops.set(self.ops.get() + n);
     }
 
     fn st(&self, s: Style) -> Style {
@@ -291,29 +299,42 @@ impl<'t> Renderer<'t> {
         let skip = n.saturating_sub(MAX_DEPTH);
         let quote = self.st(self.theme.muted);
         let mut out: Vec<Span<'static>> = Vec::new();
+        // Runs of indentation are merged into one span (fewer allocations
+        // per line on deep nesting).
+        let mut pad = 0usize;
+        let flush_pad = |out: &mut Vec<Span<'static>>, pad: &mut usize| {
+            if *pad > 0 {
+                out.push(Span::raw(" ".repeat(*pad)));
+                *pad = 0;
+            }
+        };
+        self.work(n - skip);
         for c in self.containers.iter_mut().skip(skip) {
             match c {
-                Container::Quote => out.push(Span::styled("│ ", quote)),
+                Container::Quote => {
+                    flush_pad(&mut out, &mut pad);
+                    out.push(Span::styled("│ ", quote));
+                }
                 Container::Item { indent, marker } => {
                     let m = if first { marker.take() } else { None };
                     match m {
                         Some((m, st)) => {
-                            let pad = indent.saturating_sub(str_width(&m));
+                            flush_pad(&mut out, &mut pad);
+                            pad = indent.saturating_sub(str_width(&m));
                             out.push(Span::styled(m, st));
-                            if pad > 0 {
-                                out.push(Span::raw(" ".repeat(pad)));
-                            }
                         }
-                        None => out.push(Span::raw(" ".repeat(*indent))),
+                        None => pad += *indent,
                     }
                 }
             }
         }
+        flush_pad(&mut out, &mut pad);
         out
     }
 
     fn prefix_width(&self) -> usize {
         let skip = self.containers.len().saturating_sub(MAX_DEPTH);
+        self.work(self.containers.len() - skip);
         self.containers
             .iter()
             .skip(skip)
@@ -364,6 +385,7 @@ impl<'t> Renderer<'t> {
         }
         self.blank_if_needed();
         let avail = self.avail();
+        self.work(inline.iter().map(|(t, _)| t.len()).sum());
         for (i, l) in wrap(&inline, avail).into_iter().enumerate() {
             let body = l.into_iter().map(|(t, s)| Span::styled(t, s)).collect();
             self.emit(i == 0, body);
@@ -375,6 +397,7 @@ impl<'t> Renderer<'t> {
         self.blank_if_needed();
         let selected = self.opt.selected_block == Some(self.block_no);
         self.block_no += 1;
+        self.work(text.len());
         let is_action = lang == "sitrep";
         let verdict = is_action.then(|| super::action::parse_action(text));
         let lines: Vec<&str> = text.split('\n').collect();
@@ -466,6 +489,7 @@ impl<'t> Renderer<'t> {
     fn finish_table(&mut self, t: TableState) {
         self.flush();
         self.blank_if_needed();
+        self.work(t.rows.iter().flatten().map(|c| c.len() + 1).sum());
         let ncol = t.rows.iter().map(Vec::len).max().unwrap_or(0);
         if ncol == 0 {
             return;
@@ -554,6 +578,7 @@ impl<'t> Renderer<'t> {
     }
 
     fn event(&mut self, ev: Event<'_>) {
+        self.work(1);
         if let Some((_, buf)) = self.code.as_mut() {
             match ev {
                 Event::Text(t) => buf.push_str(&t),
@@ -955,12 +980,23 @@ fn options() -> Options {
 
 /// Render markdown to lines (see the module docs).
 pub fn markdown_lines(md: &str, theme: &Theme, opt: &RenderOptions) -> Vec<Line<'static>> {
+    render_work(md, theme, opt).0
+}
+
+/// Render and count the work done: parser events, container visits,
+/// bytes wrapped, plus the cells of the output. Linear in the input is the
+/// property the tests check (time on a shared machine is noisy).
+pub fn render_work(md: &str, theme: &Theme, opt: &RenderOptions) -> (Vec<Line<'static>>, usize) {
     let mut r = Renderer::new(theme, opt);
     let md = defuse_nesting(md);
+    r.work(md.len());
     for ev in Parser::new_ext(&md, options()) {
         r.event(ev);
     }
-    r.finish()
+    let ops = r.ops.get();
+    let lines = r.finish();
+    let cells: usize = lines.iter().map(Line::width).sum();
+    (lines, ops + cells)
 }
 
 /// Render markdown to a ratatui `Text` wrapped to `width`.
