@@ -204,6 +204,7 @@ enum Container {
 }
 
 struct TableState {
+    aligns: Vec<pulldown_cmark::Alignment>,
     rows: Vec<Vec<String>>,
     cell: String,
     in_head: bool,
@@ -546,9 +547,17 @@ impl<'t> Renderer<'t> {
                     }
                     let s = c.get(h).cloned().unwrap_or_default();
                     let pad = widths[i].saturating_sub(str_width(&s));
+                    let (before, after) = match t.aligns.get(i) {
+                        Some(pulldown_cmark::Alignment::Right) => (pad, 0),
+                        Some(pulldown_cmark::Alignment::Center) => (pad / 2, pad - pad / 2),
+                        _ => (0, pad),
+                    };
+                    if before > 0 {
+                        spans.push(Span::raw(" ".repeat(before)));
+                    }
                     spans.push(Span::styled(s, st));
-                    if i + 1 < ncol && pad > 0 {
-                        spans.push(Span::raw(" ".repeat(pad)));
+                    if i + 1 < ncol && after > 0 {
+                        spans.push(Span::raw(" ".repeat(after)));
                     }
                 }
                 self.emit(ri == 0 && h == 0, spans);
@@ -704,6 +713,8 @@ impl<'t> Renderer<'t> {
             }
             Tag::BlockQuote(_) => {
                 self.flush();
+                // The blank line before a quote belongs outside it.
+                self.blank_if_needed();
                 self.containers.push(Container::Quote);
             }
             Tag::CodeBlock(kind) => {
@@ -732,9 +743,10 @@ impl<'t> Renderer<'t> {
                 });
                 self.items_open += 1;
             }
-            Tag::Table(_) => {
+            Tag::Table(aligns) => {
                 self.flush();
                 self.table = Some(TableState {
+                    aligns,
                     rows: Vec::new(),
                     cell: String::new(),
                     in_head: false,
@@ -1245,6 +1257,16 @@ mod tests {
                 assert!(str_width(l) <= w, "{l:?} wider than {w}");
             }
         }
+    }
+
+    #[test]
+    fn table_alignment_and_quote_spacing() {
+        let out = plain("| L | R |\n|:--|--:|\n| a | 1 |\n", 40);
+        assert!(out.contains("a │ 1"), "{out}");
+        let out = plain("| Left | Right |\n|:--|--:|\n| a | 1 |\n", 40);
+        assert!(out.contains("a    │     1"), "{out}");
+        let out = plain("- a\n\n> q\n> > n\n", 40);
+        assert_eq!(out, "• a\n\n│ q\n│\n│ │ n\n", "{out}");
     }
 
     #[test]
