@@ -221,7 +221,7 @@ impl Runbook {
             "rpo": self.rpo,
             "stale": self.is_stale(now),
             "source": self.source,
-            "steps": self.steps.len(),
+            "step_count": self.steps.len(),
         })
     }
 }
