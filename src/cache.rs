@@ -131,10 +131,7 @@ mod tests {
         c.store("pd", "pagerduty", at, &f).unwrap();
         let got = c.load("pd", "pagerduty").unwrap().unwrap();
         assert_eq!(got.data, f);
-        assert!(
-            c.load("pd", "opsgenie").is_err(),
-            "foreign kind must be refused"
-        );
+        assert!(c.load("pd", "opsgenie").is_err(), "foreign kind must be refused");
         std::fs::write(dir.path().join("cache/pd.json"), b"{\"format\":1,\"prov").unwrap();
         let e = c.load("pd", "pagerduty").unwrap_err();
         assert!(e.contains("corrupt"), "{e}");
@@ -149,10 +146,7 @@ mod tests {
             r#"{"format":1,"provider":"pd","kind":"pagerduty","fetched_at":"2026-11-22T03:00:00Z","data":{"oncall":[{"provider":"pd","policy":"\u001b]0;evil\u0007P","level":1,"user":"u","until":null}]}}"#,
         )
         .unwrap();
-        let got = Cache::new(dir.path())
-            .load("pd", "pagerduty")
-            .unwrap()
-            .unwrap();
+        let got = Cache::new(dir.path()).load("pd", "pagerduty").unwrap().unwrap();
         assert_eq!(got.data.oncall[0].policy.as_str(), "P");
     }
 }

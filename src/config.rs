@@ -520,10 +520,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 .unwrap_or(start)
         };
         if p.name.trim().is_empty() {
-            return Err(err(
-                Some(key_offset("name")),
-                "provider name is empty".into(),
-            ));
+            return Err(err(Some(key_offset("name")), "provider name is empty".into()));
         }
         if !p
             .name
@@ -548,10 +545,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             let (l, _) = line_col(text, *first);
             return Err(err(
                 Some(key_offset("name")),
-                format!(
-                    "duplicate provider name {:?} (first defined on line {l})",
-                    p.name
-                ),
+                format!("duplicate provider name {:?} (first defined on line {l})", p.name),
             ));
         }
         seen.insert(p.name.clone(), key_offset("name"));
@@ -753,8 +747,8 @@ mod tests {
 
     #[test]
     fn bad_duration_is_an_error() {
-        let e =
-            p("[[provider]]\nname = \"pd\"\nkind = \"pagerduty\"\npoll = \"often\"\n").unwrap_err();
+        let e = p("[[provider]]\nname = \"pd\"\nkind = \"pagerduty\"\npoll = \"often\"\n")
+            .unwrap_err();
         assert!(e.starts_with("c.toml:4:"), "{e}");
         assert!(e.contains("invalid duration \"often\""), "{e}");
     }

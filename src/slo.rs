@@ -98,18 +98,10 @@ mod tests {
         // of the budget; burn 6 for 6h spends 5%; burn 3 for 1d spends 10%;
         // burn 1 for 3d spends 10%.
         let obj = 99.9;
-        for (burn, hours, share) in [
-            (14.4, 1.0, 0.02),
-            (6.0, 6.0, 0.05),
-            (3.0, 24.0, 0.10),
-            (1.0, 72.0, 0.10),
-        ] {
+        for (burn, hours, share) in [(14.4, 1.0, 0.02), (6.0, 6.0, 0.05), (3.0, 24.0, 0.10), (1.0, 72.0, 0.10)] {
             let ratio = burn * 0.001;
             let got = budget_burned_share(ratio, obj, hours / 24.0, 30.0).unwrap();
-            assert!(
-                (got - share).abs() < 1e-3,
-                "burn {burn} for {hours}h: {got}"
-            );
+            assert!((got - share).abs() < 1e-3, "burn {burn} for {hours}h: {got}");
         }
     }
 

@@ -115,11 +115,7 @@ enum State {
     /// Inside CSI; counts bytes.
     Csi(usize),
     /// Inside OSC/DCS/SOS/PM/APC; `esc` = the previous char was ESC (for ST).
-    Str {
-        len: usize,
-        esc: bool,
-        osc: bool,
-    },
+    Str { len: usize, esc: bool, osc: bool },
 }
 
 fn is_bidi_or_invisible(c: char) -> bool {
@@ -285,13 +281,7 @@ mod tests {
     #[test]
     fn bidi_and_zero_width_are_visible() {
         for c in [
-            '\u{202E}',
-            '\u{2066}',
-            '\u{2069}',
-            '\u{200B}',
-            '\u{200D}',
-            '\u{FEFF}',
-            '\u{061C}',
+            '\u{202E}', '\u{2066}', '\u{2069}', '\u{200B}', '\u{200D}', '\u{FEFF}', '\u{061C}',
             '\u{E0041}',
         ] {
             let s = SafeText::line(&format!("ab{c}cd"));
@@ -319,10 +309,7 @@ mod tests {
             ("\u{9d}0;t\u{9c}c1osc", "c1osc"),
             ("open \x1b]0;never closed", "open "),
             ("trailing esc\x1b", "trailing esc"),
-            (
-                "Type 'prod-db' to confirm\x1b[1A\x1b[2K",
-                "Type 'prod-db' to confirm",
-            ),
+            ("Type 'prod-db' to confirm\x1b[1A\x1b[2K", "Type 'prod-db' to confirm"),
         ];
         for (raw, want) in cases {
             let s = SafeText::line(raw);

@@ -11,10 +11,7 @@ use std::path::Path;
 pub const BUNDLED: [(&str, &str); 4] = [
     ("default", include_str!("../themes/default.toml")),
     ("light", include_str!("../themes/light.toml")),
-    (
-        "high-contrast",
-        include_str!("../themes/high-contrast.toml"),
-    ),
+    ("high-contrast", include_str!("../themes/high-contrast.toml")),
     ("colorblind", include_str!("../themes/colorblind.toml")),
 ];
 
@@ -119,28 +116,26 @@ fn parse_color(s: &str) -> Result<Color, String> {
     if let Ok(i) = s.parse::<u8>() {
         return Ok(Color::Indexed(i));
     }
-    Ok(
-        match s.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
-            "reset" | "default" => Color::Reset,
-            "black" => Color::Black,
-            "red" => Color::Red,
-            "green" => Color::Green,
-            "yellow" => Color::Yellow,
-            "blue" => Color::Blue,
-            "magenta" => Color::Magenta,
-            "cyan" => Color::Cyan,
-            "gray" | "grey" => Color::Gray,
-            "darkgray" | "darkgrey" => Color::DarkGray,
-            "lightred" => Color::LightRed,
-            "lightgreen" => Color::LightGreen,
-            "lightyellow" => Color::LightYellow,
-            "lightblue" => Color::LightBlue,
-            "lightmagenta" => Color::LightMagenta,
-            "lightcyan" => Color::LightCyan,
-            "white" => Color::White,
-            _ => return Err(format!("unknown colour {s:?}")),
-        },
-    )
+    Ok(match s.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
+        "reset" | "default" => Color::Reset,
+        "black" => Color::Black,
+        "red" => Color::Red,
+        "green" => Color::Green,
+        "yellow" => Color::Yellow,
+        "blue" => Color::Blue,
+        "magenta" => Color::Magenta,
+        "cyan" => Color::Cyan,
+        "gray" | "grey" => Color::Gray,
+        "darkgray" | "darkgrey" => Color::DarkGray,
+        "lightred" => Color::LightRed,
+        "lightgreen" => Color::LightGreen,
+        "lightyellow" => Color::LightYellow,
+        "lightblue" => Color::LightBlue,
+        "lightmagenta" => Color::LightMagenta,
+        "lightcyan" => Color::LightCyan,
+        "white" => Color::White,
+        _ => return Err(format!("unknown colour {s:?}")),
+    })
 }
 
 fn to_style(d: &SlotDef) -> Result<Style, String> {
@@ -319,11 +314,7 @@ mod tests {
     #[test]
     fn broken_theme_is_a_warning_not_a_crash() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("mine.toml"),
-            "name = \"mine\"\n[slots]\ntext = \"#zzzzzz\"\n",
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("mine.toml"), "name = \"mine\"\n[slots]\ntext = \"#zzzzzz\"\n").unwrap();
         let (t, w) = Theme::resolve("mine", dir.path());
         assert_eq!(t.name, "default");
         let w = w.unwrap();

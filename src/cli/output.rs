@@ -125,7 +125,12 @@ pub fn status(snap: &Snapshot, now: Time, as_json: bool) -> Result<String, Strin
         "INCIDENTS  SEV1 {}  SEV2 {}  SEV3 {}  SEV4 {}\n",
         c[0], c[1], c[2], c[3]
     ));
-    for i in snap.incidents.iter().filter(|i| i.status.is_open()).take(5) {
+    for i in snap
+        .incidents
+        .iter()
+        .filter(|i| i.status.is_open())
+        .take(5)
+    {
         out.push_str(&format!(
             "  {} {:<12} {:>5}  {}\n",
             i.severity,
@@ -392,13 +397,7 @@ pub fn flags(
         return doc(snap, "flags", &list);
     }
     let mut t = Table::new(vec![
-        "KEY",
-        "STATE",
-        "KILL-SWITCH",
-        "ENV",
-        "UPDATED",
-        "PROVIDER",
-        "NAME",
+        "KEY", "STATE", "KILL-SWITCH", "ENV", "UPDATED", "PROVIDER", "NAME",
     ])
     .cap(0, 36)
     .cap(6, 60);
@@ -406,11 +405,7 @@ pub fn flags(
         t.row(vec![
             f.key.to_string(),
             if f.on { "ON".into() } else { "OFF".into() },
-            if f.kill_switch {
-                "yes".into()
-            } else {
-                "".into()
-            },
+            if f.kill_switch { "yes".into() } else { "".into() },
             opt(&f.environment),
             f.updated_at
                 .map(|u| util::age(now, u))

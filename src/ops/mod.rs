@@ -260,10 +260,7 @@ mod tests {
         let m: Matcher = "alertname=HighLatency".parse().unwrap();
         assert_eq!((m.is_regex, m.is_equal), (false, true));
         let m: Matcher = "job=~api.*".parse().unwrap();
-        assert_eq!(
-            (m.name.as_str(), m.value.as_str(), m.is_regex),
-            ("job", "api.*", true)
-        );
+        assert_eq!((m.name.as_str(), m.value.as_str(), m.is_regex), ("job", "api.*", true));
         let m: Matcher = "env!=dev".parse().unwrap();
         assert!(!m.is_equal && !m.is_regex);
         assert!("novalue".parse::<Matcher>().is_err());

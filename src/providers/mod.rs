@@ -25,22 +25,14 @@ pub enum ErrorKind {
     /// Connection refused or unreachable.
     Connect,
     /// 401/403.
-    Unauthorized {
-        status: u16,
-    },
+    Unauthorized { status: u16 },
     NotFound,
     /// 429, with the wait the provider asked for.
-    RateLimited {
-        retry_after: Option<Duration>,
-    },
+    RateLimited { retry_after: Option<Duration> },
     /// 5xx.
-    Server {
-        status: u16,
-    },
+    Server { status: u16 },
     /// Any other unexpected HTTP status (4xx).
-    Http {
-        status: u16,
-    },
+    Http { status: u16 },
     /// The body is not valid or complete JSON.
     Malformed,
     /// Valid JSON of the wrong shape.
@@ -48,9 +40,7 @@ pub enum ErrorKind {
     /// The body exceeded the size cap.
     TooLarge,
     /// The provider refused the change (409 conflict, 405 approval required...).
-    Conflict {
-        status: u16,
-    },
+    Conflict { status: u16 },
     /// The operation is not supported by this provider.
     Unsupported,
     /// The provider is misconfigured (missing token, bad path...).
