@@ -614,3 +614,36 @@ fn markdown_time_is_linear_on_nesting() {
         );
     }
 }
+
+// ---------------------------------------------------------------- fuzz
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+    /// Arbitrary files never panic the loader or the renderers, and what
+    /// comes out is inert.
+    #[test]
+    fn arbitrary_runbooks_never_panic_and_render_inert(
+        fm in "(id: [a-z\\-]{1,8}\n)?(title: .{0,20}\n)?(services: \\[.{0,10}\\]\n)?(last_reviewed: [0-9\\-]{0,12}\n)?",
+        body in "(#{1,3} |- \\[[ x]\\] |> |\\| |```(sh|sitrep)?\n|[a-z \\*_`\\[\\]\\(\\)<>!&#;\n]|\\PC|[\\x00-\\x{9f}\\x{202a}-\\x{202e}])*",
+    ) {
+        let text = format!("---\n{fm}---\n{body}");
+        if let Ok(rb) = sitrep::runbooks::parse_runbook(&text, "f.md", sitrep::runbooks::Source::Local, "f.md") {
+            let plain = render::render_plain(&rb, 60, fixed_now());
+            assert_inert("plain", plain.as_bytes());
+            let t = render::render_runbook(&rb, &Theme::default_theme(), 40, fixed_now());
+            for l in &t.lines {
+                for s in &l.spans {
+                    assert_inert("span", s.content.as_bytes());
+                }
+            }
+            for s in &rb.steps {
+                let _ = render::render_step(&rb, s.index, &Progress::new("f", None), &Theme::default_theme(), 30, Some(0), Some(0));
+            }
+        }
+    }
+
+    #[test]
+    fn arbitrary_actions_never_panic(s in "(flag|rollback|incident|silence|sitrep| |--[a-z]{1,8}|=|'|\"|\\\\|\n|#|[a-z0-9])*") {
+        let _ = sitrep::runbooks::parse_action(&s);
+    }
+}
