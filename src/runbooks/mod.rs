@@ -788,7 +788,8 @@ fn extract_steps(body: &str, body_line: usize) -> Vec<Step> {
 
 /// Which runbook an incident should open: the incident's own `runbook`
 /// (alert annotation `runbook`/`runbook_url`, matched by id or by the last
-/// path segment of a URL), then the `[[service]] runbooks` of its service,
+/// path segment of a URL), then the `[[service]] runbooks` of its service
+/// (found by name or by one of its `pagerduty_services` ids),
 /// then a runbook whose front matter lists the service (one made for the
 /// incident's severity first, then the most specific: fewest services).
 pub fn runbook_for(
@@ -814,14 +815,21 @@ pub fn runbook_for(
             return Some(r.id.clone());
         }
     }
-    let svc = incident.service.as_ref()?.as_str();
-    for s in services.iter().filter(|s| s.name == svc) {
+    let raw = incident.service.as_ref()?.as_str();
+    // The incident's service is a sitrep service name, or a PagerDuty
+    // service id that a `[[service]] pagerduty_services` maps to one.
+    let mapped: Vec<&ServiceConfig> = services
+        .iter()
+        .filter(|s| s.name == raw || s.pagerduty_services.iter().any(|p| p == raw))
+        .collect();
+    for s in &mapped {
         for id in &s.runbooks {
             if let Some(r) = known(id) {
                 return Some(r.id.clone());
             }
         }
     }
+    let svc = mapped.first().map(|s| s.name.as_str()).unwrap_or(raw);
     let sev = incident.severity.label();
     let mut cands: Vec<&Runbook> = runbooks
         .iter()
@@ -1084,9 +1092,31 @@ mod tests {
             id(&i, std::slice::from_ref(&svc)).as_deref(),
             Some("db-failover")
         );
+        // A PagerDuty service id maps through the config.
+        let pd: ServiceConfig = toml::from_str(
+            "name = \"payments\"\npagerduty_services = [\"PSRV9\"]\nrunbooks = [\"replication-lag\"]",
+        )
+        .unwrap();
+        let i = incident(Some("PSRV9"), None, Severity::Sev2);
+        assert_eq!(
+            id(&i, std::slice::from_ref(&pd)).as_deref(),
+            Some("replication-lag")
+        );
+        let mut pd2 = pd.clone();
+        pd2.runbooks.clear();
+        // ...and then to the runbooks that list the mapped service.
+        let got = id(&i, std::slice::from_ref(&pd2)).unwrap();
+        assert!(
+            cat.get(&got)
+                .unwrap()
+                .services
+                .iter()
+                .any(|s| s.as_str() == "payments"),
+            "{got}"
+        );
         // Then front matter services.
         let i = incident(Some("auth"), None, Severity::Sev1);
-        assert!(id(&i, &[]).is_some());
+        assert_eq!(id(&i, &[]).as_deref(), Some("auth-outage"));
         let i = incident(Some("no-such-service"), None, Severity::Sev1);
         assert_eq!(id(&i, &[]), None);
         let i = incident(None, None, Severity::Sev1);
