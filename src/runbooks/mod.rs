@@ -790,8 +790,9 @@ fn extract_steps(body: &str, body_line: usize) -> Vec<Step> {
 /// (alert annotation `runbook`/`runbook_url`, matched by id or by the last
 /// path segment of a URL), then the `[[service]] runbooks` of its service
 /// (found by name or by one of its `pagerduty_services` ids),
-/// then a runbook whose front matter lists the service (one made for the
-/// incident's severity first, then the most specific: fewest services).
+/// then a runbook whose front matter lists the service: the one whose tags
+/// or id words appear most in the incident title, then one made for the
+/// incident's severity, then the most specific (fewest services).
 pub fn runbook_for(
     incident: &Incident,
     services: &[ServiceConfig],
@@ -835,8 +836,24 @@ pub fn runbook_for(
         .iter()
         .filter(|r| r.services.iter().any(|s| s.as_str() == svc))
         .collect();
+    // Words of the incident title that are tags or id parts of a runbook
+    // ("replication lag" → replication-lag, "disk will fill" → disk-full).
+    let title = incident.title.as_str().to_lowercase();
+    let words: std::collections::HashSet<&str> = title
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() > 2)
+        .collect();
+    let hits = |r: &Runbook| {
+        r.tags
+            .iter()
+            .map(|t| t.as_str())
+            .chain(r.id.as_str().split('-'))
+            .filter(|t| words.contains(t.to_lowercase().as_str()))
+            .count()
+    };
     cands.sort_by_key(|r| {
         (
+            std::cmp::Reverse(hits(r)),
             !r.severity.iter().any(|s| s.as_str() == sev),
             r.services.len(),
             r.id.as_str().to_string(),
@@ -1117,6 +1134,15 @@ mod tests {
         // Then front matter services.
         let i = incident(Some("auth"), None, Severity::Sev1);
         assert_eq!(id(&i, &[]).as_deref(), Some("auth-outage"));
+        // Among the service's runbooks, the title's words decide.
+        let mut i = incident(Some("payments"), None, Severity::Sev2);
+        i.title = SafeText::line("payments-db primary replication lag 94s on replica-2");
+        assert_eq!(id(&i, &[]).as_deref(), Some("replication-lag"));
+        i.title = SafeText::line("payments-db primary down, failover needed");
+        assert_eq!(id(&i, &[]).as_deref(), Some("db-failover"));
+        let mut i = incident(Some("search"), None, Severity::Sev3);
+        i.title = SafeText::line("search-indexer-3 /var/lib/search disk will fill in 4h");
+        assert_eq!(id(&i, &[]).as_deref(), Some("disk-full"));
         let i = incident(Some("no-such-service"), None, Severity::Sev1);
         assert_eq!(id(&i, &[]), None);
         let i = incident(None, None, Severity::Sev1);
