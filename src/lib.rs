@@ -12,6 +12,7 @@ pub mod model;
 pub mod ops;
 pub mod paths;
 pub mod providers;
+pub mod runbooks;
 pub mod secrets;
 pub mod slo;
 pub mod store;

@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod output;
+pub mod runbook;
 
 use crate::cache::Cache;
 use crate::config::{self, Config};
@@ -545,11 +546,6 @@ pub fn run_completions(shell: clap_complete::Shell) -> i32 {
     exit::OK
 }
 
-/// A command another part of sitrep has not built yet: say so, never fake it.
-pub fn not_available(what: &str) -> i32 {
-    err(format!("`{what}` is not available in this build yet"))
-}
-
 /// Dispatch a parsed command line (everything except the TUI).
 pub async fn run(ctx: &Ctx, cmd: Command) -> i32 {
     match &cmd {
@@ -579,7 +575,7 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> i32 {
             write,
         } => actions::rollback(ctx, service, env, to, reason, provider, write).await,
         Command::Flag { action } => actions::flag(ctx, action).await,
-        Command::Runbook { .. } => not_available("runbook"),
+        Command::Runbook { action } => runbook::run(ctx, action),
         Command::Audit {
             action,
             json,
