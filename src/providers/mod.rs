@@ -1,9 +1,12 @@
 //! Providers fetch and normalize; they own nothing of the UI. Each one is a
 //! `Provider` trait object; the poller runs each on its own tokio task.
 
+pub mod datadog;
 pub mod demo;
 pub mod http;
 pub mod poller;
+pub mod prometheus;
+pub mod slo_defs;
 
 use crate::config::{Config, ProviderConfig, ProviderKind};
 use crate::model::Fetched;
@@ -207,9 +210,14 @@ pub struct BuildCtx<'a> {
 
 /// Build one provider from its config. A failure becomes a `Broken`
 /// provider carrying the error.
-pub fn build_one(pc: &ProviderConfig, _ctx: &BuildCtx<'_>) -> Arc<dyn Provider> {
-    #[allow(clippy::match_single_binding)] // arms are added per provider kind
+pub fn build_one(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Arc<dyn Provider> {
     let built: Result<Arc<dyn Provider>, ProviderError> = match pc.kind {
+        ProviderKind::Prometheus => {
+            prometheus::Prometheus::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
+        }
+        ProviderKind::Datadog => {
+            datadog::Datadog::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
+        }
         k => Err(ProviderError::unsupported(
             &pc.name,
             format!("provider kind {k} is not available in this build yet"),

@@ -1,0 +1,519 @@
+//! A real Prometheus (Debian package) over a TSDB backfilled with
+//! `promtool tsdb create-blocks-from openmetrics` from 31 days of generated
+//! request counters with known error ratios per period. sitrep's burn
+//! rates, budget, alerts and gate must equal what PromQL says on the same
+//! server, and what was generated; a Sloth spec for the same SLO must give
+//! the same numbers.
+
+use sitrep::config::SecretRef;
+use sitrep::model::{AlertSeverity, BURN_WINDOWS, Gate, Slo};
+use sitrep::providers::BuildCtx;
+use sitrep::providers::prometheus::Prometheus;
+use sitrep::secrets::{Secret, SecretSource};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PROMETHEUS: &str = "/usr/bin/prometheus";
+const PROMTOOL: &str = "/usr/bin/promtool";
+/// Requests per minute of the generated service.
+const RPM: u64 = 10_000;
+const DAYS: u64 = 31;
+const OBJECTIVE: f64 = 99.9;
+
+struct NoSecrets;
+impl SecretSource for NoSecrets {
+    fn get(&self, r: &SecretRef) -> Result<Secret, String> {
+        Err(format!("no secret {r:?}"))
+    }
+}
+
+/// Error ratio of the minute that ends `age_s` seconds before the end.
+fn ratio_at_age(age_s: u64) -> f64 {
+    match age_s {
+        a if a < 3_600 => 0.02,        // sharp burn: the last hour
+        a if a < 3 * 86_400 => 0.0025, // moderate: 1h .. 3d ago
+        _ => 0.0002,                   // quiet baseline before
+    }
+}
+
+fn errors_per_minute(age_s: u64) -> u64 {
+    (ratio_at_age(age_s) * RPM as f64).round() as u64
+}
+
+/// The generated error ratio over the `window_s` seconds before the end
+/// (the increments of the samples inside the window).
+fn generated_ratio(window_s: u64) -> f64 {
+    let (mut e, mut t) = (0u64, 0u64);
+    let mut age = 0;
+    while age < window_s {
+        e += errors_per_minute(age);
+        t += RPM;
+        age += 60;
+    }
+    e as f64 / t as f64
+}
+
+fn secs(w: &str) -> u64 {
+    sitrep::config::parse_duration(w).unwrap().as_secs()
+}
+
+/// OpenMetrics text: checkout (31 days, 1-minute samples, 200 and 500),
+/// quiet (flat counters: zero traffic) and noerr (no error series at all)
+/// for the last 2 days.
+fn openmetrics(end: u64) -> String {
+    let mut s = String::with_capacity(8 << 20);
+    s.push_str("# HELP http_requests Requests.\n# TYPE http_requests counter\n");
+    let minutes = DAYS * 1440;
+    let start = end - minutes * 60;
+    for code in ["200", "500"] {
+        let mut c: u64 = 0;
+        for k in 0..=minutes {
+            let t = start + k * 60;
+            let age = end - t;
+            if k > 0 {
+                let err = errors_per_minute(age);
+                c += if code == "500" { err } else { RPM - err };
+            }
+            writeln!(
+                s,
+                "http_requests_total{{job=\"checkout\",code=\"{code}\"}} {c} {t}"
+            )
+            .unwrap();
+        }
+    }
+    let recent = 2 * 1440;
+    for k in 0..=recent {
+        let t = end - (recent - k) * 60;
+        writeln!(s, "http_requests_total{{job=\"quiet\",code=\"200\"}} 5 {t}").unwrap();
+        writeln!(s, "http_requests_total{{job=\"quiet\",code=\"500\"}} 1 {t}").unwrap();
+    }
+    for k in 0..=recent {
+        let t = end - (recent - k) * 60;
+        writeln!(
+            s,
+            "http_requests_total{{job=\"noerr\",code=\"200\"}} {} {t}",
+            k * 1000
+        )
+        .unwrap();
+    }
+    s.push_str("# EOF\n");
+    s
+}
+
+struct PromServer {
+    child: Child,
+    url: String,
+    end: u64,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for PromServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+fn start_prometheus() -> PromServer {
+    let dir = tempfile::tempdir().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // End on a whole minute, a little in the past.
+    let end = now / 60 * 60 - 60;
+    let om = dir.path().join("data.om");
+    std::fs::write(&om, openmetrics(end)).unwrap();
+    let tsdb = dir.path().join("tsdb");
+    let out = Command::new(PROMTOOL)
+        .args(["tsdb", "create-blocks-from", "openmetrics", "-q"])
+        .arg(&om)
+        .arg(&tsdb)
+        .output()
+        .expect("promtool (apt-get install prometheus)");
+    assert!(
+        out.status.success(),
+        "promtool failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cfg = dir.path().join("prometheus.yml");
+    std::fs::write(&cfg, "global:\n  scrape_interval: 1m\nscrape_configs: []\n").unwrap();
+    let port = free_port();
+    let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
+    let child = Command::new(PROMETHEUS)
+        .arg(format!("--config.file={}", cfg.display()))
+        .arg(format!("--storage.tsdb.path={}", tsdb.display()))
+        .arg("--storage.tsdb.retention.time=60d")
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("prometheus (apt-get install prometheus)");
+    let url = format!("http://127.0.0.1:{port}");
+    let server = PromServer {
+        child,
+        url,
+        end,
+        dir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if http_ok(&format!("{}/-/ready", server.url)) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "prometheus not ready: {}",
+            std::fs::read_to_string(server.dir.path().join("prometheus.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    server
+}
+
+/// `GET url` answered 2xx (blocking; used before any runtime exists).
+fn http_ok(url: &str) -> bool {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return false;
+    };
+    rt.block_on(async {
+        reqwest::get(url)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    })
+}
+
+/// PromQL evaluated directly on the server: one instant value.
+async fn promql(url: &str, q: &str, t: u64) -> Option<f64> {
+    let v: serde_json::Value = reqwest::Client::new()
+        .get(format!("{url}/api/v1/query"))
+        .query(&[("query", q), ("time", &t.to_string())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["status"], "success", "{v}");
+    let r = v["data"]["result"].as_array().unwrap();
+    r.first()
+        .and_then(|s| s["value"][1].as_str())
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|x| x.is_finite())
+}
+
+const ERRORS: &str = r#"sum(rate(http_requests_total{job="checkout",code=~"5.."}[{{.window}}]))"#;
+const TOTAL: &str = r#"sum(rate(http_requests_total{job="checkout"}[{{.window}}]))"#;
+
+fn write_files(dir: &Path, url: &str) -> std::path::PathBuf {
+    let slos = dir.join("slos");
+    std::fs::create_dir_all(&slos).unwrap();
+    std::fs::write(
+        slos.join("checkout.yaml"),
+        format!(
+            r#"version: "prometheus/v1"
+service: "checkout"
+labels:
+  owner: "payments"
+slos:
+  - name: "requests-availability"
+    objective: 99.9
+    description: "Checkout availability."
+    sli:
+      events:
+        error_query: {ERRORS}
+        total_query: {TOTAL}
+    alerting:
+      name: CheckoutHighErrorRate
+      page_alert:
+        labels:
+          severity: page
+      ticket_alert:
+        labels:
+          severity: ticket
+  - name: "requests-availability-raw"
+    objective: 99.9
+    sli:
+      raw:
+        error_ratio_query: ({ERRORS}) / ({TOTAL})
+    alerting:
+      name: CheckoutHighErrorRateRaw
+"#
+        ),
+    )
+    .unwrap();
+    // A broken spec file: named with its line, never hides the others.
+    std::fs::write(
+        slos.join("zz-broken.yaml"),
+        "version: \"prometheus/v1\"\nservice: \"search\"\nslos:\n  - name: x\n    objective: [\n",
+    )
+    .unwrap();
+    let config = format!(
+        r#"
+[[provider]]
+name = "prom"
+kind = "prometheus"
+base_url = "{url}"
+timeout = "20s"
+
+[[slo]]
+name = "checkout-availability"
+service = "checkout"
+provider = "prom"
+objective = 99.9
+window = "30d"
+errors = '{ERRORS}'
+total  = '{TOTAL}'
+
+[[slo]]
+name = "quiet-availability"
+service = "quiet"
+provider = "prom"
+objective = 99.9
+errors = 'sum(rate(http_requests_total{{job="quiet",code=~"5.."}}[{{{{.window}}}}]))'
+total  = 'sum(rate(http_requests_total{{job="quiet"}}[{{{{.window}}}}]))'
+
+[[slo]]
+name = "noerr-availability"
+service = "noerr"
+provider = "prom"
+objective = 99.9
+window = "2d"
+errors = 'sum(rate(http_requests_total{{job="noerr",code=~"5.."}}[{{{{.window}}}}]))'
+total  = 'sum(rate(http_requests_total{{job="noerr"}}[{{{{.window}}}}]))'
+
+[[slo]]
+name = "missing-availability"
+service = "missing"
+provider = "prom"
+objective = 99.9
+errors = 'sum(rate(http_requests_total{{job="nothing",code=~"5.."}}[{{{{.window}}}}]))'
+total  = 'sum(rate(http_requests_total{{job="nothing"}}[{{{{.window}}}}]))'
+
+[[slo]]
+name = "typo-availability"
+service = "checkout"
+provider = "prom"
+objective = 99.9
+errors = 'sum(rate(http_requests_total{{job="checkout"}}[{{{{.window}}}}])'
+total  = 'sum(rate(http_requests_total{{job="checkout"}}[{{{{.window}}}}]))'
+
+[slo_files]
+sloth = ["slos/*.yaml"]
+"#
+    );
+    let path = dir.join("config.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+fn rel(a: f64, b: f64) -> f64 {
+    if a == b {
+        0.0
+    } else {
+        (a - b).abs() / b.abs().max(1e-12)
+    }
+}
+
+fn find<'a>(slos: &'a [Slo], name: &str) -> &'a Slo {
+    slos.iter()
+        .find(|s| s.name.as_str() == name)
+        .unwrap_or_else(|| {
+            panic!(
+                "no SLO {name}: {:?}",
+                slos.iter().map(|s| s.name.as_str()).collect::<Vec<_>>()
+            )
+        })
+}
+
+#[test]
+fn burn_rates_budget_and_alerts_equal_promql_on_a_real_prometheus() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let server = start_prometheus();
+    let cfg_path = write_files(server.dir.path(), &server.url);
+    let config = sitrep::config::load(&cfg_path).unwrap();
+    let pc = config.provider_named("prom").unwrap().clone();
+    let ctx = BuildCtx {
+        config: &config,
+        secrets: &NoSecrets,
+    };
+    let prom = Prometheus::new(&pc, &ctx).unwrap();
+    prom.set_eval_time(Some(server.end as f64));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let slos = rt.block_on(prom.fetch_slos()).unwrap();
+    let end = server.end;
+
+    // 1. checkout: every window against PromQL on the same server and the
+    //    generated ratios.
+    let s = find(&slos, "checkout-availability");
+    assert_eq!(s.error, None);
+    let mut worst_server = 0.0f64;
+    let mut worst_generated = 0.0f64;
+    for w in BURN_WINDOWS {
+        let q = format!(
+            "({}) / ({})",
+            ERRORS.replace("{{.window}}", w),
+            TOTAL.replace("{{.window}}", w)
+        );
+        let server_ratio = rt.block_on(promql(&server.url, &q, end)).unwrap();
+        let gen_ratio = generated_ratio(secs(w));
+        let burn = s.burn_rates.get(w).unwrap();
+        let ours = burn * (1.0 - OBJECTIVE / 100.0);
+        let d_server = rel(ours, server_ratio);
+        let d_gen = rel(ours, gen_ratio);
+        eprintln!(
+            "{w:>4}: sitrep burn {burn:.4} ratio {ours:.6}  promql {server_ratio:.6} (Δ {:.2e})  generated {gen_ratio:.6} (Δ {:.2e})",
+            d_server, d_gen
+        );
+        assert!(d_server < 0.01, "{w}: {ours} vs PromQL {server_ratio}");
+        assert!(d_gen < 0.01, "{w}: {ours} vs generated {gen_ratio}");
+        worst_server = worst_server.max(d_server);
+        worst_generated = worst_generated.max(d_gen);
+    }
+    // Budget over the 30-day window and the 7-day burn share.
+    let q30 = format!(
+        "1 - (({}) / ({})) / (1 - 0.999)",
+        ERRORS.replace("{{.window}}", "30d"),
+        TOTAL.replace("{{.window}}", "30d")
+    );
+    let server_remaining = rt.block_on(promql(&server.url, &q30, end)).unwrap();
+    let gen_remaining = 1.0 - generated_ratio(30 * 86_400) / 0.001;
+    let remaining = s.error_budget_remaining.unwrap();
+    eprintln!(
+        "budget remaining: sitrep {remaining:.6} promql {server_remaining:.6} generated {gen_remaining:.6}"
+    );
+    assert!(rel(remaining, server_remaining) < 0.01);
+    assert!(rel(remaining, gen_remaining) < 0.01);
+    worst_server = worst_server.max(rel(remaining, server_remaining));
+    worst_generated = worst_generated.max(rel(remaining, gen_remaining));
+    let gen_7d = generated_ratio(7 * 86_400) / 0.001 * 7.0 / 30.0;
+    let burned_7d = s.budget_burned_7d.unwrap();
+    eprintln!("budget burned 7d: sitrep {burned_7d:.6} generated {gen_7d:.6}");
+    assert!(rel(burned_7d, gen_7d) < 0.01);
+    eprintln!(
+        "worst relative difference: vs PromQL {worst_server:.2e}, vs generated {worst_generated:.2e}"
+    );
+
+    // Expected by construction: burns 20, 20, 20, 11.25, 5.42, 3.23, 2.74.
+    // Page 1h/5m fires, page 6h/30m does not (5.42 < 6), both tickets fire.
+    let firing: Vec<(AlertSeverity, &str, bool)> = s
+        .alerts
+        .iter()
+        .map(|a| (a.severity, a.long.as_str(), a.firing))
+        .collect();
+    assert_eq!(
+        firing,
+        vec![
+            (AlertSeverity::Page, "1h", true),
+            (AlertSeverity::Page, "6h", false),
+            (AlertSeverity::Ticket, "1d", true),
+            (AlertSeverity::Ticket, "3d", true),
+        ]
+    );
+    // The page alert agrees with Sloth's page expression on the server.
+    let b = 0.001;
+    let r = |w: &str| {
+        format!(
+            "(({}) / ({}))",
+            ERRORS.replace("{{.window}}", w),
+            TOTAL.replace("{{.window}}", w)
+        )
+    };
+    let page_expr = format!(
+        "({} > 14.4 * {b} and {} > 14.4 * {b}) or ({} > 6 * {b} and {} > 6 * {b})",
+        r("5m"),
+        r("1h"),
+        r("30m"),
+        r("6h")
+    );
+    assert!(rt.block_on(promql(&server.url, &page_expr, end)).is_some());
+    let page_6h = format!("({} > 6 * {b} and {} > 6 * {b})", r("30m"), r("6h"));
+    assert!(rt.block_on(promql(&server.url, &page_6h, end)).is_none());
+    assert_eq!(s.gate, Gate::Frozen);
+
+    // History: 1h burn over 24 h at 30 min steps, oldest first.
+    assert_eq!(s.history.len(), 49, "{:?}", s.history);
+    assert!(rel(s.history[0], 2.5) < 0.01, "{:?}", s.history);
+    assert!(rel(s.history[47], 11.25) < 0.01, "{:?}", s.history);
+    assert!(rel(s.history[48], 20.0) < 0.01, "{:?}", s.history);
+
+    // 2. The Sloth spec for the same SLO gives the same numbers.
+    for name in [
+        "checkout-requests-availability",
+        "checkout-requests-availability-raw",
+    ] {
+        let sl = find(&slos, name);
+        assert_eq!(sl.error, None, "{name}");
+        assert_eq!(sl.service.as_ref().map(|s| s.as_str()), Some("checkout"));
+        assert_eq!(sl.window, "30d");
+        for w in BURN_WINDOWS {
+            let (a, b) = (sl.burn_rates.get(w).unwrap(), s.burn_rates.get(w).unwrap());
+            assert!(rel(a, b) < 1e-9, "{name} {w}: {a} vs {b}");
+        }
+        assert!(rel(sl.error_budget_remaining.unwrap(), remaining) < 1e-9);
+        assert!(rel(sl.budget_burned_7d.unwrap(), burned_7d) < 1e-9);
+        assert_eq!(sl.alerts, s.alerts);
+        assert_eq!(sl.gate, s.gate);
+        assert_eq!(sl.history.len(), s.history.len());
+    }
+
+    // 3. Zero traffic and missing series: no data, never NaN, never a panic.
+    for name in ["quiet-availability", "missing-availability"] {
+        let q = find(&slos, name);
+        assert!(
+            q.burn_rates.iter().all(|(_, v)| v.is_none()),
+            "{name}: {q:?}"
+        );
+        assert_eq!(q.error_budget_remaining, None, "{name}");
+        assert!(q.alerts.iter().all(|a| !a.firing));
+        assert_eq!(q.gate, Gate::Open);
+        assert!(!q.has_data());
+    }
+    // No error series at all but traffic: 0 errors, budget untouched.
+    let n = find(&slos, "noerr-availability");
+    assert!(n.burn_rates.iter().all(|(_, v)| v == Some(0.0)), "{n:?}");
+    assert_eq!(n.error_budget_remaining, Some(1.0));
+    assert_eq!(n.gate, Gate::Open);
+
+    // 4. A query Prometheus rejects (bad_data) names the SLO and the query;
+    //    a broken spec file names the file and line; neither hides the rest.
+    let typo = find(&slos, "typo-availability");
+    let e = typo.error.as_ref().unwrap().as_str();
+    assert!(
+        e.contains("bad_data") && e.contains("typo-availability"),
+        "{e}"
+    );
+    assert!(e.contains("http_requests_total"), "{e}");
+    let broken = slos
+        .iter()
+        .find(|s| s.name.as_str().ends_with("zz-broken.yaml"))
+        .unwrap();
+    let e = broken.error.as_ref().unwrap().as_str();
+    let line = e
+        .split("zz-broken.yaml:")
+        .nth(1)
+        .and_then(|r| r.split(':').next());
+    assert!(line.is_some_and(|l| l.parse::<u32>().is_ok()), "{e}");
+
+    // 5. The JSON shape of SPEC §4, with null (not NaN) for no data.
+    let v = serde_json::to_value(find(&slos, "quiet-availability")).unwrap();
+    assert!(v["burn_rates"]["5m"].is_null());
+    assert_eq!(v["burn_rates"].as_object().unwrap().len(), 7);
+    assert_eq!(v["gate"], "open");
+}
