@@ -10,7 +10,6 @@ use sitrep::model::{AlertSeverity, BURN_WINDOWS, Gate, Slo};
 use sitrep::providers::BuildCtx;
 use sitrep::providers::prometheus::Prometheus;
 use sitrep::secrets::{Secret, SecretSource};
-use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -59,47 +58,71 @@ fn secs(w: &str) -> u64 {
     sitrep::config::parse_duration(w).unwrap().as_secs()
 }
 
-/// OpenMetrics text: checkout (31 days, 1-minute samples, 200 and 500),
-/// quiet (flat counters: zero traffic) and noerr (no error series at all)
-/// for the last 2 days.
-fn openmetrics(end: u64) -> String {
-    let mut s = String::with_capacity(8 << 20);
-    s.push_str("# HELP http_requests Requests.\n# TYPE http_requests counter\n");
+/// Samples as (unix seconds, OpenMetrics line): checkout (31 days,
+/// 1-minute samples, 200 and 500), quiet (flat counters: zero traffic) and
+/// noerr (no error series at all) for the last 2 days.
+fn samples(end: u64) -> Vec<(u64, String)> {
+    let mut v = Vec::with_capacity(100_000);
     let minutes = DAYS * 1440;
     let start = end - minutes * 60;
     for code in ["200", "500"] {
         let mut c: u64 = 0;
         for k in 0..=minutes {
             let t = start + k * 60;
-            let age = end - t;
             if k > 0 {
-                let err = errors_per_minute(age);
+                let err = errors_per_minute(end - t);
                 c += if code == "500" { err } else { RPM - err };
             }
-            writeln!(
-                s,
-                "http_requests_total{{job=\"checkout\",code=\"{code}\"}} {c} {t}"
-            )
-            .unwrap();
+            v.push((
+                t,
+                format!("http_requests_total{{job=\"checkout\",code=\"{code}\"}} {c} {t}\n"),
+            ));
         }
     }
     let recent = 2 * 1440;
     for k in 0..=recent {
         let t = end - (recent - k) * 60;
-        writeln!(s, "http_requests_total{{job=\"quiet\",code=\"200\"}} 5 {t}").unwrap();
-        writeln!(s, "http_requests_total{{job=\"quiet\",code=\"500\"}} 1 {t}").unwrap();
+        v.push((
+            t,
+            format!("http_requests_total{{job=\"quiet\",code=\"200\"}} 5 {t}\n"),
+        ));
+        v.push((
+            t,
+            format!("http_requests_total{{job=\"quiet\",code=\"500\"}} 1 {t}\n"),
+        ));
+        v.push((
+            t,
+            format!(
+                "http_requests_total{{job=\"noerr\",code=\"200\"}} {} {t}\n",
+                k * 1000
+            ),
+        ));
     }
-    for k in 0..=recent {
-        let t = end - (recent - k) * 60;
-        writeln!(
-            s,
-            "http_requests_total{{job=\"noerr\",code=\"200\"}} {} {t}",
-            k * 1000
-        )
-        .unwrap();
+    v
+}
+
+/// One OpenMetrics file per UTC day (day boundaries are 2h-block
+/// boundaries): promtool 2.42 re-reads its whole input for every 2-hour
+/// block, so one 31-day file costs 372 passes; daily files cost 12 each.
+fn openmetrics_files(dir: &Path, end: u64) -> Vec<std::path::PathBuf> {
+    let mut by_day: std::collections::BTreeMap<u64, String> = Default::default();
+    for (t, line) in samples(end) {
+        by_day
+            .entry(t / 86_400)
+            .or_insert_with(|| {
+                "# HELP http_requests Requests.\n# TYPE http_requests counter\n".into()
+            })
+            .push_str(&line);
     }
-    s.push_str("# EOF\n");
-    s
+    by_day
+        .into_iter()
+        .map(|(day, mut text)| {
+            text.push_str("# EOF\n");
+            let p = dir.join(format!("day-{day}.om"));
+            std::fs::write(&p, text).unwrap();
+            p
+        })
+        .collect()
 }
 
 struct PromServer {
@@ -131,20 +154,34 @@ fn start_prometheus() -> PromServer {
         .as_secs();
     // End on a whole minute, a little in the past.
     let end = now / 60 * 60 - 60;
-    let om = dir.path().join("data.om");
-    std::fs::write(&om, openmetrics(end)).unwrap();
+    let om_dir = dir.path().join("om");
+    std::fs::create_dir_all(&om_dir).unwrap();
+    let files = openmetrics_files(&om_dir, end);
     let tsdb = dir.path().join("tsdb");
-    let out = Command::new(PROMTOOL)
-        .args(["tsdb", "create-blocks-from", "openmetrics", "-q"])
-        .arg(&om)
-        .arg(&tsdb)
-        .output()
-        .expect("promtool (apt-get install prometheus)");
-    assert!(
-        out.status.success(),
-        "promtool failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // Two promtool processes at a time.
+    for pair in files.chunks(2) {
+        let children: Vec<_> = pair
+            .iter()
+            .map(|f| {
+                Command::new(PROMTOOL)
+                    .args(["tsdb", "create-blocks-from", "openmetrics", "-q"])
+                    .arg(f)
+                    .arg(&tsdb)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("promtool (apt-get install prometheus)")
+            })
+            .collect();
+        for c in children {
+            let out = c.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "promtool failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
     let cfg = dir.path().join("prometheus.yml");
     std::fs::write(&cfg, "global:\n  scrape_interval: 1m\nscrape_configs: []\n").unwrap();
     let port = free_port();
