@@ -92,6 +92,7 @@ pub struct Datadog {
     /// `[[slo]]` entries naming this provider without a `datadog_id`.
     misconfigured: Vec<(String, Option<String>, f64)>,
     now: Mutex<Option<i64>>,
+    page_limit: usize,
 }
 
 impl Datadog {
@@ -104,9 +105,13 @@ impl Datadog {
         ctx: &BuildCtx<'_>,
         cfg: HttpConfig,
     ) -> Result<Self, ProviderError> {
-        let base = pc.base_url().ok_or_else(|| {
-            ProviderError::config(&pc.name, "a datadog provider needs `site` or `base_url`")
-        })?;
+        // base_url, else https://api.<site>, else US1 (datadoghq.com).
+        let base = pc
+            .base_url()
+            .or_else(|| ProviderKind::Datadog.default_base_url().map(str::to_string))
+            .ok_or_else(|| {
+                ProviderError::config(&pc.name, "a datadog provider needs `site` or `base_url`")
+            })?;
         let api = ctx
             .secrets
             .get(&pc.token_ref())
@@ -151,7 +156,14 @@ impl Datadog {
             wanted,
             misconfigured,
             now: Mutex::new(None),
+            page_limit: PAGE_LIMIT,
         })
+    }
+
+    /// Items per list page (default [`PAGE_LIMIT`]).
+    pub fn with_page_limit(mut self, n: usize) -> Self {
+        self.page_limit = n.max(1);
+        self
     }
 
     /// The API root in use (after the `site` rule).
@@ -177,7 +189,7 @@ impl Datadog {
         let mut offset = 0usize;
         for _ in 0..self.http.config().max_pages.max(1) {
             let mut q = vec![
-                ("limit", PAGE_LIMIT.to_string()),
+                ("limit", self.page_limit.to_string()),
                 ("offset", offset.to_string()),
             ];
             if !ids.is_empty() {
@@ -193,16 +205,12 @@ impl Datadog {
             })?;
             let n = items.len();
             out.extend(items);
-            if n < PAGE_LIMIT {
+            if n < self.page_limit {
                 return Ok(out);
             }
-            offset += PAGE_LIMIT;
+            offset += self.page_limit;
         }
-        tracing::warn!(
-            "{}: SLO list cut after {} pages",
-            self.name,
-            out.len() / PAGE_LIMIT
-        );
+        tracing::warn!("{}: SLO list cut after {} items", self.name, out.len());
         Ok(out)
     }
 
