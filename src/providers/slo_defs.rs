@@ -100,9 +100,9 @@ pub fn promql_str(v: &str) -> String {
 /// A duration as PromQL writes it: whole days as `Nd`, whole hours as
 /// `Nh`, else seconds.
 pub fn promql_duration(secs: u64) -> String {
-    if secs > 0 && secs % 86_400 == 0 {
+    if secs > 0 && secs.is_multiple_of(86_400) {
         format!("{}d", secs / 86_400)
-    } else if secs > 0 && secs % 3_600 == 0 {
+    } else if secs > 0 && secs.is_multiple_of(3_600) {
         format!("{}h", secs / 3_600)
     } else {
         format!("{secs}s")
