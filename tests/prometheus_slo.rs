@@ -58,22 +58,41 @@ fn secs(w: &str) -> u64 {
     sitrep::config::parse_duration(w).unwrap().as_secs()
 }
 
-/// Samples as (unix seconds, OpenMetrics line): checkout (31 days,
-/// 1-minute samples, 200 and 500), quiet (flat counters: zero traffic) and
-/// noerr (no error series at all) for the last 2 days.
-fn samples(end: u64) -> Vec<(u64, String)> {
-    let mut v = Vec::with_capacity(100_000);
+/// The Sloth id whose recording rules are backfilled (as if Sloth's rules
+/// for slos/legacy.yaml had been running for 7 days).
+const RECORDED_ID: &str = "legacy-availability";
+const RECORDED_WINDOWS: [(&str, u64); 8] = [
+    ("5m", 5),
+    ("30m", 30),
+    ("1h", 60),
+    ("2h", 120),
+    ("6h", 360),
+    ("1d", 1440),
+    ("3d", 4320),
+    ("30d", 43200),
+];
+
+/// OpenMetrics families: (header, samples as (unix seconds, line)).
+/// checkout: 31 days of 1-minute counters, 200 and 500; quiet (flat
+/// counters: zero traffic) and noerr (no error series at all) for the last
+/// 2 days; Sloth's recorded `slo:sli_error:ratio_rate<W>` and
+/// `sloth_slo_info` for [`RECORDED_ID`] over the last 7 days, with the
+/// checkout ratios.
+fn families(end: u64) -> Vec<(String, Vec<(u64, String)>)> {
     let minutes = DAYS * 1440;
     let start = end - minutes * 60;
+    let mut http = Vec::with_capacity(100_000);
+    // cum_err[k] = errors counted by sample k.
+    let mut cum_err = vec![0u64; minutes as usize + 1];
+    for k in 1..=minutes as usize {
+        cum_err[k] = cum_err[k - 1] + errors_per_minute(end - (start + k as u64 * 60));
+    }
     for code in ["200", "500"] {
-        let mut c: u64 = 0;
         for k in 0..=minutes {
             let t = start + k * 60;
-            if k > 0 {
-                let err = errors_per_minute(end - t);
-                c += if code == "500" { err } else { RPM - err };
-            }
-            v.push((
+            let e = cum_err[k as usize];
+            let c = if code == "500" { e } else { k * RPM - e };
+            http.push((
                 t,
                 format!("http_requests_total{{job=\"checkout\",code=\"{code}\"}} {c} {t}\n"),
             ));
@@ -82,15 +101,15 @@ fn samples(end: u64) -> Vec<(u64, String)> {
     let recent = 2 * 1440;
     for k in 0..=recent {
         let t = end - (recent - k) * 60;
-        v.push((
+        http.push((
             t,
             format!("http_requests_total{{job=\"quiet\",code=\"200\"}} 5 {t}\n"),
         ));
-        v.push((
+        http.push((
             t,
             format!("http_requests_total{{job=\"quiet\",code=\"500\"}} 1 {t}\n"),
         ));
-        v.push((
+        http.push((
             t,
             format!(
                 "http_requests_total{{job=\"noerr\",code=\"200\"}} {} {t}\n",
@@ -98,25 +117,61 @@ fn samples(end: u64) -> Vec<(u64, String)> {
             ),
         ));
     }
-    v
+    let mut out = vec![(
+        "# HELP http_requests Requests.\n# TYPE http_requests counter\n".to_string(),
+        http,
+    )];
+    let labels =
+        format!("sloth_id=\"{RECORDED_ID}\",sloth_service=\"legacy\",sloth_slo=\"availability\"");
+    let first = minutes - 7 * 1440 - 60;
+    for (w, wm) in RECORDED_WINDOWS {
+        let name = format!("slo:sli_error:ratio_rate{w}");
+        let mut v = Vec::new();
+        for k in first.max(wm)..=minutes {
+            let e = cum_err[k as usize] - cum_err[(k - wm) as usize];
+            let ratio = e as f64 / (RPM * wm) as f64;
+            let t = start + k * 60;
+            v.push((
+                t,
+                format!("{name}{{{labels},sloth_window=\"{w}\"}} {ratio} {t}\n"),
+            ));
+        }
+        out.push((format!("# TYPE {name} gauge\n"), v));
+    }
+    let info = (first..=minutes)
+        .map(|k| {
+            let t = start + k * 60;
+            (
+                t,
+                format!("sloth_slo_info{{{labels},sloth_mode=\"cli-gen-prom\",sloth_objective=\"99.9\",sloth_spec=\"prometheus/v1\",sloth_version=\"v0.16.0\"}} 1 {t}\n"),
+            )
+        })
+        .collect();
+    out.push(("# TYPE sloth_slo_info gauge\n".to_string(), info));
+    out
 }
 
 /// One OpenMetrics file per UTC day (day boundaries are 2h-block
 /// boundaries): promtool 2.42 re-reads its whole input for every 2-hour
 /// block, so one 31-day file costs 372 passes; daily files cost 12 each.
 fn openmetrics_files(dir: &Path, end: u64) -> Vec<std::path::PathBuf> {
-    let mut by_day: std::collections::BTreeMap<u64, String> = Default::default();
-    for (t, line) in samples(end) {
-        by_day
-            .entry(t / 86_400)
-            .or_insert_with(|| {
-                "# HELP http_requests Requests.\n# TYPE http_requests counter\n".into()
-            })
-            .push_str(&line);
+    let fams = families(end);
+    let mut by_day: std::collections::BTreeMap<u64, Vec<String>> = Default::default();
+    for (i, (header, samples)) in fams.iter().enumerate() {
+        for (t, line) in samples {
+            let day = by_day
+                .entry(t / 86_400)
+                .or_insert_with(|| vec![String::new(); fams.len()]);
+            if day[i].is_empty() {
+                day[i].push_str(header);
+            }
+            day[i].push_str(line);
+        }
     }
     by_day
         .into_iter()
-        .map(|(day, mut text)| {
+        .map(|(day, parts)| {
+            let mut text = parts.concat();
             text.push_str("# EOF\n");
             let p = dir.join(format!("day-{day}.om"));
             std::fs::write(&p, text).unwrap();
@@ -291,6 +346,24 @@ slos:
         ),
     )
     .unwrap();
+    // Sloth's rules for this one are loaded (backfilled): its own queries
+    // name a metric that does not exist, so numbers prove the rules were used.
+    std::fs::write(
+        slos.join("legacy.yaml"),
+        r#"version: "prometheus/v1"
+service: "legacy"
+slos:
+  - name: "availability"
+    objective: 99.9
+    sli:
+      events:
+        error_query: sum(rate(legacy_requests_total{code=~"5.."}[{{.window}}]))
+        total_query: sum(rate(legacy_requests_total[{{.window}}]))
+    alerting:
+      name: LegacyHighErrorRate
+"#,
+    )
+    .unwrap();
     // A broken spec file: named with its line, never hides the others.
     std::fs::write(
         slos.join("zz-broken.yaml"),
@@ -346,6 +419,13 @@ provider = "prom"
 objective = 99.9
 errors = 'sum(rate(http_requests_total{{job="checkout"}}[{{{{.window}}}}])'
 total  = 'sum(rate(http_requests_total{{job="checkout"}}[{{{{.window}}}}]))'
+
+[[slo]]
+name = "checkout-sloth-rules"
+service = "checkout"
+provider = "prom"
+objective = 99.9
+sloth_id = "{RECORDED_ID}"
 
 [slo_files]
 sloth = ["slos/*.yaml"]
@@ -508,6 +588,26 @@ fn burn_rates_budget_and_alerts_equal_promql_on_a_real_prometheus() {
         assert_eq!(sl.alerts, s.alerts);
         assert_eq!(sl.gate, s.gate);
         assert_eq!(sl.history.len(), s.history.len());
+    }
+
+    // 2b. Sloth's recording rules (explicit `sloth_id`, and a spec whose
+    //     rules are loaded) give the same numbers within 1 %.
+    for name in ["checkout-sloth-rules", "legacy-availability"] {
+        let sl = find(&slos, name);
+        assert_eq!(sl.error, None, "{name}");
+        for w in BURN_WINDOWS {
+            let (a, b) = (sl.burn_rates.get(w).unwrap(), s.burn_rates.get(w).unwrap());
+            assert!(rel(a, b) < 0.01, "{name} {w}: {a} vs {b}");
+        }
+        let d_budget = rel(sl.error_budget_remaining.unwrap(), remaining);
+        let d_7d = rel(sl.budget_burned_7d.unwrap(), burned_7d);
+        eprintln!("{name}: budget Δ {d_budget:.2e}, burned 7d Δ {d_7d:.2e}");
+        assert!(d_budget < 0.01);
+        assert!(d_7d < 0.01);
+        assert_eq!(sl.alerts, s.alerts);
+        assert_eq!(sl.gate, s.gate);
+        assert_eq!(sl.history.len(), 49, "{name}");
+        assert!(rel(sl.history[48], 20.0) < 0.01);
     }
 
     // 3. Zero traffic and missing series: no data, never NaN, never a panic.
