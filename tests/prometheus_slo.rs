@@ -654,3 +654,182 @@ fn burn_rates_budget_and_alerts_equal_promql_on_a_real_prometheus() {
     assert_eq!(v["burn_rates"].as_object().unwrap().len(), 7);
     assert_eq!(v["gate"], "open");
 }
+
+// ---------------------------------------------------------------------------
+// Failure shapes against a fake (wiremock): what the server says is mapped,
+// never a panic, never NaN.
+
+mod fake {
+    use super::*;
+    use sitrep::providers::ErrorKind;
+    use sitrep::providers::http::HttpConfig;
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn fast() -> HttpConfig {
+        let mut c = HttpConfig::from_timeout(Duration::from_secs(2));
+        c.retry.base = Duration::from_millis(5);
+        c.retry.cap = Duration::from_millis(20);
+        c
+    }
+
+    fn prom(url: &str) -> (sitrep::config::Config, Prometheus) {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let cfg = sitrep::config::parse(
+            &format!(
+                r#"
+[[provider]]
+name = "prom"
+kind = "prometheus"
+base_url = "{url}"
+
+[[slo]]
+name = "api"
+provider = "prom"
+objective = 99.9
+errors = 'sum(rate(e[{{{{.window}}}}]))'
+total = 'sum(rate(t[{{{{.window}}}}]))'
+"#
+            ),
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        let pc = cfg.provider_named("prom").unwrap().clone();
+        let ctx = BuildCtx {
+            config: &cfg,
+            secrets: &NoSecrets,
+        };
+        let p = Prometheus::with_http(&pc, &ctx, fast()).unwrap();
+        p.set_eval_time(Some(1_700_000_000.0));
+        (cfg, p)
+    }
+
+    fn vector(v: &str) -> serde_json::Value {
+        serde_json::json!({"status":"success","data":{"resultType":"vector","result":[
+            {"metric":{},"value":[1_700_000_000.0, v]}]}})
+    }
+
+    #[tokio::test]
+    async fn nan_inf_and_empty_results_are_no_data() {
+        let server = MockServer::start().await;
+        // errors: NaN for 5m, +Inf for 1h; total: 0 for 30m; else empty.
+        Mock::given(path("/api/v1/query"))
+            .and(query_param("query", "sum(rate(e[5m]))"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(vector("NaN")))
+            .mount(&server)
+            .await;
+        Mock::given(path("/api/v1/query"))
+            .and(query_param("query", "sum(rate(e[1h]))"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(vector("+Inf")))
+            .mount(&server)
+            .await;
+        Mock::given(path("/api/v1/query"))
+            .and(query_param("query", "sum(rate(t[30m]))"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(vector("0")))
+            .mount(&server)
+            .await;
+        Mock::given(path("/api/v1/query"))
+            .and(query_param("query", "sum(rate(t[5m]))"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(vector("10")))
+            .mount(&server)
+            .await;
+        Mock::given(path("/api/v1/query"))
+            .and(query_param("query", "sum(rate(t[1h]))"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(vector("10")))
+            .mount(&server)
+            .await;
+        Mock::given(path("/api/v1/query_range"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!(
+                {"status":"success","data":{"resultType":"matrix","result":[
+                    {"metric":{},"values":[[1_699_998_200.0,"NaN"],[1_700_000_000.0,"+Inf"]]}]}}
+            )))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"status":"success","data":{"resultType":"vector","result":[]}}),
+            ))
+            .with_priority(10)
+            .mount(&server)
+            .await;
+        let (_c, p) = prom(&server.uri());
+        let slos = p.fetch_slos().await.unwrap();
+        let s = &slos[0];
+        assert_eq!(s.error, None);
+        assert!(s.burn_rates.iter().all(|(_, v)| v.is_none()), "{s:?}");
+        assert_eq!(s.error_budget_remaining, None);
+        assert!(s.history.is_empty(), "{:?}", s.history);
+        let json = serde_json::to_string(s).unwrap();
+        assert!(!json.contains("NaN") && !json.contains("inf"), "{json}");
+    }
+
+    #[tokio::test]
+    async fn server_errors_fail_the_fetch_query_errors_mark_the_slo() {
+        // 503 errorType timeout: the provider fails (numbers untrustworthy).
+        let server = MockServer::start().await;
+        Mock::given(path("/api/v1/query"))
+            .respond_with(ResponseTemplate::new(503).set_body_json(serde_json::json!(
+                {"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"})))
+            .mount(&server)
+            .await;
+        let (_c, p) = prom(&server.uri());
+        let e = p.fetch_slos().await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Server { status: 503 });
+        assert!(e.to_string().contains("query timed out"), "{e}");
+
+        // 422 execution: that SLO carries the error, naming SLO and query.
+        let server = MockServer::start().await;
+        Mock::given(path("/api/v1/query"))
+            .respond_with(ResponseTemplate::new(422).set_body_json(serde_json::json!(
+                {"status":"error","errorType":"execution","error":"many-to-many matching not allowed"})))
+            .mount(&server)
+            .await;
+        let (_c, p) = prom(&server.uri());
+        let slos = p.fetch_slos().await.unwrap();
+        let e = slos[0].error.as_ref().unwrap().as_str();
+        assert!(
+            e.contains("SLO api") && e.contains("execution") && e.contains("rate("),
+            "{e}"
+        );
+        assert!(e.contains("many-to-many"), "{e}");
+
+        // A cut-off body and a body of the wrong shape fail the fetch.
+        for (body, kind) in [
+            (
+                "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"value\":[1,",
+                ErrorKind::Malformed,
+            ),
+            (
+                "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"value\":\"x\"}]}}",
+                ErrorKind::Shape,
+            ),
+        ] {
+            let server = MockServer::start().await;
+            Mock::given(path("/api/v1/query"))
+                .respond_with(ResponseTemplate::new(200).set_body_string(body))
+                .mount(&server)
+                .await;
+            let (_c, p) = prom(&server.uri());
+            let e = p.fetch_slos().await.unwrap_err();
+            assert_eq!(e.kind, kind);
+        }
+
+        // A query returning a range vector: that SLO's configuration.
+        let server = MockServer::start().await;
+        Mock::given(path("/api/v1/query"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!(
+                {"status":"success","data":{"resultType":"matrix","result":[]}})))
+            .mount(&server)
+            .await;
+        let (_c, p) = prom(&server.uri());
+        let slos = p.fetch_slos().await.unwrap();
+        let e = slos[0].error.as_ref().unwrap().as_str();
+        assert!(e.contains("SLO api") && e.contains("instant vector"), "{e}");
+
+        // Nothing listening.
+        let port = free_port();
+        let (_c, p) = prom(&format!("http://127.0.0.1:{port}"));
+        let e = p.fetch_slos().await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Connect);
+    }
+}

@@ -232,7 +232,7 @@ impl Datadog {
         want: Option<&Wanted>,
         now: i64,
     ) -> Result<Slo, ProviderError> {
-        let shape = |m: String| ProviderError::new(&self.name, ErrorKind::Shape, m);
+        let shape = |m: String| ProviderError::config(&self.name, m);
         let (timeframe, target) = primary_threshold(s)
             .ok_or_else(|| shape("no threshold (timeframe and target) in the SLO".into()))?;
         let window_secs = parse_duration(&timeframe)
@@ -348,15 +348,13 @@ impl Datadog {
         for (i, r) in results {
             match r {
                 Ok(s) => out.push(s),
-                // A per-SLO failure (404, 400, a wrong shape) marks that
-                // SLO; auth, rate limits and transport fail the fetch.
+                // A per-SLO failure (404, 400, an SLO without a usable
+                // threshold) marks that SLO; auth, rate limits, transport
+                // and bodies of the wrong shape fail the fetch.
                 Err(e)
                     if matches!(
                         e.kind,
-                        ErrorKind::NotFound
-                            | ErrorKind::Http { status: 400 }
-                            | ErrorKind::Shape
-                            | ErrorKind::Malformed
+                        ErrorKind::NotFound | ErrorKind::Http { status: 400 } | ErrorKind::Config
                     ) =>
                 {
                     let s = &list[i];

@@ -272,10 +272,9 @@ impl Prometheus {
             Data::Scalar(s) => vec![value(&s.1)],
             Data::Matrix(_) | Data::String(_) => {
                 return Err(self.query_error(
-                    ProviderError::new(
+                    ProviderError::config(
                         &self.name,
-                        ErrorKind::Shape,
-                        "expected an instant vector or scalar",
+                        "the query returns a range vector or a string; an instant vector or scalar is needed",
                     ),
                     slo,
                     q,
@@ -320,7 +319,7 @@ impl Prometheus {
             }
             _ => {
                 return Err(self.query_error(
-                    ProviderError::new(&self.name, ErrorKind::Shape, "expected a range matrix"),
+                    ProviderError::config(&self.name, "the range query did not return a matrix"),
                     slo,
                     q,
                 ));
@@ -437,7 +436,7 @@ impl Prometheus {
         let mut windows: Vec<String> = BURN_WINDOWS.iter().map(|w| w.to_string()).collect();
         windows.push(def.window_promql.clone());
         windows.push("7d".into());
-        let ratios: Vec<Option<f64>> = futures::stream::iter(
+        let ratios: Vec<Result<Option<f64>, ProviderError>> = futures::stream::iter(
             windows
                 .iter()
                 .map(|w| self.ratio(&sli, w, t, name))
@@ -445,9 +444,8 @@ impl Prometheus {
         )
         .buffered(QUERY_CONCURRENCY)
         .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<_, _>>()?;
+        .await;
+        let ratios = root_cause(ratios)?;
         let history = self.history(&sli, def.objective, t, name).await?;
         let mut burn = BurnRates::default();
         for (w, r) in BURN_WINDOWS.iter().zip(&ratios) {
@@ -500,11 +498,27 @@ impl Prometheus {
         }
     }
 
-    /// Fetch every SLO. A query the server rejects marks that SLO only
-    /// (its `error`); a transport failure (timeout, refused, 5xx, 401/403,
-    /// 429...) fails the whole fetch, since no number can be trusted then.
+    /// Fetch every SLO. A query the server rejects (`bad_data`,
+    /// `execution`, a result of the wrong type) marks that SLO only (its
+    /// `error`); a transport failure (timeout, refused, 5xx, 401/403, 429,
+    /// malformed or wrongly shaped bodies) fails the whole fetch, since no
+    /// number can be trusted then.
     pub async fn fetch_slos(&self) -> Result<Vec<Slo>, ProviderError> {
         let t = self.now();
+        // One lead query alone first: a failing server answers with its own
+        // error (not a circuit opened by a burst of parallel failures) and
+        // is not flooded with every SLO's queries.
+        if let Some(first) = self.slos.first() {
+            let lead = match self.resolve(first, t).await {
+                Ok(sli) => self.ratio(&sli, "5m", t, &first.name).await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = lead
+                && !slo_scoped(&e)
+            {
+                return Err(e);
+            }
+        }
         let futs: Vec<_> = self
             .slos
             .iter()
@@ -517,6 +531,15 @@ impl Prometheus {
             .await;
         let mut results = results;
         results.sort_by_key(|(i, _)| *i);
+        if let Err(e) = root_cause(
+            results
+                .iter()
+                .filter(|(_, r)| r.as_ref().is_err_and(|e| !slo_scoped(e)))
+                .map(|(_, r)| r.clone())
+                .collect(),
+        ) {
+            return Err(e);
+        }
         let mut out = Vec::with_capacity(results.len() + self.problems.len());
         for (i, r) in results {
             match r {
@@ -548,11 +571,36 @@ impl Prometheus {
     }
 }
 
+/// All values, or the error that explains the failure: an open circuit
+/// only says that earlier calls failed, so the first other error wins.
+fn root_cause<T>(results: Vec<Result<T, ProviderError>>) -> Result<Vec<T>, ProviderError> {
+    let mut first: Option<ProviderError> = None;
+    let mut out = Vec::with_capacity(results.len());
+    for r in results {
+        match r {
+            Ok(v) => out.push(v),
+            Err(e) => {
+                let better = match &first {
+                    None => true,
+                    Some(f) => f.kind == ErrorKind::CircuitOpen && e.kind != ErrorKind::CircuitOpen,
+                };
+                if better {
+                    first = Some(e);
+                }
+            }
+        }
+    }
+    match first {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
 /// Errors that concern one SLO's definition rather than the server.
 fn slo_scoped(e: &ProviderError) -> bool {
     matches!(
         e.kind,
-        ErrorKind::Config | ErrorKind::Shape | ErrorKind::Http { status: 400 | 422 }
+        ErrorKind::Config | ErrorKind::Http { status: 400 | 422 }
     )
 }
 
