@@ -531,15 +531,13 @@ impl Prometheus {
             .await;
         let mut results = results;
         results.sort_by_key(|(i, _)| *i);
-        if let Err(e) = root_cause(
+        root_cause(
             results
                 .iter()
                 .filter(|(_, r)| r.as_ref().is_err_and(|e| !slo_scoped(e)))
                 .map(|(_, r)| r.clone())
                 .collect(),
-        ) {
-            return Err(e);
-        }
+        )?;
         let mut out = Vec::with_capacity(results.len() + self.problems.len());
         for (i, r) in results {
             match r {
