@@ -364,6 +364,42 @@ slos:
 "#,
     )
     .unwrap();
+    // The same SLO as OpenSLO v1.
+    let os = dir.join("openslo");
+    std::fs::create_dir_all(&os).unwrap();
+    std::fs::write(
+        os.join("checkout.yaml"),
+        r#"apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: checkout-openslo
+spec:
+  service: checkout
+  indicator:
+    metadata:
+      name: checkout-errors
+    spec:
+      ratioMetric:
+        counter: true
+        bad:
+          metricSource:
+            type: Prometheus
+            spec:
+              query: http_requests_total{job="checkout",code=~"5.."}
+        total:
+          metricSource:
+            type: Prometheus
+            spec:
+              query: http_requests_total{job="checkout"}
+  timeWindow:
+    - duration: 30d
+      isRolling: true
+  budgetingMethod: Occurrences
+  objectives:
+    - target: 0.999
+"#,
+    )
+    .unwrap();
     // A broken spec file: named with its line, never hides the others.
     std::fs::write(
         slos.join("zz-broken.yaml"),
@@ -429,6 +465,7 @@ sloth_id = "{RECORDED_ID}"
 
 [slo_files]
 sloth = ["slos/*.yaml"]
+openslo = ["openslo/*.yaml"]
 "#
     );
     let path = dir.join("config.toml");
@@ -570,10 +607,12 @@ fn burn_rates_budget_and_alerts_equal_promql_on_a_real_prometheus() {
     assert!(rel(s.history[47], 11.25) < 0.01, "{:?}", s.history);
     assert!(rel(s.history[48], 20.0) < 0.01, "{:?}", s.history);
 
-    // 2. The Sloth spec for the same SLO gives the same numbers.
+    // 2. The Sloth spec (events and raw) and the OpenSLO file for the same
+    //    SLO give the same numbers.
     for name in [
         "checkout-requests-availability",
         "checkout-requests-availability-raw",
+        "checkout-openslo",
     ] {
         let sl = find(&slos, name);
         assert_eq!(sl.error, None, "{name}");
