@@ -670,6 +670,12 @@ fn burn_rates_budget_and_alerts_equal_promql_on_a_real_prometheus() {
     // 4. A query Prometheus rejects (bad_data) names the SLO and the query;
     //    a broken spec file names the file and line; neither hides the rest.
     let typo = find(&slos, "typo-availability");
+    assert_eq!(sitrep::cli::output::slo_state(typo), "ERROR");
+    assert_eq!(
+        sitrep::cli::output::slo_state(find(&slos, "quiet-availability")),
+        "NO DATA"
+    );
+    assert_eq!(sitrep::cli::output::slo_state(s), "PAGE FROZEN");
     let e = typo.error.as_ref().unwrap().as_str();
     assert!(
         e.contains("bad_data") && e.contains("typo-availability"),
@@ -686,6 +692,35 @@ fn burn_rates_budget_and_alerts_equal_promql_on_a_real_prometheus() {
         .nth(1)
         .and_then(|r| r.split(':').next());
     assert!(line.is_some_and(|l| l.parse::<u32>().is_ok()), "{e}");
+
+    // `sitrep slo --json`: the SPEC §4 keys, history left out.
+    let snap = sitrep::model::Snapshot::assemble(
+        chrono::Utc::now(),
+        vec![],
+        [&sitrep::model::Fetched {
+            slos: slos.clone(),
+            ..Default::default()
+        }],
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&sitrep::cli::output::slos(&snap, true).unwrap()).unwrap();
+    let first = &doc["slos"][0];
+    for k in [
+        "name",
+        "service",
+        "objective",
+        "window",
+        "error_budget_remaining",
+        "budget_burned_7d",
+        "burn_rates",
+        "alerts",
+        "gate",
+    ] {
+        assert!(first.get(k).is_some(), "{k} missing: {first}");
+    }
+    assert!(first.get("history").is_none());
+    // Frozen SLOs sort first.
+    assert_eq!(first["gate"], "frozen");
 
     // 5. The JSON shape of SPEC §4, with null (not NaN) for no data.
     let v = serde_json::to_value(find(&slos, "quiet-availability")).unwrap();
