@@ -152,7 +152,8 @@ impl Datadog {
         Ok(Datadog {
             name: pc.name.clone(),
             http,
-            poll: pc.poll(),
+            // 9 history calls per SLO: poll every 2 min unless configured.
+            poll: pc.poll.unwrap_or(Duration::from_secs(120)),
             wanted,
             misconfigured,
             now: Mutex::new(None),
