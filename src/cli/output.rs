@@ -182,6 +182,9 @@ pub fn status(snap: &Snapshot, now: Time, as_json: bool) -> Result<String, Strin
 }
 
 pub fn slo_state(s: &Slo) -> String {
+    if s.error.is_some() && !s.has_data() {
+        return "ERROR".into();
+    }
     if !s.has_data() {
         return "NO DATA".into();
     }
