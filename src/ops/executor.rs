@@ -492,6 +492,10 @@ impl Executor {
         };
         let prov = plan.provider.clone();
         plan.op.set_provider(&prov);
+        // Who acts and why go into the request bodies where the vendor has
+        // a field for them (silence createdBy/comment, notes, resolutions),
+        // so the confirmed plan is exactly what is sent.
+        crate::providers::http::attribute_plan(&mut plan, &self.actor, &req.reason);
         Ok(plan)
     }
 

@@ -1,41 +1,95 @@
-//! Carries out the TUI's action effects off the UI loop: planning and
-//! executing run on spawned tasks and report back as messages.
+//! Carries out the TUI's action effects off the UI loop through the audited
+//! executor: planning and executing run on spawned tasks and report back as
+//! messages. Read-only, the audit intent-before-send and the production
+//! rules are enforced by the executor itself, not only by the UI.
 
+use super::state::ActionCtx;
 use super::update::Msg;
 use crate::cli::Ctx;
 use crate::config::Config;
+use crate::ops::executor::{ActionRequest, Executor, Mode};
 use crate::ops::{Plan, WriteOp};
 use crate::providers::Registry;
 use tokio::sync::mpsc;
 
 pub struct Runner {
-    registry: Registry,
+    executor: Executor,
 }
 
 impl Runner {
-    pub fn new(_ctx: &Ctx, _cfg: &Config, registry: Registry) -> Runner {
-        Runner { registry }
+    pub fn new(ctx: &Ctx, cfg: &Config, registry: Registry) -> Runner {
+        Runner {
+            executor: Executor::from_config(
+                registry,
+                cfg,
+                &ctx.paths.data_dir,
+                ctx.global.read_only,
+                &crate::secrets::SystemSecrets,
+            ),
+        }
     }
 
-    pub fn plan(&self, op: WriteOp, reason: String, tx: mpsc::Sender<Msg>) {
-        let registry = self.registry.clone();
+    pub fn executor(&self) -> &Executor {
+        &self.executor
+    }
+
+    fn request(op: WriteOp, reason: String, ctx: &ActionCtx) -> ActionRequest {
+        let mut req = ActionRequest::new(op, reason);
+        req.incident = ctx.incident.clone();
+        req.runbook = ctx.runbook.clone();
+        req
+    }
+
+    pub fn plan(&self, op: WriteOp, reason: String, ctx: ActionCtx, tx: mpsc::Sender<Msg>) {
+        let ex = self.executor.clone();
         tokio::spawn(async move {
-            let result = match op.provider().and_then(|n| registry.get(n)) {
-                Some(p) => p.plan(&op).await.map_err(|e| e.to_string()),
-                None => Err(format!("no provider for {}", op.action_name())),
-            };
+            let req = Self::request(op, reason.clone(), &ctx);
+            let result = ex.plan(&req).await.map_err(|e| e.to_string());
             let _ = tx.send(Msg::Planned { result, reason }).await;
         });
     }
 
-    pub fn execute(&self, plan: Plan, _reason: String, tx: mpsc::Sender<Msg>) {
+    pub fn execute(&self, plan: Plan, reason: String, ctx: ActionCtx, tx: mpsc::Sender<Msg>) {
+        let ex = self.executor.clone();
         tokio::spawn(async move {
-            let _ = tx
-                .send(Msg::Executed(Err(format!(
-                    "{}: the audited executor is not available in this build; nothing was sent",
-                    plan.op.action_name()
-                ))))
-                .await;
+            let req = Self::request(plan.op.clone(), reason, &ctx);
+            let msg = match ex.execute(&req, &plan, Mode::Live).await {
+                Ok(done) => {
+                    let mut m = done.message.to_string();
+                    for w in &done.warnings {
+                        m.push_str(&format!(" (warning: {w})"));
+                    }
+                    Ok(m)
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            let _ = tx.send(Msg::Executed(msg)).await;
         });
     }
+}
+
+/// Read the newest records and verify the chain (blocking; run it off the loop).
+pub fn load_audit(ex: &Executor) -> super::state::AuditView {
+    let mut v = super::state::AuditView {
+        loaded: true,
+        ..Default::default()
+    };
+    match ex.recent(500) {
+        Ok((records, bad)) => {
+            v.records = records;
+            v.unreadable = bad;
+        }
+        Err(e) => v.chain = Some(Err(e)),
+    }
+    if v.chain.is_none() {
+        v.chain = Some(match ex.verify() {
+            Ok(ok) => Ok(format!(
+                "chain verified: {} records, head {}",
+                ok.records,
+                ok.head.get(..12).unwrap_or(&ok.head)
+            )),
+            Err(e) => Err(e.to_string()),
+        });
+    }
+    v
 }

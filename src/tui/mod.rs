@@ -324,10 +324,25 @@ where
                         }
                     }
                     Effect::Plan { op, reason } => {
-                        engine.actions.plan(op, reason, act_tx.clone());
+                        engine
+                            .actions
+                            .plan(op, reason, state.action_ctx.clone(), act_tx.clone());
                     }
                     Effect::Execute { plan, reason } => {
-                        engine.actions.execute(*plan, reason, act_tx.clone());
+                        engine.actions.execute(
+                            *plan,
+                            reason,
+                            state.action_ctx.clone(),
+                            act_tx.clone(),
+                        );
+                    }
+                    Effect::LoadAudit => {
+                        let ex = engine.actions.executor().clone();
+                        let tx = act_tx.clone();
+                        tokio::task::spawn_blocking(move || {
+                            let v = actions::load_audit(&ex);
+                            let _ = tx.blocking_send(Msg::AuditLoaded(Box::new(v)));
+                        });
                     }
                     Effect::OpenUrl(url) => open_url(state, &url),
                     Effect::Copy(text) => copy_osc52(&text),

@@ -158,6 +158,27 @@ pub struct State {
     pub show_details: bool,
     /// Palette commands run, oldest first (shown first when the query is empty).
     pub palette_history: Vec<String>,
+    /// Where the action being planned comes from (a runbook step, an
+    /// incident), recorded with it in the audit log.
+    pub action_ctx: ActionCtx,
+    /// The newest audit records (newest first) and the chain's state.
+    pub audit: AuditView,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AuditView {
+    pub records: Vec<crate::audit::Record>,
+    /// "verified: N records, head …" or the first broken line.
+    pub chain: Option<Result<String, String>>,
+    /// Lines that could not be read.
+    pub unreadable: usize,
+    pub loaded: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ActionCtx {
+    pub incident: Option<String>,
+    pub runbook: Option<crate::audit::RunbookRef>,
 }
 
 impl State {
@@ -185,6 +206,8 @@ impl State {
             production_envs: vec!["production".into(), "prod".into()],
             show_details: true,
             palette_history: Vec::new(),
+            action_ctx: ActionCtx::default(),
+            audit: AuditView::default(),
         }
     }
 
@@ -303,8 +326,31 @@ impl State {
             View::Slos => self.slos().len(),
             View::Deploys => self.deploys().len(),
             View::Flags => self.flags().len(),
-            View::Runbooks | View::Audit => 0,
+            View::Audit => self.audit_rows().len(),
+            View::Runbooks => 0,
         }
+    }
+
+    /// Audit records shown (filtered).
+    pub fn audit_rows(&self) -> Vec<&crate::audit::Record> {
+        let q = self.filter(View::Audit);
+        self.audit
+            .records
+            .iter()
+            .filter(|r| {
+                q.is_empty()
+                    || [
+                        r.action.as_str(),
+                        r.target.as_str(),
+                        r.actor.as_str(),
+                        r.reason.as_str(),
+                        r.outcome.as_str(),
+                        r.provider.as_deref().unwrap_or(""),
+                    ]
+                    .iter()
+                    .any(|f| f.to_lowercase().contains(&q))
+            })
+            .collect()
     }
 
     pub fn selected_incident(&self) -> Option<&Incident> {

@@ -22,6 +22,8 @@ pub enum Msg {
     },
     /// An action finished: Ok(message) or Err(cause).
     Executed(Result<String, String>),
+    /// The audit log was read.
+    AuditLoaded(Box<AuditView>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -41,6 +43,8 @@ pub enum Effect {
     OpenUrl(String),
     /// Copy to the clipboard (OSC 52, our own escape, base64 payload).
     Copy(String),
+    /// Read (and verify) the audit log.
+    LoadAudit,
 }
 
 /// Returns the side effects to run; `state` is changed in place. The
@@ -113,7 +117,12 @@ pub fn update(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
                     });
                 }
             }
-            (vec![Effect::Refresh], true)
+            (vec![Effect::Refresh, Effect::LoadAudit], true)
+        }
+        Msg::AuditLoaded(a) => {
+            state.audit = *a;
+            state.rebuild();
+            (vec![], true)
         }
     }
 }
@@ -194,6 +203,19 @@ fn list_view(state: &State) -> View {
 
 pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     let view = list_view(state);
+    if matches!(
+        action,
+        Action::Ack
+            | Action::Resolve
+            | Action::Note
+            | Action::Silence
+            | Action::Rollback
+            | Action::KillSwitch
+            | Action::FlagOn
+    ) {
+        // Started from a list, not from a runbook step.
+        state.action_ctx = ActionCtx::default();
+    }
     match action {
         Action::Quit => {
             state.quit = true;
@@ -205,15 +227,15 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::View(v) => {
             state.view = v;
-            vec![]
+            entered(state)
         }
         Action::NextView => {
             state.view = state.view.next();
-            vec![]
+            entered(state)
         }
         Action::PrevView => {
             state.view = state.view.prev();
-            vec![]
+            entered(state)
         }
         Action::Down => {
             move_sel(state, view, 1);
@@ -381,7 +403,7 @@ fn run_palette(state: &mut State, e: super::palette::Entry) -> Vec<Effect> {
     match e.command {
         Command::View(v) => {
             state.view = v;
-            vec![]
+            entered(state)
         }
         Command::Key(a) => on_action(state, a),
         Command::Service(s) => {
@@ -392,16 +414,32 @@ fn run_palette(state: &mut State, e: super::palette::Entry) -> Vec<Effect> {
             state.view = View::Incidents;
             vec![]
         }
-        Command::Op(op) => match op {
-            WriteOp::IncidentAck { .. } | WriteOp::IncidentResolve { .. } => {
-                planning(state, op.action_name());
-                vec![Effect::Plan {
-                    op,
-                    reason: String::new(),
-                }]
-            }
-            op => ask_reason(state, op),
-        },
+        Command::Op(op) => {
+            state.action_ctx = ActionCtx::default();
+            palette_op(state, op)
+        }
+    }
+}
+
+fn palette_op(state: &mut State, op: WriteOp) -> Vec<Effect> {
+    match op {
+        WriteOp::IncidentAck { .. } | WriteOp::IncidentResolve { .. } => {
+            planning(state, op.action_name());
+            vec![Effect::Plan {
+                op,
+                reason: String::new(),
+            }]
+        }
+        op => ask_reason(state, op),
+    }
+}
+
+/// Work to do when a view is entered: the Audit view reads the log fresh.
+fn entered(state: &State) -> Vec<Effect> {
+    if state.view == View::Audit {
+        vec![Effect::LoadAudit]
+    } else {
+        vec![]
     }
 }
 
@@ -419,12 +457,13 @@ fn incident_action(state: &mut State, action: Action) -> Vec<Effect> {
     if refuse_read_only(state) {
         return vec![];
     }
-    let Some(i) = state.selected_incident() else {
+    let Some(i) = state.selected_incident().cloned() else {
         state.toast(ToastKind::Info, "no incident selected");
         return vec![];
     };
     let provider = Some(i.provider.as_str().to_string());
     let id = i.id.as_str().to_string();
+    state.action_ctx.incident = Some(id.clone());
     match action {
         Action::Ack => {
             if !i.status.is_unacked() {

@@ -70,7 +70,8 @@ pub fn render(f: &mut Frame, state: &State) {
         View::Slos => lists::slos(f, a.body, state),
         View::Deploys => lists::deploys(f, a.body, state),
         View::Flags => lists::flags(f, a.body, state),
-        View::Runbooks | View::Audit => lists::not_yet(f, a.body, state),
+        View::Audit => lists::audit(f, a.body, state),
+        View::Runbooks => lists::not_yet(f, a.body, state),
     }
     footer(f, a.footer, state);
     overlays::toasts(f, a.body, state);
@@ -88,7 +89,9 @@ pub fn row_at(state: &State, col: u16, row: u16) -> Option<usize> {
     let body = areas(area).body;
     let list = match state.view {
         View::Dashboard => dashboard::incident_rows_area(body),
-        View::Incidents | View::Slos | View::Deploys | View::Flags => lists::rows_area(state, body),
+        View::Incidents | View::Slos | View::Deploys | View::Flags | View::Audit => {
+            lists::rows_area(state, body)
+        }
         _ => return None,
     };
     if col < list.x || col >= list.x + list.width || row < list.y || row >= list.y + list.height {
