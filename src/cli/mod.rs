@@ -420,11 +420,15 @@ fn partial(store: &Store) -> i32 {
 
 /// Run a read command (the ones that aggregate provider data).
 pub async fn run_read(ctx: &Ctx, cmd: &Command) -> i32 {
-    let (store, _cfg) = match ctx.load_store().await {
+    let (store, cfg) = match ctx.load_store().await {
         Ok(x) => x,
         Err(e) => return err(e),
     };
-    let snap = store.snapshot(ctx.now);
+    let mut snap = store.snapshot(ctx.now);
+    if matches!(cmd, Command::Status { .. } | Command::Incidents { .. }) {
+        let (catalog, _) = runbook::load_catalog(ctx);
+        crate::runbooks::link_incidents(&mut snap.incidents, &cfg.service, &catalog.runbooks);
+    }
     let out = match cmd {
         Command::Status { json } => output::status(&snap, ctx.now, *json),
         Command::Incidents {

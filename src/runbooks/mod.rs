@@ -790,9 +790,9 @@ fn extract_steps(body: &str, body_line: usize) -> Vec<Step> {
 /// (alert annotation `runbook`/`runbook_url`, matched by id or by the last
 /// path segment of a URL), then the `[[service]] runbooks` of its service
 /// (found by name or by one of its `pagerduty_services` ids),
-/// then a runbook whose front matter lists the service: the one whose tags
-/// or id words appear most in the incident title, then one made for the
-/// incident's severity, then the most specific (fewest services).
+/// then a runbook whose front matter lists the service and whose tags or id
+/// words appear in the incident title (most hits, then one made for the
+/// incident's severity, then the most specific); no title match, no link.
 pub fn runbook_for(
     incident: &Incident,
     services: &[ServiceConfig],
@@ -859,7 +859,9 @@ pub fn runbook_for(
             r.id.as_str().to_string(),
         )
     });
-    cands.first().map(|r| r.id.clone())
+    // A runbook that merely lists the service is not enough: a wrong
+    // runbook at 3 AM is worse than none. It must also match the title.
+    cands.first().filter(|r| hits(r) > 0).map(|r| r.id.clone())
 }
 
 /// Fuzzy search over title, id, tags and services. Returns (index into
@@ -1121,7 +1123,11 @@ mod tests {
         );
         let mut pd2 = pd.clone();
         pd2.runbooks.clear();
-        // ...and then to the runbooks that list the mapped service.
+        // ...and then to the runbooks that list the mapped service and
+        // match the title; a title that names nothing links nothing.
+        assert_eq!(id(&i, std::slice::from_ref(&pd2)), None);
+        let mut i = i;
+        i.title = SafeText::line("replication lag on the payments database");
         let got = id(&i, std::slice::from_ref(&pd2)).unwrap();
         assert!(
             cat.get(&got)
@@ -1131,8 +1137,10 @@ mod tests {
                 .any(|s| s.as_str() == "payments"),
             "{got}"
         );
-        // Then front matter services.
-        let i = incident(Some("auth"), None, Severity::Sev1);
+        // Then front matter services, when the title names the runbook.
+        let mut i = incident(Some("auth"), None, Severity::Sev1);
+        assert_eq!(id(&i, &[]), None, "a service alone links nothing");
+        i.title = SafeText::line("login failures: token refresh errors");
         assert_eq!(id(&i, &[]).as_deref(), Some("auth-outage"));
         // Among the service's runbooks, the title's words decide.
         let mut i = incident(Some("payments"), None, Severity::Sev2);
@@ -1161,5 +1169,20 @@ mod tests {
         assert_eq!(top("jwks"), "auth-outage");
         assert_eq!(search("", &cat.runbooks).len(), cat.runbooks.len());
         assert!(search("zzzzqqqq", &cat.runbooks).is_empty());
+    }
+}
+
+/// Fill each incident's `runbook` with the id of its runbook
+/// ([`runbook_for`]); an explicit link the catalog does not know is
+/// kept as the provider gave it.
+pub fn link_incidents(
+    incidents: &mut [Incident],
+    services: &[ServiceConfig],
+    runbooks: &[Runbook],
+) {
+    for i in incidents.iter_mut() {
+        if let Some(id) = runbook_for(i, services, runbooks) {
+            i.runbook = Some(id);
+        }
     }
 }

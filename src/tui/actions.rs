@@ -49,6 +49,24 @@ impl Runner {
         });
     }
 
+    /// Record a runbook checklist tick (`runbook.step`, local: no provider,
+    /// no confirmation). Only a failure is reported back.
+    pub fn record(&self, op: WriteOp, ctx: ActionCtx, tx: mpsc::Sender<Msg>) {
+        let ex = self.executor.clone();
+        tokio::spawn(async move {
+            let req = Self::request(op, String::new(), &ctx);
+            let r = match ex.plan(&req).await {
+                Ok(plan) => ex.execute(&req, &plan, Mode::Live).await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = r {
+                let _ = tx
+                    .send(Msg::Warn(format!("checklist tick not recorded: {e}")))
+                    .await;
+            }
+        });
+    }
+
     pub fn execute(&self, plan: Plan, reason: String, ctx: ActionCtx, tx: mpsc::Sender<Msg>) {
         let ex = self.executor.clone();
         tokio::spawn(async move {

@@ -150,6 +150,15 @@ pub async fn run(ctx: &Ctx) -> i32 {
     for w in state.store.warnings.clone() {
         state.toast(ToastKind::Error, w);
     }
+    let (catalog, rb_warning) = crate::cli::runbook::load_catalog(ctx);
+    state.runbooks.catalog = std::sync::Arc::new(catalog);
+    state.runbooks.data_dir = ctx.paths.data_dir.clone();
+    state.runbooks.allow_exec = cfg.runbooks.allow_exec;
+    state.runbooks.services = cfg.service.clone();
+    state.rebuild();
+    if let Some(w) = rb_warning {
+        state.toast(ToastKind::Error, w.to_string());
+    }
     let engine = Engine {
         actions: actions::Runner::new(ctx, &cfg, registry.clone()),
         registry,
@@ -344,6 +353,42 @@ where
                             let _ = tx.blocking_send(Msg::AuditLoaded(Box::new(v)));
                         });
                     }
+                    Effect::OpenWalk { id, incident } => {
+                        let found = state.runbooks.catalog.find(&id).cloned();
+                        match found {
+                            Some(rb) => {
+                                let w = crate::runbooks::walk::Walk::open(
+                                    &state.runbooks.data_dir,
+                                    &rb,
+                                    incident.as_deref(),
+                                );
+                                if let Some(warn) = &w.warning {
+                                    state.toast(ToastKind::Error, warn.to_string());
+                                }
+                                state.runbooks.walk = Some(Box::new(w));
+                                state.view = state::View::Runbooks;
+                            }
+                            None => state.toast(ToastKind::Error, format!("no runbook {id:?}")),
+                        }
+                        dirty = true;
+                    }
+                    Effect::RecordStep(op) => {
+                        save_walk(state);
+                        let ctx = state::ActionCtx {
+                            incident: state
+                                .runbooks
+                                .walk
+                                .as_ref()
+                                .and_then(|w| w.incident().map(str::to_string)),
+                            runbook: None,
+                        };
+                        engine.actions.record(op, ctx, act_tx.clone());
+                    }
+                    Effect::SaveWalk => {
+                        save_walk(state);
+                        state.runbooks.walk = None;
+                        dirty = true;
+                    }
                     Effect::OpenUrl(url) => open_url(state, &url),
                     Effect::Copy(text) => copy_osc52(&text),
                 }
@@ -352,6 +397,17 @@ where
         if state.quit {
             return Ok(());
         }
+    }
+}
+
+/// Save the open walk's progress; a failure is shown, never fatal.
+fn save_walk(state: &mut State) {
+    let now = chrono::Utc::now();
+    let dir = state.runbooks.data_dir.clone();
+    if let Some(w) = state.runbooks.walk.as_mut()
+        && let Err(e) = w.save(&dir, now)
+    {
+        state.toast(ToastKind::Error, format!("progress not saved: {e}"));
     }
 }
 

@@ -163,6 +163,21 @@ pub struct State {
     pub action_ctx: ActionCtx,
     /// The newest audit records (newest first) and the chain's state.
     pub audit: AuditView,
+    /// Runbooks: the catalog and the open walk.
+    pub runbooks: RunbooksView,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RunbooksView {
+    pub catalog: std::sync::Arc<crate::runbooks::Catalog>,
+    /// The runbook being walked (one step at a time).
+    pub walk: Option<Box<crate::runbooks::walk::Walk>>,
+    /// Shell blocks may run (`[runbooks] allow_exec = true`).
+    pub allow_exec: bool,
+    /// Where walk progress is kept.
+    pub data_dir: PathBuf,
+    /// `[[service]]` mappings, for linking incidents to runbooks.
+    pub services: Vec<crate::config::ServiceConfig>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -208,6 +223,7 @@ impl State {
             palette_history: Vec::new(),
             action_ctx: ActionCtx::default(),
             audit: AuditView::default(),
+            runbooks: RunbooksView::default(),
         }
     }
 
@@ -219,6 +235,11 @@ impl State {
 
     pub fn rebuild(&mut self) {
         self.snap = self.store.snapshot(self.now);
+        crate::runbooks::link_incidents(
+            &mut self.snap.incidents,
+            &self.runbooks.services,
+            &self.runbooks.catalog.runbooks,
+        );
         for v in View::ALL {
             let n = self.len(v);
             let l = &mut self.lists[v.index()];
@@ -327,8 +348,28 @@ impl State {
             View::Deploys => self.deploys().len(),
             View::Flags => self.flags().len(),
             View::Audit => self.audit_rows().len(),
-            View::Runbooks => 0,
+            View::Runbooks => self.runbook_rows().len(),
         }
+    }
+
+    /// Runbooks shown: all by id, or fuzzy-matched by the filter (title,
+    /// id, tags, services), best first.
+    pub fn runbook_rows(&self) -> Vec<&crate::runbooks::Runbook> {
+        let rbs = &self.runbooks.catalog.runbooks;
+        let q = &self.list(View::Runbooks).filter;
+        if q.trim().is_empty() {
+            return rbs.iter().collect();
+        }
+        crate::runbooks::search(q, rbs)
+            .into_iter()
+            .filter_map(|(i, _)| rbs.get(i))
+            .collect()
+    }
+
+    pub fn selected_runbook(&self) -> Option<&crate::runbooks::Runbook> {
+        self.runbook_rows()
+            .get(self.list(View::Runbooks).selected)
+            .copied()
     }
 
     /// Audit records shown (filtered).

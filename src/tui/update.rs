@@ -24,6 +24,8 @@ pub enum Msg {
     Executed(Result<String, String>),
     /// The audit log was read.
     AuditLoaded(Box<AuditView>),
+    /// A background record failed (a runbook step could not be audited).
+    Warn(String),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -45,6 +47,15 @@ pub enum Effect {
     Copy(String),
     /// Read (and verify) the audit log.
     LoadAudit,
+    /// Open a runbook in walk mode (reads saved progress).
+    OpenWalk {
+        id: String,
+        incident: Option<String>,
+    },
+    /// Save the walk's progress and record the step in the audit log.
+    RecordStep(WriteOp),
+    /// Save the walk's progress (closing it).
+    SaveWalk,
 }
 
 /// Returns the side effects to run; `state` is changed in place. The
@@ -118,6 +129,10 @@ pub fn update(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
                 }
             }
             (vec![Effect::Refresh, Effect::LoadAudit], true)
+        }
+        Msg::Warn(w) => {
+            state.toast(ToastKind::Error, w);
+            (vec![], true)
         }
         Msg::AuditLoaded(a) => {
             state.audit = *a;
@@ -237,6 +252,12 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             state.view = state.view.prev();
             entered(state)
         }
+        Action::Down | Action::Up if view == View::Runbooks && state.runbooks.walk.is_some() => {
+            if let Some(w) = state.runbooks.walk.as_mut() {
+                w.move_cursor(if action == Action::Down { 1 } else { -1 });
+            }
+            vec![]
+        }
         Action::Down => {
             move_sel(state, view, 1);
             vec![]
@@ -288,12 +309,29 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
                         .position(|x| x.id == i);
                     state.list_mut(View::Incidents).selected = pos.unwrap_or(0);
                 }
+            } else if state.view == View::Incidents
+                && let Some(i) = state.selected_incident()
+                && let Some(rb) = &i.runbook
+            {
+                let (id, incident) = (rb.as_str().to_string(), Some(i.id.as_str().to_string()));
+                state.view = View::Runbooks;
+                return vec![Effect::OpenWalk { id, incident }];
+            } else if state.view == View::Runbooks {
+                if let Some(rb) = state.selected_runbook() {
+                    return vec![Effect::OpenWalk {
+                        id: rb.id.as_str().to_string(),
+                        incident: None,
+                    }];
+                }
             } else {
                 state.show_details = !state.show_details;
             }
             vec![]
         }
         Action::Back => {
+            if state.view == View::Runbooks && state.runbooks.walk.is_some() {
+                return vec![Effect::SaveWalk];
+            }
             if !state.list(view).filter.is_empty() {
                 state.list_mut(view).filter.clear();
             } else if state.view != View::Dashboard {
@@ -379,6 +417,11 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
                     .map(|i| format!("{} {} {}", i.severity, i.id, i.title)),
                 View::Deploys => state.selected_deploy().map(|d| d.sha.as_str().to_string()),
                 View::Flags => state.selected_flag().map(|f| f.key.as_str().to_string()),
+                View::Runbooks => state
+                    .runbooks
+                    .walk
+                    .as_ref()
+                    .and_then(|w| w.selected_code().map(|(_, c)| c.as_str().to_string())),
                 _ => None,
             };
             match text {
@@ -389,7 +432,9 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
                 None => vec![],
             }
         }
-        Action::ToggleItem | Action::NextStep | Action::PrevStep | Action::RunBlock => vec![],
+        Action::ToggleItem | Action::NextStep | Action::PrevStep | Action::RunBlock => {
+            walk_action(state, action)
+        }
     }
 }
 
@@ -431,6 +476,92 @@ fn palette_op(state: &mut State, op: WriteOp) -> Vec<Effect> {
             }]
         }
         op => ask_reason(state, op),
+    }
+}
+
+/// Walk-mode keys: tick items, move between steps, run an action block.
+fn walk_action(state: &mut State, action: Action) -> Vec<Effect> {
+    let Some(walk) = state.runbooks.walk.as_mut() else {
+        if action == Action::RunBlock || action == Action::ToggleItem {
+            state.toast(ToastKind::Info, "open a runbook (Enter) to walk it");
+        }
+        return vec![];
+    };
+    match action {
+        Action::NextStep => {
+            walk.next_step();
+            vec![]
+        }
+        Action::PrevStep => {
+            walk.prev_step();
+            vec![]
+        }
+        Action::ToggleItem => match walk.toggle() {
+            Some(op) => vec![Effect::RecordStep(op)],
+            None => vec![],
+        },
+        Action::RunBlock => {
+            let runbook = crate::audit::RunbookRef {
+                id: walk.runbook.id.as_str().to_string(),
+                step: walk.step_index(),
+            };
+            let incident = walk.incident().map(str::to_string);
+            if let Some(sel) = walk.selected_action() {
+                return match sel {
+                    Ok(a) => {
+                        if refuse_read_only(state) {
+                            return vec![];
+                        }
+                        state.action_ctx = ActionCtx {
+                            incident,
+                            runbook: Some(runbook),
+                        };
+                        if a.reason.trim().is_empty() && a.op.typed_confirmation().is_some() {
+                            ask_reason(state, a.op)
+                        } else {
+                            planning(state, a.op.action_name());
+                            vec![Effect::Plan {
+                                op: a.op,
+                                reason: a.reason,
+                            }]
+                        }
+                    }
+                    Err(e) => {
+                        state.toast(ToastKind::Error, e.to_string());
+                        vec![]
+                    }
+                };
+            }
+            if let Some((_, code)) = walk.selected_code() {
+                let command = code.as_str().to_string();
+                if !state.runbooks.allow_exec {
+                    state.toast(
+                        ToastKind::Info,
+                        "shell blocks run only with [runbooks] allow_exec = true; y copies it",
+                    );
+                    return vec![];
+                }
+                if refuse_read_only(state) {
+                    return vec![];
+                }
+                let op = WriteOp::RunbookExec {
+                    runbook: runbook.id.clone(),
+                    step: runbook.step,
+                    command,
+                };
+                state.action_ctx = ActionCtx {
+                    incident,
+                    runbook: Some(runbook),
+                };
+                return ask_reason(state, op);
+            }
+            state.toast(
+                ToastKind::Info,
+                "move to an action or code block (j/k) to run it",
+            );
+            vec![]
+        }
+        _ => vec![],
     }
 }
 

@@ -8,6 +8,21 @@ use ratatui::widgets::{Cell, Row, Table, Wrap};
 /// wide; stacked when narrow, the table only as tall as its rows need so the
 /// details get the rest.
 fn split(state: &State, body: Rect) -> (Rect, Option<Rect>) {
+    if state.view == View::Runbooks {
+        // The list and a preview of the selected runbook.
+        return if body.width >= 120 {
+            let [a, b] =
+                Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
+                    .areas(body);
+            (a, Some(b))
+        } else if body.height >= 18 {
+            let h = (state.len(View::Runbooks) as u16 + 3).clamp(6, body.height / 2);
+            let [a, b] = Layout::vertical([Constraint::Length(h), Constraint::Min(6)]).areas(body);
+            (a, Some(b))
+        } else {
+            (body, None)
+        };
+    }
     if !state.show_details {
         return (body, None);
     }
@@ -542,20 +557,6 @@ pub fn flags(f: &mut Frame, body: Rect, state: &State) {
     }
 }
 
-pub fn not_yet(f: &mut Frame, body: Rect, state: &State) {
-    let t = &state.theme;
-    let block = panel(state.view.title(), t, true);
-    let inner = block.inner(body);
-    f.render_widget(block, body);
-    f.render_widget(
-        Paragraph::new(muted_line(
-            "this view is not available in this build yet",
-            t,
-        )),
-        inner,
-    );
-}
-
 fn outcome_style(o: crate::audit::Outcome, t: &crate::theme::Theme) -> Style {
     use crate::audit::Outcome;
     match o {
@@ -587,7 +588,9 @@ pub fn audit(f: &mut Frame, body: Rect, state: &State) {
         View::Audit,
         title,
         if wide {
-            vec!["SEQ", "TIME", "ACTION", "OUTCOME", "TARGET", "ACTOR", "REASON"]
+            vec![
+                "SEQ", "TIME", "ACTION", "OUTCOME", "TARGET", "ACTOR", "REASON",
+            ]
         } else {
             vec!["SEQ", "TIME", "ACTION", "OUTCOME", "TARGET", "REASON"]
         },
@@ -612,7 +615,11 @@ pub fn audit(f: &mut Frame, body: Rect, state: &State) {
             ]
         },
         rows.len(),
-        if state.audit.loaded { "no actions recorded yet" } else { "reading the audit log…" },
+        if state.audit.loaded {
+            "no actions recorded yet"
+        } else {
+            "reading the audit log…"
+        },
         |i| {
             let r = rows[i];
             // ts is RFC 3339: show the time of day.
@@ -621,7 +628,10 @@ pub fn audit(f: &mut Frame, body: Rect, state: &State) {
                 Cell::from(Span::styled(r.seq.to_string(), t.muted)),
                 Cell::from(Span::styled(time, t.muted)),
                 Cell::from(r.action.clone()),
-                Cell::from(Span::styled(r.outcome.as_str(), outcome_style(r.outcome, t))),
+                Cell::from(Span::styled(
+                    r.outcome.as_str(),
+                    outcome_style(r.outcome, t),
+                )),
                 Cell::from(r.target.clone()),
             ];
             if wide {
@@ -638,7 +648,10 @@ pub fn audit(f: &mut Frame, body: Rect, state: &State) {
                 let mut l = vec![muted_line("nothing selected", t)];
                 if state.audit.unreadable > 0 {
                     l.push(Line::from(Span::styled(
-                        format!("{} unreadable line(s): run `sitrep audit verify`", state.audit.unreadable),
+                        format!(
+                            "{} unreadable line(s): run `sitrep audit verify`",
+                            state.audit.unreadable
+                        ),
                         t.crit,
                     )));
                 }
@@ -652,23 +665,176 @@ pub fn audit(f: &mut Frame, body: Rect, state: &State) {
                     ]),
                     kv("when", r.ts.clone(), t),
                     kv("who", format!("{} on {}", r.actor, r.host), t),
-                    kv("provider", r.provider.clone().unwrap_or_else(|| "-".into()), t),
-                    kv("target", r.target.clone(), t),
-                    kv("reason", if r.reason.is_empty() { "-".into() } else { r.reason.clone() }, t),
-                    kv("incident", r.incident.clone().unwrap_or_else(|| "-".into()), t),
                     kv(
-                        "runbook",
-                        r.runbook.as_ref().map(|rb| format!("{} step {}", rb.id, rb.step)).unwrap_or_else(|| "-".into()),
+                        "provider",
+                        r.provider.clone().unwrap_or_else(|| "-".into()),
                         t,
                     ),
-                    kv("key", r.idempotency_key.clone().unwrap_or_else(|| "-".into()), t),
+                    kv("target", r.target.clone(), t),
+                    kv(
+                        "reason",
+                        if r.reason.is_empty() {
+                            "-".into()
+                        } else {
+                            r.reason.clone()
+                        },
+                        t,
+                    ),
+                    kv(
+                        "incident",
+                        r.incident.clone().unwrap_or_else(|| "-".into()),
+                        t,
+                    ),
+                    kv(
+                        "runbook",
+                        r.runbook
+                            .as_ref()
+                            .map(|rb| format!("{} step {}", rb.id, rb.step))
+                            .unwrap_or_else(|| "-".into()),
+                        t,
+                    ),
+                    kv(
+                        "key",
+                        r.idempotency_key.clone().unwrap_or_else(|| "-".into()),
+                        t,
+                    ),
                     kv("hash", r.hash.get(..16).unwrap_or(&r.hash).to_string(), t),
                 ];
                 let detail = serde_json::to_string(&r.detail).unwrap_or_default();
-                l.push(kv("detail", crate::text::SafeText::line(&detail).to_string(), t));
+                l.push(kv(
+                    "detail",
+                    crate::text::SafeText::line(&detail).to_string(),
+                    t,
+                ));
                 l
             }
         };
         details(f, da, state, "Record", lines);
     }
+}
+
+pub fn runbooks(f: &mut Frame, body: Rect, state: &State) {
+    if let Some(w) = &state.runbooks.walk {
+        return walk(f, body, state, w);
+    }
+    let t = &state.theme;
+    let rows = state.runbook_rows();
+    let filter = state.list(View::Runbooks).filter.clone();
+    let (ta, da) = split(state, body);
+    let mut title = title_with_count(
+        "Runbooks",
+        rows.len(),
+        state.runbooks.catalog.runbooks.len(),
+        &filter,
+    );
+    if !state.runbooks.catalog.broken.is_empty() {
+        title.push_str(&format!(
+            " · {} broken",
+            state.runbooks.catalog.broken.len()
+        ));
+    }
+    table(
+        f,
+        ta,
+        state,
+        View::Runbooks,
+        title,
+        vec!["ID", "TITLE", "STEPS", "REVIEWED"],
+        vec![
+            Constraint::Length(18),
+            Constraint::Min(16),
+            Constraint::Length(5),
+            Constraint::Length(11),
+        ],
+        rows.len(),
+        "no runbooks",
+        |i| {
+            let rb = rows[i];
+            let stale = rb.is_stale(state.now);
+            Row::new(vec![
+                Cell::from(Span::styled(rb.id.to_string(), t.title)),
+                Cell::from(rb.title.to_string()),
+                Cell::from(rb.steps.len().to_string()),
+                Cell::from(Span::styled(
+                    match (rb.last_reviewed, stale) {
+                        (Some(d), false) => d.to_string(),
+                        (Some(_), true) => "STALE".into(),
+                        (None, _) => "never".into(),
+                    },
+                    if stale { t.warn } else { t.muted },
+                )),
+            ])
+        },
+    );
+    if let Some(da) = da {
+        let block = panel("Preview — Enter walks it step by step", t, false);
+        let inner = block.inner(da);
+        f.render_widget(block, da);
+        match state.selected_runbook() {
+            Some(rb) => {
+                let text =
+                    crate::runbooks::render::render_runbook(rb, t, inner.width as usize, state.now);
+                f.render_widget(Paragraph::new(text), inner);
+            }
+            None => {
+                let mut lines = vec![muted_line("nothing selected", t)];
+                for b in &state.runbooks.catalog.broken {
+                    lines.push(Line::from(Span::styled(
+                        format!("{}: {}", b.path, b.error),
+                        t.crit,
+                    )));
+                }
+                f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+            }
+        }
+    }
+}
+
+fn walk(f: &mut Frame, body: Rect, state: &State, w: &crate::runbooks::walk::Walk) {
+    let t = &state.theme;
+    let title = match w.incident() {
+        Some(i) => format!("{} — for incident {i}", w.runbook.title),
+        None => w.runbook.title.to_string(),
+    };
+    let block = panel(&title, t, true);
+    let inner = block.inner(body);
+    f.render_widget(block, body);
+    let [head, text_area, keys] = Layout::vertical([
+        Constraint::Length(if w.warning.is_some() { 2 } else { 1 }),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    let mut head_lines = vec![Line::from(Span::styled(w.status_line(), t.focus))];
+    if let Some(warn) = &w.warning {
+        head_lines.push(Line::from(Span::styled(warn.to_string(), t.warn)));
+    }
+    f.render_widget(Paragraph::new(head_lines), head);
+    let text = w.render(t, text_area.width as usize);
+    // Keep the cursor on screen: scroll to the highlighted line.
+    let cursor_line = text
+        .lines
+        .iter()
+        .position(|l| l.spans.iter().any(|s| s.style == t.selection) || l.style == t.selection)
+        .unwrap_or(0);
+    let h = text_area.height as usize;
+    let scroll = if cursor_line + 2 > h {
+        cursor_line + 2 - h
+    } else {
+        0
+    };
+    f.render_widget(Paragraph::new(text).scroll((scroll as u16, 0)), text_area);
+    let mut spans = Vec::new();
+    for (k, d) in [
+        ("j/k", " move  "),
+        ("Space", " tick  "),
+        ("x", " run action  "),
+        ("y", " copy  "),
+        ("h/l", " step  "),
+        ("Esc", " back"),
+    ] {
+        spans.push(Span::styled(k, t.key));
+        spans.push(Span::styled(d, t.muted));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), keys);
 }

@@ -71,7 +71,7 @@ pub fn render(f: &mut Frame, state: &State) {
         View::Deploys => lists::deploys(f, a.body, state),
         View::Flags => lists::flags(f, a.body, state),
         View::Audit => lists::audit(f, a.body, state),
-        View::Runbooks => lists::not_yet(f, a.body, state),
+        View::Runbooks => lists::runbooks(f, a.body, state),
     }
     footer(f, a.footer, state);
     overlays::toasts(f, a.body, state);
@@ -92,6 +92,7 @@ pub fn row_at(state: &State, col: u16, row: u16) -> Option<usize> {
         View::Incidents | View::Slos | View::Deploys | View::Flags | View::Audit => {
             lists::rows_area(state, body)
         }
+        View::Runbooks if state.runbooks.walk.is_none() => lists::rows_area(state, body),
         _ => return None,
     };
     if col < list.x || col >= list.x + list.width || row < list.y || row >= list.y + list.height {
