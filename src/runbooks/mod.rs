@@ -903,6 +903,21 @@ pub fn search(query: &str, runbooks: &[Runbook]) -> Vec<(usize, u32)> {
     out
 }
 
+/// Fill each incident's `runbook` with the id of its runbook
+/// ([`runbook_for`]); an explicit link the catalog does not know is
+/// kept as the provider gave it.
+pub fn link_incidents(
+    incidents: &mut [Incident],
+    services: &[ServiceConfig],
+    runbooks: &[Runbook],
+) {
+    for i in incidents.iter_mut() {
+        if let Some(id) = runbook_for(i, services, runbooks) {
+            i.runbook = Some(id);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1169,20 +1184,5 @@ mod tests {
         assert_eq!(top("jwks"), "auth-outage");
         assert_eq!(search("", &cat.runbooks).len(), cat.runbooks.len());
         assert!(search("zzzzqqqq", &cat.runbooks).is_empty());
-    }
-}
-
-/// Fill each incident's `runbook` with the id of its runbook
-/// ([`runbook_for`]); an explicit link the catalog does not know is
-/// kept as the provider gave it.
-pub fn link_incidents(
-    incidents: &mut [Incident],
-    services: &[ServiceConfig],
-    runbooks: &[Runbook],
-) {
-    for i in incidents.iter_mut() {
-        if let Some(id) = runbook_for(i, services, runbooks) {
-            i.runbook = Some(id);
-        }
     }
 }

@@ -818,11 +818,7 @@ fn walk(f: &mut Frame, body: Rect, state: &State, w: &crate::runbooks::walk::Wal
         .position(|l| l.spans.iter().any(|s| s.style == t.selection) || l.style == t.selection)
         .unwrap_or(0);
     let h = text_area.height as usize;
-    let scroll = if cursor_line + 2 > h {
-        cursor_line + 2 - h
-    } else {
-        0
-    };
+    let scroll = (cursor_line + 2).saturating_sub(h);
     f.render_widget(Paragraph::new(text).scroll((scroll as u16, 0)), text_area);
     let mut spans = Vec::new();
     for (k, d) in [
