@@ -2,6 +2,7 @@
 //! `Provider` trait object; the poller runs each on its own tokio task.
 
 pub mod demo;
+pub mod http;
 pub mod poller;
 
 use crate::config::{Config, ProviderConfig, ProviderKind};
