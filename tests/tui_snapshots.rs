@@ -10,7 +10,10 @@ use sitrep::tui::ui;
 use sitrep::tui::update::{Msg, update};
 
 fn now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc.with_ymd_and_hms(2026, 11, 22, 3, 4, 5).single().unwrap()
+    chrono::Utc
+        .with_ymd_and_hms(2026, 11, 22, 3, 4, 5)
+        .single()
+        .unwrap()
 }
 
 fn state() -> State {
@@ -55,11 +58,20 @@ macro_rules! snap {
 #[test]
 fn every_view_at_both_sizes() {
     for (w, h) in [(160, 45), (80, 24)] {
-        for v in [View::Dashboard, View::Incidents, View::Slos, View::Deploys, View::Flags] {
+        for v in [
+            View::Dashboard,
+            View::Incidents,
+            View::Slos,
+            View::Deploys,
+            View::Flags,
+        ] {
             let mut s = state();
             s.view = v;
             let t = draw(&mut s, w, h);
-            snap!(format!("view_{}_{w}x{h}", v.title().to_lowercase()), text(&t));
+            snap!(
+                format!("view_{}_{w}x{h}", v.title().to_lowercase()),
+                text(&t)
+            );
         }
     }
 }
@@ -102,19 +114,38 @@ fn read_only_badge_and_first_run_and_too_small() {
 #[test]
 fn rollback_modal_shows_what_is_at_stake() {
     let mut s = state();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     key(&mut s, KeyCode::Char('4'));
-    let idx = s.deploys().iter().position(|d| d.service.as_str() == "checkout" && d.current).unwrap();
+    let idx = s
+        .deploys()
+        .iter()
+        .position(|d| d.service.as_str() == "checkout" && d.current)
+        .unwrap();
     s.list_mut(View::Deploys).selected = idx;
     key(&mut s, KeyCode::Char('b'));
     for c in "bad deploy".chars() {
         key(&mut s, KeyCode::Char(c));
     }
-    let fx = update(&mut s, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE))).0;
-    let Some(sitrep::tui::update::Effect::Plan { op, reason }) = fx.into_iter().next() else { panic!() };
+    let fx = update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    )
+    .0;
+    let Some(sitrep::tui::update::Effect::Plan { op, reason }) = fx.into_iter().next() else {
+        panic!()
+    };
     let reg = sitrep::providers::Registry::demo(now());
     let plan = rt.block_on(reg.get("gh").unwrap().plan(&op)).unwrap();
-    update(&mut s, Msg::Planned { result: Ok(plan), reason });
+    update(
+        &mut s,
+        Msg::Planned {
+            result: Ok(plan),
+            reason,
+        },
+    );
     for c in "check".chars() {
         key(&mut s, KeyCode::Char(c));
     }
@@ -134,7 +165,10 @@ fn one_style_aware_snapshot_per_theme() {
         let mut s = state();
         s.theme = sitrep::theme::Theme::bundled(name).unwrap();
         let t = draw(&mut s, 80, 24);
-        snap!(format!("theme_{name}"), format!("{:?}", t.backend().buffer()));
+        snap!(
+            format!("theme_{name}"),
+            format!("{:?}", t.backend().buffer())
+        );
     }
     let mut s = state();
     s.theme = sitrep::theme::Theme::no_color();
@@ -145,7 +179,11 @@ fn one_style_aware_snapshot_per_theme() {
 #[test]
 fn severity_is_never_colour_alone() {
     // Every theme, including no-colour, shows the SEV label as text.
-    for theme in sitrep::theme::Theme::names().into_iter().map(|n| sitrep::theme::Theme::bundled(n).unwrap()).chain([sitrep::theme::Theme::no_color()]) {
+    for theme in sitrep::theme::Theme::names()
+        .into_iter()
+        .map(|n| sitrep::theme::Theme::bundled(n).unwrap())
+        .chain([sitrep::theme::Theme::no_color()])
+    {
         let mut s = state();
         s.theme = theme;
         let out = text(&draw(&mut s, 80, 24));
@@ -159,7 +197,12 @@ fn severity_is_never_colour_alone() {
 fn hostile_provider_text_never_reaches_a_cell() {
     let mut s = state();
     let evil = "\x1b]0;pwned\x07\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J\u{9b}31m\u{202e}gnp.exe\x7fTitle";
-    for i in s.store.slots.iter_mut().flat_map(|s| s.data.incidents.iter_mut()) {
+    for i in s
+        .store
+        .slots
+        .iter_mut()
+        .flat_map(|s| s.data.incidents.iter_mut())
+    {
         i.title = sitrep::text::SafeText::line(evil);
     }
     s.rebuild();
@@ -170,7 +213,10 @@ fn hostile_provider_text_never_reaches_a_cell() {
         for cell in buf.content() {
             for c in cell.symbol().chars() {
                 assert!(!c.is_control(), "control char {c:?} in a cell");
-                assert!(!('\u{202a}'..='\u{202e}').contains(&c) && !('\u{2066}'..='\u{2069}').contains(&c));
+                assert!(
+                    !('\u{202a}'..='\u{202e}').contains(&c)
+                        && !('\u{2066}'..='\u{2069}').contains(&c)
+                );
             }
         }
         assert!(text(&t).contains("Title"));

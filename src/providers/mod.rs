@@ -2,8 +2,10 @@
 //! `Provider` trait object; the poller runs each on its own tokio task.
 
 pub mod demo;
+pub mod github;
 pub mod http;
 pub mod poller;
+pub mod rollback;
 
 use crate::config::{Config, ProviderConfig, ProviderKind};
 use crate::model::Fetched;
@@ -207,9 +209,11 @@ pub struct BuildCtx<'a> {
 
 /// Build one provider from its config. A failure becomes a `Broken`
 /// provider carrying the error.
-pub fn build_one(pc: &ProviderConfig, _ctx: &BuildCtx<'_>) -> Arc<dyn Provider> {
-    #[allow(clippy::match_single_binding)] // arms are added per provider kind
+pub fn build_one(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Arc<dyn Provider> {
     let built: Result<Arc<dyn Provider>, ProviderError> = match pc.kind {
+        ProviderKind::Github => {
+            github::Github::from_ctx(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
+        }
         k => Err(ProviderError::unsupported(
             &pc.name,
             format!("provider kind {k} is not available in this build yet"),

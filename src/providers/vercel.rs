@@ -1,0 +1,1 @@
+//! Vercel (placeholder while being written).
