@@ -6,6 +6,7 @@ pub mod github;
 pub mod http;
 pub mod poller;
 pub mod rollback;
+pub mod vercel;
 
 use crate::config::{Config, ProviderConfig, ProviderKind};
 use crate::model::Fetched;
@@ -213,6 +214,9 @@ pub fn build_one(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Arc<dyn Provider> {
     let built: Result<Arc<dyn Provider>, ProviderError> = match pc.kind {
         ProviderKind::Github => {
             github::Github::from_ctx(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
+        }
+        ProviderKind::Vercel => {
+            vercel::Vercel::from_ctx(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
         }
         k => Err(ProviderError::unsupported(
             &pc.name,

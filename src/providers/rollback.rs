@@ -5,7 +5,8 @@
 //!   whose state is `success`.
 //! - **Rollback target** without `--to`: the newest deploy older than the
 //!   live one that succeeded (`success`, or `inactive` = succeeded and was
-//!   superseded) and whose sha differs from the live sha. None → refused.
+//!   superseded) and whose sha differs from the live sha (a deploy without
+//!   a known sha counts as different). None → refused.
 //! - **`--to ID`**: must be a deploy of that service and environment, must
 //!   have succeeded, and must not be the live deploy.
 
@@ -112,7 +113,9 @@ pub fn pick<'a>(
             .find(|d| {
                 good(d)
                     && !d.current
-                    && live.is_none_or(|l| d.created_at < l.created_at && d.sha != l.sha)
+                    && live.is_none_or(|l| {
+                        d.created_at < l.created_at && (d.sha != l.sha || d.sha.is_empty())
+                    })
             })
             .copied()
             .ok_or_else(|| {
