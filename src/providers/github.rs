@@ -542,6 +542,13 @@ impl Github {
                 what,
                 format!("at {}: {}", source.path(), source.inner()),
             ),
+            // octocrab's `Page` found neither an array nor a known list key.
+            octocrab::Error::Other { source, .. } => Failure {
+                err: self.err(ErrorKind::Shape, format!("{what}: wrong shape: {source}")),
+                retryable: false,
+                wait: None,
+                not_sent: false,
+            },
             other => {
                 let mut src: Option<&(dyn std::error::Error + 'static)> = Some(other);
                 let mut timeout = false;
