@@ -25,6 +25,9 @@ const REPO: &str = "/repos/acme/checkout-api";
 // ---------------------------------------------------------------------------
 // The fake
 
+/// (status, headers, body)
+type Scripted = (u16, Vec<(String, String)>, String);
+
 #[derive(Default)]
 struct GhState {
     /// Newest first, like GitHub.
@@ -38,7 +41,7 @@ struct GhState {
     status_calls: usize,
     /// Answers served before the normal ones (status, headers, body), for
     /// any request.
-    scripted: Vec<(u16, Vec<(String, String)>, String)>,
+    scripted: Vec<Scripted>,
     /// Answer every POST with this (status, body).
     post_answer: Option<(u16, Value)>,
 }

@@ -153,6 +153,15 @@ pub struct Vercel {
     done: Mutex<HashMap<String, ExecResult>>,
 }
 
+impl std::fmt::Debug for Vercel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vercel")
+            .field("name", &self.name)
+            .field("project", &self.project)
+            .finish_non_exhaustive()
+    }
+}
+
 struct State {
     project_id: String,
     /// The deployment production points at after a finished alias request.
