@@ -859,10 +859,8 @@ async fn skip_status_checks_is_opt_in() {
         (1, "aaaa111", "v1", "production", 60, Some("success")),
     ])
     .await;
-    let (c, pc) = config(&server.uri(), "");
-    let mut o = opts(&pc);
-    o.skip_status_checks = true;
-    let gh = Github::new(&pc, &c, Secret::new(TOKEN), o).unwrap();
+    let (c, pc) = config(&server.uri(), "skip_status_checks = true");
+    let gh = Github::new(&pc, &c, Secret::new(TOKEN), opts(&pc)).unwrap();
     let plan = gh.plan(&rollback("production", None)).await.unwrap();
     assert_eq!(
         plan.requests[0].body.as_ref().unwrap()["required_contexts"],

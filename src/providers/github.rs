@@ -68,7 +68,7 @@ impl GithubOptions {
             max_pages: 10,
             status_concurrency: 8,
             refresh_window: 5,
-            skip_status_checks: false,
+            skip_status_checks: pc.skip_status_checks.unwrap_or(false),
         }
     }
 }
