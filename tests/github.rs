@@ -37,6 +37,7 @@ struct GhState {
     next_id: u64,
     posts: Vec<Value>,
     dispatches: Vec<Value>,
+    runs: Vec<Value>,
     list_calls: usize,
     status_calls: usize,
     /// Answers served before the normal ones (status, headers, body), for
@@ -156,6 +157,12 @@ impl Respond for GhFake {
                 .take(per_page)
                 .collect();
             return rate_headers(ResponseTemplate::new(200)).set_body_json(list);
+        }
+        if method == "GET" && path == format!("{REPO}/actions/workflows/deploy.yml/runs") {
+            return rate_headers(ResponseTemplate::new(200)).set_body_json(json!({
+                "total_count": st.runs.len(),
+                "workflow_runs": st.runs,
+            }));
         }
         if method == "POST" && path == format!("{REPO}/deployments") {
             let body: Value = req.body_json().unwrap_or(Value::Null);
@@ -938,4 +945,74 @@ async fn build_one_names_a_missing_token() {
     );
     let e = p.fetch().await.unwrap_err();
     assert!(e.to_string().contains("GH_TEST_TOKEN_UNUSED"), "{e}");
+}
+
+fn run(id: u64, status: &str, conclusion: Option<&str>, at: &str) -> Value {
+    json!({
+        "id": id, "name": "Deploy", "display_title": format!("Deploy run {id}"),
+        "node_id": format!("WFR_{id}"), "head_branch": "main", "head_sha": format!("{id:040x}"),
+        "run_number": id, "run_attempt": 1, "event": "push", "status": status,
+        "conclusion": conclusion, "workflow_id": 7,
+        "html_url": format!("https://github.com/acme/checkout-api/actions/runs/{id}"),
+        "url": format!("https://api.github.com{REPO}/actions/runs/{id}"),
+        "actor": {"login": "octocat", "id": 1},
+        "created_at": at, "updated_at": at,
+    })
+}
+
+#[tokio::test]
+async fn deploy_workflow_runs_are_listed_for_information() {
+    let (server, f) = fake(&[(1, "aaaa111", "v1", "production", 60, Some("success"))]).await;
+    f.st.lock().unwrap().runs = vec![
+        run(55, "queued", None, "2026-11-22T02:59:00Z"),
+        run(54, "in_progress", None, "2026-11-22T02:58:00Z"),
+        run(53, "completed", Some("failure"), "2026-11-22T02:50:00Z"),
+        run(52, "completed", Some("cancelled"), "2026-11-22T02:40:00Z"),
+        run(51, "completed", Some("success"), "2026-11-22T02:30:00Z"),
+    ];
+    let gh = provider(&server, r#"workflow = "deploy.yml""#);
+    let got = gh.fetch().await.unwrap();
+    let runs: Vec<_> = got
+        .deploys
+        .iter()
+        .filter(|d| d.environment.as_str() == "actions:deploy.yml")
+        .collect();
+    assert_eq!(runs.len(), 5);
+    let st: Vec<(&str, DeployState, &str)> = runs
+        .iter()
+        .map(|d| (d.id.as_str(), d.state, d.provider_state.as_str()))
+        .collect();
+    assert_eq!(
+        st,
+        vec![
+            ("55", DeployState::Queued, "queued"),
+            ("54", DeployState::InProgress, "in_progress"),
+            ("53", DeployState::Failure, "failure"),
+            ("52", DeployState::Canceled, "cancelled"),
+            ("51", DeployState::Success, "success"),
+        ]
+    );
+    assert!(runs.iter().all(|d| !d.current));
+    assert_eq!(runs[4].service.as_str(), "checkout");
+    assert_eq!(runs[4].creator.as_ref().unwrap().as_str(), "octocat");
+    assert_eq!(
+        runs[4].url.as_ref().unwrap().as_str(),
+        "https://github.com/acme/checkout-api/actions/runs/51"
+    );
+    assert_eq!(
+        runs[4].description.as_ref().unwrap().as_str(),
+        "Deploy run 51"
+    );
+    // The production deployment is still the live one.
+    assert!(
+        got.deploys
+            .iter()
+            .any(|d| d.current && d.id.as_str() == "1")
+    );
+    let e = gh
+        .plan(&rollback("actions:deploy.yml", None))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unsupported);
+    assert_eq!(posts(&f), 0);
 }

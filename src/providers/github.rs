@@ -134,6 +134,52 @@ struct GhStatus {
     environment_url: Option<String>,
 }
 
+#[derive(Debug, Deserialize)]
+struct GhRun {
+    id: u64,
+    #[serde(default)]
+    display_title: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    head_branch: Option<String>,
+    #[serde(default)]
+    head_sha: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    conclusion: Option<String>,
+    #[serde(default)]
+    html_url: Option<String>,
+    #[serde(default)]
+    actor: Option<GhUser>,
+    created_at: Time,
+}
+
+/// The pseudo-environment under which runs of the deploy workflow are listed.
+pub fn runs_environment(workflow: &str) -> String {
+    format!("actions:{workflow}")
+}
+
+/// A workflow run's `status` / `conclusion` → SPEC §4 state; the raw value
+/// (conclusion when completed, else status) goes to `provider_state`.
+pub fn map_run(status: Option<&str>, conclusion: Option<&str>) -> (DeployState, String) {
+    match (status, conclusion) {
+        (Some("completed"), Some(c)) => (
+            match c {
+                "success" => DeployState::Success,
+                "cancelled" => DeployState::Canceled,
+                "skipped" | "neutral" | "stale" => DeployState::Inactive,
+                // failure, timed_out, startup_failure, action_required...
+                _ => DeployState::Failure,
+            },
+            c.to_string(),
+        ),
+        (Some("in_progress"), _) => (DeployState::InProgress, "in_progress".into()),
+        (s, _) => (DeployState::Queued, s.unwrap_or("queued").to_string()),
+    }
+}
+
 /// What we remember of a deployment's latest status.
 #[derive(Clone, Debug)]
 struct StatusInfo {
@@ -198,6 +244,8 @@ pub struct Github {
     repos: Vec<Repo>,
     environments: Vec<String>,
     strategy: Strategy,
+    /// The deploy workflow whose runs are listed.
+    workflow: Option<String>,
     opts: GithubOptions,
     poll: Duration,
     statuses: Mutex<HashMap<u64, StatusInfo>>,
@@ -367,6 +415,7 @@ impl Github {
             repos,
             environments: pc.environments.clone().unwrap_or_default(),
             strategy,
+            workflow: pc.workflow.clone().filter(|w| !w.trim().is_empty()),
             opts,
             poll: pc.poll(),
             statuses: Mutex::new(HashMap::new()),
@@ -929,6 +978,12 @@ impl Github {
         for r in results {
             deploys.extend(r?);
         }
+        let mut runs = Vec::new();
+        if let Some(wf) = &self.workflow {
+            for repo in &self.repos {
+                runs.extend(self.workflow_runs(repo, wf).await?);
+            }
+        }
         // Keep the status cache to what is still listed.
         {
             let ids: std::collections::HashSet<u64> = deploys
@@ -939,11 +994,66 @@ impl Github {
             cache.retain(|id, _| ids.contains(id));
         }
         rollback::mark_current(&mut deploys);
+        // Workflow runs are shown for information; none of them is "live".
+        deploys.extend(runs);
         deploys.sort_by(rollback::newest_first);
         Ok(Fetched {
             deploys,
             ..Fetched::default()
         })
+    }
+
+    /// The newest runs (one page of 30) of the deploy workflow.
+    async fn workflow_runs(
+        &self,
+        repo: &Repo,
+        workflow: &str,
+    ) -> Result<Vec<Deploy>, ProviderError> {
+        let route = format!(
+            "{}/actions/workflows/{}/runs?per_page=30",
+            repo.route(),
+            seg(workflow)
+        );
+        let what = format!(
+            "GET /repos/{}/actions/workflows/{workflow}/runs",
+            repo.full()
+        );
+        let mut page: Page<GhRun> = self.get_page(&route, &what).await?;
+        let env = runs_environment(workflow);
+        Ok(page
+            .take_items()
+            .into_iter()
+            .map(|r| {
+                let (state, raw) = map_run(r.status.as_deref(), r.conclusion.as_deref());
+                Deploy {
+                    provider: SafeText::line(&self.name),
+                    service: SafeText::line(&repo.service),
+                    environment: SafeText::line(&env),
+                    id: SafeText::line(&r.id.to_string()),
+                    git_ref: SafeText::line(r.head_branch.as_deref().unwrap_or("-")),
+                    sha: SafeText::line(r.head_sha.as_deref().unwrap_or_default()),
+                    state,
+                    provider_state: SafeText::line(&raw),
+                    created_at: r.created_at,
+                    creator: r
+                        .actor
+                        .as_ref()
+                        .and_then(|a| a.login.as_deref())
+                        .map(SafeText::line),
+                    url: r
+                        .html_url
+                        .as_deref()
+                        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+                        .map(SafeText::line),
+                    current: false,
+                    description: r
+                        .display_title
+                        .as_deref()
+                        .or(r.name.as_deref())
+                        .map(SafeText::line),
+                }
+            })
+            .collect())
     }
 
     // -- rollback ---------------------------------------------------------------
@@ -993,6 +1103,19 @@ impl Github {
         environment: &str,
         to: Option<&str>,
     ) -> Result<Plan, ProviderError> {
+        if environment.starts_with("actions:") {
+            return Err(self.err(
+                ErrorKind::Unsupported,
+                format!(
+                    "{environment} lists workflow runs for information; roll back a deployment environment ({})",
+                    if self.environments.is_empty() {
+                        "e.g. production".to_string()
+                    } else {
+                        self.environments.join(", ")
+                    }
+                ),
+            ));
+        }
         let repo = self.repo_for(service)?;
         let g = self.group(repo, Some(environment)).await?;
         let mut deploys: Vec<Deploy> = g
@@ -1273,7 +1396,7 @@ impl Provider for Github {
         self.poll
     }
     fn fetch_deadline(&self) -> Duration {
-        let groups = self.repos.len() * self.envs().len();
+        let groups = self.repos.len() * (self.envs().len() + usize::from(self.workflow.is_some()));
         let reqs = groups * (self.opts.max_pages.min(5) + 3);
         self.opts.http.fetch_deadline(reqs.min(1000) as u32)
     }
