@@ -35,6 +35,8 @@ struct GhState {
     /// Newest first per deployment.
     statuses: HashMap<u64, Vec<Value>>,
     next_id: u64,
+    /// GHES-style API root under the host, e.g. "/api/v3" ("" = none).
+    prefix: String,
     posts: Vec<Value>,
     dispatches: Vec<Value>,
     runs: Vec<Value>,
@@ -88,7 +90,15 @@ impl Respond for GhFake {
             }
             return t;
         }
-        let path = req.url.path().to_string();
+        let Some(path) = req
+            .url
+            .path()
+            .strip_prefix(st.prefix.as_str())
+            .map(str::to_string)
+        else {
+            return gh_error(404, "Not Found");
+        };
+        let prefix = st.prefix.clone();
         let q: HashMap<String, String> = req.url.query_pairs().into_owned().collect();
         let method = req.method.as_str();
         if method == "GET" && path == format!("{REPO}/deployments") {
@@ -122,7 +132,7 @@ impl Respond for GhFake {
                         s.append_pair(k, v);
                     }
                     s.append_pair("page", &p.to_string());
-                    format!("{}{REPO}/deployments?{}", self.base, s.finish())
+                    format!("{}{prefix}{REPO}/deployments?{}", self.base, s.finish())
                 };
                 t = t.insert_header(
                     "link",
@@ -1015,4 +1025,49 @@ async fn deploy_workflow_runs_are_listed_for_information() {
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Unsupported);
     assert_eq!(posts(&f), 0);
+}
+
+#[tokio::test]
+async fn ghes_base_url_with_a_path_keeps_it_across_pages() {
+    let seeds: Vec<(u64, String)> = (1..=150).map(|i| (i, format!("{i:07x}"))).collect();
+    let s: Vec<Seed> = seeds
+        .iter()
+        .map(|(i, sha)| {
+            (
+                *i,
+                sha.as_str(),
+                "main",
+                "production",
+                1000 - *i as i64,
+                Some("success"),
+            )
+        })
+        .collect();
+    let (server, f) = fake(&s).await;
+    f.st.lock().unwrap().prefix = "/api/v3".into();
+    let (c, pc) = config(&format!("{}/api/v3", server.uri()), "");
+    let pc = ProviderConfig {
+        environments: Some(vec!["production".into()]),
+        ..pc
+    };
+    let gh = Github::new(&pc, &c, Secret::new(TOKEN), opts(&pc)).unwrap();
+    let got = gh.fetch().await.unwrap();
+    assert_eq!(got.deploys.len(), 150);
+    let reqs = server.received_requests().await.unwrap();
+    assert!(
+        reqs.iter()
+            .all(|r| r.url.path().starts_with("/api/v3/repos/"))
+    );
+    assert_eq!(f.st.lock().unwrap().list_calls, 2);
+    // Links to the web UI drop the API root.
+    let d = got.deploys.iter().find(|d| d.id.as_str() == "150").unwrap();
+    assert_eq!(
+        d.url.as_ref().unwrap().as_str(),
+        "https://ci.example.com/run/1"
+    );
+    let plan = gh.plan(&rollback("production", None)).await.unwrap();
+    assert_eq!(
+        plan.requests[0].url,
+        format!("{}/api/v3{REPO}/deployments", server.uri())
+    );
 }
