@@ -1045,6 +1045,7 @@ async fn ghes_base_url_with_a_path_keeps_it_across_pages() {
         .collect();
     let (server, f) = fake(&s).await;
     f.st.lock().unwrap().prefix = "/api/v3".into();
+    f.st.lock().unwrap().statuses.remove(&150);
     let (c, pc) = config(&format!("{}/api/v3", server.uri()), "");
     let pc = ProviderConfig {
         environments: Some(vec!["production".into()]),
@@ -1059,11 +1060,19 @@ async fn ghes_base_url_with_a_path_keeps_it_across_pages() {
             .all(|r| r.url.path().starts_with("/api/v3/repos/"))
     );
     assert_eq!(f.st.lock().unwrap().list_calls, 2);
-    // Links to the web UI drop the API root.
+    // Without a status URL, the link goes to the web UI (no API root).
     let d = got.deploys.iter().find(|d| d.id.as_str() == "150").unwrap();
     assert_eq!(
         d.url.as_ref().unwrap().as_str(),
-        "https://ci.example.com/run/1"
+        format!("{}/acme/checkout-api/deployments/production", server.uri())
+    );
+    assert!(!d.current, "no status yet: not live");
+    assert!(
+        got.deploys
+            .iter()
+            .find(|d| d.id.as_str() == "149")
+            .unwrap()
+            .current
     );
     let plan = gh.plan(&rollback("production", None)).await.unwrap();
     assert_eq!(
