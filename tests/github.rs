@@ -1080,3 +1080,83 @@ async fn ghes_base_url_with_a_path_keeps_it_across_pages() {
         format!("{}/api/v3{REPO}/deployments", server.uri())
     );
 }
+
+#[tokio::test]
+async fn sitrep_deploys_json_end_to_end() {
+    let (server, _f) = fake(&[
+        (3, "cccc333", "v3", "production", 5, Some("failure")),
+        (2, "bbbb222", "v2", "production", 30, Some("success")),
+        (1, "aaaa111", "v1", "staging", 60, Some("success")),
+    ])
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[[provider]]
+name = "gh"
+kind = "github"
+base_url = "{}"
+repos = ["acme/checkout-api"]
+environments = ["production", "staging"]
+token = {{ env = "SITREP_TEST_GH_TOKEN" }}
+
+[[service]]
+name = "checkout"
+deploys = {{ provider = "gh", repo = "acme/checkout-api" }}
+"#,
+            server.uri()
+        ),
+    )
+    .unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_sitrep"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args(["deploys", "--json"])
+        .env("SITREP_TEST_GH_TOKEN", TOKEN)
+        .env_remove("SITREP_CONFIG")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!stdout.contains(TOKEN));
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["providers"][0]["ok"], true, "{v}");
+    let d = v["deploys"].as_array().unwrap();
+    assert_eq!(d.len(), 3);
+    let keys: Vec<&str> = d[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for k in [
+        "provider",
+        "service",
+        "environment",
+        "id",
+        "ref",
+        "sha",
+        "state",
+        "provider_state",
+        "created_at",
+        "creator",
+        "url",
+        "current",
+    ] {
+        assert!(keys.contains(&k), "missing {k} in {keys:?}");
+    }
+    assert_eq!(d[0]["id"], "3");
+    assert_eq!(d[0]["state"], "failure");
+    assert_eq!(d[1]["current"], true);
+    assert_eq!(d[1]["service"], "checkout");
+}

@@ -258,7 +258,7 @@ async fn pages_follow_until_over_three_pages() {
     let owned: Vec<(String, String)> = (0..25)
         .map(|i| (format!("dpl_{i:03}"), format!("{i:07x}")))
         .collect();
-    let s: Vec<Seed> = owned
+    let mut s: Vec<Seed> = owned
         .iter()
         .enumerate()
         .map(|(i, (u, sha))| {
@@ -271,10 +271,27 @@ async fn pages_follow_until_over_three_pages() {
             )
         })
         .collect();
+    let previews: Vec<String> = (0..15).map(|i| format!("dpl_p{i:03}")).collect();
+    s.extend(
+        previews
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.as_str(), "", Some("preview"), i as i64, "BUILDING")),
+    );
     let (server, f) = fake(&s, 10).await;
     let got = provider(&server, "").fetch().await.unwrap();
-    assert_eq!(got.deploys.len(), 25);
-    // 3 pages of production, 1 (empty) of preview.
+    let prod = got
+        .deploys
+        .iter()
+        .filter(|d| d.environment.as_str() == "production");
+    assert_eq!(prod.count(), 25);
+    // Previews: only the newest page.
+    let prev = got
+        .deploys
+        .iter()
+        .filter(|d| d.environment.as_str() == "preview");
+    assert_eq!(prev.count(), 10);
+    // 3 pages of production, 1 of preview.
     assert_eq!(f.st.lock().unwrap().list_calls, 4);
     assert_eq!(got.deploys.iter().filter(|d| d.current).count(), 1);
     assert!(

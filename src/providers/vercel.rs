@@ -42,8 +42,11 @@ pub const TARGETS: [&str; 2] = ["production", "preview"];
 #[derive(Clone, Debug)]
 pub struct VercelOptions {
     pub http: HttpConfig,
-    /// Pages (of 100) read per target.
+    /// Pages (of 100) of production deployments read per poll.
     pub max_pages: usize,
+    /// Pages of preview deployments (there are usually many; only the
+    /// newest matter, as promote candidates).
+    pub preview_pages: usize,
 }
 
 impl VercelOptions {
@@ -51,6 +54,7 @@ impl VercelOptions {
         VercelOptions {
             http: HttpConfig::from_timeout(pc.timeout()),
             max_pages: 10,
+            preview_pages: 1,
         }
     }
 }
@@ -299,7 +303,12 @@ impl Vercel {
         let url = self.http.url(&self.path("deployments", project_id, ""));
         let mut out = Vec::new();
         let mut until: Option<i64> = None;
-        for _ in 0..self.opts.max_pages.max(1) {
+        let pages = if target == "production" {
+            self.opts.max_pages
+        } else {
+            self.opts.preview_pages
+        };
+        for _ in 0..pages.max(1) {
             let mut q = self.team_query();
             q.push(("projectId", project_id.to_string()));
             q.push(("target", target.to_string()));
@@ -316,10 +325,9 @@ impl Vercel {
                 _ => return Ok(out),
             }
         }
-        tracing::warn!(
-            "{}: deployments: stopped after {} pages",
-            self.name,
-            self.opts.max_pages
+        tracing::debug!(
+            "{}: {target} deployments: stopped after {pages} pages",
+            self.name
         );
         Ok(out)
     }
