@@ -560,6 +560,23 @@ async fn unknown_repository_is_not_found() {
 }
 
 #[tokio::test]
+async fn a_moved_repository_is_named_not_followed() {
+    let (server, f) = fake(&[]).await;
+    f.st.lock().unwrap().scripted.push((
+        301,
+        vec![(
+            "location".into(),
+            "https://api.github.com/repositories/42/deployments".into(),
+        )],
+        json!({"message": "Moved Permanently", "url": "https://api.github.com/repositories/42/deployments", "documentation_url": "https://docs.github.com/rest"}).to_string(),
+    ));
+    let e = provider1(&server).fetch().await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Http { status: 301 });
+    assert!(e.to_string().contains("repositories/42"), "{e}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn primary_rate_limit_fails_fast_until_reset() {
     let (server, f) = fake(&[]).await;
     let reset = chrono::Utc::now().timestamp() + 3600;

@@ -524,6 +524,17 @@ impl Github {
                 format!("{what}: {msg} (unknown repository, or the token cannot see it)"),
                 None,
             ),
+            301 | 302 | 307 | 308 => (
+                ErrorKind::Http { status },
+                false,
+                format!(
+                    "{what}: {msg} (moved{}; redirects are not followed: update `repos` or `base_url`)",
+                    header(h, "location")
+                        .map(|l| format!(" to {l}"))
+                        .unwrap_or_default()
+                ),
+                None,
+            ),
             409 => (
                 ErrorKind::Conflict { status },
                 false,
