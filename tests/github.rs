@@ -817,6 +817,8 @@ async fn rollback_to_an_unknown_id_is_a_clear_error() {
         environment: "production".into(),
         to: None,
     };
+    assert!(!gh.supports(&op), "not this provider's service");
+    assert!(gh.supports(&rollback("production", None)));
     let e = gh.plan(&op).await.unwrap_err();
     assert!(e.to_string().contains("service nope"), "{e}");
     assert_eq!(posts(&f), 0);

@@ -1414,8 +1414,15 @@ impl Provider for Github {
     fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
         Box::pin(self.fetch_all())
     }
+    /// Rollbacks of the services this provider deploys (any service when
+    /// the responder named this provider, so planning can say why not).
     fn supports(&self, op: &WriteOp) -> bool {
-        matches!(op, WriteOp::Rollback { .. })
+        match op {
+            WriteOp::Rollback { service, .. } => {
+                op.provider() == Some(self.name.as_str()) || self.repo_for(service).is_ok()
+            }
+            _ => false,
+        }
     }
     fn plan<'a>(&'a self, op: &'a WriteOp) -> BoxFut<'a, Result<Plan, ProviderError>> {
         Box::pin(async move {

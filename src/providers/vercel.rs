@@ -679,8 +679,17 @@ impl Provider for Vercel {
             })
         })
     }
+    /// Rollbacks of the services this provider deploys (any service when
+    /// the responder named this provider, so planning can say why not).
     fn supports(&self, op: &WriteOp) -> bool {
-        matches!(op, WriteOp::Rollback { .. })
+        match op {
+            WriteOp::Rollback { service, .. } => {
+                op.provider() == Some(self.name.as_str())
+                    || service == &self.service
+                    || service == &self.project
+            }
+            _ => false,
+        }
     }
     fn plan<'a>(&'a self, op: &'a WriteOp) -> BoxFut<'a, Result<Plan, ProviderError>> {
         Box::pin(async move {
