@@ -1492,6 +1492,34 @@ mod tests {
     }
 
     #[test]
+    fn workflow_runs_map() {
+        assert_eq!(
+            map_run(Some("completed"), Some("success")),
+            (DeployState::Success, "success".into())
+        );
+        assert_eq!(
+            map_run(Some("completed"), Some("timed_out")).0,
+            DeployState::Failure
+        );
+        assert_eq!(
+            map_run(Some("completed"), Some("cancelled")).0,
+            DeployState::Canceled
+        );
+        assert_eq!(
+            map_run(Some("completed"), Some("skipped")).0,
+            DeployState::Inactive
+        );
+        assert_eq!(
+            map_run(Some("in_progress"), None).0,
+            DeployState::InProgress
+        );
+        assert_eq!(
+            map_run(Some("waiting"), None),
+            (DeployState::Queued, "waiting".into())
+        );
+    }
+
+    #[test]
     fn payload_key_reads_objects_and_strings() {
         let o = serde_json::json!({"sitrep": {"idempotency_key": "k1"}});
         assert_eq!(payload_key(&o).as_deref(), Some("k1"));

@@ -191,6 +191,47 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whatever the history, an automatic rollback target is a deploy
+        /// that succeeded, is older than the live one and carries another
+        /// sha; and a refusal means no such deploy exists.
+        #[test]
+        fn target_is_always_an_older_good_deploy_of_another_sha(
+            hist in proptest::collection::vec((0u8..4, 0u8..6, 0i64..500), 0..25)
+        ) {
+            use DeployState::*;
+            let states = [Success, Failure, Inactive, InProgress, Queued, Canceled];
+            let mut g: Vec<Deploy> = hist
+                .iter()
+                .enumerate()
+                .map(|(i, (sha, st, mins))| {
+                    d(&i.to_string(), &format!("sha{sha}"), states[*st as usize], *mins)
+                })
+                .collect();
+            mark_current(&mut g);
+            let live = g.iter().find(|x| x.current).cloned();
+            proptest::prop_assert!(g.iter().filter(|x| x.current).count() <= 1);
+            match pick("gh", "svc", "production", &g, None) {
+                Ok((l, t)) => {
+                    proptest::prop_assert_eq!(l.cloned(), live.clone());
+                    proptest::prop_assert!(good(t) && !t.current);
+                    if let Some(l) = &live {
+                        proptest::prop_assert!(t.created_at < l.created_at);
+                        proptest::prop_assert!(t.sha != l.sha);
+                    }
+                }
+                Err(_) => {
+                    let any = g.iter().any(|x| {
+                        good(x)
+                            && !x.current
+                            && live.as_ref().is_none_or(|l| x.created_at < l.created_at && x.sha != l.sha)
+                    });
+                    proptest::prop_assert!(!any);
+                }
+            }
+        }
+    }
+
     #[test]
     fn picks_previous_good_of_another_sha() {
         use DeployState::*;
