@@ -47,6 +47,8 @@ struct GhState {
     scripted: Vec<Scripted>,
     /// Answer every POST with this (status, body).
     post_answer: Option<(u16, Value)>,
+    /// Create the deployment, but answer this late.
+    post_delay: Option<Duration>,
 }
 
 #[derive(Clone)]
@@ -193,7 +195,11 @@ impl Respond for GhFake {
                 body["payload"].clone(),
             );
             st.deployments.insert(0, d.clone());
-            return rate_headers(ResponseTemplate::new(201)).set_body_json(d);
+            let t = rate_headers(ResponseTemplate::new(201)).set_body_json(d);
+            return match st.post_delay {
+                Some(delay) => t.set_delay(delay),
+                None => t,
+            };
         }
         if method == "POST" && path.ends_with("/dispatches") {
             st.dispatches.push(req.body_json().unwrap_or(Value::Null));
@@ -1178,4 +1184,31 @@ deploys = {{ provider = "gh", repo = "acme/checkout-api" }}
     assert_eq!(d[0]["state"], "failure");
     assert_eq!(d[1]["current"], true);
     assert_eq!(d[1]["service"], "checkout");
+}
+
+#[tokio::test]
+async fn a_rollback_cut_off_mid_way_is_unknown_and_its_retry_does_not_deploy_twice() {
+    let (server, f) = fake(&[
+        (2, "bbbb222", "v2", "production", 5, Some("success")),
+        (1, "aaaa111", "v1", "production", 60, Some("success")),
+    ])
+    .await;
+    let (c, pc) = config(&server.uri(), "");
+    let mut o = opts(&pc);
+    o.http.write_timeout = Duration::from_millis(300);
+    let gh = Github::new(&pc, &c, Secret::new(TOKEN), o).unwrap();
+    let plan = gh.plan(&rollback("production", None)).await.unwrap();
+    f.st.lock().unwrap().post_delay = Some(Duration::from_secs(3));
+    let e = gh.execute(&plan, "key-cut").await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unknown, "{e}");
+    assert!(
+        e.to_string().contains("may or may not have been applied"),
+        "{e}"
+    );
+    assert_eq!(posts(&f), 1);
+    // The deployment was created; the retry finds it by its key.
+    f.st.lock().unwrap().post_delay = None;
+    let r = gh.execute(&plan, "key-cut").await.unwrap();
+    assert_eq!(r.detail["existing"], true);
+    assert_eq!(posts(&f), 1);
 }
