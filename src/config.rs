@@ -795,3 +795,35 @@ mod tests {
         assert!(e.starts_with("c.toml:5:"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Any text: an error or a config, never a panic; errors name the file.
+        #[test]
+        fn parse_never_panics(text in "\\PC{0,400}") {
+            if let Err(e) = parse(&text, Path::new("f.toml")) {
+                prop_assert!(e.to_string().starts_with("f.toml"));
+            }
+        }
+
+        /// The example config with one byte changed or a line cut: never a
+        /// panic, and a reported line is inside the file.
+        #[test]
+        fn mutated_example_never_panics(pos in 0usize..EXAMPLE.len(), byte in any::<u8>(), cut in any::<bool>()) {
+            let mut bytes = EXAMPLE.as_bytes().to_vec();
+            if cut { bytes.truncate(pos) } else { bytes[pos] = byte }
+            let text = String::from_utf8_lossy(&bytes);
+            if let Err(e) = parse(&text, Path::new("f.toml"))
+                && let Some(l) = e.line
+            {
+                prop_assert!(l >= 1 && l <= text.lines().count() + 1, "line {} of {}", l, text.lines().count());
+            }
+        }
+    }
+}

@@ -222,3 +222,31 @@ fn hostile_provider_text_never_reaches_a_cell() {
         assert!(text(&t).contains("Title"));
     }
 }
+
+#[test]
+fn palette_finds_and_plans_a_rollback() {
+    let mut s = state();
+    key(&mut s, KeyCode::Char(':'));
+    for c in "rollback checkout prod".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    for (w, h) in [(160, 45), (80, 24)] {
+        let out = text(&draw(&mut s, w, h));
+        assert!(out.contains("Command palette") && out.contains("rollback checkout production"));
+        snap!(format!("palette_{w}x{h}"), out);
+    }
+    key(&mut s, KeyCode::Enter);
+    match &s.modal {
+        Some(sitrep::tui::state::Modal::Input {
+            purpose: sitrep::tui::state::InputPurpose::Reason(op),
+            ..
+        }) => {
+            assert_eq!(op.target(), "checkout/production");
+        }
+        other => panic!("expected the reason prompt, got {other:?}"),
+    }
+    assert_eq!(
+        s.palette_history,
+        vec!["rollback checkout production".to_string()]
+    );
+}

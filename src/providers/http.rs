@@ -36,6 +36,13 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
+/// Retry budget: retries may add at most this share of the requests made
+/// in the last `BUDGET_WINDOW`, with a floor of `BUDGET_MIN_RETRIES`
+/// (RELIABILITY §4.3: ≤ 20 % extra over 10 s).
+pub const BUDGET_RATIO: f64 = 0.2;
+pub const BUDGET_WINDOW: Duration = Duration::from_secs(10);
+pub const BUDGET_MIN_RETRIES: usize = 3;
+
 /// Default response body cap.
 pub const DEFAULT_BODY_CAP: usize = 32 * 1024 * 1024;
 /// Longest error-body excerpt kept in an error, in characters.
@@ -623,7 +630,13 @@ pub fn decode_json<T: DeserializeOwned>(
             Category::Syntax | Category::Io => (ErrorKind::Malformed, "invalid JSON"),
             Category::Data => (ErrorKind::Shape, "wrong shape"),
         };
-        ProviderError::new(provider, kind, format!("{what}: {cause}: {e}"))
+        // serde's message may quote a (long, hostile) value: keep it short.
+        let msg = e.to_string();
+        let msg = match msg.char_indices().nth(EXCERPT_CAP) {
+            Some((i, _)) => format!("{}…", &msg[..i]),
+            None => msg,
+        };
+        ProviderError::new(provider, kind, format!("{what}: {cause}: {msg}"))
     })
 }
 
@@ -693,6 +706,10 @@ pub struct HttpClient {
     cfg: HttpConfig,
     breaker: CircuitBreaker,
     blocked_until: Mutex<Option<Instant>>,
+    /// The last failure the breaker counted, shown while it is open.
+    last_failure: Mutex<Option<String>>,
+    /// Retry budget: (when, was a retry) over the last `BUDGET_WINDOW`.
+    budget: Mutex<VecDeque<(Instant, bool)>>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -768,6 +785,8 @@ impl HttpClient {
             breaker: CircuitBreaker::new(cfg.breaker.clone()),
             cfg,
             blocked_until: Mutex::new(None),
+            last_failure: Mutex::new(None),
+            budget: Mutex::new(VecDeque::new()),
         })
     }
 
@@ -847,7 +866,11 @@ impl HttpClient {
         extra: &[(&str, &str)],
     ) -> PlannedRequest {
         let mut headers = self.redacted_headers(extra);
-        if body.is_some() {
+        if body.is_some()
+            && !headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+        {
             headers.push(("Content-Type".into(), "application/json".into()));
         }
         PlannedRequest {
@@ -914,14 +937,26 @@ impl HttpClient {
                 *b = None;
             }
         }
-        self.breaker.admit(now).map_err(|left| Failure {
-            err: self.err(
-                ErrorKind::CircuitOpen,
-                format!("no request sent; next probe in {}s", left.as_secs().max(1)),
-            ),
-            retryable: false,
-            wait: None,
-            not_sent: true,
+        self.breaker.admit(now).map_err(|left| {
+            let last = self
+                .last_failure
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+                .map(|l| format!("; last failure: {l}"))
+                .unwrap_or_default();
+            Failure {
+                err: self.err(
+                    ErrorKind::CircuitOpen,
+                    format!(
+                        "no request sent; next probe in {}s{last}",
+                        left.as_secs().max(1)
+                    ),
+                ),
+                retryable: false,
+                wait: None,
+                not_sent: true,
+            }
         })
     }
 
@@ -930,6 +965,43 @@ impl HttpClient {
         let mut b = self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
         if b.is_none_or(|cur| cur < until) {
             *b = Some(until);
+        }
+    }
+
+    /// Note a first attempt in the retry budget window.
+    fn budget_note_request(&self) {
+        let now = Instant::now();
+        let mut b = self.budget.lock().unwrap_or_else(|p| p.into_inner());
+        Self::budget_trim(&mut b, now);
+        b.push_back((now, false));
+    }
+
+    fn budget_trim(b: &mut VecDeque<(Instant, bool)>, now: Instant) {
+        while b
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > BUDGET_WINDOW)
+            || b.len() > 10_000
+        {
+            b.pop_front();
+        }
+    }
+
+    /// Take a retry from the budget if there is one: retries stay within
+    /// [`BUDGET_RATIO`] of the requests of the last [`BUDGET_WINDOW`] (at
+    /// least [`BUDGET_MIN_RETRIES`]), so many callers retrying at once do
+    /// not hit a struggling provider harder.
+    fn budget_take_retry(&self) -> bool {
+        let now = Instant::now();
+        let mut b = self.budget.lock().unwrap_or_else(|p| p.into_inner());
+        Self::budget_trim(&mut b, now);
+        let firsts = b.iter().filter(|(_, r)| !r).count();
+        let retries = b.len() - firsts;
+        let allowed = (((firsts as f64) * BUDGET_RATIO) as usize).max(BUDGET_MIN_RETRIES);
+        if retries < allowed {
+            b.push_back((now, true));
+            true
+        } else {
+            false
         }
     }
 
@@ -985,6 +1057,10 @@ impl HttpClient {
                 ErrorKind::Timeout | ErrorKind::Connect | ErrorKind::Server { .. }
             ),
         };
+        if let (false, Err(f)) = (healthy, &result) {
+            *self.last_failure.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(format!("{} ({})", f.err.cause(), f.err.detail));
+        }
         self.breaker.record(Instant::now(), healthy);
         result
     }
@@ -1088,7 +1164,7 @@ impl HttpClient {
         } else {
             format!("{what}: {excerpt}")
         };
-        let wait = server_wait(h, SystemTime::now());
+        let wait = server_wait(h, SystemTime::now()).map(|w| clamp_wait(&self.cfg.retry, w));
         let (kind, retryable) = match status {
             429 => (ErrorKind::RateLimited { retry_after: wait }, true),
             403 if is_rate_limit_403(h) => (ErrorKind::RateLimited { retry_after: wait }, true),
@@ -1128,6 +1204,9 @@ impl HttpClient {
         let p = &self.cfg.retry;
         let mut retry = 0u32;
         loop {
+            if retry == 0 {
+                self.budget_note_request();
+            }
             let f = match self
                 .attempt(
                     &Method::GET,
@@ -1151,7 +1230,7 @@ impl HttpClient {
                     self.block_for(block);
                 }
             }
-            if !f.retryable || retry + 1 >= p.max_attempts.max(1) {
+            if !f.retryable || retry + 1 >= p.max_attempts.max(1) || !self.budget_take_retry() {
                 return Err(f.err);
             }
             let wait = match server {
@@ -1230,6 +1309,39 @@ impl HttpClient {
         }
     }
 
+    /// Send a write exactly as it was planned, after checking that its
+    /// method and URL are the ones this provider would build for the op
+    /// (`expected`), so a plan cannot be turned into another request. The
+    /// planned body is sent as is (see [`attribute_plan`]). Never retried.
+    pub async fn send_planned(
+        &self,
+        req: &PlannedRequest,
+        expected: (&Method, &str),
+        extra: &[(&str, &str)],
+        idempotency_key: Option<&str>,
+    ) -> Result<Response, ProviderError> {
+        if !req.method.eq_ignore_ascii_case(expected.0.as_str()) || req.url != expected.1 {
+            return Err(self.err(
+                ErrorKind::Config,
+                format!(
+                    "the plan does not match the operation ({} {} planned, {} {} expected); nothing sent",
+                    req.method,
+                    Self::path_of(&req.url),
+                    expected.0,
+                    Self::path_of(expected.1)
+                ),
+            ));
+        }
+        self.send(
+            expected.0.clone(),
+            expected.1,
+            req.body.as_ref(),
+            extra,
+            idempotency_key,
+        )
+        .await
+    }
+
     /// Follow `Link: rel="next"` pages whose bodies are bare JSON arrays of
     /// `T` (Sentry, GitHub). Stops at `results="false"`, no link, or
     /// `max_pages`.
@@ -1288,6 +1400,70 @@ impl HttpClient {
         );
         Ok(out)
     }
+}
+
+/// Marker of a default text the executor may replace with the reason.
+pub const DEFAULT_REASON_MARK: &str = "via sitrep";
+
+/// Record who acts and why in the planned request bodies, where the vendor
+/// has a field for it. Call it (the executor does) before confirming and
+/// executing. Only keys the provider put in the planned body are touched,
+/// and a reason only replaces a default text (one containing
+/// [`DEFAULT_REASON_MARK`]), never content such as a note's text:
+/// Alertmanager silences `createdBy` + `comment`, Opsgenie `user` + `note`,
+/// PagerDuty resolve `incident.resolution`.
+pub fn attribute_plan(plan: &mut crate::ops::Plan, actor: &str, reason: &str) {
+    use serde_json::Value;
+    let is_default = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .is_some_and(|s| s.contains(DEFAULT_REASON_MARK))
+    };
+    let reason_ok = !reason.trim().is_empty();
+    // A note's text is content, never a placeholder.
+    let is_note = matches!(plan.op, crate::ops::WriteOp::IncidentNote { .. });
+    for r in &mut plan.requests {
+        let Some(body) = r.body.as_mut().and_then(|b| b.as_object_mut()) else {
+            continue;
+        };
+        for key in ["createdBy", "user"] {
+            if body.contains_key(key) && !actor.trim().is_empty() {
+                body.insert(key.into(), Value::String(actor.into()));
+            }
+        }
+        for key in ["comment", "note"] {
+            if reason_ok && !is_note && is_default(body.get(key)) {
+                body.insert(key.into(), Value::String(reason.into()));
+            }
+        }
+        if let Some(inc) = body.get_mut("incident").and_then(|i| i.as_object_mut())
+            && reason_ok
+            && is_default(inc.get("resolution"))
+        {
+            inc.insert("resolution".into(), Value::String(reason.into()));
+        }
+    }
+}
+
+/// Who acts when nobody said: `[identity] name`, else `$USER@hostname`.
+pub fn default_actor(config: &crate::config::Config) -> String {
+    if let Some(n) = config
+        .identity
+        .name
+        .as_ref()
+        .filter(|n| !n.trim().is_empty())
+    {
+        return n.trim().to_string();
+    }
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{user}@{host}")
 }
 
 /// One page of an offset/limit list.
@@ -1687,6 +1863,115 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn retry_after_seconds_and_date_are_honoured_by_reads() {
+        let in_2s = (chrono::Utc::now() + chrono::Duration::seconds(2))
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+        for value in ["1".to_string(), in_2s] {
+            let s = MockServer::start().await;
+            Mock::given(method("GET"))
+                .respond_with(
+                    ResponseTemplate::new(503).insert_header("Retry-After", value.as_str()),
+                )
+                .up_to_n_times(1)
+                .with_priority(1)
+                .mount(&s)
+                .await;
+            Mock::given(method("GET"))
+                .respond_with(ResponseTemplate::new(200).set_body_string("[]"))
+                .mount(&s)
+                .await;
+            let c = HttpClient::new("p", &s.uri(), Auth::None, fast()).unwrap();
+            let t = std::time::Instant::now();
+            let v: Vec<u32> = c.get_json(&c.url("/x"), &[]).await.unwrap();
+            assert!(v.is_empty());
+            let took = t.elapsed();
+            assert!(
+                took >= Duration::from_millis(950) && took < Duration::from_secs(4),
+                "Retry-After {value}: waited {took:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn github_403_with_no_remaining_is_a_rate_limit_not_a_bad_token() {
+        let reset = (chrono::Utc::now().timestamp() + 100).to_string();
+        let s = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(403)
+                    .insert_header("x-ratelimit-remaining", "0")
+                    .insert_header("x-ratelimit-reset", reset.as_str())
+                    .set_body_string(r#"{"message":"API rate limit exceeded"}"#),
+            )
+            .expect(1)
+            .mount(&s)
+            .await;
+        let c =
+            HttpClient::new("gh", &s.uri(), Auth::Bearer(Secret::new("ghp_x1")), fast()).unwrap();
+        let e = c.get(&c.url("/x"), &[]).await.unwrap_err();
+        let ErrorKind::RateLimited {
+            retry_after: Some(w),
+        } = e.kind
+        else {
+            panic!("{e:?}");
+        };
+        assert!(
+            w > Duration::from_secs(90) && w <= Duration::from_secs(100),
+            "{w:?}"
+        );
+        assert!(e.to_string().contains("API rate limit exceeded"), "{e}");
+        // A hostile reset far in the future is clamped to 300 s.
+        let s2 = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "999999"))
+            .mount(&s2)
+            .await;
+        let c2 = HttpClient::new("p", &s2.uri(), Auth::None, fast()).unwrap();
+        let e = c2.get(&c2.url("/x"), &[]).await.unwrap_err();
+        assert_eq!(
+            e.kind,
+            ErrorKind::RateLimited {
+                retry_after: Some(Duration::from_secs(300))
+            }
+        );
+        // A plain 403 is "token rejected".
+        let s3 = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(403).set_body_string(r#"{"message":"Bad credentials"}"#),
+            )
+            .mount(&s3)
+            .await;
+        let c3 = HttpClient::new("gh", &s3.uri(), Auth::None, fast()).unwrap();
+        let e = c3.get(&c3.url("/x"), &[]).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Unauthorized { status: 403 });
+        assert!(e.to_string().starts_with("gh: token rejected (403)"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn the_retry_budget_caps_retries_under_sustained_failure() {
+        let s = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(503))
+            .mount(&s)
+            .await;
+        let mut cfg = fast();
+        cfg.breaker.consecutive_failures = 1000;
+        cfg.breaker.min_calls = 1000;
+        let c = HttpClient::new("p", &s.uri(), Auth::None, cfg).unwrap();
+        // 10 concurrent callers, 3 attempts each without a budget = 30 requests.
+        let url = c.url("/x");
+        let calls = (0..10).map(|_| c.get(&url, &[]));
+        for r in futures::future::join_all(calls).await {
+            assert_eq!(r.unwrap_err().kind, ErrorKind::Server { status: 503 });
+        }
+        let n = s.received_requests().await.unwrap().len();
+        assert_eq!(n, 10 + BUDGET_MIN_RETRIES, "{n} requests");
+        assert!(n > 10, "some retries were allowed: {n}");
+    }
+
+    #[tokio::test]
     async fn reads_do_not_retry_4xx() {
         let s = MockServer::start().await;
         Mock::given(method("GET"))
@@ -1777,6 +2062,10 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::Server { status: 500 });
         let e = c.get(&c.url("/x"), &[]).await.unwrap_err();
         assert_eq!(e.kind, ErrorKind::CircuitOpen, "{e}");
+        assert!(
+            e.to_string().contains("last failure: server error (500)"),
+            "{e}"
+        );
         assert_eq!(c.breaker().state(Instant::now()), BreakerState::Open);
     }
 
@@ -1799,6 +2088,94 @@ mod tests {
         let e = c.get(&c.url("/x"), &[]).await.unwrap_err();
         assert!(matches!(e.kind, ErrorKind::RateLimited { .. }), "{e}");
         assert!(e.to_string().contains("no request sent"), "{e}");
+    }
+
+    /// A raw HTTP server that sends `head` and `part` of a body, then
+    /// stalls (`stall`) or closes the connection.
+    async fn raw_server(head: &'static str, part: &'static [u8], stall: bool) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = l.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 8192];
+                    let _ = sock.read(&mut buf).await;
+                    let _ = sock.write_all(head.as_bytes()).await;
+                    let _ = sock.write_all(part).await;
+                    let _ = sock.flush().await;
+                    if stall {
+                        tokio::time::sleep(Duration::from_secs(30)).await;
+                    }
+                });
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    const HEAD_100: &str =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n";
+
+    #[tokio::test]
+    async fn a_stalled_body_times_out_at_the_read_timeout() {
+        let url = raw_server(HEAD_100, b"{\"incidents\":[", true).await;
+        let mut cfg = fast();
+        cfg.read_timeout = Duration::from_millis(300);
+        cfg.total_timeout = Duration::from_secs(10);
+        cfg.retry.max_attempts = 1;
+        let c = HttpClient::new("p", &url, Auth::None, cfg).unwrap();
+        let t = std::time::Instant::now();
+        let e = c.get(&c.url("/x"), &[]).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Timeout, "{e}");
+        assert!(e.to_string().contains("body stalled"), "{e}");
+        let took = t.elapsed();
+        assert!(
+            took >= Duration::from_millis(250) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cut_off_body_is_malformed_for_reads_and_unknown_for_writes() {
+        let url = raw_server(HEAD_100, b"{\"incidents\":[", false).await;
+        let mut cfg = fast();
+        cfg.retry.max_attempts = 2;
+        let c = HttpClient::new("p", &url, Auth::None, cfg).unwrap();
+        let e = c.get(&c.url("/x"), &[]).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Malformed, "{e}");
+        assert!(e.to_string().contains("body cut off"), "{e}");
+        let e = c
+            .send(
+                Method::POST,
+                &c.url("/x"),
+                Some(&serde_json::json!({"a": 1})),
+                &[],
+                None,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Unknown, "{e}");
+        assert!(
+            e.to_string().contains("may or may not have been applied"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_write_is_known_not_sent() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let c =
+            HttpClient::new("p", &format!("http://127.0.0.1:{port}"), Auth::None, fast()).unwrap();
+        let e = c
+            .send(Method::PUT, &c.url("/x"), None, &[], None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Connect, "{e}");
+        assert!(e.to_string().starts_with("p: connection failed"), "{e}");
     }
 
     #[tokio::test]

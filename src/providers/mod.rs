@@ -1,11 +1,18 @@
 //! Providers fetch and normalize; they own nothing of the UI. Each one is a
 //! `Provider` trait object; the poller runs each on its own tokio task.
 
+pub mod alertmanager;
 pub mod demo;
+pub mod flagd;
 pub mod github;
 pub mod http;
+pub mod launchdarkly;
+pub mod opsgenie;
+pub mod pagerduty;
 pub mod poller;
 pub mod rollback;
+pub mod sentry;
+pub mod unleash;
 pub mod vercel;
 
 use crate::config::{Config, ProviderConfig, ProviderKind};
@@ -217,6 +224,24 @@ pub fn build_one(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Arc<dyn Provider> {
         }
         ProviderKind::Vercel => {
             vercel::Vercel::from_ctx(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
+        }
+        ProviderKind::Flagd => flagd::Flagd::new(pc).map(|p| Arc::new(p) as Arc<dyn Provider>),
+        ProviderKind::Launchdarkly => launchdarkly::LaunchDarkly::new(pc, ctx.secrets)
+            .map(|p| Arc::new(p) as Arc<dyn Provider>),
+        ProviderKind::Unleash => {
+            unleash::Unleash::new(pc, ctx.secrets).map(|p| Arc::new(p) as Arc<dyn Provider>)
+        }
+        ProviderKind::Pagerduty => {
+            pagerduty::PagerDuty::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
+        }
+        ProviderKind::Alertmanager => {
+            alertmanager::Alertmanager::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
+        }
+        ProviderKind::Opsgenie => {
+            opsgenie::Opsgenie::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
+        }
+        ProviderKind::Sentry => {
+            sentry::Sentry::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
         }
         k => Err(ProviderError::unsupported(
             &pc.name,

@@ -253,7 +253,7 @@ pub const BINDINGS: &[Binding] = &[
         Action::Palette,
         "command palette",
         Scope::Global,
-        false,
+        true,
         false
     ),
     b!(

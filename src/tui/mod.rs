@@ -3,6 +3,7 @@
 //! draws. The loop redraws only when something changed.
 
 pub mod keymap;
+pub mod palette;
 pub mod state;
 pub mod ui;
 pub mod update;
@@ -231,7 +232,7 @@ pub async fn run_loop<B: Backend>(
     ctx: &Ctx,
 ) -> std::io::Result<()>
 where
-    B::Error: Into<std::io::Error>,
+    B::Error: std::fmt::Display,
 {
     let (poll_tx, mut poll_rx) = mpsc::channel::<PollEvent>(64);
     let (act_tx, mut act_rx) = mpsc::channel::<Msg>(16);
@@ -248,7 +249,7 @@ where
         if dirty {
             terminal
                 .draw(|f| ui::render(f, state))
-                .map_err(Into::into)?;
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
             dirty = false;
         }
         let spinning = state.any_in_flight()

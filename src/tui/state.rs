@@ -125,6 +125,8 @@ pub enum Modal {
     },
     /// Details of the selected item.
     Details,
+    /// The command palette.
+    Palette { query: String, selected: usize },
     /// An error that needs reading (e.g. plan failed).
     Error { title: String, text: String },
 }
@@ -154,6 +156,8 @@ pub struct State {
     pub production_envs: Vec<String>,
     /// A side panel with details is open in list views.
     pub show_details: bool,
+    /// Palette commands run, oldest first (shown first when the query is empty).
+    pub palette_history: Vec<String>,
 }
 
 impl State {
@@ -180,6 +184,7 @@ impl State {
             spinner: 0,
             production_envs: vec!["production".into(), "prod".into()],
             show_details: true,
+            palette_history: Vec::new(),
         }
     }
 

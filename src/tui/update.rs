@@ -246,10 +246,10 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Palette => {
-            state.toast(
-                ToastKind::Info,
-                "command palette: use the number keys 1-7 for now",
-            );
+            state.modal = Some(Modal::Palette {
+                query: String::new(),
+                selected: 0,
+            });
             vec![]
         }
         Action::Refresh => {
@@ -371,6 +371,40 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     }
 }
 
+fn run_palette(state: &mut State, e: super::palette::Entry) -> Vec<Effect> {
+    use super::palette::Command;
+    state.palette_history.retain(|h| h != &e.label);
+    state.palette_history.push(e.label.clone());
+    if state.palette_history.len() > 50 {
+        state.palette_history.remove(0);
+    }
+    match e.command {
+        Command::View(v) => {
+            state.view = v;
+            vec![]
+        }
+        Command::Key(a) => on_action(state, a),
+        Command::Service(s) => {
+            for v in [View::Incidents, View::Deploys] {
+                state.list_mut(v).filter = s.clone();
+                state.list_mut(v).selected = 0;
+            }
+            state.view = View::Incidents;
+            vec![]
+        }
+        Command::Op(op) => match op {
+            WriteOp::IncidentAck { .. } | WriteOp::IncidentResolve { .. } => {
+                planning(state, op.action_name());
+                vec![Effect::Plan {
+                    op,
+                    reason: String::new(),
+                }]
+            }
+            op => ask_reason(state, op),
+        },
+    }
+}
+
 fn refuse_read_only(state: &mut State) -> bool {
     if state.read_only {
         state.toast(
@@ -475,6 +509,47 @@ fn on_modal_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
             vec![]
         }
         Modal::Details | Modal::Error { .. } => vec![],
+        Modal::Palette {
+            mut query,
+            mut selected,
+        } => {
+            match k.code {
+                KeyCode::Esc => return vec![],
+                _ if ctrl_c => return vec![],
+                KeyCode::Enter => {
+                    let m = super::palette::matches(state, &query);
+                    return match m.into_iter().nth(selected) {
+                        Some(e) => run_palette(state, e),
+                        None => vec![],
+                    };
+                }
+                KeyCode::Down | KeyCode::Tab => selected += 1,
+                KeyCode::Up | KeyCode::BackTab => selected = selected.saturating_sub(1),
+                KeyCode::Char('n') | KeyCode::Char('j')
+                    if k.modifiers.contains(KeyModifiers::CONTROL) =>
+                {
+                    selected += 1
+                }
+                KeyCode::Char('p') | KeyCode::Char('k')
+                    if k.modifiers.contains(KeyModifiers::CONTROL) =>
+                {
+                    selected = selected.saturating_sub(1)
+                }
+                KeyCode::Backspace => {
+                    query.pop();
+                    selected = 0;
+                }
+                KeyCode::Char(c) if query.chars().count() < 120 => {
+                    query.push(c);
+                    selected = 0;
+                }
+                _ => {}
+            }
+            let n = super::palette::matches(state, &query).len();
+            selected = selected.min(n.saturating_sub(1));
+            state.modal = Some(Modal::Palette { query, selected });
+            vec![]
+        }
         Modal::Input {
             title,
             prompt,

@@ -1,7 +1,6 @@
 //! The dashboard: four panels a responder reads at a glance.
 
 use super::*;
-use ratatui::widgets::Sparkline;
 
 /// [incidents, SLOs, deploys, flags]. Wide: a 2x2 grid. Narrow (80
 /// columns): incidents and SLOs full width, deploys and flags side by side.
@@ -172,11 +171,6 @@ fn slos(f: &mut Frame, area: Rect, state: &State) {
     if chart_h > 0 {
         // The worst SLO's 1h burn history.
         if let Some(worst) = slos.iter().find(|s| !s.history.is_empty()) {
-            let data: Vec<u64> = worst
-                .history
-                .iter()
-                .map(|v| (v * 100.0).max(0.0) as u64)
-                .collect();
             let [label, spark] =
                 Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(chart_area);
             f.render_widget(
@@ -190,13 +184,7 @@ fn slos(f: &mut Frame, area: Rect, state: &State) {
                 ])),
                 label,
             );
-            let n = spark.width as usize;
-            let data = if data.len() > n {
-                &data[data.len() - n..]
-            } else {
-                &data[..]
-            };
-            f.render_widget(Sparkline::default().data(data).style(t.chart), spark);
+            burn_sparkline(f, spark, &worst.history, t);
         }
     }
 }

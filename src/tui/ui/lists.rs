@@ -2,9 +2,11 @@
 //! are built (virtualized), so 10,000 incidents cost what a screenful does.
 
 use super::*;
-use ratatui::widgets::{Cell, Row, Sparkline, Table, Wrap};
+use ratatui::widgets::{Cell, Row, Table, Wrap};
 
-/// Split the body into the table and the details pane.
+/// Split the body into the table and the details pane. Side by side when
+/// wide; stacked when narrow, the table only as tall as its rows need so the
+/// details get the rest.
 fn split(state: &State, body: Rect) -> (Rect, Option<Rect>) {
     if !state.show_details {
         return (body, None);
@@ -14,7 +16,10 @@ fn split(state: &State, body: Rect) -> (Rect, Option<Rect>) {
             .areas(body);
         (a, Some(b))
     } else if body.height >= 18 {
-        let [a, b] = Layout::vertical([Constraint::Min(6), Constraint::Length(8)]).areas(body);
+        let rows = state.len(state.view) as u16 + 3;
+        let table_h = rows.clamp(6, body.height.saturating_sub(8));
+        let [a, b] =
+            Layout::vertical([Constraint::Length(table_h), Constraint::Min(8)]).areas(body);
         (a, Some(b))
     } else {
         (body, None)
@@ -344,18 +349,7 @@ pub fn slos(f: &mut Frame, body: Rect, state: &State) {
             let [label, sp] =
                 Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(chart);
             f.render_widget(Paragraph::new(muted_line("1h burn rate history", t)), label);
-            let data: Vec<u64> = s
-                .history
-                .iter()
-                .map(|v| (v * 100.0).max(0.0) as u64)
-                .collect();
-            let n = sp.width as usize;
-            let data = if data.len() > n {
-                &data[data.len() - n..]
-            } else {
-                &data[..]
-            };
-            f.render_widget(Sparkline::default().data(data).style(t.chart), sp);
+            burn_sparkline(f, sp, &s.history, t);
         }
     }
 }

@@ -355,3 +355,21 @@ pub fn muted_line(text: &str, t: &crate::theme::Theme) -> Line<'static> {
 pub fn style_if(cond: bool, a: Style, b: Style) -> Style {
     if cond { a } else { b }
 }
+
+/// A burn-rate sparkline, right-aligned so "now" is at the right edge.
+pub fn burn_sparkline(f: &mut Frame, area: Rect, history: &[f64], t: &crate::theme::Theme) {
+    let n = area.width as usize;
+    let data: Vec<u64> = history
+        .iter()
+        .skip(history.len().saturating_sub(n))
+        .map(|v| (v * 100.0).max(0.0) as u64)
+        .collect();
+    let w = data.len() as u16;
+    let r = Rect::new(area.x + area.width - w, area.y, w, area.height);
+    f.render_widget(
+        ratatui::widgets::Sparkline::default()
+            .data(&data)
+            .style(t.chart),
+        r,
+    );
+}

@@ -208,6 +208,43 @@ pub fn modal(f: &mut Frame, area: Rect, state: &State, m: &Modal) {
             );
         }
         Modal::Details => {}
+        Modal::Palette { query, selected } => {
+            let items = crate::tui::palette::matches(state, query);
+            let h = (items.len() as u16 + 4).clamp(6, area.height.saturating_sub(4).max(6));
+            let r = centered(area, 90, h);
+            f.render_widget(Clear, r);
+            let block = panel("Command palette", t, true);
+            let inner = block.inner(r);
+            f.render_widget(block, r);
+            let rows = inner.height.saturating_sub(1) as usize;
+            let off = scroll_offset(*selected, rows);
+            let mut lines = vec![Line::from(vec![
+                Span::styled(": ", t.key),
+                Span::styled(query.clone(), t.title),
+                Span::styled("▏", t.focus),
+            ])];
+            if items.is_empty() {
+                lines.push(muted_line("nothing matches", t));
+            }
+            let w = inner.width as usize;
+            for (i, e) in items.iter().enumerate().skip(off).take(rows) {
+                let sel = i == *selected;
+                let label = crate::text::truncate(&e.label, w.saturating_sub(2).min(48));
+                let hint_w = w.saturating_sub(label.chars().count() + 4);
+                let mut line = Line::from(vec![
+                    Span::styled(format!(" {label}"), if sel { t.selection } else { t.text }),
+                    Span::styled(
+                        format!("  {}", crate::text::truncate(&e.hint, hint_w)),
+                        if sel { t.selection } else { t.muted },
+                    ),
+                ]);
+                if sel {
+                    line = line.style(t.selection);
+                }
+                lines.push(line);
+            }
+            f.render_widget(Paragraph::new(lines), inner);
+        }
         Modal::Confirm {
             plan,
             reason,

@@ -1,0 +1,360 @@
+//! Opsgenie Alert API v2 (providers.md §9): open alerts as incidents,
+//! acknowledge / close / note.
+//!
+//! - Open = `query=status:open`, every page (`limit=100`, following
+//!   `paging.next`). Status: snoozed → `silenced`, acknowledged →
+//!   `acknowledged`, else `triggered`; closed alerts are dropped.
+//! - Severity: `priority` (P1–P5) through `[severity] opsgenie_priority`,
+//!   else SEV3. Service: a `service:<name>` (or `service=<name>`) tag.
+//! - Writes are asynchronous: 202 + `requestId`; the outcome is looked up
+//!   at `/v2/alerts/requests/{requestId}` a few times and reported. The body
+//!   carries `user` = actor, `source` = "sitrep", `note` = reason. No
+//!   idempotency key exists; acknowledge and close are naturally idempotent
+//!   (the state is set, not toggled); a note is not (never retried blindly).
+
+use super::http::{self, Auth, HttpClient, HttpConfig};
+use super::{BoxFut, BuildCtx, ErrorKind, Provider, ProviderError};
+use crate::config::{ProviderConfig, ProviderKind, SeverityMatrix};
+use crate::model::{Fetched, Incident, IncidentStatus, Severity, Time};
+use crate::ops::{ExecResult, Plan, WriteOp};
+use crate::text::SafeText;
+use reqwest::Method;
+use serde::Deserialize;
+use std::time::Duration;
+
+const PAGE: usize = 100;
+
+pub struct Opsgenie {
+    name: String,
+    http: HttpClient,
+    severity: SeverityMatrix,
+    actor: String,
+    poll: Duration,
+    /// Lookups of an async request's outcome, and the pause between them.
+    request_checks: u32,
+    request_check_pause: Duration,
+}
+
+#[derive(Deserialize)]
+struct OgAlert {
+    id: String,
+    #[serde(default, rename = "tinyId")]
+    tiny_id: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    acknowledged: bool,
+    #[serde(default)]
+    snoozed: bool,
+    #[serde(rename = "createdAt")]
+    created_at: Time,
+    #[serde(default)]
+    priority: Option<String>,
+    #[serde(default)]
+    owner: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Paging {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct OgList {
+    data: Vec<OgAlert>,
+    #[serde(default)]
+    paging: Option<Paging>,
+}
+
+#[derive(Deserialize)]
+struct OgOne {
+    data: OgAlert,
+}
+
+#[derive(Deserialize)]
+struct Accepted {
+    #[serde(default, rename = "requestId")]
+    request_id: Option<String>,
+    #[serde(default)]
+    result: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RequestStatusData {
+    #[serde(rename = "isSuccess")]
+    is_success: bool,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RequestStatus {
+    data: RequestStatusData,
+}
+
+impl Opsgenie {
+    pub fn new(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Result<Self, ProviderError> {
+        Self::with_http_config(pc, ctx, HttpConfig::from_timeout(pc.timeout()))
+    }
+
+    pub fn with_http_config(
+        pc: &ProviderConfig,
+        ctx: &BuildCtx<'_>,
+        cfg: HttpConfig,
+    ) -> Result<Self, ProviderError> {
+        let token = ctx
+            .secrets
+            .get(&pc.token_ref())
+            .map_err(|e| ProviderError::config(&pc.name, format!("no API key: {e}")))?;
+        let base = pc
+            .base_url()
+            .ok_or_else(|| ProviderError::config(&pc.name, "no base_url"))?;
+        let pause = cfg.retry.base;
+        Ok(Opsgenie {
+            name: pc.name.clone(),
+            http: HttpClient::new(&pc.name, &base, Auth::GenieKey(token), cfg)?,
+            severity: ctx.config.severity.clone(),
+            actor: http::default_actor(ctx.config),
+            poll: pc.poll(),
+            request_checks: 3,
+            request_check_pause: pause,
+        })
+    }
+
+    fn normalize(&self, a: OgAlert) -> Incident {
+        let status = if a.status.as_deref() == Some("closed") {
+            IncidentStatus::Resolved
+        } else if a.snoozed {
+            IncidentStatus::Silenced
+        } else if a.acknowledged {
+            IncidentStatus::Acknowledged
+        } else {
+            IncidentStatus::Triggered
+        };
+        let severity = a
+            .priority
+            .as_deref()
+            .and_then(|p| self.severity.opsgenie_priority.get(p.trim()))
+            .copied()
+            .unwrap_or(Severity::Sev3);
+        let service = a.tags.iter().find_map(|t| {
+            t.strip_prefix("service:")
+                .or_else(|| t.strip_prefix("service="))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(SafeText::line)
+        });
+        let title = a
+            .message
+            .as_deref()
+            .filter(|m| !m.trim().is_empty())
+            .or(a.tiny_id.as_deref())
+            .unwrap_or(&a.id);
+        Incident {
+            provider: SafeText::line(&self.name),
+            id: SafeText::line(&a.id),
+            title: SafeText::line(title),
+            severity,
+            status,
+            service,
+            created_at: a.created_at,
+            url: None,
+            assignee: a
+                .owner
+                .as_deref()
+                .filter(|o| !o.trim().is_empty())
+                .map(SafeText::line),
+            runbook: None,
+        }
+    }
+
+    /// Every open alert.
+    pub async fn incidents(&self) -> Result<Vec<Incident>, ProviderError> {
+        let q = [
+            ("query", "status:open".to_string()),
+            ("limit", PAGE.to_string()),
+            ("offset", "0".to_string()),
+            ("sort", "createdAt".to_string()),
+            ("order", "desc".to_string()),
+        ];
+        let raw = self
+            .http
+            .get_next_url_pages(&self.http.url("/v2/alerts"), &q, |l: OgList| {
+                (l.data, l.paging.and_then(|p| p.next))
+            })
+            .await?;
+        let mut seen = std::collections::HashSet::new();
+        Ok(raw
+            .into_iter()
+            .filter(|a| seen.insert(a.id.clone()))
+            .map(|a| self.normalize(a))
+            .filter(|i| i.status.is_open())
+            .collect())
+    }
+
+    fn write_request(&self, op: &WriteOp) -> Result<(String, serde_json::Value), ProviderError> {
+        let (id, action, note) = match op {
+            WriteOp::IncidentAck { id, .. } => {
+                (id, "acknowledge", "acknowledged via sitrep".into())
+            }
+            WriteOp::IncidentResolve { id, .. } => (id, "close", "closed via sitrep".into()),
+            WriteOp::IncidentNote { id, text, .. } => (id, "notes", text.clone()),
+            other => {
+                return Err(ProviderError::unsupported(
+                    &self.name,
+                    format!("{} is not supported by Opsgenie", other.action_name()),
+                ));
+            }
+        };
+        let url = self.http.url(&format!(
+            "/v2/alerts/{}/{action}?identifierType=id",
+            http::seg(id)
+        ));
+        Ok((
+            url,
+            serde_json::json!({"user": self.actor, "source": "sitrep", "note": note}),
+        ))
+    }
+
+    async fn make_plan(&self, op: &WriteOp) -> Result<Plan, ProviderError> {
+        let (url, body) = self.write_request(op)?;
+        let id = op.target();
+        let one: OgOne = self
+            .http
+            .get_json(
+                &self.http.url(&format!("/v2/alerts/{}", http::seg(&id))),
+                &[("identifierType", "id".to_string())],
+            )
+            .await?;
+        let inc = self.normalize(one.data);
+        let verb = match op {
+            WriteOp::IncidentAck { .. } => "acknowledge",
+            WriteOp::IncidentResolve { .. } => "close",
+            _ => "add a note to",
+        };
+        Ok(Plan {
+            op: op.clone(),
+            provider: self.name.clone(),
+            summary: format!("{verb} {} alert {}: {}", inc.severity, inc.id, inc.title),
+            stakes: vec![("status".into(), inc.status.label().into())],
+            requests: vec![self.http.planned(&Method::POST, &url, Some(body), &[])],
+            detail: serde_json::json!({
+                "severity": inc.severity.label(),
+                "title": inc.title.as_str(),
+                "status_before": inc.status.label(),
+            }),
+        })
+    }
+
+    async fn run(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
+        let (url, _) = self.write_request(&plan.op)?;
+        let req = plan.requests.first().ok_or_else(|| {
+            ProviderError::new(&self.name, ErrorKind::Config, "the plan has no request")
+        })?;
+        let resp = self
+            .http
+            .send_planned(req, (&Method::POST, &url), &[], None)
+            .await?;
+        // 202 means accepted; an odd body must not turn that into a failure.
+        let accepted: Accepted = resp.json().unwrap_or(Accepted {
+            request_id: None,
+            result: None,
+        });
+        let id = plan.op.target();
+        let Some(rid) = accepted.request_id.filter(|r| !r.is_empty()) else {
+            return Ok(ExecResult {
+                message: format!("{} accepted for {id}", plan.op.action_name()),
+                detail: serde_json::json!({"status": resp.status}),
+            });
+        };
+        let rid = SafeText::line(&rid);
+        // The change is processed asynchronously: look the outcome up.
+        let status_url = self
+            .http
+            .url(&format!("/v2/alerts/requests/{}", http::seg(rid.as_str())));
+        for _ in 0..self.request_checks {
+            tokio::time::sleep(self.request_check_pause).await;
+            match self.http.get_json::<RequestStatus>(&status_url, &[]).await {
+                Ok(s) if s.data.is_success => {
+                    return Ok(ExecResult {
+                        message: format!("{} done for {id}", plan.op.action_name()),
+                        detail: serde_json::json!({"status": resp.status, "requestId": rid.as_str(), "processed": true}),
+                    });
+                }
+                Ok(s) => {
+                    return Err(ProviderError::new(
+                        &self.name,
+                        ErrorKind::Conflict {
+                            status: resp.status,
+                        },
+                        format!(
+                            "request {rid} was accepted but failed: {}",
+                            s.data.status.unwrap_or_default()
+                        ),
+                    ));
+                }
+                // Not processed yet (404) or unreadable: try again, then report accepted.
+                Err(_) => continue,
+            }
+        }
+        Ok(ExecResult {
+            message: format!(
+                "{} accepted for {id} ({}); Opsgenie processes it asynchronously",
+                plan.op.action_name(),
+                SafeText::line(
+                    accepted
+                        .result
+                        .as_deref()
+                        .unwrap_or("Request will be processed")
+                )
+            ),
+            detail: serde_json::json!({"status": resp.status, "requestId": rid.as_str(), "processed": false}),
+        })
+    }
+}
+
+impl Provider for Opsgenie {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Opsgenie
+    }
+    fn poll_interval(&self) -> Duration {
+        self.poll
+    }
+    fn fetch_deadline(&self) -> Duration {
+        self.http.config().fetch_deadline(4)
+    }
+    fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
+        Box::pin(async move {
+            Ok(Fetched {
+                incidents: self.incidents().await?,
+                ..Default::default()
+            })
+        })
+    }
+    fn supports(&self, op: &WriteOp) -> bool {
+        matches!(
+            op,
+            WriteOp::IncidentAck { .. }
+                | WriteOp::IncidentResolve { .. }
+                | WriteOp::IncidentNote { .. }
+        )
+    }
+    fn plan<'a>(&'a self, op: &'a WriteOp) -> BoxFut<'a, Result<Plan, ProviderError>> {
+        Box::pin(self.make_plan(op))
+    }
+    fn execute<'a>(
+        &'a self,
+        plan: &'a Plan,
+        _idempotency_key: &'a str,
+    ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
+        Box::pin(self.run(plan))
+    }
+}

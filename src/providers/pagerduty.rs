@@ -1,0 +1,481 @@
+//! PagerDuty REST API v2: open incidents, who is on call, and
+//! acknowledge / resolve / note (providers.md §1).
+//!
+//! - Open = `statuses[]=triggered&statuses[]=acknowledged`, every page
+//!   (`limit=100`, `offset + limit ≤ 10000`), optional `service_ids[]` /
+//!   `team_ids[]` from `services` / `teams`. The first page asks for
+//!   `total=true`; the remaining pages are fetched a few at a time.
+//! - Severity: `priority.summary` through `[severity] pagerduty_priority`,
+//!   else `urgency` through `pagerduty_urgency`, else SEV3.
+//! - Writes: `PUT /incidents/{id}` with `From` (ack, resolve), `POST
+//!   /incidents/{id}/notes` (note). PagerDuty does not document
+//!   `Idempotency-Key`; setting a status is naturally idempotent, a note is
+//!   not (a blind retry would add it twice, so the executor never retries).
+
+use super::http::{self, Auth, HttpClient, HttpConfig, OffsetPage};
+use super::{BoxFut, BuildCtx, ErrorKind, Provider, ProviderError};
+use crate::config::{ProviderConfig, ProviderKind, SeverityMatrix};
+use crate::model::{Fetched, Incident, IncidentStatus, OnCall, Severity, Time};
+use crate::ops::{ExecResult, Plan, WriteOp};
+use crate::text::SafeText;
+use reqwest::Method;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+/// PagerDuty's limit on `offset + limit`.
+pub const OFFSET_CAP: usize = 10_000;
+const PAGE: usize = 100;
+const ACCEPT: &str = "application/vnd.pagerduty+json;version=2";
+
+pub struct PagerDuty {
+    name: String,
+    http: HttpClient,
+    from: Option<String>,
+    services: Vec<String>,
+    teams: Vec<String>,
+    severity: SeverityMatrix,
+    /// PagerDuty service id → configured `[[service]]` name.
+    service_names: BTreeMap<String, String>,
+    poll: Duration,
+}
+
+#[derive(Deserialize)]
+struct Ref {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    summary: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Assignment {
+    #[serde(default)]
+    assignee: Option<Ref>,
+}
+
+#[derive(Deserialize)]
+struct PdIncident {
+    id: String,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    summary: Option<String>,
+    #[serde(default)]
+    html_url: Option<String>,
+    created_at: Time,
+    status: String,
+    #[serde(default)]
+    urgency: Option<String>,
+    #[serde(default)]
+    service: Option<Ref>,
+    #[serde(default)]
+    priority: Option<Ref>,
+    #[serde(default)]
+    assignments: Vec<Assignment>,
+}
+
+#[derive(Deserialize)]
+struct IncidentList {
+    incidents: Vec<PdIncident>,
+    #[serde(default)]
+    more: bool,
+    #[serde(default)]
+    total: Option<usize>,
+}
+
+#[derive(Deserialize)]
+struct OneIncident {
+    incident: PdIncident,
+}
+
+#[derive(Deserialize)]
+struct PdOnCall {
+    #[serde(default)]
+    user: Option<Ref>,
+    #[serde(default)]
+    escalation_policy: Option<Ref>,
+    #[serde(default)]
+    escalation_level: u32,
+    #[serde(default)]
+    end: Option<Time>,
+}
+
+#[derive(Deserialize)]
+struct OnCallList {
+    oncalls: Vec<PdOnCall>,
+    #[serde(default)]
+    more: bool,
+    #[serde(default)]
+    total: Option<usize>,
+}
+
+fn opt_text(s: &Option<String>) -> Option<SafeText> {
+    s.as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(SafeText::line)
+}
+
+impl PagerDuty {
+    pub fn new(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Result<Self, ProviderError> {
+        Self::with_http_config(pc, ctx, HttpConfig::from_timeout(pc.timeout()))
+    }
+
+    /// Like `new` with explicit HTTP settings (tests shrink the waits).
+    pub fn with_http_config(
+        pc: &ProviderConfig,
+        ctx: &BuildCtx<'_>,
+        cfg: HttpConfig,
+    ) -> Result<Self, ProviderError> {
+        let token = ctx
+            .secrets
+            .get(&pc.token_ref())
+            .map_err(|e| ProviderError::config(&pc.name, format!("no API token: {e}")))?;
+        let base = pc
+            .base_url()
+            .ok_or_else(|| ProviderError::config(&pc.name, "no base_url"))?;
+        let http = HttpClient::new(&pc.name, &base, Auth::PagerDuty(token), cfg)?
+            .with_header("Accept", ACCEPT)
+            .with_header("Content-Type", "application/json");
+        let mut service_names = BTreeMap::new();
+        for s in &ctx.config.service {
+            for id in &s.pagerduty_services {
+                service_names.insert(id.clone(), s.name.clone());
+            }
+        }
+        Ok(PagerDuty {
+            name: pc.name.clone(),
+            http,
+            from: pc.from.clone().filter(|f| !f.trim().is_empty()),
+            services: pc.services.clone().unwrap_or_default(),
+            teams: pc.teams.clone().unwrap_or_default(),
+            severity: ctx.config.severity.clone(),
+            service_names,
+            poll: pc.poll(),
+        })
+    }
+
+    fn severity_of(&self, i: &PdIncident) -> Severity {
+        i.priority
+            .as_ref()
+            .and_then(|p| p.summary.as_deref())
+            .and_then(|p| self.severity.pagerduty_priority.get(p.trim()))
+            .or_else(|| {
+                i.urgency
+                    .as_deref()
+                    .and_then(|u| self.severity.pagerduty_urgency.get(u.trim()))
+            })
+            .copied()
+            .unwrap_or(Severity::Sev3)
+    }
+
+    fn normalize(&self, i: PdIncident) -> Incident {
+        let status = match i.status.as_str() {
+            "acknowledged" => IncidentStatus::Acknowledged,
+            "resolved" => IncidentStatus::Resolved,
+            // "triggered" and anything new: show it as needing someone.
+            _ => IncidentStatus::Triggered,
+        };
+        let service = i.service.as_ref().and_then(|s| {
+            s.id.as_ref()
+                .and_then(|id| self.service_names.get(id))
+                .map(|n| SafeText::line(n))
+                .or_else(|| opt_text(&s.summary))
+        });
+        let title = opt_text(&i.title)
+            .or_else(|| opt_text(&i.summary))
+            .unwrap_or_else(|| SafeText::line(&i.id));
+        Incident {
+            provider: SafeText::line(&self.name),
+            severity: self.severity_of(&i),
+            id: SafeText::line(&i.id),
+            title,
+            status,
+            service,
+            created_at: i.created_at,
+            url: opt_text(&i.html_url),
+            assignee: i
+                .assignments
+                .iter()
+                .find_map(|a| a.assignee.as_ref().and_then(|r| opt_text(&r.summary))),
+            runbook: None,
+        }
+    }
+
+    fn list_query(&self, offset: usize) -> Vec<(&'static str, String)> {
+        let mut q = vec![
+            ("statuses[]", "triggered".to_string()),
+            ("statuses[]", "acknowledged".to_string()),
+            ("limit", PAGE.to_string()),
+            ("offset", offset.to_string()),
+        ];
+        if offset == 0 {
+            q.push(("total", "true".into()));
+        }
+        q.extend(self.services.iter().map(|s| ("service_ids[]", s.clone())));
+        q.extend(self.teams.iter().map(|t| ("team_ids[]", t.clone())));
+        q
+    }
+
+    /// Decode and normalize one `GET /incidents` body (the fetch path's
+    /// decoding, exposed for benchmarks). Returns the incidents and `more`.
+    pub fn decode_incidents(&self, body: &[u8]) -> Result<(Vec<Incident>, bool), ProviderError> {
+        let l: IncidentList = http::decode_json(&self.name, "GET /incidents", body)?;
+        Ok((
+            l.incidents.into_iter().map(|i| self.normalize(i)).collect(),
+            l.more,
+        ))
+    }
+
+    /// All open incidents (triggered + acknowledged), deduplicated by id.
+    pub async fn incidents(&self) -> Result<Vec<Incident>, ProviderError> {
+        let url = self.http.url("/incidents");
+        let (raw, truncated) = http::offset_pages(
+            PAGE,
+            OFFSET_CAP,
+            self.http.config().page_concurrency,
+            |offset| {
+                let q = self.list_query(offset);
+                let url = &url;
+                async move {
+                    let l: IncidentList = self.http.get_json(url, &q).await?;
+                    Ok(OffsetPage {
+                        items: l.incidents,
+                        more: l.more,
+                        total: l.total,
+                    })
+                }
+            },
+        )
+        .await?;
+        if truncated {
+            tracing::warn!(
+                "{}: more than {OFFSET_CAP} open incidents; PagerDuty lists only the first {OFFSET_CAP}",
+                self.name
+            );
+        }
+        let mut seen = HashSet::with_capacity(raw.len());
+        Ok(raw
+            .into_iter()
+            .filter(|i| seen.insert(i.id.clone()))
+            .map(|i| self.normalize(i))
+            .filter(|i| i.status.is_open())
+            .collect())
+    }
+
+    /// Who is on call now (the earliest on-call per policy, level and user).
+    pub async fn oncall(&self) -> Result<Vec<OnCall>, ProviderError> {
+        let url = self.http.url("/oncalls");
+        let (raw, _) = http::offset_pages(
+            PAGE,
+            OFFSET_CAP,
+            self.http.config().page_concurrency,
+            |offset| {
+                let mut q = vec![
+                    ("limit", PAGE.to_string()),
+                    ("offset", offset.to_string()),
+                    ("earliest", "true".to_string()),
+                ];
+                if offset == 0 {
+                    q.push(("total", "true".into()));
+                }
+                let url = &url;
+                async move {
+                    let l: OnCallList = self.http.get_json(url, &q).await?;
+                    Ok(OffsetPage {
+                        items: l.oncalls,
+                        more: l.more,
+                        total: l.total,
+                    })
+                }
+            },
+        )
+        .await?;
+        Ok(raw
+            .into_iter()
+            .map(|o| OnCall {
+                provider: SafeText::line(&self.name),
+                policy: o
+                    .escalation_policy
+                    .as_ref()
+                    .and_then(|p| opt_text(&p.summary))
+                    .unwrap_or_else(|| SafeText::line("-")),
+                level: o.escalation_level,
+                user: o
+                    .user
+                    .as_ref()
+                    .and_then(|u| opt_text(&u.summary))
+                    .unwrap_or_else(|| SafeText::line("-")),
+                until: o.end,
+            })
+            .collect())
+    }
+
+    /// The request for a write: method, URL, planned body.
+    fn write_request(
+        &self,
+        op: &WriteOp,
+    ) -> Result<(Method, String, serde_json::Value), ProviderError> {
+        match op {
+            WriteOp::IncidentAck { id, .. } => Ok((
+                Method::PUT,
+                self.http.url(&format!("/incidents/{}", http::seg(id))),
+                serde_json::json!({"incident": {"type": "incident_reference", "status": "acknowledged"}}),
+            )),
+            WriteOp::IncidentResolve { id, .. } => Ok((
+                Method::PUT,
+                self.http.url(&format!("/incidents/{}", http::seg(id))),
+                serde_json::json!({"incident": {"type": "incident_reference", "status": "resolved", "resolution": "resolved via sitrep"}}),
+            )),
+            WriteOp::IncidentNote { id, text, .. } => Ok((
+                Method::POST,
+                self.http
+                    .url(&format!("/incidents/{}/notes", http::seg(id))),
+                serde_json::json!({"note": {"content": text}}),
+            )),
+            other => Err(ProviderError::unsupported(
+                &self.name,
+                format!("{} is not supported by PagerDuty", other.action_name()),
+            )),
+        }
+    }
+
+    fn writer_email(&self) -> Result<&str, ProviderError> {
+        self.from.as_deref().ok_or_else(|| {
+            ProviderError::config(
+                &self.name,
+                "PagerDuty writes need `from` (the email of a PagerDuty user) in the provider config",
+            )
+        })
+    }
+
+    async fn make_plan(&self, op: &WriteOp) -> Result<Plan, ProviderError> {
+        let (method, url, body) = self.write_request(op)?;
+        let from = self.writer_email()?;
+        let id = op.target();
+        // Read the incident first: the responder confirms what they see.
+        let current: OneIncident = self
+            .http
+            .get_json(
+                &self.http.url(&format!("/incidents/{}", http::seg(&id))),
+                &[],
+            )
+            .await?;
+        let inc = self.normalize(current.incident);
+        let verb = match op {
+            WriteOp::IncidentAck { .. } => "acknowledge",
+            WriteOp::IncidentResolve { .. } => "resolve",
+            _ => "add a note to",
+        };
+        let mut stakes = vec![("status".to_string(), inc.status.label().to_string())];
+        if let Some(s) = &inc.service {
+            stakes.push(("service".into(), s.to_string()));
+        }
+        if let Some(a) = &inc.assignee {
+            stakes.push(("assignee".into(), a.to_string()));
+        }
+        Ok(Plan {
+            op: op.clone(),
+            provider: self.name.clone(),
+            summary: format!("{verb} {} incident {}: {}", inc.severity, inc.id, inc.title),
+            stakes,
+            requests: vec![
+                self.http
+                    .planned(&method, &url, Some(body), &[("From", from)]),
+            ],
+            detail: serde_json::json!({
+                "severity": inc.severity.label(),
+                "title": inc.title.as_str(),
+                "status_before": inc.status.label(),
+            }),
+        })
+    }
+
+    async fn run(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
+        let (method, url, _) = self.write_request(&plan.op)?;
+        let from = self.writer_email()?;
+        let req = plan.requests.first().ok_or_else(|| {
+            ProviderError::new(&self.name, ErrorKind::Config, "the plan has no request")
+        })?;
+        let resp = self
+            .http
+            .send_planned(req, (&method, &url), &[("From", from)], None)
+            .await?;
+        let id = plan.op.target();
+        let message = match &plan.op {
+            WriteOp::IncidentNote { .. } => format!("note added to {id}"),
+            _ => {
+                let status = resp
+                    .json::<OneIncident>()
+                    .map(|o| o.incident.status)
+                    .unwrap_or_else(|_| "updated".into());
+                format!("{id} is now {}", SafeText::line(&status))
+            }
+        };
+        Ok(ExecResult {
+            message,
+            detail: serde_json::json!({"status": resp.status}),
+        })
+    }
+}
+
+impl Provider for PagerDuty {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Pagerduty
+    }
+    fn poll_interval(&self) -> Duration {
+        self.poll
+    }
+    fn fetch_deadline(&self) -> Duration {
+        self.http.config().fetch_deadline(4)
+    }
+    fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
+        Box::pin(async move {
+            let (incidents, oncall) = futures::join!(self.incidents(), self.oncall());
+            let incidents = incidents?;
+            let oncall = match oncall {
+                Ok(o) => o,
+                // An account without on-call schedules (402) or access to
+                // them must not hide its incidents.
+                Err(e)
+                    if matches!(
+                        e.kind,
+                        ErrorKind::Http { status: 402 }
+                            | ErrorKind::NotFound
+                            | ErrorKind::Unauthorized { status: 403 }
+                    ) =>
+                {
+                    tracing::warn!("{e} (on-call not shown)");
+                    Vec::new()
+                }
+                Err(e) => return Err(e),
+            };
+            Ok(Fetched {
+                incidents,
+                oncall,
+                ..Default::default()
+            })
+        })
+    }
+    fn supports(&self, op: &WriteOp) -> bool {
+        matches!(
+            op,
+            WriteOp::IncidentAck { .. }
+                | WriteOp::IncidentResolve { .. }
+                | WriteOp::IncidentNote { .. }
+        )
+    }
+    fn plan<'a>(&'a self, op: &'a WriteOp) -> BoxFut<'a, Result<Plan, ProviderError>> {
+        Box::pin(self.make_plan(op))
+    }
+    fn execute<'a>(
+        &'a self,
+        plan: &'a Plan,
+        _idempotency_key: &'a str,
+    ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
+        Box::pin(self.run(plan))
+    }
+}

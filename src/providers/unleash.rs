@@ -1,0 +1,350 @@
+//! Unleash Admin API (unleash-server v8, providers.md §7), on the shared HTTP layer.
+//!
+//! - Auth: `Authorization: <token>` (raw, no `Bearer`): a personal access
+//!   token, service-account token or admin API token (`*:*.<secret>`).
+//! - Read: `GET /api/admin/projects/{project}/features` (one response, no
+//!   paging); `on` = the configured environment's `enabled`.
+//! - `kill_switch` = the feature's `type` is `kill-switch`.
+//! - Write: `POST /api/admin/projects/{project}/features/{feature}/environments/{env}/off|on`,
+//!   no body, answered with 200 and an empty body. Never retried.
+
+use super::http::{Auth, HttpClient, HttpConfig, seg};
+use super::{BoxFut, ErrorKind, Provider, ProviderError};
+use crate::config::{ProviderConfig, ProviderKind};
+use crate::model::{Fetched, Flag, Time};
+use crate::ops::{ExecResult, Plan, PlannedRequest, WriteOp};
+use crate::secrets::SecretSource;
+use crate::text::SafeText;
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::json;
+use std::time::Duration;
+
+pub struct Unleash {
+    name: String,
+    project: String,
+    environment: String,
+    http: HttpClient,
+    poll: Duration,
+}
+
+#[derive(Debug, Deserialize)]
+struct Features {
+    features: Vec<Feature>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Feature {
+    name: SafeText,
+    #[serde(default, rename = "type")]
+    kind: Option<SafeText>,
+    #[serde(default)]
+    description: Option<SafeText>,
+    #[serde(default)]
+    archived: bool,
+    #[serde(default)]
+    environments: Vec<FeatureEnv>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FeatureEnv {
+    name: String,
+    enabled: bool,
+}
+
+impl Unleash {
+    pub fn new(pc: &ProviderConfig, secrets: &dyn SecretSource) -> Result<Self, ProviderError> {
+        let need = |v: &Option<String>, k: &str| {
+            v.clone()
+                .filter(|s| !s.trim().is_empty())
+                .ok_or_else(|| ProviderError::config(&pc.name, format!("unleash needs `{k}`")))
+        };
+        let project = need(&pc.project, "project")?;
+        let environment = need(&pc.environment, "environment")?;
+        let base = pc.base_url().ok_or_else(|| {
+            ProviderError::config(
+                &pc.name,
+                "unleash needs `base_url` (your Unleash server, e.g. https://unleash.example.com)",
+            )
+        })?;
+        let token = secrets
+            .get(&pc.token_ref())
+            .map_err(|e| ProviderError::config(&pc.name, format!("token: {e}")))?;
+        let http = HttpClient::new(
+            &pc.name,
+            &base,
+            Auth::Raw(token),
+            HttpConfig::from_timeout(pc.timeout()),
+        )?;
+        Ok(Unleash {
+            name: pc.name.clone(),
+            project,
+            environment,
+            http,
+            poll: pc.poll(),
+        })
+    }
+
+    fn err(&self, kind: ErrorKind, detail: impl AsRef<str>) -> ProviderError {
+        ProviderError::new(&self.name, kind, detail)
+    }
+
+    fn feature_path(&self, feature: &str) -> String {
+        format!(
+            "/api/admin/projects/{}/features/{}",
+            seg(&self.project),
+            seg(feature)
+        )
+    }
+
+    fn ui_url(&self, feature: &str) -> String {
+        self.http.url(&format!(
+            "/projects/{}/features/{}",
+            seg(&self.project),
+            seg(feature)
+        ))
+    }
+
+    async fn list(&self) -> Result<Vec<Flag>, ProviderError> {
+        let url = self.http.url(&format!(
+            "/api/admin/projects/{}/features",
+            seg(&self.project)
+        ));
+        let page: Features = self.http.get_json(&url, &[]).await?;
+        let mut out = Vec::new();
+        let mut seen_env = page.features.is_empty();
+        for f in page.features.iter().filter(|f| !f.archived) {
+            let Some(env) = f.environments.iter().find(|e| e.name == self.environment) else {
+                continue;
+            };
+            seen_env = true;
+            out.push(Flag {
+                provider: SafeText::line(&self.name),
+                key: f.name.clone(),
+                name: f
+                    .description
+                    .clone()
+                    .filter(|d| !d.is_empty())
+                    .unwrap_or_else(|| f.name.clone()),
+                environment: Some(SafeText::line(&self.environment)),
+                on: env.enabled,
+                kill_switch: f.kind.as_ref().is_some_and(|k| k.as_str() == "kill-switch"),
+                updated_at: None::<Time>,
+                url: Some(SafeText::line(&self.ui_url(f.name.as_str()))),
+                service: None,
+            });
+        }
+        if !seen_env {
+            let mut envs: Vec<&str> = page
+                .features
+                .iter()
+                .flat_map(|f| f.environments.iter().map(|e| e.name.as_str()))
+                .collect();
+            envs.sort_unstable();
+            envs.dedup();
+            return Err(self.err(
+                ErrorKind::Config,
+                format!(
+                    "no feature of project {} has environment {:?} (environments seen: {})",
+                    self.project,
+                    self.environment,
+                    envs.join(", ")
+                ),
+            ));
+        }
+        Ok(out)
+    }
+
+    async fn make_plan(&self, op: &WriteOp) -> Result<Plan, ProviderError> {
+        let WriteOp::FlagSet {
+            key,
+            environment,
+            on,
+            ..
+        } = op
+        else {
+            return Err(ProviderError::unsupported(&self.name, op.action_name()));
+        };
+        if let Some(e) = environment
+            && e != &self.environment
+        {
+            return Err(self.err(
+                ErrorKind::NotFound,
+                format!(
+                    "provider {} serves environment {:?}, not {e:?}",
+                    self.name, self.environment
+                ),
+            ));
+        }
+        let url = self.http.url(&self.feature_path(key));
+        let feature: Feature = match self.http.get(&url, &[]).await {
+            Ok(r) => r.json()?,
+            Err(e) if e.kind == ErrorKind::NotFound => {
+                return Err(self.err(
+                    ErrorKind::NotFound,
+                    format!("no feature {key} in Unleash project {}", self.project),
+                ));
+            }
+            Err(e) => return Err(e),
+        };
+        let env = feature
+            .environments
+            .iter()
+            .find(|e| e.name == self.environment)
+            .ok_or_else(|| {
+                self.err(
+                    ErrorKind::NotFound,
+                    format!("feature {key} has no environment {:?}", self.environment),
+                )
+            })?;
+        let state = |b: bool| if b { "ON" } else { "OFF" };
+        let write_url = self.write_url(key, *on);
+        let mut stakes = vec![
+            ("now".to_string(), state(env.enabled).to_string()),
+            (
+                "where".to_string(),
+                SafeText::line(&format!(
+                    "project {}, environment {}",
+                    self.project, self.environment
+                ))
+                .into_string(),
+            ),
+        ];
+        if env.enabled == *on {
+            stakes.push((
+                "change".into(),
+                format!("none: already {} (the request is still sent)", state(*on)),
+            ));
+        }
+        Ok(Plan {
+            op: op.clone(),
+            provider: self.name.clone(),
+            summary: SafeText::line(&format!(
+                "turn Unleash feature {} {} in {}",
+                SafeText::line(key),
+                state(*on),
+                self.environment
+            ))
+            .into_string(),
+            stakes,
+            requests: vec![PlannedRequest {
+                method: "POST".into(),
+                url: write_url,
+                headers: self.http.redacted_headers(&[]),
+                body: None,
+            }],
+            detail: json!({
+                "project": self.project,
+                "environment": self.environment,
+                "was_on": env.enabled,
+            }),
+        })
+    }
+
+    fn write_url(&self, key: &str, on: bool) -> String {
+        self.http.url(&format!(
+            "{}/environments/{}/{}",
+            self.feature_path(key),
+            seg(&self.environment),
+            if on { "on" } else { "off" }
+        ))
+    }
+
+    async fn apply(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
+        let WriteOp::FlagSet { key, on, .. } = &plan.op else {
+            return Err(ProviderError::unsupported(
+                &self.name,
+                plan.op.action_name(),
+            ));
+        };
+        let shown = SafeText::line(key);
+        let req = plan
+            .requests
+            .first()
+            .ok_or_else(|| self.err(ErrorKind::Config, "the plan has no request; plan again"))?;
+        let resp = self
+            .http
+            .send_planned(req, (&Method::POST, &self.write_url(key, *on)), &[], None)
+            .await
+            .map_err(|e| self.explain(e, shown.as_str()))?;
+        Ok(ExecResult {
+            message: format!(
+                "Unleash feature {shown} is now {} in {}",
+                if *on { "ON" } else { "OFF" },
+                self.environment
+            ),
+            detail: json!({"status": resp.status}),
+        })
+    }
+
+    fn explain(&self, e: ProviderError, key: &str) -> ProviderError {
+        let env = &self.environment;
+        let (kind, text) = match e.kind {
+            ErrorKind::Unauthorized { status } => (
+                ErrorKind::Unauthorized { status },
+                format!(
+                    "the Unleash token was rejected or may not change {key} in {env} (use an admin, personal or service-account token sent raw without Bearer; client and frontend tokens cannot use the Admin API)"
+                ),
+            ),
+            ErrorKind::NotFound => (
+                ErrorKind::NotFound,
+                format!(
+                    "no feature {key} or environment {env} in Unleash project {}",
+                    self.project
+                ),
+            ),
+            ErrorKind::Conflict { status }
+            | ErrorKind::Http {
+                status: status @ 405,
+            } => (
+                ErrorKind::Conflict { status },
+                format!(
+                    "Unleash refused to change {key} in {env} (a change request may be required in this environment); nothing was changed"
+                ),
+            ),
+            _ => return e,
+        };
+        let detail = if e.detail.is_empty() {
+            text
+        } else {
+            format!("{text} ({})", e.detail)
+        };
+        self.err(kind, detail)
+    }
+}
+
+impl Provider for Unleash {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Unleash
+    }
+    fn poll_interval(&self) -> Duration {
+        self.poll
+    }
+    fn fetch_deadline(&self) -> Duration {
+        self.http.config().fetch_deadline(1)
+    }
+    fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
+        Box::pin(async move {
+            Ok(Fetched {
+                flags: self.list().await?,
+                ..Default::default()
+            })
+        })
+    }
+    fn supports(&self, op: &WriteOp) -> bool {
+        matches!(op, WriteOp::FlagSet { .. })
+    }
+    fn plan<'a>(&'a self, op: &'a WriteOp) -> BoxFut<'a, Result<Plan, ProviderError>> {
+        Box::pin(self.make_plan(op))
+    }
+    fn execute<'a>(
+        &'a self,
+        plan: &'a Plan,
+        _idempotency_key: &'a str,
+    ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
+        Box::pin(self.apply(plan))
+    }
+}

@@ -1,0 +1,213 @@
+//! The command palette (`:`): fuzzy over views, services, flags, deploys,
+//! incidents and actions. Every action still goes through the confirmation
+//! modal; the palette only chooses what to plan.
+
+use super::keymap::Action;
+use super::state::{State, View};
+use crate::ops::WriteOp;
+use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
+use nucleo_matcher::{Config, Matcher};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    View(View),
+    Key(Action),
+    /// Show a service everywhere: filter incidents and deploys by it.
+    Service(String),
+    Op(WriteOp),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    /// What is matched and shown, e.g. "rollback checkout production".
+    pub label: String,
+    /// A hint shown dimmed beside it.
+    pub hint: String,
+    pub command: Command,
+}
+
+/// Everything the palette can do right now.
+pub fn entries(state: &State) -> Vec<Entry> {
+    let mut v = Vec::new();
+    for view in View::ALL {
+        v.push(Entry {
+            label: format!("go {}", view.title().to_lowercase()),
+            hint: "view".into(),
+            command: Command::View(view),
+        });
+    }
+    for (label, hint, a) in [
+        ("refresh", "fetch every provider now", Action::Refresh),
+        ("help", "all keys", Action::Help),
+        ("quit", "leave sitrep", Action::Quit),
+    ] {
+        v.push(Entry {
+            label: label.into(),
+            hint: hint.into(),
+            command: Command::Key(a),
+        });
+    }
+    let mut services: Vec<String> = state
+        .snap
+        .incidents
+        .iter()
+        .filter_map(|i| i.service.as_ref().map(|s| s.as_str().to_string()))
+        .chain(
+            state
+                .snap
+                .deploys
+                .iter()
+                .map(|d| d.service.as_str().to_string()),
+        )
+        .collect();
+    services.sort();
+    services.dedup();
+    for s in services {
+        v.push(Entry {
+            label: format!("service {s}"),
+            hint: "incidents and deploys of this service".into(),
+            command: Command::Service(s),
+        });
+    }
+    if !state.read_only {
+        for ((svc, env), ds) in state.snap.deploy_groups() {
+            let Some(provider) = ds.first().map(|d| d.provider.as_str().to_string()) else {
+                continue;
+            };
+            let live = ds
+                .iter()
+                .find(|d| d.current)
+                .map(|d| format!("live {}", d.git_ref))
+                .unwrap_or_else(|| "nothing live".into());
+            v.push(Entry {
+                label: format!("rollback {svc} {env}"),
+                hint: live,
+                command: Command::Op(WriteOp::Rollback {
+                    provider: Some(provider),
+                    service: svc,
+                    environment: env,
+                    to: None,
+                }),
+            });
+        }
+        for f in &state.snap.flags {
+            let (verb, on) = if f.on { ("off", false) } else { ("on", true) };
+            v.push(Entry {
+                label: format!("flag {verb} {}", f.key),
+                hint: format!(
+                    "{}{}",
+                    if f.kill_switch { "kill switch, " } else { "" },
+                    if f.on { "now ON" } else { "now OFF" }
+                ),
+                command: Command::Op(WriteOp::FlagSet {
+                    provider: Some(f.provider.as_str().to_string()),
+                    key: f.key.as_str().to_string(),
+                    environment: f.environment.as_ref().map(|e| e.as_str().to_string()),
+                    on,
+                }),
+            });
+        }
+        for i in state.snap.incidents.iter().filter(|i| i.status.is_open()) {
+            let provider = Some(i.provider.as_str().to_string());
+            let id = i.id.as_str().to_string();
+            if i.status.is_unacked() {
+                v.push(Entry {
+                    label: format!("ack {id}"),
+                    hint: format!("{} {}", i.severity, i.title),
+                    command: Command::Op(WriteOp::IncidentAck {
+                        provider: provider.clone(),
+                        id: id.clone(),
+                    }),
+                });
+            }
+            v.push(Entry {
+                label: format!("resolve {id}"),
+                hint: format!("{} {}", i.severity, i.title),
+                command: Command::Op(WriteOp::IncidentResolve { provider, id }),
+            });
+        }
+    }
+    v
+}
+
+/// Entries matching `query`, best first; an empty query lists the history
+/// first, then everything in order.
+pub fn matches(state: &State, query: &str) -> Vec<Entry> {
+    let all = entries(state);
+    if query.trim().is_empty() {
+        let mut out: Vec<Entry> = state
+            .palette_history
+            .iter()
+            .rev()
+            .filter_map(|h| all.iter().find(|e| &e.label == h).cloned())
+            .collect();
+        for e in all {
+            if !out.iter().any(|o| o.label == e.label) {
+                out.push(e);
+            }
+        }
+        return out;
+    }
+    let mut matcher = Matcher::new(Config::DEFAULT);
+    let pattern = Pattern::parse(query, CaseMatching::Ignore, Normalization::Smart);
+    let labels: Vec<&str> = all.iter().map(|e| e.label.as_str()).collect();
+    let scored = pattern.match_list(labels, &mut matcher);
+    scored
+        .into_iter()
+        .filter_map(|(label, _)| all.iter().find(|e| e.label == label).cloned())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn state() -> State {
+        let now = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 22, 3, 4, 5)
+            .single()
+            .unwrap();
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(super::super::state::demo_state(now))
+    }
+
+    #[test]
+    fn typed_command_finds_the_action() {
+        let s = state();
+        let m = matches(&s, "rollback checkout production");
+        assert_eq!(m[0].label, "rollback checkout production");
+        assert!(matches!(
+            m[0].command,
+            Command::Op(WriteOp::Rollback { .. })
+        ));
+        let m = matches(&s, "flag off checkout-payments");
+        assert_eq!(m[0].label, "flag off checkout-payments-v3");
+        let m = matches(&s, "rbchk");
+        assert!(
+            m.iter().any(|e| e.label.starts_with("rollback checkout")),
+            "fuzzy"
+        );
+    }
+
+    #[test]
+    fn read_only_offers_no_writes() {
+        let mut s = state();
+        s.read_only = true;
+        assert!(
+            entries(&s)
+                .iter()
+                .all(|e| !matches!(e.command, Command::Op(_)))
+        );
+    }
+
+    #[test]
+    fn history_comes_first() {
+        let mut s = state();
+        s.palette_history.push("go flags".into());
+        assert_eq!(matches(&s, "")[0].label, "go flags");
+    }
+}

@@ -1,0 +1,168 @@
+//! Shared test helpers: config + secrets for providers, fast HTTP settings,
+//! and a real Alertmanager process (started on a free loopback port, killed
+//! on drop).
+
+#![allow(dead_code)]
+
+use sitrep::config::{Config, SecretRef};
+use sitrep::providers::BuildCtx;
+use sitrep::providers::http::HttpConfig;
+use sitrep::secrets::{Secret, SecretSource};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn init() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Secrets from a map keyed by env var / keyring name.
+#[derive(Default)]
+pub struct MapSecrets(pub BTreeMap<String, String>);
+
+impl MapSecrets {
+    pub fn with(pairs: &[(&str, &str)]) -> Self {
+        MapSecrets(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+}
+
+impl SecretSource for MapSecrets {
+    fn get(&self, r: &SecretRef) -> Result<Secret, String> {
+        let k = match r {
+            SecretRef::Env(k) | SecretRef::Keyring(k) => k,
+        };
+        self.0
+            .get(k)
+            .map(|v| Secret::new(v.clone()))
+            .ok_or_else(|| format!("no secret {k}"))
+    }
+}
+
+pub fn config(toml: &str) -> Config {
+    sitrep::config::parse(toml, Path::new("test.toml")).unwrap()
+}
+
+pub fn ctx<'a>(config: &'a Config, secrets: &'a MapSecrets) -> BuildCtx<'a> {
+    BuildCtx { config, secrets }
+}
+
+/// Small waits so retry tests take milliseconds; the clamps stay real
+/// (Retry-After minimum 1 s).
+pub fn fast_http() -> HttpConfig {
+    let mut c = HttpConfig::from_timeout(Duration::from_secs(2));
+    c.retry.base = Duration::from_millis(10);
+    c.retry.cap = Duration::from_millis(50);
+    c.retry.max_inline_wait = Duration::from_secs(5);
+    c
+}
+
+/// A real `prometheus-alertmanager` (Debian package) on 127.0.0.1.
+pub struct AmServer {
+    child: Child,
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+const AM_BIN: &str = "/usr/bin/prometheus-alertmanager";
+const AM_CONFIG: &str = "route:\n  receiver: blackhole\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: blackhole\n";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+impl AmServer {
+    pub async fn start() -> AmServer {
+        assert!(
+            Path::new(AM_BIN).exists(),
+            "{AM_BIN} is missing: apt-get install -y prometheus-alertmanager"
+        );
+        let mut last = String::new();
+        for _ in 0..3 {
+            let dir = tempfile::tempdir().unwrap();
+            let cfg = dir.path().join("alertmanager.yml");
+            std::fs::write(&cfg, AM_CONFIG).unwrap();
+            let port = free_port();
+            let child = Command::new(AM_BIN)
+                .arg(format!("--config.file={}", cfg.display()))
+                .arg(format!(
+                    "--storage.path={}",
+                    dir.path().join("data").display()
+                ))
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .arg("--cluster.listen-address=")
+                .arg("--log.level=warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut server = AmServer {
+                child,
+                url: format!("http://127.0.0.1:{port}"),
+                _dir: dir,
+            };
+            match server.wait_ready(Duration::from_secs(20)).await {
+                Ok(()) => return server,
+                Err(e) => last = e, // dropped → killed; try another port
+            }
+        }
+        panic!("alertmanager did not become ready: {last}");
+    }
+
+    async fn wait_ready(&mut self, within: Duration) -> Result<(), String> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .unwrap();
+        let start = Instant::now();
+        while start.elapsed() < within {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("exited with {status}"));
+            }
+            if let Ok(r) = client.get(format!("{}/-/ready", self.url)).send().await
+                && r.status().is_success()
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err("timed out".into())
+    }
+
+    /// POST /api/v2/alerts (what Prometheus does).
+    pub async fn post_alerts(&self, alerts: serde_json::Value) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/v2/alerts", self.url))
+            .json(&alerts)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+    }
+
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        reqwest::Client::new()
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for AmServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
