@@ -1212,3 +1212,28 @@ async fn a_rollback_cut_off_mid_way_is_unknown_and_its_retry_does_not_deploy_twi
     assert_eq!(r.detail["existing"], true);
     assert_eq!(posts(&f), 1);
 }
+
+#[tokio::test]
+async fn a_failing_github_opens_the_circuit_and_retries_stay_in_budget() {
+    let (server, f) = fake(&[]).await;
+    for _ in 0..50 {
+        f.st.lock().unwrap().scripted.push((
+            503,
+            vec![],
+            json!({"message": "Service Unavailable"}).to_string(),
+        ));
+    }
+    let gh = provider1(&server);
+    let mut kinds = Vec::new();
+    for _ in 0..5 {
+        kinds.push(gh.fetch().await.unwrap_err().kind);
+    }
+    assert_eq!(kinds[0], ErrorKind::Server { status: 503 });
+    assert_eq!(*kinds.last().unwrap(), ErrorKind::CircuitOpen, "{kinds:?}");
+    let sent = server.received_requests().await.unwrap().len();
+    // 5 consecutive failures open the circuit; retries never exceed the budget.
+    assert!(sent <= 6, "{sent} requests");
+    let e = gh.fetch().await.unwrap_err();
+    assert!(e.to_string().contains("no request sent"), "{e}");
+    assert_eq!(server.received_requests().await.unwrap().len(), sent);
+}

@@ -20,7 +20,10 @@
 //! deploys twice. `{ workflow, ref }` dispatches that workflow with inputs
 //! `{environment, sha}`. See docs/PROVIDERS.md, "Deploys".
 
-use super::http::{HttpConfig, clamp_wait, full_jitter, seg, server_wait};
+use super::http::{
+    BUDGET_MIN_RETRIES, BUDGET_RATIO, BUDGET_WINDOW, CircuitBreaker, HttpConfig, clamp_wait,
+    full_jitter, seg, server_wait,
+};
 use super::rollback;
 use super::{BoxFut, ErrorKind, Provider, ProviderError};
 use crate::config::{Config, ProviderConfig, ProviderKind, RollbackStrategy};
@@ -34,7 +37,7 @@ use octocrab::{Octocrab, Page};
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
@@ -250,6 +253,10 @@ pub struct Github {
     poll: Duration,
     statuses: Mutex<HashMap<u64, StatusInfo>>,
     blocked_until: Mutex<Option<Instant>>,
+    /// The shared layer's circuit breaker, fed by this client's outcomes.
+    breaker: CircuitBreaker,
+    /// Retry budget: (when, was a retry) over the last `BUDGET_WINDOW`.
+    budget: Mutex<VecDeque<(Instant, bool)>>,
     /// Results of writes already carried out in this process, by key.
     done: Mutex<HashMap<String, ExecResult>>,
 }
@@ -416,10 +423,12 @@ impl Github {
             environments: pc.environments.clone().unwrap_or_default(),
             strategy,
             workflow: pc.workflow.clone().filter(|w| !w.trim().is_empty()),
+            breaker: CircuitBreaker::new(opts.http.breaker.clone()),
             opts,
             poll: pc.poll(),
             statuses: Mutex::new(HashMap::new()),
             blocked_until: Mutex::new(None),
+            budget: Mutex::new(VecDeque::new()),
             done: Mutex::new(HashMap::new()),
         })
     }
@@ -698,6 +707,64 @@ impl Github {
         Ok(())
     }
 
+    /// Fail fast while the circuit is open (no request is sent).
+    fn admit(&self) -> Result<(), ProviderError> {
+        self.breaker
+            .admit(Instant::now())
+            .map(|_| ())
+            .map_err(|left| {
+                self.err(
+                    ErrorKind::CircuitOpen,
+                    format!("no request sent; next probe in {}s", left.as_secs().max(1)),
+                )
+            })
+    }
+
+    /// The server is healthy unless it timed out, refused or answered 5xx.
+    fn record(&self, err: Option<&ProviderError>) {
+        let healthy = err.is_none_or(|e| {
+            !matches!(
+                e.kind,
+                ErrorKind::Timeout | ErrorKind::Connect | ErrorKind::Server { .. }
+            )
+        });
+        self.breaker.record(Instant::now(), healthy);
+    }
+
+    fn budget_trim(b: &mut VecDeque<(Instant, bool)>, now: Instant) {
+        while b
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > BUDGET_WINDOW)
+            || b.len() > 10_000
+        {
+            b.pop_front();
+        }
+    }
+
+    fn budget_note_request(&self) {
+        let now = Instant::now();
+        let mut b = self.budget.lock().unwrap_or_else(|p| p.into_inner());
+        Self::budget_trim(&mut b, now);
+        b.push_back((now, false));
+    }
+
+    /// Retries stay within the shared layer's budget (≤ 20 % extra
+    /// requests over 10 s, at least 3).
+    fn budget_take_retry(&self) -> bool {
+        let now = Instant::now();
+        let mut b = self.budget.lock().unwrap_or_else(|p| p.into_inner());
+        Self::budget_trim(&mut b, now);
+        let firsts = b.iter().filter(|(_, r)| !r).count();
+        let retries = b.len() - firsts;
+        let allowed = (((firsts as f64) * BUDGET_RATIO) as usize).max(BUDGET_MIN_RETRIES);
+        if retries < allowed {
+            b.push_back((now, true));
+            true
+        } else {
+            false
+        }
+    }
+
     fn block_for(&self, d: Duration) {
         let until = Instant::now() + d;
         let mut b = self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
@@ -717,9 +784,16 @@ impl Github {
         let mut retry = 0u32;
         loop {
             self.precheck()?;
+            self.admit()?;
+            if retry == 0 {
+                self.budget_note_request();
+            }
             let fut = self.crab.get::<Page<T>, _, ()>(route, None);
             let f = match tokio::time::timeout(self.opts.http.total_timeout, fut).await {
-                Ok(Ok(page)) => return Ok(page),
+                Ok(Ok(page)) => {
+                    self.record(None);
+                    return Ok(page);
+                }
                 Ok(Err(e)) => self.failure(&e, what, false),
                 Err(_) => Failure {
                     err: self.err(
@@ -734,6 +808,7 @@ impl Github {
                     not_sent: false,
                 },
             };
+            self.record(Some(&f.err));
             let rate_limited = matches!(f.err.kind, ErrorKind::RateLimited { .. });
             let server = f.wait.map(|w| clamp_wait(p, w));
             if rate_limited {
@@ -742,7 +817,7 @@ impl Github {
                     self.block_for(block);
                 }
             }
-            if !f.retryable || retry + 1 >= p.max_attempts.max(1) {
+            if !f.retryable || retry + 1 >= p.max_attempts.max(1) || !self.budget_take_retry() {
                 return Err(f.err);
             }
             let wait = match server {
@@ -1214,6 +1289,7 @@ impl Github {
         what: &str,
     ) -> Result<(u16, String), ProviderError> {
         self.precheck()?;
+        self.admit()?;
         let fut = async {
             let resp = self.crab._post(route, Some(body)).await?;
             let status = resp.status().as_u16();
@@ -1226,9 +1302,13 @@ impl Github {
             Ok::<_, octocrab::Error>((status, text))
         };
         match tokio::time::timeout(self.opts.http.write_timeout, fut).await {
-            Ok(Ok(r)) => Ok(r),
+            Ok(Ok(r)) => {
+                self.record(None);
+                Ok(r)
+            }
             Ok(Err(e)) => {
                 let f = self.failure(&e, what, true);
+                self.record(Some(&f.err));
                 let cut_off = !f.not_sent
                     && matches!(
                         f.err.kind,
