@@ -510,3 +510,17 @@ async fn hostile_commit_messages_are_inert() {
     }
     assert!(d.description.as_ref().unwrap().as_str().starts_with("ok"));
 }
+
+#[tokio::test]
+async fn a_tampered_plan_is_refused_before_sending() {
+    let (server, f) = fake(&seeds(), 100).await;
+    let vc = provider(&server, "");
+    let mut plan = vc.plan(&rollback(None)).await.unwrap();
+    plan.requests[0].url = format!(
+        "{}/v9/projects/prj_123/rollback/dpl_6?teamId=team_acme",
+        server.uri()
+    );
+    let e = vc.execute(&plan, "k").await.unwrap_err();
+    assert!(e.to_string().contains("nothing sent"), "{e}");
+    assert!(f.st.lock().unwrap().posts.is_empty());
+}

@@ -610,7 +610,12 @@ impl Vercel {
             };
             return Ok(r);
         }
-        let resp = send_checked(&self.http, req, &expected).await?;
+        // The planned body is sent as planned, after checking method + URL.
+        let resp = self
+            .http
+            .send_planned(req, (&Method::POST, &expected), &[], None)
+            .await?
+            .status;
         let r = ExecResult {
             message: format!(
                 "{} production to {to_id} requested (HTTP {}); Vercel moves the alias now",
@@ -629,30 +634,6 @@ impl Vercel {
             .insert(key.to_string(), r.clone());
         Ok(r)
     }
-}
-
-/// Send the planned POST after checking it is the one this op builds.
-/// Never retried.
-async fn send_checked(
-    http: &HttpClient,
-    req: &crate::ops::PlannedRequest,
-    expected: &str,
-) -> Result<u16, ProviderError> {
-    if !req.method.eq_ignore_ascii_case("POST") || req.url != expected {
-        return Err(ProviderError::new(
-            http.provider(),
-            ErrorKind::Config,
-            format!(
-                "the plan does not match the operation ({} {} planned, POST {expected} expected); nothing sent",
-                req.method, req.url
-            ),
-        ));
-    }
-    let body = req.body.clone().unwrap_or_else(|| serde_json::json!({}));
-    let r = http
-        .send(Method::POST, expected, Some(&body), &[], None)
-        .await?;
-    Ok(r.status)
 }
 
 impl Provider for Vercel {
