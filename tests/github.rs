@@ -1237,3 +1237,61 @@ async fn a_failing_github_opens_the_circuit_and_retries_stay_in_budget() {
     assert!(e.to_string().contains("no request sent"), "{e}");
     assert_eq!(server.received_requests().await.unwrap().len(), sent);
 }
+
+/// Bodies a broken or hostile server might send for the deployments list.
+fn junk_body() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..400)
+            .prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+        (any::<i64>(), ".{0,40}", ".{0,30}", any::<bool>()).prop_map(|(id, sha, at, nul)| {
+            json!([{
+                "id": id, "sha": sha, "ref": if nul { Value::Null } else { json!(sha) },
+                "environment": "production", "created_at": at,
+                "creator": if nul { json!(7) } else { json!({"login": sha}) },
+                "payload": if nul { json!("{not json") } else { json!({"sitrep": {"idempotency_key": 5}}) },
+            }])
+            .to_string()
+        }),
+        (1u64..u64::MAX, 0usize..60).prop_map(|(id, cut)| {
+            let s = deployment(id, "abc", "main", "production", "2026-11-22T03:00:00Z", "x", "d", json!({})).to_string();
+            let s = format!("[{s}]");
+            s.chars().take(cut).collect()
+        }),
+    ]
+}
+
+#[test]
+fn arbitrary_list_bodies_never_panic() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (server, f) = rt.block_on(fake(&[]));
+    let gh = rt.block_on(async { provider1(&server) });
+    let mut cfg = proptest::test_runner::Config::with_cases(64);
+    cfg.failure_persistence = None;
+    let mut runner = proptest::test_runner::TestRunner::new(cfg);
+    runner
+        .run(&junk_body(), |body| {
+            f.st.lock().unwrap().scripted = vec![(200, vec![], body.clone()); 3];
+            match rt.block_on(gh.fetch()) {
+                Ok(got) => {
+                    for d in &got.deploys {
+                        proptest::prop_assert!(
+                            !d.sha.as_str().contains(char::from(0x1b)),
+                            "ESC in sha"
+                        );
+                    }
+                }
+                Err(e) => proptest::prop_assert!(
+                    matches!(e.kind, ErrorKind::Malformed | ErrorKind::Shape),
+                    "{e}"
+                ),
+            }
+            f.st.lock().unwrap().scripted.clear();
+            Ok(())
+        })
+        .unwrap();
+}

@@ -32,6 +32,8 @@ struct VState {
     list_calls: usize,
     team_missing: usize,
     error: Option<(u16, Value)>,
+    /// Serve this raw body for the deployments list.
+    raw_list: Option<String>,
 }
 
 #[derive(Clone)]
@@ -73,6 +75,9 @@ impl Respond for VFake {
         }
         if m == "GET" && (path == "/v6/deployments" || path == "/v7/deployments") {
             st.list_calls += 1;
+            if let Some(b) = &st.raw_list {
+                return ResponseTemplate::new(200).set_body_raw(b.clone(), "application/json");
+            }
             if q.get("projectId").map(String::as_str) != Some("prj_123") {
                 return verr(400, "bad_request", "projectId required");
             }
@@ -523,4 +528,48 @@ async fn a_tampered_plan_is_refused_before_sending() {
     let e = vc.execute(&plan, "k").await.unwrap_err();
     assert!(e.to_string().contains("nothing sent"), "{e}");
     assert!(f.st.lock().unwrap().posts.is_empty());
+}
+
+#[test]
+fn arbitrary_list_bodies_never_panic() {
+    use proptest::prelude::*;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (server, f) = rt.block_on(fake(&seeds(), 100));
+    let vc = rt.block_on(async { provider(&server, "") });
+    let junk = prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..400)
+            .prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+        (any::<i64>(), ".{0,20}", any::<i64>(), any::<bool>()).prop_map(|(t, s, next, b)| {
+            json!({
+                "pagination": {"next": if b { json!(next) } else { json!(s) }},
+                "deployments": [{
+                    "uid": s, "created": t, "createdAt": if b { json!(t) } else { json!(s) },
+                    "readyState": s, "target": if b { json!("production") } else { json!(7) },
+                    "meta": {"githubCommitSha": if b { json!(s) } else { json!([1]) }},
+                    "creator": {"username": s}, "url": s,
+                }],
+            })
+            .to_string()
+        }),
+    ];
+    let mut cfg = proptest::test_runner::Config::with_cases(64);
+    cfg.failure_persistence = None;
+    let mut runner = proptest::test_runner::TestRunner::new(cfg);
+    runner
+        .run(&junk, |body| {
+            f.st.lock().unwrap().raw_list = Some(body);
+            if let Err(e) = rt.block_on(vc.fetch()) {
+                prop_assert!(
+                    matches!(e.kind, ErrorKind::Malformed | ErrorKind::Shape),
+                    "{}",
+                    e
+                );
+            }
+            Ok(())
+        })
+        .unwrap();
 }
