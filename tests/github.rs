@@ -959,6 +959,11 @@ async fn a_tampered_plan_is_refused_before_sending() {
     plan.requests[0].url = "https://evil.example.com/repos/x/y/deployments".into();
     let e = gh.execute(&plan, "k").await.unwrap_err();
     assert!(e.to_string().contains("nothing sent"), "{e}");
+    // A payload that cannot carry the key.
+    let mut plan = gh.plan(&rollback("production", None)).await.unwrap();
+    plan.requests[0].body.as_mut().unwrap()["payload"] = json!({});
+    let e = gh.execute(&plan, "k").await.unwrap_err();
+    assert!(e.to_string().contains("idempotency key"), "{e}");
     assert_eq!(posts(&f), 0);
 }
 

@@ -1395,14 +1395,18 @@ impl Github {
                     .get("reason")
                     .and_then(|v| v.as_str())
                     .map(str::to_string);
-                if let Some(s) = body
+                let Some(s) = body
                     .pointer_mut("/payload/sitrep")
                     .and_then(|s| s.as_object_mut())
-                {
-                    s.insert("idempotency_key".into(), key.into());
-                    if let Some(r) = reason {
-                        s.insert("reason".into(), r.into());
-                    }
+                else {
+                    return Err(self.err(
+                        ErrorKind::Config,
+                        "the planned payload has no sitrep record to carry the idempotency key; nothing sent",
+                    ));
+                };
+                s.insert("idempotency_key".into(), key.into());
+                if let Some(r) = reason {
+                    s.insert("reason".into(), r.into());
                 }
                 // A retried rollback must not deploy twice: look for a
                 // deployment of this sha already carrying the key.
