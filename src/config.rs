@@ -56,6 +56,10 @@ pub struct Config {
     /// Environments that are production (production guard). Default: "production", "prod".
     #[serde(default)]
     pub production_environments: Option<Vec<String>>,
+    /// The directory of the config file (set by [`load`]); relative
+    /// `[slo_files]` globs are resolved against it.
+    #[serde(skip)]
+    pub base_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -683,7 +687,9 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         column: None,
         message: format!("cannot read config: {e}"),
     })?;
-    parse(&text, path)
+    let mut cfg = parse(&text, path)?;
+    cfg.base_dir = path.parent().map(Path::to_path_buf);
+    Ok(cfg)
 }
 
 /// The commented example written by `sitrep config init`. It must pass

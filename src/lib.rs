@@ -4,6 +4,7 @@
 //! normalize into the `model`, the `store` aggregates, `ops` plans write
 //! actions that the executor audits and carries out.
 
+pub mod audit;
 pub mod cache;
 pub mod cli;
 pub mod config;
@@ -11,6 +12,7 @@ pub mod model;
 pub mod ops;
 pub mod paths;
 pub mod providers;
+pub mod runbooks;
 pub mod secrets;
 pub mod slo;
 pub mod store;

@@ -223,6 +223,10 @@ pub struct Slo {
     /// Burn-rate history for the chart (oldest first, 1h burn), extension.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<f64>,
+    /// Why this SLO has no numbers (a query the server rejected, a bad
+    /// spec file entry), extension. The other SLOs are still shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<SafeText>,
 }
 
 impl Slo {

@@ -10,6 +10,8 @@ pub struct Paths {
     pub config_explicit: bool,
     pub config_dir: PathBuf,
     pub data_dir: PathBuf,
+    /// The context (team/account) in use, if any.
+    pub context: Option<String>,
 }
 
 fn project_dirs() -> Option<directories::ProjectDirs> {
@@ -35,7 +37,51 @@ impl Paths {
             config_explicit,
             config_dir,
             data_dir,
+            context: None,
         }
+    }
+
+    /// Paths of a context: `<config dir>/contexts/NAME.toml`, with its own
+    /// data dir `<data dir>/contexts/NAME` (cache, progress, audit log), so
+    /// teams and accounts never mix state.
+    pub fn for_context(&self, name: &str) -> Result<Paths, String> {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+            || name.starts_with('.')
+        {
+            return Err(format!(
+                "context name {name:?} may only contain letters, digits, '-', '_' and '.'"
+            ));
+        }
+        let mut p = self.clone();
+        p.config = self
+            .config_dir
+            .join("contexts")
+            .join(format!("{name}.toml"));
+        p.config_explicit = true;
+        p.data_dir = self.data_dir.join("contexts").join(name);
+        p.context = Some(name.to_string());
+        Ok(p)
+    }
+
+    /// The contexts that exist, by name.
+    pub fn contexts(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(self.config_dir.join("contexts"))
+            .map(|rd| {
+                rd.flatten()
+                    .filter_map(|e| {
+                        let p = e.path();
+                        (p.extension()? == "toml")
+                            .then(|| p.file_stem().map(|s| s.to_string_lossy().to_string()))
+                            .flatten()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
     }
 
     pub fn log_file(&self) -> PathBuf {

@@ -71,6 +71,50 @@ pub fn mwmbr_alerts(burn: &BurnRates) -> Vec<SloAlert> {
         .collect()
 }
 
+/// The multiwindow table for an SLO period of `period_days`: the same
+/// budget shares (2 %, 5 %, 10 %, 10 %) and windows, with
+/// factor = share × period ÷ long window (Sloth's `window.go` rule). For a
+/// 30-day period this is exactly [`MWMBR`] (14.4, 6, 3, 1); for 28 days
+/// 13.44, 5.6, 2.8, 0.933.
+pub fn mwmbr_for_period(period_days: f64) -> [(AlertSeverity, &'static str, &'static str, f64); 4] {
+    if !(period_days.is_finite() && period_days > 0.0) || (period_days - 30.0).abs() < 1e-9 {
+        return MWMBR;
+    }
+    let shares = [0.02, 0.05, 0.10, 0.10];
+    let long_hours = [1.0, 6.0, 24.0, 72.0];
+    let mut t = MWMBR;
+    for (i, row) in t.iter_mut().enumerate() {
+        // Rounded to 1e-9 so JSON shows 5.6, not 5.6000000000000005.
+        row.3 = (shares[i] * period_days * 24.0 / long_hours[i] * 1e9).round() / 1e9;
+    }
+    t
+}
+
+/// [`mwmbr_alerts`] for an SLO period other than 30 days (see [`mwmbr_for_period`]).
+pub fn mwmbr_alerts_for_period(burn: &BurnRates, period_days: f64) -> Vec<SloAlert> {
+    mwmbr_for_period(period_days)
+        .iter()
+        .map(|(sev, long, short, factor)| {
+            let firing = matches!((burn.get(long), burn.get(short)), (Some(l), Some(s)) if l > *factor && s > *factor);
+            SloAlert {
+                severity: *sev,
+                long: (*long).into(),
+                short: (*short).into(),
+                factor: *factor,
+                firing,
+            }
+        })
+        .collect()
+}
+
+/// An error ratio from an SLI in percent (Datadog `sli_value`): 99.9 → 0.001.
+pub fn ratio_from_sli_pct(sli_pct: f64) -> Option<f64> {
+    if !sli_pct.is_finite() || !(0.0..=100.0).contains(&sli_pct) {
+        return None;
+    }
+    Some((1.0 - sli_pct / 100.0).max(0.0))
+}
+
 /// `frozen` when the budget is spent or a page alert fires.
 pub fn gate(budget_remaining: Option<f64>, alerts: &[SloAlert]) -> Gate {
     let spent = budget_remaining.is_some_and(|r| r <= 0.0);
@@ -144,6 +188,104 @@ mod tests {
         assert_eq!(gate(Some(0.5), &a), Gate::Frozen);
         b.set("5m", None);
         assert!(!mwmbr_alerts(&b)[0].firing, "no data never fires");
+    }
+
+    #[test]
+    fn workbook_table_factors_and_windows() {
+        // SPEC §4 / SRE Workbook table 5-8 (+ Sloth's 1d/2h ticket row).
+        let t: Vec<_> = MWMBR
+            .iter()
+            .map(|(s, l, sh, f)| (*s, *l, *sh, *f))
+            .collect();
+        assert_eq!(
+            t,
+            vec![
+                (AlertSeverity::Page, "1h", "5m", 14.4),
+                (AlertSeverity::Page, "6h", "30m", 6.0),
+                (AlertSeverity::Ticket, "1d", "2h", 3.0),
+                (AlertSeverity::Ticket, "3d", "6h", 1.0),
+            ]
+        );
+        // Each short window is 1/12 of its long one.
+        let secs = |w: &str| crate::config::parse_duration(w).unwrap().as_secs();
+        for (_, l, s, _) in MWMBR {
+            assert_eq!(secs(l), 12 * secs(s));
+        }
+        // factor = budget share × period ÷ long window, for 30 days.
+        let scaled = mwmbr_for_period(30.0);
+        assert_eq!(scaled, MWMBR);
+        let computed: Vec<f64> = [(0.02, 1.0), (0.05, 6.0), (0.10, 24.0), (0.10, 72.0)]
+            .iter()
+            .map(|(share, h)| share * 30.0 * 24.0 / h)
+            .collect();
+        for (row, f) in MWMBR.iter().zip(computed) {
+            assert!((row.3 - f).abs() < 1e-9, "{row:?} vs {f}");
+        }
+        // 28 days: Sloth's google-28d numbers.
+        let f28: Vec<f64> = mwmbr_for_period(28.0).iter().map(|r| r.3).collect();
+        assert_eq!(&f28[..3], &[13.44, 5.6, 2.8]);
+        assert!((f28[3] - 0.9333).abs() < 1e-3);
+    }
+
+    #[test]
+    fn time_to_exhaustion_matches_burn() {
+        // A budget of period P is gone after P / burn: 14.4 burns 30 days of
+        // budget in 50 hours.
+        let burned = |burn: f64, hours: f64| {
+            budget_burned_share(burn * 0.001, 99.9, hours / 24.0, 30.0).unwrap()
+        };
+        assert!((burned(14.4, 50.0) - 1.0).abs() < 1e-9);
+        assert!((burned(1.0, 720.0) - 1.0).abs() < 1e-9);
+        assert!((burned(6.0, 120.0) - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn alert_states_at_the_thresholds() {
+        // Strictly above the factor fires; exactly at it does not (PromQL `>`).
+        let mut b = BurnRates::default();
+        for w in crate::model::BURN_WINDOWS {
+            b.set(w, Some(14.4));
+        }
+        let a = mwmbr_alerts(&b);
+        assert!(!a[0].firing);
+        assert!(a[1].firing && a[2].firing && a[3].firing);
+        assert_eq!(gate(Some(0.9), &a), Gate::Frozen);
+        // Only the ticket rows: the gate stays open.
+        for w in crate::model::BURN_WINDOWS {
+            b.set(w, Some(2.0));
+        }
+        let a = mwmbr_alerts(&b);
+        let firing: Vec<bool> = a.iter().map(|x| x.firing).collect();
+        assert_eq!(firing, [false, false, false, true]);
+        assert_eq!(gate(Some(0.9), &a), Gate::Open);
+    }
+
+    #[test]
+    fn missing_series_never_fire_or_freeze() {
+        let none = BurnRates::default();
+        assert!(mwmbr_alerts(&none).iter().all(|a| !a.firing));
+        assert!(
+            mwmbr_alerts_for_period(&none, 28.0)
+                .iter()
+                .all(|a| !a.firing)
+        );
+        assert_eq!(gate(None, &mwmbr_alerts(&none)), Gate::Open);
+        // Infinite or negative values are no data, never NaN.
+        assert_eq!(burn_rate(f64::INFINITY, 99.9), None);
+        assert_eq!(burn_rate(-0.1, 99.9), None);
+        assert_eq!(error_ratio(f64::INFINITY, 5.0), None);
+        assert_eq!(error_ratio(-1.0, 5.0), None);
+        let mut b = BurnRates::default();
+        b.set("1h", Some(f64::NAN));
+        assert_eq!(b.get("1h"), None);
+    }
+
+    #[test]
+    fn sli_percent_to_error_ratio() {
+        assert!(close(ratio_from_sli_pct(99.9).unwrap(), 0.001));
+        assert!(close(ratio_from_sli_pct(100.0).unwrap(), 0.0));
+        assert_eq!(ratio_from_sli_pct(f64::NAN), None);
+        assert_eq!(ratio_from_sli_pct(101.0), None);
     }
 
     #[test]

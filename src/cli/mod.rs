@@ -1,7 +1,9 @@
 //! The command line (SPEC §2). Read commands share `load_store`; write
 //! commands go through the audited executor.
 
+pub mod actions;
 pub mod output;
+pub mod runbook;
 
 use crate::cache::Cache;
 use crate::config::{self, Config};
@@ -44,11 +46,14 @@ pub struct Global {
     /// Where the cache, runbook progress and audit log live
     #[arg(long, global = true, env = "SITREP_DATA_DIR", value_name = "PATH")]
     pub data_dir: Option<PathBuf>,
+    /// A context (team/account): <config dir>/contexts/NAME.toml with its own data dir
+    #[arg(long, global = true, env = "SITREP_CONTEXT", value_name = "NAME")]
+    pub context: Option<String>,
     /// Use the embedded demo providers (no network, no config needed)
     #[arg(long, global = true)]
     pub demo: bool,
     /// Refuse every write action
-    #[arg(long, global = true, env = "SITREP_READ_ONLY", value_parser = parse_boolish, num_args = 0..=1, default_missing_value = "true", default_value = "false")]
+    #[arg(long, global = true, env = "SITREP_READ_ONLY", value_parser = parse_boolish, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub read_only: bool,
     /// Theme name (bundled or user)
     #[arg(long, global = true, env = "SITREP_THEME", value_name = "NAME")]
@@ -319,7 +324,22 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(global: Global) -> Ctx {
-        let paths = Paths::resolve(global.config.clone(), global.data_dir.clone());
+        let mut paths = Paths::resolve(global.config.clone(), global.data_dir.clone());
+        if let Some(name) = &global.context {
+            match paths.for_context(name) {
+                Ok(mut p) => {
+                    // An explicit --data-dir still wins.
+                    if global.data_dir.is_some() {
+                        p.data_dir = paths.data_dir.clone();
+                    }
+                    paths = p;
+                }
+                Err(e) => {
+                    eprintln!("sitrep: {e}");
+                    std::process::exit(exit::USAGE);
+                }
+            }
+        }
         Ctx {
             global,
             paths,
@@ -526,11 +546,6 @@ pub fn run_completions(shell: clap_complete::Shell) -> i32 {
     exit::OK
 }
 
-/// A command another part of sitrep has not built yet: say so, never fake it.
-pub fn not_available(what: &str) -> i32 {
-    err(format!("`{what}` is not available in this build yet"))
-}
-
 /// Dispatch a parsed command line (everything except the TUI).
 pub async fn run(ctx: &Ctx, cmd: Command) -> i32 {
     match &cmd {
@@ -543,12 +558,29 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> i32 {
         Command::Config { action } => run_config(ctx, action),
         Command::Theme { action } => run_theme(ctx, action),
         Command::Completions { shell } => run_completions(*shell),
-        Command::Incident { .. } => not_available("incident"),
-        Command::Silence { .. } => not_available("silence"),
-        Command::Rollback { .. } => not_available("rollback"),
-        Command::Flag { .. } => not_available("flag"),
-        Command::Runbook { .. } => not_available("runbook"),
-        Command::Audit { .. } => not_available("audit"),
-        Command::Auth { .. } => not_available("auth"),
+        Command::Incident { action } => actions::incident(ctx, action).await,
+        Command::Silence {
+            matchers,
+            duration,
+            reason,
+            provider,
+            write,
+        } => actions::silence(ctx, matchers, duration, reason, provider, write).await,
+        Command::Rollback {
+            service,
+            env,
+            to,
+            reason,
+            provider,
+            write,
+        } => actions::rollback(ctx, service, env, to, reason, provider, write).await,
+        Command::Flag { action } => actions::flag(ctx, action).await,
+        Command::Runbook { action } => runbook::run(ctx, action),
+        Command::Audit {
+            action,
+            json,
+            limit,
+        } => actions::audit(ctx, action.is_some(), *json, *limit),
+        Command::Auth { action } => actions::auth(ctx, action),
     }
 }

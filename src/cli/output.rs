@@ -101,7 +101,7 @@ fn provider_footer(snap: &Snapshot, now: Time) -> String {
     let mut out = String::new();
     for p in &snap.providers {
         if let Some(e) = &p.error {
-            out.push_str(&format!("! {}: {e}", p.name));
+            out.push_str(&format!("! {e}"));
             if p.stale
                 && let Some(at) = p.fetched_at
             {
@@ -182,6 +182,9 @@ pub fn status(snap: &Snapshot, now: Time, as_json: bool) -> Result<String, Strin
 }
 
 pub fn slo_state(s: &Slo) -> String {
+    if s.error.is_some() && !s.has_data() {
+        return "ERROR".into();
+    }
     if !s.has_data() {
         return "NO DATA".into();
     }

@@ -304,6 +304,7 @@ impl World {
                     } else {
                         Vec::new()
                     },
+                    error: None,
                 }
             })
             .collect();

@@ -2,6 +2,7 @@
 //! `Provider` trait object; the poller runs each on its own tokio task.
 
 pub mod alertmanager;
+pub mod datadog;
 pub mod demo;
 pub mod flagd;
 pub mod github;
@@ -10,8 +11,10 @@ pub mod launchdarkly;
 pub mod opsgenie;
 pub mod pagerduty;
 pub mod poller;
+pub mod prometheus;
 pub mod rollback;
 pub mod sentry;
+pub mod slo_defs;
 pub mod unleash;
 pub mod vercel;
 
@@ -242,6 +245,12 @@ pub fn build_one(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Arc<dyn Provider> {
         }
         ProviderKind::Sentry => {
             sentry::Sentry::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
+        }
+        ProviderKind::Prometheus => {
+            prometheus::Prometheus::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
+        }
+        ProviderKind::Datadog => {
+            datadog::Datadog::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
         }
         k => Err(ProviderError::unsupported(
             &pc.name,

@@ -1,0 +1,136 @@
+//! `sitrep runbook list [--json]` and `sitrep runbook show NAME`: offline,
+//! no provider, no network; a missing or broken config only warns.
+
+use super::{Ctx, exit, print};
+use crate::model::Time;
+use crate::runbooks::{Catalog, render};
+use crate::text::SafeText;
+
+/// Width of `runbook show` output (stable, so output diffs and snapshots).
+pub const SHOW_WIDTH: usize = 100;
+
+/// Every runbook the command line and the TUI see: bundled, `./runbooks`,
+/// then `[runbooks] dirs` of the config (relative to the config file). A
+/// missing config is fine; a broken one gives a warning, not an error
+/// (runbooks must open at 3 AM whatever state the config is in). Prints
+/// nothing: the TUI shows the warning itself.
+pub fn load_catalog(ctx: &Ctx) -> (Catalog, Option<SafeText>) {
+    match ctx.config() {
+        Ok(c) => (
+            Catalog::load(&crate::runbooks::config_dirs(
+                &ctx.paths.config,
+                &c.runbooks,
+            )),
+            None,
+        ),
+        Err(e) => (
+            Catalog::load(&[]),
+            Some(SafeText::line(&format!(
+                "config not read, [runbooks] dirs ignored: {e}"
+            ))),
+        ),
+    }
+}
+
+fn catalog(ctx: &Ctx) -> Catalog {
+    let (cat, warning) = load_catalog(ctx);
+    if let Some(w) = warning {
+        eprintln!("sitrep: warning: {w}");
+    }
+    cat
+}
+
+pub fn run(ctx: &Ctx, cmd: &super::RunbookCmd) -> i32 {
+    match cmd {
+        super::RunbookCmd::List { json } => list(ctx, *json),
+        super::RunbookCmd::Show { name } => show(ctx, name),
+    }
+}
+
+/// The `runbook list --json` document (SPEC §4 runbook objects plus
+/// `broken`).
+pub fn list_json(cat: &Catalog, now: Time) -> serde_json::Value {
+    serde_json::json!({
+        "generated_at": now,
+        "providers": [],
+        "runbooks": cat.runbooks.iter().map(|r| r.to_json(now)).collect::<Vec<_>>(),
+        "broken": cat.broken,
+    })
+}
+
+/// The human `runbook list` table.
+pub fn list_table(cat: &Catalog, now: Time) -> String {
+    let mut t = super::output::Table::new(vec![
+        "ID", "TITLE", "SERVICES", "SEVERITY", "REVIEWED", "STEPS", "SOURCE",
+    ])
+    .cap(1, 48)
+    .cap(2, 24);
+    let join = |v: &[SafeText]| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.iter().map(SafeText::as_str).collect::<Vec<_>>().join(",")
+        }
+    };
+    for r in &cat.runbooks {
+        let reviewed = match r.last_reviewed {
+            Some(d) if r.is_stale(now) => format!("{d} STALE"),
+            Some(d) => d.to_string(),
+            None => "never STALE".into(),
+        };
+        t.row(vec![
+            r.id.to_string(),
+            r.title.to_string(),
+            join(&r.services),
+            join(&r.severity),
+            reviewed,
+            r.steps.len().to_string(),
+            match r.source {
+                crate::runbooks::Source::Bundled => "bundled".to_string(),
+                _ => r.path.to_string(),
+            },
+        ]);
+    }
+    t.render()
+}
+
+fn list(ctx: &Ctx, json: bool) -> i32 {
+    let cat = catalog(ctx);
+    let code = if cat.broken.is_empty() {
+        exit::OK
+    } else {
+        exit::PARTIAL
+    };
+    if json {
+        match super::output::to_json(&list_json(&cat, ctx.now)) {
+            Ok(s) => print(&s),
+            Err(e) => {
+                eprintln!("sitrep: {e}");
+                return exit::USAGE;
+            }
+        }
+    } else {
+        print(&list_table(&cat, ctx.now));
+    }
+    for b in &cat.broken {
+        eprintln!("sitrep: broken runbook: {}", b.error);
+    }
+    code
+}
+
+fn show(ctx: &Ctx, name: &str) -> i32 {
+    let cat = catalog(ctx);
+    let Some(rb) = cat.find(name) else {
+        eprintln!(
+            "sitrep: no runbook {:?}; known runbooks: {}",
+            SafeText::line(name).as_str(),
+            cat.ids().join(", ")
+        );
+        for b in &cat.broken {
+            eprintln!("sitrep: broken runbook: {}", b.error);
+        }
+        return exit::USAGE;
+    };
+    print(&render::render_plain(rb, SHOW_WIDTH, ctx.now));
+    exit::OK
+}

@@ -1,0 +1,461 @@
+//! Datadog SLOs (API v1): the list from `GET /api/v1/slo` (limit/offset
+//! paging) and the numbers from `GET /api/v1/slo/{id}/history`, shown in
+//! the same `Slo` model as the Prometheus ones.
+//!
+//! Datadog has no burn-rate read endpoint, so the burn rate of each window
+//! W (5m … 3d) is computed from one history call over [now − W, now]:
+//! error ratio = 1 − `sli_value`/100, burn = ratio ÷ (1 − target/100).
+//! The budget left is Datadog's own `error_budget_remaining[<timeframe>]`
+//! over the SLO timeframe (computed from that window's SLI when absent);
+//! the budget burned in 7 days comes from a 7-day history call. The target
+//! and timeframe are Datadog's (what Datadog itself shows); the `[[slo]]`
+//! entries that name this provider with a `datadog_id` select SLOs and may
+//! rename them or set their service (else the `service:` tag).
+
+use super::http::{Auth, HttpClient, HttpConfig, seg};
+use super::{BoxFut, BuildCtx, ErrorKind, Provider, ProviderError};
+use crate::config::{ProviderConfig, ProviderKind, SecretRef, parse_duration};
+use crate::model::{BURN_WINDOWS, BurnRates, Fetched, Slo};
+use crate::slo;
+use crate::text::SafeText;
+use futures::StreamExt;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Items per list page (Datadog's default and maximum documented value).
+pub const PAGE_LIMIT: usize = 1000;
+const HISTORY_CONCURRENCY: usize = 3;
+const SLO_CONCURRENCY: usize = 2;
+
+#[derive(Deserialize, Debug)]
+struct ListResp {
+    #[serde(default)]
+    data: Option<Vec<DdSlo>>,
+}
+
+#[derive(Deserialize, Debug, Clone)]
+struct DdSlo {
+    id: String,
+    name: String,
+    #[serde(default)]
+    tags: Option<Vec<String>>,
+    #[serde(default)]
+    thresholds: Option<Vec<Threshold>>,
+    #[serde(default)]
+    timeframe: Option<String>,
+    #[serde(default)]
+    target_threshold: Option<f64>,
+}
+
+#[derive(Deserialize, Debug, Clone)]
+struct Threshold {
+    timeframe: String,
+    target: f64,
+}
+
+#[derive(Deserialize, Debug)]
+struct HistoryResp {
+    #[serde(default)]
+    data: Option<HistoryData>,
+}
+
+#[derive(Deserialize, Debug)]
+struct HistoryData {
+    #[serde(default)]
+    overall: Option<Overall>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+struct Overall {
+    #[serde(default)]
+    sli_value: Option<f64>,
+    /// timeframe → percent; a `null` inside is tolerated.
+    #[serde(default)]
+    error_budget_remaining: Option<BTreeMap<String, Option<f64>>>,
+}
+
+/// One selected SLO from `[[slo]]`.
+#[derive(Clone, Debug)]
+struct Wanted {
+    id: String,
+    name: String,
+    service: Option<String>,
+}
+
+pub struct Datadog {
+    name: String,
+    http: HttpClient,
+    poll: Duration,
+    wanted: Vec<Wanted>,
+    /// `[[slo]]` entries naming this provider without a `datadog_id`.
+    misconfigured: Vec<(String, Option<String>, f64)>,
+    now: Mutex<Option<i64>>,
+    page_limit: usize,
+}
+
+impl Datadog {
+    pub fn new(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Result<Self, ProviderError> {
+        Self::with_http(pc, ctx, HttpConfig::from_timeout(pc.timeout()))
+    }
+
+    pub fn with_http(
+        pc: &ProviderConfig,
+        ctx: &BuildCtx<'_>,
+        cfg: HttpConfig,
+    ) -> Result<Self, ProviderError> {
+        // base_url, else https://api.<site>, else US1 (datadoghq.com).
+        let base = pc
+            .base_url()
+            .or_else(|| ProviderKind::Datadog.default_base_url().map(str::to_string))
+            .ok_or_else(|| {
+                ProviderError::config(&pc.name, "a datadog provider needs `site` or `base_url`")
+            })?;
+        let api = ctx
+            .secrets
+            .get(&pc.token_ref())
+            .map_err(|e| ProviderError::config(&pc.name, format!("API key (DD-API-KEY): {e}")))?;
+        let app_ref: &SecretRef = pc.app_key.as_ref().ok_or_else(|| {
+            ProviderError::config(
+                &pc.name,
+                "reads need an application key: set `app_key = { env = \"DD_APP_KEY\" }` (sent as DD-APPLICATION-KEY)",
+            )
+        })?;
+        let app = ctx.secrets.get(app_ref).map_err(|e| {
+            ProviderError::config(
+                &pc.name,
+                format!("application key (DD-APPLICATION-KEY): {e}"),
+            )
+        })?;
+        let http = HttpClient::new(
+            &pc.name,
+            &base,
+            Auth::Headers(vec![
+                ("DD-API-KEY".into(), api),
+                ("DD-APPLICATION-KEY".into(), app),
+            ]),
+            cfg,
+        )?;
+        let mut wanted = Vec::new();
+        let mut misconfigured = Vec::new();
+        for s in ctx.config.slo.iter().filter(|s| s.provider == pc.name) {
+            match &s.datadog_id {
+                Some(id) => wanted.push(Wanted {
+                    id: id.clone(),
+                    name: s.name.clone(),
+                    service: s.service.clone(),
+                }),
+                None => misconfigured.push((s.name.clone(), s.service.clone(), s.objective)),
+            }
+        }
+        Ok(Datadog {
+            name: pc.name.clone(),
+            http,
+            // 9 history calls per SLO: poll every 2 min unless configured.
+            poll: pc.poll.unwrap_or(Duration::from_secs(120)),
+            wanted,
+            misconfigured,
+            now: Mutex::new(None),
+            page_limit: PAGE_LIMIT,
+        })
+    }
+
+    /// Items per list page (default [`PAGE_LIMIT`]).
+    pub fn with_page_limit(mut self, n: usize) -> Self {
+        self.page_limit = n.max(1);
+        self
+    }
+
+    /// The API root in use (after the `site` rule).
+    pub fn base_url(&self) -> &str {
+        self.http.base_url()
+    }
+
+    /// Evaluate at a fixed time (epoch seconds) instead of now.
+    pub fn set_now(&self, t: Option<i64>) {
+        *self.now.lock().unwrap_or_else(|p| p.into_inner()) = t;
+    }
+
+    fn now(&self) -> i64 {
+        let fixed = *self.now.lock().unwrap_or_else(|p| p.into_inner());
+        fixed.unwrap_or_else(|| chrono::Utc::now().timestamp())
+    }
+
+    /// All SLOs (or the configured ids), `offset += limit` until a short page.
+    async fn list(&self) -> Result<Vec<DdSlo>, ProviderError> {
+        let url = self.http.url("/api/v1/slo");
+        let ids: Vec<&str> = self.wanted.iter().map(|w| w.id.as_str()).collect();
+        let mut out = Vec::new();
+        let mut offset = 0usize;
+        for _ in 0..self.http.config().max_pages.max(1) {
+            let mut q = vec![
+                ("limit", self.page_limit.to_string()),
+                ("offset", offset.to_string()),
+            ];
+            if !ids.is_empty() {
+                q.push(("ids", ids.join(",")));
+            }
+            let page: ListResp = self.http.get_json(&url, &q).await?;
+            let items = page.data.ok_or_else(|| {
+                ProviderError::new(
+                    &self.name,
+                    ErrorKind::Shape,
+                    "GET /api/v1/slo: no `data` list",
+                )
+            })?;
+            let n = items.len();
+            out.extend(items);
+            if n < self.page_limit {
+                return Ok(out);
+            }
+            offset += self.page_limit;
+        }
+        tracing::warn!("{}: SLO list cut after {} items", self.name, out.len());
+        Ok(out)
+    }
+
+    async fn history(&self, id: &str, from: i64, to: i64) -> Result<Overall, ProviderError> {
+        let url = self.http.url(&format!("/api/v1/slo/{}/history", seg(id)));
+        let r: HistoryResp = self
+            .http
+            .get_json(
+                &url,
+                &[("from_ts", from.to_string()), ("to_ts", to.to_string())],
+            )
+            .await?;
+        Ok(r.data.and_then(|d| d.overall).unwrap_or_default())
+    }
+
+    async fn evaluate(
+        &self,
+        s: &DdSlo,
+        want: Option<&Wanted>,
+        now: i64,
+    ) -> Result<Slo, ProviderError> {
+        let shape = |m: String| ProviderError::config(&self.name, m);
+        let (timeframe, target) = primary_threshold(s)
+            .ok_or_else(|| shape("no threshold (timeframe and target) in the SLO".into()))?;
+        let window_secs = parse_duration(&timeframe)
+            .map_err(|e| shape(format!("timeframe {timeframe:?}: {e}")))?
+            .as_secs() as i64;
+        let window_days = window_secs as f64 / 86_400.0;
+        let mut spans: Vec<i64> = BURN_WINDOWS
+            .iter()
+            .filter_map(|w| parse_duration(w).ok())
+            .map(|d| d.as_secs() as i64)
+            .collect();
+        spans.push(window_secs);
+        spans.push(7 * 86_400);
+        let overalls: Vec<Result<Overall, ProviderError>> = futures::stream::iter(
+            spans
+                .iter()
+                .map(|span| self.history(&s.id, now - span, now))
+                .collect::<Vec<_>>(),
+        )
+        .buffered(HISTORY_CONCURRENCY)
+        .collect()
+        .await;
+        let mut got = Vec::with_capacity(overalls.len());
+        for o in overalls {
+            got.push(o?);
+        }
+        let mut burn = BurnRates::default();
+        for (w, o) in BURN_WINDOWS.iter().zip(&got) {
+            burn.set(w, sli_burn(o, target));
+        }
+        let win = &got[BURN_WINDOWS.len()];
+        let remaining = win
+            .error_budget_remaining
+            .as_ref()
+            .and_then(|m| m.get(&timeframe).copied().flatten())
+            .filter(|v| v.is_finite())
+            .map(|pct| pct / 100.0)
+            .or_else(|| {
+                win.sli_value
+                    .and_then(slo::ratio_from_sli_pct)
+                    .and_then(|r| slo::budget_remaining(r, target))
+            });
+        let burned_7d = got[BURN_WINDOWS.len() + 1]
+            .sli_value
+            .and_then(slo::ratio_from_sli_pct)
+            .and_then(|r| slo::budget_burned_share(r, target, 7.0, window_days));
+        let alerts = slo::mwmbr_alerts_for_period(&burn, window_days);
+        let gate = slo::gate(remaining, &alerts);
+        let service = want
+            .and_then(|w| w.service.clone())
+            .or_else(|| service_tag(s));
+        Ok(Slo {
+            name: SafeText::line(want.map(|w| w.name.as_str()).unwrap_or(&s.name)),
+            service: service.as_deref().map(SafeText::line),
+            objective: target,
+            window: timeframe,
+            error_budget_remaining: remaining,
+            budget_burned_7d: burned_7d,
+            burn_rates: burn,
+            alerts,
+            gate,
+            provider: SafeText::line(&self.name),
+            history: Vec::new(),
+            error: None,
+        })
+    }
+
+    fn placeholder(&self, name: &str, service: Option<&str>, objective: f64, error: &str) -> Slo {
+        Slo {
+            name: SafeText::line(name),
+            service: service.map(SafeText::line),
+            objective,
+            window: "30d".into(),
+            error_budget_remaining: None,
+            budget_burned_7d: None,
+            burn_rates: BurnRates::default(),
+            alerts: slo::mwmbr_alerts(&BurnRates::default()),
+            gate: slo::gate(None, &[]),
+            provider: SafeText::line(&self.name),
+            history: Vec::new(),
+            error: Some(SafeText::line(error)),
+        }
+    }
+
+    pub async fn fetch_slos(&self) -> Result<Vec<Slo>, ProviderError> {
+        let now = self.now();
+        let mut list = self.list().await?;
+        if !self.wanted.is_empty() {
+            // Keep the configured order; the API may return more or fewer.
+            let by_id: BTreeMap<String, DdSlo> =
+                list.drain(..).map(|s| (s.id.clone(), s)).collect();
+            list = self
+                .wanted
+                .iter()
+                .filter_map(|w| by_id.get(&w.id).cloned())
+                .collect();
+        }
+        let futs: Vec<_> = list
+            .iter()
+            .enumerate()
+            .map(|(i, s)| async move {
+                let want = self.wanted.iter().find(|w| w.id == s.id);
+                (i, self.evaluate(s, want, now).await)
+            })
+            .collect();
+        let results: Vec<(usize, Result<Slo, ProviderError>)> = futures::stream::iter(futs)
+            .buffer_unordered(SLO_CONCURRENCY)
+            .collect()
+            .await;
+        let mut results = results;
+        results.sort_by_key(|(i, _)| *i);
+        let mut out = Vec::new();
+        for (i, r) in results {
+            match r {
+                Ok(s) => out.push(s),
+                // A per-SLO failure (404, 400, an SLO without a usable
+                // threshold) marks that SLO; auth, rate limits, transport
+                // and bodies of the wrong shape fail the fetch.
+                Err(e)
+                    if matches!(
+                        e.kind,
+                        ErrorKind::NotFound | ErrorKind::Http { status: 400 } | ErrorKind::Config
+                    ) =>
+                {
+                    let s = &list[i];
+                    let want = self.wanted.iter().find(|w| w.id == s.id);
+                    out.push(
+                        self.placeholder(
+                            want.map(|w| w.name.as_str()).unwrap_or(&s.name),
+                            want.and_then(|w| w.service.clone())
+                                .or_else(|| service_tag(s))
+                                .as_deref(),
+                            primary_threshold(s).map(|t| t.1).unwrap_or(0.0),
+                            &format!("{}: {}", e.cause(), e.detail),
+                        ),
+                    );
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        for w in &self.wanted {
+            if !list.iter().any(|s| s.id == w.id) {
+                out.push(self.placeholder(
+                    &w.name,
+                    w.service.as_deref(),
+                    0.0,
+                    &format!(
+                        "Datadog SLO {} was not found (deleted, or the keys cannot read it)",
+                        w.id
+                    ),
+                ));
+            }
+        }
+        for (name, service, objective) in &self.misconfigured {
+            out.push(self.placeholder(
+                name,
+                service.as_deref(),
+                *objective,
+                &format!(
+                    "[[slo]] {name:?} names datadog provider {:?} but has no `datadog_id`",
+                    self.name
+                ),
+            ));
+        }
+        Ok(out)
+    }
+}
+
+/// Burn rate from one history window; `None` when Datadog has no SLI.
+fn sli_burn(o: &Overall, target: f64) -> Option<f64> {
+    o.sli_value
+        .and_then(slo::ratio_from_sli_pct)
+        .and_then(|r| slo::burn_rate(r, target))
+}
+
+/// The primary (timeframe, target): the top-level pair, else the first threshold.
+fn primary_threshold(s: &DdSlo) -> Option<(String, f64)> {
+    let ths = s.thresholds.as_deref().unwrap_or_default();
+    match (&s.timeframe, s.target_threshold) {
+        (Some(tf), Some(t)) => Some((tf.clone(), t)),
+        (Some(tf), None) => ths
+            .iter()
+            .find(|t| &t.timeframe == tf)
+            .map(|t| (tf.clone(), t.target)),
+        _ => ths.first().map(|t| (t.timeframe.clone(), t.target)),
+    }
+    .filter(|(_, t)| t.is_finite() && *t > 0.0 && *t < 100.0)
+}
+
+fn service_tag(s: &DdSlo) -> Option<String> {
+    s.tags
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find_map(|t| t.strip_prefix("service:").map(str::to_string))
+}
+
+impl Provider for Datadog {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Datadog
+    }
+
+    fn poll_interval(&self) -> Duration {
+        self.poll
+    }
+
+    fn fetch_deadline(&self) -> Duration {
+        let n = self.wanted.len().max(4);
+        let rounds = (n * 9).div_ceil(HISTORY_CONCURRENCY * SLO_CONCURRENCY) + 2;
+        self.http.config().fetch_deadline(rounds as u32)
+    }
+
+    fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
+        Box::pin(async move {
+            Ok(Fetched {
+                slos: self.fetch_slos().await?,
+                ..Default::default()
+            })
+        })
+    }
+}

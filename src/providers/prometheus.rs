@@ -1,0 +1,685 @@
+//! Prometheus: SLO burn rates and error budgets from the HTTP API
+//! (`/api/v1/query`, `/api/v1/query_range`), for the `[[slo]]` entries that
+//! name this provider and the Sloth spec files.
+//!
+//! Per SLO, at one evaluation time: the error ratio over each burn window
+//! (5m … 3d), over the SLO window (budget) and over the last 7 days
+//! (budget burned), then the maths of [`crate::slo`]. Query shapes:
+//! - events (`errors` / `total`, Sloth `events`): the two queries are read
+//!   separately with `{{.window}}` substituted and divided here. An empty
+//!   `errors` result with traffic in `total` is a ratio of 0 (no error
+//!   series yet); an empty or zero `total` is no data.
+//! - raw (Sloth `raw.error_ratio_query`): the ratio as the server returns it.
+//! - Sloth recording rules: `slo:sli_error:ratio_rate<W>{selector}`, the
+//!   SLO window from `slo:sli_error:ratio_rate<window>` and the 7 days from
+//!   `avg_over_time(slo:sli_error:ratio_rate5m{selector}[7d])`.
+//!
+//! Missing series, NaN and ±Inf are "no data" (`None`), never NaN.
+
+use super::http::{Auth, HttpClient, HttpConfig};
+use super::slo_defs::{self, Sli, SloDef, SloProblem, promql_str, subst_window};
+use super::{BoxFut, BuildCtx, ErrorKind, Provider, ProviderError};
+use crate::config::{ProviderConfig, ProviderKind};
+use crate::model::{BURN_WINDOWS, BurnRates, Fetched, Slo};
+use crate::slo;
+use crate::text::SafeText;
+use futures::StreamExt;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Queries of one SLO in flight at once.
+const QUERY_CONCURRENCY: usize = 4;
+/// SLOs evaluated at once.
+const SLO_CONCURRENCY: usize = 2;
+/// The chart: 1h burn over the last 24 h at 30 min steps.
+pub const HISTORY_SPAN_SECS: f64 = 24.0 * 3600.0;
+pub const HISTORY_STEP_SECS: f64 = 1800.0;
+
+// ---------------------------------------------------------------------------
+// Wire shapes (docs/querying/api.md)
+
+#[derive(Deserialize, Debug)]
+struct Envelope {
+    status: String,
+    #[serde(default)]
+    data: Option<Data>,
+    #[serde(default, rename = "errorType")]
+    error_type: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    warnings: Vec<String>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(tag = "resultType", content = "result", rename_all = "lowercase")]
+enum Data {
+    Vector(Vec<VectorSample>),
+    Matrix(Vec<MatrixSeries>),
+    Scalar(Sample),
+    String(serde::de::IgnoredAny),
+}
+
+/// `[unix_seconds, "value"]`.
+type Sample = (f64, String);
+
+#[derive(Deserialize, Debug)]
+struct VectorSample {
+    value: Sample,
+}
+
+#[derive(Deserialize, Debug)]
+struct MatrixSeries {
+    #[serde(default)]
+    values: Vec<Sample>,
+}
+
+/// A sample value string: "NaN", "+Inf" and garbage are not finite.
+fn value(s: &str) -> f64 {
+    s.trim().parse::<f64>().unwrap_or(f64::NAN)
+}
+
+/// Sum of an instant vector: `None` when empty; NaN when any value is not
+/// finite (the caller turns it into no data).
+fn sum(values: &[f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    Some(values.iter().sum())
+}
+
+/// Largest value of a ratio vector (Sloth alerts take `max without
+/// (sloth_window)`); `None` when empty or any value is not finite.
+fn max_ratio(values: &[f64]) -> Option<f64> {
+    if values.is_empty() || values.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    values
+        .iter()
+        .copied()
+        .reduce(f64::max)
+        .filter(|v| *v >= 0.0)
+}
+
+/// errors ÷ total with the "no error series = 0 errors" rule.
+fn events_ratio(errors: Option<f64>, total: Option<f64>) -> Option<f64> {
+    let total = total?;
+    slo::error_ratio(errors.unwrap_or(0.0), total)
+}
+
+// ---------------------------------------------------------------------------
+// The provider
+
+pub struct Prometheus {
+    name: String,
+    http: HttpClient,
+    poll: Duration,
+    slos: Vec<SloDef>,
+    problems: Vec<SloProblem>,
+    /// Fixed evaluation time (unix seconds) instead of "now": tests over
+    /// backfilled data, and replaying a past moment.
+    eval_time: Mutex<Option<f64>>,
+}
+
+impl Prometheus {
+    /// Build from the provider config, picking up the `[[slo]]` entries that
+    /// name it and (for the first Prometheus provider) the Sloth files.
+    pub fn new(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Result<Self, ProviderError> {
+        Self::with_http(pc, ctx, HttpConfig::from_timeout(pc.timeout()))
+    }
+
+    pub fn with_http(
+        pc: &ProviderConfig,
+        ctx: &BuildCtx<'_>,
+        cfg: HttpConfig,
+    ) -> Result<Self, ProviderError> {
+        let base = pc.base_url().ok_or_else(|| {
+            ProviderError::config(&pc.name, "a prometheus provider needs `base_url`")
+        })?;
+        // Prometheus itself has no auth; a token is only sent when one is
+        // configured (a reverse proxy in front).
+        let auth = match &pc.token {
+            Some(r) => Auth::Bearer(
+                ctx.secrets
+                    .get(r)
+                    .map_err(|e| ProviderError::config(&pc.name, format!("token: {e}")))?,
+            ),
+            None => Auth::None,
+        };
+        let http = HttpClient::new(&pc.name, &base, auth, cfg)?;
+        let (slos, problems) = slo_defs::for_provider(ctx.config, &pc.name);
+        for p in &problems {
+            tracing::warn!("{}: {}", pc.name, p.message);
+        }
+        Ok(Prometheus {
+            name: pc.name.clone(),
+            http,
+            poll: pc.poll(),
+            slos,
+            problems,
+            eval_time: Mutex::new(None),
+        })
+    }
+
+    /// Evaluate at a fixed time (unix seconds) instead of now.
+    pub fn set_eval_time(&self, t: Option<f64>) {
+        *self.eval_time.lock().unwrap_or_else(|p| p.into_inner()) = t;
+    }
+
+    pub fn slo_defs(&self) -> &[SloDef] {
+        &self.slos
+    }
+
+    pub fn problems(&self) -> &[SloProblem] {
+        &self.problems
+    }
+
+    fn now(&self) -> f64 {
+        let fixed = *self.eval_time.lock().unwrap_or_else(|p| p.into_inner());
+        fixed.unwrap_or_else(|| chrono::Utc::now().timestamp_millis() as f64 / 1000.0)
+    }
+
+    fn envelope_error(&self, env: &Envelope, what: &str) -> ProviderError {
+        let kind = match env.error_type.as_deref() {
+            Some("bad_data") => ErrorKind::Config,
+            Some("timeout") => ErrorKind::Timeout,
+            Some("unavailable" | "internal") => ErrorKind::Server { status: 500 },
+            _ => ErrorKind::Shape,
+        };
+        ProviderError::new(
+            &self.name,
+            kind,
+            format!(
+                "{what}: {} ({})",
+                env.error.as_deref().unwrap_or("error without message"),
+                env.error_type.as_deref().unwrap_or("no errorType")
+            ),
+        )
+    }
+
+    /// Map a failed query to an error that names the SLO and the query.
+    /// `bad_data` (400) is a configuration problem of that SLO;
+    /// `execution` (422) too; transport failures stay what they are.
+    fn query_error(&self, e: ProviderError, slo: &str, query: &str) -> ProviderError {
+        match e.kind {
+            ErrorKind::Http { status: 400 } => ProviderError::config(
+                &self.name,
+                format!(
+                    "SLO {slo}: Prometheus rejected the query (bad_data) {query}: {}",
+                    e.detail
+                ),
+            ),
+            ErrorKind::Http { status: 422 } => ProviderError::new(
+                &self.name,
+                ErrorKind::Http { status: 422 },
+                format!(
+                    "SLO {slo}: the query failed to execute (execution) {query}: {}",
+                    e.detail
+                ),
+            ),
+            ErrorKind::Config | ErrorKind::Shape => ProviderError::new(
+                &self.name,
+                e.kind.clone(),
+                format!("SLO {slo}: {query}: {}", e.detail),
+            ),
+            _ => e,
+        }
+    }
+
+    async fn call(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        slo: &str,
+        q: &str,
+    ) -> Result<Data, ProviderError> {
+        let url = self.http.url(path);
+        let resp = self
+            .http
+            .get(&url, query)
+            .await
+            .map_err(|e| self.query_error(e, slo, q))?;
+        let env: Envelope = resp.json().map_err(|e| self.query_error(e, slo, q))?;
+        if env.status != "success" {
+            return Err(self.query_error(self.envelope_error(&env, path), slo, q));
+        }
+        for w in &env.warnings {
+            tracing::debug!("{}: SLO {slo}: query warning: {}", self.name, w);
+        }
+        env.data.ok_or_else(|| {
+            self.query_error(
+                ProviderError::new(&self.name, ErrorKind::Shape, "success without data"),
+                slo,
+                q,
+            )
+        })
+    }
+
+    /// An instant query: the values of the result (empty = no series).
+    pub async fn instant(&self, q: &str, t: f64, slo: &str) -> Result<Vec<f64>, ProviderError> {
+        let data = self
+            .call(
+                "/api/v1/query",
+                &[("query", q.to_string()), ("time", format!("{t:.3}"))],
+                slo,
+                q,
+            )
+            .await?;
+        Ok(match data {
+            Data::Vector(v) => v.iter().map(|s| value(&s.value.1)).collect(),
+            Data::Scalar(s) => vec![value(&s.1)],
+            Data::Matrix(_) | Data::String(_) => {
+                return Err(self.query_error(
+                    ProviderError::config(
+                        &self.name,
+                        "the query returns a range vector or a string; an instant vector or scalar is needed",
+                    ),
+                    slo,
+                    q,
+                ));
+            }
+        })
+    }
+
+    /// A range query: per timestamp (ms), the sum over series (NaN if any
+    /// series is not finite there).
+    pub async fn range(
+        &self,
+        q: &str,
+        start: f64,
+        end: f64,
+        step: f64,
+        slo: &str,
+    ) -> Result<BTreeMap<i64, Vec<f64>>, ProviderError> {
+        let data = self
+            .call(
+                "/api/v1/query_range",
+                &[
+                    ("query", q.to_string()),
+                    ("start", format!("{start:.3}")),
+                    ("end", format!("{end:.3}")),
+                    ("step", format!("{step}")),
+                ],
+                slo,
+                q,
+            )
+            .await?;
+        let mut out: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
+        match data {
+            Data::Matrix(series) => {
+                for s in series {
+                    for (t, v) in s.values {
+                        out.entry((t * 1000.0).round() as i64)
+                            .or_default()
+                            .push(value(&v));
+                    }
+                }
+            }
+            _ => {
+                return Err(self.query_error(
+                    ProviderError::config(&self.name, "the range query did not return a matrix"),
+                    slo,
+                    q,
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Which SLI to use now (resolves `SlothAuto` with one probe).
+    async fn resolve(&self, def: &SloDef, t: f64) -> Result<Sli, ProviderError> {
+        match &def.sli {
+            Sli::SlothAuto { sloth_id, fallback } => {
+                let q = format!("sloth_slo_info{{sloth_id={}}}", promql_str(sloth_id));
+                let found = !self.instant(&q, t, &def.name).await?.is_empty();
+                Ok(if found {
+                    Sli::SlothRules {
+                        selector: format!("sloth_id={}", promql_str(sloth_id)),
+                    }
+                } else {
+                    (**fallback).clone()
+                })
+            }
+            other => Ok(other.clone()),
+        }
+    }
+
+    /// The error ratio over `window` (a PromQL duration) at `t`.
+    async fn ratio(
+        &self,
+        sli: &Sli,
+        window: &str,
+        t: f64,
+        slo: &str,
+    ) -> Result<Option<f64>, ProviderError> {
+        match sli {
+            Sli::Events { errors, total } => {
+                let qe = subst_window(errors, window);
+                let qt = subst_window(total, window);
+                let (e, tot) =
+                    futures::try_join!(self.instant(&qe, t, slo), self.instant(&qt, t, slo))?;
+                Ok(events_ratio(sum(&e), sum(&tot)))
+            }
+            Sli::Raw { error_ratio } => {
+                let q = subst_window(error_ratio, window);
+                Ok(max_ratio(&self.instant(&q, t, slo).await?))
+            }
+            Sli::SlothRules { selector } => {
+                let q = if window == "7d" {
+                    // Sloth records no 7d ratio: average its 5m ratio, the
+                    // same optimisation Sloth uses for the period window.
+                    format!("avg_over_time(slo:sli_error:ratio_rate5m{{{selector}}}[7d])")
+                } else {
+                    format!("slo:sli_error:ratio_rate{window}{{{selector}}}")
+                };
+                Ok(max_ratio(&self.instant(&q, t, slo).await?))
+            }
+            Sli::SlothAuto { fallback, .. } => Box::pin(self.ratio(fallback, window, t, slo)).await,
+        }
+    }
+
+    /// 1h burn rate over the last 24 h at 30 min steps, oldest first;
+    /// points without data are left out.
+    async fn history(
+        &self,
+        sli: &Sli,
+        objective: f64,
+        t: f64,
+        slo: &str,
+    ) -> Result<Vec<f64>, ProviderError> {
+        let start = t - HISTORY_SPAN_SECS;
+        let step = HISTORY_STEP_SECS;
+        let ratios: Vec<Option<f64>> = match sli {
+            Sli::Events { errors, total } => {
+                let qe = subst_window(errors, "1h");
+                let qt = subst_window(total, "1h");
+                let (e, tot) = futures::try_join!(
+                    self.range(&qe, start, t, step, slo),
+                    self.range(&qt, start, t, step, slo)
+                )?;
+                tot.iter()
+                    .map(|(ts, tv)| events_ratio(e.get(ts).and_then(|v| sum(v)), sum(tv)))
+                    .collect()
+            }
+            Sli::Raw { error_ratio } => {
+                let q = subst_window(error_ratio, "1h");
+                self.range(&q, start, t, step, slo)
+                    .await?
+                    .values()
+                    .map(|v| max_ratio(v))
+                    .collect()
+            }
+            Sli::SlothRules { selector } => {
+                let q = format!("slo:sli_error:ratio_rate1h{{{selector}}}");
+                self.range(&q, start, t, step, slo)
+                    .await?
+                    .values()
+                    .map(|v| max_ratio(v))
+                    .collect()
+            }
+            Sli::SlothAuto { fallback, .. } => {
+                return Box::pin(self.history(fallback, objective, t, slo)).await;
+            }
+        };
+        Ok(ratios
+            .into_iter()
+            .filter_map(|r| r.and_then(|r| slo::burn_rate(r, objective)))
+            .collect())
+    }
+
+    /// Evaluate one SLO at `t`.
+    pub async fn evaluate(&self, def: &SloDef, t: f64) -> Result<Slo, ProviderError> {
+        let sli = self.resolve(def, t).await?;
+        let name = def.name.as_str();
+        let mut windows: Vec<String> = BURN_WINDOWS.iter().map(|w| w.to_string()).collect();
+        windows.push(def.window_promql.clone());
+        windows.push("7d".into());
+        let ratios: Vec<Result<Option<f64>, ProviderError>> = futures::stream::iter(
+            windows
+                .iter()
+                .map(|w| self.ratio(&sli, w, t, name))
+                .collect::<Vec<_>>(),
+        )
+        .buffered(QUERY_CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await;
+        let ratios = root_cause(ratios)?;
+        let history = self.history(&sli, def.objective, t, name).await?;
+        let mut burn = BurnRates::default();
+        for (w, r) in BURN_WINDOWS.iter().zip(&ratios) {
+            burn.set(w, r.and_then(|r| slo::burn_rate(r, def.objective)));
+        }
+        let window_ratio = ratios[BURN_WINDOWS.len()];
+        let ratio_7d = ratios[BURN_WINDOWS.len() + 1];
+        let remaining = window_ratio.and_then(|r| slo::budget_remaining(r, def.objective));
+        let burned_7d =
+            ratio_7d.and_then(|r| slo::budget_burned_share(r, def.objective, 7.0, def.window_days));
+        let alerts = slo::mwmbr_alerts_for_period(&burn, def.window_days);
+        let gate = slo::gate(remaining, &alerts);
+        Ok(Slo {
+            name: SafeText::line(&def.name),
+            service: def.service.as_deref().map(SafeText::line),
+            objective: def.objective,
+            window: def.window.clone(),
+            error_budget_remaining: remaining,
+            budget_burned_7d: burned_7d,
+            burn_rates: burn,
+            alerts,
+            gate,
+            provider: SafeText::line(&self.name),
+            history,
+            error: None,
+        })
+    }
+
+    fn placeholder(
+        &self,
+        name: &str,
+        service: Option<&str>,
+        objective: f64,
+        window: &str,
+        error: &str,
+    ) -> Slo {
+        Slo {
+            name: SafeText::line(name),
+            service: service.map(SafeText::line),
+            objective,
+            window: window.to_string(),
+            error_budget_remaining: None,
+            budget_burned_7d: None,
+            burn_rates: BurnRates::default(),
+            alerts: slo::mwmbr_alerts(&BurnRates::default()),
+            gate: slo::gate(None, &[]),
+            provider: SafeText::line(&self.name),
+            history: Vec::new(),
+            error: Some(SafeText::line(error)),
+        }
+    }
+
+    /// Fetch every SLO. A query the server rejects (`bad_data`,
+    /// `execution`, a result of the wrong type) marks that SLO only (its
+    /// `error`); a transport failure (timeout, refused, 5xx, 401/403, 429,
+    /// malformed or wrongly shaped bodies) fails the whole fetch, since no
+    /// number can be trusted then.
+    pub async fn fetch_slos(&self) -> Result<Vec<Slo>, ProviderError> {
+        let t = self.now();
+        // One lead query alone first: a failing server answers with its own
+        // error (not a circuit opened by a burst of parallel failures) and
+        // is not flooded with every SLO's queries.
+        if let Some(first) = self.slos.first() {
+            let lead = match self.resolve(first, t).await {
+                Ok(sli) => self.ratio(&sli, "5m", t, &first.name).await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = lead
+                && !slo_scoped(&e)
+            {
+                return Err(e);
+            }
+        }
+        let futs: Vec<_> = self
+            .slos
+            .iter()
+            .enumerate()
+            .map(|(i, d)| async move { (i, self.evaluate(d, t).await) })
+            .collect();
+        let results: Vec<(usize, Result<Slo, ProviderError>)> = futures::stream::iter(futs)
+            .buffer_unordered(SLO_CONCURRENCY)
+            .collect()
+            .await;
+        let mut results = results;
+        results.sort_by_key(|(i, _)| *i);
+        root_cause(
+            results
+                .iter()
+                .filter(|(_, r)| r.as_ref().is_err_and(|e| !slo_scoped(e)))
+                .map(|(_, r)| r.clone())
+                .collect(),
+        )?;
+        let mut out = Vec::with_capacity(results.len() + self.problems.len());
+        for (i, r) in results {
+            match r {
+                Ok(s) => out.push(s),
+                Err(e) if slo_scoped(&e) => {
+                    let d = &self.slos[i];
+                    tracing::warn!("{e}");
+                    out.push(self.placeholder(
+                        &d.name,
+                        d.service.as_deref(),
+                        d.objective,
+                        &d.window,
+                        &format!("{}: {}", e.cause(), e.detail),
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        for p in &self.problems {
+            out.push(self.placeholder(
+                &p.name,
+                p.service.as_deref(),
+                p.objective,
+                slo_defs::SLOTH_DEFAULT_PERIOD,
+                &p.message,
+            ));
+        }
+        Ok(out)
+    }
+}
+
+/// All values, or the error that explains the failure: an open circuit
+/// only says that earlier calls failed, so the first other error wins.
+fn root_cause<T>(results: Vec<Result<T, ProviderError>>) -> Result<Vec<T>, ProviderError> {
+    let mut first: Option<ProviderError> = None;
+    let mut out = Vec::with_capacity(results.len());
+    for r in results {
+        match r {
+            Ok(v) => out.push(v),
+            Err(e) => {
+                let better = match &first {
+                    None => true,
+                    Some(f) => f.kind == ErrorKind::CircuitOpen && e.kind != ErrorKind::CircuitOpen,
+                };
+                if better {
+                    first = Some(e);
+                }
+            }
+        }
+    }
+    match first {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+/// Errors that concern one SLO's definition rather than the server.
+fn slo_scoped(e: &ProviderError) -> bool {
+    matches!(
+        e.kind,
+        ErrorKind::Config | ErrorKind::Http { status: 400 | 422 }
+    )
+}
+
+impl Provider for Prometheus {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Prometheus
+    }
+
+    fn poll_interval(&self) -> Duration {
+        self.poll
+    }
+
+    fn fetch_deadline(&self) -> Duration {
+        // ~20 queries per SLO, QUERY_CONCURRENCY × SLO_CONCURRENCY at once.
+        let rounds = (self.slos.len() * 20).div_ceil(QUERY_CONCURRENCY * SLO_CONCURRENCY) + 1;
+        self.http.config().fetch_deadline(rounds as u32)
+    }
+
+    fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
+        Box::pin(async move {
+            Ok(Fetched {
+                slos: self.fetch_slos().await?,
+                ..Default::default()
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_and_sums() {
+        assert_eq!(value("1.5"), 1.5);
+        assert!(value("NaN").is_nan());
+        assert!(value("+Inf").is_infinite());
+        assert!(value("x").is_nan());
+        assert_eq!(sum(&[]), None);
+        assert_eq!(sum(&[1.0, 2.0]), Some(3.0));
+        assert_eq!(max_ratio(&[0.1, 0.3]), Some(0.3));
+        assert_eq!(max_ratio(&[0.1, f64::NAN]), None);
+        assert_eq!(max_ratio(&[]), None);
+    }
+
+    #[test]
+    fn events_no_data_rules() {
+        // No error series but traffic: 0 errors.
+        assert_eq!(events_ratio(None, Some(10.0)), Some(0.0));
+        // No traffic series, zero traffic, NaN (0/0 in PromQL): no data.
+        assert_eq!(events_ratio(Some(1.0), None), None);
+        assert_eq!(events_ratio(Some(0.0), Some(0.0)), None);
+        assert_eq!(events_ratio(Some(f64::NAN), Some(10.0)), None);
+        assert_eq!(events_ratio(Some(2.0), Some(10.0)), Some(0.2));
+    }
+
+    #[test]
+    fn envelope_shapes_decode() {
+        let v: Envelope = serde_json::from_str(
+            r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"a"},"value":[1435781451.781,"NaN"]}]},"warnings":["w"]}"#,
+        )
+        .unwrap();
+        assert!(matches!(v.data, Some(Data::Vector(ref r)) if r.len() == 1));
+        let m: Envelope = serde_json::from_str(
+            r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"1"],[2,"+Inf"]]}]}}"#,
+        )
+        .unwrap();
+        assert!(matches!(m.data, Some(Data::Matrix(ref r)) if r[0].values.len() == 2));
+        let s: Envelope = serde_json::from_str(
+            r#"{"status":"success","data":{"resultType":"scalar","result":[1,"0.5"]}}"#,
+        )
+        .unwrap();
+        assert!(matches!(s.data, Some(Data::Scalar(_))));
+        let e: Envelope = serde_json::from_str(
+            r#"{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:5: parse error"}"#,
+        )
+        .unwrap();
+        assert_eq!(e.error_type.as_deref(), Some("bad_data"));
+    }
+}

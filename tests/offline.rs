@@ -1,0 +1,98 @@
+//! Offline: with every provider down, the last cached snapshot is shown,
+//! marked stale with its age, in JSON and tables; a corrupt or foreign
+//! cache file is ignored with a warning, never trusted, never fatal.
+
+use std::process::Command;
+
+fn closed_port() -> u16 {
+    // Bind and drop: nothing listens there afterwards.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+fn write_config(dir: &std::path::Path) -> std::path::PathBuf {
+    let port = closed_port();
+    let cfg = dir.join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[provider]]\nname = \"am\"\nkind = \"alertmanager\"\nbase_url = \"http://127.0.0.1:{port}\"\ntimeout = \"1s\"\n"
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+fn sitrep(cfg: &std::path::Path, data: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_sitrep"))
+        .arg("--config")
+        .arg(cfg)
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+const CACHED: &str = r#"{"format":1,"provider":"am","kind":"alertmanager","fetched_at":"2026-11-22T01:00:00Z","data":{"incidents":[{"provider":"am","id":"abc123","title":"HighErrorRate: checkout 5xx above 5%\u001b]0;pwned\u0007","severity":"SEV1","status":"firing","service":"checkout","created_at":"2026-11-22T00:50:00Z","url":null,"assignee":null,"runbook":"rollback"}]}}"#;
+
+#[test]
+fn cached_data_is_shown_stale_when_the_provider_is_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path());
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("cache")).unwrap();
+    std::fs::write(data.join("cache/am.json"), CACHED).unwrap();
+
+    let out = sitrep(&cfg, &data, &["incidents", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "partial: a provider failed");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p = &v["providers"][0];
+    assert_eq!(p["name"], "am");
+    assert_eq!(p["ok"], false);
+    assert_eq!(p["stale"], true);
+    assert_eq!(p["fetched_at"], "2026-11-22T01:00:00Z");
+    assert!(
+        p["error"].as_str().unwrap().contains("connection failed"),
+        "{p}"
+    );
+    let inc = &v["incidents"][0];
+    assert_eq!(inc["id"], "abc123");
+    // Cached text is untrusted: sanitized again on the way in.
+    assert_eq!(inc["title"], "HighErrorRate: checkout 5xx above 5%");
+    assert!(!out.stdout.contains(&0x1b));
+
+    // The human table says the data is cached and how old it is.
+    let out = sitrep(&cfg, &data, &["incidents"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("HighErrorRate"), "{text}");
+    assert!(text.contains("cached data from"), "{text}");
+}
+
+#[test]
+fn corrupt_or_foreign_cache_is_ignored_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path());
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("cache")).unwrap();
+    for (content, why) in [
+        (&CACHED[..CACHED.len() / 2], "corrupt"),
+        (
+            &CACHED.replace("\"kind\":\"alertmanager\"", "\"kind\":\"pagerduty\"")[..],
+            "another provider",
+        ),
+    ] {
+        std::fs::write(data.join("cache/am.json"), content).unwrap();
+        let out = sitrep(&cfg, &data, &["incidents", "--json"]);
+        assert_eq!(out.status.code(), Some(1));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            v["incidents"].as_array().unwrap().len(),
+            0,
+            "{why}: cache must not be trusted"
+        );
+        assert_eq!(v["providers"][0]["stale"], false);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("warning") && err.contains(why), "{why}: {err}");
+    }
+}
