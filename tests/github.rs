@@ -189,7 +189,7 @@ impl Respond for GhFake {
                 body["ref"].as_str().unwrap_or_default(),
                 body["ref"].as_str().unwrap_or_default(),
                 body["environment"].as_str().unwrap_or("production"),
-                "2026-11-22T03:30:00Z",
+                &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 "sitrep-bot",
                 body["description"].as_str().unwrap_or_default(),
                 body["payload"].clone(),
@@ -1299,4 +1299,43 @@ fn arbitrary_list_bodies_never_panic() {
             Ok(())
         })
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_second_rollback_waits_for_the_first_and_never_brings_back_the_bad_sha() {
+    let (server, f) = fake(&[
+        (3, "cccc333", "v3", "production", 5, Some("success")),
+        (2, "bbbb222", "v2", "production", 30, Some("success")),
+        (1, "aaaa111", "v1", "production", 60, Some("success")),
+    ])
+    .await;
+    let gh = provider(&server, "");
+    let plan = gh.plan(&rollback("production", None)).await.unwrap();
+    assert_eq!(plan.detail["to_sha"], "bbbb222");
+    let r = gh.execute(&plan, "k1").await.unwrap();
+    let new_id = r.detail["deployment_id"].as_u64().unwrap();
+    // The rollback deployment has no final status yet: a second automatic
+    // rollback is refused, nothing sent.
+    let e = gh.plan(&rollback("production", None)).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Conflict { status: 409 });
+    assert!(
+        e.to_string().contains("is still waiting for a status"),
+        "{e}"
+    );
+    // The deploy system reports success: the rollback is live.
+    f.st.lock()
+        .unwrap()
+        .statuses
+        .insert(new_id, vec![status("success", "2026-11-22T03:31:00Z")]);
+    let got = gh.fetch().await.unwrap();
+    let live = got
+        .deploys
+        .iter()
+        .find(|d| d.current && d.environment.as_str() == "production")
+        .unwrap();
+    assert_eq!(live.sha.as_str(), "bbbb222");
+    // Rolling back again goes further back, never to the bad cccc333.
+    let plan = gh.plan(&rollback("production", None)).await.unwrap();
+    assert_eq!(plan.detail["to_sha"], "aaaa111");
+    assert_eq!(posts(&f), 1);
 }

@@ -212,8 +212,13 @@ pub fn map_state(raw: Option<&str>) -> DeployState {
     }
 }
 
-/// The idempotency key a deployment was created with by sitrep, if any.
-fn payload_key(payload: &serde_json::Value) -> Option<String> {
+/// A rollback created by sitrep within this many minutes that has no final
+/// status yet blocks another automatic rollback of the same environment.
+pub const PENDING_ROLLBACK_MINUTES: i64 = 30;
+
+/// A field of the `sitrep` record in a deployment payload (an object, or a
+/// string holding JSON).
+fn payload_field(payload: &serde_json::Value, field: &str) -> Option<String> {
     let parsed;
     let p = match payload {
         serde_json::Value::String(s) => {
@@ -222,10 +227,33 @@ fn payload_key(payload: &serde_json::Value) -> Option<String> {
         }
         v => v,
     };
-    p.get("sitrep")?
-        .get("idempotency_key")?
-        .as_str()
-        .map(str::to_string)
+    p.get("sitrep")?.get(field)?.as_str().map(str::to_string)
+}
+
+/// The idempotency key a deployment was created with by sitrep, if any.
+fn payload_key(payload: &serde_json::Value) -> Option<String> {
+    payload_field(payload, "idempotency_key")
+}
+
+fn payload_action(payload: &serde_json::Value) -> Option<String> {
+    payload_field(payload, "action")
+}
+
+/// The sha a sitrep rollback moved away from.
+fn payload_from_sha(payload: &serde_json::Value) -> Option<String> {
+    let parsed;
+    let p = match payload {
+        serde_json::Value::String(s) => {
+            parsed = serde_json::from_str::<serde_json::Value>(s).ok()?;
+            &parsed
+        }
+        v => v,
+    };
+    let s = p.get("sitrep")?;
+    if s.get("action")?.as_str()? != "rollback" {
+        return None;
+    }
+    s.get("from")?.get("sha")?.as_str().map(str::to_string)
 }
 
 /// Why one attempt failed.
@@ -1210,8 +1238,40 @@ impl Github {
             .filter(|d| d.environment.as_str() == environment)
             .collect();
         rollback::mark_current(&mut deploys);
-        let (live, target) = rollback::pick(&self.name, service, environment, &deploys, to)?;
         let now = chrono::Utc::now();
+        // A rollback created by sitrep that has not finished yet: a second
+        // one now would roll back twice. `--to` is taken as deliberate.
+        if to.is_none()
+            && let Some((d, st)) = g.iter().find(|(d, st)| {
+                payload_action(&d.payload).as_deref() == Some("rollback")
+                    && matches!(
+                        map_state(st.state.as_deref()),
+                        DeployState::Queued | DeployState::InProgress
+                    )
+                    && now - d.created_at < chrono::Duration::minutes(PENDING_ROLLBACK_MINUTES)
+            })
+        {
+            return Err(self.err(
+                ErrorKind::Conflict { status: 409 },
+                format!(
+                    "a rollback of {service}/{environment} to {} {} is still {} (deployment {}, {} ago); wait for it to finish, or name the target with --to",
+                    d.git_ref,
+                    util::short_sha(&d.sha),
+                    st.state.as_deref().unwrap_or("waiting for a status"),
+                    d.id,
+                    util::age(now, d.created_at)
+                ),
+            ));
+        }
+        // Shas earlier sitrep rollbacks moved away from are not targets.
+        let mut skip: Vec<String> = g
+            .iter()
+            .filter_map(|(d, _)| payload_from_sha(&d.payload))
+            .collect();
+        skip.sort();
+        skip.dedup();
+        let (live, target) =
+            rollback::pick_skipping(&self.name, service, environment, &deploys, to, &skip)?;
         let mut stakes = rollback::stakes(live, target, now);
         let url = format!("{}{}", self.base, self.write_route(repo));
         let short = util::short_sha(target.sha.as_str()).to_string();

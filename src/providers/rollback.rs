@@ -62,6 +62,21 @@ pub fn pick<'a>(
     group: &'a [Deploy],
     to: Option<&str>,
 ) -> Result<(Option<&'a Deploy>, &'a Deploy), ProviderError> {
+    pick_skipping(provider, service, environment, group, to, &[])
+}
+
+/// [`pick`], never choosing on its own a deploy whose sha is in `skip`
+/// (shas an earlier rollback moved away from: after a redeploy-style
+/// rollback the bad deploy is older than the new live one, and a second
+/// rollback must not bring it back). `--to` may still name one.
+pub fn pick_skipping<'a>(
+    provider: &str,
+    service: &str,
+    environment: &str,
+    group: &'a [Deploy],
+    to: Option<&str>,
+    skip: &[String],
+) -> Result<(Option<&'a Deploy>, &'a Deploy), ProviderError> {
     let mut sorted: Vec<&Deploy> = group.iter().collect();
     sorted.sort_by(|a, b| newest_first(a, b));
     if sorted.is_empty() {
@@ -113,6 +128,7 @@ pub fn pick<'a>(
             .find(|d| {
                 good(d)
                     && !d.current
+                    && !skip.iter().any(|s| !s.is_empty() && s == d.sha.as_str())
                     && live.is_none_or(|l| {
                         d.created_at < l.created_at && (d.sha != l.sha || d.sha.is_empty())
                     })
@@ -123,7 +139,7 @@ pub fn pick<'a>(
                     provider,
                     ErrorKind::Conflict { status: 409 },
                     format!(
-                        "no earlier good deploy of {service} in {environment} to roll back to{}",
+                        "no earlier good deploy of {service} in {environment} to roll back to{}{}",
                         match live {
                             Some(l) => format!(
                                 " (live: {} {}; no older successful deploy of another sha)",
@@ -131,6 +147,17 @@ pub fn pick<'a>(
                                 util::short_sha(l.sha.as_str())
                             ),
                             None => " (nothing is live)".into(),
+                        },
+                        if skip.is_empty() {
+                            String::new()
+                        } else {
+                            format!(
+                                "; skipped, rolled back from earlier: {}",
+                                skip.iter()
+                                    .map(|s| util::short_sha(s))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )
                         }
                     ),
                 )
@@ -197,8 +224,10 @@ mod tests {
         /// sha; and a refusal means no such deploy exists.
         #[test]
         fn target_is_always_an_older_good_deploy_of_another_sha(
-            hist in proptest::collection::vec((0u8..4, 0u8..6, 0i64..500), 0..25)
+            hist in proptest::collection::vec((0u8..4, 0u8..6, 0i64..500), 0..25),
+            skipped in proptest::collection::vec(0u8..4, 0..2)
         ) {
+            let skip: Vec<String> = skipped.iter().map(|s| format!("sha{s}")).collect();
             use DeployState::*;
             let states = [Success, Failure, Inactive, InProgress, Queued, Canceled];
             let mut g: Vec<Deploy> = hist
@@ -211,10 +240,11 @@ mod tests {
             mark_current(&mut g);
             let live = g.iter().find(|x| x.current).cloned();
             proptest::prop_assert!(g.iter().filter(|x| x.current).count() <= 1);
-            match pick("gh", "svc", "production", &g, None) {
+            match pick_skipping("gh", "svc", "production", &g, None, &skip) {
                 Ok((l, t)) => {
                     proptest::prop_assert_eq!(l.cloned(), live.clone());
                     proptest::prop_assert!(good(t) && !t.current);
+                    proptest::prop_assert!(!skip.contains(&t.sha.as_str().to_string()));
                     if let Some(l) = &live {
                         proptest::prop_assert!(t.created_at < l.created_at);
                         proptest::prop_assert!(t.sha != l.sha);
@@ -224,6 +254,7 @@ mod tests {
                     let any = g.iter().any(|x| {
                         good(x)
                             && !x.current
+                            && !skip.contains(&x.sha.as_str().to_string())
                             && live.as_ref().is_none_or(|l| x.created_at < l.created_at && x.sha != l.sha)
                     });
                     proptest::prop_assert!(!any);
