@@ -1339,3 +1339,62 @@ async fn a_second_rollback_waits_for_the_first_and_never_brings_back_the_bad_sha
     assert_eq!(plan.detail["to_sha"], "aaaa111");
     assert_eq!(posts(&f), 1);
 }
+
+#[tokio::test]
+async fn the_audited_executor_rolls_back_once_with_its_key_in_the_payload() {
+    use sitrep::audit::{AuditLog, Outcome, Phase};
+    use sitrep::ops::executor::{ActionRequest, Executor, Mode};
+    use sitrep::providers::Registry;
+    let (server, f) = fake(&[
+        (2, "bbbb222", "v2", "production", 5, Some("success")),
+        (1, "aaaa111", "v1", "production", 60, Some("success")),
+    ])
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let registry = Registry {
+        providers: vec![Arc::new(provider(&server, ""))],
+        demo: false,
+    };
+    let ex = Executor::new(registry, Arc::new(AuditLog::new(&path))).with_actor("alice", "box");
+    // No provider named: resolved through the service.
+    let req = ActionRequest::new(
+        WriteOp::Rollback {
+            provider: None,
+            service: "checkout".into(),
+            environment: "production".into(),
+            to: None,
+        },
+        "5xx after v2",
+    );
+    let plan = ex.plan(&req).await.unwrap();
+    assert_eq!(plan.provider, "gh");
+    ex.execute(&req, &plan, Mode::DryRun).await.unwrap();
+    assert_eq!(posts(&f), 0, "a dry run sends nothing");
+    let done = ex.execute(&req, &plan, Mode::Live).await.unwrap();
+    assert_eq!(posts(&f), 1);
+    let key = done.idempotency_key.clone().unwrap();
+    let sent = f.st.lock().unwrap().posts[0].clone();
+    assert_eq!(sent["payload"]["sitrep"]["idempotency_key"], key.as_str());
+    let (records, _) = sitrep::audit::read(&path).unwrap();
+    let live: Vec<_> = records
+        .iter()
+        .filter(|r| r.outcome != Outcome::DryRun)
+        .collect();
+    assert_eq!(live.len(), 2);
+    assert_eq!(
+        (live[0].phase, live[0].outcome),
+        (Phase::Intent, Outcome::Pending)
+    );
+    assert_eq!(
+        (live[1].phase, live[1].outcome),
+        (Phase::Result, Outcome::Ok)
+    );
+    assert!(
+        live.iter()
+            .all(|r| r.idempotency_key.as_deref() == Some(key.as_str()))
+    );
+    assert_eq!(live[1].target, "checkout/production");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains(TOKEN));
+}
