@@ -254,7 +254,13 @@ impl ProviderKind {
             Self::Alertmanager | Self::Prometheus => &[],
             Self::Sentry => &["organization", "projects"],
             Self::Datadog => &["site", "app_key"],
-            Self::Github => &["repos", "environments", "rollback", "workflow"],
+            Self::Github => &[
+                "repos",
+                "environments",
+                "rollback",
+                "workflow",
+                "skip_status_checks",
+            ],
             Self::Vercel => &["project", "team", "paths"],
             Self::Launchdarkly => &["project", "environment"],
             Self::Unleash => &["project", "environment"],
@@ -311,6 +317,9 @@ pub struct ProviderConfig {
     pub rollback: Option<RollbackStrategy>,
     /// GitHub: the deploy workflow whose runs are shown.
     pub workflow: Option<String>,
+    /// GitHub: a rollback redeploy sends `required_contexts: []` (skips
+    /// commit status checks). Default false.
+    pub skip_status_checks: Option<bool>,
     // vercel / launchdarkly / unleash
     pub project: Option<String>,
     pub team: Option<String>,
@@ -367,6 +376,7 @@ impl ProviderConfig {
             environments,
             rollback,
             workflow,
+            skip_status_checks,
             project,
             team,
             paths,

@@ -5,15 +5,18 @@ pub mod alertmanager;
 pub mod datadog;
 pub mod demo;
 pub mod flagd;
+pub mod github;
 pub mod http;
 pub mod launchdarkly;
 pub mod opsgenie;
 pub mod pagerduty;
 pub mod poller;
 pub mod prometheus;
+pub mod rollback;
 pub mod sentry;
 pub mod slo_defs;
 pub mod unleash;
+pub mod vercel;
 
 use crate::config::{Config, ProviderConfig, ProviderKind};
 use crate::model::Fetched;
@@ -219,6 +222,12 @@ pub struct BuildCtx<'a> {
 /// provider carrying the error.
 pub fn build_one(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Arc<dyn Provider> {
     let built: Result<Arc<dyn Provider>, ProviderError> = match pc.kind {
+        ProviderKind::Github => {
+            github::Github::from_ctx(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
+        }
+        ProviderKind::Vercel => {
+            vercel::Vercel::from_ctx(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
+        }
         ProviderKind::Flagd => flagd::Flagd::new(pc).map(|p| Arc::new(p) as Arc<dyn Provider>),
         ProviderKind::Launchdarkly => launchdarkly::LaunchDarkly::new(pc, ctx.secrets)
             .map(|p| Arc::new(p) as Arc<dyn Provider>),

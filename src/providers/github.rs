@@ -1,0 +1,1685 @@
+//! GitHub deployments through octocrab, and rollback.
+//!
+//! octocrab 0.54 has no deployments API, so this module uses its generic
+//! `get` (into `octocrab::Page<T>`, which follows the `Link` header) and
+//! `_post` with typed models of its own. octocrab is built without its
+//! `retry` feature, so it never retries by itself: reads are retried here
+//! (full-jitter backoff, `Retry-After`, `x-ratelimit-*`), writes never.
+//!
+//! Fetch: for every configured repository and environment,
+//! `GET /repos/{o}/{r}/deployments?environment=…&per_page=100` (all pages,
+//! up to a cap), then each deployment's latest status
+//! (`/deployments/{id}/statuses?per_page=1`), several at a time. Statuses
+//! that cannot change any more (error, failure, inactive) are cached;
+//! pending ones and the newest successful ones are read again each poll.
+//!
+//! Rollback: `redeploy` creates a new deployment of the target sha with
+//! `auto_merge: false` and a `payload.sitrep` naming the rollback, the
+//! reason and the idempotency key; before creating, the recent deployments
+//! of that sha are searched for the same key so a retried rollback never
+//! deploys twice. `{ workflow, ref }` dispatches that workflow with inputs
+//! `{environment, sha}`. See docs/PROVIDERS.md, "Deploys".
+
+use super::http::{
+    BUDGET_MIN_RETRIES, BUDGET_RATIO, BUDGET_WINDOW, CircuitBreaker, HttpConfig, clamp_wait,
+    full_jitter, seg, server_wait,
+};
+use super::rollback;
+use super::{BoxFut, ErrorKind, Provider, ProviderError};
+use crate::config::{Config, ProviderConfig, ProviderKind, RollbackStrategy};
+use crate::model::{Deploy, DeployState, Fetched, Time};
+use crate::ops::{ExecResult, Plan, PlannedRequest, WriteOp};
+use crate::secrets::Secret;
+use crate::text::SafeText;
+use crate::util;
+use futures::StreamExt;
+use octocrab::{Octocrab, Page};
+use reqwest::header::HeaderMap;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+use tokio::time::Instant;
+
+/// The API version pinned by octocrab (sent on every request).
+pub const API_VERSION: &str = "2022-11-28";
+const ACCEPT: &str = "application/vnd.github+json";
+/// Placeholder shown in a plan for the key the executor assigns.
+pub const KEY_PLACEHOLDER: &str = "<idempotency key, set at execution>";
+
+/// Tunables (the defaults suit api.github.com; tests shrink the waits).
+#[derive(Clone, Debug)]
+pub struct GithubOptions {
+    pub http: HttpConfig,
+    /// Deployment pages (of 100) read per repository and environment.
+    pub max_pages: usize,
+    /// Status requests in flight at once.
+    pub status_concurrency: usize,
+    /// The newest N deployments per repository and environment whose
+    /// cached `success` status is read again each poll (a live deploy can
+    /// turn into failure or inactive).
+    pub refresh_window: usize,
+    /// Send `required_contexts: []` on a redeploy (skip commit status checks).
+    pub skip_status_checks: bool,
+}
+
+impl GithubOptions {
+    pub fn from_config(pc: &ProviderConfig) -> Self {
+        GithubOptions {
+            http: HttpConfig::from_timeout(pc.timeout()),
+            max_pages: 10,
+            status_concurrency: 8,
+            refresh_window: 5,
+            skip_status_checks: pc.skip_status_checks.unwrap_or(false),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Repo {
+    owner: String,
+    name: String,
+    /// The service the repository's deploys belong to.
+    service: String,
+}
+
+impl Repo {
+    fn full(&self) -> String {
+        format!("{}/{}", self.owner, self.name)
+    }
+    fn route(&self) -> String {
+        format!("/repos/{}/{}", seg(&self.owner), seg(&self.name))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Strategy {
+    Redeploy,
+    Workflow { workflow: String, git_ref: String },
+}
+
+// ---------------------------------------------------------------------------
+// Wire models (only the fields used; everything else is ignored).
+
+#[derive(Debug, Deserialize)]
+struct GhUser {
+    #[serde(default)]
+    login: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct GhDeployment {
+    id: u64,
+    sha: String,
+    #[serde(rename = "ref")]
+    git_ref: String,
+    #[serde(default)]
+    environment: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    creator: Option<GhUser>,
+    /// An object, or a string holding JSON.
+    #[serde(default)]
+    payload: serde_json::Value,
+    created_at: Time,
+}
+
+#[derive(Debug, Deserialize)]
+struct GhStatus {
+    state: String,
+    #[serde(default)]
+    log_url: Option<String>,
+    #[serde(default)]
+    target_url: Option<String>,
+    #[serde(default)]
+    environment_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct GhRun {
+    id: u64,
+    #[serde(default)]
+    display_title: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    head_branch: Option<String>,
+    #[serde(default)]
+    head_sha: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    conclusion: Option<String>,
+    #[serde(default)]
+    html_url: Option<String>,
+    #[serde(default)]
+    actor: Option<GhUser>,
+    created_at: Time,
+}
+
+/// The pseudo-environment under which runs of the deploy workflow are listed.
+pub fn runs_environment(workflow: &str) -> String {
+    format!("actions:{workflow}")
+}
+
+/// A workflow run's `status` / `conclusion` → SPEC §4 state; the raw value
+/// (conclusion when completed, else status) goes to `provider_state`.
+pub fn map_run(status: Option<&str>, conclusion: Option<&str>) -> (DeployState, String) {
+    match (status, conclusion) {
+        (Some("completed"), Some(c)) => (
+            match c {
+                "success" => DeployState::Success,
+                "cancelled" => DeployState::Canceled,
+                "skipped" | "neutral" | "stale" => DeployState::Inactive,
+                // failure, timed_out, startup_failure, action_required...
+                _ => DeployState::Failure,
+            },
+            c.to_string(),
+        ),
+        (Some("in_progress"), _) => (DeployState::InProgress, "in_progress".into()),
+        (s, _) => (DeployState::Queued, s.unwrap_or("queued").to_string()),
+    }
+}
+
+/// What we remember of a deployment's latest status.
+#[derive(Clone, Debug)]
+struct StatusInfo {
+    /// None = the deployment has no status yet.
+    state: Option<String>,
+    url: Option<String>,
+}
+
+impl StatusInfo {
+    fn settled(&self) -> bool {
+        matches!(
+            self.state.as_deref(),
+            Some("error" | "failure" | "inactive")
+        )
+    }
+}
+
+/// SPEC §4 state mapping. Unknown states count as queued (the raw value is
+/// kept in `provider_state`).
+pub fn map_state(raw: Option<&str>) -> DeployState {
+    match raw {
+        Some("error" | "failure") => DeployState::Failure,
+        Some("in_progress") => DeployState::InProgress,
+        Some("success") => DeployState::Success,
+        Some("inactive") => DeployState::Inactive,
+        _ => DeployState::Queued,
+    }
+}
+
+/// A rollback created by sitrep within this many minutes that has no final
+/// status yet blocks another automatic rollback of the same environment.
+pub const PENDING_ROLLBACK_MINUTES: i64 = 30;
+
+/// A field of the `sitrep` record in a deployment payload (an object, or a
+/// string holding JSON).
+fn payload_field(payload: &serde_json::Value, field: &str) -> Option<String> {
+    let parsed;
+    let p = match payload {
+        serde_json::Value::String(s) => {
+            parsed = serde_json::from_str::<serde_json::Value>(s).ok()?;
+            &parsed
+        }
+        v => v,
+    };
+    p.get("sitrep")?.get(field)?.as_str().map(str::to_string)
+}
+
+/// The idempotency key a deployment was created with by sitrep, if any.
+fn payload_key(payload: &serde_json::Value) -> Option<String> {
+    payload_field(payload, "idempotency_key")
+}
+
+fn payload_action(payload: &serde_json::Value) -> Option<String> {
+    payload_field(payload, "action")
+}
+
+/// The sha a sitrep rollback moved away from.
+fn payload_from_sha(payload: &serde_json::Value) -> Option<String> {
+    let parsed;
+    let p = match payload {
+        serde_json::Value::String(s) => {
+            parsed = serde_json::from_str::<serde_json::Value>(s).ok()?;
+            &parsed
+        }
+        v => v,
+    };
+    let s = p.get("sitrep")?;
+    if s.get("action")?.as_str()? != "rollback" {
+        return None;
+    }
+    s.get("from")?.get("sha")?.as_str().map(str::to_string)
+}
+
+/// Why one attempt failed.
+struct Failure {
+    err: ProviderError,
+    retryable: bool,
+    /// Wait the server asked for (unclamped).
+    wait: Option<Duration>,
+    /// The request certainly never left (connection refused...).
+    not_sent: bool,
+}
+
+pub struct Github {
+    name: String,
+    crab: Octocrab,
+    base: String,
+    web: String,
+    token: Secret,
+    repos: Vec<Repo>,
+    environments: Vec<String>,
+    strategy: Strategy,
+    /// The deploy workflow whose runs are listed.
+    workflow: Option<String>,
+    opts: GithubOptions,
+    poll: Duration,
+    statuses: Mutex<HashMap<u64, StatusInfo>>,
+    blocked_until: Mutex<Option<Instant>>,
+    /// The shared layer's circuit breaker, fed by this client's outcomes.
+    breaker: CircuitBreaker,
+    /// Retry budget: (when, was a retry) over the last `BUDGET_WINDOW`.
+    budget: Mutex<VecDeque<(Instant, bool)>>,
+    /// Results of writes already carried out in this process, by key.
+    done: Mutex<HashMap<String, ExecResult>>,
+}
+
+impl std::fmt::Debug for Github {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Github")
+            .field("name", &self.name)
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The repositories of provider `pc`: its `repos`, plus any `[[service]]`
+/// repo mapped to it; each with its service name (from `[[service]]`, or
+/// the repository name).
+fn repos_of(pc: &ProviderConfig, config: &Config) -> Result<Vec<Repo>, ProviderError> {
+    let mapped: Vec<(String, String)> = config
+        .service
+        .iter()
+        .filter_map(|s| {
+            let d = s.deploys.as_ref()?;
+            (d.provider == pc.name).then(|| d.repo.clone().map(|r| (r, s.name.clone())))?
+        })
+        .collect();
+    let mut names: Vec<String> = pc.repos.clone().unwrap_or_default();
+    for (r, _) in &mapped {
+        if !names.iter().any(|n| n.eq_ignore_ascii_case(r)) {
+            names.push(r.clone());
+        }
+    }
+    let mut out = Vec::new();
+    for full in names {
+        let mut parts = full.trim().split('/');
+        let (Some(owner), Some(name), None) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(ProviderError::config(
+                &pc.name,
+                format!("repository {full:?} is not of the form owner/name"),
+            ));
+        };
+        if owner.is_empty() || name.is_empty() {
+            return Err(ProviderError::config(
+                &pc.name,
+                format!("repository {full:?} is not of the form owner/name"),
+            ));
+        }
+        let service = mapped
+            .iter()
+            .find(|(r, _)| r.eq_ignore_ascii_case(full.trim()))
+            .map(|(_, s)| s.clone())
+            .unwrap_or_else(|| name.to_string());
+        out.push(Repo {
+            owner: owner.to_string(),
+            name: name.to_string(),
+            service,
+        });
+    }
+    if out.is_empty() {
+        return Err(ProviderError::config(
+            &pc.name,
+            "no repositories configured",
+        ));
+    }
+    Ok(out)
+}
+
+/// The web root for links: api.github.com → github.com, GHES
+/// `https://HOST/api/v3` → `https://HOST`, anything else as is.
+fn web_root(base: &str) -> String {
+    if let Ok(u) = url::Url::parse(base) {
+        if u.host_str() == Some("api.github.com") {
+            return "https://github.com".into();
+        }
+        if let Some(stripped) = base.strip_suffix("/api/v3") {
+            return stripped.to_string();
+        }
+    }
+    base.to_string()
+}
+
+fn query(pairs: &[(&str, &str)]) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+fn header<'a>(h: Option<&'a HeaderMap>, name: &str) -> Option<&'a str> {
+    h?.get(name)?.to_str().ok()
+}
+
+impl Github {
+    /// Build from the config and the secret store (`build_one`).
+    pub fn from_ctx(
+        pc: &ProviderConfig,
+        ctx: &super::BuildCtx<'_>,
+    ) -> Result<Github, ProviderError> {
+        let token = ctx
+            .secrets
+            .get(&pc.token_ref())
+            .map_err(|e| ProviderError::config(&pc.name, format!("token: {e}")))?;
+        Self::new(pc, ctx.config, token, GithubOptions::from_config(pc))
+    }
+
+    /// Build from config. `token` is the resolved secret.
+    pub fn new(
+        pc: &ProviderConfig,
+        config: &Config,
+        token: Secret,
+        opts: GithubOptions,
+    ) -> Result<Github, ProviderError> {
+        let name = pc.name.clone();
+        let base = pc
+            .base_url()
+            .unwrap_or_else(|| "https://api.github.com".into());
+        let parsed = url::Url::parse(&base)
+            .map_err(|e| ProviderError::config(&name, format!("base_url {base:?}: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(ProviderError::config(
+                &name,
+                format!("base_url {base:?} must be http or https"),
+            ));
+        }
+        if reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose())).is_err() {
+            return Err(ProviderError::config(
+                &name,
+                "the token contains characters not allowed in a header",
+            ));
+        }
+        let repos = repos_of(pc, config)?;
+        let strategy = match &pc.rollback {
+            None => Strategy::Redeploy,
+            Some(RollbackStrategy::Named(n)) if n == "redeploy" => Strategy::Redeploy,
+            Some(RollbackStrategy::Named(n)) => {
+                return Err(ProviderError::config(
+                    &name,
+                    format!("rollback strategy {n:?} is unknown"),
+                ));
+            }
+            Some(RollbackStrategy::Workflow { workflow, git_ref }) => Strategy::Workflow {
+                workflow: workflow.clone(),
+                git_ref: git_ref.clone(),
+            },
+        };
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let crab = Octocrab::builder()
+            .base_uri(base.as_str())
+            .map_err(|e| ProviderError::config(&name, format!("base_url {base:?}: {e}")))?
+            .personal_token(token.expose().to_string())
+            .add_header(reqwest::header::ACCEPT, ACCEPT.to_string())
+            .set_connect_timeout(Some(opts.http.connect_timeout))
+            .set_read_timeout(Some(opts.http.read_timeout))
+            .set_write_timeout(Some(opts.http.write_timeout))
+            .build()
+            .map_err(|e| ProviderError::config(&name, format!("GitHub client: {e}")))?;
+        Ok(Github {
+            name,
+            crab,
+            web: web_root(&base),
+            base,
+            token,
+            repos,
+            environments: pc.environments.clone().unwrap_or_default(),
+            strategy,
+            workflow: pc.workflow.clone().filter(|w| !w.trim().is_empty()),
+            breaker: CircuitBreaker::new(opts.http.breaker.clone()),
+            opts,
+            poll: pc.poll(),
+            statuses: Mutex::new(HashMap::new()),
+            blocked_until: Mutex::new(None),
+            budget: Mutex::new(VecDeque::new()),
+            done: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn err(&self, kind: ErrorKind, detail: impl AsRef<str>) -> ProviderError {
+        let mut d = detail.as_ref().to_string();
+        let t = self.token.expose();
+        if t.len() >= 4 {
+            d = d.replace(t, "<redacted>");
+        }
+        ProviderError::new(&self.name, kind, d)
+    }
+
+    // -- error mapping -------------------------------------------------------
+
+    /// A GitHub error answer (octocrab `Error::GitHub`).
+    fn github_failure(&self, g: &octocrab::GitHubError, what: &str, write: bool) -> Failure {
+        let status = g.status_code.as_u16();
+        let h = g.headers.as_ref();
+        let mut msg = g.message.trim().to_string();
+        if let Some(errs) = &g.errors {
+            let parts: Vec<String> = errs
+                .iter()
+                .map(|e| match e {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Object(o) => o
+                        .get("message")
+                        .and_then(|m| m.as_str())
+                        .map(str::to_string)
+                        .unwrap_or_else(|| {
+                            ["resource", "field", "code"]
+                                .iter()
+                                .filter_map(|k| o.get(*k).and_then(|v| v.as_str()))
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        }),
+                    other => other.to_string(),
+                })
+                .filter(|s| !s.is_empty())
+                .collect();
+            if !parts.is_empty() {
+                msg = format!("{msg} ({})", parts.join("; "));
+            }
+        }
+        let msg: String = msg.chars().take(300).collect();
+        let wait = h.and_then(|h| server_wait(h, SystemTime::now()));
+        let remaining0 = header(h, "x-ratelimit-remaining") == Some("0");
+        let secondary = msg.to_ascii_lowercase().contains("secondary rate limit");
+        let resource = header(h, "x-ratelimit-resource").unwrap_or("core");
+        let secs = |w: Option<Duration>| {
+            w.map(|w| format!("; retry in {}s", w.as_secs().max(1)))
+                .unwrap_or_default()
+        };
+        let (kind, retryable, detail, wait) = match status {
+            403 | 429 if remaining0 && !secondary => (
+                ErrorKind::RateLimited { retry_after: wait },
+                true,
+                format!(
+                    "{what}: primary rate limit exhausted ({resource}, x-ratelimit-remaining 0){}",
+                    secs(wait)
+                ),
+                wait,
+            ),
+            403 | 429 if secondary => {
+                // GitHub: honour retry-after, else the reset, else wait ≥ 1 minute.
+                let w = wait.or(Some(Duration::from_secs(60)));
+                (
+                    ErrorKind::RateLimited { retry_after: w },
+                    true,
+                    format!("{what}: secondary rate limit: {msg}{}", secs(w)),
+                    w,
+                )
+            }
+            429 => (
+                ErrorKind::RateLimited { retry_after: wait },
+                true,
+                format!("{what}: {msg}{}", secs(wait)),
+                wait,
+            ),
+            401 => (
+                ErrorKind::Unauthorized { status },
+                false,
+                format!("{what}: {msg} (check the token)"),
+                None,
+            ),
+            403 => (
+                ErrorKind::Unauthorized { status },
+                false,
+                format!(
+                    "{what}: {msg} (the token needs `repo` or `repo_deployment` scope{})",
+                    if write {
+                        ", or Deployments/Actions write"
+                    } else {
+                        ""
+                    }
+                ),
+                None,
+            ),
+            404 => (
+                ErrorKind::NotFound,
+                false,
+                format!("{what}: {msg} (unknown repository, or the token cannot see it)"),
+                None,
+            ),
+            301 | 302 | 307 | 308 => (
+                ErrorKind::Http { status },
+                false,
+                format!(
+                    "{what}: {msg} (moved{}; redirects are not followed: update `repos` or `base_url`)",
+                    header(h, "location")
+                        .map(|l| format!(" to {l}"))
+                        .unwrap_or_default()
+                ),
+                None,
+            ),
+            409 => (
+                ErrorKind::Conflict { status },
+                false,
+                format!("{what}: {msg}"),
+                None,
+            ),
+            422 if write => (
+                ErrorKind::Conflict { status },
+                false,
+                format!("{what}: validation failed: {msg}"),
+                None,
+            ),
+            501 | 505 => (
+                ErrorKind::Server { status },
+                false,
+                format!("{what}: {msg}"),
+                None,
+            ),
+            500..=599 => (
+                ErrorKind::Server { status },
+                true,
+                format!("{what}: {msg}"),
+                None,
+            ),
+            _ => (
+                ErrorKind::Http { status },
+                false,
+                format!("{what}: {msg}"),
+                None,
+            ),
+        };
+        Failure {
+            err: self.err(kind, detail),
+            retryable,
+            wait,
+            not_sent: false,
+        }
+    }
+
+    fn decode_failure(&self, cat: serde_json::error::Category, what: &str, e: String) -> Failure {
+        use serde_json::error::Category;
+        let (kind, cause, retryable) = match cat {
+            Category::Eof => (ErrorKind::Malformed, "truncated JSON", true),
+            Category::Syntax | Category::Io => (ErrorKind::Malformed, "invalid JSON", false),
+            Category::Data => (ErrorKind::Shape, "wrong shape", false),
+        };
+        Failure {
+            err: self.err(kind, format!("{what}: {cause}: {e}")),
+            retryable,
+            wait: None,
+            not_sent: false,
+        }
+    }
+
+    /// Map any octocrab error. Network failures are recognised from the
+    /// error chain (I/O kinds), never from anything that could hold a secret.
+    fn failure(&self, e: &octocrab::Error, what: &str, write: bool) -> Failure {
+        match e {
+            octocrab::Error::GitHub { source, .. } => self.github_failure(source, what, write),
+            octocrab::Error::Serde { source, .. } => {
+                self.decode_failure(source.classify(), what, source.to_string())
+            }
+            octocrab::Error::Json { source, .. } => self.decode_failure(
+                source.inner().classify(),
+                what,
+                format!("at {}: {}", source.path(), source.inner()),
+            ),
+            // octocrab's `Page` found neither an array nor a known list key.
+            octocrab::Error::Other { source, .. } => Failure {
+                err: self.err(ErrorKind::Shape, format!("{what}: wrong shape: {source}")),
+                retryable: false,
+                wait: None,
+                not_sent: false,
+            },
+            other => {
+                let mut src: Option<&(dyn std::error::Error + 'static)> = Some(other);
+                let mut timeout = false;
+                let mut refused = false;
+                let mut text = String::new();
+                while let Some(s) = src {
+                    if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                        use std::io::ErrorKind as K;
+                        match io.kind() {
+                            K::TimedOut => timeout = true,
+                            K::ConnectionRefused
+                            | K::HostUnreachable
+                            | K::NetworkUnreachable
+                            | K::AddrNotAvailable => refused = true,
+                            _ => {}
+                        }
+                    }
+                    text = s.to_string();
+                    src = s.source();
+                }
+                let connect = refused
+                    || text.contains("dns error")
+                    || other.to_string().contains("(Connect)");
+                if timeout {
+                    Failure {
+                        err: self.err(ErrorKind::Timeout, format!("{what}: no answer in time")),
+                        retryable: true,
+                        wait: None,
+                        not_sent: false,
+                    }
+                } else if connect {
+                    Failure {
+                        err: self.err(ErrorKind::Connect, format!("{what}: {text}")),
+                        retryable: true,
+                        wait: None,
+                        not_sent: true,
+                    }
+                } else if matches!(other, octocrab::Error::Hyper { .. }) {
+                    Failure {
+                        err: self.err(
+                            ErrorKind::Malformed,
+                            format!("{what}: body cut off: {text}"),
+                        ),
+                        retryable: true,
+                        wait: None,
+                        not_sent: false,
+                    }
+                } else {
+                    Failure {
+                        err: self.err(
+                            if write {
+                                ErrorKind::Unknown
+                            } else {
+                                ErrorKind::Connect
+                            },
+                            format!("{what}: {text}"),
+                        ),
+                        retryable: !write,
+                        wait: None,
+                        not_sent: false,
+                    }
+                }
+            }
+        }
+    }
+
+    // -- reads ----------------------------------------------------------------
+
+    fn precheck(&self) -> Result<(), ProviderError> {
+        let mut b = self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(until) = *b {
+            let now = Instant::now();
+            if now < until {
+                let left = until - now;
+                return Err(self.err(
+                    ErrorKind::RateLimited {
+                        retry_after: Some(left),
+                    },
+                    format!(
+                        "waiting for the rate-limit reset ({}s left); no request sent",
+                        left.as_secs().max(1)
+                    ),
+                ));
+            }
+            *b = None;
+        }
+        Ok(())
+    }
+
+    /// Fail fast while the circuit is open (no request is sent).
+    fn admit(&self) -> Result<(), ProviderError> {
+        self.breaker
+            .admit(Instant::now())
+            .map(|_| ())
+            .map_err(|left| {
+                self.err(
+                    ErrorKind::CircuitOpen,
+                    format!("no request sent; next probe in {}s", left.as_secs().max(1)),
+                )
+            })
+    }
+
+    /// The server is healthy unless it timed out, refused or answered 5xx.
+    fn record(&self, err: Option<&ProviderError>) {
+        let healthy = err.is_none_or(|e| {
+            !matches!(
+                e.kind,
+                ErrorKind::Timeout | ErrorKind::Connect | ErrorKind::Server { .. }
+            )
+        });
+        self.breaker.record(Instant::now(), healthy);
+    }
+
+    fn budget_trim(b: &mut VecDeque<(Instant, bool)>, now: Instant) {
+        while b
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > BUDGET_WINDOW)
+            || b.len() > 10_000
+        {
+            b.pop_front();
+        }
+    }
+
+    fn budget_note_request(&self) {
+        let now = Instant::now();
+        let mut b = self.budget.lock().unwrap_or_else(|p| p.into_inner());
+        Self::budget_trim(&mut b, now);
+        b.push_back((now, false));
+    }
+
+    /// Retries stay within the shared layer's budget (≤ 20 % extra
+    /// requests over 10 s, at least 3).
+    fn budget_take_retry(&self) -> bool {
+        let now = Instant::now();
+        let mut b = self.budget.lock().unwrap_or_else(|p| p.into_inner());
+        Self::budget_trim(&mut b, now);
+        let firsts = b.iter().filter(|(_, r)| !r).count();
+        let retries = b.len() - firsts;
+        let allowed = (((firsts as f64) * BUDGET_RATIO) as usize).max(BUDGET_MIN_RETRIES);
+        if retries < allowed {
+            b.push_back((now, true));
+            true
+        } else {
+            false
+        }
+    }
+
+    fn block_for(&self, d: Duration) {
+        let until = Instant::now() + d;
+        let mut b = self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
+        if b.is_none_or(|cur| cur < until) {
+            *b = Some(until);
+        }
+    }
+
+    /// GET one page (route = path and query, relative to the base), with
+    /// retries of transient failures.
+    async fn get_page<T: DeserializeOwned>(
+        &self,
+        route: &str,
+        what: &str,
+    ) -> Result<Page<T>, ProviderError> {
+        let p = &self.opts.http.retry;
+        let mut retry = 0u32;
+        loop {
+            self.precheck()?;
+            self.admit()?;
+            if retry == 0 {
+                self.budget_note_request();
+            }
+            let fut = self.crab.get::<Page<T>, _, ()>(route, None);
+            let f = match tokio::time::timeout(self.opts.http.total_timeout, fut).await {
+                Ok(Ok(page)) => {
+                    self.record(None);
+                    return Ok(page);
+                }
+                Ok(Err(e)) => self.failure(&e, what, false),
+                Err(_) => Failure {
+                    err: self.err(
+                        ErrorKind::Timeout,
+                        format!(
+                            "{what}: no answer within {}s",
+                            self.opts.http.total_timeout.as_secs_f64()
+                        ),
+                    ),
+                    retryable: true,
+                    wait: None,
+                    not_sent: false,
+                },
+            };
+            self.record(Some(&f.err));
+            let rate_limited = matches!(f.err.kind, ErrorKind::RateLimited { .. });
+            let server = f.wait.map(|w| clamp_wait(p, w));
+            if rate_limited {
+                let block = server.unwrap_or(p.min_wait);
+                if block > p.max_inline_wait || retry + 1 >= p.max_attempts {
+                    self.block_for(block);
+                }
+            }
+            if !f.retryable || retry + 1 >= p.max_attempts.max(1) || !self.budget_take_retry() {
+                return Err(f.err);
+            }
+            let wait = match server {
+                Some(w) if w > p.max_inline_wait => return Err(f.err),
+                Some(w) => w + p.base.mul_f64(rand::random::<f64>()),
+                None if rate_limited => p.min_wait + full_jitter(p, retry),
+                None => full_jitter(p, retry),
+            };
+            tracing::debug!(
+                "{}: retry {} in {:?} after {}",
+                self.name,
+                retry + 1,
+                wait,
+                f.err.cause()
+            );
+            tokio::time::sleep(wait).await;
+            retry += 1;
+        }
+    }
+
+    /// The next-page route of a `Link` URL: its path and query, always sent
+    /// to the configured base (a token never follows a link to another host).
+    fn next_route<T>(page: &Page<T>) -> Option<String> {
+        page.next
+            .as_ref()
+            .and_then(|u| u.path_and_query())
+            .map(|pq| pq.as_str().to_string())
+    }
+
+    /// All pages of a list, up to `max_pages`.
+    async fn get_all<T: DeserializeOwned>(
+        &self,
+        route: String,
+        what: &str,
+        max_pages: usize,
+    ) -> Result<Vec<T>, ProviderError> {
+        let mut out = Vec::new();
+        let mut page: Page<T> = self.get_page(&route, what).await?;
+        for n in 1..=max_pages.max(1) {
+            out.append(&mut page.take_items());
+            let Some(next) = Self::next_route(&page) else {
+                return Ok(out);
+            };
+            if n == max_pages.max(1) {
+                tracing::warn!("{}: {what}: stopped after {n} pages", self.name);
+                break;
+            }
+            page = self.get_page(&next, what).await?;
+        }
+        Ok(out)
+    }
+
+    async fn list_deployments(
+        &self,
+        repo: &Repo,
+        env: Option<&str>,
+        sha: Option<&str>,
+        max_pages: usize,
+    ) -> Result<Vec<GhDeployment>, ProviderError> {
+        let mut q: Vec<(&str, &str)> = Vec::new();
+        if let Some(e) = env {
+            q.push(("environment", e));
+        }
+        if let Some(s) = sha {
+            q.push(("sha", s));
+        }
+        q.push(("per_page", "100"));
+        let route = format!("{}/deployments?{}", repo.route(), query(&q));
+        let what = format!("GET /repos/{}/deployments", repo.full());
+        self.get_all(route, &what, max_pages).await
+    }
+
+    async fn latest_status(
+        &self,
+        repo: &Repo,
+        id: u64,
+    ) -> Result<(u64, StatusInfo), ProviderError> {
+        self.latest_status_of(repo, id).await.map(|s| (id, s))
+    }
+
+    async fn latest_status_of(&self, repo: &Repo, id: u64) -> Result<StatusInfo, ProviderError> {
+        let route = format!("{}/deployments/{id}/statuses?per_page=1", repo.route());
+        let what = format!("GET /repos/{}/deployments/{id}/statuses", repo.full());
+        match self.get_page::<GhStatus>(&route, &what).await {
+            Ok(mut p) => {
+                let s = p.take_items().into_iter().next();
+                Ok(StatusInfo {
+                    url: s.as_ref().and_then(|s| {
+                        [&s.log_url, &s.target_url, &s.environment_url]
+                            .into_iter()
+                            .flatten()
+                            .find(|u| u.starts_with("https://") || u.starts_with("http://"))
+                            .cloned()
+                    }),
+                    state: s.map(|s| s.state),
+                })
+            }
+            // Deleted between the list and this call.
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(StatusInfo {
+                state: None,
+                url: None,
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deployments of one repository (one environment, or all when none is
+    /// configured), newest first, with their latest statuses.
+    async fn group(
+        &self,
+        repo: &Repo,
+        env: Option<&str>,
+    ) -> Result<Vec<(GhDeployment, StatusInfo)>, ProviderError> {
+        let mut list = self
+            .list_deployments(repo, env, None, self.opts.max_pages)
+            .await?;
+        // Newest-first order is not documented: sort.
+        list.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        let need: Vec<u64> = {
+            let cache = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
+            let mut newest_per_env: HashMap<&str, usize> = HashMap::new();
+            list.iter()
+                .filter(|d| {
+                    let e = d.environment.as_deref().unwrap_or_default();
+                    let rank = newest_per_env.entry(e).or_insert(0);
+                    *rank += 1;
+                    match cache.get(&d.id) {
+                        None => true,
+                        Some(s) if s.settled() => false,
+                        Some(s) if s.state.as_deref() == Some("success") => {
+                            *rank <= self.opts.refresh_window
+                        }
+                        Some(_) => true,
+                    }
+                })
+                .map(|d| d.id)
+                .collect()
+        };
+        let futs: Vec<_> = need
+            .into_iter()
+            .map(|id| self.latest_status(repo, id))
+            .collect();
+        let fetched: Vec<Result<(u64, StatusInfo), ProviderError>> = futures::stream::iter(futs)
+            .buffer_unordered(self.opts.status_concurrency.max(1))
+            .collect()
+            .await;
+        let mut cache = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
+        for r in fetched {
+            let (id, s) = r?;
+            cache.insert(id, s);
+        }
+        Ok(list
+            .into_iter()
+            .map(|d| {
+                let s = cache.get(&d.id).cloned().unwrap_or(StatusInfo {
+                    state: None,
+                    url: None,
+                });
+                (d, s)
+            })
+            .collect())
+    }
+
+    async fn group_deploys(
+        &self,
+        repo: &Repo,
+        env: Option<&str>,
+    ) -> Result<Vec<Deploy>, ProviderError> {
+        let g = self.group(repo, env).await?;
+        Ok(g.iter()
+            .map(|(d, s)| self.to_deploy(repo, env, d, s))
+            .collect())
+    }
+
+    fn to_deploy(
+        &self,
+        repo: &Repo,
+        env: Option<&str>,
+        d: &GhDeployment,
+        s: &StatusInfo,
+    ) -> Deploy {
+        let environment = d
+            .environment
+            .as_deref()
+            .or(env)
+            .unwrap_or("production")
+            .to_string();
+        let url = s.url.clone().unwrap_or_else(|| {
+            format!(
+                "{}/{}/{}/deployments/{}",
+                self.web,
+                repo.owner,
+                repo.name,
+                seg(&environment)
+            )
+        });
+        Deploy {
+            provider: SafeText::line(&self.name),
+            service: SafeText::line(&repo.service),
+            environment: SafeText::line(&environment),
+            id: SafeText::line(&d.id.to_string()),
+            git_ref: SafeText::line(&d.git_ref),
+            sha: SafeText::line(&d.sha),
+            state: map_state(s.state.as_deref()),
+            provider_state: SafeText::line(s.state.as_deref().unwrap_or("none")),
+            created_at: d.created_at,
+            creator: d
+                .creator
+                .as_ref()
+                .and_then(|c| c.login.as_deref())
+                .map(SafeText::line),
+            url: Some(SafeText::line(&url)),
+            current: false,
+            description: d
+                .description
+                .as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .map(SafeText::line),
+        }
+    }
+
+    fn envs(&self) -> Vec<Option<&str>> {
+        if self.environments.is_empty() {
+            vec![None]
+        } else {
+            self.environments.iter().map(|e| Some(e.as_str())).collect()
+        }
+    }
+
+    async fn fetch_all(&self) -> Result<Fetched, ProviderError> {
+        let mut jobs = Vec::new();
+        for repo in &self.repos {
+            for env in self.envs() {
+                jobs.push((repo, env));
+            }
+        }
+        let futs: Vec<_> = jobs
+            .into_iter()
+            .map(|(repo, env)| self.group_deploys(repo, env))
+            .collect();
+        let results: Vec<Result<Vec<Deploy>, ProviderError>> =
+            futures::stream::iter(futs).buffered(4).collect().await;
+        let mut deploys = Vec::new();
+        for r in results {
+            deploys.extend(r?);
+        }
+        let mut runs = Vec::new();
+        if let Some(wf) = &self.workflow {
+            for repo in &self.repos {
+                runs.extend(self.workflow_runs(repo, wf).await?);
+            }
+        }
+        // Keep the status cache to what is still listed.
+        {
+            let ids: std::collections::HashSet<u64> = deploys
+                .iter()
+                .filter_map(|d| d.id.as_str().parse().ok())
+                .collect();
+            let mut cache = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
+            cache.retain(|id, _| ids.contains(id));
+        }
+        rollback::mark_current(&mut deploys);
+        // Workflow runs are shown for information; none of them is "live".
+        deploys.extend(runs);
+        deploys.sort_by(rollback::newest_first);
+        Ok(Fetched {
+            deploys,
+            ..Fetched::default()
+        })
+    }
+
+    /// The newest runs (one page of 30) of the deploy workflow.
+    async fn workflow_runs(
+        &self,
+        repo: &Repo,
+        workflow: &str,
+    ) -> Result<Vec<Deploy>, ProviderError> {
+        let route = format!(
+            "{}/actions/workflows/{}/runs?per_page=30",
+            repo.route(),
+            seg(workflow)
+        );
+        let what = format!(
+            "GET /repos/{}/actions/workflows/{workflow}/runs",
+            repo.full()
+        );
+        let mut page: Page<GhRun> = self.get_page(&route, &what).await?;
+        let env = runs_environment(workflow);
+        Ok(page
+            .take_items()
+            .into_iter()
+            .map(|r| {
+                let (state, raw) = map_run(r.status.as_deref(), r.conclusion.as_deref());
+                Deploy {
+                    provider: SafeText::line(&self.name),
+                    service: SafeText::line(&repo.service),
+                    environment: SafeText::line(&env),
+                    id: SafeText::line(&r.id.to_string()),
+                    git_ref: SafeText::line(r.head_branch.as_deref().unwrap_or("-")),
+                    sha: SafeText::line(r.head_sha.as_deref().unwrap_or_default()),
+                    state,
+                    provider_state: SafeText::line(&raw),
+                    created_at: r.created_at,
+                    creator: r
+                        .actor
+                        .as_ref()
+                        .and_then(|a| a.login.as_deref())
+                        .map(SafeText::line),
+                    url: r
+                        .html_url
+                        .as_deref()
+                        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+                        .map(SafeText::line),
+                    current: false,
+                    description: r
+                        .display_title
+                        .as_deref()
+                        .or(r.name.as_deref())
+                        .map(SafeText::line),
+                }
+            })
+            .collect())
+    }
+
+    // -- rollback ---------------------------------------------------------------
+
+    fn repo_for(&self, service: &str) -> Result<&Repo, ProviderError> {
+        self.repos
+            .iter()
+            .find(|r| r.service == service)
+            .or_else(|| self.repos.iter().find(|r| r.full().eq_ignore_ascii_case(service)))
+            .ok_or_else(|| {
+                self.err(
+                    ErrorKind::NotFound,
+                    format!(
+                        "no repository of provider {} deploys service {service} (map it with [[service]] deploys = {{ provider = \"{}\", repo = \"owner/name\" }})",
+                        self.name, self.name
+                    ),
+                )
+            })
+    }
+
+    fn planned_headers(&self) -> Vec<(String, String)> {
+        vec![
+            ("Accept".into(), ACCEPT.into()),
+            ("Authorization".into(), "Bearer <redacted>".into()),
+            ("X-GitHub-Api-Version".into(), API_VERSION.into()),
+            ("User-Agent".into(), "octocrab".into()),
+            ("Content-Type".into(), "application/json".into()),
+        ]
+    }
+
+    /// The request route a rollback of `repo` goes to.
+    fn write_route(&self, repo: &Repo) -> String {
+        match &self.strategy {
+            Strategy::Redeploy => format!("{}/deployments", repo.route()),
+            Strategy::Workflow { workflow, .. } => format!(
+                "{}/actions/workflows/{}/dispatches",
+                repo.route(),
+                seg(workflow)
+            ),
+        }
+    }
+
+    async fn plan_rollback(
+        &self,
+        op: &WriteOp,
+        service: &str,
+        environment: &str,
+        to: Option<&str>,
+    ) -> Result<Plan, ProviderError> {
+        if environment.starts_with("actions:") {
+            return Err(self.err(
+                ErrorKind::Unsupported,
+                format!(
+                    "{environment} lists workflow runs for information; roll back a deployment environment ({})",
+                    if self.environments.is_empty() {
+                        "e.g. production".to_string()
+                    } else {
+                        self.environments.join(", ")
+                    }
+                ),
+            ));
+        }
+        let repo = self.repo_for(service)?;
+        let g = self.group(repo, Some(environment)).await?;
+        let mut deploys: Vec<Deploy> = g
+            .iter()
+            .map(|(d, s)| self.to_deploy(repo, Some(environment), d, s))
+            .filter(|d| d.environment.as_str() == environment)
+            .collect();
+        rollback::mark_current(&mut deploys);
+        let now = chrono::Utc::now();
+        // A rollback created by sitrep that has not finished yet: a second
+        // one now would roll back twice. `--to` is taken as deliberate.
+        if to.is_none()
+            && let Some((d, st)) = g.iter().find(|(d, st)| {
+                payload_action(&d.payload).as_deref() == Some("rollback")
+                    && matches!(
+                        map_state(st.state.as_deref()),
+                        DeployState::Queued | DeployState::InProgress
+                    )
+                    && now - d.created_at < chrono::Duration::minutes(PENDING_ROLLBACK_MINUTES)
+            })
+        {
+            return Err(self.err(
+                ErrorKind::Conflict { status: 409 },
+                format!(
+                    "a rollback of {service}/{environment} to {} {} is still {} (deployment {}, {} ago); wait for it to finish, or name the target with --to",
+                    d.git_ref,
+                    util::short_sha(&d.sha),
+                    st.state.as_deref().unwrap_or("waiting for a status"),
+                    d.id,
+                    util::age(now, d.created_at)
+                ),
+            ));
+        }
+        // Shas earlier sitrep rollbacks moved away from are not targets.
+        let mut skip: Vec<String> = g
+            .iter()
+            .filter_map(|(d, _)| payload_from_sha(&d.payload))
+            .collect();
+        skip.sort();
+        skip.dedup();
+        let (live, target) =
+            rollback::pick_skipping(&self.name, service, environment, &deploys, to, &skip)?;
+        let mut stakes = rollback::stakes(live, target, now);
+        let url = format!("{}{}", self.base, self.write_route(repo));
+        let short = util::short_sha(target.sha.as_str()).to_string();
+        let (body, strategy) = match &self.strategy {
+            Strategy::Redeploy => {
+                let mut body = serde_json::json!({
+                    "ref": target.sha.as_str(),
+                    "task": "deploy",
+                    "auto_merge": false,
+                    "environment": environment,
+                    "description": format!("Rollback to {} ({short}) via sitrep", target.git_ref),
+                    "payload": {
+                        "sitrep": {
+                            "action": "rollback",
+                            "reason": null,
+                            "idempotency_key": KEY_PLACEHOLDER,
+                            "from": live.map(|l| serde_json::json!({
+                                "id": l.id.as_str(), "sha": l.sha.as_str(), "ref": l.git_ref.as_str()
+                            })),
+                            "to": {
+                                "id": target.id.as_str(), "sha": target.sha.as_str(), "ref": target.git_ref.as_str()
+                            },
+                        }
+                    },
+                });
+                if self.opts.skip_status_checks
+                    && let Some(o) = body.as_object_mut()
+                {
+                    o.insert("required_contexts".into(), serde_json::json!([]));
+                }
+                (body, format!("redeploy: new deployment of {short}"))
+            }
+            Strategy::Workflow { workflow, git_ref } => (
+                serde_json::json!({
+                    "ref": git_ref,
+                    "inputs": { "environment": environment, "sha": target.sha.as_str() },
+                }),
+                format!("workflow {workflow} on {git_ref}"),
+            ),
+        };
+        stakes.push(("strategy".into(), strategy));
+        stakes.push(("repository".into(), repo.full()));
+        Ok(Plan {
+            op: op.clone(),
+            provider: self.name.clone(),
+            summary: format!(
+                "roll back {service}/{environment} to {} ({short})",
+                target.git_ref
+            ),
+            stakes,
+            requests: vec![PlannedRequest {
+                method: "POST".into(),
+                url,
+                headers: self.planned_headers(),
+                body: Some(body),
+            }],
+            detail: serde_json::json!({
+                "repository": repo.full(),
+                "environment": environment,
+                "strategy": match &self.strategy { Strategy::Redeploy => "redeploy", Strategy::Workflow { .. } => "workflow" },
+                "from_id": live.map(|l| l.id.as_str().to_string()),
+                "from_sha": live.map(|l| l.sha.as_str().to_string()),
+                "to_id": target.id.as_str(),
+                "to_sha": target.sha.as_str(),
+                "to_ref": target.git_ref.as_str(),
+            }),
+        })
+    }
+
+    /// Send one write. Never retried.
+    async fn post(
+        &self,
+        route: &str,
+        body: &serde_json::Value,
+        what: &str,
+    ) -> Result<(u16, String), ProviderError> {
+        self.precheck()?;
+        self.admit()?;
+        let fut = async {
+            let resp = self.crab._post(route, Some(body)).await?;
+            let status = resp.status().as_u16();
+            if !(200..300).contains(&status) {
+                // Turns the answer into octocrab's `Error::GitHub`.
+                octocrab::map_github_error(resp).await?;
+                return Ok((status, String::new()));
+            }
+            let text = self.crab.body_to_string(resp).await?;
+            Ok::<_, octocrab::Error>((status, text))
+        };
+        match tokio::time::timeout(self.opts.http.write_timeout, fut).await {
+            Ok(Ok(r)) => {
+                self.record(None);
+                Ok(r)
+            }
+            Ok(Err(e)) => {
+                let f = self.failure(&e, what, true);
+                self.record(Some(&f.err));
+                let cut_off = !f.not_sent
+                    && matches!(
+                        f.err.kind,
+                        ErrorKind::Timeout | ErrorKind::Connect | ErrorKind::Malformed
+                    );
+                let gateway = matches!(f.err.kind, ErrorKind::Server { status: 502 | 504 });
+                if cut_off || gateway {
+                    Err(self.err(
+                        ErrorKind::Unknown,
+                        format!(
+                            "{} ({}); it may or may not have been applied: check before retrying",
+                            f.err.detail,
+                            f.err.cause()
+                        ),
+                    ))
+                } else {
+                    if let (ErrorKind::RateLimited { .. }, Some(w)) = (&f.err.kind, f.wait) {
+                        self.block_for(clamp_wait(&self.opts.http.retry, w));
+                    }
+                    Err(f.err)
+                }
+            }
+            Err(_) => Err(self.err(
+                ErrorKind::Unknown,
+                format!(
+                    "{what}: no answer within {}s; it may or may not have been applied: check before retrying",
+                    self.opts.http.write_timeout.as_secs()
+                ),
+            )),
+        }
+    }
+
+    async fn execute_rollback(
+        &self,
+        plan: &Plan,
+        key: &str,
+        service: &str,
+        environment: &str,
+    ) -> Result<ExecResult, ProviderError> {
+        if let Some(r) = self.done.lock().unwrap_or_else(|p| p.into_inner()).get(key) {
+            return Ok(r.clone());
+        }
+        let repo = self.repo_for(service)?;
+        let route = self.write_route(repo);
+        let expected = format!("{}{route}", self.base);
+        let [req] = plan.requests.as_slice() else {
+            return Err(self.err(
+                ErrorKind::Config,
+                "the plan does not hold exactly one request; nothing sent",
+            ));
+        };
+        if !req.method.eq_ignore_ascii_case("POST") || req.url != expected {
+            return Err(self.err(
+                ErrorKind::Config,
+                format!(
+                    "the plan does not match the operation ({} {} planned, POST {expected} expected); nothing sent",
+                    req.method, req.url
+                ),
+            ));
+        }
+        let mut body = req
+            .body
+            .clone()
+            .ok_or_else(|| self.err(ErrorKind::Config, "the plan has no body; nothing sent"))?;
+        let to_sha = plan
+            .detail
+            .get("to_sha")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string();
+        let what = format!("POST {route}");
+        let result = match &self.strategy {
+            Strategy::Redeploy => {
+                if body.get("ref").and_then(|v| v.as_str()) != Some(to_sha.as_str()) {
+                    return Err(self.err(
+                        ErrorKind::Config,
+                        "the planned ref does not match the planned target; nothing sent",
+                    ));
+                }
+                // Fill in the key and the reason (the executor may record
+                // it in the plan detail, or in the planned payload).
+                let reason = plan
+                    .detail
+                    .get("reason")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string);
+                let Some(s) = body
+                    .pointer_mut("/payload/sitrep")
+                    .and_then(|s| s.as_object_mut())
+                else {
+                    return Err(self.err(
+                        ErrorKind::Config,
+                        "the planned payload has no sitrep record to carry the idempotency key; nothing sent",
+                    ));
+                };
+                s.insert("idempotency_key".into(), key.into());
+                if let Some(r) = reason {
+                    s.insert("reason".into(), r.into());
+                }
+                // A retried rollback must not deploy twice: look for a
+                // deployment of this sha already carrying the key.
+                let existing = self
+                    .list_deployments(repo, Some(environment), Some(&to_sha), 3)
+                    .await
+                    .map_err(|e| {
+                        self.err(
+                            e.kind.clone(),
+                            format!(
+                                "could not check for an earlier attempt with this idempotency key, nothing sent: {}",
+                                e.detail
+                            ),
+                        )
+                    })?;
+                if let Some(d) = existing
+                    .iter()
+                    .find(|d| payload_key(&d.payload).as_deref() == Some(key))
+                {
+                    ExecResult {
+                        message: format!(
+                            "rollback of {service}/{environment} already created as deployment {} ({}); nothing sent again",
+                            d.id,
+                            util::short_sha(&d.sha)
+                        ),
+                        detail: serde_json::json!({"deployment_id": d.id, "existing": true, "sha": d.sha}),
+                    }
+                } else {
+                    let (status, text) = self.post(&route, &body, &what).await?;
+                    if status == 202 {
+                        return Err(self.err(
+                            ErrorKind::Conflict { status },
+                            format!(
+                                "{what}: GitHub merged the default branch instead of creating a deployment: {}",
+                                super::http::error_excerpt(text.as_bytes(), &[self.token.expose()])
+                            ),
+                        ));
+                    }
+                    let d: GhDeployment = serde_json::from_str(&text).map_err(|e| {
+                        self.err(
+                            ErrorKind::Shape,
+                            format!("{what}: created (HTTP {status}) but the answer is not a deployment: {e}"),
+                        )
+                    })?;
+                    ExecResult {
+                        message: format!(
+                            "rolled back {service}/{environment}: deployment {} of {} created",
+                            d.id,
+                            util::short_sha(&d.sha)
+                        ),
+                        detail: serde_json::json!({"deployment_id": d.id, "status": status, "sha": d.sha, "existing": false}),
+                    }
+                }
+            }
+            Strategy::Workflow { workflow, git_ref } => {
+                let (status, _) = self.post(&route, &body, &what).await?;
+                ExecResult {
+                    message: format!(
+                        "dispatched {workflow} on {git_ref} to roll back {service}/{environment} to {}",
+                        util::short_sha(&to_sha)
+                    ),
+                    detail: serde_json::json!({"status": status, "workflow": workflow, "sha": to_sha}),
+                }
+            }
+        };
+        self.done
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_string(), result.clone());
+        Ok(result)
+    }
+}
+
+impl Provider for Github {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Github
+    }
+    fn poll_interval(&self) -> Duration {
+        self.poll
+    }
+    fn fetch_deadline(&self) -> Duration {
+        let groups = self.repos.len() * (self.envs().len() + usize::from(self.workflow.is_some()));
+        let reqs = groups * (self.opts.max_pages.min(5) + 3);
+        self.opts.http.fetch_deadline(reqs.min(1000) as u32)
+    }
+    fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
+        Box::pin(self.fetch_all())
+    }
+    /// Rollbacks of the services this provider deploys (any service when
+    /// the responder named this provider, so planning can say why not).
+    fn supports(&self, op: &WriteOp) -> bool {
+        match op {
+            WriteOp::Rollback { service, .. } => {
+                op.provider() == Some(self.name.as_str()) || self.repo_for(service).is_ok()
+            }
+            _ => false,
+        }
+    }
+    fn plan<'a>(&'a self, op: &'a WriteOp) -> BoxFut<'a, Result<Plan, ProviderError>> {
+        Box::pin(async move {
+            match op {
+                WriteOp::Rollback {
+                    service,
+                    environment,
+                    to,
+                    ..
+                } => {
+                    self.plan_rollback(op, service, environment, to.as_deref())
+                        .await
+                }
+                other => Err(ProviderError::unsupported(
+                    &self.name,
+                    format!(
+                        "{} is not supported by GitHub provider {}",
+                        other.action_name(),
+                        self.name
+                    ),
+                )),
+            }
+        })
+    }
+    fn execute<'a>(
+        &'a self,
+        plan: &'a Plan,
+        idempotency_key: &'a str,
+    ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
+        Box::pin(async move {
+            match &plan.op {
+                WriteOp::Rollback {
+                    service,
+                    environment,
+                    ..
+                } => {
+                    self.execute_rollback(plan, idempotency_key, service, environment)
+                        .await
+                }
+                other => Err(ProviderError::unsupported(
+                    &self.name,
+                    format!(
+                        "{} is not supported by GitHub provider {}",
+                        other.action_name(),
+                        self.name
+                    ),
+                )),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_follow_the_spec() {
+        assert_eq!(map_state(Some("error")), DeployState::Failure);
+        assert_eq!(map_state(Some("failure")), DeployState::Failure);
+        assert_eq!(map_state(Some("pending")), DeployState::Queued);
+        assert_eq!(map_state(Some("queued")), DeployState::Queued);
+        assert_eq!(map_state(Some("in_progress")), DeployState::InProgress);
+        assert_eq!(map_state(Some("success")), DeployState::Success);
+        assert_eq!(map_state(Some("inactive")), DeployState::Inactive);
+        assert_eq!(map_state(None), DeployState::Queued);
+    }
+
+    #[test]
+    fn workflow_runs_map() {
+        assert_eq!(
+            map_run(Some("completed"), Some("success")),
+            (DeployState::Success, "success".into())
+        );
+        assert_eq!(
+            map_run(Some("completed"), Some("timed_out")).0,
+            DeployState::Failure
+        );
+        assert_eq!(
+            map_run(Some("completed"), Some("cancelled")).0,
+            DeployState::Canceled
+        );
+        assert_eq!(
+            map_run(Some("completed"), Some("skipped")).0,
+            DeployState::Inactive
+        );
+        assert_eq!(
+            map_run(Some("in_progress"), None).0,
+            DeployState::InProgress
+        );
+        assert_eq!(
+            map_run(Some("waiting"), None),
+            (DeployState::Queued, "waiting".into())
+        );
+    }
+
+    #[test]
+    fn payload_key_reads_objects_and_strings() {
+        let o = serde_json::json!({"sitrep": {"idempotency_key": "k1"}});
+        assert_eq!(payload_key(&o).as_deref(), Some("k1"));
+        let s = serde_json::Value::String(r#"{"sitrep":{"idempotency_key":"k2"}}"#.into());
+        assert_eq!(payload_key(&s).as_deref(), Some("k2"));
+        assert_eq!(payload_key(&serde_json::json!("")), None);
+        assert_eq!(payload_key(&serde_json::json!({})), None);
+    }
+
+    #[test]
+    fn web_roots() {
+        assert_eq!(web_root("https://api.github.com"), "https://github.com");
+        assert_eq!(
+            web_root("https://ghe.acme.io/api/v3"),
+            "https://ghe.acme.io"
+        );
+        assert_eq!(web_root("http://127.0.0.1:9"), "http://127.0.0.1:9");
+    }
+}
