@@ -496,6 +496,16 @@ impl Executor {
         // a field for them (silence createdBy/comment, notes, resolutions),
         // so the confirmed plan is exactly what is sent.
         crate::providers::http::attribute_plan(&mut plan, &self.actor, &req.reason);
+        // Providers that carry the reason in their own payload (GitHub
+        // deployment payloads) read it from the plan's detail.
+        if !req.reason.trim().is_empty() {
+            if plan.detail.is_null() {
+                plan.detail = serde_json::json!({});
+            }
+            if let Some(d) = plan.detail.as_object_mut() {
+                d.insert("reason".into(), Value::String(req.reason.clone()));
+            }
+        }
         Ok(plan)
     }
 
