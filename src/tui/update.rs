@@ -56,6 +56,8 @@ pub enum Effect {
     RecordStep(WriteOp),
     /// Save the walk's progress (closing it).
     SaveWalk,
+    /// Switch to another context (team/account config).
+    SwitchContext(String),
 }
 
 /// Returns the side effects to run; `state` is changed in place. The
@@ -462,6 +464,11 @@ fn run_palette(state: &mut State, e: super::palette::Entry) -> Vec<Effect> {
         Command::Op(op) => {
             state.action_ctx = ActionCtx::default();
             palette_op(state, op)
+        }
+        Command::Context(c) => vec![Effect::SwitchContext(c)],
+        Command::Runbook(id) => {
+            state.view = View::Runbooks;
+            vec![Effect::OpenWalk { id, incident: None }]
         }
     }
 }
