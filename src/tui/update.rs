@@ -1205,6 +1205,39 @@ mod tests {
     }
 
     #[test]
+    fn mouse_click_selects_the_row_under_it_and_wheel_scrolls() {
+        use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+        let mut s = demo_state();
+        s.size = (160, 45);
+        update(&mut s, key('2'));
+        // Header 2 lines, table border, column header: data row 0 is y=4.
+        let click = |row| {
+            Msg::Mouse(MouseEvent {
+                kind: MouseEventKind::Down(MouseButton::Left),
+                column: 20,
+                row,
+                modifiers: KeyModifiers::NONE,
+            })
+        };
+        update(&mut s, click(6));
+        assert_eq!(s.list(View::Incidents).selected, 2);
+        update(&mut s, click(2));
+        assert_eq!(s.list(View::Incidents).selected, 2, "a click on the header changes nothing");
+        let wheel = Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::ScrollDown,
+            column: 20,
+            row: 10,
+            modifiers: KeyModifiers::NONE,
+        });
+        update(&mut s, wheel);
+        assert_eq!(s.list(View::Incidents).selected, 3);
+        // On the dashboard, rows start below the severity counts (y=4).
+        update(&mut s, key('1'));
+        update(&mut s, click(5));
+        assert_eq!(s.list(View::Dashboard).selected, 1);
+    }
+
+    #[test]
     fn tick_redraws_only_when_a_second_passes() {
         let mut s = demo_state();
         let now = s.now;
