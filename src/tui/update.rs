@@ -639,7 +639,15 @@ fn incident_action(state: &mut State, action: Action) -> Vec<Effect> {
                 state.toast(ToastKind::Info, format!("{id} is already silenced"));
                 return vec![];
             }
-            let name = i.id.as_str().to_string();
+            // Alertmanager titles are "alertname: summary".
+            let name = i
+                .title
+                .as_str()
+                .split(':')
+                .next()
+                .filter(|n| !n.is_empty() && !n.contains(char::is_whitespace))
+                .unwrap_or(i.id.as_str())
+                .to_string();
             state.modal = Some(Modal::Input {
                 title: "Silence alerts".into(),
                 prompt: "Matchers (label=value ...) then duration, e.g. alertname=X 1h".into(),
@@ -1222,7 +1230,11 @@ mod tests {
         update(&mut s, click(6));
         assert_eq!(s.list(View::Incidents).selected, 2);
         update(&mut s, click(2));
-        assert_eq!(s.list(View::Incidents).selected, 2, "a click on the header changes nothing");
+        assert_eq!(
+            s.list(View::Incidents).selected,
+            2,
+            "a click on the header changes nothing"
+        );
         let wheel = Msg::Mouse(MouseEvent {
             kind: MouseEventKind::ScrollDown,
             column: 20,
