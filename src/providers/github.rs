@@ -3,8 +3,9 @@
 //! octocrab 0.54 has no deployments API, so this module uses its generic
 //! `get` (into `octocrab::Page<T>`, which follows the `Link` header) and
 //! `_post` with typed models of its own. octocrab is built without its
-//! `retry` feature, so it never retries by itself: reads are retried here
-//! (full-jitter backoff, `Retry-After`, `x-ratelimit-*`), writes never.
+//! `retry` feature, so it never retries by itself: reads are retried through
+//! the shared layer's [`ReadGuard`] (full-jitter backoff, `Retry-After`,
+//! `x-ratelimit-*`, retry budget, circuit breaker), writes never.
 //!
 //! Fetch: for every configured repository and environment,
 //! `GET /repos/{o}/{r}/deployments?environment=…&per_page=100` (all pages,

@@ -11,6 +11,9 @@
 //! - writes ([`HttpClient::send`]) are **never** retried; a write cut off
 //!   after it may have reached the server is `ErrorKind::Unknown`;
 //! - a per-provider circuit breaker (closed → open → half-open probe);
+//! - the rate-limit block, breaker wiring, retry budget and read-retry loop
+//!   live in [`ReadGuard`], independent of the transport, so a provider on
+//!   another HTTP stack (GitHub through octocrab) shares them;
 //! - bodies read with a size cap (`ErrorKind::TooLarge`);
 //! - every failure is a typed `ProviderError` with a short sanitized excerpt
 //!   of the error body. Request headers are never formatted anywhere; the
