@@ -249,8 +249,6 @@ where
     let (act_tx, mut act_rx) = mpsc::channel::<Msg>(16);
     let mut poller = (!engine.registry.providers.is_empty())
         .then(|| Poller::start(&engine.registry, poll_tx.clone()));
-    let mut clock = tokio::time::interval(std::time::Duration::from_secs(1));
-    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut spin = tokio::time::interval(std::time::Duration::from_millis(120));
     spin.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let quit = quit_signal();
@@ -283,7 +281,9 @@ where
                 dirty = true;
                 None
             }
-            _ = clock.tick(), if state.needs_clock() => Some(Msg::Tick(chrono::Utc::now())),
+            _ = tokio::time::sleep(next_tick(state)), if state.needs_clock() => {
+                Some(Msg::Tick(chrono::Utc::now()))
+            }
         };
         let mut msgs: Vec<Msg> = msg.into_iter().collect();
         // Drain whatever else is queued, then draw once.
@@ -454,6 +454,19 @@ fn rewire(
         state.production_envs = envs.clone();
     }
     state.rebuild();
+}
+
+/// When the clock must next wake the loop: in a second while an age is
+/// counted in seconds, else at the next minute. Idle, that is one wake-up
+/// a minute.
+fn next_tick(state: &State) -> std::time::Duration {
+    if state.shows_seconds() {
+        return std::time::Duration::from_secs(1);
+    }
+    let now = chrono::Utc::now();
+    let into_minute = now.timestamp().rem_euclid(60) as u64;
+    let ms = u64::from(now.timestamp_subsec_millis());
+    std::time::Duration::from_millis((60 - into_minute) * 1000 - ms.min(999) + 5)
 }
 
 /// Save the open walk's progress; a failure is shown, never fatal.

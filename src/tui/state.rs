@@ -453,6 +453,29 @@ impl State {
         }
     }
 
+    /// Is any age on screen still counted in seconds (under a minute)?
+    /// Only then does the clock redraw every second.
+    pub fn shows_seconds(&self) -> bool {
+        let recent = |t: Time| (self.now - t).num_seconds() < 60;
+        !self.toasts.is_empty()
+            || self
+                .store
+                .slots
+                .iter()
+                .any(|s| (s.error.is_some() || s.stale) && s.fetched_at.is_some_and(recent))
+            || self
+                .snap
+                .incidents
+                .iter()
+                .any(|i| i.status.is_open() && recent(i.created_at))
+            || self.snap.deploys.iter().any(|d| recent(d.created_at))
+            || self
+                .snap
+                .flags
+                .iter()
+                .any(|f| f.updated_at.is_some_and(recent))
+    }
+
     pub fn any_in_flight(&self) -> bool {
         self.store.slots.iter().any(|s| s.in_flight)
     }

@@ -81,13 +81,17 @@ pub fn update(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
         }
         Msg::Tick(now) => {
             let old = state.now;
+            let seconds_shown = state.shows_seconds();
             state.now = now;
-            state.spinner = state.spinner.wrapping_add(1);
             // Expire toasts after 8 s.
+            let toasts = state.toasts.len();
             state.toasts.retain(|t| (now - t.at).num_seconds() < 8);
-            // Redraw only if a shown age could have changed (ages are
-            // shown in whole seconds) or a spinner is turning.
-            (vec![], now.timestamp() != old.timestamp())
+            // Idle means idle: redraw only when something on screen would
+            // change — the minute (clock, ages in minutes), an age still
+            // shown in seconds, or a toast leaving.
+            let minute = now.timestamp() / 60 != old.timestamp() / 60;
+            let second = now.timestamp() != old.timestamp() && seconds_shown;
+            (vec![], minute || second || toasts != state.toasts.len())
         }
         Msg::Planned { result, reason } => {
             match result {
@@ -1250,11 +1254,25 @@ mod tests {
     }
 
     #[test]
-    fn tick_redraws_only_when_a_second_passes() {
+    fn idle_ticks_redraw_only_when_the_screen_would_change() {
         let mut s = demo_state();
-        let now = s.now;
-        let (_, dirty) = update(&mut s, Msg::Tick(now));
+        // The demo's newest change is minutes old: nothing shows seconds.
+        let t0 = s.now;
+        assert!(!s.shows_seconds());
+        let (_, dirty) = update(&mut s, Msg::Tick(t0));
         assert!(!dirty);
+        let within = chrono::Duration::seconds(59 - t0.timestamp() % 60);
+        let (_, dirty) = update(&mut s, Msg::Tick(t0 + within));
+        assert!(!dirty, "same minute, nothing counted in seconds");
+        let (_, dirty) = update(
+            &mut s,
+            Msg::Tick(t0 + within + chrono::Duration::seconds(1)),
+        );
+        assert!(dirty, "the minute changed");
+        // A fresh incident shows its age in seconds: 1 Hz while it does.
+        let now = s.now;
+        s.store.slots[0].data.incidents[0].created_at = now - chrono::Duration::seconds(5);
+        s.rebuild();
         let (_, dirty) = update(&mut s, Msg::Tick(now + chrono::Duration::seconds(1)));
         assert!(dirty);
     }

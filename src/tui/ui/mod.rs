@@ -247,7 +247,7 @@ fn header(f: &mut Frame, area: Rect, state: &State) {
             spans.push(Span::styled(label, t.muted));
         }
     }
-    let clock = state.now.format(" %H:%M:%SZ ").to_string();
+    let clock = state.now.format(" %H:%MZ ").to_string();
     let used: usize = spans.iter().map(|s| s.width()).sum();
     let pad = (l1.width as usize).saturating_sub(used + clock.len());
     spans.push(Span::raw(" ".repeat(pad)));
@@ -292,10 +292,12 @@ fn header(f: &mut Frame, area: Rect, state: &State) {
             ));
         }
     }
+    // The age of the oldest data, once it is a minute old (fresh data
+    // needs no number; per-provider ages show above when one fails).
     let oldest = state.store.slots.iter().filter_map(|s| s.fetched_at).min();
-    if let Some(o) = oldest {
+    if let Some(o) = oldest.filter(|o| (state.now - *o).num_seconds() >= 60) {
         right.push(Span::styled(
-            format!("  data {} ", util::age(state.now, o)),
+            format!("  data {} old ", util::age(state.now, o)),
             t.muted,
         ));
     }
