@@ -307,3 +307,72 @@ fn runbooks_and_audit_views() {
     assert!(out.contains("no actions recorded yet") && out.contains("chain verified"));
     snap!("view_audit_empty_80x24", out);
 }
+
+#[test]
+fn slo_view_in_each_state() {
+    // Demo SLOs: frozen (page firing), burning (ticket), healthy, no data.
+    let mut s = state();
+    s.view = View::Slos;
+    for (name, state_word) in [
+        ("checkout-availability", "frozen"),
+        ("payments-latency-p99", "burning"),
+        ("search-availability", "healthy"),
+        ("search-indexing-freshness", "no_data"),
+    ] {
+        let idx = s
+            .slos()
+            .iter()
+            .position(|x| x.name.as_str() == name)
+            .unwrap();
+        s.list_mut(View::Slos).selected = idx;
+        let out = text(&draw(&mut s, 160, 45));
+        assert!(out.contains(name));
+        snap!(format!("slo_{state_word}_160x45"), out);
+    }
+}
+
+#[test]
+fn kill_switch_modal_asks_for_the_key() {
+    let mut s = state();
+    key(&mut s, KeyCode::Char('5'));
+    let idx = s
+        .flags()
+        .iter()
+        .position(|f| f.key.as_str() == "checkout-writes")
+        .unwrap();
+    s.list_mut(View::Flags).selected = idx;
+    update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('K'), KeyModifiers::SHIFT)),
+    );
+    for c in "db failover".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    let fx = update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    )
+    .0;
+    let Some(sitrep::tui::update::Effect::Plan { op, reason }) = fx.into_iter().next() else {
+        panic!()
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let reg = sitrep::providers::Registry::demo(now());
+    let plan = rt.block_on(reg.get("ld").unwrap().plan(&op)).unwrap();
+    update(
+        &mut s,
+        Msg::Planned {
+            result: Ok(plan),
+            reason,
+        },
+    );
+    for (w, h) in [(160, 45), (80, 24)] {
+        let out = text(&draw(&mut s, w, h));
+        assert!(out.contains("Type checkout-writes to confirm"), "{out}");
+        assert!(out.contains("PRODUCTION"));
+        snap!(format!("kill_switch_modal_{w}x{h}"), out);
+    }
+}

@@ -357,6 +357,9 @@ pub fn slos(f: &mut Frame, body: Rect, state: &State) {
                 ),
                 if a.firing {
                     Span::styled("FIRING", t.crit)
+                } else if !s.has_data() {
+                    // Unknown is not "ok".
+                    Span::styled("no data", t.stale)
                 } else {
                     Span::styled("ok", t.ok)
                 },
