@@ -330,15 +330,25 @@ pub fn build(
 }
 
 /// Text from outside, made inert for markdown: characters that format,
-/// link or quote are backslash-escaped. The text is already sanitized
-/// (single line, no escape sequences).
+/// link, quote code or mention are backslash-escaped: `\`, backtick, `*`,
+/// `[`, `]`, `<`, `~` always; `_` unless inside a word (`in_progress`);
+/// `@` unless inside a word (`alice@example.com` stays, `@here` does not).
+/// Our own lines never start with outside text, so `#` and `>` cannot
+/// start a heading or a quote. The text is already sanitized (single
+/// line, no escape sequences).
 pub fn md(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(
-            c,
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~' | '!' | '@'
-        ) {
+    for (i, &c) in chars.iter().enumerate() {
+        let prev = i > 0 && chars[i - 1].is_alphanumeric();
+        let next = chars.get(i + 1).is_some_and(|n| n.is_alphanumeric());
+        let escape = match c {
+            '\\' | '`' | '*' | '[' | ']' | '<' | '~' => true,
+            '_' => !(prev && next),
+            '@' => !prev,
+            _ => false,
+        };
+        if escape {
             out.push('\\');
         }
         out.push(c);
@@ -397,15 +407,21 @@ pub fn markdown(h: &Handoff) -> String {
         o.push_str("- none\n");
     }
     for a in &h.actions {
+        let watch = a.action.as_str() == "watch";
         let what = match &a.message {
             Some(m) => md(m.as_str()),
+            None if watch => format!(
+                "watch after {}: {}",
+                md(a.target.as_str()),
+                md(a.reason.as_str())
+            ),
             None => format!("{} {}", md(a.action.as_str()), md(a.target.as_str())),
         };
         let mut line = format!("- {} {}: {what}", hhmm(a.ts), md(a.actor.as_str()));
         if a.outcome != "ok" {
             line.push_str(&format!(" (**{}**)", a.outcome));
         }
-        if !a.reason.is_empty() {
+        if !a.reason.is_empty() && !watch {
             line.push_str(&format!(", why: {}", md(a.reason.as_str())));
         }
         if let Some(i) = mdo(&a.incident)
@@ -471,11 +487,11 @@ pub fn markdown(h: &Handoff) -> String {
             state.push("deploy gate **FROZEN**".into());
         }
         line.push_str(&format!(
-            ": {}; burn 5m {}, 1h {}; budget {} left",
+            ": {}; burn 5m {}, 1h {}; {}",
             state.join(", "),
             util::burn(s.burn_5m),
             util::burn(s.burn_1h),
-            util::share(s.error_budget_remaining)
+            timeline::budget_text(s.error_budget_remaining)
         ));
         o.push_str(&line);
         o.push('\n');
@@ -559,10 +575,13 @@ mod tests {
     #[test]
     fn md_escapes_formatting_and_mentions() {
         assert_eq!(
-            md("a*b_c [x](y) <!here> @channel #1 `rm`"),
-            "a\\*b\\_c \\[x\\](y) \\<\\!here\\> \\@channel \\#1 \\`rm\\`"
+            md("a*b [x](y) <!here> @channel `rm` _em_ ~s~ \\"),
+            "a\\*b \\[x\\](y) \\<!here> \\@channel \\`rm\\` \\_em\\_ \\~s\\~ \\\\"
         );
-        assert_eq!(md("plain text 1.2"), "plain text 1.2");
+        assert_eq!(
+            md("in_progress by alice@example.com -> 1.2 #3"),
+            "in_progress by alice@example.com -> 1.2 #3"
+        );
     }
 
     #[test]
@@ -590,7 +609,7 @@ mod tests {
         let o = timeline::Options::new(now(), now() - Duration::hours(12));
         let m = markdown(&build(&snap, &[], vec![], &o));
         assert!(!m.contains('\u{1b}') && !m.contains('\u{7}'));
-        assert!(m.contains("\\[a\\](http://b) \\@here \\#\\# fake"), "{m}");
+        assert!(m.contains("\\[a\\](http://b) \\@here ## fake"), "{m}");
         assert!(!m.lines().any(|l| l.starts_with("## fake")));
     }
 

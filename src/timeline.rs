@@ -12,7 +12,9 @@
 //! - an SLO of S has a page alert firing (a burn-rate rise) and
 //!   `now - long - window <= t <= now`, where `long` is the long window of
 //!   the fastest firing page pair (1h for 1h/5m, 6h for 6h/30m): the burn
-//!   is measured over that window, so the rise started at most that long ago.
+//!   is measured over that window, so the rise started at most that long ago;
+//!   a change made while an incident was already open on S is a response
+//!   (a kill switch, a rollback), not a suspect of the burn.
 //!
 //! Deploys that never ran (queued, canceled) are never suspects.
 
@@ -178,6 +180,9 @@ struct Trigger {
     label: String,
     incident: Option<String>,
     burn: bool,
+    /// For a burn: the opening of the earliest incident open on the
+    /// service; changes after it are responses.
+    responses_after: Option<Time>,
 }
 
 fn triggers(snap: &Snapshot, opts: &Options) -> Vec<Trigger> {
@@ -193,6 +198,7 @@ fn triggers(snap: &Snapshot, opts: &Options) -> Vec<Trigger> {
             label: format!("{} {}", i.severity, i.id),
             incident: Some(i.id.as_str().to_string()),
             burn: false,
+            responses_after: None,
         });
     }
     for s in &snap.slos {
@@ -207,6 +213,13 @@ fn triggers(snap: &Snapshot, opts: &Options) -> Vec<Trigger> {
             .min();
         let Some(long) = long else { continue };
         let long = Duration::from_std(long).unwrap_or(Duration::hours(1));
+        let responses_after = snap
+            .incidents
+            .iter()
+            .filter(|i| i.status.is_open())
+            .filter(|i| opt_text(&i.service).is_some_and(|x| same_service(x, svc)))
+            .map(|i| i.created_at)
+            .min();
         out.push(Trigger {
             at: opts.now - long,
             service: svc.to_string(),
@@ -218,6 +231,7 @@ fn triggers(snap: &Snapshot, opts: &Options) -> Vec<Trigger> {
             ),
             incident: None,
             burn: true,
+            responses_after,
         });
     }
     out
@@ -251,6 +265,7 @@ fn correlate(c: &Change, triggers: &[Trigger], opts: &Options) -> Option<Suspect
         .iter()
         .filter(|t| t.burn && same_service(&t.service, &c.service))
         .filter(|t| c.at <= opts.now && c.at >= t.at - w)
+        .filter(|t| t.responses_after.is_none_or(|r| c.at < r))
         .min_by(|a, b| a.at.cmp(&b.at).then(a.label.cmp(&b.label)))?;
     Some(Suspect {
         reason: SafeText::line(&format!(
@@ -342,6 +357,14 @@ fn incident_event(i: &Incident, snap: &Snapshot) -> Event {
     }
 }
 
+/// "budget 40% left", "budget spent (-12%)", "budget -".
+pub fn budget_text(remaining: Option<f64>) -> String {
+    match remaining {
+        Some(r) if r <= 0.0 => format!("budget spent ({})", util::share(Some(r))),
+        r => format!("budget {} left", util::share(r)),
+    }
+}
+
 /// SLO state that matters now: a page or ticket alert firing, a frozen gate.
 pub fn slo_state_line(s: &Slo) -> Option<String> {
     let alert = if s.page_firing() {
@@ -364,10 +387,7 @@ pub fn slo_state_line(s: &Slo) -> Option<String> {
         util::burn(s.burn_rates.m5),
         util::burn(s.burn_rates.h1)
     ));
-    parts.push(format!(
-        "budget {} left",
-        util::share(s.error_budget_remaining)
-    ));
+    parts.push(budget_text(s.error_budget_remaining));
     if frozen {
         parts.push("deploy gate FROZEN".into());
     }
@@ -391,9 +411,10 @@ fn slo_event(s: &Slo, now: Time) -> Option<Event> {
     })
 }
 
-fn service_of_target(action: &str, target: &str, snap: &Snapshot) -> Option<SafeText> {
+fn service_of_record(r: &Record, snap: &Snapshot) -> Option<SafeText> {
+    let (action, target) = (r.action.as_str(), r.target.as_str());
     let svc = match action {
-        "rollback" | "watch" => target.split('/').next().map(str::to_string),
+        "rollback" => target.split('/').next().map(str::to_string),
         "flag.off" | "flag.on" => snap
             .flags
             .iter()
@@ -404,6 +425,11 @@ fn service_of_target(action: &str, target: &str, snap: &Snapshot) -> Option<Safe
             .iter()
             .find(|i| i.id.as_str() == target)
             .and_then(|i| opt_text(&i.service).map(str::to_string)),
+        "watch" => r
+            .detail
+            .get("service")
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
         "silence.create" => target.split(',').find_map(|m| {
             m.strip_prefix("service=")
                 .map(|v| v.trim_matches('"').to_string())
@@ -471,7 +497,7 @@ fn record_event(r: &Record, at: Time, snap: &Snapshot) -> Event {
     Event {
         ts: at,
         kind,
-        service: service_of_target(&r.action, &r.target, snap),
+        service: service_of_record(r, snap),
         summary: SafeText::line(&summary),
         provider: Some(SafeText::line(r.provider.as_deref().unwrap_or("sitrep"))),
         reference: Some(SafeText::line(&format!("audit#{}", r.seq))),
@@ -479,8 +505,13 @@ fn record_event(r: &Record, at: Time, snap: &Snapshot) -> Event {
     }
 }
 
-/// The timeline: newest first, SLO state (current) on top. Result records
-/// of the audit log only (an intent is followed by its result).
+/// Audit records the timeline shows: results (an intent is followed by its
+/// result), but not dry runs nor runbook ticks, which change nothing.
+pub fn is_change_record(r: &Record) -> bool {
+    r.phase == Phase::Result && r.outcome != Outcome::DryRun && r.action != "runbook.step"
+}
+
+/// The timeline: newest first, SLO state (current) on top.
 pub fn build(snap: &Snapshot, audit: &[Record], opts: &Options) -> Vec<Event> {
     let triggers = triggers(snap, opts);
     let mut events: Vec<Event> = Vec::new();
@@ -542,7 +573,7 @@ pub fn build(snap: &Snapshot, audit: &[Record], opts: &Options) -> Vec<Event> {
         events.push(incident_event(i, snap));
     }
 
-    for r in audit.iter().filter(|r| r.phase == Phase::Result) {
+    for r in audit.iter().filter(|r| is_change_record(r)) {
         let Some(at) = record_time(r) else { continue };
         let mut e = record_event(r, at, snap);
         if e.kind == EventKind::Flag
@@ -894,6 +925,29 @@ mod tests {
         );
         assert!(find(&ev, "gh/old").suspect.is_none());
         assert!(find(&ev, "gh/other").suspect.is_none());
+    }
+
+    #[test]
+    fn changes_during_an_open_incident_are_responses_not_burn_suspects() {
+        let world = crate::providers::demo::World::new(now());
+        let slo = world
+            .slos
+            .iter()
+            .find(|s| s.name.as_str() == "checkout-availability")
+            .cloned()
+            .expect("demo slo");
+        let snap = Snapshot {
+            slos: vec![slo],
+            incidents: vec![incident("checkout", "I1", Severity::Sev1, 20)],
+            deploys: vec![deploy("checkout", "before", 25)],
+            flags: vec![flag("checkout-kill", "checkout", 2)],
+            ..Default::default()
+        };
+        let recs = vec![record(1, "flag.off", "checkout-v3", 1, Outcome::Ok)];
+        let ev = build(&snap, &recs, &opts());
+        assert!(find(&ev, "gh/before").suspect.is_some());
+        assert!(find(&ev, "ld/checkout-kill").suspect.is_none());
+        assert!(find(&ev, "audit#1").suspect.is_none());
     }
 
     #[test]

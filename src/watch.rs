@@ -431,6 +431,7 @@ impl Watch {
         let mut detail = verdict.detail();
         if let Some(o) = detail.as_object_mut() {
             o.insert("after".into(), serde_json::json!(self.after));
+            o.insert("service".into(), serde_json::json!(self.service));
             o.insert(
                 "window_secs".into(),
                 serde_json::json!(self.cfg.window.num_seconds()),
