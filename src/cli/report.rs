@@ -180,6 +180,26 @@ pub async fn build_handoff(
     Ok((h, store))
 }
 
+/// Longest hand-off note posted to an incident, in bytes.
+pub const NOTE_CAP: usize = 24_000;
+
+/// The report as a note: cut at a line end under [`NOTE_CAP`] with a
+/// pointer to the full report.
+pub fn note_text(md: &str) -> String {
+    if md.len() <= NOTE_CAP {
+        return md.to_string();
+    }
+    let mut cut = NOTE_CAP - 100;
+    while !md.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let cut = md[..cut].rfind('\n').map(|i| i + 1).unwrap_or(cut);
+    format!(
+        "{}- (report cut here; run `sitrep handoff` for the rest)\n",
+        &md[..cut]
+    )
+}
+
 /// What `handoff` was asked for.
 pub struct HandoffArgs<'a> {
     pub since: &'a str,
@@ -209,7 +229,7 @@ pub async fn handoff(ctx: &Ctx, a: HandoffArgs<'_>) -> i32 {
             op: WriteOp::IncidentNote {
                 provider: a.provider.map(str::to_string),
                 id: id.to_string(),
-                text: handoff::markdown(&h),
+                text: note_text(&handoff::markdown(&h)),
             },
             reason: "hand-off report".into(),
             incident: a.write.incident.clone().or_else(|| Some(id.to_string())),
@@ -227,4 +247,24 @@ pub async fn handoff(ctx: &Ctx, a: HandoffArgs<'_>) -> i32 {
     };
     print(&out);
     super::partial(&store)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_notes_are_cut_at_a_line_end() {
+        let short = "## Hand-off\n- a\n";
+        assert_eq!(note_text(short), short);
+        let long = "- é line of the report\n".repeat(2_000);
+        let n = note_text(&long);
+        assert!(n.len() <= NOTE_CAP);
+        assert!(n.ends_with("for the rest)\n"));
+        let body = n.trim_end_matches("- (report cut here; run `sitrep handoff` for the rest)\n");
+        assert!(body.ends_with("report\n"));
+        assert!(parse_span("--since", "2h").is_ok());
+        assert!(parse_span("--since", "0s").is_err());
+        assert!(parse_span("--since", "soon").is_err());
+    }
 }
