@@ -98,6 +98,9 @@ pub struct Sample {
     pub open: BTreeMap<String, Severity>,
     /// The runbook linked to the worst open incident on the service.
     pub runbook: Option<SafeText>,
+    /// Providers that failed this time (their incidents may be missing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<String>,
 }
 
 fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
@@ -121,6 +124,12 @@ impl Sample {
             burn_1h: None,
             open: BTreeMap::new(),
             runbook: None,
+            failed: snap
+                .providers
+                .iter()
+                .filter(|p| p.error.is_some())
+                .map(|p| p.name.as_str().to_string())
+                .collect(),
         };
         for slo in snap.slos.iter().filter(|x| is(&x.service)) {
             let ok = |v: Option<f64>| v.filter(|x| x.is_finite() && *x >= 0.0);
@@ -331,10 +340,15 @@ impl Watch {
             (b.burn_1h, cur.burn_1h, "1h")
         };
         let trend = trend(b_burn, n_burn, &self.cfg);
+        // An incident missing because its provider failed is not resolved.
+        let provider_failed = |k: &str| {
+            let p = k.split_once('/').map(|(p, _)| p).unwrap_or(k);
+            cur.failed.iter().any(|f| f == p)
+        };
         let resolved: Vec<String> = b
             .open
             .keys()
-            .filter(|k| !cur.open.contains_key(*k))
+            .filter(|k| !cur.open.contains_key(*k) && !provider_failed(k))
             .cloned()
             .collect();
         let new: Vec<String> = cur
@@ -374,6 +388,9 @@ impl Watch {
         if kind == VerdictKind::NoChange && trend == Trend::Down && net < 0 {
             s.push_str(" (mixed: burn down but more incidents)");
         }
+        if !cur.failed.is_empty() {
+            s.push_str(&format!(" (no fresh data from {})", cur.failed.join(", ")));
+        }
         let elapsed = (now - self.started).num_seconds().max(0);
         s.push_str(&format!(" (after {})", util::span(elapsed)));
         Verdict {
@@ -407,7 +424,8 @@ impl Watch {
             && (v.now.burn_5m.is_some() || v.now.burn_1h.is_some())
             && below(v.now.burn_5m)
             && (v.now.burn_5m.is_some() || below(v.now.burn_1h))
-            && v.now.open.is_empty();
+            && v.now.open.is_empty()
+            && v.now.failed.is_empty();
         if clear {
             self.clear_streak += 1;
         } else {
@@ -690,6 +708,28 @@ mod tests {
             (Some(30.0), &["I1"]),
         ]);
         assert_eq!(v.kind, VerdictKind::Worse);
+    }
+
+    #[test]
+    fn incidents_of_a_failed_provider_are_not_resolved() {
+        let w = Watch::new("checkout", &snap(Some(20.0), &["I1"]), t0());
+        let mut now = snap(Some(20.0), &[]);
+        now.providers.push(ProviderStatus {
+            name: SafeText::line("pd"),
+            kind: "pagerduty".into(),
+            ok: false,
+            error: Some(SafeText::line("pd: timeout")),
+            fetched_at: None,
+            stale: false,
+        });
+        let v = w.assess(&now, at(2));
+        assert!(v.resolved.is_empty());
+        assert_eq!(v.kind, VerdictKind::NoChange);
+        assert!(
+            v.summary.as_str().contains("no fresh data from pd"),
+            "{}",
+            v.summary
+        );
     }
 
     #[test]
