@@ -231,6 +231,7 @@ pub enum Command {
         /// Markdown (the default)
         #[arg(long, conflicts_with = "json")]
         markdown: bool,
+        /// One JSON document instead of markdown
         #[arg(long)]
         json: bool,
         /// Post the markdown report as a note on this incident (audited write)
