@@ -107,3 +107,62 @@ async fn keys_answer_while_a_provider_hangs() {
     );
     assert!(!state.snap.slos.is_empty());
 }
+
+/// Walk a runbook in the console: tick an item and run its action block.
+/// Both land in the audit log with the runbook id and step; the flag
+/// really flips in the (demo) provider.
+#[tokio::test(start_paused = true)]
+async fn walk_mode_ticks_and_actions_are_audited_with_runbook_and_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let cli = sitrep::cli::Cli::parse_from(["sitrep", "--demo", "--data-dir", dir.path().to_str().unwrap()]);
+    let ctx = sitrep::cli::Ctx::new(cli.global);
+    let registry = Registry::demo(chrono::Utc::now());
+    let mut state = State::new(Store::new(&registry), sitrep::theme::Theme::default_theme(), chrono::Utc::now());
+    state.size = (160, 45);
+    state.runbooks.catalog = Arc::new(sitrep::runbooks::Catalog::bundled());
+    state.runbooks.data_dir = dir.path().to_path_buf();
+    let engine = Engine {
+        actions: actions::Runner::new(&ctx, &sitrep::config::Config::default(), registry.clone()),
+        registry: registry.clone(),
+        cache: None,
+    };
+    let mut keys: Vec<(Duration, Msg)> = vec![(Duration::from_millis(200), key('6')), (Duration::ZERO, key('/'))];
+    keys.extend("kill-switch".chars().map(|c| (Duration::ZERO, key(c))));
+    let enter = || Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    keys.push((Duration::ZERO, enter())); // apply the filter
+    keys.push((Duration::ZERO, enter())); // walk it
+    keys.push((Duration::from_millis(100), key('l'))); // step 2: turn it off
+    keys.push((Duration::ZERO, key(' '))); // tick the item
+    keys.push((Duration::ZERO, key('j'))); // the action block
+    keys.push((Duration::from_millis(100), key('x'))); // plan it
+    // The confirmation asks for the flag key.
+    keys.extend("checkout-payments-v3".chars().map(|c| (Duration::from_millis(if c == 'c' { 500 } else { 0 }), key(c))));
+    keys.push((Duration::ZERO, enter()));
+    keys.push((Duration::from_secs(2), key('1')));
+    let script = futures::stream::iter(keys).then(|(d, m)| async move {
+        tokio::time::sleep(d).await;
+        m
+    });
+    let mut term = Terminal::new(TestBackend::new(160, 45)).unwrap();
+    run_loop(&mut term, &mut state, engine, Box::pin(script), &ctx).await.unwrap();
+
+    let log = std::fs::read_to_string(dir.path().join("audit.jsonl")).expect("audit log written");
+    let records: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let step = records.iter().find(|r| r["action"] == "runbook.step").expect("tick recorded");
+    assert_eq!(step["runbook"]["id"], "kill-switch");
+    assert_eq!(step["runbook"]["step"], 2);
+    let off: Vec<_> = records.iter().filter(|r| r["action"] == "flag.off").collect();
+    assert_eq!(off.len(), 2, "intent and result: {log}");
+    for r in &off {
+        assert_eq!(r["runbook"]["id"], "kill-switch");
+        assert_eq!(r["runbook"]["step"], 2);
+        assert_eq!(r["target"], "checkout-payments-v3");
+        assert_eq!(r["reason"], "kill switch: payments v3 errors");
+    }
+    assert_eq!(off[1]["outcome"], "ok");
+    // The provider state changed.
+    let f = registry.get("ld").unwrap().fetch().await.unwrap();
+    assert!(!f.flags.iter().find(|f| f.key.as_str() == "checkout-payments-v3").unwrap().on);
+    // Progress was saved for the next session.
+    assert!(dir.path().join("runbooks/progress/kill-switch/none.json").exists());
+}

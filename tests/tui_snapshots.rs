@@ -250,3 +250,60 @@ fn palette_finds_and_plans_a_rollback() {
         vec!["rollback checkout production".to_string()]
     );
 }
+
+#[test]
+fn silence_from_a_failing_provider_is_never_all_clear() {
+    let mut s = state();
+    for slot in &mut s.store.slots {
+        slot.data.incidents.clear();
+    }
+    s.rebuild();
+    let out = text(&draw(&mut s, 160, 45));
+    assert!(out.contains("all clear: no open incidents"), "{out}");
+    let pd = s.store.slots.iter_mut().find(|x| x.name == "pd").unwrap();
+    pd.error = Some(sitrep::providers::ProviderError::new(
+        "pd",
+        sitrep::providers::ErrorKind::Timeout,
+        "",
+    ));
+    s.rebuild();
+    for v in [View::Dashboard, View::Incidents] {
+        s.view = v;
+        let out = text(&draw(&mut s, 160, 45));
+        assert!(!out.contains("all clear: no open"), "{out}");
+        assert!(out.contains("no data from pd"), "{out}");
+    }
+}
+
+#[test]
+fn runbooks_and_audit_views() {
+    let mut s = state();
+    s.runbooks.catalog = std::sync::Arc::new(sitrep::runbooks::Catalog::bundled());
+    s.view = View::Runbooks;
+    for (w, h) in [(160, 45), (80, 24)] {
+        let out = text(&draw(&mut s, w, h));
+        assert!(out.contains("db-failover") && out.contains("Preview"));
+        snap!(format!("view_runbooks_{w}x{h}"), out);
+    }
+    // Walk mode, for an incident.
+    let dir = tempfile::tempdir().unwrap();
+    let rb = s.runbooks.catalog.find("rollback").unwrap().clone();
+    s.runbooks.walk = Some(Box::new(sitrep::runbooks::walk::Walk::open(
+        dir.path(),
+        &rb,
+        Some("Q1CHK5XZ01"),
+    )));
+    for (w, h) in [(160, 45), (80, 24)] {
+        let out = text(&draw(&mut s, w, h));
+        assert!(out.contains("for incident Q1CHK5XZ01") && out.contains("Step 1/"));
+        snap!(format!("view_walk_{w}x{h}"), out);
+    }
+    // The Audit view with a verified chain.
+    let mut s = state();
+    s.view = View::Audit;
+    s.audit.loaded = true;
+    s.audit.chain = Some(Ok("chain verified: 0 records, head 000000000000".into()));
+    let out = text(&draw(&mut s, 80, 24));
+    assert!(out.contains("no actions recorded yet") && out.contains("chain verified"));
+    snap!("view_audit_empty_80x24", out);
+}

@@ -358,6 +358,7 @@ pub enum ThemeCmd {
 }
 
 /// Everything a command needs, resolved once.
+#[derive(Clone)]
 pub struct Ctx {
     pub global: Global,
     pub paths: Paths,

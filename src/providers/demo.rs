@@ -101,7 +101,7 @@ impl World {
             inc(
                 "am",
                 "AuthTokenRefreshErrors",
-                "auth: token refresh failures 12% of requests (idp-proxy)",
+                "AuthTokenRefreshErrors: token refresh failures 12% of requests (idp-proxy)",
                 Sev2,
                 Firing,
                 "auth",
@@ -123,7 +123,7 @@ impl World {
             inc(
                 "am",
                 "DiskWillFillIn4Hours",
-                "search-indexer-3 /var/lib/search disk will fill in 4h",
+                "DiskWillFillIn4Hours: search-indexer-3 /var/lib/search disk will fill in 4h",
                 Sev3,
                 Firing,
                 "search",
@@ -134,7 +134,7 @@ impl World {
             inc(
                 "am",
                 "CertificateExpiry",
-                "TLS certificate for api.acme.example expires in 12 days",
+                "CertificateExpiry: TLS certificate for api.acme.example expires in 12 days",
                 Sev4,
                 Silenced,
                 "auth",

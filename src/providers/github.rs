@@ -3,8 +3,9 @@
 //! octocrab 0.54 has no deployments API, so this module uses its generic
 //! `get` (into `octocrab::Page<T>`, which follows the `Link` header) and
 //! `_post` with typed models of its own. octocrab is built without its
-//! `retry` feature, so it never retries by itself: reads are retried here
-//! (full-jitter backoff, `Retry-After`, `x-ratelimit-*`), writes never.
+//! `retry` feature, so it never retries by itself: reads are retried through
+//! the shared layer's [`ReadGuard`] (full-jitter backoff, `Retry-After`,
+//! `x-ratelimit-*`, retry budget, circuit breaker), writes never.
 //!
 //! Fetch: for every configured repository and environment,
 //! `GET /repos/{o}/{r}/deployments?environment=…&per_page=100` (all pages,
@@ -20,10 +21,7 @@
 //! deploys twice. `{ workflow, ref }` dispatches that workflow with inputs
 //! `{environment, sha}`. See docs/PROVIDERS.md, "Deploys".
 
-use super::http::{
-    BUDGET_MIN_RETRIES, BUDGET_RATIO, BUDGET_WINDOW, CircuitBreaker, HttpConfig, clamp_wait,
-    full_jitter, seg, server_wait,
-};
+use super::http::{Failure, HttpConfig, ReadGuard, seg, server_wait};
 use super::rollback;
 use super::{BoxFut, ErrorKind, Provider, ProviderError};
 use crate::config::{Config, ProviderConfig, ProviderKind, RollbackStrategy};
@@ -37,10 +35,9 @@ use octocrab::{Octocrab, Page};
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
-use tokio::time::Instant;
 
 /// The API version pinned by octocrab (sent on every request).
 pub const API_VERSION: &str = "2022-11-28";
@@ -256,16 +253,6 @@ fn payload_from_sha(payload: &serde_json::Value) -> Option<String> {
     s.get("from")?.get("sha")?.as_str().map(str::to_string)
 }
 
-/// Why one attempt failed.
-struct Failure {
-    err: ProviderError,
-    retryable: bool,
-    /// Wait the server asked for (unclamped).
-    wait: Option<Duration>,
-    /// The request certainly never left (connection refused...).
-    not_sent: bool,
-}
-
 pub struct Github {
     name: String,
     crab: Octocrab,
@@ -280,11 +267,9 @@ pub struct Github {
     opts: GithubOptions,
     poll: Duration,
     statuses: Mutex<HashMap<u64, StatusInfo>>,
-    blocked_until: Mutex<Option<Instant>>,
-    /// The shared layer's circuit breaker, fed by this client's outcomes.
-    breaker: CircuitBreaker,
-    /// Retry budget: (when, was a retry) over the last `BUDGET_WINDOW`.
-    budget: Mutex<VecDeque<(Instant, bool)>>,
+    /// The shared layer's rate-limit block, circuit breaker, retry budget
+    /// and read retries, fed by this client's outcomes.
+    guard: ReadGuard,
     /// Results of writes already carried out in this process, by key.
     done: Mutex<HashMap<String, ExecResult>>,
 }
@@ -451,12 +436,10 @@ impl Github {
             environments: pc.environments.clone().unwrap_or_default(),
             strategy,
             workflow: pc.workflow.clone().filter(|w| !w.trim().is_empty()),
-            breaker: CircuitBreaker::new(opts.http.breaker.clone()),
+            guard: ReadGuard::new(&pc.name, opts.http.retry.clone(), opts.http.breaker.clone()),
             opts,
             poll: pc.poll(),
             statuses: Mutex::new(HashMap::new()),
-            blocked_until: Mutex::new(None),
-            budget: Mutex::new(VecDeque::new()),
             done: Mutex::new(HashMap::new()),
         })
     }
@@ -714,93 +697,6 @@ impl Github {
 
     // -- reads ----------------------------------------------------------------
 
-    fn precheck(&self) -> Result<(), ProviderError> {
-        let mut b = self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(until) = *b {
-            let now = Instant::now();
-            if now < until {
-                let left = until - now;
-                return Err(self.err(
-                    ErrorKind::RateLimited {
-                        retry_after: Some(left),
-                    },
-                    format!(
-                        "waiting for the rate-limit reset ({}s left); no request sent",
-                        left.as_secs().max(1)
-                    ),
-                ));
-            }
-            *b = None;
-        }
-        Ok(())
-    }
-
-    /// Fail fast while the circuit is open (no request is sent).
-    fn admit(&self) -> Result<(), ProviderError> {
-        self.breaker
-            .admit(Instant::now())
-            .map(|_| ())
-            .map_err(|left| {
-                self.err(
-                    ErrorKind::CircuitOpen,
-                    format!("no request sent; next probe in {}s", left.as_secs().max(1)),
-                )
-            })
-    }
-
-    /// The server is healthy unless it timed out, refused or answered 5xx.
-    fn record(&self, err: Option<&ProviderError>) {
-        let healthy = err.is_none_or(|e| {
-            !matches!(
-                e.kind,
-                ErrorKind::Timeout | ErrorKind::Connect | ErrorKind::Server { .. }
-            )
-        });
-        self.breaker.record(Instant::now(), healthy);
-    }
-
-    fn budget_trim(b: &mut VecDeque<(Instant, bool)>, now: Instant) {
-        while b
-            .front()
-            .is_some_and(|(t, _)| now.duration_since(*t) > BUDGET_WINDOW)
-            || b.len() > 10_000
-        {
-            b.pop_front();
-        }
-    }
-
-    fn budget_note_request(&self) {
-        let now = Instant::now();
-        let mut b = self.budget.lock().unwrap_or_else(|p| p.into_inner());
-        Self::budget_trim(&mut b, now);
-        b.push_back((now, false));
-    }
-
-    /// Retries stay within the shared layer's budget (≤ 20 % extra
-    /// requests over 10 s, at least 3).
-    fn budget_take_retry(&self) -> bool {
-        let now = Instant::now();
-        let mut b = self.budget.lock().unwrap_or_else(|p| p.into_inner());
-        Self::budget_trim(&mut b, now);
-        let firsts = b.iter().filter(|(_, r)| !r).count();
-        let retries = b.len() - firsts;
-        let allowed = (((firsts as f64) * BUDGET_RATIO) as usize).max(BUDGET_MIN_RETRIES);
-        if retries < allowed {
-            b.push_back((now, true));
-            true
-        } else {
-            false
-        }
-    }
-
-    fn block_for(&self, d: Duration) {
-        let until = Instant::now() + d;
-        let mut b = self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
-        if b.is_none_or(|cur| cur < until) {
-            *b = Some(until);
-        }
-    }
-
     /// GET one page (route = path and query, relative to the base), with
     /// retries of transient failures.
     async fn get_page<T: DeserializeOwned>(
@@ -808,62 +704,25 @@ impl Github {
         route: &str,
         what: &str,
     ) -> Result<Page<T>, ProviderError> {
-        let p = &self.opts.http.retry;
-        let mut retry = 0u32;
-        loop {
-            self.precheck()?;
-            self.admit()?;
-            if retry == 0 {
-                self.budget_note_request();
-            }
-            let fut = self.crab.get::<Page<T>, _, ()>(route, None);
-            let f = match tokio::time::timeout(self.opts.http.total_timeout, fut).await {
-                Ok(Ok(page)) => {
-                    self.record(None);
-                    return Ok(page);
-                }
-                Ok(Err(e)) => self.failure(&e, what, false),
-                Err(_) => Failure {
-                    err: self.err(
-                        ErrorKind::Timeout,
-                        format!(
-                            "{what}: no answer within {}s",
-                            self.opts.http.total_timeout.as_secs_f64()
+        let total = self.opts.http.total_timeout;
+        self.guard
+            .retry_guarded(|| async move {
+                let fut = self.crab.get::<Page<T>, _, ()>(route, None);
+                match tokio::time::timeout(total, fut).await {
+                    Ok(Ok(page)) => Ok(page),
+                    Ok(Err(e)) => Err(self.failure(&e, what, false)),
+                    Err(_) => Err(Failure {
+                        err: self.err(
+                            ErrorKind::Timeout,
+                            format!("{what}: no answer within {}s", total.as_secs_f64()),
                         ),
-                    ),
-                    retryable: true,
-                    wait: None,
-                    not_sent: false,
-                },
-            };
-            self.record(Some(&f.err));
-            let rate_limited = matches!(f.err.kind, ErrorKind::RateLimited { .. });
-            let server = f.wait.map(|w| clamp_wait(p, w));
-            if rate_limited {
-                let block = server.unwrap_or(p.min_wait);
-                if block > p.max_inline_wait || retry + 1 >= p.max_attempts {
-                    self.block_for(block);
+                        retryable: true,
+                        wait: None,
+                        not_sent: false,
+                    }),
                 }
-            }
-            if !f.retryable || retry + 1 >= p.max_attempts.max(1) || !self.budget_take_retry() {
-                return Err(f.err);
-            }
-            let wait = match server {
-                Some(w) if w > p.max_inline_wait => return Err(f.err),
-                Some(w) => w + p.base.mul_f64(rand::random::<f64>()),
-                None if rate_limited => p.min_wait + full_jitter(p, retry),
-                None => full_jitter(p, retry),
-            };
-            tracing::debug!(
-                "{}: retry {} in {:?} after {}",
-                self.name,
-                retry + 1,
-                wait,
-                f.err.cause()
-            );
-            tokio::time::sleep(wait).await;
-            retry += 1;
-        }
+            })
+            .await
     }
 
     /// The next-page route of a `Link` URL: its path and query, always sent
@@ -1348,8 +1207,7 @@ impl Github {
         body: &serde_json::Value,
         what: &str,
     ) -> Result<(u16, String), ProviderError> {
-        self.precheck()?;
-        self.admit()?;
+        self.guard.precheck()?;
         let fut = async {
             let resp = self.crab._post(route, Some(body)).await?;
             let status = resp.status().as_u16();
@@ -1363,12 +1221,12 @@ impl Github {
         };
         match tokio::time::timeout(self.opts.http.write_timeout, fut).await {
             Ok(Ok(r)) => {
-                self.record(None);
+                self.guard.record_outcome(None);
                 Ok(r)
             }
             Ok(Err(e)) => {
                 let f = self.failure(&e, what, true);
-                self.record(Some(&f.err));
+                self.guard.record_outcome(Some(&f.err));
                 let cut_off = !f.not_sent
                     && matches!(
                         f.err.kind,
@@ -1385,9 +1243,7 @@ impl Github {
                         ),
                     ))
                 } else {
-                    if let (ErrorKind::RateLimited { .. }, Some(w)) = (&f.err.kind, f.wait) {
-                        self.block_for(clamp_wait(&self.opts.http.retry, w));
-                    }
+                    self.guard.block_on_rate_limit(&f);
                     Err(f.err)
                 }
             }

@@ -11,6 +11,9 @@
 //! - writes ([`HttpClient::send`]) are **never** retried; a write cut off
 //!   after it may have reached the server is `ErrorKind::Unknown`;
 //! - a per-provider circuit breaker (closed → open → half-open probe);
+//! - the rate-limit block, breaker wiring, retry budget and read-retry loop
+//!   live in [`ReadGuard`], independent of the transport, so a provider on
+//!   another HTTP stack (GitHub through octocrab) shares them;
 //! - bodies read with a size cap (`ErrorKind::TooLarge`);
 //! - every failure is a typed `ProviderError` with a short sanitized excerpt
 //!   of the error body. Request headers are never formatted anywhere; the
@@ -641,13 +644,268 @@ pub fn decode_json<T: DeserializeOwned>(
 }
 
 /// Why one attempt failed, and whether a read may be retried.
-struct Failure {
-    err: ProviderError,
-    retryable: bool,
+#[derive(Debug)]
+pub struct Failure {
+    pub err: ProviderError,
+    pub retryable: bool,
     /// Wait asked for by the server (unclamped).
-    wait: Option<Duration>,
+    pub wait: Option<Duration>,
     /// The request certainly never reached the server.
-    not_sent: bool,
+    pub not_sent: bool,
+}
+
+// ---------------------------------------------------------------------------
+// Read guard: rate-limit block, circuit breaker, retry budget, read retries
+
+/// Everything around one provider's requests that does not depend on the
+/// transport: the "blocked until the rate-limit reset" state, the circuit
+/// breaker, the retry budget and the retry loop of idempotent reads.
+/// [`HttpClient`] uses one; a provider on another HTTP stack (GitHub through
+/// octocrab) owns one and runs its attempts through it.
+#[derive(Debug)]
+pub struct ReadGuard {
+    provider: String,
+    policy: RetryPolicy,
+    breaker: CircuitBreaker,
+    blocked_until: Mutex<Option<Instant>>,
+    /// The last failure the breaker counted, shown while it is open (only
+    /// when `keep_last_failure`).
+    last_failure: Mutex<Option<String>>,
+    keep_last_failure: bool,
+    /// Retry budget: (when, was a retry) over the last `BUDGET_WINDOW`.
+    budget: Mutex<VecDeque<(Instant, bool)>>,
+}
+
+/// Whether a failure says the server is unhealthy (counts against the
+/// breaker): it timed out, refused or answered 5xx.
+fn trips_breaker(e: &ProviderError) -> bool {
+    matches!(
+        e.kind,
+        ErrorKind::Timeout | ErrorKind::Connect | ErrorKind::Server { .. }
+    )
+}
+
+impl ReadGuard {
+    pub fn new(provider: &str, retry: RetryPolicy, breaker: BreakerPolicy) -> Self {
+        ReadGuard {
+            provider: provider.to_string(),
+            policy: retry,
+            breaker: CircuitBreaker::new(breaker),
+            blocked_until: Mutex::new(None),
+            last_failure: Mutex::new(None),
+            keep_last_failure: false,
+            budget: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// Remember the last failure the breaker counted and name it in the
+    /// `CircuitOpen` error.
+    pub fn with_last_failure(mut self) -> Self {
+        self.keep_last_failure = true;
+        self
+    }
+
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    pub fn breaker(&self) -> &CircuitBreaker {
+        &self.breaker
+    }
+
+    fn err(&self, kind: ErrorKind, detail: impl AsRef<str>) -> ProviderError {
+        ProviderError::new(&self.provider, kind, detail)
+    }
+
+    /// Fail fast (no request sent) while a rate-limit reset or an open
+    /// circuit says so; otherwise the breaker admits the call.
+    pub fn precheck(&self) -> Result<(), ProviderError> {
+        let now = Instant::now();
+        {
+            let mut b = self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(until) = *b {
+                if now < until {
+                    let left = until - now;
+                    return Err(self.err(
+                        ErrorKind::RateLimited {
+                            retry_after: Some(left),
+                        },
+                        format!(
+                            "waiting for the rate-limit reset ({}s left); no request sent",
+                            left.as_secs().max(1)
+                        ),
+                    ));
+                }
+                *b = None;
+            }
+        }
+        self.breaker.admit(now).map(|_| ()).map_err(|left| {
+            let last = self
+                .last_failure
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+                .map(|l| format!("; last failure: {l}"))
+                .unwrap_or_default();
+            self.err(
+                ErrorKind::CircuitOpen,
+                format!(
+                    "no request sent; next probe in {}s{last}",
+                    left.as_secs().max(1)
+                ),
+            )
+        })
+    }
+
+    /// Report to the breaker how a call went (`ok` = the server answered sanely).
+    pub fn record(&self, ok: bool) {
+        self.breaker.record(Instant::now(), ok);
+    }
+
+    /// Report a call's outcome: the server is healthy unless it timed out,
+    /// refused or answered 5xx.
+    pub fn record_outcome(&self, err: Option<&ProviderError>) {
+        let healthy = err.is_none_or(|e| !trips_breaker(e));
+        if let (false, Some(e), true) = (healthy, err, self.keep_last_failure) {
+            *self.last_failure.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(format!("{} ({})", e.cause(), e.detail));
+        }
+        self.record(healthy);
+    }
+
+    /// Block every later call (no request sent) for `d`, unless already
+    /// blocked for longer.
+    pub fn block_for(&self, d: Duration) {
+        let until = Instant::now() + d;
+        let mut b = self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
+        if b.is_none_or(|cur| cur < until) {
+            *b = Some(until);
+        }
+    }
+
+    /// After a failed write: honour a rate-limit reset for later calls.
+    pub fn block_on_rate_limit(&self, f: &Failure) {
+        if let (ErrorKind::RateLimited { .. }, Some(w)) = (&f.err.kind, f.wait) {
+            self.block_for(clamp_wait(&self.policy, w));
+        }
+    }
+
+    /// Note a first attempt in the retry budget window.
+    fn budget_note_request(&self) {
+        let now = Instant::now();
+        let mut b = self.budget.lock().unwrap_or_else(|p| p.into_inner());
+        Self::budget_trim(&mut b, now);
+        b.push_back((now, false));
+    }
+
+    fn budget_trim(b: &mut VecDeque<(Instant, bool)>, now: Instant) {
+        while b
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > BUDGET_WINDOW)
+            || b.len() > 10_000
+        {
+            b.pop_front();
+        }
+    }
+
+    /// Take a retry from the budget if there is one: retries stay within
+    /// [`BUDGET_RATIO`] of the requests of the last [`BUDGET_WINDOW`] (at
+    /// least [`BUDGET_MIN_RETRIES`]), so many callers retrying at once do
+    /// not hit a struggling provider harder.
+    fn budget_take_retry(&self) -> bool {
+        let now = Instant::now();
+        let mut b = self.budget.lock().unwrap_or_else(|p| p.into_inner());
+        Self::budget_trim(&mut b, now);
+        let firsts = b.iter().filter(|(_, r)| !r).count();
+        let retries = b.len() - firsts;
+        let allowed = (((firsts as f64) * BUDGET_RATIO) as usize).max(BUDGET_MIN_RETRIES);
+        if retries < allowed {
+            b.push_back((now, true));
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Run an idempotent read, retrying transient failures per the policy
+    /// within the retry budget: full-jitter backoff, server waits clamped,
+    /// a rate-limit reset longer than `max_inline_wait` (or met on the last
+    /// attempt) blocks later calls instead of being slept. `attempt` does its
+    /// own [`precheck`](Self::precheck) and [`record`](Self::record)ing.
+    pub async fn retry<T, F, Fut>(&self, attempt: F) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Failure>>,
+    {
+        self.run(false, attempt).await
+    }
+
+    /// [`retry`](Self::retry) with the guard doing the precheck before each
+    /// attempt (a refusal is returned as is) and recording each outcome
+    /// with [`record_outcome`](Self::record_outcome).
+    pub async fn retry_guarded<T, F, Fut>(&self, attempt: F) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Failure>>,
+    {
+        self.run(true, attempt).await
+    }
+
+    async fn run<T, F, Fut>(&self, guarded: bool, mut attempt: F) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Failure>>,
+    {
+        let p = &self.policy;
+        let mut retry = 0u32;
+        loop {
+            if guarded {
+                self.precheck()?;
+            }
+            if retry == 0 {
+                self.budget_note_request();
+            }
+            let f = match attempt().await {
+                Ok(v) => {
+                    if guarded {
+                        self.record_outcome(None);
+                    }
+                    return Ok(v);
+                }
+                Err(f) => f,
+            };
+            if guarded {
+                self.record_outcome(Some(&f.err));
+            }
+            let rate_limited = matches!(f.err.kind, ErrorKind::RateLimited { .. });
+            let server = f.wait.map(|w| clamp_wait(p, w));
+            if rate_limited {
+                // Honour the reset for every later call too.
+                let block = server.unwrap_or(p.min_wait);
+                if block > p.max_inline_wait || retry + 1 >= p.max_attempts {
+                    self.block_for(block);
+                }
+            }
+            if !f.retryable || retry + 1 >= p.max_attempts.max(1) || !self.budget_take_retry() {
+                return Err(f.err);
+            }
+            let wait = match server {
+                Some(w) if w > p.max_inline_wait => return Err(f.err),
+                Some(w) => w + p.base.mul_f64(rand::random::<f64>()),
+                None if rate_limited => p.min_wait + full_jitter(p, retry),
+                None => full_jitter(p, retry),
+            };
+            tracing::debug!(
+                "{}: retry {} in {:?} after {}",
+                self.provider,
+                retry + 1,
+                wait,
+                f.err.cause()
+            );
+            tokio::time::sleep(wait).await;
+            retry += 1;
+        }
+    }
 }
 
 /// A response with its body read (under the cap).
@@ -704,12 +962,8 @@ pub struct HttpClient {
     /// Non-secret headers sent on every request (Accept...).
     static_headers: Vec<(String, String)>,
     cfg: HttpConfig,
-    breaker: CircuitBreaker,
-    blocked_until: Mutex<Option<Instant>>,
-    /// The last failure the breaker counted, shown while it is open.
-    last_failure: Mutex<Option<String>>,
-    /// Retry budget: (when, was a retry) over the last `BUDGET_WINDOW`.
-    budget: Mutex<VecDeque<(Instant, bool)>>,
+    /// Rate-limit block, breaker (naming the last failure), retry budget.
+    guard: ReadGuard,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -782,11 +1036,9 @@ impl HttpClient {
             client,
             auth,
             static_headers: vec![("Accept".into(), "application/json".into())],
-            breaker: CircuitBreaker::new(cfg.breaker.clone()),
+            guard: ReadGuard::new(provider, cfg.retry.clone(), cfg.breaker.clone())
+                .with_last_failure(),
             cfg,
-            blocked_until: Mutex::new(None),
-            last_failure: Mutex::new(None),
-            budget: Mutex::new(VecDeque::new()),
         })
     }
 
@@ -810,7 +1062,7 @@ impl HttpClient {
     }
 
     pub fn breaker(&self) -> &CircuitBreaker {
-        &self.breaker
+        self.guard.breaker()
     }
 
     /// The base URL without a trailing slash.
@@ -912,99 +1164,6 @@ impl HttpClient {
         }
     }
 
-    /// Fail fast while a rate-limit reset or an open circuit says so.
-    fn precheck(&self, now: Instant) -> Result<Admit, Failure> {
-        {
-            let mut b = self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(until) = *b {
-                if now < until {
-                    let left = until - now;
-                    return Err(Failure {
-                        err: self.err(
-                            ErrorKind::RateLimited {
-                                retry_after: Some(left),
-                            },
-                            format!(
-                                "waiting for the rate-limit reset ({}s left); no request sent",
-                                left.as_secs().max(1)
-                            ),
-                        ),
-                        retryable: false,
-                        wait: None,
-                        not_sent: true,
-                    });
-                }
-                *b = None;
-            }
-        }
-        self.breaker.admit(now).map_err(|left| {
-            let last = self
-                .last_failure
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone()
-                .map(|l| format!("; last failure: {l}"))
-                .unwrap_or_default();
-            Failure {
-                err: self.err(
-                    ErrorKind::CircuitOpen,
-                    format!(
-                        "no request sent; next probe in {}s{last}",
-                        left.as_secs().max(1)
-                    ),
-                ),
-                retryable: false,
-                wait: None,
-                not_sent: true,
-            }
-        })
-    }
-
-    fn block_for(&self, d: Duration) {
-        let until = Instant::now() + d;
-        let mut b = self.blocked_until.lock().unwrap_or_else(|p| p.into_inner());
-        if b.is_none_or(|cur| cur < until) {
-            *b = Some(until);
-        }
-    }
-
-    /// Note a first attempt in the retry budget window.
-    fn budget_note_request(&self) {
-        let now = Instant::now();
-        let mut b = self.budget.lock().unwrap_or_else(|p| p.into_inner());
-        Self::budget_trim(&mut b, now);
-        b.push_back((now, false));
-    }
-
-    fn budget_trim(b: &mut VecDeque<(Instant, bool)>, now: Instant) {
-        while b
-            .front()
-            .is_some_and(|(t, _)| now.duration_since(*t) > BUDGET_WINDOW)
-            || b.len() > 10_000
-        {
-            b.pop_front();
-        }
-    }
-
-    /// Take a retry from the budget if there is one: retries stay within
-    /// [`BUDGET_RATIO`] of the requests of the last [`BUDGET_WINDOW`] (at
-    /// least [`BUDGET_MIN_RETRIES`]), so many callers retrying at once do
-    /// not hit a struggling provider harder.
-    fn budget_take_retry(&self) -> bool {
-        let now = Instant::now();
-        let mut b = self.budget.lock().unwrap_or_else(|p| p.into_inner());
-        Self::budget_trim(&mut b, now);
-        let firsts = b.iter().filter(|(_, r)| !r).count();
-        let retries = b.len() - firsts;
-        let allowed = (((firsts as f64) * BUDGET_RATIO) as usize).max(BUDGET_MIN_RETRIES);
-        if retries < allowed {
-            b.push_back((now, true));
-            true
-        } else {
-            false
-        }
-    }
-
     /// One attempt: send, read the body under the cap, map the outcome.
     async fn attempt(
         &self,
@@ -1015,7 +1174,12 @@ impl HttpClient {
         extra: &[(&str, &str)],
         timeout: Duration,
     ) -> Result<Response, Failure> {
-        self.precheck(Instant::now())?;
+        self.guard.precheck().map_err(|err| Failure {
+            err,
+            retryable: false,
+            wait: None,
+            not_sent: true,
+        })?;
         let what = format!("{} {}", method, Self::path_of(url));
         let headers = self.headers(extra).map_err(|err| Failure {
             err,
@@ -1050,18 +1214,8 @@ impl HttpClient {
             }),
         };
         // Breaker: the server is healthy unless it timed out, refused or 5xx'd.
-        let healthy = match &result {
-            Ok(_) => true,
-            Err(f) => !matches!(
-                f.err.kind,
-                ErrorKind::Timeout | ErrorKind::Connect | ErrorKind::Server { .. }
-            ),
-        };
-        if let (false, Err(f)) = (healthy, &result) {
-            *self.last_failure.lock().unwrap_or_else(|p| p.into_inner()) =
-                Some(format!("{} ({})", f.err.cause(), f.err.detail));
-        }
-        self.breaker.record(Instant::now(), healthy);
+        self.guard
+            .record_outcome(result.as_ref().err().map(|f| &f.err));
         result
     }
 
@@ -1201,14 +1355,9 @@ impl HttpClient {
         query: &[(&str, String)],
         extra: &[(&str, &str)],
     ) -> Result<Response, ProviderError> {
-        let p = &self.cfg.retry;
-        let mut retry = 0u32;
-        loop {
-            if retry == 0 {
-                self.budget_note_request();
-            }
-            let f = match self
-                .attempt(
+        self.guard
+            .retry(|| {
+                self.attempt(
                     &Method::GET,
                     url,
                     query,
@@ -1216,39 +1365,8 @@ impl HttpClient {
                     extra,
                     self.cfg.total_timeout,
                 )
-                .await
-            {
-                Ok(r) => return Ok(r),
-                Err(f) => f,
-            };
-            let rate_limited = matches!(f.err.kind, ErrorKind::RateLimited { .. });
-            let server = f.wait.map(|w| clamp_wait(p, w));
-            if rate_limited {
-                // Honour the reset for every later call too.
-                let block = server.unwrap_or(p.min_wait);
-                if block > p.max_inline_wait || retry + 1 >= p.max_attempts {
-                    self.block_for(block);
-                }
-            }
-            if !f.retryable || retry + 1 >= p.max_attempts.max(1) || !self.budget_take_retry() {
-                return Err(f.err);
-            }
-            let wait = match server {
-                Some(w) if w > p.max_inline_wait => return Err(f.err),
-                Some(w) => w + p.base.mul_f64(rand::random::<f64>()),
-                None if rate_limited => p.min_wait + full_jitter(p, retry),
-                None => full_jitter(p, retry),
-            };
-            tracing::debug!(
-                "{}: retry {} in {:?} after {}",
-                self.provider,
-                retry + 1,
-                wait,
-                f.err.cause()
-            );
-            tokio::time::sleep(wait).await;
-            retry += 1;
-        }
+            })
+            .await
     }
 
     /// GET and decode JSON into `T`.
@@ -1300,9 +1418,7 @@ impl HttpClient {
                         ),
                     ))
                 } else {
-                    if let (ErrorKind::RateLimited { .. }, Some(w)) = (&f.err.kind, f.wait) {
-                        self.block_for(clamp_wait(&self.cfg.retry, w));
-                    }
+                    self.guard.block_on_rate_limit(&f);
                     Err(f.err)
                 }
             }

@@ -155,6 +155,8 @@ pub async fn run(ctx: &Ctx) -> i32 {
     state.runbooks.data_dir = ctx.paths.data_dir.clone();
     state.runbooks.allow_exec = cfg.runbooks.allow_exec;
     state.runbooks.services = cfg.service.clone();
+    state.contexts = ctx.paths.contexts();
+    state.context = ctx.paths.context.clone();
     state.rebuild();
     if let Some(w) = rb_warning {
         state.toast(ToastKind::Error, w.to_string());
@@ -254,6 +256,7 @@ where
     let quit = quit_signal();
     tokio::pin!(quit);
     let mut dirty = true;
+    let mut cur_ctx = ctx.clone();
     loop {
         if dirty {
             terminal
@@ -294,17 +297,17 @@ where
                 && k.code == crossterm::event::KeyCode::Char('d')
             {
                 let now = chrono::Utc::now();
-                engine.registry = Registry::demo(now);
-                engine.cache = None;
-                engine.actions = actions::Runner::new(
-                    ctx,
+                let registry = Registry::demo(now);
+                rewire(
+                    &mut engine,
+                    state,
+                    &cur_ctx,
+                    registry,
+                    None,
                     &crate::config::Config::default(),
-                    engine.registry.clone(),
                 );
-                state.store = Store::new(&engine.registry);
                 state.first_run = None;
                 state.demo = true;
-                state.rebuild();
                 poller = Some(Poller::start(&engine.registry, poll_tx.clone()));
                 dirty = true;
                 continue;
@@ -384,6 +387,28 @@ where
                         };
                         engine.actions.record(op, ctx, act_tx.clone());
                     }
+                    Effect::SwitchContext(name) => {
+                        match cur_ctx.paths.for_context(&name).and_then(|paths| {
+                            let mut c = cur_ctx.clone();
+                            c.paths = paths;
+                            c.global.demo = false;
+                            let (reg, cfg) = c.registry()?;
+                            Ok((c, reg, cfg))
+                        }) {
+                            Ok((c, reg, cfg)) => {
+                                drop(poller.take());
+                                cur_ctx = c;
+                                let cache = Cache::new(&cur_ctx.paths.data_dir);
+                                rewire(&mut engine, state, &cur_ctx, reg, Some(cache), &cfg);
+                                state.context = Some(name.clone());
+                                state.demo = false;
+                                poller = Some(Poller::start(&engine.registry, poll_tx.clone()));
+                                state.toast(ToastKind::Ok, format!("context {name}"));
+                            }
+                            Err(e) => state.toast(ToastKind::Error, format!("context {name}: {e}")),
+                        }
+                        dirty = true;
+                    }
                     Effect::SaveWalk => {
                         save_walk(state);
                         state.runbooks.walk = None;
@@ -398,6 +423,37 @@ where
             return Ok(());
         }
     }
+}
+
+/// Point the console at another set of providers (demo, another context):
+/// new store (warm from that context's cache), executor and runbooks.
+fn rewire(
+    engine: &mut Engine,
+    state: &mut State,
+    ctx: &Ctx,
+    registry: Registry,
+    cache: Option<Cache>,
+    cfg: &crate::config::Config,
+) {
+    engine.actions = actions::Runner::new(ctx, cfg, registry.clone());
+    engine.registry = registry;
+    state.store = Store::new(&engine.registry);
+    if let Some(c) = &cache {
+        state.store.load_cache(c);
+    }
+    engine.cache = cache;
+    let (catalog, _) = crate::cli::runbook::load_catalog(ctx);
+    state.runbooks.catalog = std::sync::Arc::new(catalog);
+    state.runbooks.data_dir = ctx.paths.data_dir.clone();
+    state.runbooks.allow_exec = cfg.runbooks.allow_exec;
+    state.runbooks.services = cfg.service.clone();
+    state.runbooks.walk = None;
+    state.audit = state::AuditView::default();
+    state.read_only = ctx.global.read_only;
+    if let Some(envs) = &cfg.production_environments {
+        state.production_envs = envs.clone();
+    }
+    state.rebuild();
 }
 
 /// Save the open walk's progress; a failure is shown, never fatal.

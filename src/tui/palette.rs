@@ -15,6 +15,10 @@ pub enum Command {
     /// Show a service everywhere: filter incidents and deploys by it.
     Service(String),
     Op(WriteOp),
+    /// Switch to another context (config) at run time.
+    Context(String),
+    /// Open a runbook in walk mode.
+    Runbook(String),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -45,6 +49,22 @@ pub fn entries(state: &State) -> Vec<Entry> {
             label: label.into(),
             hint: hint.into(),
             command: Command::Key(a),
+        });
+    }
+    for c in &state.contexts {
+        if state.context.as_deref() != Some(c.as_str()) {
+            v.push(Entry {
+                label: format!("ctx {c}"),
+                hint: "switch to this context (config)".into(),
+                command: Command::Context(c.clone()),
+            });
+        }
+    }
+    for rb in &state.runbooks.catalog.runbooks {
+        v.push(Entry {
+            label: format!("runbook {}", rb.id),
+            hint: rb.title.to_string(),
+            command: Command::Runbook(rb.id.as_str().to_string()),
         });
     }
     let mut services: Vec<String> = state

@@ -165,6 +165,9 @@ pub struct State {
     pub audit: AuditView,
     /// Runbooks: the catalog and the open walk.
     pub runbooks: RunbooksView,
+    /// Contexts that exist, and the one in use.
+    pub contexts: Vec<String>,
+    pub context: Option<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -224,6 +227,8 @@ impl State {
             action_ctx: ActionCtx::default(),
             audit: AuditView::default(),
             runbooks: RunbooksView::default(),
+            contexts: Vec::new(),
+            context: None,
         }
     }
 
@@ -421,6 +426,31 @@ impl State {
     /// the clock ticks only while an age is shown.
     pub fn needs_clock(&self) -> bool {
         self.first_run.is_none()
+    }
+
+    /// "All clear" only when every provider answered: otherwise say who
+    /// is failing, so silence from a dead provider never reads as calm.
+    pub fn empty_incidents_message(&self) -> (String, bool) {
+        let failing: Vec<&str> = self
+            .store
+            .slots
+            .iter()
+            .filter(|s| s.error.is_some() || s.fetched_at.is_none())
+            .map(|s| s.name.as_str())
+            .collect();
+        if self.store.slots.is_empty() {
+            ("no providers configured".into(), false)
+        } else if failing.is_empty() {
+            ("all clear: no open incidents".into(), true)
+        } else {
+            (
+                format!(
+                    "no incidents known, but not all clear: no data from {}",
+                    failing.join(", ")
+                ),
+                false,
+            )
+        }
     }
 
     pub fn any_in_flight(&self) -> bool {

@@ -56,6 +56,8 @@ pub enum Effect {
     RecordStep(WriteOp),
     /// Save the walk's progress (closing it).
     SaveWalk,
+    /// Switch to another context (team/account config).
+    SwitchContext(String),
 }
 
 /// Returns the side effects to run; `state` is changed in place. The
@@ -463,6 +465,11 @@ fn run_palette(state: &mut State, e: super::palette::Entry) -> Vec<Effect> {
             state.action_ctx = ActionCtx::default();
             palette_op(state, op)
         }
+        Command::Context(c) => vec![Effect::SwitchContext(c)],
+        Command::Runbook(id) => {
+            state.view = View::Runbooks;
+            vec![Effect::OpenWalk { id, incident: None }]
+        }
     }
 }
 
@@ -632,7 +639,15 @@ fn incident_action(state: &mut State, action: Action) -> Vec<Effect> {
                 state.toast(ToastKind::Info, format!("{id} is already silenced"));
                 return vec![];
             }
-            let name = i.id.as_str().to_string();
+            // Alertmanager titles are "alertname: summary".
+            let name = i
+                .title
+                .as_str()
+                .split(':')
+                .next()
+                .filter(|n| !n.is_empty() && !n.contains(char::is_whitespace))
+                .unwrap_or(i.id.as_str())
+                .to_string();
             state.modal = Some(Modal::Input {
                 title: "Silence alerts".into(),
                 prompt: "Matchers (label=value ...) then duration, e.g. alertname=X 1h".into(),
@@ -1195,6 +1210,43 @@ mod tests {
                 .iter()
                 .any(|p| p.name.as_str() == "pd" && !p.ok && p.error.is_some())
         );
+    }
+
+    #[test]
+    fn mouse_click_selects_the_row_under_it_and_wheel_scrolls() {
+        use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+        let mut s = demo_state();
+        s.size = (160, 45);
+        update(&mut s, key('2'));
+        // Header 2 lines, table border, column header: data row 0 is y=4.
+        let click = |row| {
+            Msg::Mouse(MouseEvent {
+                kind: MouseEventKind::Down(MouseButton::Left),
+                column: 20,
+                row,
+                modifiers: KeyModifiers::NONE,
+            })
+        };
+        update(&mut s, click(6));
+        assert_eq!(s.list(View::Incidents).selected, 2);
+        update(&mut s, click(2));
+        assert_eq!(
+            s.list(View::Incidents).selected,
+            2,
+            "a click on the header changes nothing"
+        );
+        let wheel = Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::ScrollDown,
+            column: 20,
+            row: 10,
+            modifiers: KeyModifiers::NONE,
+        });
+        update(&mut s, wheel);
+        assert_eq!(s.list(View::Incidents).selected, 3);
+        // On the dashboard, rows start below the severity counts (y=4).
+        update(&mut s, key('1'));
+        update(&mut s, click(5));
+        assert_eq!(s.list(View::Dashboard).selected, 1);
     }
 
     #[test]

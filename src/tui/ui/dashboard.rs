@@ -71,9 +71,10 @@ fn incidents(f: &mut Frame, area: Rect, state: &State) {
     let h = rows.height as usize;
     let mut lines = vec![Line::from(counts)];
     if list.is_empty() {
+        let (msg, calm) = state.empty_incidents_message();
         lines.push(Line::from(Span::styled(
-            "all clear: no open incidents",
-            t.ok,
+            msg,
+            if calm { t.ok } else { t.warn },
         )));
     }
     let sel = state.list(View::Dashboard).selected;

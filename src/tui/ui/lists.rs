@@ -159,10 +159,10 @@ pub fn incidents(f: &mut Frame, body: Rect, state: &State) {
             Constraint::Min(20),
         ],
         list.len(),
-        if filter.is_empty() {
-            "all clear: no open incidents"
+        &if filter.is_empty() {
+            state.empty_incidents_message().0
         } else {
-            "nothing matches the filter"
+            "nothing matches the filter".to_string()
         },
         |i| {
             let inc = list[i];
@@ -321,6 +321,12 @@ pub fn slos(f: &mut Frame, body: Rect, state: &State) {
                 t,
             ),
         ];
+        if let Some(e) = &s.error {
+            lines.push(Line::from(vec![
+                Span::styled(format!("{:<10}", "error"), t.muted),
+                Span::styled(e.to_string(), t.crit),
+            ]));
+        }
         let mut budget = vec![Span::styled(format!("{:<10}", "budget"), t.muted)];
         budget.extend(budget_bar(s.error_budget_remaining, 16, t));
         lines.push(Line::from(budget));

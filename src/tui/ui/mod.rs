@@ -165,7 +165,9 @@ pub fn flag_span(on: bool, t: &crate::theme::Theme) -> Span<'static> {
 /// The SLO state as text + style: PAGE / TICKET / FROZEN / ok / NO DATA.
 pub fn slo_state_span(s: &Slo, t: &crate::theme::Theme) -> Span<'static> {
     let text = crate::cli::output::slo_state(s);
-    let style = if !s.has_data() {
+    let style = if !s.has_data() && s.error.is_some() {
+        t.crit
+    } else if !s.has_data() {
         t.stale
     } else if s.page_firing() || s.gate == Gate::Frozen {
         t.crit
@@ -220,6 +222,12 @@ fn header(f: &mut Frame, area: Rect, state: &State) {
         spans.push(Span::styled(
             " DEMO ",
             t.stale.add_modifier(Modifier::REVERSED),
+        ));
+    }
+    if let Some(c) = &state.context {
+        spans.push(Span::styled(
+            format!(" ctx {c} "),
+            t.focus.add_modifier(Modifier::REVERSED),
         ));
     }
     if state.read_only {
