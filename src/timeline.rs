@@ -334,13 +334,16 @@ fn incident_event(i: &Incident, snap: &Snapshot) -> Event {
     if let Some(a) = opt_text(&i.assignee) {
         now.push_str(&format!(", {a}"));
     }
-    let summary = if alert {
-        format!(
-            "{} alert {} fired: {} (now {now})",
-            i.severity, i.id, i.title
-        )
+    // Alertmanager titles start with the alert name: say it once.
+    let id = if i.title.as_str().starts_with(i.id.as_str()) {
+        String::new()
     } else {
-        format!("{} {} opened: {} (now {now})", i.severity, i.id, i.title)
+        format!(" {}", i.id)
+    };
+    let summary = if alert {
+        format!("{} alert{id} fired: {} (now {now})", i.severity, i.title)
+    } else {
+        format!("{}{id} opened: {} (now {now})", i.severity, i.title)
     };
     Event {
         ts: i.created_at,

@@ -114,10 +114,19 @@ async fn keys_answer_while_a_provider_hangs() {
 #[tokio::test(start_paused = true)]
 async fn walk_mode_ticks_and_actions_are_audited_with_runbook_and_step() {
     let dir = tempfile::tempdir().unwrap();
-    let cli = sitrep::cli::Cli::parse_from(["sitrep", "--demo", "--data-dir", dir.path().to_str().unwrap()]);
+    let cli = sitrep::cli::Cli::parse_from([
+        "sitrep",
+        "--demo",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ]);
     let ctx = sitrep::cli::Ctx::new(cli.global);
     let registry = Registry::demo(chrono::Utc::now());
-    let mut state = State::new(Store::new(&registry), sitrep::theme::Theme::default_theme(), chrono::Utc::now());
+    let mut state = State::new(
+        Store::new(&registry),
+        sitrep::theme::Theme::default_theme(),
+        chrono::Utc::now(),
+    );
     state.size = (160, 45);
     state.runbooks.catalog = Arc::new(sitrep::runbooks::Catalog::bundled());
     state.runbooks.data_dir = dir.path().to_path_buf();
@@ -126,7 +135,10 @@ async fn walk_mode_ticks_and_actions_are_audited_with_runbook_and_step() {
         registry: registry.clone(),
         cache: None,
     };
-    let mut keys: Vec<(Duration, Msg)> = vec![(Duration::from_millis(200), key('6')), (Duration::ZERO, key('/'))];
+    let mut keys: Vec<(Duration, Msg)> = vec![
+        (Duration::from_millis(200), key('6')),
+        (Duration::ZERO, key('/')),
+    ];
     keys.extend("kill-switch".chars().map(|c| (Duration::ZERO, key(c))));
     let enter = || Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     keys.push((Duration::ZERO, enter())); // apply the filter
@@ -136,7 +148,12 @@ async fn walk_mode_ticks_and_actions_are_audited_with_runbook_and_step() {
     keys.push((Duration::ZERO, key('j'))); // the action block
     keys.push((Duration::from_millis(100), key('x'))); // plan it
     // The confirmation asks for the flag key.
-    keys.extend("checkout-payments-v3".chars().map(|c| (Duration::from_millis(if c == 'c' { 500 } else { 0 }), key(c))));
+    keys.extend("checkout-payments-v3".chars().map(|c| {
+        (
+            Duration::from_millis(if c == 'c' { 500 } else { 0 }),
+            key(c),
+        )
+    }));
     keys.push((Duration::ZERO, enter()));
     keys.push((Duration::from_secs(2), key('1')));
     let script = futures::stream::iter(keys).then(|(d, m)| async move {
@@ -144,14 +161,25 @@ async fn walk_mode_ticks_and_actions_are_audited_with_runbook_and_step() {
         m
     });
     let mut term = Terminal::new(TestBackend::new(160, 45)).unwrap();
-    run_loop(&mut term, &mut state, engine, Box::pin(script), &ctx).await.unwrap();
+    run_loop(&mut term, &mut state, engine, Box::pin(script), &ctx)
+        .await
+        .unwrap();
 
     let log = std::fs::read_to_string(dir.path().join("audit.jsonl")).expect("audit log written");
-    let records: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let step = records.iter().find(|r| r["action"] == "runbook.step").expect("tick recorded");
+    let records: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let step = records
+        .iter()
+        .find(|r| r["action"] == "runbook.step")
+        .expect("tick recorded");
     assert_eq!(step["runbook"]["id"], "kill-switch");
     assert_eq!(step["runbook"]["step"], 2);
-    let off: Vec<_> = records.iter().filter(|r| r["action"] == "flag.off").collect();
+    let off: Vec<_> = records
+        .iter()
+        .filter(|r| r["action"] == "flag.off")
+        .collect();
     assert_eq!(off.len(), 2, "intent and result: {log}");
     for r in &off {
         assert_eq!(r["runbook"]["id"], "kill-switch");
@@ -162,7 +190,17 @@ async fn walk_mode_ticks_and_actions_are_audited_with_runbook_and_step() {
     assert_eq!(off[1]["outcome"], "ok");
     // The provider state changed.
     let f = registry.get("ld").unwrap().fetch().await.unwrap();
-    assert!(!f.flags.iter().find(|f| f.key.as_str() == "checkout-payments-v3").unwrap().on);
+    assert!(
+        !f.flags
+            .iter()
+            .find(|f| f.key.as_str() == "checkout-payments-v3")
+            .unwrap()
+            .on
+    );
     // Progress was saved for the next session.
-    assert!(dir.path().join("runbooks/progress/kill-switch/none.json").exists());
+    assert!(
+        dir.path()
+            .join("runbooks/progress/kill-switch/none.json")
+            .exists()
+    );
 }
