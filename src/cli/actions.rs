@@ -28,7 +28,7 @@ fn fail(msg: impl std::fmt::Display, code: i32) -> i32 {
 /// The config for actions: with `--demo`, a config file is still used (if
 /// it loads) for identity, audit path, webhook and policies, but not for
 /// providers.
-fn action_config(ctx: &Ctx) -> Result<Config, String> {
+pub fn action_config(ctx: &Ctx) -> Result<Config, String> {
     if ctx.global.demo {
         let mut cfg = if ctx.paths.config_exists() {
             ctx.config().unwrap_or_default()
@@ -313,6 +313,7 @@ pub async fn flag(ctx: &Ctx, cmd: &super::FlagCmd) -> i32 {
             provider,
             env,
             write,
+            ..
         } => (key, reason, provider, env, write, false),
         On {
             key,
@@ -320,6 +321,7 @@ pub async fn flag(ctx: &Ctx, cmd: &super::FlagCmd) -> i32 {
             provider,
             env,
             write,
+            ..
         } => (key, reason, provider, env, write, true),
     };
     let op = WriteOp::FlagSet {

@@ -3,7 +3,9 @@
 
 pub mod actions;
 pub mod output;
+pub mod report;
 pub mod runbook;
+pub mod watch;
 
 use crate::cache::Cache;
 use crate::config::{self, Config};
@@ -161,6 +163,8 @@ pub enum Command {
         provider: Option<String>,
         #[command(flatten)]
         write: WriteFlags,
+        #[command(flatten)]
+        watch: watch::WatchFlags,
     },
     /// Feature flags and kill switches
     Flags {
@@ -205,6 +209,40 @@ pub enum Command {
     },
     /// Shell completions
     Completions { shell: clap_complete::Shell },
+    /// What changed: deploys, flag flips, incidents, alerts, silences, SLO state and audited actions, newest first, with suspects marked
+    Timeline {
+        /// How far back
+        #[arg(long, default_value = "2h", value_name = "DURATION")]
+        since: String,
+        /// A deploy or flag flip this long before an incident (or burn-rate rise) on its service is a suspect
+        #[arg(long, default_value = "30m", value_name = "DURATION")]
+        window: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Hand-off report for the next shift: open incidents, actions taken, open checklists, SLOs burning, what changed
+    Handoff {
+        /// How far back
+        #[arg(long, default_value = "12h", value_name = "DURATION")]
+        since: String,
+        /// Correlation window of the "what changed" section
+        #[arg(long, default_value = "30m", value_name = "DURATION")]
+        window: String,
+        /// Markdown (the default)
+        #[arg(long, conflicts_with = "json")]
+        markdown: bool,
+        /// One JSON document instead of markdown
+        #[arg(long)]
+        json: bool,
+        /// Post the markdown report as a note on this incident (audited write)
+        #[arg(long, value_name = "INCIDENT", conflicts_with = "json")]
+        post_note: Option<String>,
+        /// The incident provider for --post-note
+        #[arg(long)]
+        provider: Option<String>,
+        #[command(flatten)]
+        write: WriteFlags,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -253,6 +291,8 @@ pub enum FlagCmd {
         env: Option<String>,
         #[command(flatten)]
         write: WriteFlags,
+        #[command(flatten)]
+        watch: watch::WatchFlags,
     },
     /// Turn a flag back on
     On {
@@ -265,6 +305,8 @@ pub enum FlagCmd {
         env: Option<String>,
         #[command(flatten)]
         write: WriteFlags,
+        #[command(flatten)]
+        watch: watch::WatchFlags,
     },
 }
 
@@ -578,8 +620,47 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> i32 {
             reason,
             provider,
             write,
-        } => actions::rollback(ctx, service, env, to, reason, provider, write).await,
-        Command::Flag { action } => actions::flag(ctx, action).await,
+            watch,
+        } => {
+            if watch.enabled() {
+                watch::rollback(ctx, service, env, to, reason, provider, write, watch).await
+            } else {
+                actions::rollback(ctx, service, env, to, reason, provider, write).await
+            }
+        }
+        Command::Flag { action } => match action {
+            FlagCmd::Off { watch, .. } | FlagCmd::On { watch, .. } if watch.enabled() => {
+                watch::flag(ctx, action).await
+            }
+            _ => actions::flag(ctx, action).await,
+        },
+        Command::Timeline {
+            since,
+            window,
+            json,
+        } => report::timeline(ctx, since, window, *json).await,
+        Command::Handoff {
+            since,
+            window,
+            markdown: _,
+            json,
+            post_note,
+            provider,
+            write,
+        } => {
+            report::handoff(
+                ctx,
+                report::HandoffArgs {
+                    since,
+                    window,
+                    json: *json,
+                    post_note: post_note.as_deref(),
+                    provider: provider.as_deref(),
+                    write,
+                },
+            )
+            .await
+        }
         Command::Runbook { action } => runbook::run(ctx, action),
         Command::Audit {
             action,

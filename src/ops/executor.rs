@@ -248,6 +248,15 @@ fn local_plan(op: &WriteOp) -> Plan {
             format!("run the shell command of step {step} of runbook {runbook}"),
             json!({"command": command}),
         ),
+        WriteOp::Watch {
+            target,
+            service,
+            verdict,
+            detail,
+        } => (
+            format!("watch after action on {target}: {service} {verdict}"),
+            detail.clone(),
+        ),
         other => (other.action_name().to_string(), Value::Null),
     };
     Plan {
@@ -263,7 +272,7 @@ fn local_plan(op: &WriteOp) -> Plan {
 fn is_local(op: &WriteOp) -> bool {
     matches!(
         op,
-        WriteOp::RunbookStep { .. } | WriteOp::RunbookExec { .. }
+        WriteOp::RunbookStep { .. } | WriteOp::RunbookExec { .. } | WriteOp::Watch { .. }
     )
 }
 
@@ -624,7 +633,9 @@ impl Executor {
                 "the plan does not match the action; plan it again".into(),
             ));
         }
-        let local_step = matches!(req.op, WriteOp::RunbookStep { .. });
+        // Recorded-only operations (a tick, a watch verdict) change nothing
+        // outside sitrep: allowed in read-only mode.
+        let local_step = matches!(req.op, WriteOp::RunbookStep { .. } | WriteOp::Watch { .. });
         if self.read_only && !local_step {
             let e = self.entry(
                 req,
@@ -665,7 +676,7 @@ impl Executor {
             });
         }
         match &req.op {
-            WriteOp::RunbookStep { .. } => {
+            WriteOp::RunbookStep { .. } | WriteOp::Watch { .. } => {
                 let e = self.entry(
                     req,
                     plan,

@@ -107,6 +107,17 @@ pub enum WriteOp {
         step: u32,
         command: String,
     },
+    /// The verdict of a watch after an action (`watch`, an extension of
+    /// SPEC §6): recorded only, nothing outside sitrep changes.
+    Watch {
+        /// What was watched after: `service/env` of a rollback, a flag key.
+        target: String,
+        service: String,
+        /// `recovering`, `no change` or `worse`.
+        verdict: String,
+        /// Numbers and incidents behind the verdict (recorded as `detail`).
+        detail: serde_json::Value,
+    },
 }
 
 impl WriteOp {
@@ -123,6 +134,7 @@ impl WriteOp {
             Self::FlagSet { on: true, .. } => "flag.on",
             Self::RunbookStep { .. } => "runbook.step",
             Self::RunbookExec { .. } => "runbook.exec",
+            Self::Watch { .. } => "watch",
         }
     }
 
@@ -136,7 +148,7 @@ impl WriteOp {
             | Self::SilenceExpire { provider, .. }
             | Self::Rollback { provider, .. }
             | Self::FlagSet { provider, .. } => provider.as_deref(),
-            Self::RunbookStep { .. } | Self::RunbookExec { .. } => None,
+            Self::RunbookStep { .. } | Self::RunbookExec { .. } | Self::Watch { .. } => None,
         }
     }
 
@@ -149,7 +161,7 @@ impl WriteOp {
             | Self::SilenceExpire { provider, .. }
             | Self::Rollback { provider, .. }
             | Self::FlagSet { provider, .. } => *provider = Some(name.to_string()),
-            Self::RunbookStep { .. } | Self::RunbookExec { .. } => {}
+            Self::RunbookStep { .. } | Self::RunbookExec { .. } | Self::Watch { .. } => {}
         }
     }
 
@@ -174,6 +186,7 @@ impl WriteOp {
             Self::RunbookStep { runbook, step, .. } | Self::RunbookExec { runbook, step, .. } => {
                 format!("{runbook}#{step}")
             }
+            Self::Watch { target, .. } => target.clone(),
         }
     }
 
