@@ -199,7 +199,7 @@ impl Verdict {
 }
 
 /// A watch of one service after one action.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Watch {
     service: String,
     /// What the action was on (`service/env`, flag key), for the record.

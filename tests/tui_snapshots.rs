@@ -376,3 +376,53 @@ fn kill_switch_modal_asks_for_the_key() {
         snap!(format!("kill_switch_modal_{w}x{h}"), out);
     }
 }
+
+#[test]
+fn timeline_view_marks_suspects() {
+    let mut s = state();
+    s.view = View::Timeline;
+    for (w, h) in [(160, 45), (80, 24)] {
+        let out = text(&draw(&mut s, w, h));
+        assert!(out.contains("SUSPECT"), "{out}");
+        snap!(format!("view_timeline_{w}x{h}"), out);
+    }
+    // The deploy 11m before the SEV1 on checkout is a suspect.
+    assert!(s.timeline.iter().any(|e| e.suspect.is_some()
+        && e.kind == sitrep::timeline::EventKind::Deploy
+        && e.service.as_ref().is_some_and(|x| x.as_str() == "checkout")));
+}
+
+#[test]
+fn a_rollback_starts_a_watch_that_ends_with_a_verdict() {
+    let mut s = state();
+    let op = sitrep::ops::WriteOp::Rollback {
+        provider: Some("gh".into()),
+        service: "checkout".into(),
+        environment: "production".into(),
+        to: None,
+    };
+    update(&mut s, Msg::Acted(op));
+    assert_eq!(s.watches.len(), 1);
+    assert!(
+        s.toasts
+            .iter()
+            .any(|t| t.text.contains("watching checkout"))
+    );
+    // Nothing changes in the demo: at the deadline the verdict is "no change".
+    let later = s.now + chrono::Duration::minutes(11);
+    let (fx, dirty) = update(&mut s, Msg::Tick(later));
+    assert!(dirty);
+    assert!(s.watches.is_empty(), "the watch ended");
+    assert!(
+        matches!(
+            fx.as_slice(),
+            [sitrep::tui::update::Effect::RecordWatch(..)]
+        ),
+        "{fx:?}"
+    );
+    assert!(
+        s.toasts.iter().any(|t| t.text.starts_with("checkout:")),
+        "{:?}",
+        s.toasts
+    );
+}

@@ -71,8 +71,10 @@ impl Runner {
         let ex = self.executor.clone();
         tokio::spawn(async move {
             let req = Self::request(plan.op.clone(), reason, &ctx);
+            let mut acted = None;
             let msg = match ex.execute(&req, &plan, Mode::Live).await {
                 Ok(done) => {
+                    acted = Some(plan.op.clone());
                     let mut m = done.message.to_string();
                     for w in &done.warnings {
                         m.push_str(&format!(" (warning: {w})"));
@@ -82,6 +84,9 @@ impl Runner {
                 Err(e) => Err(e.to_string()),
             };
             let _ = tx.send(Msg::Executed(msg)).await;
+            if let Some(op) = acted {
+                let _ = tx.send(Msg::Acted(op)).await;
+            }
         });
     }
 }

@@ -163,6 +163,15 @@ pub const BINDINGS: &[Binding] = &[
         false
     ),
     b!(
+        &[(KeyCode::Char('8'), N)],
+        "8",
+        Action::View(View::Timeline),
+        "what changed (timeline)",
+        Scope::Global,
+        false,
+        false
+    ),
+    b!(
         &[(KeyCode::Tab, N)],
         "Tab",
         Action::NextView,

@@ -255,6 +255,16 @@ where
     tokio::pin!(quit);
     let mut dirty = true;
     let mut cur_ctx = ctx.clone();
+    // The audit log feeds the timeline and the Audit view: read it once
+    // at start, off the loop.
+    {
+        let ex = engine.actions.executor().clone();
+        let tx = act_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let v = actions::load_audit(&ex);
+            let _ = tx.blocking_send(Msg::AuditLoaded(Box::new(v)));
+        });
+    }
     loop {
         if dirty {
             terminal
@@ -408,6 +418,17 @@ where
                             Err(e) => state.toast(ToastKind::Error, format!("context {name}: {e}")),
                         }
                         dirty = true;
+                    }
+                    Effect::RecordWatch(w, v) => {
+                        let ex = engine.actions.executor().clone();
+                        let tx = act_tx.clone();
+                        tokio::spawn(async move {
+                            if let Err(e) = crate::watch::record(&ex, &w, &v, None).await {
+                                let _ = tx
+                                    .send(Msg::Warn(format!("watch verdict not recorded: {e}")))
+                                    .await;
+                            }
+                        });
                     }
                     Effect::SaveWalk => {
                         save_walk(state);

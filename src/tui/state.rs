@@ -15,10 +15,11 @@ pub enum View {
     Flags,
     Runbooks,
     Audit,
+    Timeline,
 }
 
 impl View {
-    pub const ALL: [View; 7] = [
+    pub const ALL: [View; 8] = [
         View::Dashboard,
         View::Incidents,
         View::Slos,
@@ -26,6 +27,7 @@ impl View {
         View::Flags,
         View::Runbooks,
         View::Audit,
+        View::Timeline,
     ];
 
     pub fn index(self) -> usize {
@@ -41,6 +43,7 @@ impl View {
             View::Flags => "Flags",
             View::Runbooks => "Runbooks",
             View::Audit => "Audit",
+            View::Timeline => "Timeline",
         }
     }
 
@@ -54,6 +57,7 @@ impl View {
             View::Flags => "Flag",
             View::Runbooks => "Book",
             View::Audit => "Audit",
+            View::Timeline => "Time",
         }
     }
 
@@ -137,7 +141,7 @@ pub struct State {
     pub store: Store,
     pub snap: Snapshot,
     pub now: Time,
-    pub lists: [ListState; 7],
+    pub lists: [ListState; 8],
     pub filter_editing: bool,
     pub modal: Option<Modal>,
     pub help: bool,
@@ -168,6 +172,10 @@ pub struct State {
     /// Contexts that exist, and the one in use.
     pub contexts: Vec<String>,
     pub context: Option<String>,
+    /// What changed (last 12 h), newest first, suspects marked.
+    pub timeline: Vec<crate::timeline::Event>,
+    /// Watches running after a rollback or kill switch.
+    pub watches: Vec<crate::watch::Watch>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -202,7 +210,7 @@ pub struct ActionCtx {
 impl State {
     pub fn new(store: Store, theme: Theme, now: Time) -> State {
         let snap = store.snapshot(now);
-        State {
+        let mut s = State {
             view: View::Dashboard,
             store,
             snap,
@@ -229,7 +237,11 @@ impl State {
             runbooks: RunbooksView::default(),
             contexts: Vec::new(),
             context: None,
-        }
+            timeline: Vec::new(),
+            watches: Vec::new(),
+        };
+        s.rebuild();
+        s
     }
 
     pub fn is_production(&self, env: &str) -> bool {
@@ -245,6 +257,9 @@ impl State {
             &self.runbooks.services,
             &self.runbooks.catalog.runbooks,
         );
+        let opts = crate::timeline::Options::new(self.now, self.now - chrono::Duration::hours(12))
+            .with_production_envs(Some(self.production_envs.clone()));
+        self.timeline = crate::timeline::build(&self.snap, &self.audit.records, &opts);
         for v in View::ALL {
             let n = self.len(v);
             let l = &mut self.lists[v.index()];
@@ -354,6 +369,7 @@ impl State {
             View::Flags => self.flags().len(),
             View::Audit => self.audit_rows().len(),
             View::Runbooks => self.runbook_rows().len(),
+            View::Timeline => self.timeline_rows().len(),
         }
     }
 
@@ -375,6 +391,23 @@ impl State {
         self.runbook_rows()
             .get(self.list(View::Runbooks).selected)
             .copied()
+    }
+
+    /// Timeline events shown (filtered).
+    pub fn timeline_rows(&self) -> Vec<&crate::timeline::Event> {
+        let q = self.filter(View::Timeline);
+        self.timeline
+            .iter()
+            .filter(|e| {
+                q.is_empty()
+                    || e.summary.as_str().to_lowercase().contains(&q)
+                    || e.service
+                        .as_ref()
+                        .is_some_and(|s| s.as_str().to_lowercase().contains(&q))
+                    || e.kind.label().contains(&q)
+                    || (q == "suspect" && e.suspect.is_some())
+            })
+            .collect()
     }
 
     /// Audit records shown (filtered).

@@ -26,6 +26,8 @@ pub enum Msg {
     AuditLoaded(Box<AuditView>),
     /// A background record failed (a runbook step could not be audited).
     Warn(String),
+    /// A write action succeeded (after `Executed`): watch its effect.
+    Acted(WriteOp),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -58,6 +60,8 @@ pub enum Effect {
     SaveWalk,
     /// Switch to another context (team/account config).
     SwitchContext(String),
+    /// Record a watch verdict in the audit log.
+    RecordWatch(Box<crate::watch::Watch>, Box<crate::watch::Verdict>),
 }
 
 /// Returns the side effects to run; `state` is changed in place. The
@@ -74,10 +78,15 @@ pub fn update(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
         Msg::Poll(ev) => {
             let was_in_flight = state.any_in_flight();
             let changed = state.store.apply(ev, None);
+            let mut fx = Vec::new();
             if changed {
                 state.rebuild();
+                fx = observe_watches(state);
             }
-            (vec![], changed || was_in_flight != state.any_in_flight())
+            (
+                fx,
+                changed || was_in_flight != state.any_in_flight() || !state.watches.is_empty(),
+            )
         }
         Msg::Tick(now) => {
             let old = state.now;
@@ -91,7 +100,12 @@ pub fn update(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
             // shown in seconds, or a toast leaving.
             let minute = now.timestamp() / 60 != old.timestamp() / 60;
             let second = now.timestamp() != old.timestamp() && seconds_shown;
-            (vec![], minute || second || toasts != state.toasts.len())
+            let fx = observe_watches(state);
+            let verdicts = !fx.is_empty();
+            (
+                fx,
+                minute || second || verdicts || toasts != state.toasts.len(),
+            )
         }
         Msg::Planned { result, reason } => {
             match result {
@@ -135,6 +149,36 @@ pub fn update(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
                 }
             }
             (vec![Effect::Refresh, Effect::LoadAudit], true)
+        }
+        Msg::Acted(op) => {
+            let service = match &op {
+                WriteOp::Rollback { service, .. } => Some(service.clone()),
+                WriteOp::FlagSet {
+                    key,
+                    provider,
+                    environment,
+                    ..
+                } => crate::cli::watch::flag_service(
+                    &state.snap,
+                    key,
+                    provider.as_deref(),
+                    environment.as_deref(),
+                ),
+                _ => None,
+            };
+            if let Some(svc) = service {
+                let w = crate::watch::Watch::new(&svc, &state.snap, state.now)
+                    .after(op.action_name(), &op.target());
+                state.toast(
+                    ToastKind::Info,
+                    format!(
+                        "watching {svc} for {}m: burn rate and incidents",
+                        w.config().window.num_minutes()
+                    ),
+                );
+                state.watches.push(w);
+            }
+            (vec![], true)
         }
         Msg::Warn(w) => {
             state.toast(ToastKind::Error, w);
@@ -490,6 +534,35 @@ fn palette_op(state: &mut State, op: WriteOp) -> Vec<Effect> {
     }
 }
 
+/// Feed the running watches the current picture; a verdict becomes a toast
+/// and an audit record, and the watch ends.
+fn observe_watches(state: &mut State) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    let mut toasts = Vec::new();
+    let (snap, now) = (&state.snap, state.now);
+    state.watches.retain_mut(|w| match w.observe(snap, now) {
+        Some(v) => {
+            let kind = match v.kind {
+                crate::watch::VerdictKind::Recovering => ToastKind::Ok,
+                crate::watch::VerdictKind::Worse => ToastKind::Error,
+                _ => ToastKind::Info,
+            };
+            let mut text = format!("{}: {}", w.service(), v.summary);
+            if let Some(rb) = v.runbook() {
+                text.push_str(&format!(" (next: runbook {rb})"));
+            }
+            toasts.push((kind, text));
+            fx.push(Effect::RecordWatch(Box::new(w.clone()), Box::new(v)));
+            false
+        }
+        None => true,
+    });
+    for (k, t) in toasts {
+        state.toast(k, t);
+    }
+    fx
+}
+
 /// Walk-mode keys: tick items, move between steps, run an action block.
 fn walk_action(state: &mut State, action: Action) -> Vec<Effect> {
     let Some(walk) = state.runbooks.walk.as_mut() else {
@@ -578,7 +651,7 @@ fn walk_action(state: &mut State, action: Action) -> Vec<Effect> {
 
 /// Work to do when a view is entered: the Audit view reads the log fresh.
 fn entered(state: &State) -> Vec<Effect> {
-    if state.view == View::Audit {
+    if matches!(state.view, View::Audit | View::Timeline) {
         vec![Effect::LoadAudit]
     } else {
         vec![]

@@ -71,6 +71,7 @@ pub fn render(f: &mut Frame, state: &State) {
         View::Deploys => lists::deploys(f, a.body, state),
         View::Flags => lists::flags(f, a.body, state),
         View::Audit => lists::audit(f, a.body, state),
+        View::Timeline => lists::timeline(f, a.body, state),
         View::Runbooks => lists::runbooks(f, a.body, state),
     }
     footer(f, a.footer, state);
@@ -89,9 +90,12 @@ pub fn row_at(state: &State, col: u16, row: u16) -> Option<usize> {
     let body = areas(area).body;
     let list = match state.view {
         View::Dashboard => dashboard::incident_rows_area(body),
-        View::Incidents | View::Slos | View::Deploys | View::Flags | View::Audit => {
-            lists::rows_area(state, body)
-        }
+        View::Incidents
+        | View::Slos
+        | View::Deploys
+        | View::Flags
+        | View::Audit
+        | View::Timeline => lists::rows_area(state, body),
         View::Runbooks if state.runbooks.walk.is_none() => lists::rows_area(state, body),
         _ => return None,
     };
