@@ -107,7 +107,7 @@ async fn alerts_listed_silenced_and_expired_on_a_real_alertmanager() {
     assert!(p.supports(&op));
     let mut plan = p.plan(&op).await.unwrap();
     assert!(
-        plan.summary.contains("1 alerts match, 1 firing"),
+        plan.summary.contains("matches 1 alert, 1 firing"),
         "{}",
         plan.summary
     );

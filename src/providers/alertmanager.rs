@@ -290,13 +290,13 @@ impl Alertmanager {
                     op: op.clone(),
                     provider: self.name.clone(),
                     summary: format!(
-                        "silence alerts matching {} for {} ({} alerts match, {firing} firing)",
+                        "silence alerts matching {} for {} (matches {}, {firing} firing)",
                         op.target(),
                         humantime::format_duration(Duration::from_secs(*duration_secs)),
-                        matched.len()
+                        plural(matched.len(), "alert")
                     ),
                     stakes: vec![
-                        ("matches".into(), format!("{} alerts", matched.len())),
+                        ("matches".into(), plural(matched.len(), "alert")),
                         ("alerts".into(), names.join("; ")),
                         ("until".into(), ts(ends)),
                     ],
@@ -434,5 +434,14 @@ impl Provider for Alertmanager {
         _idempotency_key: &'a str,
     ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
         Box::pin(self.run(plan))
+    }
+}
+
+/// "1 alert", "3 alerts".
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
     }
 }
