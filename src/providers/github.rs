@@ -1,8 +1,8 @@
 //! GitHub deployments through octocrab, and rollback.
 //!
 //! octocrab 0.54 has no deployments API, so this module uses its generic
-//! `get` (into `octocrab::Page<T>`, which follows the `Link` header) and
-//! `_post` with typed models of its own. octocrab is built without its
+//! `_get` (the body read here under the shared body cap, the `Link` header
+//! followed here) and `_post` with typed models of its own. octocrab is built without its
 //! `retry` feature, so it never retries by itself: reads are retried here
 //! (full-jitter backoff, `Retry-After`, `x-ratelimit-*`), writes never.
 //!
@@ -21,8 +21,8 @@
 //! `{environment, sha}`. See docs/PROVIDERS.md, "Deploys".
 
 use super::http::{
-    BUDGET_MIN_RETRIES, BUDGET_RATIO, BUDGET_WINDOW, CircuitBreaker, HttpConfig, clamp_wait,
-    full_jitter, seg, server_wait,
+    BUDGET_MIN_RETRIES, BUDGET_RATIO, BUDGET_WINDOW, BodyBudget, CircuitBreaker, HttpConfig,
+    clamp_wait, full_jitter, seg, server_wait,
 };
 use super::rollback;
 use super::{BoxFut, ErrorKind, Provider, ProviderError};
@@ -33,7 +33,7 @@ use crate::secrets::Secret;
 use crate::text::SafeText;
 use crate::util;
 use futures::StreamExt;
-use octocrab::{Octocrab, Page};
+use octocrab::Octocrab;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -101,6 +101,25 @@ enum Strategy {
 
 // ---------------------------------------------------------------------------
 // Wire models (only the fields used; everything else is ignored).
+
+/// One page of a list: its items and the next page's route (path and query).
+struct GhPage<T> {
+    items: Vec<T>,
+    next: Option<String>,
+}
+
+/// A list wrapped in an object (`{"total_count", "workflow_runs": [...]}`).
+#[derive(Deserialize)]
+struct GhListObject<T> {
+    #[serde(default = "none")]
+    workflow_runs: Option<Vec<T>>,
+    #[serde(default = "none")]
+    items: Option<Vec<T>>,
+}
+
+fn none<T>() -> Option<T> {
+    None
+}
 
 #[derive(Debug, Deserialize)]
 struct GhUser {
@@ -283,6 +302,8 @@ pub struct Github {
     blocked_until: Mutex<Option<Instant>>,
     /// The shared layer's circuit breaker, fed by this client's outcomes.
     breaker: CircuitBreaker,
+    /// Response bytes held at once across concurrent requests.
+    body_budget: BodyBudget,
     /// Retry budget: (when, was a retry) over the last `BUDGET_WINDOW`.
     budget: Mutex<VecDeque<(Instant, bool)>>,
     /// Results of writes already carried out in this process, by key.
@@ -452,6 +473,7 @@ impl Github {
             strategy,
             workflow: pc.workflow.clone().filter(|w| !w.trim().is_empty()),
             breaker: CircuitBreaker::new(opts.http.breaker.clone()),
+            body_budget: BodyBudget::new(opts.http.body_cap),
             opts,
             poll: pc.poll(),
             statuses: Mutex::new(HashMap::new()),
@@ -807,7 +829,7 @@ impl Github {
         &self,
         route: &str,
         what: &str,
-    ) -> Result<Page<T>, ProviderError> {
+    ) -> Result<GhPage<T>, ProviderError> {
         let p = &self.opts.http.retry;
         let mut retry = 0u32;
         loop {
@@ -816,13 +838,13 @@ impl Github {
             if retry == 0 {
                 self.budget_note_request();
             }
-            let fut = self.crab.get::<Page<T>, _, ()>(route, None);
+            let fut = self.read_page::<T>(route, what);
             let f = match tokio::time::timeout(self.opts.http.total_timeout, fut).await {
                 Ok(Ok(page)) => {
                     self.record(None);
                     return Ok(page);
                 }
-                Ok(Err(e)) => self.failure(&e, what, false),
+                Ok(Err(f)) => f,
                 Err(_) => Failure {
                     err: self.err(
                         ErrorKind::Timeout,
@@ -866,13 +888,101 @@ impl Github {
         }
     }
 
+    /// One GET, its body read under the provider's body budget (octocrab
+    /// itself reads bodies whole, without a cap) and decoded straight into
+    /// `T` (no intermediate `serde_json::Value`, whose size can be many
+    /// times the body's).
+    async fn read_page<T: DeserializeOwned>(
+        &self,
+        route: &str,
+        what: &str,
+    ) -> Result<GhPage<T>, Failure> {
+        use http_body_util::BodyExt;
+        let crab = |e: octocrab::Error| self.failure(&e, what, false);
+        let resp = self.crab._get(route).await.map_err(crab)?;
+        let cap = self.opts.http.body_cap;
+        let too_large = |n: String| Failure {
+            err: self.err(
+                ErrorKind::TooLarge,
+                format!("{what}: body {n} exceeds the {cap}-byte cap"),
+            ),
+            retryable: false,
+            wait: None,
+            not_sent: false,
+        };
+        if let Some(len) = resp
+            .headers()
+            .get(reqwest::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            && len > cap as u64
+        {
+            return Err(too_large(format!("of {len} bytes")));
+        }
+        let (parts, mut body) = resp.into_parts();
+        let mut held = self.body_budget.hold();
+        let mut chunks: Vec<bytes::Bytes> = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(crab)?;
+            if let Ok(data) = frame.into_data() {
+                if !held.grow(data.len()) {
+                    return Err(too_large("size".into()));
+                }
+                chunks.push(data);
+            }
+        }
+        let bytes = bytes::Bytes::from(chunks.concat());
+        drop(chunks);
+        drop(held);
+        if !parts.status.is_success() {
+            let full = http_body_util::Full::new(bytes)
+                .map_err(|never| match never {})
+                .boxed();
+            let resp = http::Response::from_parts(parts, full);
+            return match octocrab::map_github_error(resp).await {
+                Err(e) => Err(crab(e)),
+                Ok(_) => Err(self.decode_failure(
+                    serde_json::error::Category::Data,
+                    what,
+                    "unexpected status".into(),
+                )),
+            };
+        }
+        let next = parts
+            .headers
+            .get_all(reqwest::header::LINK)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(super::http::link_next)
+            .and_then(|u| {
+                u.parse::<http::Uri>()
+                    .ok()
+                    .and_then(|u| u.path_and_query().map(|pq| pq.as_str().to_string()))
+            });
+        let decode = |e: serde_json::Error| {
+            let msg: String = e.to_string().chars().take(200).collect();
+            self.decode_failure(e.classify(), what, msg)
+        };
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
+        let items = if first == Some(b'{') {
+            let obj: GhListObject<T> = serde_json::from_slice(&bytes).map_err(decode)?;
+            obj.workflow_runs.or(obj.items).ok_or_else(|| {
+                self.decode_failure(
+                    serde_json::error::Category::Data,
+                    what,
+                    "no list in the object".into(),
+                )
+            })?
+        } else {
+            serde_json::from_slice::<Vec<T>>(&bytes).map_err(decode)?
+        };
+        Ok(GhPage { items, next })
+    }
+
     /// The next-page route of a `Link` URL: its path and query, always sent
     /// to the configured base (a token never follows a link to another host).
-    fn next_route<T>(page: &Page<T>) -> Option<String> {
-        page.next
-            .as_ref()
-            .and_then(|u| u.path_and_query())
-            .map(|pq| pq.as_str().to_string())
+    fn next_route<T>(page: &GhPage<T>) -> Option<String> {
+        page.next.clone()
     }
 
     /// All pages of a list, up to `max_pages`.
@@ -883,9 +993,9 @@ impl Github {
         max_pages: usize,
     ) -> Result<Vec<T>, ProviderError> {
         let mut out = Vec::new();
-        let mut page: Page<T> = self.get_page(&route, what).await?;
+        let mut page: GhPage<T> = self.get_page(&route, what).await?;
         for n in 1..=max_pages.max(1) {
-            out.append(&mut page.take_items());
+            out.append(&mut page.items);
             let Some(next) = Self::next_route(&page) else {
                 return Ok(out);
             };
@@ -931,7 +1041,7 @@ impl Github {
         let what = format!("GET /repos/{}/deployments/{id}/statuses", repo.full());
         match self.get_page::<GhStatus>(&route, &what).await {
             Ok(mut p) => {
-                let s = p.take_items().into_iter().next();
+                let s = std::mem::take(&mut p.items).into_iter().next();
                 Ok(StatusInfo {
                     url: s.as_ref().and_then(|s| {
                         [&s.log_url, &s.target_url, &s.environment_url]
@@ -1132,10 +1242,10 @@ impl Github {
             "GET /repos/{}/actions/workflows/{workflow}/runs",
             repo.full()
         );
-        let mut page: Page<GhRun> = self.get_page(&route, &what).await?;
+        let page: GhPage<GhRun> = self.get_page(&route, &what).await?;
         let env = runs_environment(workflow);
         Ok(page
-            .take_items()
+            .items
             .into_iter()
             .map(|r| {
                 let (state, raw) = map_run(r.status.as_deref(), r.conclusion.as_deref());

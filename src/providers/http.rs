@@ -692,6 +692,69 @@ fn short_cause(e: &reqwest::Error) -> String {
 }
 
 // ---------------------------------------------------------------------------
+// Body budget
+
+/// The response bytes one provider may hold at once, across all its
+/// concurrent requests. A single body over the cap is refused, and so is a
+/// body that would push the sum of the bodies being read past it: memory
+/// stays bounded by the cap whatever the request concurrency.
+#[derive(Debug)]
+pub struct BodyBudget {
+    cap: usize,
+    used: std::sync::atomic::AtomicUsize,
+}
+
+/// Bytes held against a [`BodyBudget`]; given back when dropped.
+#[derive(Debug)]
+pub struct BodyHold<'a> {
+    budget: &'a BodyBudget,
+    held: usize,
+}
+
+impl BodyBudget {
+    pub fn new(cap: usize) -> Self {
+        BodyBudget {
+            cap,
+            used: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    pub fn hold(&self) -> BodyHold<'_> {
+        BodyHold {
+            budget: self,
+            held: 0,
+        }
+    }
+
+    /// Bytes held right now.
+    pub fn used(&self) -> usize {
+        self.used.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl BodyHold<'_> {
+    /// Hold `n` more bytes; false (and nothing held) when that would pass the cap.
+    pub fn grow(&mut self, n: usize) -> bool {
+        use std::sync::atomic::Ordering;
+        let prev = self.budget.used.fetch_add(n, Ordering::SeqCst);
+        if prev.saturating_add(n) > self.budget.cap {
+            self.budget.used.fetch_sub(n, Ordering::SeqCst);
+            return false;
+        }
+        self.held += n;
+        true
+    }
+}
+
+impl Drop for BodyHold<'_> {
+    fn drop(&mut self) {
+        self.budget
+            .used
+            .fetch_sub(self.held, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+// ---------------------------------------------------------------------------
 // The client
 
 /// One provider's HTTP client.
@@ -710,6 +773,8 @@ pub struct HttpClient {
     last_failure: Mutex<Option<String>>,
     /// Retry budget: (when, was a retry) over the last `BUDGET_WINDOW`.
     budget: Mutex<VecDeque<(Instant, bool)>>,
+    /// Response bytes held at once across concurrent requests (≤ body_cap).
+    body_budget: BodyBudget,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -783,6 +848,7 @@ impl HttpClient {
             auth,
             static_headers: vec![("Accept".into(), "application/json".into())],
             breaker: CircuitBreaker::new(cfg.breaker.clone()),
+            body_budget: BodyBudget::new(cfg.body_cap),
             cfg,
             blocked_until: Mutex::new(None),
             last_failure: Mutex::new(None),
@@ -1117,14 +1183,18 @@ impl HttpClient {
         {
             return Err(too_large(format!("of {len} bytes")));
         }
-        let mut body = Vec::new();
+        // Chunks are kept as they come (no doubling copies) and counted
+        // against the client's body budget, shared by its concurrent
+        // requests: what one provider holds at once stays under the cap.
+        let mut held = self.body_budget.hold();
+        let mut chunks = Vec::new();
         loop {
             match resp.chunk().await {
                 Ok(Some(c)) => {
-                    if body.len() + c.len() > cap {
+                    if !held.grow(c.len()) {
                         return Err(too_large("size".into()));
                     }
-                    body.extend_from_slice(&c);
+                    chunks.push(c);
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -1145,6 +1215,9 @@ impl HttpClient {
                 }
             }
         }
+        let body = chunks.concat();
+        drop(chunks);
+        drop(held);
         if (200..300).contains(&status) {
             return Ok(Response {
                 status,
@@ -2045,6 +2118,22 @@ mod tests {
         let e = c.get(&c.url("/big"), &[]).await.unwrap_err();
         assert_eq!(e.kind, ErrorKind::TooLarge);
         assert!(e.to_string().contains("too large"), "{e}");
+    }
+
+    #[test]
+    fn the_body_budget_is_shared_by_concurrent_bodies() {
+        let b = BodyBudget::new(100);
+        let mut one = b.hold();
+        let mut two = b.hold();
+        assert!(one.grow(60));
+        assert!(!two.grow(50), "60 + 50 held at once passes the cap");
+        assert!(two.grow(40));
+        assert_eq!(b.used(), 100);
+        drop(one);
+        assert_eq!(b.used(), 40, "a finished body gives its bytes back");
+        assert!(two.grow(60));
+        drop(two);
+        assert_eq!(b.used(), 0);
     }
 
     #[tokio::test]

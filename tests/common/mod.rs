@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod fault;
+
 use sitrep::config::{Config, SecretRef};
 use sitrep::providers::BuildCtx;
 use sitrep::providers::http::HttpConfig;
