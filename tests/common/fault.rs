@@ -229,3 +229,15 @@ pub fn rss_bytes() -> usize {
         .map(|kb| kb * 1024)
         .unwrap_or(0)
 }
+
+/// Start a fake on its own runtime, for tests that are not async (the
+/// runtime must be kept alive as long as the fake is needed).
+pub fn background(fault: Fault) -> (FaultServer, tokio::runtime::Runtime) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(FaultServer::start(fault));
+    (server, rt)
+}

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod fault;
+pub mod tmux;
 
 use sitrep::config::{Config, SecretRef};
 use sitrep::providers::BuildCtx;
