@@ -28,6 +28,9 @@ pub enum Fault {
     CutOff(Vec<u8>),
     /// 200, chunked, no length: `total` bytes of a JSON-looking stream.
     Huge { total: usize },
+    /// A hostile server: `status` with the request head (credentials
+    /// included) echoed back in a JSON error message.
+    Echo(u16),
 }
 
 impl Fault {
@@ -107,13 +110,13 @@ fn reason(status: u16) -> &'static str {
 }
 
 /// Read one request head (and any body the headers announce, bounded).
-async fn read_request(sock: &mut TcpStream) -> std::io::Result<bool> {
+async fn read_request(sock: &mut TcpStream) -> std::io::Result<Option<String>> {
     let mut buf = Vec::new();
     let mut tmp = [0u8; 4096];
     loop {
         let n = sock.read(&mut tmp).await?;
         if n == 0 {
-            return Ok(false);
+            return Ok(None);
         }
         buf.extend_from_slice(&tmp[..n]);
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -132,20 +135,31 @@ async fn read_request(sock: &mut TcpStream) -> std::io::Result<bool> {
                 }
                 have += n;
             }
-            return Ok(true);
+            return Ok(Some(String::from_utf8_lossy(&buf[..end]).into_owned()));
         }
         if buf.len() > 1 << 20 {
-            return Ok(false);
+            return Ok(None);
         }
     }
 }
 
 async fn serve(mut sock: TcpStream, fault: Fault, hits: Arc<AtomicUsize>) -> std::io::Result<()> {
-    if !read_request(&mut sock).await? {
+    let Some(request) = read_request(&mut sock).await? else {
         return Ok(());
-    }
+    };
     hits.fetch_add(1, Ordering::SeqCst);
+    let fault = match fault {
+        Fault::Echo(status) => Fault::Respond {
+            status,
+            headers: vec![],
+            body: serde_json::json!({ "message": format!("you sent: {request}"), "error": { "message": request } })
+                .to_string()
+                .into_bytes(),
+        },
+        f => f,
+    };
     match fault {
+        Fault::Echo(_) => {}
         Fault::Hang => {
             // Hold the socket open well past any client timeout.
             tokio::time::sleep(Duration::from_secs(300)).await;
