@@ -132,9 +132,8 @@ fn a_panic_restores_the_terminal_and_prints_sanitized_text() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let audit = seed_audit(&data);
-    let title_before;
     let t = start(dir.path(), &data, &[("SITREP_TEST_PANIC", "1")]);
-    title_before = t.format("#{pane_title}");
+    let title_before = t.format("#{pane_title}");
     t.send(&["j"]);
     assert_restored(&t, "101");
     let s = t.capture();
