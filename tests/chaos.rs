@@ -20,6 +20,10 @@ use sitrep::providers::{ErrorKind, Registry};
 use sitrep::store::Store;
 use std::time::{Duration, Instant};
 
+/// The tests that stream 200 MB run one at a time: the RSS bound is
+/// about one of them, not the sum.
+static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Every HTTP provider kind of SPEC §3.
 const KINDS: &[&str] = &[
     "pagerduty",
@@ -382,6 +386,7 @@ async fn well_formed_json_of_the_wrong_shape() {
 async fn a_200_mb_body_is_refused_at_the_cap_with_bounded_memory() {
     const TOTAL: usize = 200 * 1024 * 1024;
     const MIB: usize = 1024 * 1024;
+    let _one = HEAVY.lock().await;
     let server = FaultServer::start(Fault::Huge { total: TOTAL }).await;
     let mut problems = Vec::new();
     let mut figures = Vec::new();
@@ -435,4 +440,42 @@ async fn a_200_mb_body_is_refused_at_the_cap_with_bounded_memory() {
     }
     eprintln!("chaos 200 MB:\n  {}", figures.join("\n  "));
     assert!(problems.is_empty(), "200 MB:\n{}", problems.join("\n"));
+}
+
+/// A write answered with a 200 MB body: the answer is not read whole, and
+/// since the server did answer, the outcome is reported as unknown (check
+/// before retrying), never as a plain failure.
+#[tokio::test]
+async fn a_write_answered_with_200_mb_is_outcome_unknown() {
+    use sitrep::providers::http::{Auth, HttpClient, HttpConfig};
+    let _one = HEAVY.lock().await;
+    let server = FaultServer::start(Fault::Huge {
+        total: 200 * 1024 * 1024,
+    })
+    .await;
+    let c = HttpClient::new(
+        "bad",
+        &server.url,
+        Auth::None,
+        HttpConfig::from_timeout(Duration::from_secs(1)),
+    )
+    .unwrap();
+    let before = rss_bytes();
+    let e = tokio::time::timeout(
+        BOUND,
+        c.send(
+            reqwest::Method::POST,
+            &c.url("/incidents/PX1/notes"),
+            Some(&serde_json::json!({"note": {"content": "x"}})),
+            &[],
+            Some("key-1"),
+        ),
+    )
+    .await
+    .expect("the write ended")
+    .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unknown, "{e}");
+    assert!(e.to_string().contains("response too large"), "{e}");
+    assert!(rss_bytes().saturating_sub(before) < 64 * 1024 * 1024);
+    assert_eq!(server.hits(), 1, "a write is never retried");
 }

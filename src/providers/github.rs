@@ -888,18 +888,16 @@ impl Github {
         }
     }
 
-    /// One GET, its body read under the provider's body budget (octocrab
-    /// itself reads bodies whole, without a cap) and decoded straight into
-    /// `T` (no intermediate `serde_json::Value`, whose size can be many
-    /// times the body's).
-    async fn read_page<T: DeserializeOwned>(
+    /// Read a response body under the provider's body budget (octocrab
+    /// reads bodies whole, without a cap).
+    async fn read_capped(
         &self,
-        route: &str,
+        resp: http::Response<http_body_util::combinators::BoxBody<bytes::Bytes, octocrab::Error>>,
         what: &str,
-    ) -> Result<GhPage<T>, Failure> {
+        write: bool,
+    ) -> Result<(http::response::Parts, bytes::Bytes), Failure> {
         use http_body_util::BodyExt;
-        let crab = |e: octocrab::Error| self.failure(&e, what, false);
-        let resp = self.crab._get(route).await.map_err(crab)?;
+        let crab = |e: octocrab::Error| self.failure(&e, what, write);
         let cap = self.opts.http.body_cap;
         let too_large = |n: String| Failure {
             err: self.err(
@@ -934,6 +932,22 @@ impl Github {
         let bytes = bytes::Bytes::from(chunks.concat());
         drop(chunks);
         drop(held);
+        Ok((parts, bytes))
+    }
+
+    /// One GET, its body read under the provider's body budget (octocrab
+    /// itself reads bodies whole, without a cap) and decoded straight into
+    /// `T` (no intermediate `serde_json::Value`, whose size can be many
+    /// times the body's).
+    async fn read_page<T: DeserializeOwned>(
+        &self,
+        route: &str,
+        what: &str,
+    ) -> Result<GhPage<T>, Failure> {
+        use http_body_util::BodyExt;
+        let crab = |e: octocrab::Error| self.failure(&e, what, false);
+        let resp = self.crab._get(route).await.map_err(crab)?;
+        let (parts, bytes) = self.read_capped(resp, what, false).await?;
         if !parts.status.is_success() {
             let full = http_body_util::Full::new(bytes)
                 .map_err(|never| match never {})
@@ -1461,28 +1475,43 @@ impl Github {
         self.precheck()?;
         self.admit()?;
         let fut = async {
-            let resp = self.crab._post(route, Some(body)).await?;
+            let resp = self
+                .crab
+                ._post(route, Some(body))
+                .await
+                .map_err(|e| self.failure(&e, what, true))?;
             let status = resp.status().as_u16();
+            // Read under the body cap, as reads are.
+            let (parts, bytes) = self.read_capped(resp, what, true).await?;
             if !(200..300).contains(&status) {
                 // Turns the answer into octocrab's `Error::GitHub`.
-                octocrab::map_github_error(resp).await?;
+                use http_body_util::BodyExt;
+                let full = http_body_util::Full::new(bytes)
+                    .map_err(|never| match never {})
+                    .boxed();
+                octocrab::map_github_error(http::Response::from_parts(parts, full))
+                    .await
+                    .map_err(|e| self.failure(&e, what, true))?;
                 return Ok((status, String::new()));
             }
-            let text = self.crab.body_to_string(resp).await?;
-            Ok::<_, octocrab::Error>((status, text))
+            Ok::<_, Failure>((status, String::from_utf8_lossy(&bytes).into_owned()))
         };
         match tokio::time::timeout(self.opts.http.write_timeout, fut).await {
             Ok(Ok(r)) => {
                 self.record(None);
                 Ok(r)
             }
-            Ok(Err(e)) => {
-                let f = self.failure(&e, what, true);
+            Ok(Err(f)) => {
                 self.record(Some(&f.err));
                 let cut_off = !f.not_sent
                     && matches!(
                         f.err.kind,
-                        ErrorKind::Timeout | ErrorKind::Connect | ErrorKind::Malformed
+                        ErrorKind::Timeout
+                            | ErrorKind::Connect
+                            | ErrorKind::Malformed
+                            // The server answered, but with more than we read:
+                            // whether it applied the write is not known.
+                            | ErrorKind::TooLarge
                     );
                 let gateway = matches!(f.err.kind, ErrorKind::Server { status: 502 | 504 });
                 if cut_off || gateway {

@@ -1360,7 +1360,12 @@ impl HttpClient {
                 let cut_off = !f.not_sent
                     && matches!(
                         f.err.kind,
-                        ErrorKind::Timeout | ErrorKind::Connect | ErrorKind::Malformed
+                        ErrorKind::Timeout
+                            | ErrorKind::Connect
+                            | ErrorKind::Malformed
+                            // The server answered, but with more than we read:
+                            // whether it applied the write is not known.
+                            | ErrorKind::TooLarge
                     );
                 let gateway = matches!(f.err.kind, ErrorKind::Server { status: 502 | 504 });
                 if cut_off || gateway {
