@@ -479,3 +479,33 @@ async fn a_write_answered_with_200_mb_is_outcome_unknown() {
     assert!(rss_bytes().saturating_sub(before) < 64 * 1024 * 1024);
     assert_eq!(server.hits(), 1, "a write is never retried");
 }
+
+/// `{}`: valid JSON with none of the expected keys. Most providers call it
+/// the wrong shape; the APIs whose list key is optional by documentation
+/// read it as an empty list (documented in docs/RELIABILITY.md). Either
+/// way the fetch ends, names the provider on error, and the healthy
+/// provider's data stays.
+#[tokio::test]
+async fn an_empty_object_is_the_wrong_shape_or_an_empty_list_by_design() {
+    let server = FaultServer::start(Fault::ok("{}")).await;
+    let mut empty = Vec::new();
+    let mut problems = Vec::new();
+    for r in futures::future::join_all(KINDS.iter().map(|k| run_one(k, &server.url))).await {
+        let o = r.unwrap();
+        if !o.healthy_ok {
+            problems.push(format!("{}: the healthy provider lost its data", o.kind));
+        }
+        match &o.error {
+            None => empty.push(o.kind),
+            Some(e) if e.kind == ErrorKind::Shape && e.to_string().starts_with("bad: ") => {}
+            Some(e) => problems.push(format!("{}: {e} ({:?})", o.kind, e.kind)),
+        }
+    }
+    eprintln!("empty object read as an empty list by: {empty:?}");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_eq!(empty, EMPTY_OBJECT_IS_EMPTY, "the documented set changed");
+}
+
+/// Providers for which `{}` is a valid, empty answer (their list key is
+/// optional in the vendor's API): see docs/RELIABILITY.md.
+const EMPTY_OBJECT_IS_EMPTY: &[&str] = &[];

@@ -41,7 +41,8 @@ pub struct LaunchDarkly {
 
 #[derive(Debug, Deserialize)]
 struct Page {
-    #[serde(default)]
+    /// Always present in LaunchDarkly's answer: a body without it is the
+    /// wrong shape, never "no flags" (a kill switch must not vanish).
     items: Vec<LdFlag>,
     #[serde(default, rename = "_links")]
     links: Links,
