@@ -509,3 +509,73 @@ async fn an_empty_object_is_the_wrong_shape_or_an_empty_list_by_design() {
 /// Providers for which `{}` is a valid, empty answer (their list key is
 /// optional in the vendor's API): see docs/RELIABILITY.md.
 const EMPTY_OBJECT_IS_EMPTY: &[&str] = &[];
+
+/// End to end through the binary: every HTTP provider kind hangs at once;
+/// `sitrep status --json` still ends on its own, exits 1 (partial), names
+/// each failing provider and its cause in `providers[].error`, and prints
+/// the healthy provider's data.
+#[test]
+fn status_json_with_every_provider_hung_is_partial_and_names_each_one() {
+    let (server, _rt) = common::fault::background(Fault::Hang);
+    let dir = tempfile::tempdir().unwrap();
+    let flags = dir.path().join("flags.json");
+    std::fs::write(&flags, FLAGS).unwrap();
+    let mut text = String::new();
+    for k in KINDS {
+        text.push_str(
+            &provider_toml(k, &server.url)
+                .replace("name = \"bad\"", &format!("name = \"bad-{k}\""))
+                .replace("provider = \"bad\"", "provider = \"bad-prometheus\""),
+        );
+    }
+    text.push_str(&format!(
+        "[[provider]]\nname = \"good\"\nkind = \"flagd\"\npath = {:?}\n",
+        flags.display().to_string()
+    ));
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, text).unwrap();
+    let start = Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sitrep"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args(["status", "--json"])
+        .env("CHAOS_TOKEN", "chaos-token-0123456789")
+        .env("CHAOS_APP_KEY", "chaos-app-key-0123456789")
+        .output()
+        .unwrap();
+    let took = start.elapsed();
+    eprintln!("status --json with 10 hung providers: {took:?}");
+    assert!(took < BOUND, "took {took:?}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let providers = v["providers"].as_array().unwrap();
+    assert_eq!(providers.len(), KINDS.len() + 1);
+    for p in providers {
+        let name = p["name"].as_str().unwrap();
+        if name == "good" {
+            assert_eq!(p["ok"], true, "{p}");
+        } else {
+            let err = p["error"].as_str().unwrap_or_default();
+            assert_eq!(p["ok"], false, "{p}");
+            assert!(
+                err.starts_with(&format!("{name}: timed out")),
+                "{name}: {err}"
+            );
+        }
+    }
+    assert!(
+        v["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["key"] == "checkout-writes"),
+        "the healthy provider's data is printed"
+    );
+}
