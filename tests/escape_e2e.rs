@@ -24,7 +24,7 @@ fn payload() -> String {
         "\u{1b}]52;c;ZWNobyBwd25lZA==\u{7}",
         "\u{1b}[2J\u{1b}[H",
         "\u{1b}[10;10H",
-        "\u{1b}[?1049l",
+        "\u{1b}[?1049l\u{1b}[?25h\u{1b}[?1000l\u{1b}[?1003l",
         "Type 'prod-db' to confirm:",
         "\u{9b}31m",
         "\u{9d}2;PWNED-C1\u{9c}",
@@ -107,6 +107,14 @@ fn terminal_problems(t: &Tmux, title_before: &str, where_: &str) -> Vec<String> 
     }
     if t.format("#{alternate_on}") != "1" {
         p.push(format!("{where_}: the alternate screen was left"));
+    }
+    // The console hides the cursor and reports the mouse; data must not
+    // change either.
+    if t.format("#{cursor_flag}") != "0" {
+        p.push(format!("{where_}: the cursor was shown"));
+    }
+    if t.format("#{mouse_any_flag}") != "1" {
+        p.push(format!("{where_}: mouse reporting was changed"));
     }
     p
 }
