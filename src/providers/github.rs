@@ -139,10 +139,86 @@ struct GhDeployment {
     description: Option<String>,
     #[serde(default)]
     creator: Option<GhUser>,
-    /// An object, or a string holding JSON.
-    #[serde(default)]
+    /// An object, or a string holding JSON. Only its `sitrep` record is
+    /// kept (see [`sitrep_payload`]).
+    #[serde(default, deserialize_with = "sitrep_payload")]
     payload: serde_json::Value,
     created_at: Time,
+}
+
+/// The largest `payload.sitrep` record read (ours are a few hundred bytes).
+const SITREP_RECORD_CAP: usize = 4096;
+
+/// Keep only `{"sitrep": …}` of a deployment payload (an object, or a
+/// string holding one), `Null` otherwise. Anything else in a payload —
+/// teams put arbitrary data there — is skipped while decoding, never built
+/// into a `serde_json::Value` tree (which costs many times the text).
+fn sitrep_payload<'de, D: serde::Deserializer<'de>>(d: D) -> Result<serde_json::Value, D::Error> {
+    d.deserialize_any(SitrepPayload)
+        .map(|v| v.unwrap_or_default())
+}
+
+struct SitrepPayload;
+
+/// `SitrepPayload` as a type, to parse a payload held in a string.
+struct SitrepOnly(Option<serde_json::Value>);
+
+impl<'de> Deserialize<'de> for SitrepOnly {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(SitrepPayload).map(SitrepOnly)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for SitrepPayload {
+    type Value = Option<serde_json::Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a deployment payload")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+        use serde::de::IgnoredAny;
+        let mut out = None;
+        while let Some(k) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+            if k == "sitrep" {
+                let raw: Box<serde_json::value::RawValue> = m.next_value()?;
+                if raw.get().len() <= SITREP_RECORD_CAP {
+                    out = serde_json::from_str::<serde_json::Value>(raw.get()).ok();
+                }
+            } else {
+                m.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(out.map(|s| serde_json::json!({ "sitrep": s })))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(serde_json::from_str::<SitrepOnly>(v).ok().and_then(|p| p.0))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
+        while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -1818,6 +1894,29 @@ mod tests {
             map_run(Some("waiting"), None),
             (DeployState::Queued, "waiting".into())
         );
+    }
+
+    #[test]
+    fn payloads_keep_only_the_sitrep_record() {
+        let list: Vec<GhDeployment> = serde_json::from_str(
+            r#"[
+              {"id":1,"sha":"a","ref":"r","created_at":"2026-11-22T01:00:00Z","payload":{"big":[1,2,3],"sitrep":{"idempotency_key":"k1","action":"rollback","from":{"sha":"s0"}}}},
+              {"id":2,"sha":"a","ref":"r","created_at":"2026-11-22T01:00:00Z","payload":"{\"sitrep\":{\"idempotency_key\":\"k2\"}}"},
+              {"id":3,"sha":"a","ref":"r","created_at":"2026-11-22T01:00:00Z","payload":[1,{"sitrep":{}}]},
+              {"id":4,"sha":"a","ref":"r","created_at":"2026-11-22T01:00:00Z","payload":{"sitrep":5}},
+              {"id":5,"sha":"a","ref":"r","created_at":"2026-11-22T01:00:00Z","payload":"not json"},
+              {"id":6,"sha":"a","ref":"r","created_at":"2026-11-22T01:00:00Z","payload":null},
+              {"id":7,"sha":"a","ref":"r","created_at":"2026-11-22T01:00:00Z"}
+            ]"#,
+        )
+        .unwrap();
+        assert_eq!(payload_key(&list[0].payload).as_deref(), Some("k1"));
+        assert_eq!(payload_from_sha(&list[0].payload).as_deref(), Some("s0"));
+        assert!(list[0].payload.get("big").is_none(), "the rest is not kept");
+        assert_eq!(payload_key(&list[1].payload).as_deref(), Some("k2"));
+        for d in &list[2..] {
+            assert_eq!(payload_key(&d.payload), None, "{}", d.id);
+        }
     }
 
     #[test]
