@@ -605,9 +605,10 @@ fn peak_growth(f: impl FnOnce()) -> usize {
 /// decode. Prometheus with `result` before `resultType` (JSON key order is
 /// not guaranteed) used to be buffered by serde into a generic tree
 /// (+800 MiB for 30 MiB); GitHub deployment payloads (arbitrary data teams
-/// put there) were built into `serde_json::Value` trees. Now: Prometheus
-/// keeps the raw text plus 16 bytes a sample; GitHub keeps only the
-/// `payload.sitrep` record.
+/// put there) and Vercel deployment `meta` values were built into
+/// `serde_json::Value` trees. Now: Prometheus keeps the raw text plus 16
+/// bytes a sample; GitHub keeps only the `payload.sitrep` record; Vercel
+/// keeps string meta values only.
 #[tokio::test]
 async fn a_large_valid_answer_decodes_in_bounded_memory() {
     use sitrep::config::ProviderKind;
@@ -625,10 +626,17 @@ async fn a_large_valid_answer_decodes_in_bounded_memory() {
         gh.push_str("0,");
     }
     gh.push_str("0]}}]");
+    let mut vc =
+        String::from(r#"{"deployments":[{"uid":"d1","meta":{"githubCommitSha":"abc","junk":["#);
+    while vc.len() < 16 * MIB {
+        vc.push_str("0,");
+    }
+    vc.push_str("0]}}]}");
     let mut figures = Vec::new();
     for (kind, body) in [
         (ProviderKind::Prometheus, prom.into_bytes()),
         (ProviderKind::Github, gh.into_bytes()),
+        (ProviderKind::Vercel, vc.into_bytes()),
     ] {
         let mut r = None;
         let grew = peak_growth(|| {

@@ -640,6 +640,67 @@ pub fn decode_json<T: DeserializeOwned>(
     })
 }
 
+/// A JSON value kept only if it is a string; anything else is skipped while
+/// decoding (never built into a `serde_json::Value` tree, which costs many
+/// times its text). For vendor fields documented as strings that a hostile
+/// or odd server may fill with anything (e.g. Vercel deployment `meta`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StrOrSkip(pub Option<String>);
+
+impl<'de> serde::Deserialize<'de> for StrOrSkip {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Option<String>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Some(v.to_string()))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Some(v))
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut s: A,
+            ) -> Result<Self::Value, A::Error> {
+                while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(None)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Self::Value, A::Error> {
+                while m
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(None)
+            }
+        }
+        d.deserialize_any(V).map(StrOrSkip)
+    }
+}
+
 /// Why one attempt failed, and whether a read may be retried.
 struct Failure {
     err: ProviderError,
@@ -2123,6 +2184,29 @@ mod tests {
         let e = c.get(&c.url("/big"), &[]).await.unwrap_err();
         assert_eq!(e.kind, ErrorKind::TooLarge);
         assert!(e.to_string().contains("too large"), "{e}");
+    }
+
+    #[test]
+    fn str_or_skip_keeps_strings_and_skips_the_rest() {
+        let v: Vec<StrOrSkip> = serde_json::from_str(
+            r#"["a", 1, -1, 1.5, true, null, [1, [2]], {"k": {"x": 1}}, "b\u001b"]"#,
+        )
+        .unwrap();
+        let got: Vec<Option<&str>> = v.iter().map(|s| s.0.as_deref()).collect();
+        assert_eq!(
+            got,
+            [
+                Some("a"),
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                Some("b\u{1b}")
+            ]
+        );
     }
 
     #[test]

@@ -83,7 +83,9 @@ struct VDeployment {
     #[serde(default)]
     creator: Option<VCreator>,
     #[serde(default)]
-    meta: Option<BTreeMap<String, serde_json::Value>>,
+    /// Strings only (Vercel's meta is string → string); other values are
+    /// skipped while decoding.
+    meta: Option<BTreeMap<String, super::http::StrOrSkip>>,
     #[serde(default, rename = "inspectorUrl")]
     inspector_url: Option<String>,
 }
@@ -136,12 +138,12 @@ pub fn map_state(raw: &str) -> DeployState {
 }
 
 fn meta_str<'a>(
-    meta: &'a Option<BTreeMap<String, serde_json::Value>>,
+    meta: &'a Option<BTreeMap<String, super::http::StrOrSkip>>,
     keys: &[&str],
 ) -> Option<&'a str> {
     let m = meta.as_ref()?;
     keys.iter()
-        .find_map(|k| m.get(*k).and_then(|v| v.as_str()))
+        .find_map(|k| m.get(*k).and_then(|v| v.0.as_deref()))
         .filter(|s| !s.is_empty())
 }
 
