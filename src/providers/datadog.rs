@@ -459,3 +459,20 @@ impl Provider for Datadog {
         })
     }
 }
+
+/// Decode `body` with every wire type this provider reads (the decoders of
+/// the fetch and write paths), for the fuzz targets and property tests:
+/// any input is a value or a `ProviderError`, never a panic.
+pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
+    let mut first = None;
+    for r in [
+        super::http::decode_json::<ListResp>("fuzz", "GET /api/v1/slo", body).map(drop),
+        super::http::decode_json::<HistoryResp>("fuzz", "GET /api/v1/slo/{id}/history", body)
+            .map(drop),
+    ] {
+        if let Err(e) = r {
+            first.get_or_insert(e);
+        }
+    }
+    first.map_or(Ok(()), Err)
+}

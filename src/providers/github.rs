@@ -1,11 +1,12 @@
 //! GitHub deployments through octocrab, and rollback.
 //!
 //! octocrab 0.54 has no deployments API, so this module uses its generic
-//! `get` (into `octocrab::Page<T>`, which follows the `Link` header) and
-//! `_post` with typed models of its own. octocrab is built without its
-//! `retry` feature, so it never retries by itself: reads are retried through
-//! the shared layer's [`ReadGuard`] (full-jitter backoff, `Retry-After`,
-//! `x-ratelimit-*`, retry budget, circuit breaker), writes never.
+//! `_get` (the body read here under the shared body cap, the `Link` header
+//! followed here) and `_post` with typed models of its own. octocrab is
+//! built without its `retry` feature, so it never retries by itself: reads
+//! are retried through the shared layer's [`ReadGuard`] (full-jitter
+//! backoff, `Retry-After`, `x-ratelimit-*`, retry budget, circuit breaker),
+//! writes never.
 //!
 //! Fetch: for every configured repository and environment,
 //! `GET /repos/{o}/{r}/deployments?environment=…&per_page=100` (all pages,
@@ -21,7 +22,7 @@
 //! deploys twice. `{ workflow, ref }` dispatches that workflow with inputs
 //! `{environment, sha}`. See docs/PROVIDERS.md, "Deploys".
 
-use super::http::{Failure, HttpConfig, ReadGuard, seg, server_wait};
+use super::http::{BodyBudget, Failure, HttpConfig, ReadGuard, seg, server_wait};
 use super::rollback;
 use super::{BoxFut, ErrorKind, Provider, ProviderError};
 use crate::config::{Config, ProviderConfig, ProviderKind, RollbackStrategy};
@@ -31,7 +32,7 @@ use crate::secrets::Secret;
 use crate::text::SafeText;
 use crate::util;
 use futures::StreamExt;
-use octocrab::{Octocrab, Page};
+use octocrab::Octocrab;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -99,6 +100,25 @@ enum Strategy {
 // ---------------------------------------------------------------------------
 // Wire models (only the fields used; everything else is ignored).
 
+/// One page of a list: its items and the next page's route (path and query).
+struct GhPage<T> {
+    items: Vec<T>,
+    next: Option<String>,
+}
+
+/// A list wrapped in an object (`{"total_count", "workflow_runs": [...]}`).
+#[derive(Deserialize)]
+struct GhListObject<T> {
+    #[serde(default = "none")]
+    workflow_runs: Option<Vec<T>>,
+    #[serde(default = "none")]
+    items: Option<Vec<T>>,
+}
+
+fn none<T>() -> Option<T> {
+    None
+}
+
 #[derive(Debug, Deserialize)]
 struct GhUser {
     #[serde(default)]
@@ -117,10 +137,86 @@ struct GhDeployment {
     description: Option<String>,
     #[serde(default)]
     creator: Option<GhUser>,
-    /// An object, or a string holding JSON.
-    #[serde(default)]
+    /// An object, or a string holding JSON. Only its `sitrep` record is
+    /// kept (see [`sitrep_payload`]).
+    #[serde(default, deserialize_with = "sitrep_payload")]
     payload: serde_json::Value,
     created_at: Time,
+}
+
+/// The largest `payload.sitrep` record read (ours are a few hundred bytes).
+const SITREP_RECORD_CAP: usize = 4096;
+
+/// Keep only `{"sitrep": …}` of a deployment payload (an object, or a
+/// string holding one), `Null` otherwise. Anything else in a payload —
+/// teams put arbitrary data there — is skipped while decoding, never built
+/// into a `serde_json::Value` tree (which costs many times the text).
+fn sitrep_payload<'de, D: serde::Deserializer<'de>>(d: D) -> Result<serde_json::Value, D::Error> {
+    d.deserialize_any(SitrepPayload)
+        .map(|v| v.unwrap_or_default())
+}
+
+struct SitrepPayload;
+
+/// `SitrepPayload` as a type, to parse a payload held in a string.
+struct SitrepOnly(Option<serde_json::Value>);
+
+impl<'de> Deserialize<'de> for SitrepOnly {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(SitrepPayload).map(SitrepOnly)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for SitrepPayload {
+    type Value = Option<serde_json::Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a deployment payload")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+        use serde::de::IgnoredAny;
+        let mut out = None;
+        while let Some(k) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+            if k == "sitrep" {
+                let raw: Box<serde_json::value::RawValue> = m.next_value()?;
+                if raw.get().len() <= SITREP_RECORD_CAP {
+                    out = serde_json::from_str::<serde_json::Value>(raw.get()).ok();
+                }
+            } else {
+                m.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(out.map(|s| serde_json::json!({ "sitrep": s })))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(serde_json::from_str::<SitrepOnly>(v).ok().and_then(|p| p.0))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
+        while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -270,6 +366,8 @@ pub struct Github {
     /// The shared layer's rate-limit block, circuit breaker, retry budget
     /// and read retries, fed by this client's outcomes.
     guard: ReadGuard,
+    /// Response bytes held at once across concurrent requests.
+    body_budget: BodyBudget,
     /// Results of writes already carried out in this process, by key.
     done: Mutex<HashMap<String, ExecResult>>,
 }
@@ -437,6 +535,7 @@ impl Github {
             strategy,
             workflow: pc.workflow.clone().filter(|w| !w.trim().is_empty()),
             guard: ReadGuard::new(&pc.name, opts.http.retry.clone(), opts.http.breaker.clone()),
+            body_budget: BodyBudget::new(opts.http.body_cap),
             opts,
             poll: pc.poll(),
             statuses: Mutex::new(HashMap::new()),
@@ -703,14 +802,12 @@ impl Github {
         &self,
         route: &str,
         what: &str,
-    ) -> Result<Page<T>, ProviderError> {
+    ) -> Result<GhPage<T>, ProviderError> {
         let total = self.opts.http.total_timeout;
         self.guard
             .retry_guarded(|| async move {
-                let fut = self.crab.get::<Page<T>, _, ()>(route, None);
-                match tokio::time::timeout(total, fut).await {
-                    Ok(Ok(page)) => Ok(page),
-                    Ok(Err(e)) => Err(self.failure(&e, what, false)),
+                match tokio::time::timeout(total, self.read_page::<T>(route, what)).await {
+                    Ok(r) => r,
                     Err(_) => Err(Failure {
                         err: self.err(
                             ErrorKind::Timeout,
@@ -725,13 +822,115 @@ impl Github {
             .await
     }
 
+    /// Read a response body under the provider's body budget (octocrab
+    /// reads bodies whole, without a cap).
+    async fn read_capped(
+        &self,
+        resp: http::Response<http_body_util::combinators::BoxBody<bytes::Bytes, octocrab::Error>>,
+        what: &str,
+        write: bool,
+    ) -> Result<(http::response::Parts, bytes::Bytes), Failure> {
+        use http_body_util::BodyExt;
+        let crab = |e: octocrab::Error| self.failure(&e, what, write);
+        let cap = self.opts.http.body_cap;
+        let too_large = |n: String| Failure {
+            err: self.err(
+                ErrorKind::TooLarge,
+                format!("{what}: body {n} exceeds the {cap}-byte cap"),
+            ),
+            retryable: false,
+            wait: None,
+            not_sent: false,
+        };
+        if let Some(len) = resp
+            .headers()
+            .get(reqwest::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            && len > cap as u64
+        {
+            return Err(too_large(format!("of {len} bytes")));
+        }
+        let (parts, mut body) = resp.into_parts();
+        let mut held = self.body_budget.hold();
+        let mut chunks: Vec<bytes::Bytes> = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(crab)?;
+            if let Ok(data) = frame.into_data() {
+                if !held.grow(data.len()) {
+                    return Err(too_large("size".into()));
+                }
+                chunks.push(data);
+            }
+        }
+        let bytes = bytes::Bytes::from(chunks.concat());
+        drop(chunks);
+        drop(held);
+        Ok((parts, bytes))
+    }
+
+    /// One GET, its body read under the provider's body budget (octocrab
+    /// itself reads bodies whole, without a cap) and decoded straight into
+    /// `T` (no intermediate `serde_json::Value`, whose size can be many
+    /// times the body's).
+    async fn read_page<T: DeserializeOwned>(
+        &self,
+        route: &str,
+        what: &str,
+    ) -> Result<GhPage<T>, Failure> {
+        use http_body_util::BodyExt;
+        let crab = |e: octocrab::Error| self.failure(&e, what, false);
+        let resp = self.crab._get(route).await.map_err(crab)?;
+        let (parts, bytes) = self.read_capped(resp, what, false).await?;
+        if !parts.status.is_success() {
+            let full = http_body_util::Full::new(bytes)
+                .map_err(|never| match never {})
+                .boxed();
+            let resp = http::Response::from_parts(parts, full);
+            return match octocrab::map_github_error(resp).await {
+                Err(e) => Err(crab(e)),
+                Ok(_) => Err(self.decode_failure(
+                    serde_json::error::Category::Data,
+                    what,
+                    "unexpected status".into(),
+                )),
+            };
+        }
+        let next = parts
+            .headers
+            .get_all(reqwest::header::LINK)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(super::http::link_next)
+            .and_then(|u| {
+                u.parse::<http::Uri>()
+                    .ok()
+                    .and_then(|u| u.path_and_query().map(|pq| pq.as_str().to_string()))
+            });
+        let decode = |e: serde_json::Error| {
+            let msg: String = e.to_string().chars().take(200).collect();
+            self.decode_failure(e.classify(), what, msg)
+        };
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
+        let items = if first == Some(b'{') {
+            let obj: GhListObject<T> = serde_json::from_slice(&bytes).map_err(decode)?;
+            obj.workflow_runs.or(obj.items).ok_or_else(|| {
+                self.decode_failure(
+                    serde_json::error::Category::Data,
+                    what,
+                    "no list in the object".into(),
+                )
+            })?
+        } else {
+            serde_json::from_slice::<Vec<T>>(&bytes).map_err(decode)?
+        };
+        Ok(GhPage { items, next })
+    }
+
     /// The next-page route of a `Link` URL: its path and query, always sent
     /// to the configured base (a token never follows a link to another host).
-    fn next_route<T>(page: &Page<T>) -> Option<String> {
-        page.next
-            .as_ref()
-            .and_then(|u| u.path_and_query())
-            .map(|pq| pq.as_str().to_string())
+    fn next_route<T>(page: &GhPage<T>) -> Option<String> {
+        page.next.clone()
     }
 
     /// All pages of a list, up to `max_pages`.
@@ -742,9 +941,9 @@ impl Github {
         max_pages: usize,
     ) -> Result<Vec<T>, ProviderError> {
         let mut out = Vec::new();
-        let mut page: Page<T> = self.get_page(&route, what).await?;
+        let mut page: GhPage<T> = self.get_page(&route, what).await?;
         for n in 1..=max_pages.max(1) {
-            out.append(&mut page.take_items());
+            out.append(&mut page.items);
             let Some(next) = Self::next_route(&page) else {
                 return Ok(out);
             };
@@ -790,7 +989,7 @@ impl Github {
         let what = format!("GET /repos/{}/deployments/{id}/statuses", repo.full());
         match self.get_page::<GhStatus>(&route, &what).await {
             Ok(mut p) => {
-                let s = p.take_items().into_iter().next();
+                let s = std::mem::take(&mut p.items).into_iter().next();
                 Ok(StatusInfo {
                     url: s.as_ref().and_then(|s| {
                         [&s.log_url, &s.target_url, &s.environment_url]
@@ -991,10 +1190,10 @@ impl Github {
             "GET /repos/{}/actions/workflows/{workflow}/runs",
             repo.full()
         );
-        let mut page: Page<GhRun> = self.get_page(&route, &what).await?;
+        let page: GhPage<GhRun> = self.get_page(&route, &what).await?;
         let env = runs_environment(workflow);
         Ok(page
-            .take_items()
+            .items
             .into_iter()
             .map(|r| {
                 let (state, raw) = map_run(r.status.as_deref(), r.conclusion.as_deref());
@@ -1209,28 +1408,43 @@ impl Github {
     ) -> Result<(u16, String), ProviderError> {
         self.guard.precheck()?;
         let fut = async {
-            let resp = self.crab._post(route, Some(body)).await?;
+            let resp = self
+                .crab
+                ._post(route, Some(body))
+                .await
+                .map_err(|e| self.failure(&e, what, true))?;
             let status = resp.status().as_u16();
+            // Read under the body cap, as reads are.
+            let (parts, bytes) = self.read_capped(resp, what, true).await?;
             if !(200..300).contains(&status) {
                 // Turns the answer into octocrab's `Error::GitHub`.
-                octocrab::map_github_error(resp).await?;
+                use http_body_util::BodyExt;
+                let full = http_body_util::Full::new(bytes)
+                    .map_err(|never| match never {})
+                    .boxed();
+                octocrab::map_github_error(http::Response::from_parts(parts, full))
+                    .await
+                    .map_err(|e| self.failure(&e, what, true))?;
                 return Ok((status, String::new()));
             }
-            let text = self.crab.body_to_string(resp).await?;
-            Ok::<_, octocrab::Error>((status, text))
+            Ok::<_, Failure>((status, String::from_utf8_lossy(&bytes).into_owned()))
         };
         match tokio::time::timeout(self.opts.http.write_timeout, fut).await {
             Ok(Ok(r)) => {
                 self.guard.record_outcome(None);
                 Ok(r)
             }
-            Ok(Err(e)) => {
-                let f = self.failure(&e, what, true);
+            Ok(Err(f)) => {
                 self.guard.record_outcome(Some(&f.err));
                 let cut_off = !f.not_sent
                     && matches!(
                         f.err.kind,
-                        ErrorKind::Timeout | ErrorKind::Connect | ErrorKind::Malformed
+                        ErrorKind::Timeout
+                            | ErrorKind::Connect
+                            | ErrorKind::Malformed
+                            // The server answered, but with more than we read:
+                            // whether it applied the write is not known.
+                            | ErrorKind::TooLarge
                     );
                 let gateway = matches!(f.err.kind, ErrorKind::Server { status: 502 | 504 });
                 if cut_off || gateway {
@@ -1475,6 +1689,24 @@ impl Provider for Github {
     }
 }
 
+/// Decode `body` with every wire type this provider reads (the decoders of
+/// the fetch and write paths), for the fuzz targets and property tests:
+/// any input is a value or a `ProviderError`, never a panic.
+pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
+    let mut first = None;
+    for r in [
+        super::http::decode_json::<Vec<GhDeployment>>("fuzz", "GET deployments", body).map(drop),
+        super::http::decode_json::<Vec<GhStatus>>("fuzz", "GET statuses", body).map(drop),
+        super::http::decode_json::<GhListObject<GhRun>>("fuzz", "GET workflow runs", body)
+            .map(drop),
+    ] {
+        if let Err(e) = r {
+            first.get_or_insert(e);
+        }
+    }
+    first.map_or(Ok(()), Err)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1517,6 +1749,29 @@ mod tests {
             map_run(Some("waiting"), None),
             (DeployState::Queued, "waiting".into())
         );
+    }
+
+    #[test]
+    fn payloads_keep_only_the_sitrep_record() {
+        let list: Vec<GhDeployment> = serde_json::from_str(
+            r#"[
+              {"id":1,"sha":"a","ref":"r","created_at":"2026-11-22T01:00:00Z","payload":{"big":[1,2,3],"sitrep":{"idempotency_key":"k1","action":"rollback","from":{"sha":"s0"}}}},
+              {"id":2,"sha":"a","ref":"r","created_at":"2026-11-22T01:00:00Z","payload":"{\"sitrep\":{\"idempotency_key\":\"k2\"}}"},
+              {"id":3,"sha":"a","ref":"r","created_at":"2026-11-22T01:00:00Z","payload":[1,{"sitrep":{}}]},
+              {"id":4,"sha":"a","ref":"r","created_at":"2026-11-22T01:00:00Z","payload":{"sitrep":5}},
+              {"id":5,"sha":"a","ref":"r","created_at":"2026-11-22T01:00:00Z","payload":"not json"},
+              {"id":6,"sha":"a","ref":"r","created_at":"2026-11-22T01:00:00Z","payload":null},
+              {"id":7,"sha":"a","ref":"r","created_at":"2026-11-22T01:00:00Z"}
+            ]"#,
+        )
+        .unwrap();
+        assert_eq!(payload_key(&list[0].payload).as_deref(), Some("k1"));
+        assert_eq!(payload_from_sha(&list[0].payload).as_deref(), Some("s0"));
+        assert!(list[0].payload.get("big").is_none(), "the rest is not kept");
+        assert_eq!(payload_key(&list[1].payload).as_deref(), Some("k2"));
+        for d in &list[2..] {
+            assert_eq!(payload_key(&d.payload), None, "{}", d.id);
+        }
     }
 
     #[test]

@@ -643,6 +643,67 @@ pub fn decode_json<T: DeserializeOwned>(
     })
 }
 
+/// A JSON value kept only if it is a string; anything else is skipped while
+/// decoding (never built into a `serde_json::Value` tree, which costs many
+/// times its text). For vendor fields documented as strings that a hostile
+/// or odd server may fill with anything (e.g. Vercel deployment `meta`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StrOrSkip(pub Option<String>);
+
+impl<'de> serde::Deserialize<'de> for StrOrSkip {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Option<String>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Some(v.to_string()))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Some(v))
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut s: A,
+            ) -> Result<Self::Value, A::Error> {
+                while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(None)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Self::Value, A::Error> {
+                while m
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(None)
+            }
+        }
+        d.deserialize_any(V).map(StrOrSkip)
+    }
+}
+
 /// Why one attempt failed, and whether a read may be retried.
 #[derive(Debug)]
 pub struct Failure {
@@ -950,6 +1011,69 @@ fn short_cause(e: &reqwest::Error) -> String {
 }
 
 // ---------------------------------------------------------------------------
+// Body budget
+
+/// The response bytes one provider may hold at once, across all its
+/// concurrent requests. A single body over the cap is refused, and so is a
+/// body that would push the sum of the bodies being read past it: memory
+/// stays bounded by the cap whatever the request concurrency.
+#[derive(Debug)]
+pub struct BodyBudget {
+    cap: usize,
+    used: std::sync::atomic::AtomicUsize,
+}
+
+/// Bytes held against a [`BodyBudget`]; given back when dropped.
+#[derive(Debug)]
+pub struct BodyHold<'a> {
+    budget: &'a BodyBudget,
+    held: usize,
+}
+
+impl BodyBudget {
+    pub fn new(cap: usize) -> Self {
+        BodyBudget {
+            cap,
+            used: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    pub fn hold(&self) -> BodyHold<'_> {
+        BodyHold {
+            budget: self,
+            held: 0,
+        }
+    }
+
+    /// Bytes held right now.
+    pub fn used(&self) -> usize {
+        self.used.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl BodyHold<'_> {
+    /// Hold `n` more bytes; false (and nothing held) when that would pass the cap.
+    pub fn grow(&mut self, n: usize) -> bool {
+        use std::sync::atomic::Ordering;
+        let prev = self.budget.used.fetch_add(n, Ordering::SeqCst);
+        if prev.saturating_add(n) > self.budget.cap {
+            self.budget.used.fetch_sub(n, Ordering::SeqCst);
+            return false;
+        }
+        self.held += n;
+        true
+    }
+}
+
+impl Drop for BodyHold<'_> {
+    fn drop(&mut self) {
+        self.budget
+            .used
+            .fetch_sub(self.held, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+// ---------------------------------------------------------------------------
 // The client
 
 /// One provider's HTTP client.
@@ -964,6 +1088,8 @@ pub struct HttpClient {
     cfg: HttpConfig,
     /// Rate-limit block, breaker (naming the last failure), retry budget.
     guard: ReadGuard,
+    /// Response bytes held at once across concurrent requests (≤ body_cap).
+    body_budget: BodyBudget,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -1038,6 +1164,7 @@ impl HttpClient {
             static_headers: vec![("Accept".into(), "application/json".into())],
             guard: ReadGuard::new(provider, cfg.retry.clone(), cfg.breaker.clone())
                 .with_last_failure(),
+            body_budget: BodyBudget::new(cfg.body_cap),
             cfg,
         })
     }
@@ -1271,14 +1398,18 @@ impl HttpClient {
         {
             return Err(too_large(format!("of {len} bytes")));
         }
-        let mut body = Vec::new();
+        // Chunks are kept as they come (no doubling copies) and counted
+        // against the client's body budget, shared by its concurrent
+        // requests: what one provider holds at once stays under the cap.
+        let mut held = self.body_budget.hold();
+        let mut chunks = Vec::new();
         loop {
             match resp.chunk().await {
                 Ok(Some(c)) => {
-                    if body.len() + c.len() > cap {
+                    if !held.grow(c.len()) {
                         return Err(too_large("size".into()));
                     }
-                    body.extend_from_slice(&c);
+                    chunks.push(c);
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -1299,6 +1430,9 @@ impl HttpClient {
                 }
             }
         }
+        let body = chunks.concat();
+        drop(chunks);
+        drop(held);
         if (200..300).contains(&status) {
             return Ok(Response {
                 status,
@@ -1405,7 +1539,12 @@ impl HttpClient {
                 let cut_off = !f.not_sent
                     && matches!(
                         f.err.kind,
-                        ErrorKind::Timeout | ErrorKind::Connect | ErrorKind::Malformed
+                        ErrorKind::Timeout
+                            | ErrorKind::Connect
+                            | ErrorKind::Malformed
+                            // The server answered, but with more than we read:
+                            // whether it applied the write is not known.
+                            | ErrorKind::TooLarge
                     );
                 let gateway = matches!(f.err.kind, ErrorKind::Server { status: 502 | 504 });
                 if cut_off || gateway {
@@ -2161,6 +2300,45 @@ mod tests {
         let e = c.get(&c.url("/big"), &[]).await.unwrap_err();
         assert_eq!(e.kind, ErrorKind::TooLarge);
         assert!(e.to_string().contains("too large"), "{e}");
+    }
+
+    #[test]
+    fn str_or_skip_keeps_strings_and_skips_the_rest() {
+        let v: Vec<StrOrSkip> = serde_json::from_str(
+            r#"["a", 1, -1, 1.5, true, null, [1, [2]], {"k": {"x": 1}}, "b\u001b"]"#,
+        )
+        .unwrap();
+        let got: Vec<Option<&str>> = v.iter().map(|s| s.0.as_deref()).collect();
+        assert_eq!(
+            got,
+            [
+                Some("a"),
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                Some("b\u{1b}")
+            ]
+        );
+    }
+
+    #[test]
+    fn the_body_budget_is_shared_by_concurrent_bodies() {
+        let b = BodyBudget::new(100);
+        let mut one = b.hold();
+        let mut two = b.hold();
+        assert!(one.grow(60));
+        assert!(!two.grow(50), "60 + 50 held at once passes the cap");
+        assert!(two.grow(40));
+        assert_eq!(b.used(), 100);
+        drop(one);
+        assert_eq!(b.used(), 40, "a finished body gives its bytes back");
+        assert!(two.grow(60));
+        drop(two);
+        assert_eq!(b.used(), 0);
     }
 
     #[tokio::test]

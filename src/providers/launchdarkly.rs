@@ -41,7 +41,8 @@ pub struct LaunchDarkly {
 
 #[derive(Debug, Deserialize)]
 struct Page {
-    #[serde(default)]
+    /// Always present in LaunchDarkly's answer: a body without it is the
+    /// wrong shape, never "no flags" (a kill switch must not vanish).
     items: Vec<LdFlag>,
     #[serde(default, rename = "_links")]
     links: Links,
@@ -468,4 +469,20 @@ impl Provider for LaunchDarkly {
     ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
         Box::pin(self.apply(plan))
     }
+}
+
+/// Decode `body` with every wire type this provider reads (the decoders of
+/// the fetch and write paths), for the fuzz targets and property tests:
+/// any input is a value or a `ProviderError`, never a panic.
+pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
+    let mut first = None;
+    for r in [
+        super::http::decode_json::<Page>("fuzz", "GET flags", body).map(drop),
+        super::http::decode_json::<LdFlag>("fuzz", "PATCH flag", body).map(drop),
+    ] {
+        if let Err(e) = r {
+            first.get_or_insert(e);
+        }
+    }
+    first.map_or(Ok(()), Err)
 }

@@ -267,6 +267,44 @@ pub fn build_one(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Arc<dyn Provider> {
     }
 }
 
+/// The provider kinds whose wire decoders [`decode_wire`] covers.
+pub const WIRE_KINDS: &[ProviderKind] = &[
+    ProviderKind::Pagerduty,
+    ProviderKind::Alertmanager,
+    ProviderKind::Opsgenie,
+    ProviderKind::Sentry,
+    ProviderKind::Prometheus,
+    ProviderKind::Datadog,
+    ProviderKind::Github,
+    ProviderKind::Vercel,
+    ProviderKind::Launchdarkly,
+    ProviderKind::Unleash,
+    ProviderKind::Flagd,
+];
+
+/// Decode `body` with every wire type the provider kind reads: a value or a
+/// `ProviderError`, never a panic. For the fuzz targets (fuzz/) and the
+/// property tests (tests/decoders.rs); the fetch paths use the same types.
+pub fn decode_wire(kind: ProviderKind, body: &[u8]) -> Result<(), ProviderError> {
+    match kind {
+        ProviderKind::Pagerduty => pagerduty::decode_wire(body),
+        ProviderKind::Alertmanager => alertmanager::decode_wire(body),
+        ProviderKind::Opsgenie => opsgenie::decode_wire(body),
+        ProviderKind::Sentry => sentry::decode_wire(body),
+        ProviderKind::Prometheus => prometheus::decode_wire(body),
+        ProviderKind::Datadog => datadog::decode_wire(body),
+        ProviderKind::Github => github::decode_wire(body),
+        ProviderKind::Vercel => vercel::decode_wire(body),
+        ProviderKind::Launchdarkly => launchdarkly::decode_wire(body),
+        ProviderKind::Unleash => unleash::decode_wire(body),
+        ProviderKind::Flagd => {
+            flagd::Doc::parse("fuzz", std::path::Path::new("fuzz.json"), body.to_vec()).map(drop)
+        }
+        // Embedded data: nothing to decode.
+        ProviderKind::Demo => Ok(()),
+    }
+}
+
 /// All configured providers, in config order.
 #[derive(Clone, Default)]
 pub struct Registry {

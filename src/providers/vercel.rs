@@ -83,7 +83,9 @@ struct VDeployment {
     #[serde(default)]
     creator: Option<VCreator>,
     #[serde(default)]
-    meta: Option<BTreeMap<String, serde_json::Value>>,
+    /// Strings only (Vercel's meta is string → string); other values are
+    /// skipped while decoding.
+    meta: Option<BTreeMap<String, super::http::StrOrSkip>>,
     #[serde(default, rename = "inspectorUrl")]
     inspector_url: Option<String>,
 }
@@ -136,12 +138,12 @@ pub fn map_state(raw: &str) -> DeployState {
 }
 
 fn meta_str<'a>(
-    meta: &'a Option<BTreeMap<String, serde_json::Value>>,
+    meta: &'a Option<BTreeMap<String, super::http::StrOrSkip>>,
     keys: &[&str],
 ) -> Option<&'a str> {
     let m = meta.as_ref()?;
     keys.iter()
-        .find_map(|k| m.get(*k).and_then(|v| v.as_str()))
+        .find_map(|k| m.get(*k).and_then(|v| v.0.as_deref()))
         .filter(|s| !s.is_empty())
 }
 
@@ -714,6 +716,22 @@ impl Provider for Vercel {
             }
         })
     }
+}
+
+/// Decode `body` with every wire type this provider reads (the decoders of
+/// the fetch and write paths), for the fuzz targets and property tests:
+/// any input is a value or a `ProviderError`, never a panic.
+pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
+    let mut first = None;
+    for r in [
+        super::http::decode_json::<VList>("fuzz", "GET deployments", body).map(drop),
+        super::http::decode_json::<VProject>("fuzz", "GET project", body).map(drop),
+    ] {
+        if let Err(e) = r {
+            first.get_or_insert(e);
+        }
+    }
+    first.map_or(Ok(()), Err)
 }
 
 #[cfg(test)]

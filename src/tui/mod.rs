@@ -26,8 +26,15 @@ use update::{Effect, Msg, update};
 /// Restores the terminal when dropped (normal exit, error or panic unwind).
 struct TerminalGuard;
 
+/// The console owns the terminal (raw mode, alternate screen). Restoring
+/// happens once: a second `LeaveAlternateScreen` would move the cursor back
+/// to where it was saved and let the next output overwrite what the first
+/// restore printed (e.g. the panic hook's message, then the unwind's guard).
+static TERMINAL_TAKEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 impl TerminalGuard {
     fn enter() -> std::io::Result<TerminalGuard> {
+        TERMINAL_TAKEN.store(true, std::sync::atomic::Ordering::SeqCst);
         crossterm::terminal::enable_raw_mode()?;
         let mut out = std::io::stdout();
         crossterm::execute!(
@@ -41,6 +48,9 @@ impl TerminalGuard {
 }
 
 pub fn restore_terminal() {
+    if !TERMINAL_TAKEN.swap(false, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
     let mut out = std::io::stdout();
     let _ = crossterm::execute!(
         out,
@@ -301,6 +311,7 @@ where
             msgs.push(Msg::Poll(ev));
         }
         for m in msgs {
+            test_panic_hook(&m);
             // The first-run screen offers the demo: switch registries.
             if state.first_run.is_some()
                 && let Msg::Key(k) = &m
@@ -488,6 +499,19 @@ fn next_tick(state: &State) -> std::time::Duration {
     let into_minute = now.timestamp().rem_euclid(60) as u64;
     let ms = u64::from(now.timestamp_subsec_millis());
     std::time::Duration::from_millis((60 - into_minute) * 1000 - ms.min(999) + 5)
+}
+
+/// Debug builds only: with `SITREP_TEST_PANIC=1` the first key press
+/// panics (with escape sequences in the message), so the lifecycle tests
+/// can prove a panic restores the terminal and prints only sanitized text.
+/// Release builds compile this to nothing.
+fn test_panic_hook(m: &Msg) {
+    #[cfg(debug_assertions)]
+    if matches!(m, Msg::Key(_)) && std::env::var_os("SITREP_TEST_PANIC").is_some_and(|v| v == "1") {
+        panic!("test panic requested by SITREP_TEST_PANIC \u{1b}]0;PWNED\u{7}\u{1b}[2J");
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = m;
 }
 
 /// Save the open walk's progress; a failure is shown, never fatal.

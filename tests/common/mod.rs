@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+pub mod fault;
+pub mod tmux;
+
 use sitrep::config::{Config, SecretRef};
 use sitrep::providers::BuildCtx;
 use sitrep::providers::http::HttpConfig;
