@@ -23,6 +23,10 @@ use std::io::Write;
 use tokio::sync::mpsc;
 use update::{Effect, Msg, update};
 
+/// When the process started (set first thing by `main`); the
+/// `SITREP_BENCH_FIRST_FRAME` hook reports the time to the first frame.
+pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 /// Restores the terminal when dropped (normal exit, error or panic unwind).
 struct TerminalGuard;
 
@@ -254,12 +258,21 @@ where
     let quit = quit_signal();
     tokio::pin!(quit);
     let mut dirty = true;
+    // Benchmark hook (benches/run): exit after the first frame is written,
+    // printing the time since process start on stderr.
+    let first_frame_bench = std::env::var_os("SITREP_BENCH_FIRST_FRAME").is_some();
     loop {
         if dirty {
             terminal
                 .draw(|f| ui::render(f, state))
                 .map_err(|e| std::io::Error::other(e.to_string()))?;
             dirty = false;
+            if first_frame_bench {
+                if let Some(t0) = STARTED.get() {
+                    eprintln!("first frame after {:.3} ms", t0.elapsed().as_secs_f64() * 1e3);
+                }
+                return Ok(());
+            }
         }
         let spinning = state.any_in_flight()
             || matches!(
