@@ -4,7 +4,8 @@
 //!
 //! `fake_api PORT pagerduty N` serves `GET /incidents` (offset pagination,
 //! `more`, `total`, `offset + limit <= 10000` as PagerDuty enforces) over N
-//! open incidents, and `GET /oncalls` (one entry).
+//! open incidents, `GET /oncalls` (one entry), and the `GET /users/me` and
+//! `GET /priorities` the PagerDuty CLI asks for first.
 //! `fake_api PORT github N` serves `GET /repos/{o}/{r}/deployments`
 //! (`per_page`/`page`, absolute `Link` headers built from the `Host` the
 //! client sent) over N deployments and
@@ -102,6 +103,27 @@ fn answer(data: &Data, target: &str, host: &str) -> (u16, String, String) {
                 end < n
             );
             return (200, String::new(), body);
+        }
+        if path == "/users/me" {
+            // The PagerDuty CLI asks who the token belongs to.
+            return (
+                200,
+                String::new(),
+                r#"{"user":{"id":"PUSR001","type":"user","name":"Engineer 1","email":"e1@example.com","html_url":"https://acme.pagerduty.com/users/PUSR001"}}"#.into(),
+            );
+        }
+        if path == "/priorities" {
+            let list = (1..=5)
+                .map(|p| format!(r#"{{"id":"PPRIP{p}","type":"priority","summary":"P{p}","name":"P{p}","description":"","order":{}}}"#, 64 * p))
+                .collect::<Vec<_>>()
+                .join(",");
+            return (
+                200,
+                String::new(),
+                format!(
+                    r#"{{"priorities":[{list}],"limit":100,"offset":0,"more":false,"total":5}}"#
+                ),
+            );
         }
         if path == "/oncalls" {
             return (

@@ -269,7 +269,10 @@ where
             dirty = false;
             if first_frame_bench {
                 if let Some(t0) = STARTED.get() {
-                    eprintln!("first frame after {:.3} ms", t0.elapsed().as_secs_f64() * 1e3);
+                    eprintln!(
+                        "first frame after {:.3} ms",
+                        t0.elapsed().as_secs_f64() * 1e3
+                    );
                 }
                 return Ok(());
             }
