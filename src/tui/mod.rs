@@ -139,6 +139,7 @@ pub async fn run(ctx: &Ctx) -> i32 {
     let mut store = Store::new(&registry);
     if let Some(c) = &cache {
         store.load_cache(c);
+        store.seed(&registry);
     }
     let mut state = State::new(store, theme, now);
     state.demo = ctx.global.demo;
@@ -258,9 +259,13 @@ where
     let quit = quit_signal();
     tokio::pin!(quit);
     let mut dirty = true;
-    // Benchmark hook (benches/run): exit after the first frame is written,
-    // printing the time since process start on stderr.
+    // Benchmark hooks (benches/run): SITREP_BENCH_FIRST_FRAME exits right
+    // after the first frame is written, printing the time since process
+    // start on stderr; SITREP_BENCH_DRAWS=FILE keeps the number of frames
+    // drawn so far in FILE.
     let first_frame_bench = std::env::var_os("SITREP_BENCH_FIRST_FRAME").is_some();
+    let draws_file = std::env::var_os("SITREP_BENCH_DRAWS");
+    let mut draws: u64 = 0;
     loop {
         if dirty {
             terminal
@@ -268,13 +273,18 @@ where
                 .map_err(|e| std::io::Error::other(e.to_string()))?;
             dirty = false;
             if first_frame_bench {
+                restore_terminal();
                 if let Some(t0) = STARTED.get() {
                     eprintln!(
                         "first frame after {:.3} ms",
                         t0.elapsed().as_secs_f64() * 1e3
                     );
                 }
-                return Ok(());
+                std::process::exit(crate::cli::exit::OK);
+            }
+            if let Some(path) = &draws_file {
+                draws += 1;
+                let _ = std::fs::write(path, format!("{draws}\n"));
             }
         }
         let spinning = state.any_in_flight()
