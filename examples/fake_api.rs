@@ -26,12 +26,12 @@ struct Data {
 
 fn pd_incident(i: usize) -> String {
     let pri = ["P1", "P2", "P3", "P4", "P5"][i % 5];
-    let status = if i % 3 == 0 {
+    let status = if i.is_multiple_of(3) {
         "acknowledged"
     } else {
         "triggered"
     };
-    let urgency = if i % 2 == 0 { "high" } else { "low" };
+    let urgency = if i.is_multiple_of(2) { "high" } else { "low" };
     format!(
         r#"{{"id":"Q{i:07}","type":"incident","summary":"[#{n}] checkout-{i} error rate above threshold on shard {s}","self":"https://api.pagerduty.com/incidents/Q{i:07}","html_url":"https://acme.pagerduty.com/incidents/Q{i:07}","incident_number":{n},"title":"checkout-{i} error rate above threshold on shard {s}","description":"checkout-{i} error rate above threshold on shard {s}","created_at":"2026-11-{d:02}T{h:02}:{m:02}:00Z","updated_at":"2026-11-{d:02}T{h:02}:{m:02}:30Z","last_status_change_at":"2026-11-{d:02}T{h:02}:{m:02}:30Z","status":"{status}","incident_key":"key-{i}","urgency":"{urgency}","service":{{"id":"PSRV{sv:03}","type":"service_reference","summary":"service-{sv}","self":"https://api.pagerduty.com/services/PSRV{sv:03}","html_url":"https://acme.pagerduty.com/service-directory/PSRV{sv:03}"}},"assignments":[{{"at":"2026-11-{d:02}T{h:02}:{m:02}:00Z","assignee":{{"id":"PUSR{u:03}","type":"user_reference","summary":"Engineer {u}","self":"https://api.pagerduty.com/users/PUSR{u:03}","html_url":"https://acme.pagerduty.com/users/PUSR{u:03}"}}}}],"acknowledgements":[],"last_status_change_by":{{"id":"PSRV{sv:03}","type":"service_reference","summary":"service-{sv}","self":"https://api.pagerduty.com/services/PSRV{sv:03}","html_url":"https://acme.pagerduty.com/service-directory/PSRV{sv:03}"}},"first_trigger_log_entry":{{"id":"R{i:07}","type":"trigger_log_entry_reference","summary":"Triggered through the API.","self":"https://api.pagerduty.com/log_entries/R{i:07}","html_url":"https://acme.pagerduty.com/incidents/Q{i:07}/log_entries/R{i:07}"}},"escalation_policy":{{"id":"PEP{sv:03}","type":"escalation_policy_reference","summary":"policy-{sv}","self":"https://api.pagerduty.com/escalation_policies/PEP{sv:03}","html_url":"https://acme.pagerduty.com/escalation_policies/PEP{sv:03}"}},"teams":[{{"id":"PTEAM{t}","type":"team_reference","summary":"team-{t}","self":"https://api.pagerduty.com/teams/PTEAM{t}","html_url":"https://acme.pagerduty.com/teams/PTEAM{t}"}}],"priority":{{"id":"PPRI{pri}","type":"priority","summary":"{pri}","name":"{pri}","description":"","color":"a8171c","order":{o}}},"alert_counts":{{"all":1,"triggered":1,"resolved":0}},"is_mergeable":true,"incident_type":{{"name":"incident_default"}},"pending_actions":[],"conference_bridge":null,"resolve_reason":null}}"#,
         n = i + 1,
@@ -48,7 +48,7 @@ fn pd_incident(i: usize) -> String {
 
 fn gh_deployment(host: &str, i: usize, n: usize) -> String {
     let id = 100_000 + (n - i);
-    let env = if i % 2 == 0 { "production" } else { "staging" };
+    let env = if i.is_multiple_of(2) { "production" } else { "staging" };
     format!(
         r#"{{"url":"{host}/repos/acme/checkout/deployments/{id}","id":{id},"node_id":"DE_kwDO{id}","sha":"{sha:040x}","ref":"v1.{i}","task":"deploy","payload":{{}},"original_environment":"{env}","environment":"{env}","description":"deploy v1.{i}","creator":{{"login":"deploy-bot","id":1,"node_id":"U_1","avatar_url":"https://avatars.example/u/1","gravatar_id":"","url":"{host}/users/deploy-bot","html_url":"https://github.com/deploy-bot","type":"Bot","site_admin":false}},"created_at":"2026-11-{d:02}T{h:02}:{m:02}:00Z","updated_at":"2026-11-{d:02}T{h:02}:{m:02}:30Z","statuses_url":"{host}/repos/acme/checkout/deployments/{id}/statuses","repository_url":"{host}/repos/acme/checkout","transient_environment":false,"production_environment":{prod}}}"#,
         sha = id as u128 * 0x9e37_79b9_7f4a_7c15,
