@@ -171,3 +171,9 @@ Counts seen: sitrep {g('count_pd5k')} / {g('count_pd100')} incidents, {g('count_
 - `audit verify`: a valid 100,000-record chain written by `<audit bench> --write`;
   `runbook show`: a generated 1 MB markdown runbook (the size cap).
 """)
+    # Hand-written notes (before/after, what is not met and why) kept beside
+    # the script, appended as they are.
+    import os
+    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "notes.md")
+    if os.path.exists(notes):
+        o.write("\n" + open(notes).read())
