@@ -141,7 +141,9 @@ pub async fn run(ctx: &Ctx) -> i32 {
         store.load_cache(c);
         store.seed(&registry);
     }
-    let mut state = State::new(store, theme, now);
+    // The snapshot is built once, by `rebuild` below (not also by `new`).
+    let mut state = State::new(Store::new(&Registry::default()), theme, now);
+    state.store = store;
     state.demo = ctx.global.demo;
     state.read_only = ctx.global.read_only;
     state.first_run = first_run;
