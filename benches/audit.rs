@@ -70,6 +70,14 @@ fn build(n: u64) -> Vec<u8> {
 }
 
 fn main() {
+    // `--write PATH`: write the 100,000-record log to PATH and exit
+    // (`benches/run` times `sitrep audit verify` on it as a whole process).
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(k) = args.iter().position(|a| a == "--write") {
+        let p = args.get(k + 1).expect("--write PATH");
+        std::fs::write(p, build(100_000)).expect("write the log");
+        return;
+    }
     let dir = std::env::temp_dir().join(format!("sitrep-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let n = 100_000;

@@ -19,6 +19,17 @@ struct Entry {
     data: Fetched,
 }
 
+/// [`Entry`] as written: the same fields in the same order, borrowed (no
+/// copy of the data just to serialize it).
+#[derive(Serialize)]
+struct EntryRef<'a> {
+    format: u32,
+    provider: &'a str,
+    kind: &'a str,
+    fetched_at: Time,
+    data: &'a Fetched,
+}
+
 #[derive(Clone, Debug)]
 pub struct Cache {
     dir: PathBuf,
@@ -89,12 +100,12 @@ impl Cache {
         data: &Fetched,
     ) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
-        let entry = Entry {
+        let entry = EntryRef {
             format: FORMAT,
-            provider: provider.to_string(),
-            kind: kind.to_string(),
+            provider,
+            kind,
             fetched_at,
-            data: data.clone(),
+            data,
         };
         let bytes = serde_json::to_vec(&entry).map_err(std::io::Error::other)?;
         let path = self.file(provider);

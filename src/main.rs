@@ -45,6 +45,7 @@ fn init_logging(ctx: &Ctx, tui: bool) {
 }
 
 fn main() {
+    let _ = sitrep::tui::STARTED.set(std::time::Instant::now());
     // TLS for every HTTP client: rustls with the ring provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let args = Cli::parse();

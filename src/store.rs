@@ -48,9 +48,28 @@ impl Store {
         }
     }
 
+    /// Offer each provider its cached data before its first fetch
+    /// ([`crate::providers::Provider::seed`]).
+    pub fn seed(&self, registry: &Registry) {
+        for p in &registry.providers {
+            if let Some(s) = self
+                .slots
+                .iter()
+                .find(|s| s.name == p.name() && s.fetched_at.is_some())
+            {
+                p.seed(&s.data);
+            }
+        }
+    }
+
     /// Fill every slot from the cache, marked stale.
     pub fn load_cache(&mut self, cache: &Cache) {
-        for s in &mut self.slots {
+        self.load_cache_where(cache, |_| true);
+    }
+
+    /// Fill the slots `which` selects from the cache, marked stale.
+    pub fn load_cache_where(&mut self, cache: &Cache, which: impl Fn(&Slot) -> bool) {
+        for s in self.slots.iter_mut().filter(|s| which(s)) {
             match cache.load(&s.name, &s.kind) {
                 Ok(Some(c)) => {
                     s.data = c.data;
@@ -140,8 +159,18 @@ impl Store {
     /// providers keep their cached data, marked stale.
     pub async fn fetch_all(registry: &Registry, cache: Option<&Cache>) -> Store {
         let mut store = Store::new(registry);
+        // The cache is read before fetching only by providers that use what
+        // they returned last time; the others read it only if their fetch
+        // fails (stale data beats none). A fresh fetch replaces it anyway.
         if let Some(c) = cache {
-            store.load_cache(c);
+            let seeded: Vec<&str> = registry
+                .providers
+                .iter()
+                .filter(|p| p.wants_seed())
+                .map(|p| p.name())
+                .collect();
+            store.load_cache_where(c, |s| seeded.contains(&s.name.as_str()));
+            store.seed(registry);
         }
         let futs = registry.providers.iter().map(|p| async move {
             let r = fetch_bounded(p.as_ref()).await;
@@ -156,6 +185,9 @@ impl Store {
                 },
                 cache,
             );
+        }
+        if let Some(c) = cache {
+            store.load_cache_where(c, |s| s.error.is_some() && s.fetched_at.is_none());
         }
         store
     }

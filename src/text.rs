@@ -37,11 +37,25 @@ pub struct SafeText(String);
 impl SafeText {
     /// Sanitize a single-line field (title, name, id...).
     pub fn line(raw: &str) -> Self {
+        if already_clean(raw, Mode::Line, LINE_CAP) {
+            return SafeText(raw.to_string());
+        }
         SafeText(sanitize(raw, Mode::Line, LINE_CAP))
+    }
+
+    /// [`SafeText::line`] of an owned string, kept as is when already clean.
+    pub fn line_owned(raw: String) -> Self {
+        if already_clean(&raw, Mode::Line, LINE_CAP) {
+            return SafeText(raw);
+        }
+        SafeText(sanitize(&raw, Mode::Line, LINE_CAP))
     }
 
     /// Sanitize a multi-line field (runbook body, note). Keeps `\n` and `\t`.
     pub fn block(raw: &str) -> Self {
+        if already_clean(raw, Mode::Block, BLOCK_CAP) {
+            return SafeText(raw.to_string());
+        }
         SafeText(sanitize(raw, Mode::Block, BLOCK_CAP))
     }
 
@@ -97,7 +111,7 @@ impl Serialize for SafeText {
 impl<'de> Deserialize<'de> for SafeText {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Ok(SafeText::line(&s))
+        Ok(SafeText::line_owned(s))
     }
 }
 
@@ -137,6 +151,18 @@ fn push_escaped(out: &mut String, c: char) {
     } else {
         let _ = write!(out, "\\u{{{v:x}}}");
     }
+}
+
+/// The common case, checked byte-wise: printable ASCII (and, in blocks,
+/// `\n` / `\t`) within the cap, which `sanitize` returns unchanged.
+fn already_clean(raw: &str, mode: Mode, cap: usize) -> bool {
+    raw.len() <= cap
+        && match mode {
+            Mode::Line => raw.bytes().all(|b| (0x20..0x7f).contains(&b)),
+            Mode::Block => raw
+                .bytes()
+                .all(|b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\t'),
+        }
 }
 
 fn sanitize(raw: &str, mode: Mode, cap: usize) -> String {
@@ -367,6 +393,14 @@ mod tests {
             proptest::prop_assert!(clean(b.as_str()));
             let b2 = SafeText::block(b.as_str());
             proptest::prop_assert_eq!(b.as_str(), b2.as_str());
+        }
+
+        #[test]
+        fn fast_path_agrees_with_the_sanitizer(raw in "[\\x00-\\x{a0}]{0,80}") {
+            let (fast, slow) = (SafeText::line(&raw), sanitize(&raw, Mode::Line, LINE_CAP));
+            proptest::prop_assert_eq!(fast.as_str(), slow.as_str());
+            let (fast, slow) = (SafeText::block(&raw), sanitize(&raw, Mode::Block, BLOCK_CAP));
+            proptest::prop_assert_eq!(fast.as_str(), slow.as_str());
         }
 
         #[test]

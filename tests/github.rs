@@ -492,6 +492,48 @@ async fn thousand_deployments_over_ten_pages_decode() {
 }
 
 #[tokio::test]
+async fn a_new_process_seeded_from_the_cache_reads_only_the_statuses_that_can_change() {
+    let seeds: Vec<(u64, String)> = (1..=300).map(|i| (i, format!("{i:040x}"))).collect();
+    let s: Vec<Seed> = seeds
+        .iter()
+        .map(|(i, sha)| {
+            let st = match i % 10 {
+                0 => Some("failure"),
+                1 => Some("in_progress"),
+                2 => None,
+                _ => Some("success"),
+            };
+            (*i, sha.as_str(), "main", "production", 5000 - *i as i64, st)
+        })
+        .collect();
+    let (server, f) = fake(&s).await;
+    let (c, pc) = config(&server.uri(), "");
+    let pc = ProviderConfig {
+        environments: Some(vec!["production".into()]),
+        ..pc
+    };
+    let first = Github::new(&pc, &c, Secret::new(TOKEN), opts(&pc)).unwrap();
+    let cached = first.fetch().await.unwrap();
+    assert_eq!(f.st.lock().unwrap().status_calls, 300);
+    // A new process: same provider config, the cached data offered first.
+    let again = Github::new(&pc, &c, Secret::new(TOKEN), opts(&pc)).unwrap();
+    again.seed(&cached);
+    let before = f.st.lock().unwrap().status_calls;
+    let got = again.fetch().await.unwrap();
+    let calls = f.st.lock().unwrap().status_calls - before;
+    // Not settled (in progress: 30, no status: 30) and the successes among
+    // the newest `refresh_window` deployments; not the older successes nor
+    // the 30 failures.
+    let newest_successes = (1..=300u64)
+        .rev()
+        .take(opts(&pc).refresh_window)
+        .filter(|i| i % 10 >= 3)
+        .count();
+    assert_eq!(calls, 60 + newest_successes);
+    assert_eq!(got, cached);
+}
+
+#[tokio::test]
 async fn hostile_text_is_inert_after_decode() {
     let (server, f) = fake(&[(1, "abc1234", "main", "production", 5, Some("success"))]).await;
     {

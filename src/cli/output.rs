@@ -4,7 +4,7 @@
 use crate::model::*;
 use crate::util;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use unicode_width::UnicodeWidthStr;
 
 /// A plain text table: header, rows, columns padded; the last column is
@@ -73,13 +73,58 @@ impl Table {
     }
 }
 
-fn doc<T: Serialize>(snap: &Snapshot, key: &str, items: &T) -> Result<String, String> {
-    let v = json!({
-        "generated_at": snap.generated_at,
-        "providers": snap.providers,
-        key: items,
-    });
-    to_json(&v)
+/// `{"generated_at", key: [items], "providers"}`, pretty, keys sorted at
+/// every level (as a `serde_json::Value` prints), written straight out:
+/// each item goes through a `Value` of its own, never the whole list.
+fn doc<T: Serialize>(snap: &Snapshot, key: &str, items: &[T]) -> Result<String, String> {
+    use serde::ser::{Error as _, SerializeMap, SerializeSeq};
+    struct Sorted<'a, T>(&'a [T]);
+    impl<T: Serialize> Serialize for Sorted<'_, T> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut seq = s.serialize_seq(Some(self.0.len()))?;
+            for item in self.0 {
+                let v = serde_json::to_value(item).map_err(S::Error::custom)?;
+                seq.serialize_element(&v)?;
+            }
+            seq.end()
+        }
+    }
+    struct Doc<'a, T> {
+        snap: &'a Snapshot,
+        key: &'a str,
+        items: &'a [T],
+    }
+    impl<T: Serialize> Serialize for Doc<'_, T> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let generated_at =
+                serde_json::to_value(self.snap.generated_at).map_err(S::Error::custom)?;
+            let providers = serde_json::to_value(&self.snap.providers).map_err(S::Error::custom)?;
+            let list = Sorted(self.items);
+            let mut m = s.serialize_map(Some(3))?;
+            if self.key < "generated_at" {
+                m.serialize_entry(self.key, &list)?;
+            }
+            m.serialize_entry("generated_at", &generated_at)?;
+            if self.key > "generated_at" && self.key < "providers" {
+                m.serialize_entry(self.key, &list)?;
+            }
+            m.serialize_entry("providers", &providers)?;
+            if self.key > "providers" {
+                m.serialize_entry(self.key, &list)?;
+            }
+            m.end()
+        }
+    }
+    let mut out = Vec::with_capacity(256 + items.len() * 512);
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut out,
+        serde_json::ser::PrettyFormatter::with_indent(b"  "),
+    );
+    Doc { snap, key, items }
+        .serialize(&mut ser)
+        .map_err(|e| format!("cannot encode JSON: {e}"))?;
+    out.push(b'\n');
+    String::from_utf8(out).map_err(|e| format!("cannot encode JSON: {e}"))
 }
 
 pub fn to_json(v: &Value) -> Result<String, String> {

@@ -1614,6 +1614,41 @@ impl Provider for Github {
     fn name(&self) -> &str {
         &self.name
     }
+    /// Latest statuses from the cached deploys, so a new process reads
+    /// only what a long-running one would: the statuses of deployments
+    /// without one, not settled, or among the newest `refresh_window`
+    /// successes of an environment (the rest are history).
+    fn wants_seed(&self) -> bool {
+        true
+    }
+    fn seed(&self, cached: &Fetched) {
+        let mut cache = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
+        if !cache.is_empty() {
+            return;
+        }
+        let runs_env = self.workflow.as_deref().map(runs_environment);
+        for d in &cached.deploys {
+            if d.provider.as_str() != self.name
+                || runs_env.as_deref() == Some(d.environment.as_str())
+            {
+                continue;
+            }
+            let Ok(id) = d.id.as_str().parse::<u64>() else {
+                continue;
+            };
+            let raw = d.provider_state.as_str();
+            if raw == "none" || raw.is_empty() {
+                continue;
+            }
+            cache.insert(
+                id,
+                StatusInfo {
+                    state: Some(raw.to_string()),
+                    url: d.url.as_ref().map(|u| u.as_str().to_string()),
+                },
+            );
+        }
+    }
     fn kind(&self) -> ProviderKind {
         ProviderKind::Github
     }

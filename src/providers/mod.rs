@@ -154,6 +154,15 @@ pub trait Provider: Send + Sync {
     }
     /// Read everything this provider knows. Must never panic.
     fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>>;
+    /// What this provider returned last time (the offline cache), offered
+    /// before the first fetch so that it can skip re-reading what cannot
+    /// have changed. Default: ignored.
+    fn seed(&self, _cached: &Fetched) {}
+    /// Whether [`Provider::seed`] does anything (the CLI then reads this
+    /// provider's cache before fetching; others only when the fetch fails).
+    fn wants_seed(&self) -> bool {
+        false
+    }
     /// Can this provider carry out `op`?
     fn supports(&self, _op: &WriteOp) -> bool {
         false

@@ -239,8 +239,14 @@ impl PagerDuty {
                 let url = &url;
                 async move {
                     let l: IncidentList = self.http.get_json(url, &q).await?;
+                    // Normalized page by page: a page's raw records are
+                    // dropped before the next pages are read.
                     Ok(OffsetPage {
-                        items: l.incidents,
+                        items: l
+                            .incidents
+                            .into_iter()
+                            .map(|i| self.normalize(i))
+                            .collect::<Vec<_>>(),
                         more: l.more,
                         total: l.total,
                     })
@@ -258,7 +264,6 @@ impl PagerDuty {
         Ok(raw
             .into_iter()
             .filter(|i| seen.insert(i.id.clone()))
-            .map(|i| self.normalize(i))
             .filter(|i| i.status.is_open())
             .collect())
     }

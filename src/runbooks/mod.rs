@@ -836,6 +836,9 @@ pub fn runbook_for(
         .iter()
         .filter(|r| r.services.iter().any(|s| s.as_str() == svc))
         .collect();
+    if cands.is_empty() {
+        return None;
+    }
     // Words of the incident title that are tags or id parts of a runbook
     // ("replication lag" → replication-lag, "disk will fill" → disk-full).
     let title = incident.title.as_str().to_lowercase();
@@ -851,7 +854,7 @@ pub fn runbook_for(
             .filter(|t| words.contains(t.to_lowercase().as_str()))
             .count()
     };
-    cands.sort_by_key(|r| {
+    cands.sort_by_cached_key(|r| {
         (
             std::cmp::Reverse(hits(r)),
             !r.severity.iter().any(|s| s.as_str() == sev),

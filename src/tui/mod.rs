@@ -23,6 +23,10 @@ use std::io::Write;
 use tokio::sync::mpsc;
 use update::{Effect, Msg, update};
 
+/// When the process started (set first thing by `main`); the
+/// `SITREP_BENCH_FIRST_FRAME` hook reports the time to the first frame.
+pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 /// Restores the terminal when dropped (normal exit, error or panic unwind).
 struct TerminalGuard;
 
@@ -145,8 +149,11 @@ pub async fn run(ctx: &Ctx) -> i32 {
     let mut store = Store::new(&registry);
     if let Some(c) = &cache {
         store.load_cache(c);
+        store.seed(&registry);
     }
-    let mut state = State::new(store, theme, now);
+    // The snapshot is built once, by `rebuild` below (not also by `new`).
+    let mut state = State::new(Store::new(&Registry::default()), theme, now);
+    state.store = store;
     state.demo = ctx.global.demo;
     state.read_only = ctx.global.read_only;
     state.first_run = first_run;
@@ -275,12 +282,33 @@ where
             let _ = tx.blocking_send(Msg::AuditLoaded(Box::new(v)));
         });
     }
+    // Benchmark hooks (benches/run): SITREP_BENCH_FIRST_FRAME exits right
+    // after the first frame is written, printing the time since process
+    // start on stderr; SITREP_BENCH_DRAWS=FILE keeps the number of frames
+    // drawn so far in FILE.
+    let first_frame_bench = std::env::var_os("SITREP_BENCH_FIRST_FRAME").is_some();
+    let draws_file = std::env::var_os("SITREP_BENCH_DRAWS");
+    let mut draws: u64 = 0;
     loop {
         if dirty {
             terminal
                 .draw(|f| ui::render(f, state))
                 .map_err(|e| std::io::Error::other(e.to_string()))?;
             dirty = false;
+            if first_frame_bench {
+                restore_terminal();
+                if let Some(t0) = STARTED.get() {
+                    eprintln!(
+                        "first frame after {:.3} ms",
+                        t0.elapsed().as_secs_f64() * 1e3
+                    );
+                }
+                std::process::exit(crate::cli::exit::OK);
+            }
+            if let Some(path) = &draws_file {
+                draws += 1;
+                let _ = std::fs::write(path, format!("{draws}\n"));
+            }
         }
         let spinning = state.any_in_flight()
             || matches!(

@@ -176,6 +176,43 @@ pub struct State {
     pub timeline: Vec<crate::timeline::Event>,
     /// Watches running after a rollback or kill switch.
     pub watches: Vec<crate::watch::Watch>,
+    /// Bumped by `rebuild` (a new snapshot): keys the filtered-row cache.
+    generation: u64,
+    /// Filtered incident rows per list, kept until the snapshot or the
+    /// filter changes (a frame reads them several times).
+    incident_rows: IncidentRows,
+}
+
+/// The open incidents a list shows: indices into `snap.incidents`, and how
+/// many of them are unacknowledged.
+#[derive(Clone, Debug)]
+pub struct FilteredIncidents {
+    generation: u64,
+    filter: String,
+    pub rows: std::sync::Arc<[usize]>,
+    pub unacked: usize,
+}
+
+/// Cache of [`FilteredIncidents`] for the Dashboard and Incidents lists.
+#[derive(Default)]
+struct IncidentRows(std::sync::Mutex<[Option<FilteredIncidents>; 2]>);
+
+impl IncidentRows {
+    fn lock(&self) -> std::sync::MutexGuard<'_, [Option<FilteredIncidents>; 2]> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Clone for IncidentRows {
+    fn clone(&self) -> Self {
+        IncidentRows(std::sync::Mutex::new(self.lock().clone()))
+    }
+}
+
+impl std::fmt::Debug for IncidentRows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IncidentRows")
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -209,7 +246,8 @@ pub struct ActionCtx {
 
 impl State {
     pub fn new(store: Store, theme: Theme, now: Time) -> State {
-        let snap = store.snapshot(now);
+        // `rebuild` below makes the snapshot (once).
+        let snap = Snapshot::default();
         let mut s = State {
             view: View::Dashboard,
             store,
@@ -239,6 +277,8 @@ impl State {
             context: None,
             timeline: Vec::new(),
             watches: Vec::new(),
+            generation: 0,
+            incident_rows: IncidentRows::default(),
         };
         s.rebuild();
         s
@@ -252,6 +292,7 @@ impl State {
 
     pub fn rebuild(&mut self) {
         self.snap = self.store.snapshot(self.now);
+        self.generation = self.generation.wrapping_add(1);
         crate::runbooks::link_incidents(
             &mut self.snap.incidents,
             &self.runbooks.services,
@@ -283,14 +324,26 @@ impl State {
         self.list(v).filter.to_lowercase()
     }
 
-    /// Open incidents (filtered) in display order.
-    pub fn incidents(&self, v: View) -> Vec<&Incident> {
-        let q = self.filter(v);
-        self.snap
+    /// Open incidents (filtered) in display order: indices into
+    /// `snap.incidents`, computed once per snapshot and filter.
+    pub fn filtered_incidents(&self, v: View) -> FilteredIncidents {
+        let slot = usize::from(v != View::Dashboard);
+        let filter = &self.list(v).filter;
+        let mut cache = self.incident_rows.lock();
+        if let Some(c) = &cache[slot]
+            && c.generation == self.generation
+            && &c.filter == filter
+        {
+            return c.clone();
+        }
+        let q = filter.to_lowercase();
+        let rows: std::sync::Arc<[usize]> = self
+            .snap
             .incidents
             .iter()
-            .filter(|i| i.status.is_open())
-            .filter(|i| {
+            .enumerate()
+            .filter(|(_, i)| i.status.is_open())
+            .filter(|(_, i)| {
                 q.is_empty()
                     || [
                         i.title.as_str(),
@@ -304,7 +357,35 @@ impl State {
                     .chain(i.assignee.as_ref().map(|s| s.as_str()).iter())
                     .any(|f| f.to_lowercase().contains(&q))
             })
+            .map(|(n, _)| n)
+            .collect();
+        let unacked = rows
+            .iter()
+            .filter(|&&n| self.snap.incidents[n].status.is_unacked())
+            .count();
+        let f = FilteredIncidents {
+            generation: self.generation,
+            filter: filter.clone(),
+            rows,
+            unacked,
+        };
+        cache[slot] = Some(f.clone());
+        f
+    }
+
+    /// Open incidents (filtered) in display order.
+    pub fn incidents(&self, v: View) -> Vec<&Incident> {
+        self.filtered_incidents(v)
+            .rows
+            .iter()
+            .filter_map(|&n| self.snap.incidents.get(n))
             .collect()
+    }
+
+    /// The `n`th incident a list shows.
+    pub fn incident_at(&self, v: View, n: usize) -> Option<&Incident> {
+        let f = self.filtered_incidents(v);
+        f.rows.get(n).and_then(|&i| self.snap.incidents.get(i))
     }
 
     pub fn slos(&self) -> Vec<&Slo> {
@@ -363,7 +444,7 @@ impl State {
     /// Number of rows in a view's list.
     pub fn len(&self, v: View) -> usize {
         match v {
-            View::Dashboard | View::Incidents => self.incidents(v).len(),
+            View::Dashboard | View::Incidents => self.filtered_incidents(v).rows.len(),
             View::Slos => self.slos().len(),
             View::Deploys => self.deploys().len(),
             View::Flags => self.flags().len(),
@@ -438,7 +519,7 @@ impl State {
         } else {
             View::Incidents
         };
-        self.incidents(v).get(self.list(v).selected).copied()
+        self.incident_at(v, self.list(v).selected)
     }
 
     pub fn selected_deploy(&self) -> Option<&Deploy> {

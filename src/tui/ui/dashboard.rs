@@ -50,7 +50,8 @@ pub fn render(f: &mut Frame, body: Rect, state: &State) {
 
 fn incidents(f: &mut Frame, area: Rect, state: &State) {
     let t = &state.theme;
-    let list = state.incidents(View::Dashboard);
+    let filtered = state.filtered_incidents(View::Dashboard);
+    let list = &filtered.rows;
     let block = panel("Incidents", t, true);
     let inner = block.inner(area);
     f.render_widget(block, area);
@@ -62,7 +63,7 @@ fn incidents(f: &mut Frame, area: Rect, state: &State) {
         counts.push(Span::styled(format!(" {} {} ", s.label(), n), style));
         counts.push(Span::raw(" "));
     }
-    let unacked = list.iter().filter(|i| i.status.is_unacked()).count();
+    let unacked = filtered.unacked;
     counts.push(Span::styled(
         format!("{unacked} unacked"),
         if unacked > 0 { t.crit } else { t.ok },
@@ -82,7 +83,10 @@ fn incidents(f: &mut Frame, area: Rect, state: &State) {
     let w = inner.width as usize;
     let show_service = w >= 70;
     let show_assignee = w >= 100;
-    for (i, inc) in list.iter().enumerate().skip(off).take(h) {
+    for (i, &n) in list.iter().enumerate().skip(off).take(h) {
+        let Some(inc) = state.snap.incidents.get(n) else {
+            continue;
+        };
         let selected = i == sel;
         let base = style_if(selected, t.selection, t.text);
         let mut spans = vec![

@@ -135,13 +135,8 @@ fn opt(s: &Option<crate::text::SafeText>) -> String {
 
 pub fn incidents(f: &mut Frame, body: Rect, state: &State) {
     let t = &state.theme;
-    let list = state.incidents(View::Incidents);
-    let total = state
-        .snap
-        .incidents
-        .iter()
-        .filter(|i| i.status.is_open())
-        .count();
+    let list = state.filtered_incidents(View::Incidents).rows;
+    let total: usize = state.snap.open_counts().iter().sum();
     let (ta, da) = split(state, body);
     let filter = state.list(View::Incidents).filter.clone();
     table(
@@ -165,7 +160,7 @@ pub fn incidents(f: &mut Frame, body: Rect, state: &State) {
             "nothing matches the filter".to_string()
         },
         |i| {
-            let inc = list[i];
+            let inc = &state.snap.incidents[list[i]];
             Row::new(vec![
                 Cell::from(sev_span(inc.severity, t)),
                 Cell::from(status_span(inc.status, t)),
