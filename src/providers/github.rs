@@ -1436,30 +1436,7 @@ impl Github {
             }
             Ok(Err(f)) => {
                 self.guard.record_outcome(Some(&f.err));
-                let cut_off = !f.not_sent
-                    && matches!(
-                        f.err.kind,
-                        ErrorKind::Timeout
-                            | ErrorKind::Connect
-                            | ErrorKind::Malformed
-                            // The server answered, but with more than we read:
-                            // whether it applied the write is not known.
-                            | ErrorKind::TooLarge
-                    );
-                let gateway = matches!(f.err.kind, ErrorKind::Server { status: 502 | 504 });
-                if cut_off || gateway {
-                    Err(self.err(
-                        ErrorKind::Unknown,
-                        format!(
-                            "{} ({}); it may or may not have been applied: check before retrying",
-                            f.err.detail,
-                            f.err.cause()
-                        ),
-                    ))
-                } else {
-                    self.guard.block_on_rate_limit(&f);
-                    Err(f.err)
-                }
+                Err(self.guard.write_failure(f))
             }
             Err(_) => Err(self.err(
                 ErrorKind::Unknown,

@@ -778,6 +778,38 @@ impl ReadGuard {
         ProviderError::new(&self.provider, kind, detail)
     }
 
+    /// The error of a failed write. When the request may have reached the
+    /// server (a timeout, a cut-off or oversized answer, a 502/504) the
+    /// outcome is unknown and the responder is told to check before
+    /// retrying; otherwise it is the failure as it is (a rate limit also
+    /// blocks the calls after it). Writes are never retried.
+    pub fn write_failure(&self, f: Failure) -> ProviderError {
+        let cut_off = !f.not_sent
+            && matches!(
+                f.err.kind,
+                ErrorKind::Timeout
+                    | ErrorKind::Connect
+                    | ErrorKind::Malformed
+                    // The server answered, but with more than we read:
+                    // whether it applied the write is not known.
+                    | ErrorKind::TooLarge
+            );
+        let gateway = matches!(f.err.kind, ErrorKind::Server { status: 502 | 504 });
+        if cut_off || gateway {
+            self.err(
+                ErrorKind::Unknown,
+                format!(
+                    "{} ({}); it may or may not have been applied: check before retrying",
+                    f.err.detail,
+                    f.err.cause()
+                ),
+            )
+        } else {
+            self.block_on_rate_limit(&f);
+            f.err
+        }
+    }
+
     /// Fail fast (no request sent) while a rate-limit reset or an open
     /// circuit says so; otherwise the breaker admits the call.
     pub fn precheck(&self) -> Result<(), ProviderError> {
@@ -1535,32 +1567,7 @@ impl HttpClient {
             .await
         {
             Ok(r) => Ok(r),
-            Err(f) => {
-                let cut_off = !f.not_sent
-                    && matches!(
-                        f.err.kind,
-                        ErrorKind::Timeout
-                            | ErrorKind::Connect
-                            | ErrorKind::Malformed
-                            // The server answered, but with more than we read:
-                            // whether it applied the write is not known.
-                            | ErrorKind::TooLarge
-                    );
-                let gateway = matches!(f.err.kind, ErrorKind::Server { status: 502 | 504 });
-                if cut_off || gateway {
-                    Err(self.err(
-                        ErrorKind::Unknown,
-                        format!(
-                            "{} ({}); it may or may not have been applied: check before retrying",
-                            f.err.detail,
-                            f.err.cause()
-                        ),
-                    ))
-                } else {
-                    self.guard.block_on_rate_limit(&f);
-                    Err(f.err)
-                }
-            }
+            Err(f) => Err(self.guard.write_failure(f)),
         }
     }
 
