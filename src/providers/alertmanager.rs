@@ -450,16 +450,10 @@ fn plural(n: usize, word: &str) -> String {
 /// the fetch and write paths), for the fuzz targets and property tests:
 /// any input is a value or a `ProviderError`, never a panic.
 pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
-    let mut first = None;
-    for r in [
+    super::http::first_error([
         super::http::decode_json::<Vec<AmAlert>>("fuzz", "GET /api/v2/alerts", body).map(drop),
         super::http::decode_json::<GettableSilence>("fuzz", "GET /api/v2/silence/{id}", body)
             .map(drop),
         super::http::decode_json::<SilenceCreated>("fuzz", "POST /api/v2/silences", body).map(drop),
-    ] {
-        if let Err(e) = r {
-            first.get_or_insert(e);
-        }
-    }
-    first.map_or(Ok(()), Err)
+    ])
 }

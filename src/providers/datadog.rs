@@ -464,15 +464,9 @@ impl Provider for Datadog {
 /// the fetch and write paths), for the fuzz targets and property tests:
 /// any input is a value or a `ProviderError`, never a panic.
 pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
-    let mut first = None;
-    for r in [
+    super::http::first_error([
         super::http::decode_json::<ListResp>("fuzz", "GET /api/v1/slo", body).map(drop),
         super::http::decode_json::<HistoryResp>("fuzz", "GET /api/v1/slo/{id}/history", body)
             .map(drop),
-    ] {
-        if let Err(e) = r {
-            first.get_or_insert(e);
-        }
-    }
-    first.map_or(Ok(()), Err)
+    ])
 }

@@ -1705,18 +1705,12 @@ impl Provider for Github {
 /// the fetch and write paths), for the fuzz targets and property tests:
 /// any input is a value or a `ProviderError`, never a panic.
 pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
-    let mut first = None;
-    for r in [
+    super::http::first_error([
         super::http::decode_json::<Vec<GhDeployment>>("fuzz", "GET deployments", body).map(drop),
         super::http::decode_json::<Vec<GhStatus>>("fuzz", "GET statuses", body).map(drop),
         super::http::decode_json::<GhListObject<GhRun>>("fuzz", "GET workflow runs", body)
             .map(drop),
-    ] {
-        if let Err(e) = r {
-            first.get_or_insert(e);
-        }
-    }
-    first.map_or(Ok(()), Err)
+    ])
 }
 
 #[cfg(test)]

@@ -1664,6 +1664,14 @@ impl HttpClient {
     }
 }
 
+/// The first error of several decode attempts, or `Ok` when all decoded
+/// (the providers' `decode_wire`, used by the fuzz targets and proptests).
+pub fn first_error(
+    results: impl IntoIterator<Item = Result<(), ProviderError>>,
+) -> Result<(), ProviderError> {
+    results.into_iter().find(Result::is_err).unwrap_or(Ok(()))
+}
+
 /// Marker of a default text the executor may replace with the reason.
 pub const DEFAULT_REASON_MARK: &str = "via sitrep";
 

@@ -475,14 +475,8 @@ impl Provider for LaunchDarkly {
 /// the fetch and write paths), for the fuzz targets and property tests:
 /// any input is a value or a `ProviderError`, never a panic.
 pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
-    let mut first = None;
-    for r in [
+    super::http::first_error([
         super::http::decode_json::<Page>("fuzz", "GET flags", body).map(drop),
         super::http::decode_json::<LdFlag>("fuzz", "PATCH flag", body).map(drop),
-    ] {
-        if let Err(e) = r {
-            first.get_or_insert(e);
-        }
-    }
-    first.map_or(Ok(()), Err)
+    ])
 }

@@ -363,17 +363,11 @@ impl Provider for Opsgenie {
 /// the fetch and write paths), for the fuzz targets and property tests:
 /// any input is a value or a `ProviderError`, never a panic.
 pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
-    let mut first = None;
-    for r in [
+    super::http::first_error([
         super::http::decode_json::<OgList>("fuzz", "GET /v2/alerts", body).map(drop),
         super::http::decode_json::<OgOne>("fuzz", "GET /v2/alerts/{id}", body).map(drop),
         super::http::decode_json::<Accepted>("fuzz", "POST /v2/alerts/{id}/...", body).map(drop),
         super::http::decode_json::<RequestStatus>("fuzz", "GET /v2/alerts/requests/{id}", body)
             .map(drop),
-    ] {
-        if let Err(e) = r {
-            first.get_or_insert(e);
-        }
-    }
-    first.map_or(Ok(()), Err)
+    ])
 }

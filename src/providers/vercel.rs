@@ -722,16 +722,10 @@ impl Provider for Vercel {
 /// the fetch and write paths), for the fuzz targets and property tests:
 /// any input is a value or a `ProviderError`, never a panic.
 pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
-    let mut first = None;
-    for r in [
+    super::http::first_error([
         super::http::decode_json::<VList>("fuzz", "GET deployments", body).map(drop),
         super::http::decode_json::<VProject>("fuzz", "GET project", body).map(drop),
-    ] {
-        if let Err(e) = r {
-            first.get_or_insert(e);
-        }
-    }
-    first.map_or(Ok(()), Err)
+    ])
 }
 
 #[cfg(test)]
