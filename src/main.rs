@@ -51,11 +51,20 @@ fn main() {
     let args = Cli::parse();
     let ctx = Ctx::new(args.global.clone());
     init_logging(&ctx, args.command.is_none());
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    // The console keeps two workers (polls, actions and the screen side by
+    // side); a one-shot command runs on this thread alone: fewer threads,
+    // fewer malloc arenas, no hand-offs between them.
+    let built = if args.command.is_none() {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    };
+    let rt = match built {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("sitrep: cannot start the async runtime: {e}");

@@ -91,18 +91,20 @@ impl IncidentStatus {
     }
 }
 
+/// Fields in key order: `--json` prints them as declared, sorted (see
+/// `cli::output::doc` and its test).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
-    pub provider: SafeText,
+    pub assignee: Option<SafeText>,
+    pub created_at: Time,
     pub id: SafeText,
-    pub title: SafeText,
+    pub provider: SafeText,
+    pub runbook: Option<SafeText>,
+    pub service: Option<SafeText>,
     pub severity: Severity,
     pub status: IncidentStatus,
-    pub service: Option<SafeText>,
-    pub created_at: Time,
+    pub title: SafeText,
     pub url: Option<SafeText>,
-    pub assignee: Option<SafeText>,
-    pub runbook: Option<SafeText>,
 }
 
 impl Incident {
@@ -116,13 +118,15 @@ impl Incident {
     }
 }
 
+/// Fields in key order: `--json` prints them as declared, sorted (see
+/// `cli::output::doc` and its test).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OnCall {
-    pub provider: SafeText,
-    pub policy: SafeText,
     pub level: u32,
-    pub user: SafeText,
+    pub policy: SafeText,
+    pub provider: SafeText,
     pub until: Option<Time>,
+    pub user: SafeText,
 }
 
 /// The seven windows of SPEC §4, in order.
@@ -271,48 +275,54 @@ impl DeployState {
     }
 }
 
+/// Fields in key order: `--json` prints them as declared, sorted (see
+/// `cli::output::doc` and its test).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Deploy {
-    pub provider: SafeText,
-    pub service: SafeText,
-    pub environment: SafeText,
-    pub id: SafeText,
-    #[serde(rename = "ref")]
-    pub git_ref: SafeText,
-    pub sha: SafeText,
-    pub state: DeployState,
-    pub provider_state: SafeText,
     pub created_at: Time,
     pub creator: Option<SafeText>,
-    pub url: Option<SafeText>,
     pub current: bool,
     /// Commit message or description, extension.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<SafeText>,
+    pub environment: SafeText,
+    pub id: SafeText,
+    pub provider: SafeText,
+    pub provider_state: SafeText,
+    #[serde(rename = "ref")]
+    pub git_ref: SafeText,
+    pub service: SafeText,
+    pub sha: SafeText,
+    pub state: DeployState,
+    pub url: Option<SafeText>,
 }
 
+/// Fields in key order: `--json` prints them as declared, sorted (see
+/// `cli::output::doc` and its test).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Flag {
-    pub provider: SafeText,
-    pub key: SafeText,
-    pub name: SafeText,
     pub environment: Option<SafeText>,
-    pub on: bool,
+    pub key: SafeText,
     pub kill_switch: bool,
-    pub updated_at: Option<Time>,
-    pub url: Option<SafeText>,
+    pub name: SafeText,
+    pub on: bool,
+    pub provider: SafeText,
     /// Service the flag belongs to where known, extension.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<SafeText>,
+    pub updated_at: Option<Time>,
+    pub url: Option<SafeText>,
 }
 
+/// Fields in key order: `--json` prints them as declared, sorted (see
+/// `cli::output::doc` and its test).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProviderStatus {
-    pub name: SafeText,
-    pub kind: String,
-    pub ok: bool,
     pub error: Option<SafeText>,
     pub fetched_at: Option<Time>,
+    pub kind: String,
+    pub name: SafeText,
+    pub ok: bool,
     pub stale: bool,
 }
 

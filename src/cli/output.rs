@@ -74,21 +74,11 @@ impl Table {
 }
 
 /// `{"generated_at", key: [items], "providers"}`, pretty, keys sorted at
-/// every level (as a `serde_json::Value` prints), written straight out:
-/// each item goes through a `Value` of its own, never the whole list.
+/// every level, written straight out: the model types declare their fields
+/// in key order (checked by `json_keys_are_sorted` below), so no item goes
+/// through a `serde_json::Value`.
 fn doc<T: Serialize>(snap: &Snapshot, key: &str, items: &[T]) -> Result<String, String> {
-    use serde::ser::{Error as _, SerializeMap, SerializeSeq};
-    struct Sorted<'a, T>(&'a [T]);
-    impl<T: Serialize> Serialize for Sorted<'_, T> {
-        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let mut seq = s.serialize_seq(Some(self.0.len()))?;
-            for item in self.0 {
-                let v = serde_json::to_value(item).map_err(S::Error::custom)?;
-                seq.serialize_element(&v)?;
-            }
-            seq.end()
-        }
-    }
+    use serde::ser::SerializeMap;
     struct Doc<'a, T> {
         snap: &'a Snapshot,
         key: &'a str,
@@ -96,26 +86,22 @@ fn doc<T: Serialize>(snap: &Snapshot, key: &str, items: &[T]) -> Result<String, 
     }
     impl<T: Serialize> Serialize for Doc<'_, T> {
         fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let generated_at =
-                serde_json::to_value(self.snap.generated_at).map_err(S::Error::custom)?;
-            let providers = serde_json::to_value(&self.snap.providers).map_err(S::Error::custom)?;
-            let list = Sorted(self.items);
             let mut m = s.serialize_map(Some(3))?;
             if self.key < "generated_at" {
-                m.serialize_entry(self.key, &list)?;
+                m.serialize_entry(self.key, self.items)?;
             }
-            m.serialize_entry("generated_at", &generated_at)?;
+            m.serialize_entry("generated_at", &self.snap.generated_at)?;
             if self.key > "generated_at" && self.key < "providers" {
-                m.serialize_entry(self.key, &list)?;
+                m.serialize_entry(self.key, self.items)?;
             }
-            m.serialize_entry("providers", &providers)?;
+            m.serialize_entry("providers", &self.snap.providers)?;
             if self.key > "providers" {
-                m.serialize_entry(self.key, &list)?;
+                m.serialize_entry(self.key, self.items)?;
             }
             m.end()
         }
     }
-    let mut out = Vec::with_capacity(256 + items.len() * 512);
+    let mut out = Vec::with_capacity(256 + items.len() * 400);
     let mut ser = serde_json::Serializer::with_formatter(
         &mut out,
         serde_json::ser::PrettyFormatter::with_indent(b"  "),
@@ -371,14 +357,12 @@ pub fn deploys(
         .collect();
     list.sort_by_key(|d| std::cmp::Reverse(d.created_at));
     if as_json {
-        let list: Vec<Value> = list
+        // SPEC §4's deploy shape: the description is for the screen only.
+        let list: Vec<Deploy> = list
             .iter()
-            .map(|d| {
-                let mut v = serde_json::to_value(d).unwrap_or(Value::Null);
-                if let Some(o) = v.as_object_mut() {
-                    o.remove("description");
-                }
-                v
+            .map(|d| Deploy {
+                description: None,
+                ..(*d).clone()
             })
             .collect();
         return doc(snap, "deploys", &list);
@@ -427,14 +411,11 @@ pub fn flags(
         .filter(|f| filter.is_none_or(|q| flag_matches(f, q)))
         .collect();
     if as_json {
-        let list: Vec<Value> = list
+        let list: Vec<Flag> = list
             .iter()
-            .map(|f| {
-                let mut v = serde_json::to_value(f).unwrap_or(Value::Null);
-                if let Some(o) = v.as_object_mut() {
-                    o.remove("service");
-                }
-                v
+            .map(|f| Flag {
+                service: None,
+                ..(*f).clone()
             })
             .collect();
         return doc(snap, "flags", &list);
@@ -474,4 +455,122 @@ pub fn flags(
     };
     out.push_str(&provider_footer(snap, now));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::SafeText;
+
+    fn t(s: &str) -> SafeText {
+        SafeText::line(s)
+    }
+
+    /// Every field set, so every key is printed.
+    fn full_snapshot() -> Snapshot {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-22T03:04:05Z")
+            .map(|d| d.with_timezone(&chrono::Utc))
+            .unwrap_or_default();
+        Snapshot {
+            generated_at: Some(now),
+            providers: vec![ProviderStatus {
+                name: t("pd"),
+                kind: "pagerduty".into(),
+                ok: false,
+                error: Some(t("timeout")),
+                fetched_at: Some(now),
+                stale: true,
+            }],
+            incidents: vec![Incident {
+                provider: t("pd"),
+                id: t("Q1"),
+                title: t("checkout 5xx"),
+                severity: Severity::Sev1,
+                status: IncidentStatus::Triggered,
+                service: Some(t("checkout")),
+                created_at: now,
+                url: Some(t("https://x/Q1")),
+                assignee: Some(t("ana")),
+                runbook: Some(t("rollback")),
+            }],
+            oncall: vec![OnCall {
+                provider: t("pd"),
+                policy: t("primary"),
+                level: 1,
+                user: t("ana"),
+                until: Some(now),
+            }],
+            slos: Vec::new(),
+            deploys: vec![Deploy {
+                provider: t("gh"),
+                service: t("checkout"),
+                environment: t("production"),
+                id: t("7"),
+                git_ref: t("main"),
+                sha: t("abc"),
+                state: DeployState::Success,
+                provider_state: t("success"),
+                created_at: now,
+                creator: Some(t("ana")),
+                url: Some(t("https://x/7")),
+                current: true,
+                description: Some(t("fix")),
+            }],
+            flags: vec![Flag {
+                provider: t("ld"),
+                key: t("kill-checkout"),
+                name: t("Kill checkout"),
+                environment: Some(t("production")),
+                on: true,
+                kill_switch: true,
+                updated_at: Some(now),
+                url: Some(t("https://x/f")),
+                service: Some(t("checkout")),
+            }],
+        }
+    }
+
+    /// The `--json` documents are written straight from the model types;
+    /// they must print exactly what a key-sorted `serde_json::Value` prints
+    /// (the output before the fast path, and what users' diffs expect).
+    #[test]
+    fn json_keys_are_sorted() {
+        let snap = full_snapshot();
+        let now = snap.generated_at.unwrap_or_default();
+        let sorted = |key: &str, items: Value| {
+            let mut m = serde_json::Map::new();
+            m.insert(key.into(), items);
+            m.insert(
+                "generated_at".into(),
+                serde_json::to_value(snap.generated_at).unwrap_or_default(),
+            );
+            m.insert(
+                "providers".into(),
+                serde_json::to_value(&snap.providers).unwrap_or_default(),
+            );
+            to_json(&Value::Object(m)).unwrap_or_default()
+        };
+        let got = incidents(&snap, now, true, None, true).unwrap_or_default();
+        assert_eq!(got, sorted("incidents", value(&snap.incidents)));
+        let got = oncall(&snap, now, true).unwrap_or_default();
+        assert_eq!(got, sorted("oncall", value(&snap.oncall)));
+        // Deploys and flags leave out their screen-only extensions.
+        let got = deploys(&snap, now, true, None, None).unwrap_or_default();
+        let mut d = value(&snap.deploys);
+        if let Some(o) = d.get_mut(0).and_then(Value::as_object_mut) {
+            assert!(o.remove("description").is_some());
+        }
+        assert_eq!(got, sorted("deploys", d));
+        let got = flags(&snap, now, true, None).unwrap_or_default();
+        let mut f = value(&snap.flags);
+        if let Some(o) = f.get_mut(0).and_then(Value::as_object_mut) {
+            assert!(o.remove("service").is_some());
+        }
+        assert_eq!(got, sorted("flags", f));
+        assert!(got.contains("\"kill_switch\": true"), "{got}");
+    }
+
+    fn value<T: Serialize>(x: &T) -> Value {
+        serde_json::to_value(x).unwrap_or_default()
+    }
 }

@@ -104,6 +104,8 @@ enum Strategy {
 struct GhPage<T> {
     items: Vec<T>,
     next: Option<String>,
+    /// The `rel="last"` route, when GitHub numbers the pages.
+    last: Option<String>,
 }
 
 /// A list wrapped in an object (`{"total_count", "workflow_runs": [...]}`).
@@ -456,6 +458,61 @@ fn query(pairs: &[(&str, &str)]) -> String {
     s.finish()
 }
 
+/// List pages read at once when GitHub numbers them.
+const PAGE_CONCURRENCY: usize = 4;
+
+/// The routes of pages `K..=N` when `next` asks for `page=K` and `last` for
+/// `page=N` of the same list (same path, same other parameters); `None`
+/// when the links are not of that form (then `next` is followed).
+fn numbered_pages(next: Option<&str>, last: Option<&str>) -> Option<Vec<String>> {
+    fn split(route: &str) -> Option<(&str, Vec<(String, String)>, usize)> {
+        let (path, q) = route.split_once('?')?;
+        let mut page = None;
+        let mut rest = Vec::new();
+        for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
+            if k == "page" {
+                page = Some(v.parse::<usize>().ok()?);
+            } else {
+                rest.push((k.into_owned(), v.into_owned()));
+            }
+        }
+        Some((path, rest, page?))
+    }
+    let (path, rest, from) = split(next?)?;
+    let (lpath, lrest, to) = split(last?)?;
+    // A sane span only: never thousands of routes from a hostile header.
+    if path != lpath || rest != lrest || from < 2 || to < from || to - from > 1000 {
+        return None;
+    }
+    Some(
+        (from..=to)
+            .map(|p| {
+                let mut q = url::form_urlencoded::Serializer::new(String::new());
+                for (k, v) in &rest {
+                    q.append_pair(k, v);
+                }
+                q.append_pair("page", &p.to_string());
+                format!("{path}?{}", q.finish())
+            })
+            .collect(),
+    )
+}
+
+/// The reqwest error somewhere in an octocrab error's chain.
+fn reqwest_in(e: &octocrab::Error) -> Option<&reqwest::Error> {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = src {
+        if let Some(r) = s.downcast_ref::<reqwest::Error>() {
+            return Some(r);
+        }
+        if let Some(octocrab::Error::Reqwest { source, .. }) = s.downcast_ref::<octocrab::Error>() {
+            return Some(source);
+        }
+        src = s.source();
+    }
+    None
+}
+
 fn header<'a>(h: Option<&'a HeaderMap>, name: &str) -> Option<&'a str> {
     h?.get(name)?.to_str().ok()
 }
@@ -513,16 +570,16 @@ impl Github {
                 git_ref: git_ref.clone(),
             },
         };
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        // octocrab's middleware (auth, base URI, headers) on the shared
+        // reqwest client: the same TLS stack, timeouts and redirect policy
+        // as every other provider.
+        let http = super::http::reqwest_client(&name, &opts.http)?;
         let crab = Octocrab::builder()
             .base_uri(base.as_str())
             .map_err(|e| ProviderError::config(&name, format!("base_url {base:?}: {e}")))?
             .personal_token(token.expose().to_string())
             .add_header(reqwest::header::ACCEPT, ACCEPT.to_string())
-            .set_connect_timeout(Some(opts.http.connect_timeout))
-            .set_read_timeout(Some(opts.http.read_timeout))
-            .set_write_timeout(Some(opts.http.write_timeout))
-            .build()
+            .build_with_reqwest(http)
             .map_err(|e| ProviderError::config(&name, format!("GitHub client: {e}")))?;
         Ok(Github {
             name,
@@ -708,6 +765,46 @@ impl Github {
         }
     }
 
+    /// A failure of the reqwest transport under octocrab: refused or
+    /// unresolved (not sent), timed out, or a body cut off mid-way.
+    fn transport_failure(&self, e: &reqwest::Error, what: &str, write: bool) -> Failure {
+        let cause = super::http::short_cause(e);
+        let (kind, detail, not_sent) = if e.is_connect() {
+            if e.is_timeout() {
+                (
+                    ErrorKind::Timeout,
+                    format!("{what}: connect timed out"),
+                    true,
+                )
+            } else {
+                (ErrorKind::Connect, format!("{what}: {cause}"), true)
+            }
+        } else if e.is_timeout() {
+            (
+                ErrorKind::Timeout,
+                format!("{what}: no answer in time"),
+                false,
+            )
+        } else if e.is_body() || e.is_decode() {
+            (
+                ErrorKind::Malformed,
+                format!("{what}: body cut off: {cause}"),
+                false,
+            )
+        } else if write {
+            (ErrorKind::Unknown, format!("{what}: {cause}"), false)
+        } else {
+            (ErrorKind::Connect, format!("{what}: {cause}"), false)
+        };
+        Failure {
+            err: self.err(kind, detail),
+            // A write whose request may have left is never repeated blind.
+            retryable: not_sent || !write,
+            wait: None,
+            not_sent,
+        }
+    }
+
     /// Map any octocrab error. Network failures are recognised from the
     /// error chain (I/O kinds), never from anything that could hold a secret.
     fn failure(&self, e: &octocrab::Error, what: &str, write: bool) -> Failure {
@@ -728,6 +825,10 @@ impl Github {
                 wait: None,
                 not_sent: false,
             },
+            octocrab::Error::Reqwest { source, .. } => self.transport_failure(source, what, write),
+            // Through octocrab's buffer layer the transport error arrives
+            // boxed: find it in the chain.
+            other if let Some(r) = reqwest_in(other) => self.transport_failure(r, what, write),
             other => {
                 let mut src: Option<&(dyn std::error::Error + 'static)> = Some(other);
                 let mut timeout = false;
@@ -764,16 +865,6 @@ impl Github {
                         retryable: true,
                         wait: None,
                         not_sent: true,
-                    }
-                } else if matches!(other, octocrab::Error::Hyper { .. }) {
-                    Failure {
-                        err: self.err(
-                            ErrorKind::Malformed,
-                            format!("{what}: body cut off: {text}"),
-                        ),
-                        retryable: true,
-                        wait: None,
-                        not_sent: false,
                     }
                 } else {
                     Failure {
@@ -896,17 +987,20 @@ impl Github {
                 )),
             };
         }
-        let next = parts
-            .headers
-            .get_all(reqwest::header::LINK)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(super::http::link_next)
-            .and_then(|u| {
-                u.parse::<http::Uri>()
-                    .ok()
-                    .and_then(|u| u.path_and_query().map(|pq| pq.as_str().to_string()))
-            });
+        let link = |rel: &str| {
+            parts
+                .headers
+                .get_all(reqwest::header::LINK)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find_map(|h| super::http::link_rel(h, rel))
+                .and_then(|u| {
+                    u.parse::<http::Uri>()
+                        .ok()
+                        .and_then(|u| u.path_and_query().map(|pq| pq.as_str().to_string()))
+                })
+        };
+        let (next, last) = (link("next"), link("last"));
         let decode = |e: serde_json::Error| {
             let msg: String = e.to_string().chars().take(200).collect();
             self.decode_failure(e.classify(), what, msg)
@@ -924,7 +1018,7 @@ impl Github {
         } else {
             serde_json::from_slice::<Vec<T>>(&bytes).map_err(decode)?
         };
-        Ok(GhPage { items, next })
+        Ok(GhPage { items, next, last })
     }
 
     /// The next-page route of a `Link` URL: its path and query, always sent
@@ -933,21 +1027,43 @@ impl Github {
         page.next.clone()
     }
 
-    /// All pages of a list, up to `max_pages`.
+    /// All pages of a list, up to `max_pages`. When the first page's links
+    /// number the pages (`page=2` next, `page=N` last), the rest are read
+    /// [`PAGE_CONCURRENCY`] at a time and kept in order; otherwise one after
+    /// the other, following `next`.
     async fn get_all<T: DeserializeOwned>(
         &self,
         route: String,
         what: &str,
         max_pages: usize,
     ) -> Result<Vec<T>, ProviderError> {
-        let mut out = Vec::new();
+        use futures::{StreamExt, TryStreamExt};
+        let max_pages = max_pages.max(1);
         let mut page: GhPage<T> = self.get_page(&route, what).await?;
-        for n in 1..=max_pages.max(1) {
+        if let Some(routes) = numbered_pages(page.next.as_deref(), page.last.as_deref()) {
+            let total = routes.len() + 1;
+            let routes: Vec<String> = routes.into_iter().take(max_pages - 1).collect();
+            if total > max_pages {
+                tracing::warn!("{}: {what}: stopped after {max_pages} pages", self.name);
+            }
+            let mut out = std::mem::take(&mut page.items);
+            let pages: Vec<GhPage<T>> = futures::stream::iter(routes)
+                .map(|r| async move { self.get_page::<T>(&r, what).await })
+                .buffered(PAGE_CONCURRENCY)
+                .try_collect()
+                .await?;
+            for mut p in pages {
+                out.append(&mut p.items);
+            }
+            return Ok(out);
+        }
+        let mut out = Vec::new();
+        for n in 1..=max_pages {
             out.append(&mut page.items);
             let Some(next) = Self::next_route(&page) else {
                 return Ok(out);
             };
-            if n == max_pages.max(1) {
+            if n == max_pages {
                 tracing::warn!("{}: {what}: stopped after {n} pages", self.name);
                 break;
             }
@@ -1788,6 +1904,45 @@ mod tests {
         assert_eq!(payload_key(&s).as_deref(), Some("k2"));
         assert_eq!(payload_key(&serde_json::json!("")), None);
         assert_eq!(payload_key(&serde_json::json!({})), None);
+    }
+
+    #[test]
+    fn numbered_pages_only_for_the_same_list() {
+        let next = "/repositories/1/deployments?per_page=100&page=2";
+        let last = "/repositories/1/deployments?per_page=100&page=4";
+        assert_eq!(
+            numbered_pages(Some(next), Some(last)),
+            Some(vec![
+                "/repositories/1/deployments?per_page=100&page=2".to_string(),
+                "/repositories/1/deployments?per_page=100&page=3".to_string(),
+                "/repositories/1/deployments?per_page=100&page=4".to_string(),
+            ])
+        );
+        // No last link, another list, other parameters, a cursor, a huge span.
+        assert_eq!(numbered_pages(Some(next), None), None);
+        assert_eq!(
+            numbered_pages(
+                Some(next),
+                Some("/repositories/2/deployments?per_page=100&page=4")
+            ),
+            None
+        );
+        assert_eq!(
+            numbered_pages(
+                Some(next),
+                Some("/repositories/1/deployments?per_page=50&page=4")
+            ),
+            None
+        );
+        assert_eq!(
+            numbered_pages(Some("/x?after=abc"), Some("/x?page=9")),
+            None
+        );
+        assert_eq!(
+            numbered_pages(Some("/x?page=2"), Some("/x?page=999999")),
+            None
+        );
+        assert_eq!(numbered_pages(Some("/x?page=3"), Some("/x?page=2")), None);
     }
 
     #[test]

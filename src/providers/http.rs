@@ -490,6 +490,12 @@ fn is_rate_limit_403(h: &HeaderMap) -> bool {
 /// The `rel="next"` URL of a `Link` header, unless it says `results="false"`
 /// (Sentry's way of saying there is no next page).
 pub fn link_next(header: &str) -> Option<String> {
+    link_rel(header, "next")
+}
+
+/// The URL of relation `rel` (`next`, `last`, ...) in a `Link` header; a
+/// link marked `results="false"` (Sentry's end of the list) is none.
+pub fn link_rel(header: &str, rel: &str) -> Option<String> {
     let mut rest = header;
     while let Some(start) = rest.find('<') {
         let after = &rest[start + 1..];
@@ -500,7 +506,7 @@ pub fn link_next(header: &str) -> Option<String> {
             Some(n) => &params_all[..n],
             None => params_all,
         };
-        let mut is_next = false;
+        let mut is_rel = false;
         let mut results_false = false;
         for p in params.split(';') {
             let Some((k, v)) = p.split_once('=') else {
@@ -508,14 +514,14 @@ pub fn link_next(header: &str) -> Option<String> {
             };
             let k = k.trim().trim_start_matches(',').trim().to_ascii_lowercase();
             let v = v.trim().trim_end_matches(',').trim().trim_matches('"');
-            if k == "rel" && v.split_whitespace().any(|r| r.eq_ignore_ascii_case("next")) {
-                is_next = true;
+            if k == "rel" && v.split_whitespace().any(|r| r.eq_ignore_ascii_case(rel)) {
+                is_rel = true;
             }
             if k == "results" && v.eq_ignore_ascii_case("false") {
                 results_false = true;
             }
         }
-        if is_next {
+        if is_rel {
             return (!results_false && !url.is_empty()).then(|| url.to_string());
         }
         rest = &params_all[params.len()..];
@@ -1031,7 +1037,38 @@ impl Response {
     }
 }
 
-fn short_cause(e: &reqwest::Error) -> String {
+/// The reqwest client of one provider: rustls (ring), the configured
+/// connect/read/total timeouts, same-origin redirects only, sitrep's
+/// user agent. GitHub's octocrab runs on one of these too, so one HTTP and
+/// TLS stack serves every provider.
+pub fn reqwest_client(provider: &str, cfg: &HttpConfig) -> Result<reqwest::Client, ProviderError> {
+    // TLS: rustls with the ring provider (idempotent; main does it too).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let redirect = reqwest::redirect::Policy::custom(|attempt| {
+        // Follow same-origin redirects only: credentials never travel to
+        // another host (custom auth headers are not stripped by reqwest).
+        let same = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if same && attempt.previous().len() < 5 {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    });
+    reqwest::Client::builder()
+        .connect_timeout(cfg.connect_timeout)
+        .read_timeout(cfg.read_timeout)
+        .timeout(cfg.total_timeout.max(cfg.write_timeout))
+        .redirect(redirect)
+        .user_agent(concat!("sitrep/", env!("CARGO_PKG_VERSION")))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| ProviderError::config(provider, format!("HTTP client: {}", short_cause(&e))))
+}
+
+pub(crate) fn short_cause(e: &reqwest::Error) -> String {
     // The innermost cause ("Connection refused (os error 111)"); never the
     // request itself, never headers.
     let mut src: &dyn std::error::Error = e;
@@ -1161,32 +1198,7 @@ impl HttpClient {
                 ));
             }
         }
-        // TLS: rustls with the ring provider (idempotent; main does it too).
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let redirect = reqwest::redirect::Policy::custom(|attempt| {
-            // Follow same-origin redirects only: credentials never travel to
-            // another host (custom auth headers are not stripped by reqwest).
-            let same = attempt
-                .previous()
-                .first()
-                .is_some_and(|first| first.origin() == attempt.url().origin());
-            if same && attempt.previous().len() < 5 {
-                attempt.follow()
-            } else {
-                attempt.stop()
-            }
-        });
-        let client = reqwest::Client::builder()
-            .connect_timeout(cfg.connect_timeout)
-            .read_timeout(cfg.read_timeout)
-            .timeout(cfg.total_timeout.max(cfg.write_timeout))
-            .redirect(redirect)
-            .user_agent(concat!("sitrep/", env!("CARGO_PKG_VERSION")))
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| {
-                ProviderError::config(provider, format!("HTTP client: {}", short_cause(&e)))
-            })?;
+        let client = reqwest_client(provider, &cfg)?;
         Ok(HttpClient {
             provider: provider.to_string(),
             base,
