@@ -465,7 +465,8 @@ const PAGE_CONCURRENCY: usize = 4;
 /// `page=N` of the same list (same path, same other parameters); `None`
 /// when the links are not of that form (then `next` is followed).
 fn numbered_pages(next: Option<&str>, last: Option<&str>) -> Option<Vec<String>> {
-    fn split(route: &str) -> Option<(&str, Vec<(String, String)>, usize)> {
+    type Split<'a> = (&'a str, Vec<(String, String)>, usize);
+    fn split(route: &str) -> Option<Split<'_>> {
         let (path, q) = route.split_once('?')?;
         let mut page = None;
         let mut rest = Vec::new();
