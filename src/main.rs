@@ -2,16 +2,20 @@ use clap::Parser;
 use sitrep::cli::{self, Cli, Ctx};
 
 fn init_logging(ctx: &Ctx, tui: bool) {
-    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let level = match ctx.global.verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
+        0 => LevelFilter::WARN,
+        1 => LevelFilter::INFO,
+        _ => LevelFilter::DEBUG,
     };
+    // `SITREP_LOG`: `target=level` directives, e.g. `sitrep=debug,reqwest=info`
+    // (no regex: span and field filters are not supported).
     let filter = std::env::var("SITREP_LOG")
         .ok()
-        .and_then(|f| EnvFilter::try_new(f).ok())
-        .unwrap_or_else(|| EnvFilter::new(format!("sitrep={level}")));
+        .and_then(|f| f.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_target("sitrep", level));
     let path = ctx.paths.log_file();
     let file = path
         .parent()
@@ -25,19 +29,25 @@ fn init_logging(ctx: &Ctx, tui: bool) {
         });
     match file {
         Some(f) => {
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(filter)
-                .with_ansi(false)
-                .with_writer(std::sync::Mutex::new(f))
+            let _ = tracing_subscriber::registry()
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .with_ansi(false)
+                        .with_writer(std::sync::Mutex::new(f)),
+                )
+                .with(filter)
                 .try_init();
         }
         // No log file: the CLI logs to stderr; the TUI logs nowhere rather
         // than onto the screen.
         None if !tui => {
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(filter)
-                .with_ansi(false)
-                .with_writer(std::io::stderr)
+            let _ = tracing_subscriber::registry()
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .with_ansi(false)
+                        .with_writer(std::io::stderr),
+                )
+                .with(filter)
                 .try_init();
         }
         None => {}
