@@ -9,6 +9,7 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod handoff;
+pub mod mem;
 pub mod model;
 pub mod ops;
 pub mod paths;

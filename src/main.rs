@@ -56,6 +56,7 @@ fn init_logging(ctx: &Ctx, tui: bool) {
 
 fn main() {
     let _ = sitrep::tui::STARTED.set(std::time::Instant::now());
+    sitrep::mem::limit_arenas();
     // TLS for every HTTP client: rustls with the ring provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let args = Cli::parse();

@@ -151,6 +151,18 @@ impl Store {
         Snapshot::assemble(now, self.statuses(), self.slots.iter().map(|s| &s.data))
     }
 
+    /// Write every provider's freshly fetched data (not stale, no error)
+    /// to the cache. A failed write is logged: the fetch itself stands.
+    pub fn save_fresh(&self, cache: &Cache) {
+        for s in &self.slots {
+            if let (Some(at), false, None) = (s.fetched_at, s.stale, &s.error)
+                && let Err(e) = cache.store(&s.name, &s.kind, at, &s.data)
+            {
+                tracing::warn!("cache write for {} failed: {e}", s.name);
+            }
+        }
+    }
+
     pub fn any_failed(&self) -> bool {
         self.slots.iter().any(|s| s.error.is_some())
     }
@@ -158,6 +170,17 @@ impl Store {
     /// Fetch every provider once, concurrently (the CLI path). Failed
     /// providers keep their cached data, marked stale.
     pub async fn fetch_all(registry: &Registry, cache: Option<&Cache>) -> Store {
+        let store = Self::fetch_all_unsaved(registry, cache).await;
+        if let Some(c) = cache {
+            store.save_fresh(c);
+        }
+        store
+    }
+
+    /// [`Store::fetch_all`] without writing the fresh data to the cache:
+    /// the caller writes it with [`Store::save_fresh`] (the CLI does, on a
+    /// thread of its own while the output is formatted).
+    pub async fn fetch_all_unsaved(registry: &Registry, cache: Option<&Cache>) -> Store {
         let mut store = Store::new(registry);
         // The cache is read before fetching only by providers that use what
         // they returned last time; the others read it only if their fetch
@@ -183,7 +206,7 @@ impl Store {
                     at,
                     result,
                 },
-                cache,
+                None,
             );
         }
         if let Some(c) = cache {

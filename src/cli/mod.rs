@@ -424,6 +424,15 @@ impl Ctx {
         let store = Store::fetch_all(&reg, cache.as_ref()).await;
         Ok((store, cfg))
     }
+
+    /// [`Ctx::load_store`] with the cache not yet written: the caller
+    /// passes the returned cache to [`Store::save_fresh`].
+    pub async fn load_store_unsaved(&self) -> Result<(Store, Config, Option<Cache>), String> {
+        let (reg, cfg) = self.registry()?;
+        let cache = self.cache();
+        let store = Store::fetch_all_unsaved(&reg, cache.as_ref()).await;
+        Ok((store, cfg, cache))
+    }
 }
 
 fn err(msg: impl std::fmt::Display) -> i32 {
@@ -463,35 +472,46 @@ fn partial(store: &Store) -> i32 {
 
 /// Run a read command (the ones that aggregate provider data).
 pub async fn run_read(ctx: &Ctx, cmd: &Command) -> i32 {
-    let (store, cfg) = match ctx.load_store().await {
+    let (store, cfg, cache) = match ctx.load_store_unsaved().await {
         Ok(x) => x,
         Err(e) => return err(e),
     };
-    let mut snap = store.snapshot(ctx.now);
-    if matches!(cmd, Command::Status { .. } | Command::Incidents { .. }) {
-        let (catalog, _) = runbook::load_catalog(ctx);
-        crate::runbooks::link_incidents(&mut snap.incidents, &cfg.service, &catalog.runbooks);
-    }
-    let out = match cmd {
-        Command::Status { json } => output::status(&snap, ctx.now, *json),
-        Command::Incidents {
-            json,
-            min_severity,
-            all,
-        } => output::incidents(&snap, ctx.now, *json, *min_severity, *all),
-        Command::Oncall { json } => output::oncall(&snap, ctx.now, *json),
-        Command::Slo { json } => output::slos(&snap, *json),
-        Command::Deploys { json, service, env } => {
-            output::deploys(&snap, ctx.now, *json, service.as_deref(), env.as_deref())
+    // The cache is written (serialized, fsynced, renamed) on a thread of its
+    // own while this one formats and prints: the answer does not wait for
+    // the disk, and the process exits once both are done.
+    std::thread::scope(|sc| {
+        if let Some(c) = &cache {
+            let store = &store;
+            sc.spawn(move || store.save_fresh(c));
         }
-        Command::Flags { json, filter } => output::flags(&snap, ctx.now, *json, filter.as_deref()),
-        _ => return err("internal: not a read command"),
-    };
-    match out {
-        Ok(s) => print(&s),
-        Err(e) => return err(e),
-    }
-    partial(&store)
+        let mut snap = store.snapshot(ctx.now);
+        if matches!(cmd, Command::Status { .. } | Command::Incidents { .. }) {
+            let (catalog, _) = runbook::load_catalog(ctx);
+            crate::runbooks::link_incidents(&mut snap.incidents, &cfg.service, &catalog.runbooks);
+        }
+        let out = match cmd {
+            Command::Status { json } => output::status(&snap, ctx.now, *json),
+            Command::Incidents {
+                json,
+                min_severity,
+                all,
+            } => output::incidents(&snap, ctx.now, *json, *min_severity, *all),
+            Command::Oncall { json } => output::oncall(&snap, ctx.now, *json),
+            Command::Slo { json } => output::slos(&snap, *json),
+            Command::Deploys { json, service, env } => {
+                output::deploys(&snap, ctx.now, *json, service.as_deref(), env.as_deref())
+            }
+            Command::Flags { json, filter } => {
+                output::flags(&snap, ctx.now, *json, filter.as_deref())
+            }
+            _ => return err("internal: not a read command"),
+        };
+        match out {
+            Ok(s) => print(&s),
+            Err(e) => return err(e),
+        }
+        partial(&store)
+    })
 }
 
 pub fn run_config(ctx: &Ctx, cmd: &ConfigCmd) -> i32 {

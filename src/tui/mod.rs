@@ -374,8 +374,14 @@ where
             {
                 tracing::warn!("cache write for {provider} failed: {e}");
             }
+            let polled = matches!(m, Msg::Poll(PollEvent::Done { .. }));
             let (effects, d) = update(state, m);
             dirty |= d;
+            if polled {
+                // The old snapshot and the poll's decode buffers are free
+                // now: hand their pages back instead of holding them.
+                crate::mem::give_back();
+            }
             for e in effects {
                 match e {
                     Effect::Quit => state.quit = true,
