@@ -574,7 +574,7 @@ impl Github {
         // octocrab's middleware (auth, base URI, headers) on the shared
         // reqwest client: the same TLS stack, timeouts and redirect policy
         // as every other provider.
-        let http = super::http::reqwest_client(&name, &opts.http)?;
+        let http = super::http::reqwest_client(&name, &opts.http, parsed.scheme() == "https")?;
         let crab = Octocrab::builder()
             .base_uri(base.as_str())
             .map_err(|e| ProviderError::config(&name, format!("base_url {base:?}: {e}")))?

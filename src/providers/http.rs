@@ -1041,7 +1041,16 @@ impl Response {
 /// connect/read/total timeouts, same-origin redirects only, sitrep's
 /// user agent. GitHub's octocrab runs on one of these too, so one HTTP and
 /// TLS stack serves every provider.
-pub fn reqwest_client(provider: &str, cfg: &HttpConfig) -> Result<reqwest::Client, ProviderError> {
+///
+/// `tls`: whether the base URL is `https`. A plain-HTTP provider (an
+/// in-cluster Prometheus, a loopback fake) never speaks TLS (redirects
+/// stay on the same origin), so its client loads no trust store: an empty
+/// root set, never the system's certificates.
+pub fn reqwest_client(
+    provider: &str,
+    cfg: &HttpConfig,
+    tls: bool,
+) -> Result<reqwest::Client, ProviderError> {
     // TLS: rustls with the ring provider (idempotent; main does it too).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let redirect = reqwest::redirect::Policy::custom(|attempt| {
@@ -1057,7 +1066,13 @@ pub fn reqwest_client(provider: &str, cfg: &HttpConfig) -> Result<reqwest::Clien
             attempt.stop()
         }
     });
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder();
+    let builder = if tls {
+        builder
+    } else {
+        builder.tls_certs_only(Vec::new())
+    };
+    builder
         .connect_timeout(cfg.connect_timeout)
         .read_timeout(cfg.read_timeout)
         .timeout(cfg.total_timeout.max(cfg.write_timeout))
@@ -1198,7 +1213,7 @@ impl HttpClient {
                 ));
             }
         }
-        let client = reqwest_client(provider, &cfg)?;
+        let client = reqwest_client(provider, &cfg, base.scheme() == "https")?;
         Ok(HttpClient {
             provider: provider.to_string(),
             base,
