@@ -387,7 +387,7 @@ fn timeline_view_marks_suspects() {
         snap!(format!("view_timeline_{w}x{h}"), out);
     }
     // The deploy 11m before the SEV1 on checkout is a suspect.
-    assert!(s.timeline.iter().any(|e| e.suspect.is_some()
+    assert!(s.timeline().iter().any(|e| e.suspect.is_some()
         && e.kind == sitrep::timeline::EventKind::Deploy
         && e.service.as_ref().is_some_and(|x| x.as_str() == "checkout")));
 }

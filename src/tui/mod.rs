@@ -264,24 +264,17 @@ where
 {
     let (poll_tx, mut poll_rx) = mpsc::channel::<PollEvent>(64);
     let (act_tx, mut act_rx) = mpsc::channel::<Msg>(16);
-    let mut poller = (!engine.registry.providers.is_empty())
-        .then(|| Poller::start(&engine.registry, poll_tx.clone()));
+    // Polling and the audit-log read start once the first frame is out:
+    // the last known state goes on screen without sharing the two cores
+    // with fifty pages of decoding.
+    let mut poller: Option<Poller> = None;
+    let mut started = false;
     let mut spin = tokio::time::interval(std::time::Duration::from_millis(120));
     spin.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let quit = quit_signal();
     tokio::pin!(quit);
     let mut dirty = true;
     let mut cur_ctx = ctx.clone();
-    // The audit log feeds the timeline and the Audit view: read it once
-    // at start, off the loop.
-    {
-        let ex = engine.actions.executor().clone();
-        let tx = act_tx.clone();
-        tokio::task::spawn_blocking(move || {
-            let v = actions::load_audit(&ex);
-            let _ = tx.blocking_send(Msg::AuditLoaded(Box::new(v)));
-        });
-    }
     // Benchmark hooks (benches/run): SITREP_BENCH_FIRST_FRAME exits right
     // after the first frame is written, printing the time since process
     // start on stderr; SITREP_BENCH_DRAWS=FILE keeps the number of frames
@@ -308,6 +301,20 @@ where
             if let Some(path) = &draws_file {
                 draws += 1;
                 let _ = std::fs::write(path, format!("{draws}\n"));
+            }
+            if !started {
+                started = true;
+                if !engine.registry.providers.is_empty() {
+                    poller = Some(Poller::start(&engine.registry, poll_tx.clone()));
+                }
+                // The audit log feeds the timeline and the Audit view: read
+                // it once, off the loop.
+                let ex = engine.actions.executor().clone();
+                let tx = act_tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let v = actions::load_audit(&ex);
+                    let _ = tx.blocking_send(Msg::AuditLoaded(Box::new(v)));
+                });
             }
         }
         let spinning = state.any_in_flight()

@@ -172,8 +172,9 @@ pub struct State {
     /// Contexts that exist, and the one in use.
     pub contexts: Vec<String>,
     pub context: Option<String>,
-    /// What changed (last 12 h), newest first, suspects marked.
-    pub timeline: Vec<crate::timeline::Event>,
+    /// What changed (last 12 h), newest first, suspects marked: built on
+    /// first use after each `rebuild` (only the Timeline view reads it).
+    timeline: std::cell::OnceCell<Vec<crate::timeline::Event>>,
     /// Watches running after a rollback or kill switch.
     pub watches: Vec<crate::watch::Watch>,
     /// Bumped by `rebuild` (a new snapshot): keys the filtered-row cache.
@@ -275,7 +276,7 @@ impl State {
             runbooks: RunbooksView::default(),
             contexts: Vec::new(),
             context: None,
-            timeline: Vec::new(),
+            timeline: std::cell::OnceCell::new(),
             watches: Vec::new(),
             generation: 0,
             incident_rows: IncidentRows::default(),
@@ -298,9 +299,7 @@ impl State {
             &self.runbooks.services,
             &self.runbooks.catalog.runbooks,
         );
-        let opts = crate::timeline::Options::new(self.now, self.now - chrono::Duration::hours(12))
-            .with_production_envs(Some(self.production_envs.clone()));
-        self.timeline = crate::timeline::build(&self.snap, &self.audit.records, &opts);
+        self.timeline = std::cell::OnceCell::new();
         for v in View::ALL {
             let n = self.len(v);
             let l = &mut self.lists[v.index()];
@@ -474,10 +473,21 @@ impl State {
             .copied()
     }
 
+    /// What changed in the last 12 h, newest first, suspects marked (built
+    /// from the snapshot and the audit log on first use).
+    pub fn timeline(&self) -> &[crate::timeline::Event] {
+        self.timeline.get_or_init(|| {
+            let opts =
+                crate::timeline::Options::new(self.now, self.now - chrono::Duration::hours(12))
+                    .with_production_envs(Some(self.production_envs.clone()));
+            crate::timeline::build(&self.snap, &self.audit.records, &opts)
+        })
+    }
+
     /// Timeline events shown (filtered).
     pub fn timeline_rows(&self) -> Vec<&crate::timeline::Event> {
         let q = self.filter(View::Timeline);
-        self.timeline
+        self.timeline()
             .iter()
             .filter(|e| {
                 q.is_empty()

@@ -845,14 +845,14 @@ pub fn timeline(f: &mut Frame, body: Rect, state: &State) {
     let (ta, da) = split(state, body);
     let filter = state.list(View::Timeline).filter.clone();
     let suspects = state
-        .timeline
+        .timeline()
         .iter()
         .filter(|e| e.suspect.is_some())
         .count();
     let mut title = title_with_count(
         "What changed, 12h",
         rows.len(),
-        state.timeline.len(),
+        state.timeline().len(),
         &filter,
     );
     if suspects > 0 {
