@@ -20,6 +20,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
+use std::sync::Arc;
 
 /// Longest single-line field kept, in bytes.
 pub const LINE_CAP: usize = 4 * 1024;
@@ -31,32 +32,35 @@ const STRING_SEQ_CAP: usize = 4 * 1024;
 /// Text that has been sanitized for display. There is no `From<String>`:
 /// the only ways in are [`SafeText::line`], [`SafeText::block`] and
 /// [`SafeText::trusted`] (for our own literals).
+///
+/// Shared, immutable text: a clone is a reference count, not a copy (the
+/// console's store and the snapshot on screen hold the same strings).
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SafeText(String);
+pub struct SafeText(Arc<str>);
 
 impl SafeText {
     /// Sanitize a single-line field (title, name, id...).
     pub fn line(raw: &str) -> Self {
         if already_clean(raw, Mode::Line, LINE_CAP) {
-            return SafeText(raw.to_string());
+            return SafeText(Arc::from(raw));
         }
-        SafeText(sanitize(raw, Mode::Line, LINE_CAP))
+        SafeText(Arc::from(sanitize(raw, Mode::Line, LINE_CAP)))
     }
 
     /// [`SafeText::line`] of an owned string, kept as is when already clean.
     pub fn line_owned(raw: String) -> Self {
         if already_clean(&raw, Mode::Line, LINE_CAP) {
-            return SafeText(raw);
+            return SafeText(Arc::from(raw));
         }
-        SafeText(sanitize(&raw, Mode::Line, LINE_CAP))
+        SafeText(Arc::from(sanitize(&raw, Mode::Line, LINE_CAP)))
     }
 
     /// Sanitize a multi-line field (runbook body, note). Keeps `\n` and `\t`.
     pub fn block(raw: &str) -> Self {
         if already_clean(raw, Mode::Block, BLOCK_CAP) {
-            return SafeText(raw.to_string());
+            return SafeText(Arc::from(raw));
         }
-        SafeText(sanitize(raw, Mode::Block, BLOCK_CAP))
+        SafeText(Arc::from(sanitize(raw, Mode::Block, BLOCK_CAP)))
     }
 
     /// Sanitize bytes that may not be UTF-8 (invalid sequences become U+FFFD).
@@ -78,7 +82,7 @@ impl SafeText {
     }
 
     pub fn into_string(self) -> String {
-        self.0
+        self.0.to_string()
     }
 }
 
