@@ -62,117 +62,169 @@ fn clean_block(s: &str) -> String {
 }
 
 fn str_width(s: &str) -> usize {
-    s.chars().map(|c| c.width().unwrap_or(0)).sum()
+    s.chars().map(char_width).sum()
 }
 
-enum Tok {
-    /// A word: fragments not separated by spaces (styles may change inside).
-    Word(Vec<(String, Style)>, usize),
-    Space(Style),
-    Newline,
-}
-
-fn tokenize(spans: &[(String, Style)]) -> Vec<Tok> {
-    let mut toks = Vec::new();
-    let mut word: Vec<(String, Style)> = Vec::new();
-    let mut ww = 0usize;
-    let end_word = |toks: &mut Vec<Tok>, word: &mut Vec<(String, Style)>, ww: &mut usize| {
-        if !word.is_empty() {
-            toks.push(Tok::Word(std::mem::take(word), *ww));
-            *ww = 0;
-        }
-    };
-    for (text, st) in spans {
-        for ch in text.chars() {
-            match ch {
-                ' ' => {
-                    end_word(&mut toks, &mut word, &mut ww);
-                    if !matches!(toks.last(), Some(Tok::Space(_))) {
-                        toks.push(Tok::Space(*st));
-                    }
-                }
-                '\n' => {
-                    end_word(&mut toks, &mut word, &mut ww);
-                    toks.push(Tok::Newline);
-                }
-                c => {
-                    match word.last_mut() {
-                        Some((t, s)) if s == st => t.push(c),
-                        _ => word.push((c.to_string(), *st)),
-                    }
-                    ww += c.width().unwrap_or(0);
-                }
-            }
-        }
+/// Columns of one character (printable ASCII without a table lookup).
+fn char_width(c: char) -> usize {
+    if (' '..='~').contains(&c) {
+        1
+    } else {
+        c.width().unwrap_or(0)
     }
-    end_word(&mut toks, &mut word, &mut ww);
-    toks
 }
 
 /// Greedy word wrap of styled text to `width` columns. `\n` breaks a line;
-/// a word may change style inside (`**bold**text`) and is kept whole;
-/// words longer than the width are split.
-fn wrap(spans: &[(String, Style)], width: usize) -> Vec<Vec<(String, Style)>> {
-    let width = width.max(1);
-    let mut lines: Vec<Vec<(String, Style)>> = Vec::new();
-    let mut cur: Vec<(String, Style)> = Vec::new();
-    let mut col = 0usize;
-    let mut space: Option<Style> = None;
-    fn push(cur: &mut Vec<(String, Style)>, s: &str, st: Style) {
-        match cur.last_mut() {
-            Some((t, lst)) if *lst == st => t.push_str(s),
-            _ => cur.push((s.to_string(), st)),
-        }
+/// runs of spaces are one break (in the style of the first); a word may
+/// change style inside (`**bold**text`) and is kept whole; words longer
+/// than the width are split by columns. Spaces at the start and end of a
+/// line are dropped.
+///
+/// Each line is handed to `line` (its index and its pieces, borrowed from
+/// `spans`, adjacent ones possibly in the same style); nothing is
+/// allocated per word or character.
+fn wrap_with<'a, S: AsRef<str>>(
+    spans: &'a [(S, Style)],
+    width: usize,
+    mut line: impl FnMut(usize, &[(&'a str, Style)]),
+) {
+    /// The line being filled.
+    struct Cur<'a> {
+        pieces: Vec<(&'a str, Style)>,
+        col: usize,
+        /// The space before the next word, if any (its style).
+        space: Option<Style>,
+        done: usize,
     }
-    for tok in tokenize(spans) {
-        match tok {
-            Tok::Newline => {
-                lines.push(std::mem::take(&mut cur));
-                col = 0;
-                space = None;
+    impl<'a> Cur<'a> {
+        fn end(&mut self, line: &mut impl FnMut(usize, &[(&'a str, Style)])) {
+            line(self.done, &self.pieces);
+            self.done += 1;
+            self.pieces.clear();
+            self.col = 0;
+            self.space = None;
+        }
+        fn word(
+            &mut self,
+            word: &[(&'a str, Style)],
+            w: usize,
+            width: usize,
+            line: &mut impl FnMut(usize, &[(&'a str, Style)]),
+        ) {
+            let sp = usize::from(self.space.is_some());
+            if self.col > 0 && self.col + sp + w > width {
+                self.end(line);
             }
-            Tok::Space(st) => {
-                if col > 0 {
-                    space = Some(st);
-                }
+            if let Some(sst) = self.space.take() {
+                self.pieces.push((" ", sst));
+                self.col += 1;
             }
-            Tok::Word(frags, w) => {
-                let sp = usize::from(space.is_some());
-                if col > 0 && col + sp + w > width {
-                    lines.push(std::mem::take(&mut cur));
-                    col = 0;
-                    space = None;
-                }
-                if let Some(sst) = space.take() {
-                    push(&mut cur, " ", sst);
-                    col += 1;
-                }
-                if col + w <= width {
-                    for (t, st) in &frags {
-                        push(&mut cur, t, *st);
-                    }
-                    col += w;
-                    continue;
-                }
-                // Longer than a line: split by columns.
-                for (t, st) in &frags {
-                    for ch in t.chars() {
-                        let cw = ch.width().unwrap_or(0);
-                        if col + cw > width && col > 0 {
-                            lines.push(std::mem::take(&mut cur));
-                            col = 0;
+            if self.col + w <= width {
+                self.pieces.extend_from_slice(word);
+                self.col += w;
+                return;
+            }
+            // Longer than a line: split by columns.
+            for &(t, st) in word {
+                let mut from = 0;
+                for (i, ch) in t.char_indices() {
+                    let cw = char_width(ch);
+                    if self.col + cw > width && self.col > 0 {
+                        if from < i {
+                            self.pieces.push((&t[from..i], st));
                         }
-                        let mut b = [0u8; 4];
-                        push(&mut cur, ch.encode_utf8(&mut b), *st);
-                        col += cw;
+                        from = i;
+                        self.end(line);
                     }
+                    self.col += cw;
+                }
+                if from < t.len() {
+                    self.pieces.push((&t[from..], st));
                 }
             }
         }
     }
-    if !cur.is_empty() || lines.is_empty() {
-        lines.push(cur);
+    let width = width.max(1);
+    let mut cur = Cur {
+        pieces: Vec::new(),
+        col: 0,
+        space: None,
+        done: 0,
+    };
+    // The word being read: its pieces and width.
+    let mut word: Vec<(&'a str, Style)> = Vec::new();
+    let mut ww = 0usize;
+    // The last thing read was a space (a run of spaces is one break).
+    let mut after_space = false;
+    for (text, st) in spans {
+        let (text, st) = (text.as_ref(), *st);
+        // Start of the part of the current word that lies in this span.
+        let mut start: Option<usize> = None;
+        for (i, ch) in text.char_indices() {
+            match ch {
+                ' ' | '\n' => {
+                    if let Some(s) = start.take() {
+                        word.push((&text[s..i], st));
+                    }
+                    if !word.is_empty() {
+                        cur.word(&word, ww, width, &mut line);
+                        word.clear();
+                        ww = 0;
+                        after_space = false;
+                    }
+                    if ch == '\n' {
+                        cur.end(&mut line);
+                        after_space = false;
+                    } else if !after_space {
+                        if cur.col > 0 {
+                            cur.space = Some(st);
+                        }
+                        after_space = true;
+                    }
+                }
+                c => {
+                    start.get_or_insert(i);
+                    ww += char_width(c);
+                    after_space = false;
+                }
+            }
+        }
+        if let Some(s) = start {
+            word.push((&text[s..], st));
+        }
     }
+    if !word.is_empty() {
+        cur.word(&word, ww, width, &mut line);
+    }
+    if !cur.pieces.is_empty() || cur.done == 0 {
+        cur.end(&mut line);
+    }
+}
+
+/// Pieces of a line as owned runs, adjacent pieces of one style merged.
+fn merge_pieces(pieces: &[(&str, Style)]) -> Vec<(String, Style)> {
+    let mut out: Vec<(String, Style)> = Vec::new();
+    for &(t, st) in pieces {
+        match out.last_mut() {
+            Some((s, lst)) if *lst == st => s.push_str(t),
+            _ => out.push((t.to_string(), st)),
+        }
+    }
+    out
+}
+
+/// Pieces of a line as spans, adjacent pieces of one style merged.
+fn spans_of(pieces: &[(&str, Style)]) -> Vec<Span<'static>> {
+    merge_pieces(pieces)
+        .into_iter()
+        .map(|(t, s)| Span::styled(t, s))
+        .collect()
+}
+
+/// [`wrap_with`], collected: each line as owned runs of one style.
+fn wrap<S: AsRef<str>>(spans: &[(S, Style)], width: usize) -> Vec<Vec<(String, Style)>> {
+    let mut lines = Vec::new();
+    wrap_with(spans, width, |_, pieces| lines.push(merge_pieces(pieces)));
     lines
 }
 
@@ -380,17 +432,21 @@ impl<'t> Renderer<'t> {
         if self.inline.is_empty() {
             return;
         }
-        let inline = std::mem::take(&mut self.inline);
+        let mut inline = std::mem::take(&mut self.inline);
         if inline.iter().all(|(t, _)| t.trim().is_empty()) {
+            inline.clear();
+            self.inline = inline;
             return;
         }
         self.blank_if_needed();
         let avail = self.avail();
         self.work(inline.iter().map(|(t, _)| t.len()).sum());
-        for (i, l) in wrap(&inline, avail).into_iter().enumerate() {
-            let body = l.into_iter().map(|(t, s)| Span::styled(t, s)).collect();
-            self.emit(i == 0, body);
-        }
+        wrap_with(&inline, avail, |i, pieces| {
+            self.emit(i == 0, spans_of(pieces));
+        });
+        // Keep the buffer (not its strings) for the next paragraph.
+        inline.clear();
+        self.inline = inline;
     }
 
     fn code_block(&mut self, lang: &str, text: &str) {
@@ -532,10 +588,11 @@ impl<'t> Renderer<'t> {
             let cells: Vec<Vec<String>> = (0..ncol)
                 .map(|i| {
                     let c = row.get(i).map(String::as_str).unwrap_or("");
-                    wrap(&[(c.to_string(), st)], widths[i])
-                        .into_iter()
-                        .map(|l| l.into_iter().map(|(s, _)| s).collect::<String>())
-                        .collect()
+                    let mut lines = Vec::new();
+                    wrap_with(&[(c, st)], widths[i], |_, pieces| {
+                        lines.push(pieces.iter().map(|(s, _)| *s).collect::<String>());
+                    });
+                    lines
                 })
                 .collect();
             let height = cells.iter().map(Vec::len).max().unwrap_or(1);
@@ -1202,14 +1259,169 @@ mod tests {
 
     #[test]
     fn wraps_words_and_splits_long_ones() {
-        let l = wrap(&[("aaa bbb ccc".into(), Style::new())], 7);
+        let l = wrap(&[("aaa bbb ccc", Style::new())], 7);
         let s: Vec<String> = l
             .iter()
             .map(|l| l.iter().map(|(t, _)| t.as_str()).collect())
             .collect();
         assert_eq!(s, ["aaa bbb", "ccc"]);
-        let l = wrap(&[("abcdefghij".into(), Style::new())], 4);
+        let l = wrap(&[("abcdefghij", Style::new())], 4);
         assert_eq!(l.len(), 3);
+    }
+
+    /// The word wrap as first written (a `String` per word and per
+    /// character run): `wrap` must give the same lines.
+    fn reference_wrap(spans: &[(String, Style)], width: usize) -> Vec<Vec<(String, Style)>> {
+        enum Tok {
+            Word(Vec<(String, Style)>, usize),
+            Space(Style),
+            Newline,
+        }
+        let mut toks = Vec::new();
+        let mut word: Vec<(String, Style)> = Vec::new();
+        let mut ww = 0usize;
+        for (text, st) in spans {
+            for ch in text.chars() {
+                match ch {
+                    ' ' | '\n' => {
+                        if !word.is_empty() {
+                            toks.push(Tok::Word(std::mem::take(&mut word), ww));
+                            ww = 0;
+                        }
+                        if ch == '\n' {
+                            toks.push(Tok::Newline);
+                        } else if !matches!(toks.last(), Some(Tok::Space(_))) {
+                            toks.push(Tok::Space(*st));
+                        }
+                    }
+                    c => {
+                        match word.last_mut() {
+                            Some((t, s)) if s == st => t.push(c),
+                            _ => word.push((c.to_string(), *st)),
+                        }
+                        ww += c.width().unwrap_or(0);
+                    }
+                }
+            }
+        }
+        if !word.is_empty() {
+            toks.push(Tok::Word(word, ww));
+        }
+        let width = width.max(1);
+        let mut lines = Vec::new();
+        let mut cur: Vec<(String, Style)> = Vec::new();
+        let mut col = 0usize;
+        let mut space: Option<Style> = None;
+        fn push(cur: &mut Vec<(String, Style)>, s: &str, st: Style) {
+            match cur.last_mut() {
+                Some((t, lst)) if *lst == st => t.push_str(s),
+                _ => cur.push((s.to_string(), st)),
+            }
+        }
+        for tok in toks {
+            match tok {
+                Tok::Newline => {
+                    lines.push(std::mem::take(&mut cur));
+                    col = 0;
+                    space = None;
+                }
+                Tok::Space(st) => {
+                    if col > 0 {
+                        space = Some(st);
+                    }
+                }
+                Tok::Word(frags, w) => {
+                    let sp = usize::from(space.is_some());
+                    if col > 0 && col + sp + w > width {
+                        lines.push(std::mem::take(&mut cur));
+                        col = 0;
+                        space = None;
+                    }
+                    if let Some(sst) = space.take() {
+                        push(&mut cur, " ", sst);
+                        col += 1;
+                    }
+                    if col + w <= width {
+                        for (t, st) in &frags {
+                            push(&mut cur, t, *st);
+                        }
+                        col += w;
+                        continue;
+                    }
+                    for (t, st) in &frags {
+                        for ch in t.chars() {
+                            let cw = ch.width().unwrap_or(0);
+                            if col + cw > width && col > 0 {
+                                lines.push(std::mem::take(&mut cur));
+                                col = 0;
+                            }
+                            let mut b = [0u8; 4];
+                            push(&mut cur, ch.encode_utf8(&mut b), *st);
+                            col += cw;
+                        }
+                    }
+                }
+            }
+        }
+        if !cur.is_empty() || lines.is_empty() {
+            lines.push(cur);
+        }
+        lines
+    }
+
+    #[test]
+    fn wrap_edge_cases() {
+        let b = Style::new().add_modifier(Modifier::BOLD);
+        let n = Style::new();
+        let text = |l: &Vec<Vec<(String, Style)>>| -> Vec<String> {
+            l.iter()
+                .map(|l| l.iter().map(|(t, _)| t.as_str()).collect())
+                .collect()
+        };
+        // A word whose style changes (and continues in the next span) is
+        // kept whole and its runs merged by style.
+        let l = wrap(&[("ab ", n), ("cd", b), ("e", n), ("f gh", n)], 5);
+        assert_eq!(text(&l), ["ab", "cdef", "gh"]);
+        assert_eq!(l[1], [("cd".to_string(), b), ("ef".to_string(), n)]);
+        // A run of spaces across spans is one space, in the first one's style.
+        let l = wrap(&[("a ", b), ("  b", n)], 10);
+        assert_eq!(l, [vec![("a ".to_string(), b), ("b".to_string(), n)]]);
+        // Spaces at the edges of lines go; `\n` keeps empty lines.
+        assert_eq!(text(&wrap(&[("  a  \n\n b ", n)], 10)), ["a", "", "b"]);
+        assert_eq!(text(&wrap(&[("", n)], 10)), [""]);
+        assert_eq!(text(&wrap(&[("a\n", n)], 10)), ["a"]);
+        // An over-long word is split by columns, wide characters kept whole;
+        // one wider than the line still gets a line.
+        assert_eq!(text(&wrap(&[("x 日本語テ", n)], 4)), ["x", "日本", "語テ"]);
+        assert_eq!(text(&wrap(&[("日本", n)], 1)), ["日", "本"]);
+        // A split crossing a style change keeps both styles.
+        let l = wrap(&[("abc", n), ("def", b)], 4);
+        assert_eq!(
+            l,
+            [
+                vec![("abc".to_string(), n), ("d".to_string(), b)],
+                vec![("ef".to_string(), b)]
+            ]
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn wrap_agrees_with_the_reference(
+            spans in proptest::collection::vec(("[ab \n日\u{301}-]{0,12}", 0u8..3), 0..6),
+            width in 0usize..12,
+        ) {
+            let styles = [
+                Style::new(),
+                Style::new().add_modifier(Modifier::BOLD),
+                Style::new().add_modifier(Modifier::ITALIC),
+            ];
+            let spans: Vec<(String, Style)> = spans
+                .into_iter()
+                .map(|(t, s)| (t, styles[usize::from(s)]))
+                .collect();
+            proptest::prop_assert_eq!(wrap(&spans, width), reference_wrap(&spans, width));
+        }
     }
 
     #[test]
