@@ -268,6 +268,11 @@ struct Renderer<'t> {
     opt: &'t RenderOptions,
     width: usize,
     lines: Vec<Line<'static>>,
+    /// Set for [`render_plain`]: lines are written here as text (what
+    /// [`lines_to_string`] would make of them) instead of into `lines`.
+    text_out: Option<String>,
+    /// Length of `text_out` before this renderer wrote to it.
+    text_start: usize,
     inline: Vec<(String, Style)>,
     styles: Vec<Style>,
     containers: Vec<Container>,
@@ -297,6 +302,8 @@ impl<'t> Renderer<'t> {
             opt,
             width,
             lines: Vec::new(),
+            text_out: None,
+            text_start: 0,
             inline: Vec::new(),
             styles: vec![theme.text],
             containers: Vec::new(),
@@ -346,42 +353,54 @@ impl<'t> Renderer<'t> {
         self.inline.push((s, st));
     }
 
-    /// The prefix of the next line; `first` consumes pending item markers.
-    fn prefix(&mut self, first: bool) -> Vec<Span<'static>> {
+    /// The prefix of the next line, piece by piece; `first` consumes
+    /// pending item markers. Runs of indentation come as one `Pad` (fewer
+    /// allocations per line on deep nesting).
+    fn prefix_with(&mut self, first: bool, mut f: impl FnMut(Pre)) {
         let n = self.containers.len();
         let skip = n.saturating_sub(MAX_DEPTH);
-        let quote = self.st(self.theme.muted);
-        let mut out: Vec<Span<'static>> = Vec::new();
-        // Runs of indentation are merged into one span (fewer allocations
-        // per line on deep nesting).
         let mut pad = 0usize;
-        let flush_pad = |out: &mut Vec<Span<'static>>, pad: &mut usize| {
-            if *pad > 0 {
-                out.push(Span::raw(" ".repeat(*pad)));
-                *pad = 0;
-            }
-        };
         self.work(n - skip);
         for c in self.containers.iter_mut().skip(skip) {
             match c {
                 Container::Quote => {
-                    flush_pad(&mut out, &mut pad);
-                    out.push(Span::styled("│ ", quote));
+                    if pad > 0 {
+                        f(Pre::Pad(pad));
+                        pad = 0;
+                    }
+                    f(Pre::Quote);
                 }
                 Container::Item { indent, marker } => {
                     let m = if first { marker.take() } else { None };
                     match m {
                         Some((m, st)) => {
-                            flush_pad(&mut out, &mut pad);
+                            if pad > 0 {
+                                f(Pre::Pad(pad));
+                            }
                             pad = indent.saturating_sub(str_width(&m));
-                            out.push(Span::styled(m, st));
+                            f(Pre::Marker(m, st));
                         }
                         None => pad += *indent,
                     }
                 }
             }
         }
-        flush_pad(&mut out, &mut pad);
+        if pad > 0 {
+            f(Pre::Pad(pad));
+        }
+    }
+
+    /// The prefix of the next line as spans.
+    fn prefix(&mut self, first: bool) -> Vec<Span<'static>> {
+        let quote = self.st(self.theme.muted);
+        let mut out: Vec<Span<'static>> = Vec::new();
+        self.prefix_with(first, |p| {
+            out.push(match p {
+                Pre::Quote => Span::styled("│ ", quote),
+                Pre::Marker(m, st) => Span::styled(m, st),
+                Pre::Pad(n) => Span::raw(" ".repeat(n)),
+            })
+        });
         out
     }
 
@@ -405,7 +424,19 @@ impl<'t> Renderer<'t> {
     }
 
     fn blank_if_needed(&mut self) {
-        if self.need_blank && !self.lines.is_empty() {
+        if self.need_blank
+            && let Some(out) = self.text_out.as_mut()
+        {
+            if out.len() > self.text_start {
+                let skip = self.containers.len().saturating_sub(MAX_DEPTH);
+                for c in self.containers.iter().skip(skip) {
+                    if matches!(c, Container::Quote) {
+                        out.push('│');
+                    }
+                }
+                out.push('\n');
+            }
+        } else if self.need_blank && !self.lines.is_empty() {
             let p: Vec<Span<'static>> = {
                 let quote = self.st(self.theme.muted);
                 let skip = self.containers.len().saturating_sub(MAX_DEPTH);
@@ -421,10 +452,45 @@ impl<'t> Renderer<'t> {
         self.need_blank = false;
     }
 
+    /// Text output: the next line, its prefix then what `body` writes,
+    /// trailing whitespace trimmed.
+    fn emit_text(&mut self, out: &mut String, first: bool, body: impl FnOnce(&mut String)) {
+        let start = out.len();
+        self.prefix_with(first, |p| match p {
+            Pre::Quote => out.push_str("│ "),
+            Pre::Marker(m, _) => out.push_str(&m),
+            Pre::Pad(n) => out.extend(std::iter::repeat_n(' ', n)),
+        });
+        body(out);
+        let keep = out[start..].trim_end().len();
+        out.truncate(start + keep);
+        out.push('\n');
+    }
+
     fn emit(&mut self, first: bool, body: Vec<Span<'static>>) {
+        if let Some(mut out) = self.text_out.take() {
+            self.emit_text(&mut out, first, |o| {
+                body.iter().for_each(|s| o.push_str(&s.content));
+            });
+            self.text_out = Some(out);
+            return;
+        }
         let mut spans = self.prefix(first);
         spans.extend(body);
         self.lines.push(Line::from(spans));
+    }
+
+    /// [`Renderer::emit`] of borrowed pieces (adjacent ones of one style
+    /// become one span): text output copies them once, without spans.
+    fn emit_pieces(&mut self, first: bool, pieces: &[(&str, Style)]) {
+        if let Some(mut out) = self.text_out.take() {
+            self.emit_text(&mut out, first, |o| {
+                pieces.iter().for_each(|(t, _)| o.push_str(t));
+            });
+            self.text_out = Some(out);
+            return;
+        }
+        self.emit(first, spans_of(pieces));
     }
 
     /// Wrap and emit the pending inline text.
@@ -441,9 +507,7 @@ impl<'t> Renderer<'t> {
         self.blank_if_needed();
         let avail = self.avail();
         self.work(inline.iter().map(|(t, _)| t.len()).sum());
-        wrap_with(&inline, avail, |i, pieces| {
-            self.emit(i == 0, spans_of(pieces));
-        });
+        wrap_with(&inline, avail, |i, pieces| self.emit_pieces(i == 0, pieces));
         // Keep the buffer (not its strings) for the next paragraph.
         inline.clear();
         self.inline = inline;
@@ -460,11 +524,12 @@ impl<'t> Renderer<'t> {
         let lines: Vec<&str> = text.split('\n').collect();
         if self.opt.plain {
             let fence = if text.contains("```") { "~~~" } else { "```" };
-            self.emit(true, vec![Span::raw(format!("{fence}{lang}"))]);
+            let raw = Style::new();
+            self.emit_pieces(true, &[(fence, raw), (lang, raw)]);
             for l in &lines {
-                self.emit(false, vec![Span::raw(l.to_string())]);
+                self.emit_pieces(false, &[(l, raw)]);
             }
-            self.emit(false, vec![Span::raw(fence.to_string())]);
+            self.emit_pieces(false, &[(fence, raw)]);
         } else {
             let border = if selected {
                 self.theme.focus
@@ -942,7 +1007,7 @@ impl<'t> Renderer<'t> {
         }
     }
 
-    fn finish(mut self) -> Vec<Line<'static>> {
+    fn finish(&mut self) {
         if let Some((lang, text)) = self.code.take() {
             let text = clean_block(text.trim_end_matches('\n'));
             self.code_block(&clean_line(&lang), &text);
@@ -951,8 +1016,14 @@ impl<'t> Renderer<'t> {
             self.finish_table(t);
         }
         self.flush();
-        self.lines
     }
+}
+
+/// A piece of a line's prefix (see [`Renderer::prefix_with`]).
+enum Pre {
+    Quote,
+    Marker(String, Style),
+    Pad(usize),
 }
 
 /// Most list/quote markers honoured at the start of one line.
@@ -1062,8 +1133,10 @@ pub fn render_work(md: &str, theme: &Theme, opt: &RenderOptions) -> (Vec<Line<'s
     for ev in Parser::new_ext(&md, options()) {
         r.event(ev);
     }
+    // Work is counted up to the end of the input (as before `finish`).
     let ops = r.ops.get();
-    let lines = r.finish();
+    r.finish();
+    let lines = r.lines;
     let cells: usize = lines.iter().map(Line::width).sum();
     (lines, ops + cells)
 }
@@ -1220,8 +1293,21 @@ pub fn render_plain(rb: &Runbook, width: usize, now: Time) -> String {
         plain: true,
         ..Default::default()
     };
-    lines.extend(markdown_lines(rb.body.as_str(), &theme, &opt));
-    lines_to_string(&lines)
+    markdown_text(lines_to_string(&lines), rb.body.as_str(), &theme, &opt)
+}
+
+/// `lines_to_string(&markdown_lines(md, …))` appended to `out`, written
+/// straight as text (no spans or lines in between).
+fn markdown_text(out: String, md: &str, theme: &Theme, opt: &RenderOptions) -> String {
+    let mut r = Renderer::new(theme, opt);
+    r.text_start = out.len();
+    r.text_out = Some(out);
+    let md = defuse_nesting(md);
+    for ev in Parser::new_ext(&md, options()) {
+        r.event(ev);
+    }
+    r.finish();
+    r.text_out.unwrap_or_default()
 }
 
 /// Join lines into text, trailing spaces trimmed.
@@ -1421,6 +1507,40 @@ mod tests {
                 .map(|(t, s)| (t, styles[usize::from(s)]))
                 .collect();
             proptest::prop_assert_eq!(wrap(&spans, width), reference_wrap(&spans, width));
+        }
+    }
+
+    #[test]
+    fn text_output_is_the_lines_joined() {
+        let mut docs: Vec<String> = super::super::BUNDLED
+            .iter()
+            .map(|(_, t)| t.to_string())
+            .collect();
+        docs.extend(
+            [
+                "Intro *em* **strong** [site](https://x.example) <https://auto.example>\n\n- a\n  - b\n- [ ] todo\n- [x] done\n\n1. one\n2. two\n\n> quoted\n",
+                "```sh\necho hi  \n\n```\n\n```sitrep\nnope\n```\n\n~~~\na ``` b\n~~~\n",
+                "| Left | Right |\n|:--|--:|\n| a | 1 |\n\n- a\n\n> q\n> > n\n>\n> - x\n>   > y\n",
+                "<b>bold</b> &#x1b;[2J &#x9b;31m &#x202e;x\n\n<div onclick=x>\n  text\n</div>\n",
+                "a  \nhard break\\\nagain\n\n---\n\n![img](u) [^1] `code`\n\n   \n",
+                "- > - > - x\n  continued\n\n  - [ ] t\n\n    ```\n    in item\n    ```\n",
+                "# H1\n## H2 ##\n###### h6\n\ntext\u{a0} \n",
+            ]
+            .map(String::from),
+        );
+        docs.push(format!("{}x\n", "> - ".repeat(30)));
+        let theme = Theme::no_color();
+        for md in &docs {
+            for width in [0, 1, 20, 100] {
+                let opt = RenderOptions {
+                    width,
+                    plain: true,
+                    ..Default::default()
+                };
+                let want = lines_to_string(&markdown_lines(md, &theme, &opt));
+                let got = markdown_text("head\n".into(), md, &theme, &opt);
+                assert_eq!(got, format!("head\n{want}"), "width {width}: {md:?}");
+            }
         }
     }
 
