@@ -3,7 +3,7 @@
 
 use super::{Ctx, exit, print};
 use crate::model::Time;
-use crate::runbooks::{Catalog, render};
+use crate::runbooks::{Catalog, Detail, render};
 use crate::text::SafeText;
 
 /// Width of `runbook show` output (stable, so output diffs and snapshots).
@@ -15,16 +15,21 @@ pub const SHOW_WIDTH: usize = 100;
 /// (runbooks must open at 3 AM whatever state the config is in). Prints
 /// nothing: the TUI shows the warning itself.
 pub fn load_catalog(ctx: &Ctx) -> (Catalog, Option<SafeText>) {
+    load_catalog_detail(ctx, Detail::Full)
+}
+
+/// [`load_catalog`] at the given [`Detail`].
+pub fn load_catalog_detail(ctx: &Ctx, detail: Detail) -> (Catalog, Option<SafeText>) {
     match ctx.config() {
         Ok(c) => (
-            Catalog::load(&crate::runbooks::config_dirs(
-                &ctx.paths.config,
-                &c.runbooks,
-            )),
+            Catalog::load_detail(
+                &crate::runbooks::config_dirs(&ctx.paths.config, &c.runbooks),
+                detail,
+            ),
             None,
         ),
         Err(e) => (
-            Catalog::load(&[]),
+            Catalog::load_detail(&[], detail),
             Some(SafeText::line(&format!(
                 "config not read, [runbooks] dirs ignored: {e}"
             ))),
@@ -32,8 +37,8 @@ pub fn load_catalog(ctx: &Ctx) -> (Catalog, Option<SafeText>) {
     }
 }
 
-fn catalog(ctx: &Ctx) -> Catalog {
-    let (cat, warning) = load_catalog(ctx);
+fn catalog(ctx: &Ctx, detail: Detail) -> Catalog {
+    let (cat, warning) = load_catalog_detail(ctx, detail);
     if let Some(w) = warning {
         eprintln!("sitrep: warning: {w}");
     }
@@ -95,7 +100,7 @@ pub fn list_table(cat: &Catalog, now: Time) -> String {
 }
 
 fn list(ctx: &Ctx, json: bool) -> i32 {
-    let cat = catalog(ctx);
+    let cat = catalog(ctx, Detail::Full);
     let code = if cat.broken.is_empty() {
         exit::OK
     } else {
@@ -119,7 +124,8 @@ fn list(ctx: &Ctx, json: bool) -> i32 {
 }
 
 fn show(ctx: &Ctx, name: &str) -> i32 {
-    let cat = catalog(ctx);
+    // Only the text is shown: no steps, no revision.
+    let cat = catalog(ctx, Detail::Text);
     let Some(rb) = cat.find(name) else {
         eprintln!(
             "sitrep: no runbook {:?}; known runbooks: {}",

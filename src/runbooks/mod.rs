@@ -226,6 +226,17 @@ impl Runbook {
     }
 }
 
+/// How much of each runbook a catalog load works out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// Everything: steps (checklists, blocks, actions) and the revision.
+    Full,
+    /// Front matter and body only, for showing the text (`runbook show`):
+    /// `steps` is left empty and `revision` blank. The same runbooks load
+    /// or break as with `Full` (every error is in the front matter).
+    Text,
+}
+
 /// A runbook file that could not be read or parsed.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Broken {
@@ -248,19 +259,35 @@ impl Catalog {
         Self::load_from(Path::new("runbooks"), dirs)
     }
 
+    /// [`Catalog::load`] at the given [`Detail`].
+    pub fn load_detail(dirs: &[PathBuf], detail: Detail) -> Catalog {
+        Self::load_from_detail(Path::new("runbooks"), dirs, detail)
+    }
+
     /// Bundled, then `local` if it exists, then `dirs` (each must exist).
     pub fn load_from(local: &Path, dirs: &[PathBuf]) -> Catalog {
+        Self::load_from_detail(local, dirs, Detail::Full)
+    }
+
+    /// [`Catalog::load_from`] at the given [`Detail`].
+    pub fn load_from_detail(local: &Path, dirs: &[PathBuf], detail: Detail) -> Catalog {
         let mut cat = Catalog::default();
         for (name, text) in BUNDLED {
             let path = format!("<bundled>/{name}");
-            cat.add(parse_runbook(text, &path, Source::Bundled, name));
+            cat.add(parse_runbook_detail(
+                text,
+                &path,
+                Source::Bundled,
+                name,
+                detail,
+            ));
         }
         if local.is_dir() {
-            cat.add_dir(local, Source::Local);
+            cat.add_dir(local, Source::Local, detail);
         }
         for d in dirs {
             if d.is_dir() {
-                cat.add_dir(d, Source::Config);
+                cat.add_dir(d, Source::Config, detail);
             } else {
                 cat.broken.push(Broken {
                     path: SafeText::line(&d.display().to_string()),
@@ -299,7 +326,7 @@ impl Catalog {
         }
     }
 
-    fn add_dir(&mut self, dir: &Path, source: Source) {
+    fn add_dir(&mut self, dir: &Path, source: Source, detail: Detail) {
         let rd = match std::fs::read_dir(dir) {
             Ok(rd) => rd,
             Err(e) => {
@@ -327,7 +354,7 @@ impl Catalog {
                     path: SafeText::line(&shown),
                     error: SafeText::line(&format!("{shown}: {e}")),
                 })
-                .and_then(|text| parse_runbook(&text, &shown, source, &stem));
+                .and_then(|text| parse_runbook_detail(&text, &shown, source, &stem, detail));
             self.add(r);
         }
     }
@@ -395,7 +422,9 @@ fn read_capped(p: &Path) -> Result<String, String> {
             MAX_BYTES / 1024
         ));
     }
-    Ok(String::from_utf8_lossy(&buf).into_owned())
+    // Valid UTF-8 (the usual case) is kept without a copy.
+    Ok(String::from_utf8(buf)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
 #[derive(Deserialize)]
@@ -489,6 +518,17 @@ pub fn parse_runbook(
     path: &str,
     source: Source,
     file_name: &str,
+) -> Result<Runbook, Broken> {
+    parse_runbook_detail(text, path, source, file_name, Detail::Full)
+}
+
+/// [`parse_runbook`] at the given [`Detail`].
+pub fn parse_runbook_detail(
+    text: &str,
+    path: &str,
+    source: Source,
+    file_name: &str,
+    detail: Detail,
 ) -> Result<Runbook, Broken> {
     let shown = SafeText::line(path);
     let broken = |line: usize, msg: String| Broken {
@@ -591,10 +631,15 @@ pub fn parse_runbook(
         }
     }
     let body = SafeText::block(&render::defuse_nesting(body));
-    let steps = extract_steps(body.as_str(), body_line);
-    let revision = {
-        use sha2::{Digest, Sha256};
-        hex::encode(Sha256::digest(text.as_bytes()))
+    let (steps, revision) = match detail {
+        Detail::Full => {
+            use sha2::{Digest, Sha256};
+            (
+                extract_steps(body.as_str(), body_line),
+                hex::encode(Sha256::digest(text.as_bytes())),
+            )
+        }
+        Detail::Text => (Vec::new(), String::new()),
     };
     let opt = |s: &Option<Scalar>| {
         s.as_ref()
@@ -1030,6 +1075,37 @@ mod tests {
         assert_eq!(cat.broken.len(), 2);
         assert!(cat.broken[0].error.as_str().contains("broken.md"));
         assert!(cat.find("DB-Failover").is_some());
+    }
+
+    #[test]
+    fn text_detail_loads_the_same_runbooks_without_steps() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("rollback.md"),
+            "---\nid: rollback\ntitle: Our rollback\n---\n## a\n- [ ] x\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("broken.md"), "---\ntitle: [\n---\n").unwrap();
+        // Not UTF-8: read lossily, as before.
+        std::fs::write(
+            dir.path().join("latin1.md"),
+            b"---\nid: latin1\ntitle: caf\xe9\n---\nna\xefve\n",
+        )
+        .unwrap();
+        let dirs = [dir.path().to_path_buf(), dir.path().join("missing")];
+        let full = Catalog::load_from_detail(Path::new("no-such-dir"), &dirs, Detail::Full);
+        let text = Catalog::load_from_detail(Path::new("no-such-dir"), &dirs, Detail::Text);
+        assert_eq!(full.ids(), text.ids());
+        assert_eq!(full.broken, text.broken);
+        assert_eq!(full.broken.len(), 2);
+        assert_eq!(full.get("latin1").unwrap().title.as_str(), "caf\u{fffd}");
+        for (f, t) in full.runbooks.iter().zip(&text.runbooks) {
+            assert!(t.steps.is_empty() && t.revision.is_empty());
+            let mut f = f.clone();
+            f.steps.clear();
+            f.revision.clear();
+            assert_eq!(&f, t);
+        }
     }
 
     #[test]

@@ -62,117 +62,169 @@ fn clean_block(s: &str) -> String {
 }
 
 fn str_width(s: &str) -> usize {
-    s.chars().map(|c| c.width().unwrap_or(0)).sum()
+    s.chars().map(char_width).sum()
 }
 
-enum Tok {
-    /// A word: fragments not separated by spaces (styles may change inside).
-    Word(Vec<(String, Style)>, usize),
-    Space(Style),
-    Newline,
-}
-
-fn tokenize(spans: &[(String, Style)]) -> Vec<Tok> {
-    let mut toks = Vec::new();
-    let mut word: Vec<(String, Style)> = Vec::new();
-    let mut ww = 0usize;
-    let end_word = |toks: &mut Vec<Tok>, word: &mut Vec<(String, Style)>, ww: &mut usize| {
-        if !word.is_empty() {
-            toks.push(Tok::Word(std::mem::take(word), *ww));
-            *ww = 0;
-        }
-    };
-    for (text, st) in spans {
-        for ch in text.chars() {
-            match ch {
-                ' ' => {
-                    end_word(&mut toks, &mut word, &mut ww);
-                    if !matches!(toks.last(), Some(Tok::Space(_))) {
-                        toks.push(Tok::Space(*st));
-                    }
-                }
-                '\n' => {
-                    end_word(&mut toks, &mut word, &mut ww);
-                    toks.push(Tok::Newline);
-                }
-                c => {
-                    match word.last_mut() {
-                        Some((t, s)) if s == st => t.push(c),
-                        _ => word.push((c.to_string(), *st)),
-                    }
-                    ww += c.width().unwrap_or(0);
-                }
-            }
-        }
+/// Columns of one character (printable ASCII without a table lookup).
+fn char_width(c: char) -> usize {
+    if (' '..='~').contains(&c) {
+        1
+    } else {
+        c.width().unwrap_or(0)
     }
-    end_word(&mut toks, &mut word, &mut ww);
-    toks
 }
 
 /// Greedy word wrap of styled text to `width` columns. `\n` breaks a line;
-/// a word may change style inside (`**bold**text`) and is kept whole;
-/// words longer than the width are split.
-fn wrap(spans: &[(String, Style)], width: usize) -> Vec<Vec<(String, Style)>> {
-    let width = width.max(1);
-    let mut lines: Vec<Vec<(String, Style)>> = Vec::new();
-    let mut cur: Vec<(String, Style)> = Vec::new();
-    let mut col = 0usize;
-    let mut space: Option<Style> = None;
-    fn push(cur: &mut Vec<(String, Style)>, s: &str, st: Style) {
-        match cur.last_mut() {
-            Some((t, lst)) if *lst == st => t.push_str(s),
-            _ => cur.push((s.to_string(), st)),
-        }
+/// runs of spaces are one break (in the style of the first); a word may
+/// change style inside (`**bold**text`) and is kept whole; words longer
+/// than the width are split by columns. Spaces at the start and end of a
+/// line are dropped.
+///
+/// Each line is handed to `line` (its index and its pieces, borrowed from
+/// `spans`, adjacent ones possibly in the same style); nothing is
+/// allocated per word or character.
+fn wrap_with<'a, S: AsRef<str>>(
+    spans: &'a [(S, Style)],
+    width: usize,
+    mut line: impl FnMut(usize, &[(&'a str, Style)]),
+) {
+    /// The line being filled.
+    struct Cur<'a> {
+        pieces: Vec<(&'a str, Style)>,
+        col: usize,
+        /// The space before the next word, if any (its style).
+        space: Option<Style>,
+        done: usize,
     }
-    for tok in tokenize(spans) {
-        match tok {
-            Tok::Newline => {
-                lines.push(std::mem::take(&mut cur));
-                col = 0;
-                space = None;
+    impl<'a> Cur<'a> {
+        fn end(&mut self, line: &mut impl FnMut(usize, &[(&'a str, Style)])) {
+            line(self.done, &self.pieces);
+            self.done += 1;
+            self.pieces.clear();
+            self.col = 0;
+            self.space = None;
+        }
+        fn word(
+            &mut self,
+            word: &[(&'a str, Style)],
+            w: usize,
+            width: usize,
+            line: &mut impl FnMut(usize, &[(&'a str, Style)]),
+        ) {
+            let sp = usize::from(self.space.is_some());
+            if self.col > 0 && self.col + sp + w > width {
+                self.end(line);
             }
-            Tok::Space(st) => {
-                if col > 0 {
-                    space = Some(st);
-                }
+            if let Some(sst) = self.space.take() {
+                self.pieces.push((" ", sst));
+                self.col += 1;
             }
-            Tok::Word(frags, w) => {
-                let sp = usize::from(space.is_some());
-                if col > 0 && col + sp + w > width {
-                    lines.push(std::mem::take(&mut cur));
-                    col = 0;
-                    space = None;
-                }
-                if let Some(sst) = space.take() {
-                    push(&mut cur, " ", sst);
-                    col += 1;
-                }
-                if col + w <= width {
-                    for (t, st) in &frags {
-                        push(&mut cur, t, *st);
-                    }
-                    col += w;
-                    continue;
-                }
-                // Longer than a line: split by columns.
-                for (t, st) in &frags {
-                    for ch in t.chars() {
-                        let cw = ch.width().unwrap_or(0);
-                        if col + cw > width && col > 0 {
-                            lines.push(std::mem::take(&mut cur));
-                            col = 0;
+            if self.col + w <= width {
+                self.pieces.extend_from_slice(word);
+                self.col += w;
+                return;
+            }
+            // Longer than a line: split by columns.
+            for &(t, st) in word {
+                let mut from = 0;
+                for (i, ch) in t.char_indices() {
+                    let cw = char_width(ch);
+                    if self.col + cw > width && self.col > 0 {
+                        if from < i {
+                            self.pieces.push((&t[from..i], st));
                         }
-                        let mut b = [0u8; 4];
-                        push(&mut cur, ch.encode_utf8(&mut b), *st);
-                        col += cw;
+                        from = i;
+                        self.end(line);
                     }
+                    self.col += cw;
+                }
+                if from < t.len() {
+                    self.pieces.push((&t[from..], st));
                 }
             }
         }
     }
-    if !cur.is_empty() || lines.is_empty() {
-        lines.push(cur);
+    let width = width.max(1);
+    let mut cur = Cur {
+        pieces: Vec::new(),
+        col: 0,
+        space: None,
+        done: 0,
+    };
+    // The word being read: its pieces and width.
+    let mut word: Vec<(&'a str, Style)> = Vec::new();
+    let mut ww = 0usize;
+    // The last thing read was a space (a run of spaces is one break).
+    let mut after_space = false;
+    for (text, st) in spans {
+        let (text, st) = (text.as_ref(), *st);
+        // Start of the part of the current word that lies in this span.
+        let mut start: Option<usize> = None;
+        for (i, ch) in text.char_indices() {
+            match ch {
+                ' ' | '\n' => {
+                    if let Some(s) = start.take() {
+                        word.push((&text[s..i], st));
+                    }
+                    if !word.is_empty() {
+                        cur.word(&word, ww, width, &mut line);
+                        word.clear();
+                        ww = 0;
+                        after_space = false;
+                    }
+                    if ch == '\n' {
+                        cur.end(&mut line);
+                        after_space = false;
+                    } else if !after_space {
+                        if cur.col > 0 {
+                            cur.space = Some(st);
+                        }
+                        after_space = true;
+                    }
+                }
+                c => {
+                    start.get_or_insert(i);
+                    ww += char_width(c);
+                    after_space = false;
+                }
+            }
+        }
+        if let Some(s) = start {
+            word.push((&text[s..], st));
+        }
     }
+    if !word.is_empty() {
+        cur.word(&word, ww, width, &mut line);
+    }
+    if !cur.pieces.is_empty() || cur.done == 0 {
+        cur.end(&mut line);
+    }
+}
+
+/// Pieces of a line as owned runs, adjacent pieces of one style merged.
+fn merge_pieces(pieces: &[(&str, Style)]) -> Vec<(String, Style)> {
+    let mut out: Vec<(String, Style)> = Vec::new();
+    for &(t, st) in pieces {
+        match out.last_mut() {
+            Some((s, lst)) if *lst == st => s.push_str(t),
+            _ => out.push((t.to_string(), st)),
+        }
+    }
+    out
+}
+
+/// Pieces of a line as spans, adjacent pieces of one style merged.
+fn spans_of(pieces: &[(&str, Style)]) -> Vec<Span<'static>> {
+    merge_pieces(pieces)
+        .into_iter()
+        .map(|(t, s)| Span::styled(t, s))
+        .collect()
+}
+
+/// [`wrap_with`], collected: each line as owned runs of one style.
+fn wrap<S: AsRef<str>>(spans: &[(S, Style)], width: usize) -> Vec<Vec<(String, Style)>> {
+    let mut lines = Vec::new();
+    wrap_with(spans, width, |_, pieces| lines.push(merge_pieces(pieces)));
     lines
 }
 
@@ -216,6 +268,11 @@ struct Renderer<'t> {
     opt: &'t RenderOptions,
     width: usize,
     lines: Vec<Line<'static>>,
+    /// Set for [`render_plain`]: lines are written here as text (what
+    /// [`lines_to_string`] would make of them) instead of into `lines`.
+    text_out: Option<String>,
+    /// Length of `text_out` before this renderer wrote to it.
+    text_start: usize,
     inline: Vec<(String, Style)>,
     styles: Vec<Style>,
     containers: Vec<Container>,
@@ -245,6 +302,8 @@ impl<'t> Renderer<'t> {
             opt,
             width,
             lines: Vec::new(),
+            text_out: None,
+            text_start: 0,
             inline: Vec::new(),
             styles: vec![theme.text],
             containers: Vec::new(),
@@ -294,42 +353,54 @@ impl<'t> Renderer<'t> {
         self.inline.push((s, st));
     }
 
-    /// The prefix of the next line; `first` consumes pending item markers.
-    fn prefix(&mut self, first: bool) -> Vec<Span<'static>> {
+    /// The prefix of the next line, piece by piece; `first` consumes
+    /// pending item markers. Runs of indentation come as one `Pad` (fewer
+    /// allocations per line on deep nesting).
+    fn prefix_with(&mut self, first: bool, mut f: impl FnMut(Pre)) {
         let n = self.containers.len();
         let skip = n.saturating_sub(MAX_DEPTH);
-        let quote = self.st(self.theme.muted);
-        let mut out: Vec<Span<'static>> = Vec::new();
-        // Runs of indentation are merged into one span (fewer allocations
-        // per line on deep nesting).
         let mut pad = 0usize;
-        let flush_pad = |out: &mut Vec<Span<'static>>, pad: &mut usize| {
-            if *pad > 0 {
-                out.push(Span::raw(" ".repeat(*pad)));
-                *pad = 0;
-            }
-        };
         self.work(n - skip);
         for c in self.containers.iter_mut().skip(skip) {
             match c {
                 Container::Quote => {
-                    flush_pad(&mut out, &mut pad);
-                    out.push(Span::styled("│ ", quote));
+                    if pad > 0 {
+                        f(Pre::Pad(pad));
+                        pad = 0;
+                    }
+                    f(Pre::Quote);
                 }
                 Container::Item { indent, marker } => {
                     let m = if first { marker.take() } else { None };
                     match m {
                         Some((m, st)) => {
-                            flush_pad(&mut out, &mut pad);
+                            if pad > 0 {
+                                f(Pre::Pad(pad));
+                            }
                             pad = indent.saturating_sub(str_width(&m));
-                            out.push(Span::styled(m, st));
+                            f(Pre::Marker(m, st));
                         }
                         None => pad += *indent,
                     }
                 }
             }
         }
-        flush_pad(&mut out, &mut pad);
+        if pad > 0 {
+            f(Pre::Pad(pad));
+        }
+    }
+
+    /// The prefix of the next line as spans.
+    fn prefix(&mut self, first: bool) -> Vec<Span<'static>> {
+        let quote = self.st(self.theme.muted);
+        let mut out: Vec<Span<'static>> = Vec::new();
+        self.prefix_with(first, |p| {
+            out.push(match p {
+                Pre::Quote => Span::styled("│ ", quote),
+                Pre::Marker(m, st) => Span::styled(m, st),
+                Pre::Pad(n) => Span::raw(" ".repeat(n)),
+            })
+        });
         out
     }
 
@@ -353,7 +424,19 @@ impl<'t> Renderer<'t> {
     }
 
     fn blank_if_needed(&mut self) {
-        if self.need_blank && !self.lines.is_empty() {
+        if self.need_blank
+            && let Some(out) = self.text_out.as_mut()
+        {
+            if out.len() > self.text_start {
+                let skip = self.containers.len().saturating_sub(MAX_DEPTH);
+                for c in self.containers.iter().skip(skip) {
+                    if matches!(c, Container::Quote) {
+                        out.push('│');
+                    }
+                }
+                out.push('\n');
+            }
+        } else if self.need_blank && !self.lines.is_empty() {
             let p: Vec<Span<'static>> = {
                 let quote = self.st(self.theme.muted);
                 let skip = self.containers.len().saturating_sub(MAX_DEPTH);
@@ -369,10 +452,45 @@ impl<'t> Renderer<'t> {
         self.need_blank = false;
     }
 
+    /// Text output: the next line, its prefix then what `body` writes,
+    /// trailing whitespace trimmed.
+    fn emit_text(&mut self, out: &mut String, first: bool, body: impl FnOnce(&mut String)) {
+        let start = out.len();
+        self.prefix_with(first, |p| match p {
+            Pre::Quote => out.push_str("│ "),
+            Pre::Marker(m, _) => out.push_str(&m),
+            Pre::Pad(n) => out.extend(std::iter::repeat_n(' ', n)),
+        });
+        body(out);
+        let keep = out[start..].trim_end().len();
+        out.truncate(start + keep);
+        out.push('\n');
+    }
+
     fn emit(&mut self, first: bool, body: Vec<Span<'static>>) {
+        if let Some(mut out) = self.text_out.take() {
+            self.emit_text(&mut out, first, |o| {
+                body.iter().for_each(|s| o.push_str(&s.content));
+            });
+            self.text_out = Some(out);
+            return;
+        }
         let mut spans = self.prefix(first);
         spans.extend(body);
         self.lines.push(Line::from(spans));
+    }
+
+    /// [`Renderer::emit`] of borrowed pieces (adjacent ones of one style
+    /// become one span): text output copies them once, without spans.
+    fn emit_pieces(&mut self, first: bool, pieces: &[(&str, Style)]) {
+        if let Some(mut out) = self.text_out.take() {
+            self.emit_text(&mut out, first, |o| {
+                pieces.iter().for_each(|(t, _)| o.push_str(t));
+            });
+            self.text_out = Some(out);
+            return;
+        }
+        self.emit(first, spans_of(pieces));
     }
 
     /// Wrap and emit the pending inline text.
@@ -380,17 +498,19 @@ impl<'t> Renderer<'t> {
         if self.inline.is_empty() {
             return;
         }
-        let inline = std::mem::take(&mut self.inline);
+        let mut inline = std::mem::take(&mut self.inline);
         if inline.iter().all(|(t, _)| t.trim().is_empty()) {
+            inline.clear();
+            self.inline = inline;
             return;
         }
         self.blank_if_needed();
         let avail = self.avail();
         self.work(inline.iter().map(|(t, _)| t.len()).sum());
-        for (i, l) in wrap(&inline, avail).into_iter().enumerate() {
-            let body = l.into_iter().map(|(t, s)| Span::styled(t, s)).collect();
-            self.emit(i == 0, body);
-        }
+        wrap_with(&inline, avail, |i, pieces| self.emit_pieces(i == 0, pieces));
+        // Keep the buffer (not its strings) for the next paragraph.
+        inline.clear();
+        self.inline = inline;
     }
 
     fn code_block(&mut self, lang: &str, text: &str) {
@@ -404,11 +524,12 @@ impl<'t> Renderer<'t> {
         let lines: Vec<&str> = text.split('\n').collect();
         if self.opt.plain {
             let fence = if text.contains("```") { "~~~" } else { "```" };
-            self.emit(true, vec![Span::raw(format!("{fence}{lang}"))]);
+            let raw = Style::new();
+            self.emit_pieces(true, &[(fence, raw), (lang, raw)]);
             for l in &lines {
-                self.emit(false, vec![Span::raw(l.to_string())]);
+                self.emit_pieces(false, &[(l, raw)]);
             }
-            self.emit(false, vec![Span::raw(fence.to_string())]);
+            self.emit_pieces(false, &[(fence, raw)]);
         } else {
             let border = if selected {
                 self.theme.focus
@@ -532,10 +653,11 @@ impl<'t> Renderer<'t> {
             let cells: Vec<Vec<String>> = (0..ncol)
                 .map(|i| {
                     let c = row.get(i).map(String::as_str).unwrap_or("");
-                    wrap(&[(c.to_string(), st)], widths[i])
-                        .into_iter()
-                        .map(|l| l.into_iter().map(|(s, _)| s).collect::<String>())
-                        .collect()
+                    let mut lines = Vec::new();
+                    wrap_with(&[(c, st)], widths[i], |_, pieces| {
+                        lines.push(pieces.iter().map(|(s, _)| *s).collect::<String>());
+                    });
+                    lines
                 })
                 .collect();
             let height = cells.iter().map(Vec::len).max().unwrap_or(1);
@@ -885,7 +1007,7 @@ impl<'t> Renderer<'t> {
         }
     }
 
-    fn finish(mut self) -> Vec<Line<'static>> {
+    fn finish(&mut self) {
         if let Some((lang, text)) = self.code.take() {
             let text = clean_block(text.trim_end_matches('\n'));
             self.code_block(&clean_line(&lang), &text);
@@ -894,8 +1016,14 @@ impl<'t> Renderer<'t> {
             self.finish_table(t);
         }
         self.flush();
-        self.lines
     }
+}
+
+/// A piece of a line's prefix (see [`Renderer::prefix_with`]).
+enum Pre {
+    Quote,
+    Marker(String, Style),
+    Pad(usize),
 }
 
 /// Most list/quote markers honoured at the start of one line.
@@ -1005,8 +1133,10 @@ pub fn render_work(md: &str, theme: &Theme, opt: &RenderOptions) -> (Vec<Line<'s
     for ev in Parser::new_ext(&md, options()) {
         r.event(ev);
     }
+    // Work is counted up to the end of the input (as before `finish`).
     let ops = r.ops.get();
-    let lines = r.finish();
+    r.finish();
+    let lines = r.lines;
     let cells: usize = lines.iter().map(Line::width).sum();
     (lines, ops + cells)
 }
@@ -1163,8 +1293,21 @@ pub fn render_plain(rb: &Runbook, width: usize, now: Time) -> String {
         plain: true,
         ..Default::default()
     };
-    lines.extend(markdown_lines(rb.body.as_str(), &theme, &opt));
-    lines_to_string(&lines)
+    markdown_text(lines_to_string(&lines), rb.body.as_str(), &theme, &opt)
+}
+
+/// `lines_to_string(&markdown_lines(md, …))` appended to `out`, written
+/// straight as text (no spans or lines in between).
+fn markdown_text(out: String, md: &str, theme: &Theme, opt: &RenderOptions) -> String {
+    let mut r = Renderer::new(theme, opt);
+    r.text_start = out.len();
+    r.text_out = Some(out);
+    let md = defuse_nesting(md);
+    for ev in Parser::new_ext(&md, options()) {
+        r.event(ev);
+    }
+    r.finish();
+    r.text_out.unwrap_or_default()
 }
 
 /// Join lines into text, trailing spaces trimmed.
@@ -1202,14 +1345,203 @@ mod tests {
 
     #[test]
     fn wraps_words_and_splits_long_ones() {
-        let l = wrap(&[("aaa bbb ccc".into(), Style::new())], 7);
+        let l = wrap(&[("aaa bbb ccc", Style::new())], 7);
         let s: Vec<String> = l
             .iter()
             .map(|l| l.iter().map(|(t, _)| t.as_str()).collect())
             .collect();
         assert_eq!(s, ["aaa bbb", "ccc"]);
-        let l = wrap(&[("abcdefghij".into(), Style::new())], 4);
+        let l = wrap(&[("abcdefghij", Style::new())], 4);
         assert_eq!(l.len(), 3);
+    }
+
+    /// The word wrap as first written (a `String` per word and per
+    /// character run): `wrap` must give the same lines.
+    fn reference_wrap(spans: &[(String, Style)], width: usize) -> Vec<Vec<(String, Style)>> {
+        enum Tok {
+            Word(Vec<(String, Style)>, usize),
+            Space(Style),
+            Newline,
+        }
+        let mut toks = Vec::new();
+        let mut word: Vec<(String, Style)> = Vec::new();
+        let mut ww = 0usize;
+        for (text, st) in spans {
+            for ch in text.chars() {
+                match ch {
+                    ' ' | '\n' => {
+                        if !word.is_empty() {
+                            toks.push(Tok::Word(std::mem::take(&mut word), ww));
+                            ww = 0;
+                        }
+                        if ch == '\n' {
+                            toks.push(Tok::Newline);
+                        } else if !matches!(toks.last(), Some(Tok::Space(_))) {
+                            toks.push(Tok::Space(*st));
+                        }
+                    }
+                    c => {
+                        match word.last_mut() {
+                            Some((t, s)) if s == st => t.push(c),
+                            _ => word.push((c.to_string(), *st)),
+                        }
+                        ww += c.width().unwrap_or(0);
+                    }
+                }
+            }
+        }
+        if !word.is_empty() {
+            toks.push(Tok::Word(word, ww));
+        }
+        let width = width.max(1);
+        let mut lines = Vec::new();
+        let mut cur: Vec<(String, Style)> = Vec::new();
+        let mut col = 0usize;
+        let mut space: Option<Style> = None;
+        fn push(cur: &mut Vec<(String, Style)>, s: &str, st: Style) {
+            match cur.last_mut() {
+                Some((t, lst)) if *lst == st => t.push_str(s),
+                _ => cur.push((s.to_string(), st)),
+            }
+        }
+        for tok in toks {
+            match tok {
+                Tok::Newline => {
+                    lines.push(std::mem::take(&mut cur));
+                    col = 0;
+                    space = None;
+                }
+                Tok::Space(st) => {
+                    if col > 0 {
+                        space = Some(st);
+                    }
+                }
+                Tok::Word(frags, w) => {
+                    let sp = usize::from(space.is_some());
+                    if col > 0 && col + sp + w > width {
+                        lines.push(std::mem::take(&mut cur));
+                        col = 0;
+                        space = None;
+                    }
+                    if let Some(sst) = space.take() {
+                        push(&mut cur, " ", sst);
+                        col += 1;
+                    }
+                    if col + w <= width {
+                        for (t, st) in &frags {
+                            push(&mut cur, t, *st);
+                        }
+                        col += w;
+                        continue;
+                    }
+                    for (t, st) in &frags {
+                        for ch in t.chars() {
+                            let cw = ch.width().unwrap_or(0);
+                            if col + cw > width && col > 0 {
+                                lines.push(std::mem::take(&mut cur));
+                                col = 0;
+                            }
+                            let mut b = [0u8; 4];
+                            push(&mut cur, ch.encode_utf8(&mut b), *st);
+                            col += cw;
+                        }
+                    }
+                }
+            }
+        }
+        if !cur.is_empty() || lines.is_empty() {
+            lines.push(cur);
+        }
+        lines
+    }
+
+    #[test]
+    fn wrap_edge_cases() {
+        let b = Style::new().add_modifier(Modifier::BOLD);
+        let n = Style::new();
+        let text = |l: &Vec<Vec<(String, Style)>>| -> Vec<String> {
+            l.iter()
+                .map(|l| l.iter().map(|(t, _)| t.as_str()).collect())
+                .collect()
+        };
+        // A word whose style changes (and continues in the next span) is
+        // kept whole and its runs merged by style.
+        let l = wrap(&[("ab ", n), ("cd", b), ("e", n), ("f gh", n)], 5);
+        assert_eq!(text(&l), ["ab", "cdef", "gh"]);
+        assert_eq!(l[1], [("cd".to_string(), b), ("ef".to_string(), n)]);
+        // A run of spaces across spans is one space, in the first one's style.
+        let l = wrap(&[("a ", b), ("  b", n)], 10);
+        assert_eq!(l, [vec![("a ".to_string(), b), ("b".to_string(), n)]]);
+        // Spaces at the edges of lines go; `\n` keeps empty lines.
+        assert_eq!(text(&wrap(&[("  a  \n\n b ", n)], 10)), ["a", "", "b"]);
+        assert_eq!(text(&wrap(&[("", n)], 10)), [""]);
+        assert_eq!(text(&wrap(&[("a\n", n)], 10)), ["a"]);
+        // An over-long word is split by columns, wide characters kept whole;
+        // one wider than the line still gets a line.
+        assert_eq!(text(&wrap(&[("x 日本語テ", n)], 4)), ["x", "日本", "語テ"]);
+        assert_eq!(text(&wrap(&[("日本", n)], 1)), ["日", "本"]);
+        // A split crossing a style change keeps both styles.
+        let l = wrap(&[("abc", n), ("def", b)], 4);
+        assert_eq!(
+            l,
+            [
+                vec![("abc".to_string(), n), ("d".to_string(), b)],
+                vec![("ef".to_string(), b)]
+            ]
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn wrap_agrees_with_the_reference(
+            spans in proptest::collection::vec(("[ab \n日\u{301}-]{0,12}", 0u8..3), 0..6),
+            width in 0usize..12,
+        ) {
+            let styles = [
+                Style::new(),
+                Style::new().add_modifier(Modifier::BOLD),
+                Style::new().add_modifier(Modifier::ITALIC),
+            ];
+            let spans: Vec<(String, Style)> = spans
+                .into_iter()
+                .map(|(t, s)| (t, styles[usize::from(s)]))
+                .collect();
+            proptest::prop_assert_eq!(wrap(&spans, width), reference_wrap(&spans, width));
+        }
+    }
+
+    #[test]
+    fn text_output_is_the_lines_joined() {
+        let mut docs: Vec<String> = super::super::BUNDLED
+            .iter()
+            .map(|(_, t)| t.to_string())
+            .collect();
+        docs.extend(
+            [
+                "Intro *em* **strong** [site](https://x.example) <https://auto.example>\n\n- a\n  - b\n- [ ] todo\n- [x] done\n\n1. one\n2. two\n\n> quoted\n",
+                "```sh\necho hi  \n\n```\n\n```sitrep\nnope\n```\n\n~~~\na ``` b\n~~~\n",
+                "| Left | Right |\n|:--|--:|\n| a | 1 |\n\n- a\n\n> q\n> > n\n>\n> - x\n>   > y\n",
+                "<b>bold</b> &#x1b;[2J &#x9b;31m &#x202e;x\n\n<div onclick=x>\n  text\n</div>\n",
+                "a  \nhard break\\\nagain\n\n---\n\n![img](u) [^1] `code`\n\n   \n",
+                "- > - > - x\n  continued\n\n  - [ ] t\n\n    ```\n    in item\n    ```\n",
+                "# H1\n## H2 ##\n###### h6\n\ntext\u{a0} \n",
+            ]
+            .map(String::from),
+        );
+        docs.push(format!("{}x\n", "> - ".repeat(30)));
+        let theme = Theme::no_color();
+        for md in &docs {
+            for width in [0, 1, 20, 100] {
+                let opt = RenderOptions {
+                    width,
+                    plain: true,
+                    ..Default::default()
+                };
+                let want = lines_to_string(&markdown_lines(md, &theme, &opt));
+                let got = markdown_text("head\n".into(), md, &theme, &opt);
+                assert_eq!(got, format!("head\n{want}"), "width {width}: {md:?}");
+            }
+        }
     }
 
     #[test]
