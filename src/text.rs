@@ -114,8 +114,23 @@ impl Serialize for SafeText {
 /// from any file is treated as untrusted again.
 impl<'de> Deserialize<'de> for SafeText {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Ok(SafeText::line_owned(s))
+        // A visitor rather than `String::deserialize`: text the decoder can
+        // lend (no escapes) goes straight into the shared string, with no
+        // intermediate `String`.
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = SafeText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SafeText, E> {
+                Ok(SafeText::line(v))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<SafeText, E> {
+                Ok(SafeText::line_owned(v))
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 

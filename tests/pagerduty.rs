@@ -798,3 +798,25 @@ async fn decode_figure_for_5000_incidents() {
         }
     );
 }
+
+#[tokio::test]
+async fn escaped_text_decodes_whole_and_sanitized() {
+    // Text with JSON escapes cannot be borrowed from the body: it is
+    // decoded into its own string, then sanitized like any other.
+    let body = br#"{"incidents":[{"id":"Q\u0031","title":"db \"primary\" down \u001b[31mNOW\u001b[0m","status":"acknowledged","created_at":"2026-11-22T03:00:00Z","urgency":"high","service":{"id":"P1","summary":"check\tout"},"assignments":[{"assignee":{"summary":"Ana \u00e9"}}]}],"more":false}"#;
+    let p = provider("http://127.0.0.1:9", "", fast_http());
+    let (list, more) = p.decode_incidents(body).unwrap();
+    assert!(!more);
+    let i = &list[0];
+    assert_eq!(i.id.as_str(), "Q1");
+    assert!(
+        i.title.as_str().starts_with("db \"primary\" down"),
+        "{:?}",
+        i.title
+    );
+    assert!(!i.title.as_str().contains('\u{1b}'), "{:?}", i.title);
+    assert_eq!(i.status, IncidentStatus::Acknowledged);
+    assert!(!i.service.as_ref().unwrap().as_str().contains('\t'));
+    assert_eq!(i.assignee.as_ref().unwrap().as_str(), "Ana é");
+    assert_eq!(i.provider.as_str(), "pd");
+}

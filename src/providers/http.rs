@@ -32,6 +32,7 @@ use crate::text::SafeText;
 use futures::StreamExt;
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::collections::VecDeque;
 use std::future::Future;
@@ -627,10 +628,10 @@ fn json_message(v: &serde_json::Value) -> Option<String> {
 
 /// Decode a JSON body into `T`: invalid or cut-off JSON is `Malformed`,
 /// valid JSON of the wrong shape is `Shape`.
-pub fn decode_json<T: DeserializeOwned>(
+pub fn decode_json<'a, T: Deserialize<'a>>(
     provider: &str,
     what: &str,
-    body: &[u8],
+    body: &'a [u8],
 ) -> Result<T, ProviderError> {
     serde_json::from_slice::<T>(body).map_err(|e| {
         use serde_json::error::Category;
@@ -1019,7 +1020,7 @@ pub struct Response {
 
 impl Response {
     /// Decode the body into `T` (see [`decode_json`]).
-    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ProviderError> {
+    pub fn json<'a, T: Deserialize<'a>>(&'a self) -> Result<T, ProviderError> {
         decode_json(&self.provider, &self.what, &self.body)
     }
 

@@ -20,6 +20,7 @@ use crate::ops::{ExecResult, Plan, WriteOp};
 use crate::text::SafeText;
 use reqwest::Method;
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
@@ -30,6 +31,8 @@ const ACCEPT: &str = "application/vnd.pagerduty+json;version=2";
 
 pub struct PagerDuty {
     name: String,
+    /// `name` as the `provider` of every incident (shared, not re-made).
+    label: SafeText,
     http: HttpClient,
     from: Option<String>,
     services: Vec<String>,
@@ -43,41 +46,54 @@ pub struct PagerDuty {
 #[derive(Deserialize)]
 struct Ref {
     #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
     summary: Option<String>,
 }
 
+/// Text fields of an incident borrow from the page body where the JSON
+/// has no escapes (`Cow`): each is copied once, into its `SafeText`.
+type Txt<'a> = Option<Cow<'a, str>>;
+
 #[derive(Deserialize)]
-struct Assignment {
-    #[serde(default)]
-    assignee: Option<Ref>,
+struct IncRef<'a> {
+    #[serde(default, borrow)]
+    id: Txt<'a>,
+    #[serde(default, borrow)]
+    summary: Txt<'a>,
 }
 
 #[derive(Deserialize)]
-struct PdIncident {
-    id: String,
-    #[serde(default)]
-    title: Option<String>,
-    #[serde(default)]
-    summary: Option<String>,
-    #[serde(default)]
-    html_url: Option<String>,
+struct Assignment<'a> {
+    #[serde(default, borrow)]
+    assignee: Option<IncRef<'a>>,
+}
+
+#[derive(Deserialize)]
+struct PdIncident<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(default, borrow)]
+    title: Txt<'a>,
+    #[serde(default, borrow)]
+    summary: Txt<'a>,
+    #[serde(default, borrow)]
+    html_url: Txt<'a>,
     created_at: Time,
-    status: String,
-    #[serde(default)]
-    urgency: Option<String>,
-    #[serde(default)]
-    service: Option<Ref>,
-    #[serde(default)]
-    priority: Option<Ref>,
-    #[serde(default)]
-    assignments: Vec<Assignment>,
+    #[serde(borrow)]
+    status: Cow<'a, str>,
+    #[serde(default, borrow)]
+    urgency: Txt<'a>,
+    #[serde(default, borrow)]
+    service: Option<IncRef<'a>>,
+    #[serde(default, borrow)]
+    priority: Option<IncRef<'a>>,
+    #[serde(default, borrow)]
+    assignments: Vec<Assignment<'a>>,
 }
 
 #[derive(Deserialize)]
-struct IncidentList {
-    incidents: Vec<PdIncident>,
+struct IncidentList<'a> {
+    #[serde(borrow)]
+    incidents: Vec<PdIncident<'a>>,
     #[serde(default)]
     more: bool,
     #[serde(default)]
@@ -85,8 +101,9 @@ struct IncidentList {
 }
 
 #[derive(Deserialize)]
-struct OneIncident {
-    incident: PdIncident,
+struct OneIncident<'a> {
+    #[serde(borrow)]
+    incident: PdIncident<'a>,
 }
 
 #[derive(Deserialize)]
@@ -110,10 +127,8 @@ struct OnCallList {
     total: Option<usize>,
 }
 
-fn opt_text(s: &Option<String>) -> Option<SafeText> {
-    s.as_deref()
-        .filter(|s| !s.trim().is_empty())
-        .map(SafeText::line)
+fn opt_text(s: Option<&str>) -> Option<SafeText> {
+    s.filter(|s| !s.trim().is_empty()).map(SafeText::line)
 }
 
 impl PagerDuty {
@@ -145,6 +160,7 @@ impl PagerDuty {
         }
         Ok(PagerDuty {
             name: pc.name.clone(),
+            label: SafeText::line(&pc.name),
             http,
             from: pc.from.clone().filter(|f| !f.trim().is_empty()),
             services: pc.services.clone().unwrap_or_default(),
@@ -155,7 +171,7 @@ impl PagerDuty {
         })
     }
 
-    fn severity_of(&self, i: &PdIncident) -> Severity {
+    fn severity_of(&self, i: &PdIncident<'_>) -> Severity {
         i.priority
             .as_ref()
             .and_then(|p| p.summary.as_deref())
@@ -169,35 +185,36 @@ impl PagerDuty {
             .unwrap_or(Severity::Sev3)
     }
 
-    fn normalize(&self, i: PdIncident) -> Incident {
-        let status = match i.status.as_str() {
+    fn normalize(&self, i: PdIncident<'_>) -> Incident {
+        let status = match &*i.status {
             "acknowledged" => IncidentStatus::Acknowledged,
             "resolved" => IncidentStatus::Resolved,
             // "triggered" and anything new: show it as needing someone.
             _ => IncidentStatus::Triggered,
         };
         let service = i.service.as_ref().and_then(|s| {
-            s.id.as_ref()
+            s.id.as_deref()
                 .and_then(|id| self.service_names.get(id))
                 .map(|n| SafeText::line(n))
-                .or_else(|| opt_text(&s.summary))
+                .or_else(|| opt_text(s.summary.as_deref()))
         });
-        let title = opt_text(&i.title)
-            .or_else(|| opt_text(&i.summary))
+        let title = opt_text(i.title.as_deref())
+            .or_else(|| opt_text(i.summary.as_deref()))
             .unwrap_or_else(|| SafeText::line(&i.id));
         Incident {
-            provider: SafeText::line(&self.name),
+            provider: self.label.clone(),
             severity: self.severity_of(&i),
             id: SafeText::line(&i.id),
             title,
             status,
             service,
             created_at: i.created_at,
-            url: opt_text(&i.html_url),
-            assignee: i
-                .assignments
-                .iter()
-                .find_map(|a| a.assignee.as_ref().and_then(|r| opt_text(&r.summary))),
+            url: opt_text(i.html_url.as_deref()),
+            assignee: i.assignments.iter().find_map(|a| {
+                a.assignee
+                    .as_ref()
+                    .and_then(|r| opt_text(r.summary.as_deref()))
+            }),
             runbook: None,
         }
     }
@@ -238,7 +255,8 @@ impl PagerDuty {
                 let q = self.list_query(offset);
                 let url = &url;
                 async move {
-                    let l: IncidentList = self.http.get_json(url, &q).await?;
+                    let resp = self.http.get(url, &q).await?;
+                    let l: IncidentList<'_> = resp.json()?;
                     // Normalized page by page: a page's raw records are
                     // dropped before the next pages are read.
                     Ok(OffsetPage {
@@ -303,13 +321,13 @@ impl PagerDuty {
                 policy: o
                     .escalation_policy
                     .as_ref()
-                    .and_then(|p| opt_text(&p.summary))
+                    .and_then(|p| opt_text(p.summary.as_deref()))
                     .unwrap_or_else(|| SafeText::line("-")),
                 level: o.escalation_level,
                 user: o
                     .user
                     .as_ref()
-                    .and_then(|u| opt_text(&u.summary))
+                    .and_then(|u| opt_text(u.summary.as_deref()))
                     .unwrap_or_else(|| SafeText::line("-")),
                 until: o.end,
             })
@@ -359,13 +377,14 @@ impl PagerDuty {
         let from = self.writer_email()?;
         let id = op.target();
         // Read the incident first: the responder confirms what they see.
-        let current: OneIncident = self
+        let resp = self
             .http
-            .get_json(
+            .get(
                 &self.http.url(&format!("/incidents/{}", http::seg(&id))),
                 &[],
             )
             .await?;
+        let current: OneIncident<'_> = resp.json()?;
         let inc = self.normalize(current.incident);
         let verb = match op {
             WriteOp::IncidentAck { .. } => "acknowledge",
@@ -411,8 +430,8 @@ impl PagerDuty {
             WriteOp::IncidentNote { .. } => format!("note added to {id}"),
             _ => {
                 let status = resp
-                    .json::<OneIncident>()
-                    .map(|o| o.incident.status)
+                    .json::<OneIncident<'_>>()
+                    .map(|o| o.incident.status.into_owned())
                     .unwrap_or_else(|_| "updated".into());
                 format!("{id} is now {}", SafeText::line(&status))
             }
