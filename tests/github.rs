@@ -32,6 +32,9 @@ type Scripted = (u16, Vec<(String, String)>, String);
 struct GhState {
     /// Newest first, like GitHub.
     deployments: Vec<Value>,
+    /// List them oldest first instead (an order GitHub does not promise
+    /// never to use).
+    oldest_first: bool,
     /// Newest first per deployment.
     statuses: HashMap<u64, Vec<Value>>,
     next_id: u64,
@@ -107,12 +110,15 @@ impl Respond for GhFake {
             st.list_calls += 1;
             let per_page: usize = q.get("per_page").and_then(|v| v.parse().ok()).unwrap_or(30);
             let page: usize = q.get("page").and_then(|v| v.parse().ok()).unwrap_or(1);
-            let all: Vec<&Value> = st
+            let mut all: Vec<&Value> = st
                 .deployments
                 .iter()
                 .filter(|d| q.get("environment").is_none_or(|e| d["environment"] == **e))
                 .filter(|d| q.get("sha").is_none_or(|s| d["sha"] == **s))
                 .collect();
+            if st.oldest_first {
+                all.reverse();
+            }
             let pages = all.len().div_ceil(per_page).max(1);
             let items: Vec<&Value> = all
                 .iter()
@@ -421,6 +427,7 @@ async fn link_pagination_over_three_pages_with_absolute_urls() {
         })
         .collect();
     let (server, f) = fake(&s).await;
+    f.st.lock().unwrap().oldest_first = true;
     let (c, pc) = config(&server.uri(), "");
     let pc = ProviderConfig {
         environments: Some(vec!["production".into()]),
@@ -445,6 +452,53 @@ async fn link_pagination_over_three_pages_with_absolute_urls() {
     let current: Vec<_> = got.deploys.iter().filter(|d| d.current).collect();
     assert_eq!(current.len(), 1);
     assert_eq!(current[0].id.as_str(), "250");
+    // Served oldest first: every status is read once on the first poll; on
+    // the next, only the newest successes (the refresh window), with no
+    // read-ahead from the first page (it holds the oldest).
+    assert_eq!(f.st.lock().unwrap().status_calls, 250);
+    gh.fetch().await.unwrap();
+    assert_eq!(f.st.lock().unwrap().status_calls, 250 + 5);
+}
+
+#[tokio::test]
+async fn newest_first_pages_read_statuses_once_each() {
+    // Served newest first (as GitHub does): the first page's statuses are
+    // read while the other pages load, and none is read twice.
+    let seeds: Vec<(u64, String)> = (1..=250).rev().map(|i| (i, format!("{i:07x}"))).collect();
+    let s: Vec<Seed> = seeds
+        .iter()
+        .map(|(i, sha)| {
+            (
+                *i,
+                sha.as_str(),
+                "main",
+                "production",
+                1000 - *i as i64,
+                Some(if *i % 7 == 0 { "failure" } else { "success" }),
+            )
+        })
+        .collect();
+    let (server, f) = fake(&s).await;
+    let (c, pc) = config(&server.uri(), "");
+    let pc = ProviderConfig {
+        environments: Some(vec!["production".into()]),
+        ..pc
+    };
+    let gh = Github::new(&pc, &c, Secret::new(TOKEN), opts(&pc)).unwrap();
+    let got = gh.fetch().await.unwrap();
+    assert_eq!(got.deploys.len(), 250);
+    assert_eq!(f.st.lock().unwrap().status_calls, 250);
+    let current: Vec<_> = got.deploys.iter().filter(|d| d.current).collect();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0].id.as_str(), "250");
+    assert!(
+        got.deploys
+            .iter()
+            .filter(|d| d.id.as_str() == "245")
+            .all(|d| d.state == DeployState::Failure)
+    );
+    gh.fetch().await.unwrap();
+    assert_eq!(f.st.lock().unwrap().status_calls, 250 + 5);
 }
 
 #[tokio::test]

@@ -1038,9 +1038,20 @@ impl Github {
         what: &str,
         max_pages: usize,
     ) -> Result<Vec<T>, ProviderError> {
+        let page: GhPage<T> = self.get_page(&route, what).await?;
+        self.rest_of(page, what, max_pages).await
+    }
+
+    /// The items of `page` (a list's first page) and of the pages after it,
+    /// up to `max_pages` in all (see [`Github::get_all`]).
+    async fn rest_of<T: DeserializeOwned>(
+        &self,
+        mut page: GhPage<T>,
+        what: &str,
+        max_pages: usize,
+    ) -> Result<Vec<T>, ProviderError> {
         use futures::{StreamExt, TryStreamExt};
         let max_pages = max_pages.max(1);
-        let mut page: GhPage<T> = self.get_page(&route, what).await?;
         if let Some(routes) = numbered_pages(page.next.as_deref(), page.last.as_deref()) {
             let total = routes.len() + 1;
             let routes: Vec<String> = routes.into_iter().take(max_pages - 1).collect();
@@ -1073,13 +1084,8 @@ impl Github {
         Ok(out)
     }
 
-    async fn list_deployments(
-        &self,
-        repo: &Repo,
-        env: Option<&str>,
-        sha: Option<&str>,
-        max_pages: usize,
-    ) -> Result<Vec<GhDeployment>, ProviderError> {
+    /// The route and label of a deployments list.
+    fn deployments_route(repo: &Repo, env: Option<&str>, sha: Option<&str>) -> (String, String) {
         let mut q: Vec<(&str, &str)> = Vec::new();
         if let Some(e) = env {
             q.push(("environment", e));
@@ -1088,8 +1094,20 @@ impl Github {
             q.push(("sha", s));
         }
         q.push(("per_page", "100"));
-        let route = format!("{}/deployments?{}", repo.route(), query(&q));
-        let what = format!("GET /repos/{}/deployments", repo.full());
+        (
+            format!("{}/deployments?{}", repo.route(), query(&q)),
+            format!("GET /repos/{}/deployments", repo.full()),
+        )
+    }
+
+    async fn list_deployments(
+        &self,
+        repo: &Repo,
+        env: Option<&str>,
+        sha: Option<&str>,
+        max_pages: usize,
+    ) -> Result<Vec<GhDeployment>, ProviderError> {
+        let (route, what) = Self::deployments_route(repo, env, sha);
         self.get_all(route, &what, max_pages).await
     }
 
@@ -1134,44 +1152,41 @@ impl Github {
         repo: &Repo,
         env: Option<&str>,
     ) -> Result<Vec<(GhDeployment, StatusInfo)>, ProviderError> {
-        let mut list = self
-            .list_deployments(repo, env, None, self.opts.max_pages)
-            .await?;
-        // Newest-first order is not documented: sort.
-        list.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
-        let need: Vec<u64> = {
-            let cache = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
-            let mut newest_per_env: HashMap<&str, usize> = HashMap::new();
-            list.iter()
-                .filter(|d| {
-                    let e = d.environment.as_deref().unwrap_or_default();
-                    let rank = newest_per_env.entry(e).or_insert(0);
-                    *rank += 1;
-                    match cache.get(&d.id) {
-                        None => true,
-                        Some(s) if s.settled() => false,
-                        Some(s) if s.state.as_deref() == Some("success") => {
-                            *rank <= self.opts.refresh_window
-                        }
-                        Some(_) => true,
-                    }
-                })
-                .map(|d| d.id)
-                .collect()
-        };
-        let futs: Vec<_> = need
-            .into_iter()
-            .map(|id| self.latest_status(repo, id))
-            .collect();
-        let fetched: Vec<Result<(u64, StatusInfo), ProviderError>> = futures::stream::iter(futs)
-            .buffer_unordered(self.opts.status_concurrency.max(1))
-            .collect()
-            .await;
-        let mut cache = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
-        for r in fetched {
-            let (id, s) = r?;
-            cache.insert(id, s);
+        fn newest_first(a: &GhDeployment, b: &GhDeployment) -> std::cmp::Ordering {
+            b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id))
         }
+        let (route, what) = Self::deployments_route(repo, env, None);
+        let first: GhPage<GhDeployment> = self.get_page(&route, &what).await?;
+        // The statuses the first page already shows to be needed are read
+        // while the remaining pages load: GitHub lists newest first, so the
+        // first page holds the newest deploys. Only when the page is in that
+        // order: a server listing oldest first would have the newest on the
+        // last page, and reading ahead would only cost requests.
+        let in_order = first
+            .items
+            .windows(2)
+            .all(|w| newest_first(&w[0], &w[1]) != std::cmp::Ordering::Greater);
+        let early: Vec<u64> = if in_order {
+            self.statuses_needed(&first.items)
+        } else {
+            Vec::new()
+        };
+        let (list, got) = futures::join!(
+            self.rest_of(first, &what, self.opts.max_pages),
+            self.read_statuses(repo, &early)
+        );
+        let mut list = list?;
+        self.remember(got?);
+        // Newest-first order is not documented: sort.
+        list.sort_by(newest_first);
+        let late: Vec<u64> = self
+            .statuses_needed(&list)
+            .into_iter()
+            .filter(|id| !early.contains(id))
+            .collect();
+        let got = self.read_statuses(repo, &late).await?;
+        self.remember(got);
+        let cache = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
         Ok(list
             .into_iter()
             .map(|d| {
@@ -1182,6 +1197,54 @@ impl Github {
                 (d, s)
             })
             .collect())
+    }
+
+    /// The deployments of a newest-first list whose latest status must be
+    /// read: not known yet, not settled, or a success among the newest
+    /// `refresh_window` of its environment (it may have gone inactive).
+    fn statuses_needed<'a>(&self, list: impl IntoIterator<Item = &'a GhDeployment>) -> Vec<u64> {
+        let cache = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
+        let mut newest_per_env: HashMap<&str, usize> = HashMap::new();
+        list.into_iter()
+            .filter(|d| {
+                let e = d.environment.as_deref().unwrap_or_default();
+                let rank = newest_per_env.entry(e).or_insert(0);
+                *rank += 1;
+                match cache.get(&d.id) {
+                    None => true,
+                    Some(s) if s.settled() => false,
+                    Some(s) if s.state.as_deref() == Some("success") => {
+                        *rank <= self.opts.refresh_window
+                    }
+                    Some(_) => true,
+                }
+            })
+            .map(|d| d.id)
+            .collect()
+    }
+
+    /// The latest status of each deployment in `ids`, a few at a time.
+    async fn read_statuses(
+        &self,
+        repo: &Repo,
+        ids: &[u64],
+    ) -> Result<Vec<(u64, StatusInfo)>, ProviderError> {
+        let futs: Vec<_> = ids
+            .iter()
+            .copied()
+            .map(|id| self.latest_status(repo, id))
+            .collect();
+        futures::stream::iter(futs)
+            .buffer_unordered(self.opts.status_concurrency.max(1))
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    fn remember(&self, got: Vec<(u64, StatusInfo)>) {
+        let mut cache = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
+        cache.extend(got);
     }
 
     async fn group_deploys(
