@@ -461,6 +461,9 @@ fn query(pairs: &[(&str, &str)]) -> String {
 /// List pages read at once when GitHub numbers them.
 const PAGE_CONCURRENCY: usize = 4;
 
+/// Statuses read at once while the list's pages are still loading.
+const EARLY_STATUS_CONCURRENCY: usize = 2;
+
 /// The routes of pages `K..=N` when `next` asks for `page=K` and `last` for
 /// `page=N` of the same list (same path, same other parameters); `None`
 /// when the links are not of that form (then `next` is followed).
@@ -1173,7 +1176,9 @@ impl Github {
         };
         let (list, got) = futures::join!(
             self.rest_of(first, &what, self.opts.max_pages),
-            self.read_statuses(repo, &early)
+            // Beside the pages' own requests: a few at a time, so the
+            // two together stay near the connections the pages use.
+            self.read_statuses(repo, &early, EARLY_STATUS_CONCURRENCY)
         );
         let mut list = list?;
         self.remember(got?);
@@ -1184,7 +1189,9 @@ impl Github {
             .into_iter()
             .filter(|id| !early.contains(id))
             .collect();
-        let got = self.read_statuses(repo, &late).await?;
+        let got = self
+            .read_statuses(repo, &late, self.opts.status_concurrency)
+            .await?;
         self.remember(got);
         let cache = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
         Ok(list
@@ -1228,6 +1235,7 @@ impl Github {
         &self,
         repo: &Repo,
         ids: &[u64],
+        at_once: usize,
     ) -> Result<Vec<(u64, StatusInfo)>, ProviderError> {
         let futs: Vec<_> = ids
             .iter()
@@ -1235,7 +1243,7 @@ impl Github {
             .map(|id| self.latest_status(repo, id))
             .collect();
         futures::stream::iter(futs)
-            .buffer_unordered(self.opts.status_concurrency.max(1))
+            .buffer_unordered(at_once.max(1))
             .collect::<Vec<_>>()
             .await
             .into_iter()
