@@ -410,10 +410,11 @@ async fn lists_deployments_with_states_service_and_current() {
     assert_eq!(again, 5, "status calls on the second poll");
 }
 
-#[tokio::test]
-async fn link_pagination_over_three_pages_with_absolute_urls() {
-    let seeds: Vec<(u64, String)> = (1..=250).map(|i| (i, format!("{i:07x}"))).collect();
-    let s: Vec<Seed> = seeds
+/// Deployments `1..=n` to production (the highest id the newest), each
+/// with the latest status `state(id)`, and a provider listing production.
+async fn production_list(n: u64, state: fn(u64) -> &'static str) -> (MockServer, GhFake, Github) {
+    let shas: Vec<(u64, String)> = (1..=n).map(|i| (i, format!("{i:07x}"))).collect();
+    let s: Vec<Seed> = shas
         .iter()
         .map(|(i, sha)| {
             (
@@ -421,19 +422,25 @@ async fn link_pagination_over_three_pages_with_absolute_urls() {
                 sha.as_str(),
                 "main",
                 "production",
-                1000 - *i as i64,
-                Some("success"),
+                (4 * n - *i) as i64,
+                Some(state(*i)),
             )
         })
         .collect();
     let (server, f) = fake(&s).await;
-    f.st.lock().unwrap().oldest_first = true;
     let (c, pc) = config(&server.uri(), "");
     let pc = ProviderConfig {
         environments: Some(vec!["production".into()]),
         ..pc
     };
     let gh = Github::new(&pc, &c, Secret::new(TOKEN), opts(&pc)).unwrap();
+    (server, f, gh)
+}
+
+#[tokio::test]
+async fn link_pagination_over_three_pages_with_absolute_urls() {
+    let (server, f, gh) = production_list(250, |_| "success").await;
+    f.st.lock().unwrap().oldest_first = true;
     let got = gh.fetch().await.unwrap();
     assert_eq!(got.deploys.len(), 250);
     assert_eq!(f.st.lock().unwrap().list_calls, 3);
@@ -464,27 +471,8 @@ async fn link_pagination_over_three_pages_with_absolute_urls() {
 async fn newest_first_pages_read_statuses_once_each() {
     // Served newest first (as GitHub does): the first page's statuses are
     // read while the other pages load, and none is read twice.
-    let seeds: Vec<(u64, String)> = (1..=250).rev().map(|i| (i, format!("{i:07x}"))).collect();
-    let s: Vec<Seed> = seeds
-        .iter()
-        .map(|(i, sha)| {
-            (
-                *i,
-                sha.as_str(),
-                "main",
-                "production",
-                1000 - *i as i64,
-                Some(if *i % 7 == 0 { "failure" } else { "success" }),
-            )
-        })
-        .collect();
-    let (server, f) = fake(&s).await;
-    let (c, pc) = config(&server.uri(), "");
-    let pc = ProviderConfig {
-        environments: Some(vec!["production".into()]),
-        ..pc
-    };
-    let gh = Github::new(&pc, &c, Secret::new(TOKEN), opts(&pc)).unwrap();
+    let (_server, f, gh) =
+        production_list(250, |i| if i % 7 == 0 { "failure" } else { "success" }).await;
     let got = gh.fetch().await.unwrap();
     assert_eq!(got.deploys.len(), 250);
     assert_eq!(f.st.lock().unwrap().status_calls, 250);
