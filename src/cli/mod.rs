@@ -419,9 +419,10 @@ impl Ctx {
     }
 
     pub async fn load_store(&self) -> Result<(Store, Config), String> {
-        let (reg, cfg) = self.registry()?;
-        let cache = self.cache();
-        let store = Store::fetch_all(&reg, cache.as_ref()).await;
+        let (store, cfg, cache) = self.load_store_unsaved().await?;
+        if let Some(c) = &cache {
+            store.save_fresh(c);
+        }
         Ok((store, cfg))
     }
 

@@ -769,36 +769,15 @@ impl Github {
         }
     }
 
-    /// A failure of the reqwest transport under octocrab: refused or
-    /// unresolved (not sent), timed out, or a body cut off mid-way.
+    /// A failure of the reqwest transport under octocrab, mapped as the
+    /// shared layer maps its own ([`super::http::send_error`]); a write
+    /// that may have reached GitHub has an unknown outcome.
     fn transport_failure(&self, e: &reqwest::Error, what: &str, write: bool) -> Failure {
-        let cause = super::http::short_cause(e);
-        let (kind, detail, not_sent) = if e.is_connect() {
-            if e.is_timeout() {
-                (
-                    ErrorKind::Timeout,
-                    format!("{what}: connect timed out"),
-                    true,
-                )
-            } else {
-                (ErrorKind::Connect, format!("{what}: {cause}"), true)
-            }
-        } else if e.is_timeout() {
-            (
-                ErrorKind::Timeout,
-                format!("{what}: no answer in time"),
-                false,
-            )
-        } else if e.is_body() || e.is_decode() {
-            (
-                ErrorKind::Malformed,
-                format!("{what}: body cut off: {cause}"),
-                false,
-            )
-        } else if write {
-            (ErrorKind::Unknown, format!("{what}: {cause}"), false)
+        let (kind, detail, not_sent) = super::http::send_error(e, what);
+        let kind = if write && !not_sent && kind == ErrorKind::Connect {
+            ErrorKind::Unknown
         } else {
-            (ErrorKind::Connect, format!("{what}: {cause}"), false)
+            kind
         };
         Failure {
             err: self.err(kind, detail),

@@ -1084,6 +1084,42 @@ pub fn reqwest_client(
         .map_err(|e| ProviderError::config(provider, format!("HTTP client: {}", short_cause(&e))))
 }
 
+/// How a reqwest error from sending a request is reported: its kind, the
+/// detail (the innermost cause, never the request or its headers), and
+/// whether the request certainly never left (a connect failure). An answer
+/// cut off mid-body is `Malformed`. The shared client and GitHub's octocrab
+/// (which runs on a reqwest client) both map their transport errors here.
+pub(crate) fn send_error(e: &reqwest::Error, what: &str) -> (ErrorKind, String, bool) {
+    let cause = || short_cause(e);
+    if e.is_connect() {
+        if e.is_timeout() {
+            (
+                ErrorKind::Timeout,
+                format!("{what}: connect timed out"),
+                true,
+            )
+        } else {
+            (ErrorKind::Connect, format!("{what}: {}", cause()), true)
+        }
+    } else if e.is_timeout() {
+        (
+            ErrorKind::Timeout,
+            format!("{what}: no answer in time"),
+            false,
+        )
+    } else if e.is_builder() {
+        (ErrorKind::Config, format!("{what}: {}", cause()), true)
+    } else if e.is_body() || e.is_decode() {
+        (
+            ErrorKind::Malformed,
+            format!("{what}: body cut off: {}", cause()),
+            false,
+        )
+    } else {
+        (ErrorKind::Connect, format!("{what}: {}", cause()), false)
+    }
+}
+
 pub(crate) fn short_cause(e: &reqwest::Error) -> String {
     // The innermost cause ("Connection refused (os error 111)"); never the
     // request itself, never headers.
@@ -1408,32 +1444,7 @@ impl HttpClient {
 
     async fn exchange(&self, rb: reqwest::RequestBuilder, what: &str) -> Result<Response, Failure> {
         let mut resp = rb.send().await.map_err(|e| {
-            let cause = short_cause(&e);
-            let (kind, not_sent) = if e.is_connect() {
-                if e.is_timeout() {
-                    (ErrorKind::Timeout, true)
-                } else {
-                    (ErrorKind::Connect, true)
-                }
-            } else if e.is_timeout() {
-                (ErrorKind::Timeout, false)
-            } else if e.is_builder() {
-                (ErrorKind::Config, true)
-            } else {
-                (ErrorKind::Connect, false)
-            };
-            let detail = if kind == ErrorKind::Timeout {
-                format!(
-                    "{what}: {}",
-                    if not_sent {
-                        "connect timed out"
-                    } else {
-                        "no answer in time"
-                    }
-                )
-            } else {
-                format!("{what}: {cause}")
-            };
+            let (kind, detail, not_sent) = send_error(&e, what);
             Failure {
                 err: self.err(kind.clone(), detail),
                 retryable: kind != ErrorKind::Config,
