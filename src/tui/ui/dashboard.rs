@@ -235,7 +235,10 @@ fn deploys(f: &mut Frame, area: Rect, state: &State) {
     });
     for ((svc, env), ds) in ordered.into_iter().take(inner.height as usize) {
         let live = ds.iter().find(|d| d.current);
-        let newest = ds.first();
+        // A newer deploy that is not live (failed, running, queued): what
+        // it tried to ship must show, or "v5.1.9 2d FAILED" reads as the
+        // live release having failed two days ago.
+        let attempt = ds.first().filter(|n| !n.current);
         let prod = state.is_production(env);
         let mut spans = vec![
             Span::styled(
@@ -259,10 +262,13 @@ fn deploys(f: &mut Frame, area: Rect, state: &State) {
                         t.muted,
                     ));
                 }
-                spans.push(Span::styled(
-                    format!(" {:>5}", util::age(state.now, d.created_at)),
-                    t.muted,
-                ));
+                // In a narrow panel the attempt's ref takes the live age's place.
+                if w > 44 || attempt.is_none() {
+                    spans.push(Span::styled(
+                        format!(" {:>5}", util::age(state.now, d.created_at)),
+                        t.muted,
+                    ));
+                }
                 if wide {
                     let by = d.creator.as_ref().map(|c| c.as_str()).unwrap_or("-");
                     spans.push(Span::styled(
@@ -273,15 +279,13 @@ fn deploys(f: &mut Frame, area: Rect, state: &State) {
             }
             None => spans.push(Span::styled(" nothing live   ", t.warn)),
         }
-        if let Some(n) = newest.filter(|n| !n.current) {
+        if let Some(n) = attempt {
             spans.push(Span::raw(" "));
             spans.push(deploy_state_span(n.state, t));
-            if w > 44 {
-                spans.push(Span::styled(
-                    format!(" {}", crate::text::truncate(n.git_ref.as_str(), 8)),
-                    t.muted,
-                ));
-            }
+            spans.push(Span::styled(
+                format!(" {}", crate::text::truncate(n.git_ref.as_str(), 8)),
+                t.muted,
+            ));
         }
         if state.snap.gate_for(svc) == Some(Gate::Frozen) && prod {
             spans.push(Span::raw(" "));
