@@ -444,9 +444,9 @@ impl Executor {
                 .get(name)
                 .ok_or_else(|| ExecError::UnknownProvider(name.to_string()))?;
             if !p.supports(op) {
-                return Err(ExecError::Plan(ProviderError::unsupported(
-                    name,
-                    format!("{} is not supported by provider {name}", op.action_name()),
+                let kind = p.kind().as_str();
+                return Err(ExecError::Plan(ProviderError::op_unsupported(
+                    name, kind, op,
                 )));
             }
             plan_one(p.clone()).await.map_err(ExecError::Plan)?

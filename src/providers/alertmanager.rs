@@ -342,9 +342,10 @@ impl Alertmanager {
                     detail: serde_json::json!({"state_before": SafeText::line(&s.status.state).as_str()}),
                 })
             }
-            other => Err(ProviderError::unsupported(
+            other => Err(ProviderError::op_unsupported(
                 &self.name,
-                format!("{} is not supported by Alertmanager", other.action_name()),
+                "Alertmanager",
+                other,
             )),
         }
     }
@@ -390,9 +391,10 @@ impl Alertmanager {
                     detail: serde_json::json!({"status": resp.status}),
                 })
             }
-            other => Err(ProviderError::unsupported(
+            other => Err(ProviderError::op_unsupported(
                 &self.name,
-                format!("{} is not supported by Alertmanager", other.action_name()),
+                "Alertmanager",
+                other,
             )),
         }
     }

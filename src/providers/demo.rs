@@ -856,14 +856,7 @@ impl Demo {
                     serde_json::json!({"was_on": f.on}),
                 ))
             }
-            other => Err(ProviderError::unsupported(
-                self.name,
-                format!(
-                    "{} is not supported by demo provider {}",
-                    other.action_name(),
-                    self.name
-                ),
-            )),
+            other => Err(ProviderError::op_unsupported(self.name, "the demo", other)),
         }
     }
 
@@ -1024,14 +1017,7 @@ impl Provider for Demo {
     fn plan<'a>(&'a self, op: &'a WriteOp) -> BoxFut<'a, Result<Plan, ProviderError>> {
         Box::pin(async move {
             if !self.supports(op) {
-                return Err(ProviderError::unsupported(
-                    self.name,
-                    format!(
-                        "{} is not supported by demo provider {}",
-                        op.action_name(),
-                        self.name
-                    ),
-                ));
+                return Err(ProviderError::op_unsupported(self.name, "the demo", op));
             }
             self.make_plan(op)
         })

@@ -957,10 +957,7 @@ impl Provider for Flagd {
                 ..
             } = op
             else {
-                return Err(ProviderError::unsupported(
-                    &self.name,
-                    format!("{} is not supported by flagd files", op.action_name()),
-                ));
+                return Err(ProviderError::op_unsupported(&self.name, "flagd files", op));
             };
             let me = Flagd {
                 name: self.name.clone(),

@@ -1829,14 +1829,7 @@ impl Provider for Github {
                     self.plan_rollback(op, service, environment, to.as_deref())
                         .await
                 }
-                other => Err(ProviderError::unsupported(
-                    &self.name,
-                    format!(
-                        "{} is not supported by GitHub provider {}",
-                        other.action_name(),
-                        self.name
-                    ),
-                )),
+                other => Err(ProviderError::op_unsupported(&self.name, "GitHub", other)),
             }
         })
     }
@@ -1855,14 +1848,7 @@ impl Provider for Github {
                     self.execute_rollback(plan, idempotency_key, service, environment)
                         .await
                 }
-                other => Err(ProviderError::unsupported(
-                    &self.name,
-                    format!(
-                        "{} is not supported by GitHub provider {}",
-                        other.action_name(),
-                        self.name
-                    ),
-                )),
+                other => Err(ProviderError::op_unsupported(&self.name, "GitHub", other)),
             }
         })
     }

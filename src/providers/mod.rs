@@ -102,6 +102,12 @@ impl ProviderError {
         Self::new(provider, ErrorKind::Unsupported, what)
     }
 
+    /// `op` is nothing `vendor` can do: "silence is not supported by PagerDuty".
+    pub fn op_unsupported(provider: &str, vendor: &str, op: &WriteOp) -> Self {
+        let what = op.action_name();
+        Self::unsupported(provider, format!("{what} is not supported by {vendor}"))
+    }
+
     /// The short cause, e.g. "token rejected (401)".
     pub fn cause(&self) -> String {
         match &self.kind {
@@ -170,14 +176,8 @@ pub trait Provider: Send + Sync {
     /// Work out the exact request(s) for `op`. May read current state
     /// (e.g. which deploy to roll back to). Sends no write.
     fn plan<'a>(&'a self, op: &'a WriteOp) -> BoxFut<'a, Result<Plan, ProviderError>> {
-        let name = self.name().to_string();
-        let what = op.action_name();
-        Box::pin(async move {
-            Err(ProviderError::unsupported(
-                &name,
-                format!("{what} is not supported by this provider"),
-            ))
-        })
+        let err = ProviderError::op_unsupported(self.name(), "this provider", op);
+        Box::pin(async move { Err(err) })
     }
     /// Carry out a plan. Called by the executor only, after the intent
     /// record is durable. Never retried blindly.
@@ -186,14 +186,8 @@ pub trait Provider: Send + Sync {
         plan: &'a Plan,
         _idempotency_key: &'a str,
     ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
-        let name = self.name().to_string();
-        let what = plan.op.action_name();
-        Box::pin(async move {
-            Err(ProviderError::unsupported(
-                &name,
-                format!("{what} is not supported by this provider"),
-            ))
-        })
+        let err = ProviderError::op_unsupported(self.name(), "this provider", &plan.op);
+        Box::pin(async move { Err(err) })
     }
 }
 
@@ -340,5 +334,24 @@ impl Registry {
 
     pub fn get(&self, name: &str) -> Option<&Arc<dyn Provider>> {
         self.providers.iter().find(|p| p.name() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unsupported_action_names_the_provider_the_action_and_the_vendor() {
+        let op = WriteOp::SilenceExpire {
+            provider: Some("pd".into()),
+            id: "s1".into(),
+        };
+        let e = ProviderError::op_unsupported("pd", "PagerDuty", &op);
+        assert_eq!(e.kind, ErrorKind::Unsupported);
+        assert_eq!(
+            e.to_string(),
+            "pd: not supported: silence.expire is not supported by PagerDuty"
+        );
     }
 }

@@ -205,10 +205,7 @@ impl Opsgenie {
             WriteOp::IncidentResolve { id, .. } => (id, "close", "closed via sitrep".into()),
             WriteOp::IncidentNote { id, text, .. } => (id, "notes", text.clone()),
             other => {
-                return Err(ProviderError::unsupported(
-                    &self.name,
-                    format!("{} is not supported by Opsgenie", other.action_name()),
-                ));
+                return Err(ProviderError::op_unsupported(&self.name, "Opsgenie", other));
             }
         };
         let url = self.http.url(&format!(

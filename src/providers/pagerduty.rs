@@ -356,9 +356,10 @@ impl PagerDuty {
                     .url(&format!("/incidents/{}/notes", http::seg(id))),
                 serde_json::json!({"note": {"content": text}}),
             )),
-            other => Err(ProviderError::unsupported(
+            other => Err(ProviderError::op_unsupported(
                 &self.name,
-                format!("{} is not supported by PagerDuty", other.action_name()),
+                "PagerDuty",
+                other,
             )),
         }
     }

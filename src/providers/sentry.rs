@@ -227,10 +227,7 @@ impl Sentry {
                     serde_json::json!({"status": "ignored", "statusDetails": {"ignoreDuration": minutes}}),
                 ))
             }
-            other => Err(ProviderError::unsupported(
-                &self.name,
-                format!("{} is not supported by Sentry", other.action_name()),
-            )),
+            other => Err(ProviderError::op_unsupported(&self.name, "Sentry", other)),
         }
     }
 

@@ -686,14 +686,7 @@ impl Provider for Vercel {
                     self.plan_rollback(op, service, environment, to.as_deref())
                         .await
                 }
-                other => Err(ProviderError::unsupported(
-                    &self.name,
-                    format!(
-                        "{} is not supported by Vercel provider {}",
-                        other.action_name(),
-                        self.name
-                    ),
-                )),
+                other => Err(ProviderError::op_unsupported(&self.name, "Vercel", other)),
             }
         })
     }
@@ -705,14 +698,7 @@ impl Provider for Vercel {
         Box::pin(async move {
             match &plan.op {
                 WriteOp::Rollback { .. } => self.execute_rollback(plan, idempotency_key).await,
-                other => Err(ProviderError::unsupported(
-                    &self.name,
-                    format!(
-                        "{} is not supported by Vercel provider {}",
-                        other.action_name(),
-                        self.name
-                    ),
-                )),
+                other => Err(ProviderError::op_unsupported(&self.name, "Vercel", other)),
             }
         })
     }
