@@ -187,11 +187,18 @@ fn already_clean(raw: &str, mode: Mode, cap: usize) -> bool {
 fn sanitize(raw: &str, mode: Mode, cap: usize) -> String {
     let mut out = String::with_capacity(raw.len().min(cap));
     let mut state = State::Ground;
+    // Where the output stood before the last character's piece: a piece
+    // (a placeholder such as `\u{2066}` is one) that crosses the cap is
+    // dropped whole, so the cap never cuts a placeholder in two and a
+    // second pass over the output changes nothing.
+    let mut mark = 0;
     for c in raw.chars() {
         if out.len() >= cap {
+            cut_at_cap(&mut out, mark, cap);
             out.push('…');
-            break;
+            return out;
         }
+        mark = out.len();
         state = match state {
             State::Ground => match c {
                 '\u{1b}' => State::Esc,
@@ -268,7 +275,18 @@ fn sanitize(raw: &str, mode: Mode, cap: usize) -> String {
             }
         };
     }
+    if out.len() > cap {
+        cut_at_cap(&mut out, mark, cap);
+        out.push('…');
+    }
     out
+}
+
+/// Drop the last piece when it crossed the cap.
+fn cut_at_cap(out: &mut String, mark: usize, cap: usize) {
+    if out.len() > cap {
+        out.truncate(mark);
+    }
 }
 
 /// Fit `s` in `width` terminal cells, adding `…` when cut.
@@ -389,6 +407,39 @@ mod tests {
     }
 
     #[test]
+    fn the_cap_never_cuts_a_placeholder_in_two() {
+        // Found by the `safetext` fuzz target (fuzz/regressions/safetext-cap-placeholder):
+        // the placeholder crossing the cap was kept whole, and a second
+        // pass (the cache read back) cut it to `\u…`.
+        let a = |n: usize| "a".repeat(n);
+        for (raw, want) in [
+            (
+                format!("{}\u{2066}bbb", a(LINE_CAP - 2)),
+                format!("{}…", a(LINE_CAP - 2)),
+            ),
+            (
+                format!("{}\u{2066}", a(LINE_CAP - 2)),
+                format!("{}…", a(LINE_CAP - 2)),
+            ),
+            (
+                format!("{}\x00\x00", a(LINE_CAP - 5)),
+                format!("{}\\x00…", a(LINE_CAP - 5)),
+            ),
+        ] {
+            let once = SafeText::line(&raw);
+            assert!(
+                once.as_str() == want,
+                "{:?}",
+                &once.as_str()[LINE_CAP - 8..]
+            );
+            assert_eq!(SafeText::line(once.as_str()), once);
+        }
+        let regression = include_bytes!("../fuzz/regressions/safetext-cap-placeholder");
+        let once = SafeText::line_bytes(regression);
+        assert_eq!(SafeText::line(once.as_str()), once);
+    }
+
+    #[test]
     fn serde_roundtrip_resanitizes() {
         let s: SafeText = serde_json::from_str("\"a\\u001b[2Jb\"").unwrap_or_default();
         assert_eq!(s.as_str(), "ab");
@@ -403,6 +454,15 @@ mod tests {
 
     proptest::proptest! {
         #[test]
+        fn idempotent_at_the_cap(pad in (LINE_CAP - 24)..LINE_CAP, tail in "[\\x00-\\x{9f}\\x{2066}a\\n]{0,16}") {
+            let raw = format!("{}{tail}", "a".repeat(pad));
+            let once = SafeText::line(&raw);
+            proptest::prop_assert!(once.as_str().len() <= LINE_CAP + '…'.len_utf8());
+            proptest::prop_assert_eq!(SafeText::line(once.as_str()), once.clone());
+            let b = sanitize(&raw, Mode::Block, LINE_CAP);
+            proptest::prop_assert_eq!(sanitize(&b, Mode::Block, LINE_CAP), b);
+        }
+
         fn sanitize_is_idempotent_and_clean(raw in "\\PC*|[\\x00-\\x{9f}\\x{200b}-\\x{206f}a-z\\[\\]]{0,64}") {
             let once = SafeText::line(&raw);
             proptest::prop_assert!(clean(once.as_str()));
