@@ -5,15 +5,17 @@
 //! 64 KiB around every page it faults in, so a one-shot `sitrep deploys`
 //! used to keep most of the binary resident. `link/hot-symbols.order` lists
 //! the functions those paths run (made by `scripts/hot-symbols` from
-//! callgrind runs of the release binary); the linker places them first and
-//! together. A name that no longer exists (a dependency or compiler upgrade
-//! renames symbols) is skipped: a stale list costs memory, never correctness.
+//! callgrind runs of the release binary); a partial linker script made from
+//! it gathers them, in that order, into one output section in front of the
+//! rest of the code. A name that no longer exists (a dependency or compiler
+//! upgrade renames symbols) matches nothing: a stale list costs memory,
+//! never correctness.
 //!
 //! Only where the linker is known to be LLD: release builds for
 //! x86_64-unknown-linux-gnu with Rust 1.90 or newer (rust-lld is the default
 //! linker there) and no linker chosen in the configuration.
 //! `SITREP_LINK_ORDER=0` turns it off; `SITREP_LINK_MAP=PATH` writes the
-//! linker's map (what `scripts/hot-symbols` reads).
+//! linker's map (what `scripts/hot-symbols` and `benches/run` read).
 
 use std::path::Path;
 use std::process::Command;
@@ -30,11 +32,12 @@ fn main() {
     if std::env::var("SITREP_LINK_ORDER").as_deref() != Ok("0") {
         let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
         let order = Path::new(&dir).join("link/hot-symbols.order");
-        if let Some(order) = order.to_str().filter(|p| usable_in_wl(p))
-            && Path::new(order).is_file()
+        let out = Path::new(&std::env::var("OUT_DIR").unwrap_or_default()).join("hot.ld");
+        if let Ok(names) = std::fs::read_to_string(&order)
+            && let Some(script) = out.to_str().filter(|p| usable_in_wl(p))
+            && std::fs::write(&out, linker_script(&names)).is_ok()
         {
-            println!("cargo:rustc-link-arg-bin=sitrep=-Wl,--symbol-ordering-file={order}");
-            println!("cargo:rustc-link-arg-bin=sitrep=-Wl,--no-warn-symbol-ordering");
+            println!("cargo:rustc-link-arg-bin=sitrep=-Wl,-T,{script}");
         }
     }
     if let Ok(map) = std::env::var("SITREP_LINK_MAP")
@@ -42,6 +45,36 @@ fn main() {
     {
         println!("cargo:rustc-link-arg-bin=sitrep=-Wl,-Map={map}");
     }
+}
+
+/// A partial linker script (`INSERT BEFORE .text`: the default layout
+/// stays) that gathers the listed functions, in the listed order, into an
+/// output section of their own in front of the rest of the code. A name
+/// ThinLTO gave a `.llvm.<hash>` suffix matches any such suffix: the hash
+/// is of its codegen unit and changes with any edit there, while the name
+/// before it (with its own hash of the item's path and type) does not.
+fn linker_script(names: &str) -> String {
+    let mut s = String::from("SECTIONS\n{\n  .text.sitrep_hot :\n  {\n");
+    for name in names.lines().map(str::trim) {
+        // Section patterns are globs: skip anything that is not a plain
+        // symbol name (none are, from scripts/hot-symbols).
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_$.".contains(c))
+        {
+            continue;
+        }
+        let pattern = match name.find(".llvm.") {
+            Some(i) => format!("{}.llvm.*", &name[..i]),
+            None => name.to_string(),
+        };
+        s.push_str(&format!(
+            "    *(.text.{pattern} .text.unlikely.{pattern} .text.hot.{pattern})\n"
+        ));
+    }
+    s.push_str("  }\n}\nINSERT BEFORE .text;\n");
+    s
 }
 
 /// A path `-Wl,` can carry: no commas (its separator), no white space.
