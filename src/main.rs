@@ -56,10 +56,15 @@ fn init_logging(ctx: &Ctx, tui: bool) {
 
 fn main() {
     let _ = sitrep::tui::STARTED.set(std::time::Instant::now());
-    sitrep::mem::limit_arenas();
+    let args = Cli::parse();
+    // Still the only thread: the allocator is set up before any other.
+    sitrep::mem::limit_arenas(if args.command.is_none() {
+        sitrep::mem::CONSOLE_MMAP_THRESHOLD
+    } else {
+        sitrep::mem::ONE_SHOT_MMAP_THRESHOLD
+    });
     // TLS for every HTTP client: rustls with the ring provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let args = Cli::parse();
     let ctx = Ctx::new(args.global.clone());
     init_logging(&ctx, args.command.is_none());
     // The console keeps two workers (polls, actions and the screen side by

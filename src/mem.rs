@@ -6,26 +6,40 @@
 //!   otherwise opens one per thread that allocates, up to 8 per core, and
 //!   freed memory in one is never reused by another). The console's
 //!   threads allocate little and rarely at once, so contention is nil.
-//!   Also a fixed mmap threshold (glibc's default, 128 KiB): glibc
-//!   otherwise raises it to the size of the largest block freed (a page
-//!   body, the cache file, the `--json` text), after which such blocks
-//!   come from the heap and stay resident once freed. Measured: 5,000
-//!   PagerDuty incidents `--json` 16.8 → 14.8 MiB peak, the console with
-//!   them 16.5 → 15.2 MiB (BENCHMARKS.md).
+//!   Also a fixed mmap threshold: glibc otherwise raises it to the size of
+//!   the largest block freed (a page body, the cache file, the `--json`
+//!   text), after which such blocks come from the heap and stay resident
+//!   once freed. Measured: 5,000 PagerDuty incidents `--json` 16.8 → 14.8
+//!   MiB peak, the console with them 16.5 → 15.2 MiB (BENCHMARKS.md).
+//!   The console, which runs for hours, keeps glibc's default
+//!   ([`CONSOLE_MMAP_THRESHOLD`]); a one-shot command, which exits within
+//!   milliseconds, a higher one ([`ONE_SHOT_MMAP_THRESHOLD`]), so the page
+//!   bodies it reads one after another reuse the same heap memory instead
+//!   of each being mapped, faulted in and unmapped: 5,000 incidents
+//!   `--json` 48 → 42 ms for +1.4 MiB peak, 1,000 GitHub deployments
+//!   +0.5 MiB (256 KiB: 45 ms, +0.1 MiB; 512 KiB: +1.6 MiB and +1.0 MiB).
 //! - [`give_back`]: return the free pages of the heap to the system
 //!   (`malloc_trim`), called after a poll's data replaced the old.
 
+/// Blocks from this size up are mapped on their own in the console.
+pub const CONSOLE_MMAP_THRESHOLD: usize = 128 * 1024;
+/// The same for a one-shot command.
+pub const ONE_SHOT_MMAP_THRESHOLD: usize = 384 * 1024;
+
 /// Call once at start, before any other thread exists.
-pub fn limit_arenas() {
+pub fn limit_arenas(mmap_threshold: usize) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
+        let threshold = libc::c_int::try_from(mmap_threshold).unwrap_or(libc::c_int::MAX);
         // SAFETY: mallopt takes two integers and changes only the
         // allocator's own parameters; no other thread runs yet.
         unsafe {
             libc::mallopt(libc::M_ARENA_MAX, 1);
-            libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+            libc::mallopt(libc::M_MMAP_THRESHOLD, threshold);
         }
     }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = mmap_threshold;
 }
 
 /// Release free heap pages to the system. Cost: a walk over the free
