@@ -301,13 +301,22 @@ impl State {
         );
         self.timeline = std::cell::OnceCell::new();
         for v in View::ALL {
-            let n = self.len(v);
-            let l = &mut self.lists[v.index()];
-            if n == 0 {
-                l.selected = 0;
-            } else if l.selected >= n {
-                l.selected = n - 1;
+            // Counting the timeline's rows would build it: its selection is
+            // kept in range while it is on screen (`update`), not here.
+            if v != View::Timeline || self.view == View::Timeline {
+                self.clamp_selection(v);
             }
+        }
+    }
+
+    /// Keep `v`'s selection within its rows.
+    pub fn clamp_selection(&mut self, v: View) {
+        let n = self.len(v);
+        let l = &mut self.lists[v.index()];
+        if n == 0 {
+            l.selected = 0;
+        } else if l.selected >= n {
+            l.selected = n - 1;
         }
     }
 
@@ -482,6 +491,11 @@ impl State {
                     .with_production_envs(Some(self.production_envs.clone()));
             crate::timeline::build(&self.snap, &self.audit.records, &opts)
         })
+    }
+
+    #[cfg(test)]
+    pub fn timeline_built(&self) -> bool {
+        self.timeline.get().is_some()
     }
 
     /// Timeline events shown (filtered).

@@ -67,6 +67,16 @@ pub enum Effect {
 /// Returns the side effects to run; `state` is changed in place. The
 /// return value of `dirty` says whether a redraw is needed.
 pub fn update(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
+    let out = dispatch(state, msg);
+    // `rebuild` leaves the timeline's selection alone while another view
+    // is shown (the timeline is built on first use): clamp it once it is.
+    if state.view == View::Timeline {
+        state.clamp_selection(View::Timeline);
+    }
+    out
+}
+
+fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
     match msg {
         Msg::Key(k) if k.kind == KeyEventKind::Release => (vec![], false),
         Msg::Key(k) => (on_key(state, k), true),
@@ -1091,6 +1101,21 @@ mod tests {
         let (fx, _) = update(&mut s, key('q'));
         assert!(s.quit);
         assert_eq!(fx, vec![Effect::Quit]);
+    }
+
+    #[test]
+    fn the_timeline_is_built_only_when_shown_and_its_selection_clamped_then() {
+        let mut s = demo_state();
+        s.rebuild();
+        assert!(!s.timeline_built(), "a rebuild on the dashboard built the timeline");
+        s.list_mut(View::Timeline).selected = 10_000;
+        s.rebuild();
+        assert!(!s.timeline_built());
+        update(&mut s, key('8'));
+        assert!(s.timeline_built());
+        let n = s.len(View::Timeline);
+        assert!(n > 0);
+        assert_eq!(s.list(View::Timeline).selected, n - 1);
     }
 
     #[test]
