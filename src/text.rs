@@ -192,11 +192,11 @@ fn sanitize(raw: &str, mode: Mode, cap: usize) -> String {
     // dropped whole, so the cap never cuts a placeholder in two and a
     // second pass over the output changes nothing.
     let mut mark = 0;
+    let mut cut = false;
     for c in raw.chars() {
         if out.len() >= cap {
-            cut_at_cap(&mut out, mark, cap);
-            out.push('…');
-            return out;
+            cut = true;
+            break;
         }
         mark = out.len();
         state = match state {
@@ -276,17 +276,13 @@ fn sanitize(raw: &str, mode: Mode, cap: usize) -> String {
         };
     }
     if out.len() > cap {
-        cut_at_cap(&mut out, mark, cap);
+        out.truncate(mark);
+        cut = true;
+    }
+    if cut {
         out.push('…');
     }
     out
-}
-
-/// Drop the last piece when it crossed the cap.
-fn cut_at_cap(out: &mut String, mark: usize, cap: usize) {
-    if out.len() > cap {
-        out.truncate(mark);
-    }
 }
 
 /// Fit `s` in `width` terminal cells, adding `…` when cut.
@@ -463,6 +459,7 @@ mod tests {
             proptest::prop_assert_eq!(sanitize(&b, Mode::Block, LINE_CAP), b);
         }
 
+        #[test]
         fn sanitize_is_idempotent_and_clean(raw in "\\PC*|[\\x00-\\x{9f}\\x{200b}-\\x{206f}a-z\\[\\]]{0,64}") {
             let once = SafeText::line(&raw);
             proptest::prop_assert!(clean(once.as_str()));

@@ -1107,7 +1107,10 @@ mod tests {
     fn the_timeline_is_built_only_when_shown_and_its_selection_clamped_then() {
         let mut s = demo_state();
         s.rebuild();
-        assert!(!s.timeline_built(), "a rebuild on the dashboard built the timeline");
+        assert!(
+            !s.timeline_built(),
+            "a rebuild on the dashboard built the timeline"
+        );
         s.list_mut(View::Timeline).selected = 10_000;
         s.rebuild();
         assert!(!s.timeline_built());
