@@ -19,7 +19,6 @@
 //! Deploys that never ran (queued, canceled) are never suspects.
 
 use crate::audit::{Outcome, Phase, Record};
-use crate::config::Config;
 use crate::model::*;
 use crate::text::SafeText;
 use crate::util;
@@ -126,11 +125,7 @@ impl Options {
     }
 
     fn is_production(&self, env: &str) -> bool {
-        Config {
-            production_environments: self.production_envs.clone(),
-            ..Config::default()
-        }
-        .is_production_env(env)
+        crate::model::ProductionEnvs::new(self.production_envs.clone()).contains(env)
     }
 }
 

@@ -670,12 +670,9 @@ fn burn_rates_budget_and_alerts_equal_promql_on_a_real_prometheus() {
     // 4. A query Prometheus rejects (bad_data) names the SLO and the query;
     //    a broken spec file names the file and line; neither hides the rest.
     let typo = find(&slos, "typo-availability");
-    assert_eq!(sitrep::cli::output::slo_state(typo), "ERROR");
-    assert_eq!(
-        sitrep::cli::output::slo_state(find(&slos, "quiet-availability")),
-        "NO DATA"
-    );
-    assert_eq!(sitrep::cli::output::slo_state(s), "PAGE FROZEN");
+    assert_eq!(typo.state_label(), "ERROR");
+    assert_eq!(find(&slos, "quiet-availability").state_label(), "NO DATA");
+    assert_eq!(s.state_label(), "PAGE FROZEN");
     let e = typo.error.as_ref().unwrap().as_str();
     assert!(
         e.contains("bad_data") && e.contains("typo-availability"),

@@ -2,7 +2,6 @@
 //! hung provider: keys still answer and the header names the failing
 //! provider, while the other providers' data is on screen.
 
-use clap::Parser;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use futures::StreamExt;
 use ratatui::Terminal;
@@ -11,9 +10,9 @@ use sitrep::config::ProviderKind;
 use sitrep::model::Fetched;
 use sitrep::providers::{BoxFut, Provider, ProviderError, Registry};
 use sitrep::store::Store;
+use sitrep::tui::app::Tui;
 use sitrep::tui::state::State;
 use sitrep::tui::update::Msg;
-use sitrep::tui::{Engine, actions, run_loop};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,6 +34,28 @@ impl Provider for Hung {
     }
 }
 
+/// The demo context in `dir`, with the test's changes to its providers.
+fn demo_console(dir: &std::path::Path, edit: impl FnOnce(&mut Registry)) -> sitrep::app::Console {
+    let ctx = sitrep::app::AppContext::new(sitrep::app::Options {
+        demo: true,
+        data_dir: Some(dir.to_path_buf()),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut console = ctx.load_console().unwrap();
+    edit(&mut console.registry);
+    console.store = Store::new(&console.registry);
+    console
+}
+
+fn blank_state() -> State {
+    State::new(
+        Store::default(),
+        sitrep::theme::Theme::default_theme(),
+        chrono::Utc::now(),
+    )
+}
+
 fn key(c: char) -> Msg {
     Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
 }
@@ -54,26 +75,7 @@ fn text(t: &Terminal<TestBackend>) -> String {
 #[tokio::test(start_paused = true)]
 async fn keys_answer_while_a_provider_hangs() {
     let dir = tempfile::tempdir().unwrap();
-    let cli = sitrep::cli::Cli::parse_from([
-        "sitrep",
-        "--demo",
-        "--data-dir",
-        dir.path().to_str().unwrap(),
-    ]);
-    let ctx = sitrep::cli::Ctx::new(cli.global);
-    let mut registry = Registry::demo(chrono::Utc::now());
-    registry.providers.insert(0, Arc::new(Hung));
-    let mut state = State::new(
-        Store::new(&registry),
-        sitrep::theme::Theme::default_theme(),
-        chrono::Utc::now(),
-    );
-    state.size = (120, 40);
-    let engine = Engine {
-        actions: actions::Runner::new(&ctx, &sitrep::config::Config::default(), registry.clone()),
-        registry,
-        cache: None,
-    };
+    let console = demo_console(dir.path(), |r| r.providers.insert(0, Arc::new(Hung)));
     // Switch to incidents at once, wait past the hung provider's deadline,
     // then open help.
     let script = futures::stream::iter(vec![
@@ -84,11 +86,10 @@ async fn keys_answer_while_a_provider_hangs() {
         tokio::time::sleep(d).await;
         m
     });
-    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
-    run_loop(&mut term, &mut state, engine, Box::pin(script), &ctx)
-        .await
-        .unwrap();
-    let screen = text(&term);
+    let term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let mut tui = Tui::new(term, blank_state(), console);
+    tui.run(Box::pin(script)).await.unwrap();
+    let (screen, state) = (text(tui.terminal()), tui.state());
     assert!(screen.contains("Help"), "help did not open:\n{screen}");
     let hung = state.store.slots.iter().find(|s| s.name == "hung").unwrap();
     let err = hung.error.as_ref().expect("hung provider must be failing");
@@ -114,27 +115,9 @@ async fn keys_answer_while_a_provider_hangs() {
 #[tokio::test(start_paused = true)]
 async fn walk_mode_ticks_and_actions_are_audited_with_runbook_and_step() {
     let dir = tempfile::tempdir().unwrap();
-    let cli = sitrep::cli::Cli::parse_from([
-        "sitrep",
-        "--demo",
-        "--data-dir",
-        dir.path().to_str().unwrap(),
-    ]);
-    let ctx = sitrep::cli::Ctx::new(cli.global);
-    let registry = Registry::demo(chrono::Utc::now());
-    let mut state = State::new(
-        Store::new(&registry),
-        sitrep::theme::Theme::default_theme(),
-        chrono::Utc::now(),
-    );
-    state.size = (160, 45);
-    state.runbooks.catalog = Arc::new(sitrep::runbooks::Catalog::bundled());
-    state.runbooks.data_dir = dir.path().to_path_buf();
-    let engine = Engine {
-        actions: actions::Runner::new(&ctx, &sitrep::config::Config::default(), registry.clone()),
-        registry: registry.clone(),
-        cache: None,
-    };
+    let mut console = demo_console(dir.path(), |_| {});
+    console.catalog = sitrep::runbooks::Catalog::bundled();
+    let registry = console.registry.clone();
     let mut keys: Vec<(Duration, Msg)> = vec![
         (Duration::from_millis(200), key('6')),
         (Duration::ZERO, key('/')),
@@ -160,10 +143,9 @@ async fn walk_mode_ticks_and_actions_are_audited_with_runbook_and_step() {
         tokio::time::sleep(d).await;
         m
     });
-    let mut term = Terminal::new(TestBackend::new(160, 45)).unwrap();
-    run_loop(&mut term, &mut state, engine, Box::pin(script), &ctx)
-        .await
-        .unwrap();
+    let term = Terminal::new(TestBackend::new(160, 45)).unwrap();
+    let mut tui = Tui::new(term, blank_state(), console);
+    tui.run(Box::pin(script)).await.unwrap();
 
     let log = std::fs::read_to_string(dir.path().join("audit.jsonl")).expect("audit log written");
     let records: Vec<serde_json::Value> = log
@@ -233,33 +215,16 @@ impl Provider for Flaky {
 #[tokio::test(start_paused = true)]
 async fn views_switch_and_the_header_ages_a_provider_that_stopped_answering() {
     let dir = tempfile::tempdir().unwrap();
-    let cli = sitrep::cli::Cli::parse_from([
-        "sitrep",
-        "--demo",
-        "--data-dir",
-        dir.path().to_str().unwrap(),
-    ]);
-    let ctx = sitrep::cli::Ctx::new(cli.global);
-    let mut registry = Registry::demo(chrono::Utc::now());
-    let pd = registry.get("pd").unwrap().clone();
-    registry.providers.insert(
-        0,
-        Arc::new(Flaky {
-            inner: pd,
-            calls: std::sync::atomic::AtomicUsize::new(0),
-        }),
-    );
-    let mut state = State::new(
-        Store::new(&registry),
-        sitrep::theme::Theme::default_theme(),
-        chrono::Utc::now(),
-    );
-    state.size = (160, 40);
-    let engine = Engine {
-        actions: actions::Runner::new(&ctx, &sitrep::config::Config::default(), registry.clone()),
-        registry,
-        cache: None,
-    };
+    let console = demo_console(dir.path(), |registry| {
+        let pd = registry.get("pd").unwrap().clone();
+        registry.providers.insert(
+            0,
+            Arc::new(Flaky {
+                inner: pd,
+                calls: std::sync::atomic::AtomicUsize::new(0),
+            }),
+        );
+    });
     // First fetch answers; `r` starts a fetch that hangs past its deadline;
     // meanwhile every view is visited.
     let mut steps = vec![(Duration::from_secs(1), key('r'))];
@@ -270,11 +235,10 @@ async fn views_switch_and_the_header_ages_a_provider_that_stopped_answering() {
         tokio::time::sleep(d).await;
         m
     });
-    let mut term = Terminal::new(TestBackend::new(160, 40)).unwrap();
-    run_loop(&mut term, &mut state, engine, Box::pin(script), &ctx)
-        .await
-        .unwrap();
-    let screen = text(&term);
+    let term = Terminal::new(TestBackend::new(160, 40)).unwrap();
+    let mut tui = Tui::new(term, blank_state(), console);
+    tui.run(Box::pin(script)).await.unwrap();
+    let (screen, state) = (text(tui.terminal()), tui.state());
     assert!(screen.contains("Help"), "keys stopped answering:\n{screen}");
     let slot = state
         .store
@@ -310,4 +274,118 @@ async fn views_switch_and_the_header_ages_a_provider_that_stopped_answering() {
         age.ends_with('s') && age[..age.len() - 1].chars().all(|c| c.is_ascii_digit()),
         "no age after the failing mark: {line:?}"
     );
+}
+
+/// Switching contexts configures the console from the new context alone:
+/// a context without `production_environments` uses the default pair, not
+/// the list of the context before (the red banner and the executor's guard
+/// agree again).
+#[tokio::test]
+async fn a_context_switch_leaves_nothing_of_the_previous_context() {
+    use sitrep::tui::update::{Effect, update};
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, "production_environments = [\"live\"]\n").unwrap();
+    std::fs::create_dir_all(dir.path().join("contexts")).unwrap();
+    std::fs::write(dir.path().join("contexts/staging.toml"), "").unwrap();
+    let mut ctx = sitrep::app::AppContext::new(sitrep::app::Options {
+        config: Some(cfg),
+        data_dir: Some(dir.path().join("data")),
+        ..Default::default()
+    })
+    .unwrap();
+    ctx.paths.config_dir = dir.path().to_path_buf();
+    let mut state = blank_state();
+    let (fx, _) = update(
+        &mut state,
+        Msg::ConsoleLoaded {
+            switch: None,
+            result: Ok(Box::new(ctx.load_console().unwrap())),
+        },
+    );
+    assert!(matches!(fx.as_slice(), [Effect::Install(_)]));
+    assert!(state.is_production("live"));
+    assert!(!state.is_production("production"));
+    assert_eq!(state.contexts, vec!["staging".to_string()]);
+
+    let other = ctx.for_context("staging").unwrap().load_console().unwrap();
+    update(
+        &mut state,
+        Msg::ConsoleLoaded {
+            switch: Some("staging".into()),
+            result: Ok(Box::new(other)),
+        },
+    );
+    assert!(
+        !state.is_production("live"),
+        "the old context's list survived"
+    );
+    assert!(state.is_production("production"));
+    assert_eq!(state.context.as_deref(), Some("staging"));
+    assert!(
+        state.runbooks.data_dir.ends_with("contexts/staging"),
+        "{:?}",
+        state.runbooks.data_dir
+    );
+    assert!(state.toasts.iter().any(|t| t.text == "context staging"));
+
+    // A context that cannot be read is a toast naming it; nothing changes.
+    let broken = ctx.for_context("nope").and_then(|c| c.load_console());
+    let err = broken.expect_err("no such context");
+    update(
+        &mut state,
+        Msg::ConsoleLoaded {
+            switch: Some("nope".into()),
+            result: Err(format!("context nope: {err}")),
+        },
+    );
+    assert_eq!(state.context.as_deref(), Some("staging"));
+    assert!(
+        state
+            .toasts
+            .iter()
+            .any(|t| t.text.starts_with("context nope:")),
+        "{:?}",
+        state.toasts
+    );
+}
+
+/// The first-run screen's `d` opens the demo through `update` and the
+/// loop, like any other context: its providers answer on screen.
+#[tokio::test(start_paused = true)]
+async fn first_run_d_opens_the_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ctx = sitrep::app::AppContext::new(sitrep::app::Options {
+        data_dir: Some(dir.path().join("data")),
+        ..Default::default()
+    })
+    .unwrap();
+    ctx.paths.config = dir.path().join("missing/config.toml");
+    let console = ctx.load_console().unwrap();
+    assert!(console.first_run.is_some());
+    let script = futures::stream::iter(vec![
+        (Duration::from_millis(100), key('d')),
+        (Duration::from_secs(2), key('2')),
+    ])
+    .then(|(d, m)| async move {
+        tokio::time::sleep(d).await;
+        m
+    });
+    let term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let mut tui = Tui::new(term, blank_state(), console);
+    tui.run(Box::pin(script)).await.unwrap();
+    let state = tui.state();
+    assert!(state.first_run.is_none());
+    assert!(state.demo);
+    assert!(
+        state
+            .snap
+            .incidents
+            .iter()
+            .any(|i| i.provider.as_str() == "pd"),
+        "the demo's providers were polled"
+    );
+    assert_eq!(state.view, sitrep::tui::state::View::Incidents);
+    // The demo writes no cache into the real data directory.
+    assert!(!dir.path().join("data/cache").exists());
 }

@@ -381,6 +381,9 @@ fn kill_switch_modal_asks_for_the_key() {
 fn timeline_view_marks_suspects() {
     let mut s = state();
     s.view = View::Timeline;
+    // As `update` does after every message: the timeline is built while
+    // its view is shown.
+    s.refresh();
     for (w, h) in [(160, 45), (80, 24)] {
         let out = text(&draw(&mut s, w, h));
         assert!(out.contains("SUSPECT"), "{out}");

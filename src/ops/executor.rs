@@ -104,6 +104,12 @@ pub enum ExecError {
 }
 
 impl ExecError {
+    /// The request may have reached the provider but no answer came back
+    /// (a cut-off write): the responder must check before retrying.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, ExecError::Provider(e) if e.kind == ErrorKind::Unknown)
+    }
+
     /// SPEC §2 exit code.
     pub fn exit_code(&self) -> i32 {
         match self {
@@ -411,11 +417,7 @@ impl Executor {
         let Some(env) = op.environment() else {
             return false;
         };
-        let cfg = Config {
-            production_environments: self.production_envs.clone(),
-            ..Config::default()
-        };
-        cfg.is_production_env(env)
+        crate::model::ProductionEnvs::new(self.production_envs.clone()).contains(env)
     }
 
     /// Resolve the provider and work out the exact request(s). Sends no write.

@@ -3,7 +3,9 @@
 
 use super::keymap::{self, Action};
 use super::state::*;
+use crate::app::Console;
 use crate::model::{IncidentStatus, Time};
+use crate::ops::executor::ExecError;
 use crate::ops::{Plan, WriteOp};
 use crate::providers::poller::PollEvent;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
@@ -15,19 +17,72 @@ pub enum Msg {
     Resize(u16, u16),
     Poll(PollEvent),
     Tick(Time),
+    /// A quit signal (SIGTERM/SIGHUP/SIGINT) or the end of input.
+    Quit,
+    /// The spinner's beat while something is in flight.
+    Spin,
+    /// A context (at start, `:ctx NAME`, or the demo from the first-run
+    /// screen) was read from disk. `switch` names the context switched to.
+    ConsoleLoaded {
+        switch: Option<String>,
+        result: Result<Box<Console>, String>,
+    },
     /// The provider planned an action (or could not).
     Planned {
-        result: Result<Plan, String>,
+        result: Result<Plan, ExecError>,
         reason: String,
     },
-    /// An action finished: Ok(message) or Err(cause).
-    Executed(Result<String, String>),
+    /// An action finished: what happened, or why not. An
+    /// [`ExecError::outcome_unknown`] error is told apart from a refusal.
+    Executed(Result<Done, ExecError>),
     /// The audit log was read.
     AuditLoaded(Box<AuditView>),
-    /// A background record failed (a runbook step could not be audited).
+    /// A runbook walk was opened (its saved progress read).
+    WalkOpened(Box<crate::runbooks::walk::Walk>),
+    /// A background job failed (a runbook step could not be audited,
+    /// progress not saved).
     Warn(String),
+    /// Something to tell the responder (a URL opened, or not).
+    Notice(ToastKind, String),
     /// A write action succeeded (after `Executed`): watch its effect.
     Acted(WriteOp),
+}
+
+/// What a finished action reports: the provider's message and warnings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Done {
+    pub message: String,
+    pub warnings: Vec<String>,
+}
+
+impl std::fmt::Display for Done {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)?;
+        for w in &self.warnings {
+            write!(f, " (warning: {w})")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<&str> for Done {
+    fn from(message: &str) -> Done {
+        Done {
+            message: message.to_string(),
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// A loaded context on its way from `update` (which configured the state
+/// from it) to the loop (which takes its providers, cache and executor).
+#[derive(Clone, Debug)]
+pub struct Install(pub std::sync::Arc<std::sync::Mutex<Option<Box<Console>>>>);
+
+impl PartialEq for Install {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -49,17 +104,28 @@ pub enum Effect {
     Copy(String),
     /// Read (and verify) the audit log.
     LoadAudit,
-    /// Open a runbook in walk mode (reads saved progress).
+    /// Open a runbook in walk mode (reads saved progress off the loop).
     OpenWalk {
-        id: String,
+        runbook: Box<crate::runbooks::Runbook>,
         incident: Option<String>,
+        data_dir: std::path::PathBuf,
     },
-    /// Save the walk's progress and record the step in the audit log.
+    /// Save a walk's progress (in order, off the loop).
+    SaveProgress {
+        progress: Box<crate::runbooks::progress::Progress>,
+        data_dir: std::path::PathBuf,
+    },
+    /// Record a checklist tick in the audit log.
     RecordStep(WriteOp),
-    /// Save the walk's progress (closing it).
-    SaveWalk,
-    /// Switch to another context (team/account config).
+    /// Read another context (team/account config) off the loop.
     SwitchContext(String),
+    /// Open the embedded demo (the first-run screen's `d`).
+    StartDemo,
+    /// Use the providers, cache and executor of the context the state
+    /// was just configured from.
+    Install(Install),
+    /// Write a provider's fresh data to the offline cache (off the loop).
+    WriteCache(String),
     /// Record a watch verdict in the audit log.
     RecordWatch(Box<crate::watch::Watch>, Box<crate::watch::Verdict>),
 }
@@ -68,11 +134,9 @@ pub enum Effect {
 /// return value of `dirty` says whether a redraw is needed.
 pub fn update(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
     let out = dispatch(state, msg);
-    // `rebuild` leaves the timeline's selection alone while another view
-    // is shown (the timeline is built on first use): clamp it once it is.
-    if state.view == View::Timeline {
-        state.clamp_selection(View::Timeline);
-    }
+    // The derived caches follow what changed (the timeline is built once
+    // its view is shown, and its selection clamped then).
+    state.refresh();
     out
 }
 
@@ -85,13 +149,55 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
             state.size = (w, h);
             (vec![], true)
         }
+        Msg::Quit => {
+            state.quit = true;
+            (vec![Effect::Quit], false)
+        }
+        Msg::Spin => {
+            state.spinner = state.spinner.wrapping_add(1);
+            (vec![], true)
+        }
+        Msg::ConsoleLoaded { switch, result } => match result {
+            Ok(mut console) => {
+                state.configure(&mut console);
+                if let Some(name) = switch {
+                    state.toast(ToastKind::Ok, format!("context {name}"));
+                }
+                let install = Install(std::sync::Arc::new(std::sync::Mutex::new(Some(console))));
+                (vec![Effect::Install(install)], true)
+            }
+            Err(e) => {
+                state.toast(ToastKind::Error, e);
+                (vec![], true)
+            }
+        },
+        Msg::WalkOpened(w) => {
+            if let Some(warn) = &w.warning {
+                state.toast(ToastKind::Error, warn.to_string());
+            }
+            state.runbooks.walk = Some(w);
+            state.view = View::Runbooks;
+            (vec![], true)
+        }
+        Msg::Notice(kind, text) => {
+            state.toast(kind, text);
+            (vec![], true)
+        }
         Msg::Poll(ev) => {
             let was_in_flight = state.any_in_flight();
+            let fresh = match &ev {
+                PollEvent::Done {
+                    provider,
+                    result: Ok(_),
+                    ..
+                } => Some(provider.clone()),
+                _ => None,
+            };
             let changed = state.store.apply(ev, None);
-            let mut fx = Vec::new();
+            let mut fx: Vec<Effect> = fresh.into_iter().map(Effect::WriteCache).collect();
             if changed {
                 state.rebuild();
-                fx = observe_watches(state);
+                fx.extend(observe_watches(state));
             }
             (
                 fx,
@@ -140,7 +246,7 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
                 Err(e) => {
                     state.modal = Some(Modal::Error {
                         title: "Cannot plan this action".into(),
-                        text: e,
+                        text: e.to_string(),
                     });
                 }
             }
@@ -149,12 +255,17 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
         Msg::Executed(r) => {
             state.modal = None;
             match r {
-                Ok(m) => state.toast(ToastKind::Ok, m),
+                Ok(done) => state.toast(ToastKind::Ok, done.to_string()),
                 Err(e) => {
-                    state.toast(ToastKind::Error, e.clone());
+                    let title = if e.outcome_unknown() {
+                        "Outcome unknown: check the provider before retrying"
+                    } else {
+                        "Action failed"
+                    };
+                    state.toast(ToastKind::Error, e.to_string());
                     state.modal = Some(Modal::Error {
-                        title: "Action failed".into(),
-                        text: e,
+                        title: title.into(),
+                        text: e.to_string(),
                     });
                 }
             }
@@ -168,12 +279,9 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
                     provider,
                     environment,
                     ..
-                } => crate::cli::watch::flag_service(
-                    &state.snap,
-                    key,
-                    provider.as_deref(),
-                    environment.as_deref(),
-                ),
+                } => state
+                    .snap
+                    .flag_service(key, provider.as_deref(), environment.as_deref()),
                 _ => None,
             };
             if let Some(svc) = service {
@@ -221,6 +329,7 @@ pub fn page_rows(state: &State) -> usize {
 fn on_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
     if state.first_run.is_some() {
         return match k.code {
+            KeyCode::Char('d') => vec![Effect::StartDemo],
             KeyCode::Char('q') | KeyCode::Esc => {
                 state.quit = true;
                 vec![Effect::Quit]
@@ -375,13 +484,11 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             {
                 let (id, incident) = (rb.as_str().to_string(), Some(i.id.as_str().to_string()));
                 state.view = View::Runbooks;
-                return vec![Effect::OpenWalk { id, incident }];
+                return open_walk(state, &id, incident);
             } else if state.view == View::Runbooks {
                 if let Some(rb) = state.selected_runbook() {
-                    return vec![Effect::OpenWalk {
-                        id: rb.id.as_str().to_string(),
-                        incident: None,
-                    }];
+                    let id = rb.id.as_str().to_string();
+                    return open_walk(state, &id, None);
                 }
             } else {
                 state.show_details = !state.show_details;
@@ -389,8 +496,10 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Back => {
-            if state.view == View::Runbooks && state.runbooks.walk.is_some() {
-                return vec![Effect::SaveWalk];
+            if state.view == View::Runbooks
+                && let Some(walk) = state.runbooks.walk.take()
+            {
+                return vec![save_progress(state, *walk)];
             }
             if !state.list(view).filter.is_empty() {
                 state.list_mut(view).filter.clear();
@@ -526,7 +635,7 @@ fn run_palette(state: &mut State, e: super::palette::Entry) -> Vec<Effect> {
         Command::Context(c) => vec![Effect::SwitchContext(c)],
         Command::Runbook(id) => {
             state.view = View::Runbooks;
-            vec![Effect::OpenWalk { id, incident: None }]
+            open_walk(state, &id, None)
         }
     }
 }
@@ -573,6 +682,30 @@ fn observe_watches(state: &mut State) -> Vec<Effect> {
     fx
 }
 
+/// Open runbook `id` in walk mode (its saved progress is read off the loop).
+fn open_walk(state: &mut State, id: &str, incident: Option<String>) -> Vec<Effect> {
+    match state.runbooks.catalog.find(id) {
+        Some(rb) => vec![Effect::OpenWalk {
+            runbook: Box::new(rb.clone()),
+            incident,
+            data_dir: state.runbooks.data_dir.clone(),
+        }],
+        None => {
+            state.toast(ToastKind::Error, format!("no runbook {id:?}"));
+            vec![]
+        }
+    }
+}
+
+/// Stamp a walk's progress with the time and save it (off the loop).
+fn save_progress(state: &State, mut walk: crate::runbooks::walk::Walk) -> Effect {
+    walk.progress.updated_at = Some(state.now);
+    Effect::SaveProgress {
+        progress: Box::new(walk.progress),
+        data_dir: state.runbooks.data_dir.clone(),
+    }
+}
+
 /// Walk-mode keys: tick items, move between steps, run an action block.
 fn walk_action(state: &mut State, action: Action) -> Vec<Effect> {
     let Some(walk) = state.runbooks.walk.as_mut() else {
@@ -591,7 +724,10 @@ fn walk_action(state: &mut State, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::ToggleItem => match walk.toggle() {
-            Some(op) => vec![Effect::RecordStep(op)],
+            Some(op) => {
+                let w = (**walk).clone();
+                vec![save_progress(state, w), Effect::RecordStep(op)]
+            }
             None => vec![],
         },
         Action::RunBlock => {
@@ -1070,6 +1206,27 @@ mod tests {
         let mut s = State::new(store, crate::theme::Theme::default_theme(), now);
         s.demo = true;
         s
+    }
+
+    /// The console tells a write whose outcome is unknown (the request
+    /// may have landed) from one that was refused or failed.
+    #[test]
+    fn outcome_unknown_is_told_apart_from_a_refusal() {
+        use crate::providers::{ErrorKind, ProviderError};
+        let mut s = demo_state();
+        let cut = ProviderError::new("pd", ErrorKind::Unknown, "connection reset after send");
+        update(&mut s, Msg::Executed(Err(ExecError::Provider(cut))));
+        let Some(Modal::Error { title, text }) = &s.modal else {
+            panic!("no error modal: {:?}", s.modal);
+        };
+        assert!(title.starts_with("Outcome unknown"), "{title}");
+        assert!(text.contains("connection reset"), "{text}");
+        update(&mut s, Msg::Executed(Err(ExecError::ReadOnly)));
+        let Some(Modal::Error { title, .. }) = &s.modal else {
+            panic!("no error modal: {:?}", s.modal);
+        };
+        assert_eq!(title, "Action failed");
+        assert_eq!(s.toasts.last().map(|t| t.kind), Some(ToastKind::Error));
     }
 
     fn key(c: char) -> Msg {

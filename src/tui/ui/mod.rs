@@ -168,7 +168,7 @@ pub fn flag_span(on: bool, t: &crate::theme::Theme) -> Span<'static> {
 
 /// The SLO state as text + style: PAGE / TICKET / FROZEN / ok / NO DATA.
 pub fn slo_state_span(s: &Slo, t: &crate::theme::Theme) -> Span<'static> {
-    let text = crate::cli::output::slo_state(s);
+    let text = s.state_label();
     let style = if !s.has_data() && s.error.is_some() {
         t.crit
     } else if !s.has_data() {
