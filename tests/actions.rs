@@ -6,11 +6,11 @@
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use sitrep::actions::{ActionRequest, ExecError, Executor, Mode};
 use sitrep::audit::webhook::{SIGNATURE_HEADER, Webhook};
 use sitrep::audit::{self, AuditLog, Faults, Outcome, Phase};
 use sitrep::config::ProviderKind;
 use sitrep::model::Fetched;
-use sitrep::ops::executor::{ActionRequest, ExecError, Executor, Mode};
 use sitrep::ops::{ExecResult, Plan, PlannedRequest, WriteOp};
 use sitrep::providers::{BoxFut, ErrorKind, Provider, ProviderError, Registry};
 use sitrep::secrets::Secret;

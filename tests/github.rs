@@ -1426,8 +1426,8 @@ async fn a_second_rollback_waits_for_the_first_and_never_brings_back_the_bad_sha
 
 #[tokio::test]
 async fn the_audited_executor_rolls_back_once_with_its_key_in_the_payload() {
+    use sitrep::actions::{ActionRequest, Executor, Mode};
     use sitrep::audit::{AuditLog, Outcome, Phase};
-    use sitrep::ops::executor::{ActionRequest, Executor, Mode};
     use sitrep::providers::Registry;
     let (server, f) = fake(&[
         (2, "bbbb222", "v2", "production", 5, Some("success")),

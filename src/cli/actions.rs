@@ -10,10 +10,10 @@
 //! executor itself.
 
 use super::{WriteFlags, exit, print};
+use crate::actions::{ActionRequest, Executor, Mode};
 use crate::app::AppContext;
 use crate::audit::{self, Record, VerifyError};
 use crate::config::{Config, ProviderKind, SecretRef};
-use crate::ops::executor::{ActionRequest, Executor, Mode};
 use crate::ops::{Matcher, Plan, WriteOp};
 use crate::providers::Registry;
 use crate::secrets::{KEYRING_SERVICE, Secret, SystemSecrets};

@@ -2,13 +2,13 @@
 //! `sitrep handoff [--since 12h] [--markdown|--json] [--post-note INCIDENT]`.
 
 use super::{WriteFlags, exit, print};
+use crate::actions::ActionRequest;
 use crate::app::AppContext;
 use crate::audit::{self, Record};
 use crate::config::Config;
 use crate::handoff;
 use crate::model::{Snapshot, Time};
 use crate::ops::WriteOp;
-use crate::ops::executor::ActionRequest;
 use crate::text::SafeText;
 use crate::timeline::{self, Event};
 use crate::util;

@@ -4,10 +4,10 @@
 //! The exit code stays the action's: the verdict is information.
 
 use super::{FlagCmd, WriteFlags, exit, print};
+use crate::actions::ActionRequest;
 use crate::app::AppContext;
 use crate::model::{Snapshot, Time};
 use crate::ops::WriteOp;
-use crate::ops::executor::ActionRequest;
 use crate::store::Store;
 use crate::text::SafeText;
 use crate::util;

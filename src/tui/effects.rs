@@ -6,9 +6,9 @@
 
 use super::state::{ActionCtx, AuditView, State, ToastKind};
 use super::update::{Done, Effect, Msg};
+use crate::actions::{ActionRequest, Executor, Mode};
 use crate::app::{AppContext, Console};
 use crate::cache::Cache;
-use crate::ops::executor::{ActionRequest, Executor, Mode};
 use crate::ops::{Plan, WriteOp};
 use crate::providers::Registry;
 use crate::providers::poller::{PollEvent, Poller};

@@ -3,9 +3,9 @@
 
 use super::keymap::{self, Action};
 use super::state::*;
+use crate::actions::ExecError;
 use crate::app::Console;
 use crate::model::{IncidentStatus, Time};
-use crate::ops::executor::ExecError;
 use crate::ops::{Plan, WriteOp};
 use crate::providers::poller::PollEvent;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};

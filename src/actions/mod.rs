@@ -8,6 +8,11 @@
 //! `result`. If the intent cannot be recorded, nothing is sent (fail closed).
 //! Never retries a write.
 
+mod command;
+mod identity;
+#[cfg(test)]
+mod tests;
+
 use crate::audit::webhook::Webhook;
 use crate::audit::{self, AuditError, AuditLog, Entry, Outcome, Phase, RunbookRef};
 use crate::config::Config;
@@ -15,6 +20,7 @@ use crate::ops::{ExecResult, Plan, WriteOp};
 use crate::providers::{ErrorKind, Provider, ProviderError, Registry};
 use crate::secrets::SecretSource;
 use crate::text::SafeText;
+pub use identity::{default_actor, hostname, new_idempotency_key};
 use serde_json::{Value, json};
 use std::fmt;
 use std::sync::Arc;
@@ -164,48 +170,6 @@ impl fmt::Display for ExecError {
 }
 
 impl std::error::Error for ExecError {}
-
-/// A fresh idempotency key: a random UUID v4 in its usual text form.
-pub fn new_idempotency_key() -> String {
-    use rand::RngCore;
-    let mut b = [0u8; 16];
-    rand::rng().fill_bytes(&mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
-}
-
-/// This machine's host name (best effort).
-pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| "localhost".into())
-}
-
-/// `[identity] name`, else `$USER@hostname`.
-pub fn default_actor(cfg: &Config, host: &str) -> String {
-    match cfg.identity.name.as_deref().map(str::trim) {
-        Some(n) if !n.is_empty() => n.to_string(),
-        _ => {
-            let user = std::env::var("USER")
-                .or_else(|_| std::env::var("LOGNAME"))
-                .unwrap_or_else(|_| "unknown".into());
-            format!("{user}@{host}")
-        }
-    }
-}
 
 /// The audited write pipeline. Cheap to clone; share it with spawned tasks.
 #[derive(Clone)]
@@ -782,232 +746,5 @@ impl Executor {
                 Err(ExecError::Provider(e))
             }
         }
-    }
-
-    async fn run_command(
-        &self,
-        req: &ActionRequest,
-        plan: &Plan,
-        command: &str,
-        mut warnings: Vec<SafeText>,
-    ) -> Result<Executed, ExecError> {
-        if !self.allow_exec {
-            let e = self.entry(
-                req,
-                plan,
-                Phase::Result,
-                Outcome::Refused,
-                None,
-                json!({"refused": "[runbooks] allow_exec is off", "command": command}),
-            );
-            if let Err(err) = self.record(e, &mut warnings).await {
-                tracing::warn!("could not record a refused runbook command: {err}");
-            }
-            self.deliver(&mut warnings).await;
-            return Err(ExecError::ExecDisabled);
-        }
-        let key = new_idempotency_key();
-        let intent = self.entry(
-            req,
-            plan,
-            Phase::Intent,
-            Outcome::Pending,
-            Some(&key),
-            json!({"command": command}),
-        );
-        let intent_seq = self
-            .record(intent, &mut warnings)
-            .await
-            .map_err(ExecError::Audit)?;
-        let out = tokio::time::timeout(
-            EXEC_TIMEOUT,
-            tokio::process::Command::new("sh")
-                .arg("-c")
-                .arg(command)
-                .stdin(std::process::Stdio::null())
-                .kill_on_drop(true)
-                .output(),
-        )
-        .await;
-        let (ok, detail, msg) = match out {
-            Ok(Ok(o)) => {
-                let mut all = o.stdout;
-                all.extend_from_slice(&o.stderr);
-                let cut = all.len().saturating_sub(OUTPUT_EXCERPT);
-                let excerpt = SafeText::block(&String::from_utf8_lossy(&all[cut..])).into_string();
-                let code = o.status.code();
-                (
-                    o.status.success(),
-                    json!({"command": command, "exit": code, "output": excerpt, "truncated": cut > 0}),
-                    match code {
-                        Some(c) => format!("command exited with status {c}"),
-                        None => "command was killed by a signal".into(),
-                    },
-                )
-            }
-            Ok(Err(e)) => (
-                false,
-                json!({"command": command, "error": e.to_string()}),
-                format!("cannot run the command: {e}"),
-            ),
-            Err(_) => (
-                false,
-                json!({"command": command, "error": "timed out"}),
-                format!("command timed out after {}s", EXEC_TIMEOUT.as_secs()),
-            ),
-        };
-        let e = self.entry(
-            req,
-            plan,
-            Phase::Result,
-            if ok { Outcome::Ok } else { Outcome::Error },
-            Some(&key),
-            detail,
-        );
-        let mut records = vec![intent_seq];
-        match self.record(e, &mut warnings).await {
-            Ok(s) => records.push(s),
-            Err(e) => warnings.push(SafeText::line(&format!(
-                "the command ran but its result could not be recorded: {e}"
-            ))),
-        }
-        self.deliver(&mut warnings).await;
-        if ok {
-            Ok(Executed {
-                outcome: Outcome::Ok,
-                message: SafeText::line(&msg),
-                provider: None,
-                idempotency_key: Some(key),
-                result: None,
-                records,
-                warnings,
-            })
-        } else {
-            Err(ExecError::Command(msg))
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_look_like_uuid_v4() {
-        let k = new_idempotency_key();
-        assert_eq!(k.len(), 36);
-        let parts: Vec<&str> = k.split('-').collect();
-        assert_eq!(
-            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
-            [8, 4, 4, 4, 12]
-        );
-        assert!(parts[2].starts_with('4'));
-        assert!(matches!(&parts[3][..1], "8" | "9" | "a" | "b"));
-        assert_ne!(k, new_idempotency_key());
-    }
-
-    fn req(op: WriteOp) -> ActionRequest {
-        ActionRequest::new(op, "test")
-    }
-
-    #[tokio::test]
-    async fn demo_flow_records_intent_then_result() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = Arc::new(AuditLog::new(dir.path().join("audit.jsonl")));
-        let ex = Executor::new(Registry::demo(chrono::Utc::now()), log).with_actor("alice", "box");
-        let r = req(WriteOp::FlagSet {
-            provider: None,
-            key: "checkout-payments-v3".into(),
-            environment: None,
-            on: false,
-        });
-        let plan = ex.plan(&r).await.unwrap();
-        assert_eq!(plan.provider, "ld");
-        let done = ex.execute(&r, &plan, Mode::Live).await.unwrap();
-        assert_eq!(done.records, vec![1, 2]);
-        let (recs, _) = audit::read(&dir.path().join("audit.jsonl")).unwrap();
-        assert_eq!(recs[0].phase, Phase::Intent);
-        assert_eq!(recs[0].outcome, Outcome::Pending);
-        assert_eq!(recs[1].outcome, Outcome::Ok);
-        assert_eq!(recs[0].idempotency_key, done.idempotency_key);
-        assert_eq!(recs[1].idempotency_key, done.idempotency_key);
-        assert_eq!(recs[1].action, "flag.off");
-        assert_eq!(recs[1].provider.as_deref(), Some("ld"));
-        let (newest, bad) = ex.recent(1).unwrap();
-        assert_eq!((newest.len(), newest[0].seq, bad), (1, 2, 0));
-        assert_eq!(ex.verify().unwrap().records, 2);
-        // A provider error: recorded, exit 4, names the provider.
-        let r = req(WriteOp::IncidentAck {
-            provider: Some("am".into()),
-            id: "x".into(),
-        });
-        let e = ex.plan(&r).await.unwrap_err();
-        assert_eq!(e.exit_code(), 2);
-        assert!(e.to_string().contains("am"), "{e}");
-        // Unknown provider and no provider.
-        let r = req(WriteOp::IncidentAck {
-            provider: Some("nope".into()),
-            id: "x".into(),
-        });
-        assert_eq!(
-            ex.plan(&r).await.unwrap_err(),
-            ExecError::UnknownProvider("nope".into())
-        );
-        let r = req(WriteOp::SilenceExpire {
-            provider: None,
-            id: "x".into(),
-        });
-        assert!(matches!(
-            ex.plan(&r).await.unwrap_err(),
-            ExecError::NoProvider { .. }
-        ));
-    }
-
-    #[tokio::test]
-    async fn runbook_exec_needs_allow_exec_and_records_output() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("audit.jsonl");
-        let ex = Executor::new(Registry::default(), Arc::new(AuditLog::new(&path)));
-        let r = req(WriteOp::RunbookExec {
-            runbook: "db-failover".into(),
-            step: 2,
-            command: "printf 'hello\\033[2J'; exit 3".into(),
-        });
-        let plan = ex.plan(&r).await.unwrap();
-        assert_eq!(
-            ex.execute(&r, &plan, Mode::Live).await.unwrap_err(),
-            ExecError::ExecDisabled
-        );
-        let ex = ex.with_allow_exec(true);
-        let e = ex.execute(&r, &plan, Mode::Live).await.unwrap_err();
-        assert_eq!(e.exit_code(), 4);
-        let (recs, _) = audit::read(&path).unwrap();
-        assert_eq!(recs.len(), 3);
-        assert_eq!(recs[0].outcome, Outcome::Refused);
-        assert_eq!(recs[2].outcome, Outcome::Error);
-        assert_eq!(recs[2].detail["exit"], 3);
-        let out = recs[2].detail["output"].as_str().unwrap();
-        assert!(out.starts_with("hello") && !out.contains('\u{1b}'), "{out}");
-        assert_eq!(
-            recs[2].runbook,
-            Some(RunbookRef {
-                id: "db-failover".into(),
-                step: 2
-            })
-        );
-        assert_eq!(recs[2].provider, None);
-        // A step is only recorded.
-        let r = req(WriteOp::RunbookStep {
-            runbook: "db-failover".into(),
-            step: 1,
-            item: Some(2),
-            checked: true,
-        });
-        let plan = ex.plan(&r).await.unwrap();
-        ex.execute(&r, &plan, Mode::Live).await.unwrap();
-        let (recs, _) = audit::read(&path).unwrap();
-        assert_eq!(recs[3].action, "runbook.step");
-        assert_eq!(recs[3].outcome, Outcome::Ok);
-        assert!(audit::verify(&path).is_ok());
     }
 }
