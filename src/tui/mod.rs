@@ -10,6 +10,7 @@ pub mod clipboard;
 pub mod effects;
 pub mod hooks;
 pub mod keymap;
+pub mod modals;
 pub mod palette;
 pub mod state;
 pub mod terminal;

@@ -5,6 +5,8 @@ mod dashboard;
 mod lists;
 mod overlays;
 
+pub(crate) use overlays::centered;
+
 use super::keymap;
 use super::state::*;
 use crate::model::*;
@@ -80,7 +82,7 @@ pub fn render(f: &mut Frame, state: &State) {
         overlays::help(f, area, state);
     }
     if let Some(m) = &state.modal {
-        overlays::modal(f, area, state, m);
+        crate::tui::modals::draw(f, area, state, m);
     }
 }
 
