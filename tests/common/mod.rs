@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod audit_entry;
 pub mod fault;
 pub mod tmux;
 

@@ -8,10 +8,8 @@
 //! proving the same checks catch the raw payload. The CLI outputs
 //! (`--json`, tables, `runbook show`) are scanned byte by byte.
 
-mod common;
-
-use common::fault::{Fault, background};
-use common::tmux::{Tmux, foreign_sequences};
+use crate::common::fault::{Fault, background};
+use crate::common::tmux::{Tmux, foreign_sequences};
 use std::path::Path;
 use std::process::Command;
 

@@ -9,10 +9,8 @@
 //! whose body echoes the request head back, `Authorization` header and
 //! all, so an unscrubbed error excerpt would carry the token to the screen.
 
-mod common;
-
-use common::fault::{Fault, background};
-use common::tmux::Tmux;
+use crate::common::fault::{Fault, background};
+use crate::common::tmux::Tmux;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

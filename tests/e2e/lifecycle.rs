@@ -6,9 +6,7 @@
 //! The panic is the debug-build-only hook `SITREP_TEST_PANIC=1` (first key
 //! press panics with escape sequences in its message; see src/tui/mod.rs).
 
-mod common;
-
-use common::tmux::Tmux;
+use crate::common::tmux::Tmux;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;

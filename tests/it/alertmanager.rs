@@ -1,9 +1,7 @@
 //! Against a real Alertmanager (v2 API): alerts posted, listed through the
 //! provider, silenced through plan + execute, shown as silenced, expired.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use sitrep::model::{IncidentStatus, Severity};
 use sitrep::ops::{Matcher, WriteOp};
 use sitrep::providers::alertmanager::Alertmanager;
