@@ -6,6 +6,7 @@
 //! Writer children run `examples/audit_child.rs` (see `child_exe`).
 
 use crate::common::audit_entry::entry;
+use crate::common::{self, Tool};
 use rand::{Rng, SeedableRng};
 use sitrep::audit::{self, AuditLog, BreakKind, Faults, Phase, VerifyError};
 use std::collections::BTreeMap;
@@ -134,6 +135,9 @@ fn check_acks(path: &Path, acks: &[(u64, String)]) -> usize {
 
 #[test]
 fn independent_verifier_agrees_on_ascii_and_non_ascii() {
+    if !common::have(&[Tool::Python3]) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("audit.jsonl");
     let recs = write_log(&p, 20);
@@ -159,6 +163,9 @@ fn independent_verifier_agrees_on_ascii_and_non_ascii() {
 
 #[test]
 fn two_concurrent_writer_processes_1000_appends_each() {
+    if !common::have(&[Tool::Python3]) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("audit.jsonl");
     let acks = Arc::new(Mutex::new(Vec::new()));
@@ -189,6 +196,9 @@ fn two_concurrent_writer_processes_1000_appends_each() {
 
 #[test]
 fn sigkill_campaign_loses_no_acknowledged_record() {
+    if !common::have(&[Tool::Python3]) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("audit.jsonl");
     let acks = Arc::new(Mutex::new(Vec::new()));
@@ -250,6 +260,9 @@ fn sigkill_campaign_loses_no_acknowledged_record() {
 
 #[test]
 fn torn_tail_at_every_byte_offset_is_moved_aside_and_recovered() {
+    if !common::have(&[Tool::Python3]) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("base.jsonl");
     let recs = write_log(&base, 50);
@@ -405,6 +418,9 @@ fn byte_mutation_sweep_is_detected_at_the_right_line() {
 
 #[test]
 fn enumerated_write_and_sync_failures_never_lose_a_committed_record() {
+    if !common::have(&[Tool::Python3]) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("audit.jsonl");
     let mut committed: Vec<(u64, String)> = Vec::new();
@@ -449,6 +465,9 @@ fn enumerated_write_and_sync_failures_never_lose_a_committed_record() {
 
 #[test]
 fn sitrep_binary_concurrent_demo_actions_chain() {
+    if !common::have(&[Tool::Python3]) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let run = |i: usize| {
         let dd = dir.path().to_path_buf();
