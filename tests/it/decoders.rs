@@ -7,12 +7,12 @@
 //!
 //! The audit verifier and the runbook parser/renderers have their property
 //! tests next to their code (src/audit/mod.rs `verify_never_panics`,
-//! tests/runbooks.rs `arbitrary_runbooks_never_panic_and_render_inert`);
+//! tests/it/runbooks.rs `arbitrary_runbooks_never_panic_and_render_inert`);
 //! SafeText and the config parser in src/text.rs and src/config.rs.
 
-mod common;
+use crate::common;
 
-use common::fault::{Fault, FaultServer};
+use crate::common::fault::{Fault, FaultServer};
 use proptest::prelude::*;
 use serde_json::Value;
 use sitrep::providers::{Registry, WIRE_KINDS, decode_wire};

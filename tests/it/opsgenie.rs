@@ -3,9 +3,7 @@
 //! error body), `{data, paging.next}` pagination, asynchronous 202 +
 //! `requestId` writes with the request-status lookup.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 use sitrep::model::{IncidentStatus, Severity};
 use sitrep::ops::WriteOp;

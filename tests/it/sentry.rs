@@ -5,9 +5,7 @@
 //! DRF `{"detail": ...}` errors, org-scoped issue PUT with the legacy route
 //! as a fallback.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 use sitrep::model::{IncidentStatus, Severity};
 use sitrep::ops::{Matcher, WriteOp};

@@ -1,6 +1,7 @@
 //! The real binary in a real terminal (tmux): the demo renders all four
 //! panels, `?` shows help, `q` exits 0 and the terminal is restored.
 
+use crate::common::{self, Tool};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -95,16 +96,25 @@ fn run_demo(w: u16, h: u16) {
 
 #[test]
 fn demo_at_80x24() {
+    if !common::have(&[Tool::Tmux]) {
+        return;
+    }
     run_demo(80, 24);
 }
 
 #[test]
 fn demo_at_160x45() {
+    if !common::have(&[Tool::Tmux]) {
+        return;
+    }
     run_demo(160, 45);
 }
 
 #[test]
 fn tiny_terminal_shows_a_notice_and_quits() {
+    if !common::have(&[Tool::Tmux]) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let t = Tmux::start(20, 5, "--demo", dir.path());
     t.wait_for(&["terminal too"]);
@@ -114,6 +124,9 @@ fn tiny_terminal_shows_a_notice_and_quits() {
 
 #[test]
 fn sigterm_restores_the_terminal() {
+    if !common::have(&[Tool::Tmux]) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let t = Tmux::start(100, 30, "--demo", dir.path());
     t.wait_for(&["SLO burn"]);

@@ -8,10 +8,9 @@
 //! proving the same checks catch the raw payload. The CLI outputs
 //! (`--json`, tables, `runbook show`) are scanned byte by byte.
 
-mod common;
-
-use common::fault::{Fault, background};
-use common::tmux::{Tmux, foreign_sequences};
+use crate::common::fault::{Fault, background};
+use crate::common::tmux::{Tmux, foreign_sequences};
+use crate::common::{self, Tool};
 use std::path::Path;
 use std::process::Command;
 
@@ -121,6 +120,9 @@ fn terminal_problems(t: &Tmux, title_before: &str, where_: &str) -> Vec<String> 
 
 #[test]
 fn the_checks_catch_a_raw_payload() {
+    if !common::have(&[Tool::Tmux]) {
+        return;
+    }
     // Control run: the same payload printed raw does change the title and
     // the clipboard, so the assertions below have teeth.
     let dir = tempfile::tempdir().unwrap();
@@ -153,6 +155,9 @@ fn the_checks_catch_a_raw_payload() {
 
 #[test]
 fn hostile_provider_data_and_runbook_stay_inert_in_the_tui() {
+    if !common::have(&[Tool::Tmux]) {
+        return;
+    }
     let (server, _rt) = background(Fault::ok(pd_body()));
     let dir = tempfile::tempdir().unwrap();
     let cfg = setup(dir.path(), &server.url);

@@ -364,7 +364,7 @@ fn show_works_offline_without_config_and_matches_the_renderer() {
 
 fn snap_settings() -> insta::Settings {
     let mut s = insta::Settings::clone_current();
-    s.set_snapshot_path("../snapshots");
+    s.set_snapshot_path("../../snapshots");
     s.set_prepend_module_to_snapshot(false);
     s
 }

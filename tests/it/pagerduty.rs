@@ -3,9 +3,7 @@
 //! body), classic offset/limit pagination with `more`/`total`, the
 //! `offset + limit ≤ 10000` cap (400 beyond), `ratelimit-reset` on 429.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 use sitrep::model::{IncidentStatus, Severity};
 use sitrep::ops::WriteOp;

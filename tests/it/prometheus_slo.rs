@@ -5,6 +5,7 @@
 //! server, and what was generated; a Sloth spec for the same SLO must give
 //! the same numbers.
 
+use crate::common::{self, Tool};
 use sitrep::config::SecretRef;
 use sitrep::model::{AlertSeverity, BURN_WINDOWS, Gate, Slo};
 use sitrep::providers::BuildCtx;
@@ -494,6 +495,9 @@ fn find<'a>(slos: &'a [Slo], name: &str) -> &'a Slo {
 
 #[test]
 fn burn_rates_budget_and_alerts_equal_promql_on_a_real_prometheus() {
+    if !common::have(&[Tool::Prometheus, Tool::Promtool]) {
+        return;
+    }
     let _ = rustls::crypto::ring::default_provider().install_default();
     let server = start_prometheus();
     let cfg_path = write_files(server.dir.path(), &server.url);

@@ -3,56 +3,18 @@
 //! concurrent writer processes; a SIGKILL campaign; torn tails at every byte
 //! offset; a byte-mutation sweep; injected write/fsync failures.
 //!
-//! Writer children are this test binary re-executed with
-//! `SITREP_AUDIT_CHILD_LOG` set (see `child_writer`).
+//! Writer children run `examples/audit_child.rs` (see `child_exe`).
 
+use crate::common::audit_entry::entry;
+use crate::common::{self, Tool};
 use rand::{Rng, SeedableRng};
-use sitrep::audit::{
-    self, AuditLog, BreakKind, Entry, Faults, Outcome, Phase, RunbookRef, VerifyError,
-};
+use sitrep::audit::{self, AuditLog, BreakKind, Faults, Phase, VerifyError};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
-
-fn entry(writer: &str, i: u64) -> Entry {
-    Entry {
-        action: "flag.off".into(),
-        actor: format!("writer-{writer}@host"),
-        detail: serde_json::json!({
-            "i": i,
-            "writer": writer,
-            "text": "naïve café – 日本語 \"quoted\" back\\slash",
-            "nested": {"z": [1, -2, null, true], "a": "x"},
-        }),
-        host: "host".into(),
-        idempotency_key: Some(format!("{writer}-{i}")),
-        incident: if i.is_multiple_of(3) {
-            Some("Q1".into())
-        } else {
-            None
-        },
-        outcome: if i.is_multiple_of(2) {
-            Outcome::Pending
-        } else {
-            Outcome::Ok
-        },
-        phase: if i.is_multiple_of(2) {
-            Phase::Intent
-        } else {
-            Phase::Result
-        },
-        provider: Some("ld".into()),
-        reason: "bad deploy: ünïcode ✓".into(),
-        runbook: i.is_multiple_of(5).then(|| RunbookRef {
-            id: "rollback".into(),
-            step: 3,
-        }),
-        target: "checkout-payments-v3".into(),
-    }
-}
 
 fn python_verify(path: &Path) -> (bool, String) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/verify_audit.py");
@@ -74,28 +36,42 @@ fn write_log(path: &Path, n: u64) -> Vec<audit::Record> {
         .collect()
 }
 
-/// Not a test on its own: the body of a writer child process. Appends
-/// `SITREP_AUDIT_CHILD_N` records and prints `ack SEQ HASH` after each
-/// append returned (i.e. after fdatasync).
-#[test]
-fn child_writer() {
-    let Ok(path) = std::env::var("SITREP_AUDIT_CHILD_LOG") else {
-        return;
-    };
-    let n: u64 = std::env::var("SITREP_AUDIT_CHILD_N")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(u64::MAX);
-    let id = std::env::var("SITREP_AUDIT_CHILD_ID").unwrap_or_default();
-    let log = AuditLog::new(PathBuf::from(path)).with_lock_timeout(Duration::from_secs(30));
-    let mut out = std::io::stdout().lock();
-    // libtest has printed "test child_writer ... " without a newline.
-    writeln!(out).unwrap();
-    for i in 0..n {
-        let a = log.append(&entry(&id, i)).unwrap();
-        writeln!(out, "ack {} {}", a.record.seq, a.record.hash).unwrap();
-        out.flush().unwrap();
-    }
+/// The writer child: the `audit_child` example, built by this test with the
+/// cargo that built it, into the same target directory and profile (a
+/// no-op when `cargo test` already built the examples, and never stale when
+/// only this test binary was built).
+fn child_exe() -> &'static Path {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| {
+        // This binary is <target-dir>/<profile>/deps/e2e-HASH.
+        let exe = std::env::current_exe().unwrap();
+        let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+        let profile = profile_dir.file_name().unwrap().to_str().unwrap();
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args(["build", "--quiet", "--example", "audit_child"])
+            .args(["--message-format", "json"])
+            .arg("--manifest-path")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(profile_dir.parent().unwrap());
+        match profile {
+            "debug" => {}
+            "release" => {
+                cmd.arg("--release");
+            }
+            other => {
+                cmd.args(["--profile", other]);
+            }
+        }
+        let out = cmd.stderr(Stdio::inherit()).output().unwrap();
+        assert!(out.status.success(), "building examples/audit_child failed");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "audit_child")
+            .and_then(|m| m["executable"].as_str().map(PathBuf::from))
+            .expect("cargo named the audit_child executable")
+    })
 }
 
 struct Writer {
@@ -109,9 +85,8 @@ fn spawn_writer(
     n: Option<u64>,
     acks: Arc<Mutex<Vec<(u64, String)>>>,
 ) -> Writer {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["child_writer", "--exact", "--nocapture", "--test-threads=1"])
-        .env("SITREP_AUDIT_CHILD_LOG", log)
+    let mut cmd = Command::new(child_exe());
+    cmd.env("SITREP_AUDIT_CHILD_LOG", log)
         .env("SITREP_AUDIT_CHILD_ID", id)
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
@@ -160,6 +135,9 @@ fn check_acks(path: &Path, acks: &[(u64, String)]) -> usize {
 
 #[test]
 fn independent_verifier_agrees_on_ascii_and_non_ascii() {
+    if !common::have(&[Tool::Python3]) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("audit.jsonl");
     let recs = write_log(&p, 20);
@@ -185,6 +163,9 @@ fn independent_verifier_agrees_on_ascii_and_non_ascii() {
 
 #[test]
 fn two_concurrent_writer_processes_1000_appends_each() {
+    if !common::have(&[Tool::Python3]) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("audit.jsonl");
     let acks = Arc::new(Mutex::new(Vec::new()));
@@ -215,6 +196,9 @@ fn two_concurrent_writer_processes_1000_appends_each() {
 
 #[test]
 fn sigkill_campaign_loses_no_acknowledged_record() {
+    if !common::have(&[Tool::Python3]) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("audit.jsonl");
     let acks = Arc::new(Mutex::new(Vec::new()));
@@ -276,6 +260,9 @@ fn sigkill_campaign_loses_no_acknowledged_record() {
 
 #[test]
 fn torn_tail_at_every_byte_offset_is_moved_aside_and_recovered() {
+    if !common::have(&[Tool::Python3]) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("base.jsonl");
     let recs = write_log(&base, 50);
@@ -431,6 +418,9 @@ fn byte_mutation_sweep_is_detected_at_the_right_line() {
 
 #[test]
 fn enumerated_write_and_sync_failures_never_lose_a_committed_record() {
+    if !common::have(&[Tool::Python3]) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("audit.jsonl");
     let mut committed: Vec<(u64, String)> = Vec::new();
@@ -475,6 +465,9 @@ fn enumerated_write_and_sync_failures_never_lose_a_committed_record() {
 
 #[test]
 fn sitrep_binary_concurrent_demo_actions_chain() {
+    if !common::have(&[Tool::Python3]) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let run = |i: usize| {
         let dd = dir.path().to_path_buf();

@@ -6,9 +6,8 @@
 //! The panic is the debug-build-only hook `SITREP_TEST_PANIC=1` (first key
 //! press panics with escape sequences in its message; see src/tui/mod.rs).
 
-mod common;
-
-use common::tmux::Tmux;
+use crate::common::tmux::Tmux;
+use crate::common::{self, Tool};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -114,21 +113,33 @@ fn signal_case(sig: &str) {
 
 #[test]
 fn sighup_restores_the_terminal_and_keeps_the_audit_log_whole() {
+    if !common::have(&[Tool::Tmux]) {
+        return;
+    }
     signal_case("HUP");
 }
 
 #[test]
 fn sigint_restores_the_terminal_and_keeps_the_audit_log_whole() {
+    if !common::have(&[Tool::Tmux]) {
+        return;
+    }
     signal_case("INT");
 }
 
 #[test]
 fn sigterm_restores_the_terminal_and_keeps_the_audit_log_whole() {
+    if !common::have(&[Tool::Tmux]) {
+        return;
+    }
     signal_case("TERM");
 }
 
 #[test]
 fn a_panic_restores_the_terminal_and_prints_sanitized_text() {
+    if !common::have(&[Tool::Tmux]) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let audit = seed_audit(&data);
@@ -146,6 +157,9 @@ fn a_panic_restores_the_terminal_and_prints_sanitized_text() {
 
 #[test]
 fn a_burst_of_resizes_does_not_crash() {
+    if !common::have(&[Tool::Tmux]) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let t = start(dir.path(), &data, &[]);
