@@ -2,8 +2,8 @@
 //! state or does I/O. Every string drawn is `SafeText` or our own.
 
 mod dashboard;
-mod lists;
 mod overlays;
+mod views;
 
 pub(crate) use overlays::centered;
 
@@ -68,13 +68,13 @@ pub fn render(f: &mut Frame, state: &State) {
     header(f, a.header, state);
     match state.view {
         View::Dashboard => dashboard::render(f, a.body, state),
-        View::Incidents => lists::incidents(f, a.body, state),
-        View::Slos => lists::slos(f, a.body, state),
-        View::Deploys => lists::deploys(f, a.body, state),
-        View::Flags => lists::flags(f, a.body, state),
-        View::Audit => lists::audit(f, a.body, state),
-        View::Timeline => lists::timeline(f, a.body, state),
-        View::Runbooks => lists::runbooks(f, a.body, state),
+        View::Incidents => views::incidents(f, a.body, state),
+        View::Slos => views::slos(f, a.body, state),
+        View::Deploys => views::deploys(f, a.body, state),
+        View::Flags => views::flags(f, a.body, state),
+        View::Audit => views::audit(f, a.body, state),
+        View::Timeline => views::timeline(f, a.body, state),
+        View::Runbooks => views::runbooks(f, a.body, state),
     }
     footer(f, a.footer, state);
     overlays::toasts(f, a.body, state);
@@ -97,8 +97,8 @@ pub fn row_at(state: &State, col: u16, row: u16) -> Option<usize> {
         | View::Deploys
         | View::Flags
         | View::Audit
-        | View::Timeline => lists::rows_area(state, body),
-        View::Runbooks if state.runbooks.walk.is_none() => lists::rows_area(state, body),
+        | View::Timeline => views::rows_area(state, body),
+        View::Runbooks if state.runbooks.walk.is_none() => views::rows_area(state, body),
         _ => return None,
     };
     if col < list.x || col >= list.x + list.width || row < list.y || row >= list.y + list.height {

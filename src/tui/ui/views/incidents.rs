@@ -1,0 +1,87 @@
+//! The Incidents view: open incidents, worst first, with details.
+
+use super::*;
+
+pub fn incidents(f: &mut Frame, body: Rect, state: &State) {
+    let t = &state.theme;
+    let list = state.filtered_incidents(View::Incidents).rows;
+    let total: usize = state.snap.open_counts().iter().sum();
+    let (ta, da) = split(state, body);
+    let filter = state.list(View::Incidents).filter.clone();
+    table(
+        f,
+        ta,
+        state,
+        View::Incidents,
+        title_with_count("Incidents", list.len(), total, &filter),
+        vec!["SEV", "STATUS", "AGE", "SERVICE", "TITLE"],
+        vec![
+            Constraint::Length(6),
+            Constraint::Length(9),
+            Constraint::Length(6),
+            Constraint::Length(10),
+            Constraint::Min(20),
+        ],
+        list.len(),
+        &if filter.is_empty() {
+            state.empty_incidents_message().0
+        } else {
+            "nothing matches the filter".to_string()
+        },
+        |i| {
+            let inc = &state.snap.incidents[list[i]];
+            Row::new(vec![
+                Cell::from(sev_span(inc.severity, t)),
+                Cell::from(status_span(inc.status, t)),
+                Cell::from(Span::styled(util::age(state.now, inc.created_at), t.muted)),
+                Cell::from(opt(&inc.service)),
+                Cell::from(inc.title.to_string()),
+            ])
+        },
+    );
+    if let Some(da) = da {
+        let lines = match state.selected_incident() {
+            None => vec![muted_line("nothing selected", t)],
+            Some(i) => {
+                let mut l = vec![
+                    Line::from(vec![
+                        sev_span(i.severity, t),
+                        Span::raw(" "),
+                        status_span(i.status, t),
+                    ]),
+                    Line::from(Span::styled(i.title.to_string(), t.title)),
+                    kv("id", format!("{}/{}", i.provider, i.id), t),
+                    kv("service", opt(&i.service), t),
+                    kv("assignee", opt(&i.assignee), t),
+                    kv(
+                        "opened",
+                        format!(
+                            "{} ago ({})",
+                            util::age(state.now, i.created_at),
+                            i.created_at.format("%Y-%m-%d %H:%MZ")
+                        ),
+                        t,
+                    ),
+                    kv("runbook", opt(&i.runbook), t),
+                    kv("url", opt(&i.url), t),
+                ];
+                if state.read_only {
+                    l.push(muted_line("read-only: actions disabled", t));
+                } else {
+                    l.push(Line::from(vec![
+                        Span::styled("a", t.key),
+                        Span::styled(" ack  ", t.muted),
+                        Span::styled("R", t.key),
+                        Span::styled(" resolve  ", t.muted),
+                        Span::styled("n", t.key),
+                        Span::styled(" note  ", t.muted),
+                        Span::styled("s", t.key),
+                        Span::styled(" silence", t.muted),
+                    ]));
+                }
+                l
+            }
+        };
+        details(f, da, state, "Details", lines);
+    }
+}
