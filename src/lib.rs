@@ -15,6 +15,7 @@ pub mod mem;
 pub mod model;
 pub mod ops;
 pub mod paths;
+pub mod present;
 pub mod providers;
 pub mod runbooks;
 pub mod secrets;

@@ -3,7 +3,8 @@
 //! renderer never panic, and what they produce is inert (no control
 //! character other than newline/tab, no C1, no bidi override).
 use libfuzzer_sys::fuzz_target;
-use sitrep::runbooks::{Source, parse_runbook, render};
+use sitrep::present as render;
+use sitrep::runbooks::{Source, parse_runbook};
 
 fn inert(s: &str) -> bool {
     !s.chars().any(|c| {

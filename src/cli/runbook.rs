@@ -4,7 +4,8 @@
 use super::{exit, print};
 use crate::app::AppContext;
 use crate::model::Time;
-use crate::runbooks::{Catalog, Detail, render};
+use crate::present as render;
+use crate::runbooks::{Catalog, Detail};
 use crate::text::SafeText;
 
 /// Width of `runbook show` output (stable, so output diffs and snapshots).

@@ -3,7 +3,7 @@
 //!
 //! - loading and the model live here;
 //! - [`action`] parses `sitrep` action blocks into `ops::WriteOp`s;
-//! - [`render`] turns a body into ratatui `Text` or plain text;
+//! - `crate::present` turns a body into ratatui `Text` or plain text;
 //! - [`progress`] keeps walk-mode progress in the data dir.
 //!
 //! Every string that leaves this module is `SafeText`: the raw file is
@@ -13,8 +13,8 @@
 //! `&#x1b;` decode to control characters).
 
 pub mod action;
+pub mod nesting;
 pub mod progress;
-pub mod render;
 pub mod walk;
 
 use crate::config::ServiceConfig;
@@ -630,7 +630,7 @@ pub fn parse_runbook_detail(
             ));
         }
     }
-    let body = SafeText::block(&render::defuse_nesting(body));
+    let body = SafeText::block(&nesting::defuse_nesting(body));
     let (steps, revision) = match detail {
         Detail::Full => {
             use sha2::{Digest, Sha256};

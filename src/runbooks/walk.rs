@@ -15,8 +15,6 @@ use super::{Action, Block, Focus, Progress, Runbook, Step};
 use crate::model::Time;
 use crate::ops::WriteOp;
 use crate::text::SafeText;
-use crate::theme::Theme;
-use ratatui::text::Text;
 use std::path::Path;
 
 #[derive(Clone, Debug)]
@@ -182,24 +180,6 @@ impl Walk {
             s.title
         )
     }
-
-    /// The open step, ticks from the progress, the cursor highlighted.
-    pub fn render(&self, theme: &Theme, width: usize) -> Text<'static> {
-        let (item, block) = match self.focus() {
-            Some(Focus::Item(i)) => (Some(i), None),
-            Some(Focus::Block(b)) => (None, Some(b)),
-            None => (None, None),
-        };
-        super::render::render_step(
-            &self.runbook,
-            self.progress.current_step,
-            &self.progress,
-            theme,
-            width,
-            item,
-            block,
-        )
-    }
 }
 
 #[cfg(test)]
@@ -246,7 +226,7 @@ mod tests {
         let w2 = Walk::open(dir.path(), &rb, Some("Q1PAY7LAG2"));
         assert_eq!(w2.step_index(), 2);
         assert!(w2.progress.is_checked(1, 0));
-        let text = w2.render(&crate::theme::Theme::default_theme(), 80);
+        let text = crate::present::render_walk(&w2, &crate::theme::Theme::default_theme(), 80);
         assert!(!text.lines.is_empty());
     }
 

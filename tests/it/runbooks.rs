@@ -6,7 +6,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::widgets::{Paragraph, Wrap};
 use sitrep::model::Time;
-use sitrep::runbooks::render::{self, RenderOptions};
+use sitrep::present::{self as render, RenderOptions};
 use sitrep::runbooks::{Block, Catalog, Progress, load_progress};
 use sitrep::theme::Theme;
 use std::process::Command;
@@ -427,7 +427,7 @@ fn snapshot_walk_db_failover_160x45_with_cursor_on_an_action() {
     w.move_cursor(3);
     assert!(w.selected_action().unwrap().is_ok());
     let mut text = ratatui::text::Text::from(w.status_line());
-    text.extend(w.render(&Theme::default_theme(), 160));
+    text.extend(render::render_walk(&w, &Theme::default_theme(), 160));
     let b = draw(text, 160, 45);
     snap_settings().bind(|| insta::assert_snapshot!("runbook_walk_db_failover_step2_160x45", b));
 }

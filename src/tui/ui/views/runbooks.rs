@@ -61,8 +61,7 @@ pub fn runbooks(f: &mut Frame, body: Rect, state: &State) {
         f.render_widget(block, da);
         match state.selected_runbook() {
             Some(rb) => {
-                let text =
-                    crate::runbooks::render::render_runbook(rb, t, inner.width as usize, state.now);
+                let text = crate::present::render_runbook(rb, t, inner.width as usize, state.now);
                 f.render_widget(Paragraph::new(text), inner);
             }
             None => {
@@ -99,7 +98,7 @@ fn walk(f: &mut Frame, body: Rect, state: &State, w: &crate::runbooks::walk::Wal
         head_lines.push(Line::from(Span::styled(warn.to_string(), t.warn)));
     }
     f.render_widget(Paragraph::new(head_lines), head);
-    let text = w.render(t, text_area.width as usize);
+    let text = crate::present::render_walk(w, t, text_area.width as usize);
     // Keep the cursor on screen: scroll to the highlighted line.
     let cursor_line = text
         .lines
