@@ -30,13 +30,14 @@ use crate::ops::PlannedRequest;
 use crate::secrets::Secret;
 use crate::text::SafeText;
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::collections::VecDeque;
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
@@ -129,6 +130,8 @@ pub struct HttpConfig {
     pub max_pages: usize,
     /// Pages fetched at once where the API allows it.
     pub page_concurrency: usize,
+    /// What waits between read retries (the tokio timer).
+    pub sleeper: Sleeper,
 }
 
 impl HttpConfig {
@@ -147,6 +150,7 @@ impl HttpConfig {
             body_cap: DEFAULT_BODY_CAP,
             max_pages: 1000,
             page_concurrency: 4,
+            sleeper: Sleeper::Tokio,
         }
     }
 
@@ -162,6 +166,54 @@ impl HttpConfig {
 impl Default for HttpConfig {
     fn default() -> Self {
         Self::from_timeout(Duration::from_secs(10))
+    }
+}
+
+/// A custom sleep: returns the future that waits `d`.
+pub type SleepFn = dyn Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync;
+
+/// What sleeps between the retries of a read. Production uses the tokio
+/// timer; a test can put in a function that records each wait and returns
+/// at once, so "honours `Retry-After: 1`" is checked exactly, without
+/// waiting a second of wall-clock time.
+#[derive(Clone, Default)]
+pub enum Sleeper {
+    /// `tokio::time::sleep`.
+    #[default]
+    Tokio,
+    Custom(Arc<SleepFn>),
+}
+
+impl Sleeper {
+    pub fn custom(f: impl Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync + 'static) -> Self {
+        Sleeper::Custom(Arc::new(f))
+    }
+
+    pub async fn sleep(&self, d: Duration) {
+        match self {
+            Sleeper::Tokio => tokio::time::sleep(d).await,
+            Sleeper::Custom(f) => f(d).await,
+        }
+    }
+}
+
+impl std::fmt::Debug for Sleeper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Sleeper::Tokio => "Sleeper::Tokio",
+            Sleeper::Custom(_) => "Sleeper::Custom",
+        })
+    }
+}
+
+/// Two custom sleepers are equal when they are the same function.
+impl PartialEq for Sleeper {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Sleeper::Tokio, Sleeper::Tokio) => true,
+            (Sleeper::Custom(a), Sleeper::Custom(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
     }
 }
 
@@ -742,6 +794,7 @@ pub struct ReadGuard {
     keep_last_failure: bool,
     /// Retry budget: (when, was a retry) over the last `BUDGET_WINDOW`.
     budget: Mutex<VecDeque<(Instant, bool)>>,
+    sleeper: Sleeper,
 }
 
 /// Whether a failure says the server is unhealthy (counts against the
@@ -763,7 +816,14 @@ impl ReadGuard {
             last_failure: Mutex::new(None),
             keep_last_failure: false,
             budget: Mutex::new(VecDeque::new()),
+            sleeper: Sleeper::Tokio,
         }
+    }
+
+    /// Sleep between retries with `sleeper` instead of the tokio timer.
+    pub fn with_sleeper(mut self, sleeper: Sleeper) -> Self {
+        self.sleeper = sleeper;
+        self
     }
 
     /// Remember the last failure the breaker counted and name it in the
@@ -1002,7 +1062,7 @@ impl ReadGuard {
                 wait,
                 f.err.cause()
             );
-            tokio::time::sleep(wait).await;
+            self.sleeper.sleep(wait).await;
             retry += 1;
         }
     }
@@ -1259,7 +1319,8 @@ impl HttpClient {
             auth,
             static_headers: vec![("Accept".into(), "application/json".into())],
             guard: ReadGuard::new(provider, cfg.retry.clone(), cfg.breaker.clone())
-                .with_last_failure(),
+                .with_last_failure()
+                .with_sleeper(cfg.sleeper.clone()),
             body_budget: BodyBudget::new(cfg.body_cap),
             cfg,
         })
@@ -2173,14 +2234,19 @@ mod tests {
 
     #[tokio::test]
     async fn retry_after_seconds_and_date_are_honoured_by_reads() {
-        let in_2s = (chrono::Utc::now() + chrono::Duration::seconds(2))
-            .format("%a, %d %b %Y %H:%M:%S GMT")
-            .to_string();
-        for value in ["1".to_string(), in_2s] {
+        // An HTTP-date is measured against the response's Date header, so
+        // both forms ask for exactly 1 s; the waits are recorded, not slept.
+        let date = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let fmt =
+            |d: chrono::DateTime<chrono::Utc>| d.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        let in_1s = fmt(date + chrono::Duration::seconds(1));
+        for value in ["1".to_string(), in_1s] {
             let s = MockServer::start().await;
             Mock::given(method("GET"))
                 .respond_with(
-                    ResponseTemplate::new(503).insert_header("Retry-After", value.as_str()),
+                    ResponseTemplate::new(503)
+                        .insert_header("Date", fmt(date).as_str())
+                        .insert_header("Retry-After", value.as_str()),
                 )
                 .up_to_n_times(1)
                 .with_priority(1)
@@ -2190,14 +2256,21 @@ mod tests {
                 .respond_with(ResponseTemplate::new(200).set_body_string("[]"))
                 .mount(&s)
                 .await;
-            let c = HttpClient::new("p", &s.uri(), Auth::None, fast()).unwrap();
-            let t = std::time::Instant::now();
+            let waits = Arc::new(Mutex::new(Vec::new()));
+            let mut cfg = fast();
+            cfg.retry.base = Duration::ZERO; // no jitter on top of the server's wait
+            let w = waits.clone();
+            cfg.sleeper = Sleeper::custom(move |d| {
+                w.lock().unwrap().push(d);
+                Box::pin(std::future::ready(()))
+            });
+            let c = HttpClient::new("p", &s.uri(), Auth::None, cfg).unwrap();
             let v: Vec<u32> = c.get_json(&c.url("/x"), &[]).await.unwrap();
             assert!(v.is_empty());
-            let took = t.elapsed();
-            assert!(
-                took >= Duration::from_millis(950) && took < Duration::from_secs(4),
-                "Retry-After {value}: waited {took:?}"
+            assert_eq!(
+                *waits.lock().unwrap(),
+                [Duration::from_secs(1)],
+                "Retry-After {value}"
             );
         }
     }
