@@ -106,6 +106,14 @@ fn ms_to_time(ms: i64) -> Option<Time> {
 
 impl LaunchDarkly {
     pub fn new(pc: &ProviderConfig, secrets: &dyn SecretSource) -> Result<Self, ProviderError> {
+        Self::with_http_config(pc, secrets, HttpConfig::from_timeout(pc.timeout()))
+    }
+
+    pub fn with_http_config(
+        pc: &ProviderConfig,
+        secrets: &dyn SecretSource,
+        cfg: HttpConfig,
+    ) -> Result<Self, ProviderError> {
         let need = |v: &Option<String>, k: &str| {
             v.clone()
                 .filter(|s| !s.trim().is_empty())
@@ -119,13 +127,8 @@ impl LaunchDarkly {
         let token = secrets
             .get(&pc.token_ref())
             .map_err(|e| ProviderError::config(&pc.name, format!("token: {e}")))?;
-        let http = HttpClient::new(
-            &pc.name,
-            &base,
-            Auth::Raw(token),
-            HttpConfig::from_timeout(pc.timeout()),
-        )?
-        .with_header("LD-API-Version", API_VERSION);
+        let http = HttpClient::new(&pc.name, &base, Auth::Raw(token), cfg)?
+            .with_header("LD-API-Version", API_VERSION);
         Ok(LaunchDarkly {
             name: pc.name.clone(),
             project,

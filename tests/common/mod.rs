@@ -11,12 +11,13 @@ pub mod tmux;
 
 use sitrep::config::{Config, SecretRef};
 use sitrep::providers::BuildCtx;
-use sitrep::providers::http::HttpConfig;
+use sitrep::providers::http::{HttpConfig, Sleeper};
 use sitrep::secrets::{Secret, SecretSource};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A program from the host that some tests drive: the real servers, tmux
@@ -134,6 +135,31 @@ pub fn fast_http() -> HttpConfig {
     c.retry.cap = Duration::from_millis(50);
     c.retry.max_inline_wait = Duration::from_secs(5);
     c
+}
+
+/// The retry waits a [`recorded_http`] client asked for, in order.
+#[derive(Clone, Default)]
+pub struct Waits(Arc<Mutex<Vec<Duration>>>);
+
+impl Waits {
+    pub fn get(&self) -> Vec<Duration> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// [`fast_http`] whose retry waits are recorded instead of slept (they
+/// return at once), with no jitter added (`base` 0), so a test asserts
+/// the exact wait a response asked for, instantly.
+pub fn recorded_http() -> (HttpConfig, Waits) {
+    let waits = Waits::default();
+    let mut c = fast_http();
+    c.retry.base = Duration::ZERO;
+    let w = waits.clone();
+    c.sleeper = Sleeper::custom(move |d| {
+        w.0.lock().unwrap().push(d);
+        Box::pin(std::future::ready(()))
+    });
+    (c, waits)
 }
 
 /// A real `prometheus-alertmanager` (Debian package) on 127.0.0.1.

@@ -10,7 +10,7 @@ use sitrep::providers::http::HttpConfig;
 use sitrep::providers::{BuildCtx, ErrorKind, build_one};
 use sitrep::secrets::{Secret, SecretSource};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use wiremock::matchers::{header, method, path, path_regex, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -59,13 +59,17 @@ fn fast() -> HttpConfig {
 }
 
 fn provider(cfg: &Config, keys: &Keys) -> Datadog {
+    provider_with(cfg, keys, fast())
+}
+
+fn provider_with(cfg: &Config, keys: &Keys, http: HttpConfig) -> Datadog {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let pc = cfg.provider_named("dd").unwrap();
     let ctx = BuildCtx {
         config: cfg,
         secrets: keys,
     };
-    let d = Datadog::with_http(pc, &ctx, fast())
+    let d = Datadog::with_http(pc, &ctx, http)
         .unwrap()
         .with_page_limit(2);
     d.set_now(Some(NOW));
@@ -418,14 +422,10 @@ async fn rate_limit_429_waits_for_the_reset() {
         .await;
     let cfg = config(&server.uri(), "");
     let keys = Keys(API, APP);
-    let dd = provider(&cfg, &keys);
-    let t0 = Instant::now();
+    let (http, waits) = crate::common::recorded_http();
+    let dd = provider_with(&cfg, &keys, http);
     let slos = dd.fetch_slos().await.unwrap();
-    assert!(
-        t0.elapsed() >= Duration::from_millis(900),
-        "{:?}",
-        t0.elapsed()
-    );
+    assert_eq!(waits.get(), [Duration::from_secs(1)]);
     assert_eq!(slos.len(), 3);
 }
 
@@ -438,10 +438,10 @@ async fn long_rate_limit_fails_fast_with_the_wait() {
         .await;
     let cfg = config(&server.uri(), "");
     let keys = Keys(API, APP);
-    let dd = provider(&cfg, &keys);
-    let t0 = Instant::now();
+    let (http, waits) = crate::common::recorded_http();
+    let dd = provider_with(&cfg, &keys, http);
     let e = dd.fetch_slos().await.unwrap_err();
-    assert!(t0.elapsed() < Duration::from_secs(5));
+    assert!(waits.get().is_empty(), "slept {:?}", waits.get());
     match e.kind {
         ErrorKind::RateLimited { retry_after } => {
             let w = retry_after.unwrap();

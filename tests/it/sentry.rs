@@ -9,6 +9,7 @@ use crate::common::*;
 use serde_json::{Value, json};
 use sitrep::model::{IncidentStatus, Severity};
 use sitrep::ops::{Matcher, WriteOp};
+use sitrep::providers::http::HttpConfig;
 use sitrep::providers::sentry::Sentry;
 use sitrep::providers::{ErrorKind, Provider};
 use std::time::{Duration, Instant};
@@ -116,6 +117,10 @@ async fn fake(issues: Vec<Value>, link_origin: Option<&str>) -> MockServer {
 }
 
 fn provider(url: &str, token: &str, extra: &str) -> Sentry {
+    provider_with(url, token, extra, fast_http())
+}
+
+fn provider_with(url: &str, token: &str, extra: &str, http: HttpConfig) -> Sentry {
     init();
     let cfg = config(&format!(
         "[[provider]]\nname = \"sentry\"\nkind = \"sentry\"\nbase_url = \"{url}\"\norganization = \"acme\"\ntoken = {{ env = \"SENTRY_TOKEN\" }}\n{extra}\n"
@@ -124,7 +129,7 @@ fn provider(url: &str, token: &str, extra: &str) -> Sentry {
     Sentry::with_http_config(
         cfg.provider_named("sentry").unwrap(),
         &ctx(&cfg, &sec),
-        fast_http(),
+        http,
     )
     .unwrap()
 }
@@ -189,10 +194,17 @@ async fn customer_domain_links_never_leave_the_configured_host() {
 async fn a_429_waits_for_the_sentry_reset() {
     let s = fake(vec![issue(1)], None).await;
     let now = chrono::Utc::now().timestamp();
+    // The reset is measured against the response's Date (fixed here, so
+    // the wait is exact), not the local clock.
+    let date = chrono::DateTime::from_timestamp(now, 0)
+        .unwrap()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
     Mock::given(method("GET"))
         .and(path(LIST))
         .respond_with(
             ResponseTemplate::new(429)
+                .insert_header("Date", date.as_str())
                 .insert_header("X-Sentry-Rate-Limit-Limit", "5")
                 .insert_header("X-Sentry-Rate-Limit-Remaining", "0")
                 .insert_header("X-Sentry-Rate-Limit-Reset", (now + 2).to_string().as_str())
@@ -202,12 +214,11 @@ async fn a_429_waits_for_the_sentry_reset() {
         .with_priority(1)
         .mount(&s)
         .await;
-    let p = provider(&s.uri(), TOKEN, "");
-    let t = Instant::now();
+    let (http, waits) = recorded_http();
+    let p = provider_with(&s.uri(), TOKEN, "", http);
     let f = p.fetch().await.unwrap();
     assert_eq!(f.incidents.len(), 1);
-    assert!(t.elapsed() >= Duration::from_secs(1), "{:?}", t.elapsed());
-    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+    assert_eq!(waits.get(), [Duration::from_secs(2)]);
 }
 
 #[tokio::test]
@@ -219,13 +230,13 @@ async fn self_hosted_429_without_headers_still_backs_off() {
         .with_priority(1)
         .mount(&s)
         .await;
-    let p = provider(&s.uri(), TOKEN, "");
-    let t = Instant::now();
+    let (http, waits) = recorded_http();
+    let p = provider_with(&s.uri(), TOKEN, "", http);
     let e = p.fetch().await.unwrap_err();
-    assert!(
-        t.elapsed() >= Duration::from_secs(2),
-        "two 1 s waits: {:?}",
-        t.elapsed()
+    assert_eq!(
+        waits.get(),
+        [Duration::from_secs(1), Duration::from_secs(1)],
+        "two 1 s waits"
     );
     assert!(
         matches!(e.kind, ErrorKind::RateLimited { retry_after: None }),

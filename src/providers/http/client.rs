@@ -1,0 +1,643 @@
+//! The HTTP client of one provider, on a shared reqwest/rustls stack.
+
+use super::{
+    Auth, BodyBudget, CircuitBreaker, Failure, HttpConfig, ReadGuard, clamp_wait, decode_json,
+    error_excerpt, header_str, is_rate_limit_403, link_next, server_wait,
+};
+use crate::ops::PlannedRequest;
+use crate::providers::{ErrorKind, ProviderError};
+use reqwest::Method;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::time::{Duration, SystemTime};
+
+/// A response with its body read (under the cap).
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    provider: String,
+    what: String,
+}
+
+impl Response {
+    /// Decode the body into `T` (see [`decode_json`]).
+    pub fn json<'a, T: Deserialize<'a>>(&'a self) -> Result<T, ProviderError> {
+        decode_json(&self.provider, &self.what, &self.body)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header_str(&self.headers, name)
+    }
+
+    /// The next-page URL of a `Link` header (see [`link_next`]).
+    pub fn link_next(&self) -> Option<String> {
+        self.headers
+            .get_all("link")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(link_next)
+    }
+}
+
+/// The reqwest client of one provider: rustls (ring), the configured
+/// connect/read/total timeouts, same-origin redirects only, sitrep's
+/// user agent. GitHub's octocrab runs on one of these too, so one HTTP and
+/// TLS stack serves every provider.
+///
+/// `tls`: whether the base URL is `https`. A plain-HTTP provider (an
+/// in-cluster Prometheus, a loopback fake) never speaks TLS (redirects
+/// stay on the same origin), so its client loads no trust store: an empty
+/// root set, never the system's certificates.
+pub fn reqwest_client(
+    provider: &str,
+    cfg: &HttpConfig,
+    tls: bool,
+) -> Result<reqwest::Client, ProviderError> {
+    // TLS: rustls with the ring provider (idempotent; main does it too).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let redirect = reqwest::redirect::Policy::custom(|attempt| {
+        // Follow same-origin redirects only: credentials never travel to
+        // another host (custom auth headers are not stripped by reqwest).
+        let same = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if same && attempt.previous().len() < 5 {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    });
+    let builder = reqwest::Client::builder();
+    let builder = if tls {
+        builder
+    } else {
+        builder.tls_certs_only(Vec::new())
+    };
+    builder
+        .connect_timeout(cfg.connect_timeout)
+        .read_timeout(cfg.read_timeout)
+        .timeout(cfg.total_timeout.max(cfg.write_timeout))
+        .redirect(redirect)
+        .user_agent(concat!("sitrep/", env!("CARGO_PKG_VERSION")))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| ProviderError::config(provider, format!("HTTP client: {}", short_cause(&e))))
+}
+
+/// How a reqwest error from sending a request is reported: its kind, the
+/// detail (the innermost cause, never the request or its headers), and
+/// whether the request certainly never left (a connect failure). An answer
+/// cut off mid-body is `Malformed`. The shared client and GitHub's octocrab
+/// (which runs on a reqwest client) both map their transport errors here.
+pub(crate) fn send_error(e: &reqwest::Error, what: &str) -> (ErrorKind, String, bool) {
+    let cause = || short_cause(e);
+    if e.is_connect() {
+        if e.is_timeout() {
+            (
+                ErrorKind::Timeout,
+                format!("{what}: connect timed out"),
+                true,
+            )
+        } else {
+            (ErrorKind::Connect, format!("{what}: {}", cause()), true)
+        }
+    } else if e.is_timeout() {
+        (
+            ErrorKind::Timeout,
+            format!("{what}: no answer in time"),
+            false,
+        )
+    } else if e.is_builder() {
+        (ErrorKind::Config, format!("{what}: {}", cause()), true)
+    } else if e.is_body() || e.is_decode() {
+        (
+            ErrorKind::Malformed,
+            format!("{what}: body cut off: {}", cause()),
+            false,
+        )
+    } else {
+        (ErrorKind::Connect, format!("{what}: {}", cause()), false)
+    }
+}
+
+pub(crate) fn short_cause(e: &reqwest::Error) -> String {
+    // The innermost cause ("Connection refused (os error 111)"); never the
+    // request itself, never headers.
+    let mut src: &dyn std::error::Error = e;
+    while let Some(s) = src.source() {
+        src = s;
+    }
+    let s = src.to_string();
+    if s.is_empty() { e.to_string() } else { s }
+}
+
+/// One provider's HTTP client.
+pub struct HttpClient {
+    provider: String,
+    base: url::Url,
+    base_str: String,
+    client: reqwest::Client,
+    auth: Auth,
+    /// Non-secret headers sent on every request (Accept...).
+    static_headers: Vec<(String, String)>,
+    cfg: HttpConfig,
+    /// Rate-limit block, breaker (naming the last failure), retry budget.
+    guard: ReadGuard,
+    /// Response bytes held at once across concurrent requests (≤ body_cap).
+    body_budget: BodyBudget,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("provider", &self.provider)
+            .field("base", &self.base_str)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpClient {
+    /// Build a client. `base_url` is the provider's API root (no trailing
+    /// slash needed); a bad URL or a value that cannot be a header is a
+    /// `Config` error.
+    pub fn new(
+        provider: &str,
+        base_url: &str,
+        auth: Auth,
+        cfg: HttpConfig,
+    ) -> Result<HttpClient, ProviderError> {
+        let base_str = base_url.trim_end_matches('/').to_string();
+        let base = url::Url::parse(&base_str).map_err(|e| {
+            ProviderError::config(provider, format!("base_url {base_str:?} is not a URL: {e}"))
+        })?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(ProviderError::config(
+                provider,
+                format!("base_url {base_str:?} must be http or https"),
+            ));
+        }
+        for (n, v, _) in auth.pairs() {
+            if HeaderName::from_bytes(n.as_bytes()).is_err() || HeaderValue::from_str(&v).is_err() {
+                return Err(ProviderError::config(
+                    provider,
+                    format!("the token for header {n} contains characters not allowed in a header"),
+                ));
+            }
+        }
+        let client = reqwest_client(provider, &cfg, base.scheme() == "https")?;
+        Ok(HttpClient {
+            provider: provider.to_string(),
+            base,
+            base_str,
+            client,
+            auth,
+            static_headers: vec![("Accept".into(), "application/json".into())],
+            guard: ReadGuard::new(provider, cfg.retry.clone(), cfg.breaker.clone())
+                .with_last_failure()
+                .with_sleeper(cfg.sleeper.clone()),
+            body_budget: BodyBudget::new(cfg.body_cap),
+            cfg,
+        })
+    }
+
+    /// Set a non-secret header sent on every request (replaces one of the
+    /// same name, e.g. `Accept`). Invalid names or values are ignored.
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        if HeaderName::from_bytes(name.as_bytes()).is_ok() && HeaderValue::from_str(value).is_ok() {
+            self.static_headers
+                .retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+            self.static_headers.push((name.into(), value.into()));
+        }
+        self
+    }
+
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    pub fn config(&self) -> &HttpConfig {
+        &self.cfg
+    }
+
+    pub fn breaker(&self) -> &CircuitBreaker {
+        self.guard.breaker()
+    }
+
+    /// The base URL without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_str
+    }
+
+    /// `base_url + path` (`path` starts with `/`; encode ids with [`seg`]).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_str, path)
+    }
+
+    /// Make a URL the server gave us (next page) safe to request with our
+    /// credentials: relative URLs are resolved against the base; an absolute
+    /// URL on another origin keeps its path and query but is sent to our
+    /// origin (e.g. Sentry customer-domain `Link`s), so a token never
+    /// travels to a host that was not configured.
+    pub fn same_origin(&self, url: &str) -> Result<String, ProviderError> {
+        let u = self.base.join(url).map_err(|e| {
+            ProviderError::new(
+                &self.provider,
+                ErrorKind::Shape,
+                format!("bad next-page URL: {e}"),
+            )
+        })?;
+        if u.origin() == self.base.origin() {
+            return Ok(u.to_string());
+        }
+        let mut v = self.base.clone();
+        v.set_path(u.path());
+        v.set_query(u.query());
+        Ok(v.to_string())
+    }
+
+    /// The headers a request carries, credentials `<redacted>`: for `PlannedRequest`s.
+    pub fn redacted_headers(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = self.static_headers.clone();
+        v.extend(self.auth.redacted());
+        v.extend(
+            extra
+                .iter()
+                .map(|(n, val)| (n.to_string(), val.to_string())),
+        );
+        v
+    }
+
+    /// A plan entry for a write this client would send.
+    pub fn planned(
+        &self,
+        method: &Method,
+        url: &str,
+        body: Option<serde_json::Value>,
+        extra: &[(&str, &str)],
+    ) -> PlannedRequest {
+        let mut headers = self.redacted_headers(extra);
+        if body.is_some()
+            && !headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+        {
+            headers.push(("Content-Type".into(), "application/json".into()));
+        }
+        PlannedRequest {
+            method: method.as_str().to_string(),
+            url: url.to_string(),
+            headers,
+            body,
+        }
+    }
+
+    fn err(&self, kind: ErrorKind, detail: impl AsRef<str>) -> ProviderError {
+        ProviderError::new(&self.provider, kind, detail)
+    }
+
+    fn headers(&self, extra: &[(&str, &str)]) -> Result<HeaderMap, ProviderError> {
+        let mut h = HeaderMap::new();
+        let bad = |n: &str| self.err(ErrorKind::Config, format!("invalid value for header {n}"));
+        for (n, v) in &self.static_headers {
+            let name = HeaderName::from_bytes(n.as_bytes()).map_err(|_| bad(n))?;
+            h.insert(name, HeaderValue::from_str(v).map_err(|_| bad(n))?);
+        }
+        for (n, v) in extra {
+            let name = HeaderName::from_bytes(n.as_bytes()).map_err(|_| bad(n))?;
+            h.insert(name, HeaderValue::from_str(v).map_err(|_| bad(n))?);
+        }
+        for (n, v, _) in self.auth.pairs() {
+            let name = HeaderName::from_bytes(n.as_bytes()).map_err(|_| bad(&n))?;
+            let mut val = HeaderValue::from_str(&v).map_err(|_| bad(&n))?;
+            val.set_sensitive(true);
+            h.insert(name, val);
+        }
+        Ok(h)
+    }
+
+    fn path_of(url: &str) -> String {
+        match url::Url::parse(url) {
+            Ok(u) => u.path().to_string(),
+            Err(_) => url.split('?').next().unwrap_or_default().to_string(),
+        }
+    }
+
+    /// One attempt: send, read the body under the cap, map the outcome.
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+        extra: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<Response, Failure> {
+        self.guard.precheck().map_err(|err| Failure {
+            err,
+            retryable: false,
+            wait: None,
+            not_sent: true,
+        })?;
+        let what = format!("{} {}", method, Self::path_of(url));
+        let headers = self.headers(extra).map_err(|err| Failure {
+            err,
+            retryable: false,
+            wait: None,
+            not_sent: true,
+        })?;
+        let mut rb = self
+            .client
+            .request(method.clone(), url)
+            .headers(headers)
+            .timeout(timeout);
+        if !query.is_empty() {
+            rb = rb.query(query);
+        }
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        // Belt and braces: reqwest's own timeout should fire first.
+        let guard = timeout + Duration::from_secs(1);
+        let result = tokio::time::timeout(guard, self.exchange(rb, &what)).await;
+        let result = match result {
+            Ok(r) => r,
+            Err(_) => Err(Failure {
+                err: self.err(
+                    ErrorKind::Timeout,
+                    format!("{what}: no answer within {}s", timeout.as_secs_f64()),
+                ),
+                retryable: true,
+                wait: None,
+                not_sent: false,
+            }),
+        };
+        // Breaker: the server is healthy unless it timed out, refused or 5xx'd.
+        self.guard
+            .record_outcome(result.as_ref().err().map(|f| &f.err));
+        result
+    }
+
+    async fn exchange(&self, rb: reqwest::RequestBuilder, what: &str) -> Result<Response, Failure> {
+        let mut resp = rb.send().await.map_err(|e| {
+            let (kind, detail, not_sent) = send_error(&e, what);
+            Failure {
+                err: self.err(kind.clone(), detail),
+                retryable: kind != ErrorKind::Config,
+                wait: None,
+                not_sent,
+            }
+        })?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let cap = self.cfg.body_cap;
+        let too_large = |n: String| Failure {
+            err: self.err(
+                ErrorKind::TooLarge,
+                format!("{what}: body {n} exceeds the {cap}-byte cap"),
+            ),
+            retryable: false,
+            wait: None,
+            not_sent: false,
+        };
+        if let Some(len) = resp.content_length()
+            && len > cap as u64
+        {
+            return Err(too_large(format!("of {len} bytes")));
+        }
+        // Chunks are kept as they come (no doubling copies) and counted
+        // against the client's body budget, shared by its concurrent
+        // requests: what one provider holds at once stays under the cap.
+        let mut held = self.body_budget.hold();
+        let mut chunks = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(c)) => {
+                    if !held.grow(c.len()) {
+                        return Err(too_large("size".into()));
+                    }
+                    chunks.push(c);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    let (kind, cause) = if e.is_timeout() {
+                        (ErrorKind::Timeout, "body stalled".to_string())
+                    } else {
+                        (
+                            ErrorKind::Malformed,
+                            format!("body cut off: {}", short_cause(&e)),
+                        )
+                    };
+                    return Err(Failure {
+                        err: self.err(kind, format!("{what}: {cause}")),
+                        retryable: true,
+                        wait: None,
+                        not_sent: false,
+                    });
+                }
+            }
+        }
+        let body = chunks.concat();
+        drop(chunks);
+        drop(held);
+        if (200..300).contains(&status) {
+            return Ok(Response {
+                status,
+                headers,
+                body,
+                provider: self.provider.clone(),
+                what: what.to_string(),
+            });
+        }
+        Err(self.status_failure(status, &headers, &body, what))
+    }
+
+    fn status_failure(&self, status: u16, h: &HeaderMap, body: &[u8], what: &str) -> Failure {
+        let excerpt = error_excerpt(body, &self.auth.secrets());
+        let detail = if excerpt.is_empty() {
+            what.to_string()
+        } else {
+            format!("{what}: {excerpt}")
+        };
+        let wait = server_wait(h, SystemTime::now()).map(|w| clamp_wait(&self.cfg.retry, w));
+        let (kind, retryable) = match status {
+            429 => (ErrorKind::RateLimited { retry_after: wait }, true),
+            403 if is_rate_limit_403(h) => (ErrorKind::RateLimited { retry_after: wait }, true),
+            401 | 403 => (ErrorKind::Unauthorized { status }, false),
+            404 => (ErrorKind::NotFound, false),
+            408 | 425 => (ErrorKind::Http { status }, true),
+            409 => (ErrorKind::Conflict { status }, false),
+            501 | 505 => (ErrorKind::Server { status }, false),
+            500..=599 => (ErrorKind::Server { status }, true),
+            _ => (ErrorKind::Http { status }, false),
+        };
+        Failure {
+            err: self.err(kind, detail),
+            retryable,
+            wait,
+            not_sent: false,
+        }
+    }
+
+    /// GET `url` (absolute; build it with [`HttpClient::url`]) with query
+    /// pairs. Retried per the policy; returns a 2xx response.
+    pub async fn get(
+        &self,
+        url: &str,
+        query: &[(&str, String)],
+    ) -> Result<Response, ProviderError> {
+        self.get_with(url, query, &[]).await
+    }
+
+    /// GET with extra (non-secret) headers.
+    pub async fn get_with(
+        &self,
+        url: &str,
+        query: &[(&str, String)],
+        extra: &[(&str, &str)],
+    ) -> Result<Response, ProviderError> {
+        self.guard
+            .retry(|| {
+                self.attempt(
+                    &Method::GET,
+                    url,
+                    query,
+                    None,
+                    extra,
+                    self.cfg.total_timeout,
+                )
+            })
+            .await
+    }
+
+    /// GET and decode JSON into `T`.
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, ProviderError> {
+        self.get(url, query).await?.json()
+    }
+
+    /// Send a write (POST/PUT/PATCH/DELETE). **Never retried.** With
+    /// `idempotency_key`, an `Idempotency-Key` header is sent (only for
+    /// vendors that honour it). If the request may have reached the server
+    /// but no answer came back, the error is `ErrorKind::Unknown` ("outcome
+    /// unknown"); if it certainly never left (refused connection, open
+    /// circuit, rate-limit wait), the error says so with its own kind.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&serde_json::Value>,
+        extra: &[(&str, &str)],
+        idempotency_key: Option<&str>,
+    ) -> Result<Response, ProviderError> {
+        let mut hdrs: Vec<(&str, &str)> = extra.to_vec();
+        if let Some(k) = idempotency_key {
+            hdrs.push(("Idempotency-Key", k));
+        }
+        match self
+            .attempt(&method, url, &[], body, &hdrs, self.cfg.write_timeout)
+            .await
+        {
+            Ok(r) => Ok(r),
+            Err(f) => Err(self.guard.write_failure(f)),
+        }
+    }
+
+    /// Send a write exactly as it was planned, after checking that its
+    /// method and URL are the ones this provider would build for the op
+    /// (`expected`), so a plan cannot be turned into another request. The
+    /// planned body is sent as is (see [`attribute_plan`]). Never retried.
+    pub async fn send_planned(
+        &self,
+        req: &PlannedRequest,
+        expected: (&Method, &str),
+        extra: &[(&str, &str)],
+        idempotency_key: Option<&str>,
+    ) -> Result<Response, ProviderError> {
+        if !req.method.eq_ignore_ascii_case(expected.0.as_str()) || req.url != expected.1 {
+            return Err(self.err(
+                ErrorKind::Config,
+                format!(
+                    "the plan does not match the operation ({} {} planned, {} {} expected); nothing sent",
+                    req.method,
+                    Self::path_of(&req.url),
+                    expected.0,
+                    Self::path_of(expected.1)
+                ),
+            ));
+        }
+        self.send(
+            expected.0.clone(),
+            expected.1,
+            req.body.as_ref(),
+            extra,
+            idempotency_key,
+        )
+        .await
+    }
+
+    /// Follow `Link: rel="next"` pages whose bodies are bare JSON arrays of
+    /// `T` (Sentry, GitHub). Stops at `results="false"`, no link, or
+    /// `max_pages`.
+    pub async fn get_link_pages<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        query: &[(&str, String)],
+    ) -> Result<Vec<T>, ProviderError> {
+        let mut out = Vec::new();
+        let mut resp = self.get(url, query).await?;
+        for _ in 0..self.cfg.max_pages.max(1) {
+            out.extend(resp.json::<Vec<T>>()?);
+            let Some(next) = resp.link_next() else {
+                return Ok(out);
+            };
+            let next = self.same_origin(&next)?;
+            resp = self.get(&next, &[]).await?;
+        }
+        tracing::warn!(
+            "{}: stopped after {} pages",
+            self.provider,
+            self.cfg.max_pages
+        );
+        Ok(out)
+    }
+
+    /// Follow a next-page URL carried in the body (`split` returns the items
+    /// and the next URL, e.g. Opsgenie `paging.next`). Stops when there is
+    /// no next URL, a page is empty, or at `max_pages`.
+    pub async fn get_next_url_pages<P, T, F>(
+        &self,
+        url: &str,
+        query: &[(&str, String)],
+        split: F,
+    ) -> Result<Vec<T>, ProviderError>
+    where
+        P: DeserializeOwned,
+        F: Fn(P) -> (Vec<T>, Option<String>),
+    {
+        let mut out = Vec::new();
+        let mut page: P = self.get_json(url, query).await?;
+        for _ in 0..self.cfg.max_pages.max(1) {
+            let (items, next) = split(page);
+            let empty = items.is_empty();
+            out.extend(items);
+            let Some(next) = next.filter(|n| !n.is_empty() && !empty) else {
+                return Ok(out);
+            };
+            let next = self.same_origin(&next)?;
+            page = self.get_json(&next, &[]).await?;
+        }
+        tracing::warn!(
+            "{}: stopped after {} pages",
+            self.provider,
+            self.cfg.max_pages
+        );
+        Ok(out)
+    }
+}
