@@ -5,13 +5,14 @@ use super::faults::{AuditError, FaultState, Faults};
 use super::io_err;
 use super::record::{Entry, Record, ZERO_HASH, now_ts};
 use super::verify::check_line;
+use crate::fsutil::{LockError, lock_with_timeout, sync_dir};
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How much of the file end is read to find the last record.
 const TAIL_WINDOW: u64 = 64 * 1024;
@@ -161,21 +162,10 @@ impl AuditLog {
     }
 
     fn lock(&self, f: &File) -> Result<(), AuditError> {
-        let start = Instant::now();
-        loop {
-            match f.try_lock() {
-                Ok(()) => return Ok(()),
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    if start.elapsed() >= self.lock_timeout {
-                        return Err(AuditError::Busy);
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(AuditError::Open(io_err("cannot lock", &self.path, &e)));
-                }
-            }
-        }
+        lock_with_timeout(f, self.lock_timeout).map_err(|e| match e {
+            LockError::TimedOut => AuditError::Busy,
+            LockError::Io(e) => AuditError::Open(io_err("cannot lock", &self.path, &e)),
+        })
     }
 
     fn append_inner(&self, entry: &Entry) -> Result<Appended, AuditError> {
@@ -317,18 +307,6 @@ impl AuditLog {
             bytes: frag.len() as u64,
             at,
         })
-    }
-}
-
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
     }
 }
 

@@ -33,13 +33,14 @@
 
 use super::{BoxFut, ErrorKind, Provider, ProviderError};
 use crate::config::{ProviderConfig, ProviderKind};
+use crate::fsutil::{self, LockError};
 use crate::model::{Fetched, Flag, Time};
 use crate::ops::{ExecResult, Plan, PlannedRequest, WriteOp};
 use crate::text::SafeText;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -308,7 +309,7 @@ impl Flagd {
                 ),
             ));
         }
-        write_atomic(&real, new_text.as_bytes(), &meta)
+        fsutil::write_atomic(&real, new_text.as_bytes(), file_mode(&meta))
             .map_err(|e| self.io_err("cannot write", &e))?;
         drop(file);
         Ok(ExecResult {
@@ -338,23 +339,20 @@ impl Flagd {
                 .write(true)
                 .open(real)
                 .map_err(|e| self.io_err("cannot open for writing", &e))?;
-            match file.try_lock() {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match fsutil::lock_with_timeout(&file, left) {
                 Ok(()) => {}
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    if std::time::Instant::now() >= deadline {
-                        return Err(self.err(
-                            ErrorKind::Conflict { status: 423 },
-                            format!(
-                                "{} is locked by another process for more than {}s; nothing was written",
-                                self.path.display(),
-                                LOCK_WAIT.as_secs()
-                            ),
-                        ));
-                    }
-                    std::thread::sleep(Duration::from_millis(50));
-                    continue;
+                Err(LockError::TimedOut) => {
+                    return Err(self.err(
+                        ErrorKind::Conflict { status: 423 },
+                        format!(
+                            "{} is locked by another process for more than {}s; nothing was written",
+                            self.path.display(),
+                            LOCK_WAIT.as_secs()
+                        ),
+                    ));
                 }
-                Err(std::fs::TryLockError::Error(e)) => return Err(self.io_err("cannot lock", &e)),
+                Err(LockError::Io(e)) => return Err(self.io_err("cannot lock", &e)),
             }
             let meta = file
                 .metadata()
@@ -386,6 +384,18 @@ fn same_file(_meta: &fs::Metadata, path: &Path) -> bool {
     path.exists()
 }
 
+/// The permission bits to give the rewritten file: the ones it had.
+#[cfg(unix)]
+fn file_mode(meta: &fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o7777
+}
+
+#[cfg(not(unix))]
+fn file_mode(_meta: &fs::Metadata) -> u32 {
+    0o644
+}
+
 fn short_hash(h: &str) -> &str {
     h.get(..12).unwrap_or(h)
 }
@@ -411,39 +421,6 @@ fn read_capped(f: &mut File, len_hint: u64) -> Result<Vec<u8>, ReadErr> {
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
-}
-
-/// Temp file in the same directory, same permissions, fsync, rename over the
-/// target, fsync the directory. The temp file is removed on failure.
-fn write_atomic(target: &Path, bytes: &[u8], meta: &fs::Metadata) -> std::io::Result<()> {
-    let dir = target
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let base = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "flags".into());
-    let tmp = dir.join(format!(
-        ".{base}.sitrep-{}-{:016x}.tmp",
-        std::process::id(),
-        rand::random::<u64>()
-    ));
-    let result = (|| {
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        f.write_all(bytes)?;
-        f.set_permissions(meta.permissions())?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, target)?;
-        #[cfg(unix)]
-        File::open(dir)?.sync_all()?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// One step of a path into the document.
