@@ -17,9 +17,10 @@
 //! - `canonical`: the canonical JSON form and the chain hash;
 //! - `faults`: the writer's errors and its failure-injection hook;
 //! - `writer`: [`AuditLog`], the locking, syncing, self-repairing writer;
-//! - [`verify`](mod@verify): the streaming chain verifier;
-//! - [`read`](mod@read): reading records back and finding unresolved
-//!   intents.
+//! - [`verify`](mod@verify): the streaming chain verifier, and resumable
+//!   verification ([`verify_from`] with a [`VerifyCursor`]);
+//! - [`read`](mod@read): reading records back (all of them, or the newest
+//!   with [`read::tail`]) and finding unresolved intents.
 
 mod canonical;
 mod faults;
@@ -34,7 +35,8 @@ pub use faults::{AuditError, Faults};
 pub use read::{read, unresolved};
 pub use record::{Entry, Outcome, Phase, Record, RunbookRef, ZERO_HASH, now_ts, sanitize_detail};
 pub use verify::{
-    BreakKind, Broken, Verified, Verifier, VerifyError, verify, verify_reader, verify_stream,
+    BreakKind, Broken, Verified, Verifier, VerifyCursor, VerifyError, verify, verify_from,
+    verify_reader, verify_stream,
 };
 pub use writer::{Appended, AuditLog, LOCK_TIMEOUT, Recovery};
 

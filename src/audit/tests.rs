@@ -154,3 +154,151 @@ fn busy_lock_times_out() {
     holder.unlock().unwrap();
     assert_eq!(log.append(&entry(1)).unwrap().record.seq, 2);
 }
+
+/// `count` records chained after `prev`, sealed in memory (no fsync per
+/// record): the bytes and the new head.
+fn sealed(first_seq: u64, count: u64, prev: &str) -> (Vec<u8>, String) {
+    sealed_from(0, first_seq, count, prev)
+}
+
+/// [`sealed`], the entries numbered from `first_seq + base`.
+fn sealed_from(base: u64, first_seq: u64, count: u64, prev: &str) -> (Vec<u8>, String) {
+    let mut out = Vec::new();
+    let mut prev = prev.to_string();
+    for seq in first_seq..first_seq + count {
+        let (rec, line) = entry(seq + base).seal(seq, &prev, now_ts()).unwrap();
+        out.extend_from_slice(&line);
+        prev = rec.hash;
+    }
+    (out, prev)
+}
+
+fn append_bytes(p: &std::path::Path, bytes: &[u8]) {
+    use std::io::Write;
+    let mut f = OpenOptions::new().append(true).open(p).unwrap();
+    f.write_all(bytes).unwrap();
+}
+
+#[test]
+fn tail_of_a_large_log_matches_the_full_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("audit.jsonl");
+    let (bytes, _) = sealed(1, 10_000, ZERO_HASH);
+    std::fs::write(&p, &bytes).unwrap();
+    let (all, bad) = read(&p).unwrap();
+    assert_eq!((all.len(), bad), (10_000, 0));
+    for n in [0, 1, 499, 500, 9_999, 10_000, 20_000] {
+        let (got, bad) = read::tail(&p, n).unwrap();
+        assert_eq!(got, all[all.len().saturating_sub(n)..], "n {n}");
+        assert_eq!(bad, 0, "n {n}");
+    }
+    // Unparsable lines and a torn tail are counted as read counts them.
+    append_bytes(&p, b"not a record\n{\"torn");
+    let (all, all_bad) = read(&p).unwrap();
+    assert_eq!(all_bad, 2);
+    let (got, bad) = read::tail(&p, 500).unwrap();
+    assert_eq!((got.as_slice(), bad), (&all[all.len() - 500..], 2));
+    let (got, bad) = read::tail(&p, 20_000).unwrap();
+    assert_eq!((got, bad), (all, all_bad));
+}
+
+#[test]
+fn resume_verifies_only_what_was_appended() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("audit.jsonl");
+    // A missing file and an empty one are empty, valid logs.
+    let (v, c) = verify_from(&p, None).unwrap();
+    assert_eq!((v.records, c.offset, c.records), (0, 0, 0));
+    let log = AuditLog::new(&p);
+    for i in 0..5 {
+        log.append(&entry(i)).unwrap();
+    }
+    let (v0, c0) = verify_from(&p, None).unwrap();
+    assert_eq!(v0, verify(&p).unwrap());
+    assert_eq!(c0.offset, std::fs::metadata(&p).unwrap().len());
+    assert_eq!((c0.records, c0.head.as_str()), (5, v0.head.as_str()));
+    // Nothing new: the same answer from the anchor alone.
+    assert_eq!(
+        verify_from(&p, Some(&c0)).unwrap(),
+        (v0.clone(), c0.clone())
+    );
+    // Three appended records: the same head and count as a full verify.
+    for i in 5..8 {
+        log.append(&entry(i)).unwrap();
+    }
+    let (v1, c1) = verify_from(&p, Some(&c0)).unwrap();
+    assert_eq!(v1, verify(&p).unwrap());
+    assert_eq!((v1.records, v1.last_seq), (8, 8));
+    assert_eq!(c1.offset, std::fs::metadata(&p).unwrap().len());
+    assert_eq!((c1.records, c1.head.as_str()), (8, v1.head.as_str()));
+    // Only the lines after the cursor were read: a same-length edit of an
+    // earlier record (before the anchor line) is what resume cannot see.
+    let text = std::fs::read_to_string(&p).unwrap();
+    std::fs::write(&p, text.replacen("key-2", "key-9", 1)).unwrap();
+    log.append(&entry(8)).unwrap();
+    let (v2, c2) = verify_from(&p, Some(&c1)).unwrap();
+    assert_eq!((v2.records, c2.records), (9, 9));
+    let VerifyError::Broken(b) = verify(&p).unwrap_err() else {
+        panic!()
+    };
+    assert_eq!((b.line, b.kind), (3, BreakKind::Hash));
+    // A full verify (no cursor) finds it, of course.
+    assert_eq!(verify_from(&p, None).unwrap_err(), VerifyError::Broken(b));
+}
+
+#[test]
+fn resume_reports_breaks_as_a_full_verify_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("audit.jsonl");
+    let (bytes, head) = sealed(1, 10, ZERO_HASH);
+    std::fs::write(&p, &bytes).unwrap();
+    let (_, c) = verify_from(&p, None).unwrap();
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    let broken_at = |want_line: u64, want_kind: BreakKind| {
+        let full = verify(&p).unwrap_err();
+        let VerifyError::Broken(b) = &full else {
+            panic!("{full}")
+        };
+        assert_eq!((b.line, b.kind), (want_line, want_kind));
+        assert_eq!(verify_from(&p, Some(&c)).unwrap_err(), full);
+    };
+    // A record before the cursor rewritten shorter: the file shrank.
+    std::fs::write(&p, text.replacen("\"key-3\"", "\"k3\"", 1)).unwrap();
+    assert!(std::fs::metadata(&p).unwrap().len() < c.offset);
+    broken_at(3, BreakKind::Hash);
+    // Rewritten longer and more appended: the anchor line moved.
+    let (more, _) = sealed(11, 2, &head);
+    let mut grown = text.replacen("\"key-3\"", "\"key-33\"", 1).into_bytes();
+    grown.extend_from_slice(&more);
+    std::fs::write(&p, &grown).unwrap();
+    assert!(std::fs::metadata(&p).unwrap().len() > c.offset);
+    broken_at(3, BreakKind::Hash);
+    // The line right after the cursor does not chain.
+    let mut bad_next = bytes.clone();
+    bad_next.extend_from_slice(&sealed(11, 1, ZERO_HASH).0);
+    std::fs::write(&p, &bad_next).unwrap();
+    broken_at(11, BreakKind::Prev);
+    // The last verified record changed in place (same length), with the
+    // records after it chaining to the hash the cursor holds: the anchor
+    // no longer verifies, so the whole log is checked.
+    let mut anchor_edit = text.replacen("\"key-10\"", "\"key-99\"", 1).into_bytes();
+    anchor_edit.extend_from_slice(&more);
+    assert_eq!(anchor_edit.len(), bytes.len() + more.len());
+    std::fs::write(&p, &anchor_edit).unwrap();
+    broken_at(10, BreakKind::Hash);
+    // A torn append.
+    let mut torn = bytes.clone();
+    torn.extend_from_slice(&more[..20]);
+    std::fs::write(&p, &torn).unwrap();
+    broken_at(11, BreakKind::Torn);
+    // A different, valid log in its place (longer or shorter) verifies as
+    // what it is, not as a continuation.
+    for count in [4, 12] {
+        let (other, other_head) = sealed_from(100, 1, count, ZERO_HASH);
+        std::fs::write(&p, &other).unwrap();
+        let (v, next) = verify_from(&p, Some(&c)).unwrap();
+        assert_eq!(v, verify(&p).unwrap());
+        assert_eq!((v.records, v.head.as_str()), (count, other_head.as_str()));
+        assert_eq!(next.offset, other.len() as u64);
+    }
+}

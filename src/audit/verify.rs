@@ -9,7 +9,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 /// Why a line does not verify.
@@ -294,22 +294,30 @@ pub fn verify_reader(r: impl Read) -> Result<Verified, VerifyError> {
 }
 
 /// Feed every line of `r` to `v`.
-pub fn verify_stream(mut v: Verifier, r: impl Read) -> Result<Verified, VerifyError> {
+pub fn verify_stream(v: Verifier, r: impl Read) -> Result<Verified, VerifyError> {
+    stream_counted(v, r).map(|(ok, _)| ok)
+}
+
+/// [`verify_stream`], also returning how many bytes the verified lines
+/// took (newlines included).
+fn stream_counted(mut v: Verifier, r: impl Read) -> Result<(Verified, u64), VerifyError> {
     let mut r = BufReader::with_capacity(256 * 1024, r);
     let mut buf = Vec::with_capacity(1024);
+    let mut bytes = 0u64;
     loop {
         buf.clear();
         let n = r
             .read_until(b'\n', &mut buf)
             .map_err(|e| VerifyError::Io(format!("cannot read the audit log: {e}")))?;
         if n == 0 {
-            return Ok(v.finish());
+            return Ok((v.finish(), bytes));
         }
         if buf.last() != Some(&b'\n') {
             return Err(VerifyError::Broken(v.torn()));
         }
         buf.pop();
         v.push(&buf).map_err(VerifyError::Broken)?;
+        bytes += n as u64;
     }
 }
 
@@ -319,6 +327,128 @@ pub fn verify(path: &Path) -> Result<Verified, VerifyError> {
         Ok(f) => verify_reader(f),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Verifier::new().finish()),
         Err(e) => Err(VerifyError::Io(io_err("cannot open", path, &e))),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Resumable verification
+
+/// Where a verification ended, so that the next one can check only the
+/// lines appended since (see [`verify_from`]). Take it from the result of
+/// [`verify_from`]; it means nothing for another file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyCursor {
+    /// Byte offset just past the newline of the last verified line.
+    pub offset: u64,
+    /// `hash` of the last verified record ([`ZERO_HASH`] for none).
+    pub head: String,
+    /// Records verified up to `offset`. In a verified log, line `n` holds
+    /// seq `n`, so this is also the last `seq`.
+    pub records: u64,
+}
+
+/// How much before the cursor is read, at first, to find the line that ends
+/// there.
+const ANCHOR_WINDOW: u64 = 16 * 1024;
+
+/// Verify the log at `path`, checking only the lines after `cursor` when
+/// that is safe; returns the same [`Verified`] a full [`verify`] would,
+/// and the cursor for next time.
+///
+/// With a cursor, the line that ends at `cursor.offset` is read back and
+/// must still be a well-formed record with hash `cursor.head` and seq
+/// `cursor.records` (the anchor); the lines after it are then verified as
+/// a continuation of the chain ([`Verifier::resume`]). Everything else is a
+/// full verify from the first line:
+/// - no cursor, or a cursor at offset 0;
+/// - the file is now shorter than `cursor.offset` (rewritten or replaced);
+/// - the anchor does not hold (the file changed before the cursor: any
+///   edit that changed a length there moves the anchor line);
+/// - the resumed part does not verify: the full verify then reports the
+///   first broken line of the whole log, exactly as [`verify`] would.
+///
+/// What resume cannot see: an edit strictly before the anchor line that
+/// keeps every byte length (a same-length rewrite of an earlier record's
+/// text, say) leaves the anchor in place, so it is not re-checked; only a
+/// full [`verify`] finds it. A missing file is an empty, valid log, as for
+/// [`verify`].
+pub fn verify_from(
+    path: &Path,
+    cursor: Option<&VerifyCursor>,
+) -> Result<(Verified, VerifyCursor), VerifyError> {
+    let mut f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let ok = Verifier::new().finish();
+            let c = cursor_after(&ok, 0);
+            return Ok((ok, c));
+        }
+        Err(e) => return Err(VerifyError::Io(io_err("cannot open", path, &e))),
+    };
+    if let Some(c) = cursor.filter(|c| c.offset > 0) {
+        let len = f
+            .metadata()
+            .map_err(|e| VerifyError::Io(io_err("cannot stat", path, &e)))?
+            .len();
+        if c.offset <= len && anchor_holds(&mut f, c) {
+            f.seek(SeekFrom::Start(c.offset))
+                .map_err(|e| VerifyError::Io(io_err("cannot read", path, &e)))?;
+            match stream_counted(Verifier::resume(c.records, c.records, &c.head), &mut f) {
+                Ok((ok, n)) => {
+                    let next = cursor_after(&ok, c.offset + n);
+                    return Ok((ok, next));
+                }
+                Err(VerifyError::Broken(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        f.seek(SeekFrom::Start(0))
+            .map_err(|e| VerifyError::Io(io_err("cannot read", path, &e)))?;
+    }
+    let (ok, n) = stream_counted(Verifier::new(), &mut f)?;
+    let next = cursor_after(&ok, n);
+    Ok((ok, next))
+}
+
+fn cursor_after(ok: &Verified, offset: u64) -> VerifyCursor {
+    VerifyCursor {
+        offset,
+        head: ok.head.clone(),
+        records: ok.records,
+    }
+}
+
+/// Is the line that ends at `c.offset` still the record `c` was taken at?
+/// Any read error counts as no (the caller then verifies in full and
+/// reports errors itself).
+fn anchor_holds(f: &mut File, c: &VerifyCursor) -> bool {
+    let mut win = ANCHOR_WINDOW.min(c.offset);
+    loop {
+        let start = c.offset - win;
+        let mut buf = vec![0u8; win as usize];
+        if f.seek(SeekFrom::Start(start))
+            .and_then(|_| f.read_exact(&mut buf))
+            .is_err()
+        {
+            return false;
+        }
+        let Some((&b'\n', body)) = buf.split_last() else {
+            return false;
+        };
+        let line = match body.iter().rposition(|&b| b == b'\n') {
+            Some(i) => &body[i + 1..],
+            None if start == 0 => body,
+            None => {
+                // The line is longer than the window: read more.
+                win = (win * 2).min(c.offset);
+                continue;
+            }
+        };
+        let mut scratch = Vec::new();
+        return matches!(
+            check_line(line, &mut scratch),
+            Ok(ch) if ch.hash == c.head && ch.seq == c.records
+        );
     }
 }
 
