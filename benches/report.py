@@ -101,7 +101,6 @@ row("TUI memory with 5,000 incidents (RSS after 14 s: the first poll done; peak 
     "-", "≤ 16 MiB", "met" if h is not None and h <= 16 else "NOT met")
 s = num("size")
 row("stripped release binary", g("size"), "-", "-", "≤ 10 MB", "met" if s is not None and s <= 10 else "NOT met")
-row("hot code layout (build.rs, `scripts/hot-symbols`)", g("hot_layout", "not checked in this run"), "-", "-", "-", "")
 b = num("build_s")
 row("release build, 2 cores", (f"{b:.0f} s (`{build_cmd}`, dependencies already built)" if b else "not timed in this run"),
     "-", "-", "-", "")

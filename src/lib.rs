@@ -4,6 +4,8 @@
 //! normalize into the `model`, the `store` aggregates, `ops` plans write
 //! actions that the executor audits and carries out.
 
+pub mod actions;
+pub mod app;
 pub mod audit;
 pub mod cache;
 pub mod cli;

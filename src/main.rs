@@ -1,11 +1,12 @@
 use clap::Parser;
-use sitrep::cli::{self, Cli, Ctx};
+use sitrep::app::AppContext;
+use sitrep::cli::{self, Cli};
 
-fn init_logging(ctx: &Ctx, tui: bool) {
+fn init_logging(ctx: &AppContext, tui: bool) {
     use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
-    let level = match ctx.global.verbose {
+    let level = match ctx.opts.verbose {
         0 => LevelFilter::WARN,
         1 => LevelFilter::INFO,
         _ => LevelFilter::DEBUG,
@@ -55,7 +56,7 @@ fn init_logging(ctx: &Ctx, tui: bool) {
 }
 
 fn main() {
-    let _ = sitrep::tui::STARTED.set(std::time::Instant::now());
+    let _ = sitrep::tui::hooks::STARTED.set(std::time::Instant::now());
     let args = Cli::parse();
     // Still the only thread: the allocator is set up before any other.
     sitrep::mem::limit_arenas(if args.command.is_none() {
@@ -65,7 +66,13 @@ fn main() {
     });
     // TLS for every HTTP client: rustls with the ring provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let ctx = Ctx::new(args.global.clone());
+    let ctx = match AppContext::new(args.global.clone().into()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("sitrep: {e}");
+            std::process::exit(sitrep::app::exit::USAGE);
+        }
+    };
     init_logging(&ctx, args.command.is_none());
     // The console keeps two workers (polls, actions and the screen side by
     // side); a one-shot command runs on this thread alone: fewer threads,

@@ -234,6 +234,28 @@ pub struct Slo {
 }
 
 impl Slo {
+    /// The one-word state a responder reads: `ERROR`, `NO DATA`, or the
+    /// firing alert (`PAGE`/`TICKET`) and the deploy gate (`FROZEN`/`ok`).
+    pub fn state_label(&self) -> String {
+        if self.error.is_some() && !self.has_data() {
+            return "ERROR".into();
+        }
+        if !self.has_data() {
+            return "NO DATA".into();
+        }
+        let mut v = Vec::new();
+        if self.page_firing() {
+            v.push("PAGE");
+        } else if self.ticket_firing() {
+            v.push("TICKET");
+        }
+        v.push(match self.gate {
+            Gate::Frozen => "FROZEN",
+            Gate::Open => "ok",
+        });
+        v.join(" ")
+    }
+
     pub fn page_firing(&self) -> bool {
         self.alerts
             .iter()
@@ -314,6 +336,15 @@ pub struct Flag {
     pub url: Option<SafeText>,
 }
 
+impl Flag {
+    /// Does the filter match the key or the name (case-insensitive)?
+    pub fn matches(&self, filter: &str) -> bool {
+        let q = filter.to_lowercase();
+        self.key.as_str().to_lowercase().contains(&q)
+            || self.name.as_str().to_lowercase().contains(&q)
+    }
+}
+
 /// Fields in key order: `--json` prints them as declared, sorted (see
 /// `cli::output::doc` and its test).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -354,6 +385,23 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// The service of flag `key` (matching provider and environment when
+    /// given): what a kill switch's watch follows.
+    pub fn flag_service(
+        &self,
+        key: &str,
+        provider: Option<&str>,
+        env: Option<&str>,
+    ) -> Option<String> {
+        self.flags
+            .iter()
+            .filter(|f| f.key.as_str() == key)
+            .filter(|f| provider.is_none_or(|p| f.provider.as_str() == p))
+            .filter(|f| env.is_none_or(|e| f.environment.as_ref().is_none_or(|x| x.as_str() == e)))
+            .find_map(|f| f.service.as_ref().map(|s| s.as_str().to_string()))
+            .filter(|s| !s.trim().is_empty())
+    }
+
     /// Merge per-provider data into one picture, sorted the way a responder
     /// reads it: incidents worst first, deploys newest first, kill switches first.
     pub fn assemble<'a>(
@@ -497,5 +545,30 @@ mod tests {
         assert_eq!(v["1h"], 2.5);
         assert!(v["5m"].is_null());
         assert_eq!(v.as_object().map(|o| o.len()), Some(7));
+    }
+}
+
+/// Which environments count as production: the config's
+/// `production_environments`, else `production` and `prod`. The one
+/// answer the executor's guard, the console's red banner and the
+/// timeline's suspects all use.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProductionEnvs(Option<Vec<String>>);
+
+impl ProductionEnvs {
+    pub fn new(configured: Option<Vec<String>>) -> ProductionEnvs {
+        ProductionEnvs(configured)
+    }
+
+    /// The configured list (None: the default pair).
+    pub fn configured(&self) -> Option<&[String]> {
+        self.0.as_deref()
+    }
+
+    pub fn contains(&self, env: &str) -> bool {
+        match &self.0 {
+            Some(v) => v.iter().any(|e| e.eq_ignore_ascii_case(env)),
+            None => matches!(env.to_ascii_lowercase().as_str(), "production" | "prod"),
+        }
     }
 }

@@ -25,9 +25,9 @@
 //! or two consecutive assessments with the burn below the floor and no
 //! incident open on the service (recovered).
 
+use crate::actions::{ActionRequest, ExecError, Executed, Executor, Mode};
 use crate::model::*;
 use crate::ops::WriteOp;
-use crate::ops::executor::{ActionRequest, ExecError, Executed, Executor, Mode};
 use crate::text::SafeText;
 use crate::util;
 use chrono::Duration;

@@ -9,10 +9,11 @@
 //! as well as `--yes` to skip the prompt. Read-only mode is enforced by the
 //! executor itself.
 
-use super::{Ctx, WriteFlags, exit, print};
+use super::{WriteFlags, exit, print};
+use crate::actions::{ActionRequest, Executor, Mode};
+use crate::app::AppContext;
 use crate::audit::{self, Record, VerifyError};
 use crate::config::{Config, ProviderKind, SecretRef};
-use crate::ops::executor::{ActionRequest, Executor, Mode};
 use crate::ops::{Matcher, Plan, WriteOp};
 use crate::providers::Registry;
 use crate::secrets::{KEYRING_SERVICE, Secret, SystemSecrets};
@@ -28,8 +29,8 @@ fn fail(msg: impl std::fmt::Display, code: i32) -> i32 {
 /// The config for actions: with `--demo`, a config file is still used (if
 /// it loads) for identity, audit path, webhook and policies, but not for
 /// providers.
-pub fn action_config(ctx: &Ctx) -> Result<Config, String> {
-    if ctx.global.demo {
+pub fn action_config(ctx: &AppContext) -> Result<Config, String> {
+    if ctx.opts.demo {
         let mut cfg = if ctx.paths.config_exists() {
             ctx.config().unwrap_or_default()
         } else {
@@ -42,7 +43,7 @@ pub fn action_config(ctx: &Ctx) -> Result<Config, String> {
 }
 
 /// The audit log path for a config.
-pub fn audit_path(ctx: &Ctx, cfg: &Config) -> PathBuf {
+pub fn audit_path(ctx: &AppContext, cfg: &Config) -> PathBuf {
     cfg.audit
         .path
         .clone()
@@ -50,9 +51,9 @@ pub fn audit_path(ctx: &Ctx, cfg: &Config) -> PathBuf {
 }
 
 /// The executor for this command line.
-pub fn executor(ctx: &Ctx) -> Result<Executor, String> {
+pub fn executor(ctx: &AppContext) -> Result<Executor, String> {
     let cfg = action_config(ctx)?;
-    let registry = if ctx.global.demo {
+    let registry = if ctx.opts.demo {
         Registry::demo(ctx.now)
     } else {
         ctx.registry()?.0
@@ -63,7 +64,7 @@ pub fn executor(ctx: &Ctx) -> Result<Executor, String> {
         registry,
         &cfg,
         &ctx.paths.data_dir,
-        ctx.global.read_only,
+        ctx.opts.read_only,
         &SystemSecrets,
     ))
 }
@@ -95,7 +96,7 @@ fn is_yes(typed: &str) -> bool {
 }
 
 /// Run a write action with the real stdin.
-pub async fn run_write(ctx: &Ctx, req: ActionRequest, flags: &WriteFlags) -> i32 {
+pub async fn run_write(ctx: &AppContext, req: ActionRequest, flags: &WriteFlags) -> i32 {
     let ex = match executor(ctx) {
         Ok(e) => e,
         Err(e) => return fail(e, exit::USAGE),
@@ -200,7 +201,7 @@ fn request(op: WriteOp, reason: &str, flags: &WriteFlags) -> ActionRequest {
 }
 
 /// `incident ack|resolve|note`.
-pub async fn incident(ctx: &Ctx, cmd: &super::IncidentCmd) -> i32 {
+pub async fn incident(ctx: &AppContext, cmd: &super::IncidentCmd) -> i32 {
     use super::IncidentCmd::*;
     let (op, reason, flags) = match cmd {
         Ack {
@@ -253,7 +254,7 @@ pub async fn incident(ctx: &Ctx, cmd: &super::IncidentCmd) -> i32 {
 
 /// `silence --matcher k=v ... --duration 1h --reason TEXT`.
 pub async fn silence(
-    ctx: &Ctx,
+    ctx: &AppContext,
     matchers: &[String],
     duration: &str,
     reason: &str,
@@ -286,7 +287,7 @@ pub async fn silence(
 
 /// `rollback SERVICE --env ENV [--to ID]`.
 pub async fn rollback(
-    ctx: &Ctx,
+    ctx: &AppContext,
     service: &str,
     env: &str,
     to: &Option<String>,
@@ -304,7 +305,7 @@ pub async fn rollback(
 }
 
 /// `flag off|on KEY`.
-pub async fn flag(ctx: &Ctx, cmd: &super::FlagCmd) -> i32 {
+pub async fn flag(ctx: &AppContext, cmd: &super::FlagCmd) -> i32 {
     use super::FlagCmd::*;
     let (key, reason, provider, env, write, on) = match cmd {
         Off {
@@ -352,7 +353,7 @@ fn record_row(r: &Record) -> Vec<String> {
 }
 
 /// `audit [--json] [--limit N]` and `audit verify`.
-pub fn audit(ctx: &Ctx, verify: bool, json: bool, limit: usize) -> i32 {
+pub fn audit(ctx: &AppContext, verify: bool, json: bool, limit: usize) -> i32 {
     let cfg = match action_config(ctx) {
         Ok(c) => c,
         Err(e) => return fail(e, exit::USAGE),
@@ -653,7 +654,7 @@ pub fn auth_status_text(cfg: &Config) -> String {
 }
 
 /// `auth status`.
-pub fn auth_status(ctx: &Ctx) -> i32 {
+pub fn auth_status(ctx: &AppContext) -> i32 {
     match ctx.config() {
         Ok(cfg) => {
             print(&auth_status_text(&cfg));
@@ -664,7 +665,7 @@ pub fn auth_status(ctx: &Ctx) -> i32 {
 }
 
 /// `auth set|status|rm` with the real stdin.
-pub fn auth(ctx: &Ctx, cmd: &super::AuthCmd) -> i32 {
+pub fn auth(ctx: &AppContext, cmd: &super::AuthCmd) -> i32 {
     match cmd {
         super::AuthCmd::Set { provider } => {
             let tty = std::io::stdin().is_terminal();

@@ -7,24 +7,15 @@ pub mod report;
 pub mod runbook;
 pub mod watch;
 
-use crate::cache::Cache;
-use crate::config::{self, Config};
-use crate::model::{Severity, Time};
-use crate::paths::Paths;
-use crate::providers::Registry;
+use crate::app::AppContext;
+use crate::config;
+use crate::model::Severity;
 use crate::store::Store;
 use clap::{Args, Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
 
-/// Exit codes of SPEC §2.
-pub mod exit {
-    pub const OK: i32 = 0;
-    pub const PARTIAL: i32 = 1;
-    pub const USAGE: i32 = 2;
-    pub const AUDIT_BROKEN: i32 = 3;
-    pub const PROVIDER_FAILED: i32 = 4;
-}
+pub use crate::app::exit;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -66,6 +57,21 @@ pub struct Global {
     /// More logging to <data dir>/sitrep.log (-v info, -vv debug)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+impl From<Global> for crate::app::Options {
+    fn from(g: Global) -> Self {
+        crate::app::Options {
+            config: g.config,
+            data_dir: g.data_dir,
+            context: g.context,
+            demo: g.demo,
+            read_only: g.read_only,
+            theme: g.theme,
+            no_color: g.no_color,
+            verbose: g.verbose,
+        }
+    }
 }
 
 fn parse_boolish(s: &str) -> Result<bool, String> {
@@ -357,85 +363,6 @@ pub enum ThemeCmd {
     List,
 }
 
-/// Everything a command needs, resolved once.
-#[derive(Clone)]
-pub struct Ctx {
-    pub global: Global,
-    pub paths: Paths,
-    pub now: Time,
-}
-
-impl Ctx {
-    pub fn new(global: Global) -> Ctx {
-        let mut paths = Paths::resolve(global.config.clone(), global.data_dir.clone());
-        if let Some(name) = &global.context {
-            match paths.for_context(name) {
-                Ok(mut p) => {
-                    // An explicit --data-dir still wins.
-                    if global.data_dir.is_some() {
-                        p.data_dir = paths.data_dir.clone();
-                    }
-                    paths = p;
-                }
-                Err(e) => {
-                    eprintln!("sitrep: {e}");
-                    std::process::exit(exit::USAGE);
-                }
-            }
-        }
-        Ctx {
-            global,
-            paths,
-            now: chrono::Utc::now(),
-        }
-    }
-
-    /// The config; a missing file (not explicitly named) is an empty config.
-    pub fn config(&self) -> Result<Config, String> {
-        if !self.paths.config_exists() && !self.paths.config_explicit {
-            return Ok(Config::default());
-        }
-        config::load(&self.paths.config).map_err(|e| e.to_string())
-    }
-
-    /// The providers: the demo or the configured ones.
-    pub fn registry(&self) -> Result<(Registry, Config), String> {
-        if self.global.demo {
-            return Ok((Registry::demo(self.now), Config::default()));
-        }
-        if !self.paths.config_exists() {
-            return Err(format!(
-                "no config at {} (write one with `sitrep config init`, or try `sitrep --demo`)",
-                self.paths.config.display()
-            ));
-        }
-        let cfg = self.config()?;
-        let reg = Registry::from_config(&cfg, &crate::secrets::SystemSecrets);
-        Ok((reg, cfg))
-    }
-
-    pub fn cache(&self) -> Option<Cache> {
-        (!self.global.demo).then(|| Cache::new(&self.paths.data_dir))
-    }
-
-    pub async fn load_store(&self) -> Result<(Store, Config), String> {
-        let (store, cfg, cache) = self.load_store_unsaved().await?;
-        if let Some(c) = &cache {
-            store.save_fresh(c);
-        }
-        Ok((store, cfg))
-    }
-
-    /// [`Ctx::load_store`] with the cache not yet written: the caller
-    /// passes the returned cache to [`Store::save_fresh`].
-    pub async fn load_store_unsaved(&self) -> Result<(Store, Config, Option<Cache>), String> {
-        let (reg, cfg) = self.registry()?;
-        let cache = self.cache();
-        let store = Store::fetch_all_unsaved(&reg, cache.as_ref()).await;
-        Ok((store, cfg, cache))
-    }
-}
-
 fn err(msg: impl std::fmt::Display) -> i32 {
     eprintln!("sitrep: {msg}");
     exit::USAGE
@@ -472,7 +399,7 @@ fn partial(store: &Store) -> i32 {
 }
 
 /// Run a read command (the ones that aggregate provider data).
-pub async fn run_read(ctx: &Ctx, cmd: &Command) -> i32 {
+pub async fn run_read(ctx: &AppContext, cmd: &Command) -> i32 {
     let (store, cfg, cache) = match ctx.load_store_unsaved().await {
         Ok(x) => x,
         Err(e) => return err(e),
@@ -487,7 +414,7 @@ pub async fn run_read(ctx: &Ctx, cmd: &Command) -> i32 {
         }
         let mut snap = store.snapshot(ctx.now);
         if matches!(cmd, Command::Status { .. } | Command::Incidents { .. }) {
-            let (catalog, _) = runbook::load_catalog(ctx);
+            let (catalog, _) = ctx.catalog(crate::runbooks::Detail::Full);
             crate::runbooks::link_incidents(&mut snap.incidents, &cfg.service, &catalog.runbooks);
         }
         let out = match cmd {
@@ -515,7 +442,7 @@ pub async fn run_read(ctx: &Ctx, cmd: &Command) -> i32 {
     })
 }
 
-pub fn run_config(ctx: &Ctx, cmd: &ConfigCmd) -> i32 {
+pub fn run_config(ctx: &AppContext, cmd: &ConfigCmd) -> i32 {
     match cmd {
         ConfigCmd::Path => {
             print(&format!("{}\n", ctx.paths.config.display()));
@@ -569,7 +496,7 @@ pub fn run_config(ctx: &Ctx, cmd: &ConfigCmd) -> i32 {
     }
 }
 
-pub fn run_theme(ctx: &Ctx, cmd: &ThemeCmd) -> i32 {
+pub fn run_theme(ctx: &AppContext, cmd: &ThemeCmd) -> i32 {
     match cmd {
         ThemeCmd::List => {
             let mut s = String::new();
@@ -615,7 +542,7 @@ pub fn run_completions(shell: clap_complete::Shell) -> i32 {
 }
 
 /// Dispatch a parsed command line (everything except the TUI).
-pub async fn run(ctx: &Ctx, cmd: Command) -> i32 {
+pub async fn run(ctx: &AppContext, cmd: Command) -> i32 {
     match &cmd {
         Command::Status { .. }
         | Command::Incidents { .. }

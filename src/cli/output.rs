@@ -176,7 +176,7 @@ pub fn status(snap: &Snapshot, now: Time, as_json: bool) -> Result<String, Strin
             s.name.as_str(),
             util::share(s.error_budget_remaining),
             util::burn(s.burn_rates.h1),
-            slo_state(s)
+            s.state_label()
         ));
     }
     out.push_str("\nLIVE DEPLOYS\n");
@@ -210,26 +210,6 @@ pub fn status(snap: &Snapshot, now: Time, as_json: bool) -> Result<String, Strin
     ));
     out.push_str(&provider_footer(snap, now));
     Ok(out)
-}
-
-pub fn slo_state(s: &Slo) -> String {
-    if s.error.is_some() && !s.has_data() {
-        return "ERROR".into();
-    }
-    if !s.has_data() {
-        return "NO DATA".into();
-    }
-    let mut v = Vec::new();
-    if s.page_firing() {
-        v.push("PAGE");
-    } else if s.ticket_firing() {
-        v.push("TICKET");
-    }
-    v.push(match s.gate {
-        Gate::Frozen => "FROZEN",
-        Gate::Open => "ok",
-    });
-    v.join(" ")
 }
 
 pub fn incidents(
@@ -329,7 +309,7 @@ pub fn slos(snap: &Snapshot, as_json: bool) -> Result<String, String> {
             util::share(s.budget_burned_7d),
         ];
         row.extend(s.burn_rates.iter().map(|(_, v)| util::burn(v)));
-        row.push(slo_state(s));
+        row.push(s.state_label());
         t.row(row);
     }
     let now = snap.generated_at.unwrap_or_default();
@@ -394,11 +374,6 @@ pub fn deploys(
     Ok(out)
 }
 
-pub fn flag_matches(f: &Flag, filter: &str) -> bool {
-    let q = filter.to_lowercase();
-    f.key.as_str().to_lowercase().contains(&q) || f.name.as_str().to_lowercase().contains(&q)
-}
-
 pub fn flags(
     snap: &Snapshot,
     now: Time,
@@ -408,7 +383,7 @@ pub fn flags(
     let list: Vec<&Flag> = snap
         .flags
         .iter()
-        .filter(|f| filter.is_none_or(|q| flag_matches(f, q)))
+        .filter(|f| filter.is_none_or(|q| f.matches(q)))
         .collect();
     if as_json {
         let list: Vec<Flag> = list

@@ -1,13 +1,14 @@
 //! `sitrep timeline [--since 2h] [--window 30m] [--json]` and
 //! `sitrep handoff [--since 12h] [--markdown|--json] [--post-note INCIDENT]`.
 
-use super::{Ctx, WriteFlags, exit, print};
+use super::{WriteFlags, exit, print};
+use crate::actions::ActionRequest;
+use crate::app::AppContext;
 use crate::audit::{self, Record};
 use crate::config::Config;
 use crate::handoff;
 use crate::model::{Snapshot, Time};
 use crate::ops::WriteOp;
-use crate::ops::executor::ActionRequest;
 use crate::text::SafeText;
 use crate::timeline::{self, Event};
 use crate::util;
@@ -29,7 +30,7 @@ pub fn parse_span(flag: &str, s: &str) -> Result<chrono::Duration, String> {
 
 /// The audit records and the config that locates them (a broken or
 /// missing log only warns: the report still helps).
-fn audit_records(ctx: &Ctx) -> (Vec<Record>, Config, Vec<SafeText>) {
+fn audit_records(ctx: &AppContext) -> (Vec<Record>, Config, Vec<SafeText>) {
     let mut warnings = Vec::new();
     let cfg = match super::actions::action_config(ctx) {
         Ok(c) => c,
@@ -118,7 +119,7 @@ pub fn timeline_json(
 }
 
 /// `sitrep timeline`.
-pub async fn timeline(ctx: &Ctx, since: &str, window: &str, json: bool) -> i32 {
+pub async fn timeline(ctx: &AppContext, since: &str, window: &str, json: bool) -> i32 {
     let (since_d, window_d) = match (parse_span("--since", since), parse_span("--window", window)) {
         (Ok(s), Ok(w)) => (s, w),
         (Err(e), _) | (_, Err(e)) => return fail(e),
@@ -158,13 +159,13 @@ pub async fn timeline(ctx: &Ctx, since: &str, window: &str, json: bool) -> i32 {
 
 /// Everything `handoff` needs, built from the live data (shared with tests).
 pub async fn build_handoff(
-    ctx: &Ctx,
+    ctx: &AppContext,
     since: chrono::Duration,
     window: chrono::Duration,
 ) -> Result<(handoff::Handoff, crate::store::Store), String> {
     let (store, cfg) = ctx.load_store().await?;
     let mut snap = store.snapshot(ctx.now);
-    let (catalog, warning) = super::runbook::load_catalog(ctx);
+    let (catalog, warning) = ctx.catalog(crate::runbooks::Detail::Full);
     crate::runbooks::link_incidents(&mut snap.incidents, &cfg.service, &catalog.runbooks);
     let (recs, acfg, mut warnings) = audit_records(ctx);
     warnings.extend(warning);
@@ -211,7 +212,7 @@ pub struct HandoffArgs<'a> {
 }
 
 /// `sitrep handoff`.
-pub async fn handoff(ctx: &Ctx, a: HandoffArgs<'_>) -> i32 {
+pub async fn handoff(ctx: &AppContext, a: HandoffArgs<'_>) -> i32 {
     let (since_d, window_d) = match (
         parse_span("--since", a.since),
         parse_span("--window", a.window),

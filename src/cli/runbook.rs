@@ -1,7 +1,8 @@
 //! `sitrep runbook list [--json]` and `sitrep runbook show NAME`: offline,
 //! no provider, no network; a missing or broken config only warns.
 
-use super::{Ctx, exit, print};
+use super::{exit, print};
+use crate::app::AppContext;
 use crate::model::Time;
 use crate::runbooks::{Catalog, Detail, render};
 use crate::text::SafeText;
@@ -9,43 +10,15 @@ use crate::text::SafeText;
 /// Width of `runbook show` output (stable, so output diffs and snapshots).
 pub const SHOW_WIDTH: usize = 100;
 
-/// Every runbook the command line and the TUI see: bundled, `./runbooks`,
-/// then `[runbooks] dirs` of the config (relative to the config file). A
-/// missing config is fine; a broken one gives a warning, not an error
-/// (runbooks must open at 3 AM whatever state the config is in). Prints
-/// nothing: the TUI shows the warning itself.
-pub fn load_catalog(ctx: &Ctx) -> (Catalog, Option<SafeText>) {
-    load_catalog_detail(ctx, Detail::Full)
-}
-
-/// [`load_catalog`] at the given [`Detail`].
-pub fn load_catalog_detail(ctx: &Ctx, detail: Detail) -> (Catalog, Option<SafeText>) {
-    match ctx.config() {
-        Ok(c) => (
-            Catalog::load_detail(
-                &crate::runbooks::config_dirs(&ctx.paths.config, &c.runbooks),
-                detail,
-            ),
-            None,
-        ),
-        Err(e) => (
-            Catalog::load_detail(&[], detail),
-            Some(SafeText::line(&format!(
-                "config not read, [runbooks] dirs ignored: {e}"
-            ))),
-        ),
-    }
-}
-
-fn catalog(ctx: &Ctx, detail: Detail) -> Catalog {
-    let (cat, warning) = load_catalog_detail(ctx, detail);
+fn catalog(ctx: &AppContext, detail: Detail) -> Catalog {
+    let (cat, warning) = ctx.catalog(detail);
     if let Some(w) = warning {
         eprintln!("sitrep: warning: {w}");
     }
     cat
 }
 
-pub fn run(ctx: &Ctx, cmd: &super::RunbookCmd) -> i32 {
+pub fn run(ctx: &AppContext, cmd: &super::RunbookCmd) -> i32 {
     match cmd {
         super::RunbookCmd::List { json } => list(ctx, *json),
         super::RunbookCmd::Show { name } => show(ctx, name),
@@ -99,7 +72,7 @@ pub fn list_table(cat: &Catalog, now: Time) -> String {
     t.render()
 }
 
-fn list(ctx: &Ctx, json: bool) -> i32 {
+fn list(ctx: &AppContext, json: bool) -> i32 {
     let cat = catalog(ctx, Detail::Full);
     let code = if cat.broken.is_empty() {
         exit::OK
@@ -123,7 +96,7 @@ fn list(ctx: &Ctx, json: bool) -> i32 {
     code
 }
 
-fn show(ctx: &Ctx, name: &str) -> i32 {
+fn show(ctx: &AppContext, name: &str) -> i32 {
     // Only the text is shown: no steps, no revision.
     let cat = catalog(ctx, Detail::Text);
     let Some(rb) = cat.find(name) else {

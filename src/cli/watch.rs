@@ -3,10 +3,11 @@
 //! on stderr and the verdict on stdout, and record a `watch` audit record.
 //! The exit code stays the action's: the verdict is information.
 
-use super::{Ctx, FlagCmd, WriteFlags, exit, print};
+use super::{FlagCmd, WriteFlags, exit, print};
+use crate::actions::ActionRequest;
+use crate::app::AppContext;
 use crate::model::{Snapshot, Time};
 use crate::ops::WriteOp;
-use crate::ops::executor::ActionRequest;
 use crate::store::Store;
 use crate::text::SafeText;
 use crate::util;
@@ -57,7 +58,7 @@ fn fail(msg: impl std::fmt::Display, code: i32) -> i32 {
 /// `rollback ... --watch`.
 #[allow(clippy::too_many_arguments)]
 pub async fn rollback(
-    ctx: &Ctx,
+    ctx: &AppContext,
     service: &str,
     env: &str,
     to: &Option<String>,
@@ -82,7 +83,7 @@ pub async fn rollback(
 }
 
 /// `flag off|on KEY ... --watch`: the service is the flag's `service`.
-pub async fn flag(ctx: &Ctx, cmd: &FlagCmd) -> i32 {
+pub async fn flag(ctx: &AppContext, cmd: &FlagCmd) -> i32 {
     let (key, reason, provider, env, write, wf, on) = match cmd {
         FlagCmd::Off {
             key,
@@ -114,26 +115,9 @@ pub async fn flag(ctx: &Ctx, cmd: &FlagCmd) -> i32 {
     };
     let (k, p, e) = (key.clone(), provider.clone(), env.clone());
     run_watched(ctx, req, write, wf, move |snap| {
-        flag_service(snap, &k, p.as_deref(), e.as_deref())
+        snap.flag_service(&k, p.as_deref(), e.as_deref())
     })
     .await
-}
-
-/// The service of a flag in `snap` (matching provider and environment
-/// when given).
-pub fn flag_service(
-    snap: &Snapshot,
-    key: &str,
-    provider: Option<&str>,
-    env: Option<&str>,
-) -> Option<String> {
-    snap.flags
-        .iter()
-        .filter(|f| f.key.as_str() == key)
-        .filter(|f| provider.is_none_or(|p| f.provider.as_str() == p))
-        .filter(|f| env.is_none_or(|e| f.environment.as_ref().is_none_or(|x| x.as_str() == e)))
-        .find_map(|f| f.service.as_ref().map(|s| s.as_str().to_string()))
-        .filter(|s| !s.trim().is_empty())
 }
 
 fn reading(w: &Watch) -> String {
@@ -150,7 +134,7 @@ fn reading(w: &Watch) -> String {
 }
 
 async fn run_watched(
-    ctx: &Ctx,
+    ctx: &AppContext,
     req: ActionRequest,
     write: &WriteFlags,
     wf: &WatchFlags,

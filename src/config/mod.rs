@@ -476,9 +476,6 @@ impl Config {
     }
 
     pub fn is_production_env(&self, env: &str) -> bool {
-        match &self.production_environments {
-            Some(v) => v.iter().any(|e| e.eq_ignore_ascii_case(env)),
-            None => matches!(env.to_ascii_lowercase().as_str(), "production" | "prod"),
-        }
+        crate::model::ProductionEnvs::new(self.production_environments.clone()).contains(env)
     }
 }

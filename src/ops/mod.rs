@@ -2,8 +2,6 @@
 //! provider turns it into a `Plan` (a human summary plus the exact HTTP
 //! requests); the executor confirms, audits and carries it out.
 
-pub mod executor;
-
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

@@ -287,7 +287,7 @@ pub const WIRE_KINDS: &[ProviderKind] = &[
 
 /// Decode `body` with every wire type the provider kind reads: a value or a
 /// `ProviderError`, never a panic. For the fuzz targets (fuzz/) and the
-/// property tests (tests/decoders.rs); the fetch paths use the same types.
+/// property tests (tests/it/decoders.rs); the fetch paths use the same types.
 pub fn decode_wire(kind: ProviderKind, body: &[u8]) -> Result<(), ProviderError> {
     match kind {
         ProviderKind::Pagerduty => pagerduty::decode_wire(body),

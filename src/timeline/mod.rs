@@ -28,7 +28,6 @@ mod events;
 pub use events::{budget_text, slo_state_line};
 
 use crate::audit::{Outcome, Phase, Record};
-use crate::config::Config;
 use crate::model::*;
 use crate::text::SafeText;
 use crate::util;
@@ -137,11 +136,7 @@ impl Options {
     }
 
     fn is_production(&self, env: &str) -> bool {
-        Config {
-            production_environments: self.production_envs.clone(),
-            ..Config::default()
-        }
-        .is_production_env(env)
+        crate::model::ProductionEnvs::new(self.production_envs.clone()).contains(env)
     }
 }
 

@@ -156,8 +156,8 @@ pub struct State {
     pub log_path: PathBuf,
     pub warnings: Vec<String>,
     pub spinner: usize,
-    /// Environments treated as production.
-    pub production_envs: Vec<String>,
+    /// Environments treated as production (the context's config).
+    pub production_envs: ProductionEnvs,
     /// A side panel with details is open in list views.
     pub show_details: bool,
     /// Palette commands run, oldest first (shown first when the query is empty).
@@ -172,16 +172,17 @@ pub struct State {
     /// Contexts that exist, and the one in use.
     pub contexts: Vec<String>,
     pub context: Option<String>,
-    /// What changed (last 12 h), newest first, suspects marked: built on
-    /// first use after each `rebuild` (only the Timeline view reads it).
-    timeline: std::cell::OnceCell<Vec<crate::timeline::Event>>,
+    /// What changed (last 12 h), newest first, suspects marked: built by
+    /// `refresh` while the Timeline view is shown (only it reads it).
+    timeline: Option<Vec<crate::timeline::Event>>,
     /// Watches running after a rollback or kill switch.
     pub watches: Vec<crate::watch::Watch>,
     /// Bumped by `rebuild` (a new snapshot): keys the filtered-row cache.
     generation: u64,
-    /// Filtered incident rows per list, kept until the snapshot or the
-    /// filter changes (a frame reads them several times).
-    incident_rows: IncidentRows,
+    /// Filtered incident rows (Dashboard, Incidents), refreshed by
+    /// `refresh` when the snapshot or the filter changed (a frame reads
+    /// them several times; render only reads).
+    incident_rows: [Option<FilteredIncidents>; 2],
 }
 
 /// The open incidents a list shows: indices into `snap.incidents`, and how
@@ -192,28 +193,6 @@ pub struct FilteredIncidents {
     filter: String,
     pub rows: std::sync::Arc<[usize]>,
     pub unacked: usize,
-}
-
-/// Cache of [`FilteredIncidents`] for the Dashboard and Incidents lists.
-#[derive(Default)]
-struct IncidentRows(std::sync::Mutex<[Option<FilteredIncidents>; 2]>);
-
-impl IncidentRows {
-    fn lock(&self) -> std::sync::MutexGuard<'_, [Option<FilteredIncidents>; 2]> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-impl Clone for IncidentRows {
-    fn clone(&self) -> Self {
-        IncidentRows(std::sync::Mutex::new(self.lock().clone()))
-    }
-}
-
-impl std::fmt::Debug for IncidentRows {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("IncidentRows")
-    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -268,7 +247,7 @@ impl State {
             log_path: PathBuf::from("sitrep.log"),
             warnings: Vec::new(),
             spinner: 0,
-            production_envs: vec!["production".into(), "prod".into()],
+            production_envs: ProductionEnvs::default(),
             show_details: true,
             palette_history: Vec::new(),
             action_ctx: ActionCtx::default(),
@@ -276,19 +255,49 @@ impl State {
             runbooks: RunbooksView::default(),
             contexts: Vec::new(),
             context: None,
-            timeline: std::cell::OnceCell::new(),
+            timeline: None,
             watches: Vec::new(),
             generation: 0,
-            incident_rows: IncidentRows::default(),
+            incident_rows: [None, None],
         };
         s.rebuild();
         s
     }
 
+    /// Point the console at a context (at start, on `:ctx NAME`, and when
+    /// the first-run screen opens the demo): its providers' store (warm
+    /// from its cache), runbooks, production environments and flags. The
+    /// one place that configures the state from an application context:
+    /// nothing of the previous context survives (its walk, audit records
+    /// and watches belong to it).
+    pub fn configure(&mut self, console: &mut crate::app::Console) {
+        let ctx = &console.ctx;
+        self.store = std::mem::take(&mut console.store);
+        self.demo = ctx.opts.demo;
+        self.read_only = ctx.opts.read_only;
+        self.first_run = console.first_run.clone();
+        self.log_path = ctx.paths.log_file();
+        self.production_envs = ProductionEnvs::new(console.config.production_environments.clone());
+        self.runbooks = RunbooksView {
+            catalog: std::sync::Arc::new(std::mem::take(&mut console.catalog)),
+            walk: None,
+            allow_exec: console.config.runbooks.allow_exec,
+            data_dir: ctx.paths.data_dir.clone(),
+            services: console.config.service.clone(),
+        };
+        self.audit = AuditView::default();
+        self.watches.clear();
+        self.action_ctx = ActionCtx::default();
+        self.contexts = ctx.paths.contexts();
+        self.context = ctx.paths.context.clone();
+        self.rebuild();
+        for w in std::mem::take(&mut console.warnings) {
+            self.toast(ToastKind::Error, w);
+        }
+    }
+
     pub fn is_production(&self, env: &str) -> bool {
-        self.production_envs
-            .iter()
-            .any(|e| e.eq_ignore_ascii_case(env))
+        self.production_envs.contains(env)
     }
 
     pub fn rebuild(&mut self) {
@@ -299,13 +308,43 @@ impl State {
             &self.runbooks.services,
             &self.runbooks.catalog.runbooks,
         );
-        self.timeline = std::cell::OnceCell::new();
+        self.timeline = None;
+        self.refresh();
         for v in View::ALL {
-            // Counting the timeline's rows would build it: its selection is
-            // kept in range while it is on screen (`update`), not here.
+            // The timeline's selection is kept in range while it is on
+            // screen (`refresh`): counting its rows needs it built.
             if v != View::Timeline || self.view == View::Timeline {
                 self.clamp_selection(v);
             }
+        }
+    }
+
+    /// Bring the derived caches up to date (after every `update`): the
+    /// filtered incident rows, and the timeline while its view is shown.
+    /// Rendering only reads them.
+    pub fn refresh(&mut self) {
+        for (slot, v) in [View::Dashboard, View::Incidents].into_iter().enumerate() {
+            let fresh = self.incident_rows[slot].as_ref().is_some_and(|c| {
+                c.generation == self.generation && c.filter == self.list(v).filter
+            });
+            if !fresh {
+                self.incident_rows[slot] = Some(self.compute_incidents(v));
+            }
+        }
+        if self.view == View::Timeline {
+            if self.timeline.is_none() {
+                let opts =
+                    crate::timeline::Options::new(self.now, self.now - chrono::Duration::hours(12))
+                        .with_production_envs(
+                            self.production_envs.configured().map(<[String]>::to_vec),
+                        );
+                self.timeline = Some(crate::timeline::build(
+                    &self.snap,
+                    &self.audit.records,
+                    &opts,
+                ));
+            }
+            self.clamp_selection(View::Timeline);
         }
     }
 
@@ -336,14 +375,19 @@ impl State {
     /// `snap.incidents`, computed once per snapshot and filter.
     pub fn filtered_incidents(&self, v: View) -> FilteredIncidents {
         let slot = usize::from(v != View::Dashboard);
-        let filter = &self.list(v).filter;
-        let mut cache = self.incident_rows.lock();
-        if let Some(c) = &cache[slot]
+        if let Some(c) = &self.incident_rows[slot]
             && c.generation == self.generation
-            && &c.filter == filter
+            && c.filter == self.list(v).filter
         {
             return c.clone();
         }
+        // Not refreshed yet (a state changed outside `update`): computed,
+        // not stored.
+        self.compute_incidents(v)
+    }
+
+    fn compute_incidents(&self, v: View) -> FilteredIncidents {
+        let filter = &self.list(v).filter;
         let q = filter.to_lowercase();
         let rows: std::sync::Arc<[usize]> = self
             .snap
@@ -371,14 +415,12 @@ impl State {
             .iter()
             .filter(|&&n| self.snap.incidents[n].status.is_unacked())
             .count();
-        let f = FilteredIncidents {
+        FilteredIncidents {
             generation: self.generation,
             filter: filter.clone(),
             rows,
             unacked,
-        };
-        cache[slot] = Some(f.clone());
-        f
+        }
     }
 
     /// Open incidents (filtered) in display order.
@@ -445,7 +487,7 @@ impl State {
         self.snap
             .flags
             .iter()
-            .filter(|f| q.is_empty() || crate::cli::output::flag_matches(f, &q))
+            .filter(|f| q.is_empty() || f.matches(&q))
             .collect()
     }
 
@@ -483,19 +525,15 @@ impl State {
     }
 
     /// What changed in the last 12 h, newest first, suspects marked (built
-    /// from the snapshot and the audit log on first use).
+    /// from the snapshot and the audit log by `refresh` while the Timeline
+    /// view is shown; empty before).
     pub fn timeline(&self) -> &[crate::timeline::Event] {
-        self.timeline.get_or_init(|| {
-            let opts =
-                crate::timeline::Options::new(self.now, self.now - chrono::Duration::hours(12))
-                    .with_production_envs(Some(self.production_envs.clone()));
-            crate::timeline::build(&self.snap, &self.audit.records, &opts)
-        })
+        self.timeline.as_deref().unwrap_or(&[])
     }
 
     #[cfg(test)]
     pub fn timeline_built(&self) -> bool {
-        self.timeline.get().is_some()
+        self.timeline.is_some()
     }
 
     /// Timeline events shown (filtered).

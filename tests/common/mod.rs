@@ -1,9 +1,11 @@
 //! Shared test helpers: config + secrets for providers, fast HTTP settings,
-//! and a real Alertmanager process (started on a free loopback port, killed
-//! on drop).
+//! a real Alertmanager process (started on a free loopback port, killed on
+//! drop), and `have`, which decides whether a test that needs a program from
+//! the host runs, skips or fails.
 
 #![allow(dead_code)]
 
+pub mod audit_entry;
 pub mod fault;
 pub mod tmux;
 
@@ -12,9 +14,78 @@ use sitrep::providers::BuildCtx;
 use sitrep::providers::http::HttpConfig;
 use sitrep::secrets::{Secret, SecretSource};
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// A program from the host that some tests drive: the real servers, tmux
+/// and the independent audit verifier's interpreter.
+#[derive(Clone, Copy, Debug)]
+pub enum Tool {
+    Prometheus,
+    Promtool,
+    Alertmanager,
+    Tmux,
+    Python3,
+}
+
+impl Tool {
+    /// (what the message calls it, where it is: an absolute path or a name
+    /// looked up in PATH, the Debian package that has it)
+    fn spec(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Tool::Prometheus => ("prometheus", "/usr/bin/prometheus", "prometheus"),
+            Tool::Promtool => ("promtool", "/usr/bin/promtool", "prometheus"),
+            Tool::Alertmanager => ("prometheus-alertmanager", AM_BIN, "prometheus-alertmanager"),
+            Tool::Tmux => ("tmux", "tmux", "tmux"),
+            Tool::Python3 => ("python3", "python3", "python3"),
+        }
+    }
+
+    fn installed(self) -> bool {
+        let (_, at, _) = self.spec();
+        let runnable = |p: &Path| {
+            use std::os::unix::fs::PermissionsExt;
+            p.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        };
+        if at.starts_with('/') {
+            return runnable(Path::new(at));
+        }
+        std::env::var_os("PATH")
+            .is_some_and(|path| std::env::split_paths(&path).any(|d| runnable(&d.join(at))))
+    }
+}
+
+/// The one place that decides what a test does when a program it needs is
+/// missing: `false` (the caller returns early) after one line on stderr
+/// under plain `cargo test` (the test then shows as passed); a failure when `SITREP_REQUIRE_REAL_TESTS=1`
+/// (what `scripts/test` and CI set), so nothing is skipped silently there.
+///
+/// ```ignore
+/// if !common::have(&[Tool::Tmux]) {
+///     return;
+/// }
+/// ```
+pub fn have(tools: &[Tool]) -> bool {
+    for &tool in tools {
+        if tool.installed() {
+            continue;
+        }
+        let (name, _, package) = tool.spec();
+        let why =
+            format!("{name} not installed (apt-get install {package}, or run ./scripts/test)");
+        if std::env::var_os("SITREP_REQUIRE_REAL_TESTS").is_some_and(|v| v == "1") {
+            panic!("{why}; SITREP_REQUIRE_REAL_TESTS=1 does not allow skipping");
+        }
+        // Straight to the process's stderr: libtest captures `eprintln!`
+        // and shows it only for a failing test.
+        let _ = writeln!(std::io::stderr(), "skipped: {why}");
+        return false;
+    }
+    true
+}
 
 pub fn init() {
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -5,6 +5,8 @@ mod dashboard;
 mod lists;
 mod overlays;
 
+pub(crate) use overlays::centered;
+
 use super::keymap;
 use super::state::*;
 use crate::model::*;
@@ -80,7 +82,7 @@ pub fn render(f: &mut Frame, state: &State) {
         overlays::help(f, area, state);
     }
     if let Some(m) = &state.modal {
-        overlays::modal(f, area, state, m);
+        crate::tui::modals::draw(f, area, state, m);
     }
 }
 
@@ -168,7 +170,7 @@ pub fn flag_span(on: bool, t: &crate::theme::Theme) -> Span<'static> {
 
 /// The SLO state as text + style: PAGE / TICKET / FROZEN / ok / NO DATA.
 pub fn slo_state_span(s: &Slo, t: &crate::theme::Theme) -> Span<'static> {
-    let text = crate::cli::output::slo_state(s);
+    let text = s.state_label();
     let style = if !s.has_data() && s.error.is_some() {
         t.crit
     } else if !s.has_data() {

@@ -1,0 +1,122 @@
+//! The executor's record sequence, refusals and runbook commands.
+
+use super::*;
+
+#[test]
+fn keys_look_like_uuid_v4() {
+    let k = new_idempotency_key();
+    assert_eq!(k.len(), 36);
+    let parts: Vec<&str> = k.split('-').collect();
+    assert_eq!(
+        parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+        [8, 4, 4, 4, 12]
+    );
+    assert!(parts[2].starts_with('4'));
+    assert!(matches!(&parts[3][..1], "8" | "9" | "a" | "b"));
+    assert_ne!(k, new_idempotency_key());
+}
+
+fn req(op: WriteOp) -> ActionRequest {
+    ActionRequest::new(op, "test")
+}
+
+#[tokio::test]
+async fn demo_flow_records_intent_then_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(AuditLog::new(dir.path().join("audit.jsonl")));
+    let ex = Executor::new(Registry::demo(chrono::Utc::now()), log).with_actor("alice", "box");
+    let r = req(WriteOp::FlagSet {
+        provider: None,
+        key: "checkout-payments-v3".into(),
+        environment: None,
+        on: false,
+    });
+    let plan = ex.plan(&r).await.unwrap();
+    assert_eq!(plan.provider, "ld");
+    let done = ex.execute(&r, &plan, Mode::Live).await.unwrap();
+    assert_eq!(done.records, vec![1, 2]);
+    let (recs, _) = audit::read(&dir.path().join("audit.jsonl")).unwrap();
+    assert_eq!(recs[0].phase, Phase::Intent);
+    assert_eq!(recs[0].outcome, Outcome::Pending);
+    assert_eq!(recs[1].outcome, Outcome::Ok);
+    assert_eq!(recs[0].idempotency_key, done.idempotency_key);
+    assert_eq!(recs[1].idempotency_key, done.idempotency_key);
+    assert_eq!(recs[1].action, "flag.off");
+    assert_eq!(recs[1].provider.as_deref(), Some("ld"));
+    let (newest, bad) = ex.recent(1).unwrap();
+    assert_eq!((newest.len(), newest[0].seq, bad), (1, 2, 0));
+    assert_eq!(ex.verify().unwrap().records, 2);
+    // A provider error: recorded, exit 4, names the provider.
+    let r = req(WriteOp::IncidentAck {
+        provider: Some("am".into()),
+        id: "x".into(),
+    });
+    let e = ex.plan(&r).await.unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    assert!(e.to_string().contains("am"), "{e}");
+    // Unknown provider and no provider.
+    let r = req(WriteOp::IncidentAck {
+        provider: Some("nope".into()),
+        id: "x".into(),
+    });
+    assert_eq!(
+        ex.plan(&r).await.unwrap_err(),
+        ExecError::UnknownProvider("nope".into())
+    );
+    let r = req(WriteOp::SilenceExpire {
+        provider: None,
+        id: "x".into(),
+    });
+    assert!(matches!(
+        ex.plan(&r).await.unwrap_err(),
+        ExecError::NoProvider { .. }
+    ));
+}
+
+#[tokio::test]
+async fn runbook_exec_needs_allow_exec_and_records_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let ex = Executor::new(Registry::default(), Arc::new(AuditLog::new(&path)));
+    let r = req(WriteOp::RunbookExec {
+        runbook: "db-failover".into(),
+        step: 2,
+        command: "printf 'hello\\033[2J'; exit 3".into(),
+    });
+    let plan = ex.plan(&r).await.unwrap();
+    assert_eq!(
+        ex.execute(&r, &plan, Mode::Live).await.unwrap_err(),
+        ExecError::ExecDisabled
+    );
+    let ex = ex.with_allow_exec(true);
+    let e = ex.execute(&r, &plan, Mode::Live).await.unwrap_err();
+    assert_eq!(e.exit_code(), 4);
+    let (recs, _) = audit::read(&path).unwrap();
+    assert_eq!(recs.len(), 3);
+    assert_eq!(recs[0].outcome, Outcome::Refused);
+    assert_eq!(recs[2].outcome, Outcome::Error);
+    assert_eq!(recs[2].detail["exit"], 3);
+    let out = recs[2].detail["output"].as_str().unwrap();
+    assert!(out.starts_with("hello") && !out.contains('\u{1b}'), "{out}");
+    assert_eq!(
+        recs[2].runbook,
+        Some(RunbookRef {
+            id: "db-failover".into(),
+            step: 2
+        })
+    );
+    assert_eq!(recs[2].provider, None);
+    // A step is only recorded.
+    let r = req(WriteOp::RunbookStep {
+        runbook: "db-failover".into(),
+        step: 1,
+        item: Some(2),
+        checked: true,
+    });
+    let plan = ex.plan(&r).await.unwrap();
+    ex.execute(&r, &plan, Mode::Live).await.unwrap();
+    let (recs, _) = audit::read(&path).unwrap();
+    assert_eq!(recs[3].action, "runbook.step");
+    assert_eq!(recs[3].outcome, Outcome::Ok);
+    assert!(audit::verify(&path).is_ok());
+}

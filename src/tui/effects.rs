@@ -1,0 +1,375 @@
+//! Runs the effects `update` returns, off the UI loop: planning and
+//! executing on tasks through the audited executor, disk reads and writes
+//! on blocking threads (the offline cache and walk progress through one
+//! ordered writer), context loads, the browser. Each reports back as a
+//! `Msg`; nothing here writes the console's state.
+
+use super::state::{ActionCtx, AuditView, State, ToastKind};
+use super::update::{Done, Effect, Msg};
+use crate::actions::{ActionRequest, Executor, Mode};
+use crate::app::{AppContext, Console};
+use crate::cache::Cache;
+use crate::ops::{Plan, WriteOp};
+use crate::providers::Registry;
+use crate::providers::poller::{PollEvent, Poller};
+use tokio::sync::mpsc;
+
+/// One job for the ordered disk writer.
+enum DiskJob {
+    Cache {
+        cache: Cache,
+        provider: String,
+        kind: String,
+        at: crate::model::Time,
+        data: Box<crate::model::Fetched>,
+    },
+    Progress {
+        progress: Box<crate::runbooks::progress::Progress>,
+        data_dir: std::path::PathBuf,
+    },
+}
+
+/// The providers, cache and executor of the context in use.
+struct Session {
+    ctx: AppContext,
+    registry: Registry,
+    cache: Option<Cache>,
+    executor: Executor,
+    poller: Option<Poller>,
+}
+
+/// The loop's side of the console: what effects need beyond the state.
+pub struct Engine {
+    tx: mpsc::Sender<Msg>,
+    poll_tx: mpsc::Sender<PollEvent>,
+    session: Option<Session>,
+    /// Writes run one after another, in the order asked (two saves of the
+    /// same progress file never race).
+    disk: mpsc::UnboundedSender<DiskJob>,
+    first_frame: bool,
+}
+
+impl Engine {
+    pub fn new(tx: mpsc::Sender<Msg>, poll_tx: mpsc::Sender<PollEvent>) -> Engine {
+        let (disk, mut jobs) = mpsc::unbounded_channel::<DiskJob>();
+        let warn = tx.clone();
+        tokio::spawn(async move {
+            while let Some(job) = jobs.recv().await {
+                let r = tokio::task::spawn_blocking(move || write(job)).await;
+                if let Ok(Some(w)) = r {
+                    let _ = warn.send(Msg::Warn(w)).await;
+                }
+            }
+        });
+        Engine {
+            tx,
+            poll_tx,
+            session: None,
+            disk,
+            first_frame: false,
+        }
+    }
+
+    /// Called after every frame: the first starts polling and the audit read.
+    pub fn first_frame_drawn(&mut self) {
+        if !self.first_frame {
+            self.first_frame = true;
+            self.start_session();
+        }
+    }
+
+    fn start_session(&mut self) {
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        if s.poller.is_none() && !s.registry.providers.is_empty() {
+            s.poller = Some(Poller::start(&s.registry, self.poll_tx.clone()));
+        }
+        self.load_audit();
+    }
+
+    fn install(&mut self, console: Box<Console>) {
+        // Dropping the old session stops its pollers.
+        let Console {
+            ctx,
+            config,
+            registry,
+            cache,
+            ..
+        } = *console;
+        let executor = Executor::from_config(
+            registry.clone(),
+            &config,
+            &ctx.paths.data_dir,
+            ctx.opts.read_only,
+            &crate::secrets::SystemSecrets,
+        );
+        self.session = Some(Session {
+            ctx,
+            registry,
+            cache,
+            executor,
+            poller: None,
+        });
+        if self.first_frame {
+            self.start_session();
+        }
+    }
+
+    fn load_audit(&self) {
+        let Some(s) = &self.session else {
+            return;
+        };
+        let ex = s.executor.clone();
+        let tx = self.tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let v = load_audit(&ex);
+            let _ = tx.blocking_send(Msg::AuditLoaded(Box::new(v)));
+        });
+    }
+
+    fn load_console(&self, switch: Option<String>, ctx: Result<AppContext, String>) {
+        let tx = self.tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let result =
+                ctx.and_then(|c| c.load_console())
+                    .map(Box::new)
+                    .map_err(|e| match &switch {
+                        Some(name) => format!("context {name}: {e}"),
+                        None => e,
+                    });
+            let _ = tx.blocking_send(Msg::ConsoleLoaded { switch, result });
+        });
+    }
+
+    /// Run one effect. `state` is read (the action's context, a fresh
+    /// slot's data), never written.
+    pub fn run(&mut self, effect: Effect, state: &State) {
+        match effect {
+            Effect::Quit => {}
+            Effect::Install(i) => {
+                let console = i.0.lock().ok().and_then(|mut c| c.take());
+                if let Some(c) = console {
+                    self.install(c);
+                }
+            }
+            Effect::StartDemo => {
+                if let Some(s) = &self.session {
+                    self.load_console(None, Ok(s.ctx.demo()));
+                }
+            }
+            Effect::SwitchContext(name) => {
+                if let Some(s) = &self.session {
+                    let ctx = s.ctx.for_context(&name);
+                    self.load_console(Some(name), ctx);
+                }
+            }
+            Effect::Refresh => {
+                if let Some(p) = self.session.as_ref().and_then(|s| s.poller.as_ref()) {
+                    p.refresh_all();
+                }
+            }
+            Effect::Plan { op, reason } => self.plan(op, reason, state.action_ctx.clone()),
+            Effect::Execute { plan, reason } => {
+                self.execute(*plan, reason, state.action_ctx.clone())
+            }
+            Effect::RecordStep(op) => {
+                let ctx = ActionCtx {
+                    incident: state
+                        .runbooks
+                        .walk
+                        .as_ref()
+                        .and_then(|w| w.incident().map(str::to_string)),
+                    runbook: None,
+                };
+                self.record(op, ctx);
+            }
+            Effect::LoadAudit => self.load_audit(),
+            Effect::OpenWalk {
+                runbook,
+                incident,
+                data_dir,
+            } => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let w =
+                        crate::runbooks::walk::Walk::open(&data_dir, &runbook, incident.as_deref());
+                    let _ = tx.blocking_send(Msg::WalkOpened(Box::new(w)));
+                });
+            }
+            Effect::SaveProgress { progress, data_dir } => {
+                let _ = self.disk.send(DiskJob::Progress { progress, data_dir });
+            }
+            Effect::WriteCache(provider) => {
+                let Some(cache) = self.session.as_ref().and_then(|s| s.cache.clone()) else {
+                    return;
+                };
+                if let Some(slot) = state.store.slots.iter().find(|s| s.name == provider)
+                    && let Some(at) = slot.fetched_at
+                {
+                    let _ = self.disk.send(DiskJob::Cache {
+                        cache,
+                        provider,
+                        kind: slot.kind.clone(),
+                        at,
+                        data: Box::new(slot.data.clone()),
+                    });
+                }
+            }
+            Effect::RecordWatch(w, v) => {
+                let Some(s) = &self.session else {
+                    return;
+                };
+                let ex = s.executor.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = crate::watch::record(&ex, &w, &v, None).await {
+                        let _ = tx
+                            .send(Msg::Warn(format!("watch verdict not recorded: {e}")))
+                            .await;
+                    }
+                });
+            }
+            Effect::OpenUrl(url) => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let (kind, text) = open_url(&url);
+                    let _ = tx.blocking_send(Msg::Notice(kind, text));
+                });
+            }
+            Effect::Copy(text) => super::clipboard::copy(&text),
+        }
+    }
+
+    fn executor(&self) -> Option<Executor> {
+        self.session.as_ref().map(|s| s.executor.clone())
+    }
+
+    fn plan(&self, op: WriteOp, reason: String, ctx: ActionCtx) {
+        let Some(ex) = self.executor() else { return };
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let req = request(op, reason.clone(), &ctx);
+            let result = ex.plan(&req).await;
+            let _ = tx.send(Msg::Planned { result, reason }).await;
+        });
+    }
+
+    /// Record a runbook checklist tick (`runbook.step`, local: no provider,
+    /// no confirmation). Only a failure is reported back.
+    fn record(&self, op: WriteOp, ctx: ActionCtx) {
+        let Some(ex) = self.executor() else { return };
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let req = request(op, String::new(), &ctx);
+            let r = match ex.plan(&req).await {
+                Ok(plan) => ex.execute(&req, &plan, Mode::Live).await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = r {
+                let _ = tx
+                    .send(Msg::Warn(format!("checklist tick not recorded: {e}")))
+                    .await;
+            }
+        });
+    }
+
+    fn execute(&self, plan: Plan, reason: String, ctx: ActionCtx) {
+        let Some(ex) = self.executor() else { return };
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let req = request(plan.op.clone(), reason, &ctx);
+            let result = ex.execute(&req, &plan, Mode::Live).await.map(|done| Done {
+                message: done.message.to_string(),
+                warnings: done.warnings.iter().map(|w| w.to_string()).collect(),
+            });
+            let acted = result.is_ok().then(|| plan.op.clone());
+            let _ = tx.send(Msg::Executed(result)).await;
+            if let Some(op) = acted {
+                let _ = tx.send(Msg::Acted(op)).await;
+            }
+        });
+    }
+}
+
+fn request(op: WriteOp, reason: String, ctx: &ActionCtx) -> ActionRequest {
+    let mut req = ActionRequest::new(op, reason);
+    req.incident = ctx.incident.clone();
+    req.runbook = ctx.runbook.clone();
+    req
+}
+
+/// Carry out one disk job; a failure is returned for the responder to see
+/// (progress), or logged (the cache: a cache that cannot be written must
+/// not toast on every poll).
+fn write(job: DiskJob) -> Option<String> {
+    match job {
+        DiskJob::Cache {
+            cache,
+            provider,
+            kind,
+            at,
+            data,
+        } => {
+            if let Err(e) = cache.store(&provider, &kind, at, &data) {
+                tracing::warn!("cache write for {provider} failed: {e}");
+            }
+            None
+        }
+        DiskJob::Progress {
+            mut progress,
+            data_dir,
+        } => progress
+            .save(&data_dir, chrono::Utc::now())
+            .err()
+            .map(|e| format!("progress not saved: {e}")),
+    }
+}
+
+/// Read the newest records and verify the chain (blocking; run it off the loop).
+pub fn load_audit(ex: &Executor) -> AuditView {
+    let mut v = AuditView {
+        loaded: true,
+        ..Default::default()
+    };
+    match ex.recent(500) {
+        Ok((records, bad)) => {
+            v.records = records;
+            v.unreadable = bad;
+        }
+        Err(e) => v.chain = Some(Err(e)),
+    }
+    if v.chain.is_none() {
+        v.chain = Some(match ex.verify() {
+            Ok(ok) => Ok(format!(
+                "chain verified: {} records, head {}",
+                ok.records,
+                ok.head.get(..12).unwrap_or(&ok.head)
+            )),
+            Err(e) => Err(e.to_string()),
+        });
+    }
+    v
+}
+
+/// Open a web URL in the browser (blocking: run it off the loop).
+fn open_url(url: &str) -> (ToastKind, String) {
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return (ToastKind::Info, format!("not a web URL: {url}"));
+    }
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    match std::process::Command::new(opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    {
+        Ok(_) => (ToastKind::Ok, format!("opened {url}")),
+        Err(_) => (ToastKind::Info, format!("no browser here; URL: {url}")),
+    }
+}

@@ -1,0 +1,170 @@
+//! Free-text input: the reason for an action, a note's text, a silence's
+//! matchers. Enter submits (a reason is required), Esc cancels.
+
+use super::centered;
+use crate::ops::WriteOp;
+use crate::tui::state::*;
+use crate::tui::ui::{muted_line, panel};
+use crate::tui::update::Effect;
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+
+pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent, ctrl_c: bool) -> Vec<Effect> {
+    let Modal::Input {
+        title,
+        prompt,
+        mut text,
+        purpose,
+    } = modal
+    else {
+        return vec![];
+    };
+    match k.code {
+        KeyCode::Esc => vec![],
+        _ if ctrl_c => vec![],
+        KeyCode::Enter => submit_input(state, text.trim().to_string(), purpose),
+        KeyCode::Backspace => {
+            text.pop();
+            state.modal = Some(Modal::Input {
+                title,
+                prompt,
+                text,
+                purpose,
+            });
+            vec![]
+        }
+        KeyCode::Char(c) => {
+            if text.chars().count() < 500 && !c.is_control() {
+                text.push(c);
+            }
+            state.modal = Some(Modal::Input {
+                title,
+                prompt,
+                text,
+                purpose,
+            });
+            vec![]
+        }
+        _ => {
+            state.modal = Some(Modal::Input {
+                title,
+                prompt,
+                text,
+                purpose,
+            });
+            vec![]
+        }
+    }
+}
+
+pub fn draw(f: &mut Frame, area: Rect, state: &State, m: &Modal) {
+    let t = &state.theme;
+    let Modal::Input {
+        title,
+        prompt,
+        text,
+        ..
+    } = m
+    else {
+        return;
+    };
+    let r = centered(area, 76, 7);
+    f.render_widget(Clear, r);
+    let block = panel(title, t, true);
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    f.render_widget(
+        Paragraph::new(vec![
+            muted_line(prompt, t),
+            Line::from(""),
+            Line::from(vec![
+                Span::styled("> ", t.key),
+                Span::styled(text.clone(), t.title),
+                Span::styled("▏", t.focus),
+            ]),
+        ])
+        .wrap(Wrap { trim: false }),
+        inner,
+    );
+}
+
+fn submit_input(state: &mut State, text: String, purpose: InputPurpose) -> Vec<Effect> {
+    match purpose {
+        InputPurpose::Reason(op) => {
+            if text.is_empty() {
+                state.modal = Some(Modal::Input {
+                    title: format!("{} {}", op.action_name(), op.target()),
+                    prompt: "A reason is required (it is recorded in the audit log)".into(),
+                    text,
+                    purpose: InputPurpose::Reason(op),
+                });
+                return vec![];
+            }
+            state.modal = Some(Modal::Planning {
+                what: format!("planning: {} {}", op.action_name(), op.target()),
+            });
+            vec![Effect::Plan { op, reason: text }]
+        }
+        InputPurpose::NoteText { provider, id } => {
+            if text.is_empty() {
+                return vec![];
+            }
+            state.modal = Some(Modal::Planning {
+                what: format!("planning: note on {id}"),
+            });
+            vec![Effect::Plan {
+                op: WriteOp::IncidentNote {
+                    provider: Some(provider),
+                    id,
+                    text,
+                },
+                reason: String::new(),
+            }]
+        }
+        InputPurpose::SilenceMatchers { provider } => {
+            let mut matchers = Vec::new();
+            let mut duration = None;
+            for word in text.split_whitespace() {
+                if word.contains('=') || word.contains('~') {
+                    match word.parse() {
+                        Ok(m) => matchers.push(m),
+                        Err(e) => {
+                            state.modal = Some(Modal::Error {
+                                title: "Bad matcher".into(),
+                                text: e,
+                            });
+                            return vec![];
+                        }
+                    }
+                } else {
+                    match crate::config::parse_duration(word) {
+                        Ok(d) => duration = Some(d),
+                        Err(e) => {
+                            state.modal = Some(Modal::Error {
+                                title: "Bad duration".into(),
+                                text: e,
+                            });
+                            return vec![];
+                        }
+                    }
+                }
+            }
+            if matchers.is_empty() {
+                state.modal = Some(Modal::Error {
+                    title: "Bad silence".into(),
+                    text: "at least one matcher label=value is needed".into(),
+                });
+                return vec![];
+            }
+            let op = WriteOp::SilenceCreate {
+                provider: Some(provider),
+                matchers,
+                duration_secs: duration.map(|d| d.as_secs()).unwrap_or(3600),
+            };
+            crate::tui::update::ask_reason(state, op)
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! The console's modals, one component a file, each with `on_key` (the
+//! modal's keys; only `update` calls it) and `draw` (pure). This file
+//! routes a key or a frame to the open modal's component.
+
+pub mod busy;
+pub mod confirm;
+pub mod error;
+pub mod input;
+pub mod palette;
+
+use super::state::{Modal, State};
+use super::update::Effect;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+pub(crate) use super::ui::centered;
+
+/// A key while a modal is open. The modal is taken out of the state; its
+/// component puts it back (changed) unless the key closed it.
+pub fn on_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
+    let Some(modal) = state.modal.take() else {
+        return vec![];
+    };
+    let ctrl_c = k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
+    match modal {
+        Modal::Planning { .. } | Modal::Running { .. } => busy::on_key(state, modal, k, ctrl_c),
+        // Any key closes these.
+        Modal::Details | Modal::Error { .. } => vec![],
+        Modal::Palette { .. } => palette::on_key(state, modal, k, ctrl_c),
+        Modal::Input { .. } => input::on_key(state, modal, k, ctrl_c),
+        Modal::Confirm { .. } => confirm::on_key(state, modal, k, ctrl_c),
+    }
+}
+
+/// Draw the open modal over `area`.
+pub fn draw(f: &mut Frame, area: Rect, state: &State, m: &Modal) {
+    match m {
+        Modal::Planning { .. } | Modal::Running { .. } => busy::draw(f, area, state, m),
+        Modal::Error { .. } => error::draw(f, area, state, m),
+        Modal::Input { .. } => input::draw(f, area, state, m),
+        Modal::Details => {}
+        Modal::Palette { .. } => palette::draw(f, area, state, m),
+        Modal::Confirm { .. } => confirm::draw(f, area, state, m),
+    }
+}

@@ -1,0 +1,102 @@
+//! Write actions started from a list: read-only refusal, the reason
+//! prompt, planning.
+
+use super::*;
+
+pub(crate) fn refuse_read_only(state: &mut State) -> bool {
+    if state.read_only {
+        state.toast(
+            ToastKind::Error,
+            "READ-ONLY: write actions are disabled (started with --read-only)",
+        );
+    }
+    state.read_only
+}
+
+pub(crate) fn incident_action(state: &mut State, action: Action) -> Vec<Effect> {
+    if refuse_read_only(state) {
+        return vec![];
+    }
+    let Some(i) = state.selected_incident().cloned() else {
+        state.toast(ToastKind::Info, "no incident selected");
+        return vec![];
+    };
+    let provider = Some(i.provider.as_str().to_string());
+    let id = i.id.as_str().to_string();
+    state.action_ctx.incident = Some(id.clone());
+    match action {
+        Action::Ack => {
+            if !i.status.is_unacked() {
+                let msg = format!("{id} is already {}", i.status.label());
+                state.toast(ToastKind::Info, msg);
+                return vec![];
+            }
+            planning(state, "acknowledge");
+            vec![Effect::Plan {
+                op: WriteOp::IncidentAck { provider, id },
+                reason: String::new(),
+            }]
+        }
+        Action::Resolve => {
+            planning(state, "resolve");
+            vec![Effect::Plan {
+                op: WriteOp::IncidentResolve { provider, id },
+                reason: String::new(),
+            }]
+        }
+        Action::Note => {
+            state.modal = Some(Modal::Input {
+                title: format!("Note on {id}"),
+                prompt: "Note text (Enter to continue, Esc to cancel)".into(),
+                text: String::new(),
+                purpose: InputPurpose::NoteText {
+                    provider: i.provider.as_str().to_string(),
+                    id,
+                },
+            });
+            vec![]
+        }
+        Action::Silence => {
+            if i.status == IncidentStatus::Silenced {
+                state.toast(ToastKind::Info, format!("{id} is already silenced"));
+                return vec![];
+            }
+            // Alertmanager titles are "alertname: summary".
+            let name = i
+                .title
+                .as_str()
+                .split(':')
+                .next()
+                .filter(|n| !n.is_empty() && !n.contains(char::is_whitespace))
+                .unwrap_or(i.id.as_str())
+                .to_string();
+            state.modal = Some(Modal::Input {
+                title: "Silence alerts".into(),
+                prompt: "Matchers (label=value ...) then duration, e.g. alertname=X 1h".into(),
+                text: format!("alertname={name} 1h"),
+                purpose: InputPurpose::SilenceMatchers {
+                    provider: i.provider.as_str().to_string(),
+                },
+            });
+            vec![]
+        }
+        _ => vec![],
+    }
+}
+
+pub(crate) fn planning(state: &mut State, what: &str) {
+    state.modal = Some(Modal::Planning {
+        what: format!("planning: {what}"),
+    });
+}
+
+/// Rollback and flag flips ask for a reason first (it is recorded).
+pub(crate) fn ask_reason(state: &mut State, op: WriteOp) -> Vec<Effect> {
+    state.modal = Some(Modal::Input {
+        title: format!("{} {}", op.action_name(), op.target()),
+        prompt: "Reason (recorded in the audit log; Enter to plan, Esc to cancel)".into(),
+        text: String::new(),
+        purpose: InputPurpose::Reason(op),
+    });
+    vec![]
+}

@@ -1,0 +1,301 @@
+//! Keys outside modals: the filter line, help, and the keymap's actions
+//! on the list views.
+
+use super::*;
+
+pub(crate) fn move_sel(state: &mut State, view: View, delta: isize) {
+    let n = state.len(view);
+    let l = state.list_mut(view);
+    if n == 0 {
+        l.selected = 0;
+        return;
+    }
+    let cur = l.selected as isize;
+    l.selected = (cur + delta).clamp(0, n as isize - 1) as usize;
+}
+
+/// Rows visible in a list view, from the layout.
+pub fn page_rows(state: &State) -> usize {
+    (state.size.1 as usize).saturating_sub(8).max(1)
+}
+
+pub(crate) fn on_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
+    if state.first_run.is_some() {
+        return match k.code {
+            KeyCode::Char('d') => vec![Effect::StartDemo],
+            KeyCode::Char('q') | KeyCode::Esc => {
+                state.quit = true;
+                vec![Effect::Quit]
+            }
+            KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
+                state.quit = true;
+                vec![Effect::Quit]
+            }
+            _ => vec![],
+        };
+    }
+    if state.modal.is_some() {
+        return crate::tui::modals::on_key(state, k);
+    }
+    if state.filter_editing {
+        let v = state.view;
+        match k.code {
+            KeyCode::Enter => state.filter_editing = false,
+            KeyCode::Esc => {
+                state.filter_editing = false;
+                state.list_mut(v).filter.clear();
+            }
+            KeyCode::Backspace => {
+                state.list_mut(v).filter.pop();
+            }
+            KeyCode::Char(c)
+                if !k.modifiers.contains(KeyModifiers::CONTROL)
+                    && state.list(v).filter.len() < 64 =>
+            {
+                state.list_mut(v).filter.push(c);
+            }
+            _ => {}
+        }
+        state.list_mut(v).selected = 0;
+        return vec![];
+    }
+    if state.help {
+        if matches!(
+            keymap::lookup(state.view, &k),
+            Some(Action::Quit | Action::Help | Action::Back)
+        ) {
+            state.help = false;
+        }
+        return vec![];
+    }
+    let Some(action) = keymap::lookup(state.view, &k) else {
+        return vec![];
+    };
+    on_action(state, action)
+}
+
+pub(crate) fn list_view(state: &State) -> View {
+    state.view
+}
+
+pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
+    let view = list_view(state);
+    if matches!(
+        action,
+        Action::Ack
+            | Action::Resolve
+            | Action::Note
+            | Action::Silence
+            | Action::Rollback
+            | Action::KillSwitch
+            | Action::FlagOn
+    ) {
+        // Started from a list, not from a runbook step.
+        state.action_ctx = ActionCtx::default();
+    }
+    match action {
+        Action::Quit => {
+            state.quit = true;
+            vec![Effect::Quit]
+        }
+        Action::Help => {
+            state.help = true;
+            vec![]
+        }
+        Action::View(v) => {
+            state.view = v;
+            entered(state)
+        }
+        Action::NextView => {
+            state.view = state.view.next();
+            entered(state)
+        }
+        Action::PrevView => {
+            state.view = state.view.prev();
+            entered(state)
+        }
+        Action::Down | Action::Up if view == View::Runbooks && state.runbooks.walk.is_some() => {
+            if let Some(w) = state.runbooks.walk.as_mut() {
+                w.move_cursor(if action == Action::Down { 1 } else { -1 });
+            }
+            vec![]
+        }
+        Action::Down => {
+            move_sel(state, view, 1);
+            vec![]
+        }
+        Action::Up => {
+            move_sel(state, view, -1);
+            vec![]
+        }
+        Action::Top => {
+            state.list_mut(view).selected = 0;
+            vec![]
+        }
+        Action::Bottom => {
+            move_sel(state, view, isize::MAX / 2);
+            vec![]
+        }
+        Action::PageDown => {
+            let p = page_rows(state) as isize;
+            move_sel(state, view, p);
+            vec![]
+        }
+        Action::PageUp => {
+            let p = page_rows(state) as isize;
+            move_sel(state, view, -p);
+            vec![]
+        }
+        Action::Filter => {
+            state.filter_editing = true;
+            vec![]
+        }
+        Action::Palette => {
+            state.modal = Some(Modal::Palette {
+                query: String::new(),
+                selected: 0,
+            });
+            vec![]
+        }
+        Action::Refresh => {
+            state.toast(ToastKind::Info, "refreshing every provider");
+            vec![Effect::Refresh]
+        }
+        Action::Details => {
+            if state.view == View::Dashboard {
+                state.view = View::Incidents;
+                if let Some(i) = state.selected_incident().map(|i| i.id.clone()) {
+                    let pos = state
+                        .incidents(View::Incidents)
+                        .iter()
+                        .position(|x| x.id == i);
+                    state.list_mut(View::Incidents).selected = pos.unwrap_or(0);
+                }
+            } else if state.view == View::Incidents
+                && let Some(i) = state.selected_incident()
+                && let Some(rb) = &i.runbook
+            {
+                let (id, incident) = (rb.as_str().to_string(), Some(i.id.as_str().to_string()));
+                state.view = View::Runbooks;
+                return open_walk(state, &id, incident);
+            } else if state.view == View::Runbooks {
+                if let Some(rb) = state.selected_runbook() {
+                    let id = rb.id.as_str().to_string();
+                    return open_walk(state, &id, None);
+                }
+            } else {
+                state.show_details = !state.show_details;
+            }
+            vec![]
+        }
+        Action::Back => {
+            if state.view == View::Runbooks
+                && let Some(walk) = state.runbooks.walk.take()
+            {
+                return vec![save_progress(state, *walk)];
+            }
+            if !state.list(view).filter.is_empty() {
+                state.list_mut(view).filter.clear();
+            } else if state.view != View::Dashboard {
+                state.view = View::Dashboard;
+            }
+            vec![]
+        }
+        Action::Ack | Action::Resolve | Action::Note | Action::Silence => {
+            incident_action(state, action)
+        }
+        Action::Rollback => {
+            if refuse_read_only(state) {
+                return vec![];
+            }
+            let Some(d) = state.selected_deploy() else {
+                state.toast(ToastKind::Info, "select a deploy to roll back");
+                return vec![];
+            };
+            // Selecting an older good deploy means "roll back to this one".
+            let to = (!d.current
+                && matches!(
+                    d.state,
+                    crate::model::DeployState::Success | crate::model::DeployState::Inactive
+                )
+                && state.deploys().iter().any(|x| {
+                    x.current
+                        && x.service == d.service
+                        && x.environment == d.environment
+                        && x.created_at > d.created_at
+                }))
+            .then(|| d.id.as_str().to_string());
+            let op = WriteOp::Rollback {
+                provider: Some(d.provider.as_str().to_string()),
+                service: d.service.as_str().to_string(),
+                environment: d.environment.as_str().to_string(),
+                to,
+            };
+            ask_reason(state, op)
+        }
+        Action::KillSwitch | Action::FlagOn => {
+            if refuse_read_only(state) {
+                return vec![];
+            }
+            let on = action == Action::FlagOn;
+            let Some(f) = state.selected_flag() else {
+                state.toast(ToastKind::Info, "select a flag");
+                return vec![];
+            };
+            if f.on == on {
+                let msg = format!("{} is already {}", f.key, if on { "ON" } else { "OFF" });
+                state.toast(ToastKind::Info, msg);
+                return vec![];
+            }
+            let op = WriteOp::FlagSet {
+                provider: Some(f.provider.as_str().to_string()),
+                key: f.key.as_str().to_string(),
+                environment: f.environment.as_ref().map(|e| e.as_str().to_string()),
+                on,
+            };
+            ask_reason(state, op)
+        }
+        Action::OpenUrl => {
+            let url = match state.view {
+                View::Incidents | View::Dashboard => {
+                    state.selected_incident().and_then(|i| i.url.clone())
+                }
+                View::Deploys => state.selected_deploy().and_then(|d| d.url.clone()),
+                View::Flags => state.selected_flag().and_then(|f| f.url.clone()),
+                _ => None,
+            };
+            match url {
+                Some(u) => vec![Effect::OpenUrl(u.as_str().to_string())],
+                None => {
+                    state.toast(ToastKind::Info, "no URL for this item");
+                    vec![]
+                }
+            }
+        }
+        Action::Copy => {
+            let text = match state.view {
+                View::Incidents | View::Dashboard => state
+                    .selected_incident()
+                    .map(|i| format!("{} {} {}", i.severity, i.id, i.title)),
+                View::Deploys => state.selected_deploy().map(|d| d.sha.as_str().to_string()),
+                View::Flags => state.selected_flag().map(|f| f.key.as_str().to_string()),
+                View::Runbooks => state
+                    .runbooks
+                    .walk
+                    .as_ref()
+                    .and_then(|w| w.selected_code().map(|(_, c)| c.as_str().to_string())),
+                _ => None,
+            };
+            match text {
+                Some(t) => {
+                    state.toast(ToastKind::Ok, "copied to the clipboard");
+                    vec![Effect::Copy(t)]
+                }
+                None => vec![],
+            }
+        }
+        Action::ToggleItem | Action::NextStep | Action::PrevStep | Action::RunBlock => {
+            walk_action(state, action)
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! `update(state, msg) -> effects`: all the behaviour of the console, with
+//! no I/O and no drawing, so it is tested with keys in and effects out.
+
+use super::keymap::{self, Action};
+
+mod incident;
+mod keys;
+mod mouse;
+mod palette;
+#[cfg(test)]
+mod tests;
+mod walk;
+mod watch;
+
+use super::state::*;
+use crate::actions::ExecError;
+use crate::app::Console;
+use crate::model::{IncidentStatus, Time};
+use crate::ops::{Plan, WriteOp};
+use crate::providers::poller::PollEvent;
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
+pub(crate) use incident::*;
+pub use keys::page_rows;
+use keys::*;
+use mouse::*;
+pub(crate) use palette::*;
+use walk::*;
+use watch::*;
+
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    Poll(PollEvent),
+    Tick(Time),
+    /// A quit signal (SIGTERM/SIGHUP/SIGINT) or the end of input.
+    Quit,
+    /// The spinner's beat while something is in flight.
+    Spin,
+    /// A context (at start, `:ctx NAME`, or the demo from the first-run
+    /// screen) was read from disk. `switch` names the context switched to.
+    ConsoleLoaded {
+        switch: Option<String>,
+        result: Result<Box<Console>, String>,
+    },
+    /// The provider planned an action (or could not).
+    Planned {
+        result: Result<Plan, ExecError>,
+        reason: String,
+    },
+    /// An action finished: what happened, or why not. An
+    /// [`ExecError::outcome_unknown`] error is told apart from a refusal.
+    Executed(Result<Done, ExecError>),
+    /// The audit log was read.
+    AuditLoaded(Box<AuditView>),
+    /// A runbook walk was opened (its saved progress read).
+    WalkOpened(Box<crate::runbooks::walk::Walk>),
+    /// A background job failed (a runbook step could not be audited,
+    /// progress not saved).
+    Warn(String),
+    /// Something to tell the responder (a URL opened, or not).
+    Notice(ToastKind, String),
+    /// A write action succeeded (after `Executed`): watch its effect.
+    Acted(WriteOp),
+}
+
+/// What a finished action reports: the provider's message and warnings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Done {
+    pub message: String,
+    pub warnings: Vec<String>,
+}
+
+impl std::fmt::Display for Done {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)?;
+        for w in &self.warnings {
+            write!(f, " (warning: {w})")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<&str> for Done {
+    fn from(message: &str) -> Done {
+        Done {
+            message: message.to_string(),
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// A loaded context on its way from `update` (which configured the state
+/// from it) to the loop (which takes its providers, cache and executor).
+#[derive(Clone, Debug)]
+pub struct Install(pub std::sync::Arc<std::sync::Mutex<Option<Box<Console>>>>);
+
+impl PartialEq for Install {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    Quit,
+    Refresh,
+    /// Ask the executor to plan this action.
+    Plan {
+        op: WriteOp,
+        reason: String,
+    },
+    /// Carry out a confirmed plan through the audited executor.
+    Execute {
+        plan: Box<Plan>,
+        reason: String,
+    },
+    OpenUrl(String),
+    /// Copy to the clipboard (OSC 52, our own escape, base64 payload).
+    Copy(String),
+    /// Read (and verify) the audit log.
+    LoadAudit,
+    /// Open a runbook in walk mode (reads saved progress off the loop).
+    OpenWalk {
+        runbook: Box<crate::runbooks::Runbook>,
+        incident: Option<String>,
+        data_dir: std::path::PathBuf,
+    },
+    /// Save a walk's progress (in order, off the loop).
+    SaveProgress {
+        progress: Box<crate::runbooks::progress::Progress>,
+        data_dir: std::path::PathBuf,
+    },
+    /// Record a checklist tick in the audit log.
+    RecordStep(WriteOp),
+    /// Read another context (team/account config) off the loop.
+    SwitchContext(String),
+    /// Open the embedded demo (the first-run screen's `d`).
+    StartDemo,
+    /// Use the providers, cache and executor of the context the state
+    /// was just configured from.
+    Install(Install),
+    /// Write a provider's fresh data to the offline cache (off the loop).
+    WriteCache(String),
+    /// Record a watch verdict in the audit log.
+    RecordWatch(Box<crate::watch::Watch>, Box<crate::watch::Verdict>),
+}
+
+/// Returns the side effects to run; `state` is changed in place. The
+/// return value of `dirty` says whether a redraw is needed.
+pub fn update(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
+    let out = dispatch(state, msg);
+    // The derived caches follow what changed (the timeline is built once
+    // its view is shown, and its selection clamped then).
+    state.refresh();
+    out
+}
+
+fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
+    match msg {
+        Msg::Key(k) if k.kind == KeyEventKind::Release => (vec![], false),
+        Msg::Key(k) => (on_key(state, k), true),
+        Msg::Mouse(m) => on_mouse(state, m),
+        Msg::Resize(w, h) => {
+            state.size = (w, h);
+            (vec![], true)
+        }
+        Msg::Quit => {
+            state.quit = true;
+            (vec![Effect::Quit], false)
+        }
+        Msg::Spin => {
+            state.spinner = state.spinner.wrapping_add(1);
+            (vec![], true)
+        }
+        Msg::ConsoleLoaded { switch, result } => match result {
+            Ok(mut console) => {
+                state.configure(&mut console);
+                if let Some(name) = switch {
+                    state.toast(ToastKind::Ok, format!("context {name}"));
+                }
+                let install = Install(std::sync::Arc::new(std::sync::Mutex::new(Some(console))));
+                (vec![Effect::Install(install)], true)
+            }
+            Err(e) => {
+                state.toast(ToastKind::Error, e);
+                (vec![], true)
+            }
+        },
+        Msg::WalkOpened(w) => {
+            if let Some(warn) = &w.warning {
+                state.toast(ToastKind::Error, warn.to_string());
+            }
+            state.runbooks.walk = Some(w);
+            state.view = View::Runbooks;
+            (vec![], true)
+        }
+        Msg::Notice(kind, text) => {
+            state.toast(kind, text);
+            (vec![], true)
+        }
+        Msg::Poll(ev) => {
+            let was_in_flight = state.any_in_flight();
+            let fresh = match &ev {
+                PollEvent::Done {
+                    provider,
+                    result: Ok(_),
+                    ..
+                } => Some(provider.clone()),
+                _ => None,
+            };
+            let changed = state.store.apply(ev, None);
+            let mut fx: Vec<Effect> = fresh.into_iter().map(Effect::WriteCache).collect();
+            if changed {
+                state.rebuild();
+                fx.extend(observe_watches(state));
+            }
+            (
+                fx,
+                changed || was_in_flight != state.any_in_flight() || !state.watches.is_empty(),
+            )
+        }
+        Msg::Tick(now) => {
+            let old = state.now;
+            let seconds_shown = state.shows_seconds();
+            state.now = now;
+            // Expire toasts after 8 s.
+            let toasts = state.toasts.len();
+            state.toasts.retain(|t| (now - t.at).num_seconds() < 8);
+            // Idle means idle: redraw only when something on screen would
+            // change — the minute (clock, ages in minutes), an age still
+            // shown in seconds, or a toast leaving.
+            let minute = now.timestamp() / 60 != old.timestamp() / 60;
+            let second = now.timestamp() != old.timestamp() && seconds_shown;
+            let fx = observe_watches(state);
+            let verdicts = !fx.is_empty();
+            (
+                fx,
+                minute || second || verdicts || toasts != state.toasts.len(),
+            )
+        }
+        Msg::Planned { result, reason } => {
+            match result {
+                Ok(plan) => {
+                    let need = plan.op.typed_confirmation();
+                    let env = plan.op.environment().map(str::to_string);
+                    let production = env.as_deref().is_some_and(|e| state.is_production(e));
+                    let burn = match &plan.op {
+                        WriteOp::Rollback { service, .. } => state.burn_for(service),
+                        _ => None,
+                    };
+                    state.modal = Some(Modal::Confirm {
+                        plan: Box::new(plan),
+                        reason,
+                        need,
+                        typed: String::new(),
+                        production,
+                        burn,
+                        error: None,
+                    });
+                }
+                Err(e) => {
+                    state.modal = Some(Modal::Error {
+                        title: "Cannot plan this action".into(),
+                        text: e.to_string(),
+                    });
+                }
+            }
+            (vec![], true)
+        }
+        Msg::Executed(r) => {
+            state.modal = None;
+            match r {
+                Ok(done) => state.toast(ToastKind::Ok, done.to_string()),
+                Err(e) => {
+                    let title = if e.outcome_unknown() {
+                        "Outcome unknown: check the provider before retrying"
+                    } else {
+                        "Action failed"
+                    };
+                    state.toast(ToastKind::Error, e.to_string());
+                    state.modal = Some(Modal::Error {
+                        title: title.into(),
+                        text: e.to_string(),
+                    });
+                }
+            }
+            (vec![Effect::Refresh, Effect::LoadAudit], true)
+        }
+        Msg::Acted(op) => {
+            let service = match &op {
+                WriteOp::Rollback { service, .. } => Some(service.clone()),
+                WriteOp::FlagSet {
+                    key,
+                    provider,
+                    environment,
+                    ..
+                } => state
+                    .snap
+                    .flag_service(key, provider.as_deref(), environment.as_deref()),
+                _ => None,
+            };
+            if let Some(svc) = service {
+                let w = crate::watch::Watch::new(&svc, &state.snap, state.now)
+                    .after(op.action_name(), &op.target());
+                state.toast(
+                    ToastKind::Info,
+                    format!(
+                        "watching {svc} for {}m: burn rate and incidents",
+                        w.config().window.num_minutes()
+                    ),
+                );
+                state.watches.push(w);
+            }
+            (vec![], true)
+        }
+        Msg::Warn(w) => {
+            state.toast(ToastKind::Error, w);
+            (vec![], true)
+        }
+        Msg::AuditLoaded(a) => {
+            state.audit = *a;
+            state.rebuild();
+            (vec![], true)
+        }
+    }
+}

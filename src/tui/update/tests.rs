@@ -1,0 +1,347 @@
+use super::*;
+use crate::providers::Registry;
+use crate::store::Store;
+use chrono::TimeZone;
+
+pub fn demo_state() -> State {
+    let now = chrono::Utc
+        .with_ymd_and_hms(2026, 11, 22, 3, 4, 5)
+        .single()
+        .unwrap();
+    let reg = Registry::demo(now);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let store = rt.block_on(Store::fetch_all(&reg, None));
+    let mut s = State::new(store, crate::theme::Theme::default_theme(), now);
+    s.demo = true;
+    s
+}
+
+/// The console tells a write whose outcome is unknown (the request
+/// may have landed) from one that was refused or failed.
+#[test]
+fn outcome_unknown_is_told_apart_from_a_refusal() {
+    use crate::providers::{ErrorKind, ProviderError};
+    let mut s = demo_state();
+    let cut = ProviderError::new("pd", ErrorKind::Unknown, "connection reset after send");
+    update(&mut s, Msg::Executed(Err(ExecError::Provider(cut))));
+    let Some(Modal::Error { title, text }) = &s.modal else {
+        panic!("no error modal: {:?}", s.modal);
+    };
+    assert!(title.starts_with("Outcome unknown"), "{title}");
+    assert!(text.contains("connection reset"), "{text}");
+    update(&mut s, Msg::Executed(Err(ExecError::ReadOnly)));
+    let Some(Modal::Error { title, .. }) = &s.modal else {
+        panic!("no error modal: {:?}", s.modal);
+    };
+    assert_eq!(title, "Action failed");
+    assert_eq!(s.toasts.last().map(|t| t.kind), Some(ToastKind::Error));
+}
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn code(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+#[test]
+fn number_keys_and_tab_switch_views() {
+    let mut s = demo_state();
+    update(&mut s, key('3'));
+    assert_eq!(s.view, View::Slos);
+    update(&mut s, code(KeyCode::Tab));
+    assert_eq!(s.view, View::Deploys);
+    update(&mut s, code(KeyCode::Esc));
+    assert_eq!(s.view, View::Dashboard);
+}
+
+#[test]
+fn q_quits_and_help_toggles() {
+    let mut s = demo_state();
+    update(&mut s, key('?'));
+    assert!(s.help);
+    let (fx, _) = update(&mut s, key('q'));
+    assert!(!s.help && !s.quit && fx.is_empty(), "q closes help first");
+    let (fx, _) = update(&mut s, key('q'));
+    assert!(s.quit);
+    assert_eq!(fx, vec![Effect::Quit]);
+}
+
+#[test]
+fn the_timeline_is_built_only_when_shown_and_its_selection_clamped_then() {
+    let mut s = demo_state();
+    s.rebuild();
+    assert!(
+        !s.timeline_built(),
+        "a rebuild on the dashboard built the timeline"
+    );
+    s.list_mut(View::Timeline).selected = 10_000;
+    s.rebuild();
+    assert!(!s.timeline_built());
+    update(&mut s, key('8'));
+    assert!(s.timeline_built());
+    let n = s.len(View::Timeline);
+    assert!(n > 0);
+    assert_eq!(s.list(View::Timeline).selected, n - 1);
+}
+
+#[test]
+fn selection_is_clamped() {
+    let mut s = demo_state();
+    update(&mut s, key('2'));
+    for _ in 0..50 {
+        update(&mut s, key('j'));
+    }
+    assert_eq!(s.list(View::Incidents).selected, s.len(View::Incidents) - 1);
+    update(&mut s, key('g'));
+    assert_eq!(s.list(View::Incidents).selected, 0);
+    update(&mut s, key('k'));
+    assert_eq!(s.list(View::Incidents).selected, 0);
+}
+
+#[test]
+fn filter_narrows_the_list() {
+    let mut s = demo_state();
+    update(&mut s, key('2'));
+    let all = s.len(View::Incidents);
+    update(&mut s, key('/'));
+    for c in "search".chars() {
+        update(&mut s, key(c));
+    }
+    update(&mut s, code(KeyCode::Enter));
+    assert!(!s.filter_editing);
+    let n = s.len(View::Incidents);
+    assert!(n > 0 && n < all, "{n} of {all}");
+    assert!(
+        s.incidents(View::Incidents)
+            .iter()
+            .all(|i| i.title.as_str().contains("search")
+                || i.service.as_ref().is_some_and(|x| x.as_str() == "search"))
+    );
+}
+
+#[test]
+fn ack_plans_then_confirm_executes() {
+    let mut s = demo_state();
+    update(&mut s, key('2'));
+    let sel = s.selected_incident().unwrap().clone();
+    assert!(sel.status.is_unacked());
+    let (fx, _) = update(&mut s, key('a'));
+    let Effect::Plan { op, .. } = &fx[0] else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(
+        op,
+        &WriteOp::IncidentAck {
+            provider: Some("pd".into()),
+            id: sel.id.as_str().into()
+        }
+    );
+    assert!(matches!(s.modal, Some(Modal::Planning { .. })));
+    let plan = Plan {
+        op: op.clone(),
+        provider: "pd".into(),
+        summary: "ack".into(),
+        stakes: vec![],
+        requests: vec![],
+        detail: serde_json::Value::Null,
+    };
+    update(
+        &mut s,
+        Msg::Planned {
+            result: Ok(plan),
+            reason: String::new(),
+        },
+    );
+    assert!(matches!(s.modal, Some(Modal::Confirm { need: None, .. })));
+    let (fx, _) = update(&mut s, key('y'));
+    assert!(matches!(fx[0], Effect::Execute { .. }));
+    update(&mut s, Msg::Executed(Ok("acknowledged".into())));
+    assert!(s.modal.is_none());
+    assert_eq!(s.toasts.last().map(|t| t.kind), Some(ToastKind::Ok));
+}
+
+#[test]
+fn kill_switch_needs_reason_and_typed_key() {
+    let mut s = demo_state();
+    update(&mut s, key('5'));
+    let f = s.selected_flag().unwrap().clone();
+    assert!(f.on);
+    update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('K'), KeyModifiers::SHIFT)),
+    );
+    assert!(matches!(s.modal, Some(Modal::Input { .. })));
+    let (fx, _) = update(&mut s, code(KeyCode::Enter));
+    assert!(fx.is_empty(), "empty reason is refused");
+    for c in "bad deploy".chars() {
+        update(&mut s, key(c));
+    }
+    let (fx, _) = update(&mut s, code(KeyCode::Enter));
+    let Effect::Plan { op, reason } = &fx[0] else {
+        panic!()
+    };
+    assert_eq!(reason, "bad deploy");
+    let plan = Plan {
+        op: op.clone(),
+        provider: "ld".into(),
+        summary: "off".into(),
+        stakes: vec![],
+        requests: vec![],
+        detail: serde_json::Value::Null,
+    };
+    update(
+        &mut s,
+        Msg::Planned {
+            result: Ok(plan),
+            reason: reason.clone(),
+        },
+    );
+    // 'y' does not confirm a typed confirmation; a wrong name is refused.
+    let (fx, _) = update(&mut s, key('y'));
+    assert!(fx.is_empty());
+    let (fx, _) = update(&mut s, code(KeyCode::Enter));
+    assert!(fx.is_empty());
+    assert!(matches!(
+        s.modal,
+        Some(Modal::Confirm { error: Some(_), .. })
+    ));
+    update(&mut s, code(KeyCode::Backspace));
+    for c in f.key.as_str().chars() {
+        update(&mut s, key(c));
+    }
+    let (fx, _) = update(&mut s, code(KeyCode::Enter));
+    assert!(matches!(fx[0], Effect::Execute { .. }), "{fx:?}");
+}
+
+#[test]
+fn read_only_refuses_in_the_ui() {
+    let mut s = demo_state();
+    s.read_only = true;
+    update(&mut s, key('2'));
+    let (fx, _) = update(&mut s, key('a'));
+    assert!(fx.is_empty());
+    assert!(s.modal.is_none());
+    assert!(s.toasts.last().unwrap().text.contains("READ-ONLY"));
+}
+
+#[test]
+fn rollback_of_selected_older_deploy_targets_it() {
+    let mut s = demo_state();
+    update(&mut s, key('4'));
+    let idx = s
+        .deploys()
+        .iter()
+        .position(|d| d.id.as_str() == "1871")
+        .unwrap();
+    s.list_mut(View::Deploys).selected = idx;
+    update(&mut s, key('b'));
+    let Some(Modal::Input {
+        purpose: InputPurpose::Reason(op),
+        ..
+    }) = &s.modal
+    else {
+        panic!()
+    };
+    assert_eq!(
+        op,
+        &WriteOp::Rollback {
+            provider: Some("gh".into()),
+            service: "checkout".into(),
+            environment: "production".into(),
+            to: Some("1871".into())
+        }
+    );
+}
+
+#[test]
+fn poll_error_keeps_data_and_marks_provider() {
+    let mut s = demo_state();
+    let before = s.snap.incidents.len();
+    let at = s.now;
+    let (_, dirty) = update(
+        &mut s,
+        Msg::Poll(PollEvent::Done {
+            provider: "pd".into(),
+            at,
+            result: Err(crate::providers::ProviderError::new(
+                "pd",
+                crate::providers::ErrorKind::Timeout,
+                "",
+            )),
+        }),
+    );
+    assert!(dirty);
+    assert_eq!(s.snap.incidents.len(), before);
+    assert!(
+        s.snap
+            .providers
+            .iter()
+            .any(|p| p.name.as_str() == "pd" && !p.ok && p.error.is_some())
+    );
+}
+
+#[test]
+fn mouse_click_selects_the_row_under_it_and_wheel_scrolls() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut s = demo_state();
+    s.size = (160, 45);
+    update(&mut s, key('2'));
+    // Header 2 lines, table border, column header: data row 0 is y=4.
+    let click = |row| {
+        Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: 20,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    update(&mut s, click(6));
+    assert_eq!(s.list(View::Incidents).selected, 2);
+    update(&mut s, click(2));
+    assert_eq!(
+        s.list(View::Incidents).selected,
+        2,
+        "a click on the header changes nothing"
+    );
+    let wheel = Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: 20,
+        row: 10,
+        modifiers: KeyModifiers::NONE,
+    });
+    update(&mut s, wheel);
+    assert_eq!(s.list(View::Incidents).selected, 3);
+    // On the dashboard, rows start below the severity counts (y=4).
+    update(&mut s, key('1'));
+    update(&mut s, click(5));
+    assert_eq!(s.list(View::Dashboard).selected, 1);
+}
+
+#[test]
+fn idle_ticks_redraw_only_when_the_screen_would_change() {
+    let mut s = demo_state();
+    // The demo's newest change is minutes old: nothing shows seconds.
+    let t0 = s.now;
+    assert!(!s.shows_seconds());
+    let (_, dirty) = update(&mut s, Msg::Tick(t0));
+    assert!(!dirty);
+    let within = chrono::Duration::seconds(59 - t0.timestamp() % 60);
+    let (_, dirty) = update(&mut s, Msg::Tick(t0 + within));
+    assert!(!dirty, "same minute, nothing counted in seconds");
+    let (_, dirty) = update(
+        &mut s,
+        Msg::Tick(t0 + within + chrono::Duration::seconds(1)),
+    );
+    assert!(dirty, "the minute changed");
+    // A fresh incident shows its age in seconds: 1 Hz while it does.
+    let now = s.now;
+    s.store.slots[0].data.incidents[0].created_at = now - chrono::Duration::seconds(5);
+    s.rebuild();
+    let (_, dirty) = update(&mut s, Msg::Tick(now + chrono::Duration::seconds(1)));
+    assert!(dirty);
+}

@@ -1,0 +1,14 @@
+//! End-to-end tests: the `sitrep` binary driven through tmux or as a child
+//! process, and the audit log under several writer processes.
+//!
+//! Run one module: `cargo test --test e2e tmux_e2e::`
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod audit_chain;
+mod escape_e2e;
+mod lifecycle;
+mod offline;
+mod secrets_sweep;
+mod tmux_e2e;

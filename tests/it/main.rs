@@ -1,0 +1,33 @@
+//! In-process integration tests, one module per area, in one test binary
+//! (one link instead of one per file).
+//!
+//! Run one module: `cargo test --test it pagerduty::`
+//! Run one test:   `cargo test --test it pagerduty::name_of_the_test`
+//!
+//! The end-to-end tests (tmux, child processes) are in `tests/e2e`, and the
+//! chaos tests stay in their own binary (`tests/chaos.rs`) because they
+//! assert on the process-wide RSS, which other tests running beside them
+//! would disturb.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod actions;
+mod alertmanager;
+mod auth;
+mod datadog_slo;
+mod decoders;
+mod flagd;
+mod flags_ownership;
+mod github;
+mod launchdarkly;
+mod opsgenie;
+mod pagerduty;
+mod prometheus_slo;
+mod runbooks;
+mod sentry;
+mod timeline_handoff;
+mod tui_flow;
+mod tui_snapshots;
+mod unleash;
+mod vercel;

@@ -1,0 +1,431 @@
+//! Snapshots of every screen on demo data with a fixed clock, at 160x45
+//! and 80x24, plus one style-aware snapshot per bundled theme.
+
+use chrono::TimeZone;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use sitrep::tui::state::{State, View, demo_state};
+use sitrep::tui::ui;
+use sitrep::tui::update::{Msg, update};
+
+fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc
+        .with_ymd_and_hms(2026, 11, 22, 3, 4, 5)
+        .single()
+        .unwrap()
+}
+
+fn state() -> State {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(demo_state(now()))
+}
+
+fn draw(state: &mut State, w: u16, h: u16) -> Terminal<TestBackend> {
+    state.size = (w, h);
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| ui::render(f, state)).unwrap();
+    term
+}
+
+fn text(term: &Terminal<TestBackend>) -> String {
+    let buf = term.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn key(s: &mut State, c: KeyCode) {
+    update(s, Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+}
+
+macro_rules! snap {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
+            insta::assert_snapshot!($name, $value);
+        })
+    };
+}
+
+#[test]
+fn every_view_at_both_sizes() {
+    for (w, h) in [(160, 45), (80, 24)] {
+        for v in [
+            View::Dashboard,
+            View::Incidents,
+            View::Slos,
+            View::Deploys,
+            View::Flags,
+        ] {
+            let mut s = state();
+            s.view = v;
+            let t = draw(&mut s, w, h);
+            snap!(
+                format!("view_{}_{w}x{h}", v.title().to_lowercase()),
+                text(&t)
+            );
+        }
+    }
+}
+
+#[test]
+fn help_is_generated_from_the_keymap() {
+    for (w, h) in [(160, 45), (80, 24)] {
+        let mut s = state();
+        key(&mut s, KeyCode::Char('?'));
+        let t = draw(&mut s, w, h);
+        let out = text(&t);
+        for (label, desc, _) in sitrep::tui::keymap::help_rows() {
+            assert!(out.contains(desc), "help at {w}x{h} misses {label} {desc}");
+        }
+        snap!(format!("help_{w}x{h}"), out);
+    }
+}
+
+#[test]
+fn read_only_badge_and_first_run_and_too_small() {
+    let mut s = state();
+    s.read_only = true;
+    let t = draw(&mut s, 80, 24);
+    let out = text(&t);
+    assert!(out.contains("READ-ONLY"));
+    snap!("read_only_80x24", out);
+
+    let mut s = state();
+    s.first_run = Some("/home/oncall/.config/sitrep/config.toml".into());
+    let t = draw(&mut s, 80, 24);
+    let out = text(&t);
+    assert!(out.contains("sitrep config init") && out.contains("d to try the demo"));
+    snap!("first_run_80x24", out);
+
+    let mut s = state();
+    let t = draw(&mut s, 20, 5);
+    assert!(text(&t).contains("terminal too"));
+}
+
+#[test]
+fn rollback_modal_shows_what_is_at_stake() {
+    let mut s = state();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    key(&mut s, KeyCode::Char('4'));
+    let idx = s
+        .deploys()
+        .iter()
+        .position(|d| d.service.as_str() == "checkout" && d.current)
+        .unwrap();
+    s.list_mut(View::Deploys).selected = idx;
+    key(&mut s, KeyCode::Char('b'));
+    for c in "bad deploy".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    let fx = update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    )
+    .0;
+    let Some(sitrep::tui::update::Effect::Plan { op, reason }) = fx.into_iter().next() else {
+        panic!()
+    };
+    let reg = sitrep::providers::Registry::demo(now());
+    let plan = rt.block_on(reg.get("gh").unwrap().plan(&op)).unwrap();
+    update(
+        &mut s,
+        Msg::Planned {
+            result: Ok(plan),
+            reason,
+        },
+    );
+    for c in "check".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    for (w, h) in [(160, 45), (80, 24)] {
+        let t = draw(&mut s, w, h);
+        let out = text(&t);
+        assert!(out.contains("PRODUCTION"), "{out}");
+        assert!(out.contains("v2.13.2"), "target shown");
+        assert!(out.contains("19.0x"), "burn shown");
+        snap!(format!("rollback_modal_{w}x{h}"), out);
+    }
+}
+
+#[test]
+fn one_style_aware_snapshot_per_theme() {
+    for name in sitrep::theme::Theme::names() {
+        let mut s = state();
+        s.theme = sitrep::theme::Theme::bundled(name).unwrap();
+        let t = draw(&mut s, 80, 24);
+        snap!(
+            format!("theme_{name}"),
+            format!("{:?}", t.backend().buffer())
+        );
+    }
+    let mut s = state();
+    s.theme = sitrep::theme::Theme::no_color();
+    let t = draw(&mut s, 80, 24);
+    snap!("theme_no_color", format!("{:?}", t.backend().buffer()));
+}
+
+#[test]
+fn severity_is_never_colour_alone() {
+    // Every theme, including no-colour, shows the SEV label as text.
+    for theme in sitrep::theme::Theme::names()
+        .into_iter()
+        .map(|n| sitrep::theme::Theme::bundled(n).unwrap())
+        .chain([sitrep::theme::Theme::no_color()])
+    {
+        let mut s = state();
+        s.theme = theme;
+        let out = text(&draw(&mut s, 80, 24));
+        for l in ["SEV1", "SEV2", "SEV3", "SEV4"] {
+            assert!(out.contains(l));
+        }
+    }
+}
+
+#[test]
+fn hostile_provider_text_never_reaches_a_cell() {
+    let mut s = state();
+    let evil = "\x1b]0;pwned\x07\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J\u{9b}31m\u{202e}gnp.exe\x7fTitle";
+    for i in s
+        .store
+        .slots
+        .iter_mut()
+        .flat_map(|s| s.data.incidents.iter_mut())
+    {
+        i.title = sitrep::text::SafeText::line(evil);
+    }
+    s.rebuild();
+    for v in [View::Dashboard, View::Incidents] {
+        s.view = v;
+        let t = draw(&mut s, 160, 45);
+        let buf = t.backend().buffer();
+        for cell in buf.content() {
+            for c in cell.symbol().chars() {
+                assert!(!c.is_control(), "control char {c:?} in a cell");
+                assert!(
+                    !('\u{202a}'..='\u{202e}').contains(&c)
+                        && !('\u{2066}'..='\u{2069}').contains(&c)
+                );
+            }
+        }
+        assert!(text(&t).contains("Title"));
+    }
+}
+
+#[test]
+fn palette_finds_and_plans_a_rollback() {
+    let mut s = state();
+    key(&mut s, KeyCode::Char(':'));
+    for c in "rollback checkout prod".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    for (w, h) in [(160, 45), (80, 24)] {
+        let out = text(&draw(&mut s, w, h));
+        assert!(out.contains("Command palette") && out.contains("rollback checkout production"));
+        snap!(format!("palette_{w}x{h}"), out);
+    }
+    key(&mut s, KeyCode::Enter);
+    match &s.modal {
+        Some(sitrep::tui::state::Modal::Input {
+            purpose: sitrep::tui::state::InputPurpose::Reason(op),
+            ..
+        }) => {
+            assert_eq!(op.target(), "checkout/production");
+        }
+        other => panic!("expected the reason prompt, got {other:?}"),
+    }
+    assert_eq!(
+        s.palette_history,
+        vec!["rollback checkout production".to_string()]
+    );
+}
+
+#[test]
+fn silence_from_a_failing_provider_is_never_all_clear() {
+    let mut s = state();
+    for slot in &mut s.store.slots {
+        slot.data.incidents.clear();
+    }
+    s.rebuild();
+    let out = text(&draw(&mut s, 160, 45));
+    assert!(out.contains("all clear: no open incidents"), "{out}");
+    let pd = s.store.slots.iter_mut().find(|x| x.name == "pd").unwrap();
+    pd.error = Some(sitrep::providers::ProviderError::new(
+        "pd",
+        sitrep::providers::ErrorKind::Timeout,
+        "",
+    ));
+    s.rebuild();
+    for v in [View::Dashboard, View::Incidents] {
+        s.view = v;
+        let out = text(&draw(&mut s, 160, 45));
+        assert!(!out.contains("all clear: no open"), "{out}");
+        assert!(out.contains("no data from pd"), "{out}");
+    }
+}
+
+#[test]
+fn runbooks_and_audit_views() {
+    let mut s = state();
+    s.runbooks.catalog = std::sync::Arc::new(sitrep::runbooks::Catalog::bundled());
+    s.view = View::Runbooks;
+    for (w, h) in [(160, 45), (80, 24)] {
+        let out = text(&draw(&mut s, w, h));
+        assert!(out.contains("db-failover") && out.contains("Preview"));
+        snap!(format!("view_runbooks_{w}x{h}"), out);
+    }
+    // Walk mode, for an incident.
+    let dir = tempfile::tempdir().unwrap();
+    let rb = s.runbooks.catalog.find("rollback").unwrap().clone();
+    s.runbooks.walk = Some(Box::new(sitrep::runbooks::walk::Walk::open(
+        dir.path(),
+        &rb,
+        Some("Q1CHK5XZ01"),
+    )));
+    for (w, h) in [(160, 45), (80, 24)] {
+        let out = text(&draw(&mut s, w, h));
+        assert!(out.contains("for incident Q1CHK5XZ01") && out.contains("Step 1/"));
+        snap!(format!("view_walk_{w}x{h}"), out);
+    }
+    // The Audit view with a verified chain.
+    let mut s = state();
+    s.view = View::Audit;
+    s.audit.loaded = true;
+    s.audit.chain = Some(Ok("chain verified: 0 records, head 000000000000".into()));
+    let out = text(&draw(&mut s, 80, 24));
+    assert!(out.contains("no actions recorded yet") && out.contains("chain verified"));
+    snap!("view_audit_empty_80x24", out);
+}
+
+#[test]
+fn slo_view_in_each_state() {
+    // Demo SLOs: frozen (page firing), burning (ticket), healthy, no data.
+    let mut s = state();
+    s.view = View::Slos;
+    for (name, state_word) in [
+        ("checkout-availability", "frozen"),
+        ("payments-latency-p99", "burning"),
+        ("search-availability", "healthy"),
+        ("search-indexing-freshness", "no_data"),
+    ] {
+        let idx = s
+            .slos()
+            .iter()
+            .position(|x| x.name.as_str() == name)
+            .unwrap();
+        s.list_mut(View::Slos).selected = idx;
+        let out = text(&draw(&mut s, 160, 45));
+        assert!(out.contains(name));
+        snap!(format!("slo_{state_word}_160x45"), out);
+    }
+}
+
+#[test]
+fn kill_switch_modal_asks_for_the_key() {
+    let mut s = state();
+    key(&mut s, KeyCode::Char('5'));
+    let idx = s
+        .flags()
+        .iter()
+        .position(|f| f.key.as_str() == "checkout-writes")
+        .unwrap();
+    s.list_mut(View::Flags).selected = idx;
+    update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('K'), KeyModifiers::SHIFT)),
+    );
+    for c in "db failover".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    let fx = update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    )
+    .0;
+    let Some(sitrep::tui::update::Effect::Plan { op, reason }) = fx.into_iter().next() else {
+        panic!()
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let reg = sitrep::providers::Registry::demo(now());
+    let plan = rt.block_on(reg.get("ld").unwrap().plan(&op)).unwrap();
+    update(
+        &mut s,
+        Msg::Planned {
+            result: Ok(plan),
+            reason,
+        },
+    );
+    for (w, h) in [(160, 45), (80, 24)] {
+        let out = text(&draw(&mut s, w, h));
+        assert!(out.contains("Type checkout-writes to confirm"), "{out}");
+        assert!(out.contains("PRODUCTION"));
+        snap!(format!("kill_switch_modal_{w}x{h}"), out);
+    }
+}
+
+#[test]
+fn timeline_view_marks_suspects() {
+    let mut s = state();
+    s.view = View::Timeline;
+    // As `update` does after every message: the timeline is built while
+    // its view is shown.
+    s.refresh();
+    for (w, h) in [(160, 45), (80, 24)] {
+        let out = text(&draw(&mut s, w, h));
+        assert!(out.contains("SUSPECT"), "{out}");
+        snap!(format!("view_timeline_{w}x{h}"), out);
+    }
+    // The deploy 11m before the SEV1 on checkout is a suspect.
+    assert!(s.timeline().iter().any(|e| e.suspect.is_some()
+        && e.kind == sitrep::timeline::EventKind::Deploy
+        && e.service.as_ref().is_some_and(|x| x.as_str() == "checkout")));
+}
+
+#[test]
+fn a_rollback_starts_a_watch_that_ends_with_a_verdict() {
+    let mut s = state();
+    let op = sitrep::ops::WriteOp::Rollback {
+        provider: Some("gh".into()),
+        service: "checkout".into(),
+        environment: "production".into(),
+        to: None,
+    };
+    update(&mut s, Msg::Acted(op));
+    assert_eq!(s.watches.len(), 1);
+    assert!(
+        s.toasts
+            .iter()
+            .any(|t| t.text.contains("watching checkout"))
+    );
+    // Nothing changes in the demo: at the deadline the verdict is "no change".
+    let later = s.now + chrono::Duration::minutes(11);
+    let (fx, dirty) = update(&mut s, Msg::Tick(later));
+    assert!(dirty);
+    assert!(s.watches.is_empty(), "the watch ended");
+    assert!(
+        matches!(
+            fx.as_slice(),
+            [sitrep::tui::update::Effect::RecordWatch(..)]
+        ),
+        "{fx:?}"
+    );
+    assert!(
+        s.toasts.iter().any(|t| t.text.starts_with("checkout:")),
+        "{:?}",
+        s.toasts
+    );
+}
