@@ -5,7 +5,6 @@
 
 use crate::model::{Fetched, Time};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const FORMAT: u32 = 1;
@@ -90,8 +89,9 @@ impl Cache {
         }))
     }
 
-    /// Write atomically (temp file + rename). Errors are returned for logging;
-    /// a failed cache write never fails a fetch.
+    /// Write atomically ([`crate::fsutil::write_atomic`]: temp file, fsync,
+    /// rename, fsync of the directory; owner-only permissions). Errors are
+    /// returned for logging; a failed cache write never fails a fetch.
     pub fn store(
         &self,
         provider: &str,
@@ -108,14 +108,7 @@ impl Cache {
             data,
         };
         let bytes = serde_json::to_vec(&entry).map_err(std::io::Error::other)?;
-        let path = self.file(provider);
-        let tmp = path.with_extension(format!("json.tmp{}", std::process::id()));
-        {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_data()?;
-        }
-        std::fs::rename(&tmp, &path)
+        crate::fsutil::write_atomic(&self.file(provider), &bytes, 0o600)
     }
 }
 

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod fsutil;
 pub mod handoff;
 pub mod mem;
 pub mod model;

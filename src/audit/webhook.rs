@@ -8,13 +8,14 @@
 //! Error texts never include the URL (webhook URLs are often secrets
 //! themselves) or the signing secret.
 
+use crate::fsutil::{LockError, lock_with_timeout};
 use crate::secrets::Secret;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The signature header.
 pub const SIGNATURE_HEADER: &str = "X-Sitrep-Signature";
@@ -72,20 +73,10 @@ fn open_locked(path: &Path, wait: Duration) -> Result<File, String> {
     let f = o
         .open(path)
         .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let start = Instant::now();
-    loop {
-        match f.try_lock() {
-            Ok(()) => return Ok(f),
-            Err(std::fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
-                std::thread::sleep(Duration::from_millis(5))
-            }
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(format!("{} is busy", path.display()));
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(format!("cannot lock {}: {e}", path.display()));
-            }
-        }
+    match lock_with_timeout(&f, wait) {
+        Ok(()) => Ok(f),
+        Err(LockError::TimedOut) => Err(format!("{} is busy", path.display())),
+        Err(LockError::Io(e)) => Err(format!("cannot lock {}: {e}", path.display())),
     }
 }
 

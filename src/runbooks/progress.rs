@@ -13,7 +13,6 @@ use super::Runbook;
 use crate::model::Time;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const FORMAT: u32 = 1;
@@ -150,29 +149,10 @@ impl Progress {
             .parent()
             .ok_or_else(|| format!("{}: no parent directory", p.display()))?;
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let json = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
-        let tmp = dir.join(format!(
-            ".{}.tmp-{}",
-            p.file_name()
-                .map(|s| s.to_string_lossy().to_string())
-                .unwrap_or_default(),
-            std::process::id()
-        ));
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&json)?;
-            f.write_all(b"\n")?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &p)?;
-            if let Ok(d) = std::fs::File::open(dir) {
-                let _ = d.sync_all();
-            }
-            Ok(())
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            format!("cannot save progress to {}: {e}", p.display())
-        })
+        let mut bytes = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
+        bytes.push(b'\n');
+        crate::fsutil::write_atomic(&p, &bytes, 0o600)
+            .map_err(|e| format!("cannot save progress to {}: {e}", p.display()))
     }
 
     /// Tick or untick an item; returns its new state.

@@ -1,0 +1,173 @@
+//! The audit record: what is stored ([`Record`], SPEC §6), what a caller
+//! supplies ([`Entry`]), and sealing an entry into its chained line.
+
+use super::canonical::{canonical, chain_hash};
+use super::faults::AuditError;
+use crate::text::SafeText;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `prev` of the first record.
+pub const ZERO_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Intent,
+    Result,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Pending,
+    Ok,
+    Error,
+    DryRun,
+    Refused,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pending => "pending",
+            Outcome::Ok => "ok",
+            Outcome::Error => "error",
+            Outcome::DryRun => "dry-run",
+            Outcome::Refused => "refused",
+        }
+    }
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Intent => "intent",
+            Phase::Result => "result",
+        }
+    }
+}
+
+/// The runbook step an action came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunbookRef {
+    pub id: String,
+    pub step: u32,
+}
+
+/// One audit record, as stored (SPEC §6). Field order here is the sorted
+/// key order on disk.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub action: String,
+    pub actor: String,
+    pub detail: Value,
+    pub hash: String,
+    pub host: String,
+    pub idempotency_key: Option<String>,
+    pub incident: Option<String>,
+    pub outcome: Outcome,
+    pub phase: Phase,
+    pub prev: String,
+    pub provider: Option<String>,
+    pub reason: String,
+    pub runbook: Option<RunbookRef>,
+    pub seq: u64,
+    pub target: String,
+    pub ts: String,
+}
+
+/// What the caller supplies; the writer adds `seq`, `ts`, `prev`, `hash`
+/// and sanitizes every string.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub action: String,
+    pub actor: String,
+    pub detail: Value,
+    pub host: String,
+    pub idempotency_key: Option<String>,
+    pub incident: Option<String>,
+    pub outcome: Outcome,
+    pub phase: Phase,
+    pub provider: Option<String>,
+    pub reason: String,
+    pub runbook: Option<RunbookRef>,
+    pub target: String,
+}
+
+/// Make a `detail` value fit for the log: every string sanitized (single
+/// line), every float turned into its decimal string, keys sanitized.
+pub fn sanitize_detail(v: &Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(SafeText::line(s).into_string()),
+        Value::Number(n) if n.as_u64().is_none() && n.as_i64().is_none() => {
+            Value::String(n.to_string())
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sanitize_detail).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| (SafeText::line(k).into_string(), sanitize_detail(x)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn line_text(s: &str) -> String {
+    SafeText::line(s).into_string()
+}
+
+impl Entry {
+    /// Seal the entry into a record at `seq` after `prev`: returns the
+    /// record and its line (canonical JSON + `\n`).
+    pub(super) fn seal(
+        &self,
+        seq: u64,
+        prev: &str,
+        ts: String,
+    ) -> Result<(Record, Vec<u8>), AuditError> {
+        let mut rec = Record {
+            action: line_text(&self.action),
+            actor: line_text(&self.actor),
+            detail: sanitize_detail(&self.detail),
+            hash: String::new(),
+            host: line_text(&self.host),
+            idempotency_key: self.idempotency_key.as_deref().map(line_text),
+            incident: self.incident.as_deref().map(line_text),
+            outcome: self.outcome,
+            phase: self.phase,
+            prev: prev.to_string(),
+            provider: self.provider.as_deref().map(line_text),
+            reason: line_text(&self.reason),
+            runbook: self.runbook.as_ref().map(|r| RunbookRef {
+                id: line_text(&r.id),
+                step: r.step,
+            }),
+            seq,
+            target: line_text(&self.target),
+            ts,
+        };
+        let mut v = serde_json::to_value(&rec)
+            .map_err(|e| AuditError::Encode(format!("cannot encode record: {e}")))?;
+        if let Value::Object(m) = &mut v {
+            m.remove("hash");
+        }
+        let body = canonical(&v)
+            .map_err(|_| AuditError::Encode("a float reached the audit record".into()))?;
+        rec.hash = chain_hash(prev, &body);
+        if let Value::Object(m) = &mut v {
+            m.insert("hash".into(), Value::String(rec.hash.clone()));
+        }
+        let mut line = canonical(&v)
+            .map_err(|_| AuditError::Encode("a float reached the audit record".into()))?;
+        line.push(b'\n');
+        Ok((rec, line))
+    }
+}
+
+/// RFC 3339 UTC with milliseconds and `Z`.
+pub fn now_ts() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}

@@ -1,0 +1,366 @@
+//! Reading the configuration: TOML text to a validated [`Config`], with
+//! every error naming the file, line and column.
+
+use super::{Config, ConfigError, ProviderKind, RollbackStrategy, parse_duration};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rfind('\n')
+        .map(|i| before[i + 1..].chars().count() + 1)
+        .unwrap_or_else(|| before.chars().count() + 1);
+    (line, col)
+}
+
+/// Parse config text. `path` is only used in messages.
+pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    let err = |offset: Option<usize>, message: String| {
+        let (line, column) = match offset {
+            Some(o) => {
+                let (l, c) = line_col(text, o);
+                (Some(l), Some(c))
+            }
+            None => (None, None),
+        };
+        ConfigError {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        }
+    };
+    let mut cfg: Config = toml::from_str(text).map_err(|e| {
+        let msg = e.message().trim().to_string();
+        err(e.span().map(|s| s.start), msg)
+    })?;
+    cfg.severity = std::mem::take(&mut cfg.severity).merged_with_defaults();
+
+    // Per-provider validation: unique names, keys that fit the kind, values.
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for sp in &cfg.provider {
+        let p = sp.get_ref();
+        let start = sp.span().start;
+        // The span covers the `[[provider]]` header; the table runs to the
+        // next header line.
+        let body_end = text[sp.span().end.min(text.len())..]
+            .find("\n[")
+            .map(|i| sp.span().end + i)
+            .unwrap_or(text.len());
+        let table = &text[start.min(text.len())..body_end.max(start).min(text.len())];
+        let key_offset = |key: &str| -> usize {
+            table
+                .match_indices(key)
+                .find(|(i, _)| {
+                    let line_start = table[..*i].rfind('\n').map(|x| x + 1).unwrap_or(0);
+                    table[line_start..*i].trim().is_empty()
+                        && table[i + key.len()..].trim_start().starts_with('=')
+                })
+                .map(|(i, _)| start + i)
+                .unwrap_or(start)
+        };
+        if p.name.trim().is_empty() {
+            return Err(err(
+                Some(key_offset("name")),
+                "provider name is empty".into(),
+            ));
+        }
+        if !p
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        {
+            return Err(err(
+                Some(key_offset("name")),
+                format!(
+                    "provider name {:?} may only contain letters, digits, '-', '_' and '.'",
+                    p.name
+                ),
+            ));
+        }
+        if p.kind == ProviderKind::Demo {
+            return Err(err(
+                Some(key_offset("kind")),
+                "kind \"demo\" is only available through --demo".into(),
+            ));
+        }
+        if let Some(first) = seen.get(&p.name) {
+            let (l, _) = line_col(text, *first);
+            return Err(err(
+                Some(key_offset("name")),
+                format!(
+                    "duplicate provider name {:?} (first defined on line {l})",
+                    p.name
+                ),
+            ));
+        }
+        seen.insert(p.name.clone(), key_offset("name"));
+        let allowed = p.kind.specific_keys();
+        for k in p.set_keys() {
+            if !allowed.contains(&k) {
+                return Err(err(
+                    Some(key_offset(k)),
+                    format!(
+                        "key `{k}` is not valid for provider {:?} of kind {}{}",
+                        p.name,
+                        p.kind,
+                        if allowed.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (valid: {})", allowed.join(", "))
+                        }
+                    ),
+                ));
+            }
+        }
+        if let Some(b) = &p.base_url
+            && url::Url::parse(b).is_err()
+        {
+            return Err(err(
+                Some(key_offset("base_url")),
+                format!("base_url {b:?} of provider {:?} is not a URL", p.name),
+            ));
+        }
+        if p.kind == ProviderKind::Flagd && p.path.is_none() {
+            return Err(err(
+                Some(start),
+                format!("provider {:?} of kind flagd needs `path`", p.name),
+            ));
+        }
+        let need = |key: &str, present: bool| {
+            if present {
+                Ok(())
+            } else {
+                Err(err(
+                    Some(start),
+                    format!("provider {:?} of kind {} needs `{key}`", p.name, p.kind),
+                ))
+            }
+        };
+        match p.kind {
+            ProviderKind::Github => need("repos", p.repos.as_ref().is_some_and(|r| !r.is_empty()))?,
+            ProviderKind::Vercel => need("project", p.project.is_some())?,
+            ProviderKind::Launchdarkly | ProviderKind::Unleash => {
+                need("project", p.project.is_some())?;
+                need("environment", p.environment.is_some())?;
+            }
+            ProviderKind::Sentry => need("organization", p.organization.is_some())?,
+            ProviderKind::Alertmanager | ProviderKind::Prometheus => {
+                need("base_url", p.base_url.is_some())?
+            }
+            _ => {}
+        }
+        if let Some(RollbackStrategy::Named(n)) = &p.rollback
+            && n != "redeploy"
+        {
+            return Err(err(
+                Some(key_offset("rollback")),
+                format!(
+                    "rollback = {n:?} is not a strategy (expected \"redeploy\" or {{ workflow = \"...\", ref = \"...\" }})"
+                ),
+            ));
+        }
+    }
+    let names: Vec<String> = cfg.providers().map(|p| p.name.clone()).collect();
+    let find_line = |needle: &str| text.find(needle);
+    for s in &cfg.slo {
+        if !names.contains(&s.provider) {
+            return Err(err(
+                find_line(&format!("\"{}\"", s.name)),
+                format!(
+                    "slo {:?} names provider {:?}, which is not configured",
+                    s.name, s.provider
+                ),
+            ));
+        }
+        if !(s.objective > 0.0 && s.objective < 100.0) {
+            return Err(err(
+                find_line(&format!("\"{}\"", s.name)),
+                format!(
+                    "slo {:?}: objective {} must be a percentage between 0 and 100 (e.g. 99.9)",
+                    s.name, s.objective
+                ),
+            ));
+        }
+        parse_duration(&s.window).map_err(|e| {
+            err(
+                find_line(&format!("\"{}\"", s.name)),
+                format!("slo {:?}: window: {e}", s.name),
+            )
+        })?;
+    }
+    for svc in &cfg.service {
+        if let Some(d) = &svc.deploys
+            && !names.contains(&d.provider)
+        {
+            return Err(err(
+                find_line(&format!("\"{}\"", svc.name)),
+                format!(
+                    "service {:?}: deploys.provider {:?} is not configured",
+                    svc.name, d.provider
+                ),
+            ));
+        }
+    }
+    Ok(cfg)
+}
+
+/// Read and parse a config file.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        path: path.to_path_buf(),
+        line: None,
+        column: None,
+        message: format!("cannot read config: {e}"),
+    })?;
+    let mut cfg = parse(&text, path)?;
+    cfg.base_dir = path.parent().map(Path::to_path_buf);
+    Ok(cfg)
+}
+
+/// The commented example written by `sitrep config init`. It must pass
+/// `config check` (a test makes sure).
+pub const EXAMPLE: &str = include_str!("../../docs/config.example.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::super::SecretRef;
+    use super::*;
+    use crate::model::Severity;
+
+    fn p(text: &str) -> Result<Config, String> {
+        parse(text, Path::new("c.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn example_config_is_valid() {
+        let c = p(EXAMPLE).unwrap_or_else(|e| panic!("example invalid: {e}"));
+        assert!(c.providers().count() >= 3);
+    }
+
+    #[test]
+    fn empty_config_is_valid_with_defaults() {
+        let c = p("").unwrap();
+        assert_eq!(c.severity.alert_label, "severity");
+        assert_eq!(c.severity.pagerduty_priority["P1"], Severity::Sev1);
+    }
+
+    #[test]
+    fn partial_matrix_keeps_defaults() {
+        let c = p("[severity]\npagerduty_priority = { P1 = \"SEV2\" }\n").unwrap();
+        assert_eq!(c.severity.pagerduty_priority["P1"], Severity::Sev2);
+        assert_eq!(c.severity.pagerduty_priority["P2"], Severity::Sev2);
+        assert_eq!(c.severity.pagerduty_urgency["high"], Severity::Sev2);
+    }
+
+    #[test]
+    fn unknown_top_level_key_names_line() {
+        let e = p("[identity]\nname = \"a\"\n\n[bogus]\nx = 1\n").unwrap_err();
+        assert!(e.starts_with("c.toml:4:"), "{e}");
+        assert!(e.contains("unknown field `bogus`"), "{e}");
+    }
+
+    #[test]
+    fn unknown_provider_key_names_line() {
+        let e = p("[[provider]]\nname = \"pd\"\nkind = \"pagerduty\"\ntokn = { env = \"X\" }\n")
+            .unwrap_err();
+        assert!(e.starts_with("c.toml:4:"), "{e}");
+        assert!(e.contains("unknown field `tokn`"), "{e}");
+    }
+
+    #[test]
+    fn unknown_kind_is_an_error() {
+        let e = p("[[provider]]\nname = \"x\"\nkind = \"nagios\"\n").unwrap_err();
+        assert!(e.starts_with("c.toml:3:"), "{e}");
+        assert!(e.contains("nagios"), "{e}");
+    }
+
+    #[test]
+    fn key_of_another_kind_is_an_error() {
+        let e = p("[[provider]]\nname = \"pd\"\nkind = \"pagerduty\"\nrepos = [\"a/b\"]\n")
+            .unwrap_err();
+        assert_eq!(
+            e,
+            "c.toml:4:1: key `repos` is not valid for provider \"pd\" of kind pagerduty (valid: from, services, teams)"
+        );
+    }
+
+    #[test]
+    fn duplicate_name_is_an_error() {
+        let e = p("[[provider]]\nname = \"a\"\nkind = \"opsgenie\"\n\n[[provider]]\nname = \"a\"\nkind = \"pagerduty\"\n")
+            .unwrap_err();
+        assert_eq!(
+            e,
+            "c.toml:6:1: duplicate provider name \"a\" (first defined on line 2)"
+        );
+    }
+
+    #[test]
+    fn bad_duration_is_an_error() {
+        let e =
+            p("[[provider]]\nname = \"pd\"\nkind = \"pagerduty\"\npoll = \"often\"\n").unwrap_err();
+        assert!(e.starts_with("c.toml:4:"), "{e}");
+        assert!(e.contains("invalid duration \"often\""), "{e}");
+    }
+
+    #[test]
+    fn token_refs_parse() {
+        let c = p("[[provider]]\nname = \"pd\"\nkind = \"pagerduty\"\ntoken = { env = \"PD\" }\n[[provider]]\nname = \"og\"\nkind = \"opsgenie\"\n").unwrap();
+        let v: Vec<_> = c.providers().map(|p| p.token_ref()).collect();
+        assert_eq!(v[0], SecretRef::Env("PD".into()));
+        assert_eq!(v[1], SecretRef::Keyring("og".into()));
+    }
+
+    #[test]
+    fn slo_must_name_a_provider() {
+        let e = p("[[slo]]\nname = \"x\"\nprovider = \"nope\"\nobjective = 99.9\n").unwrap_err();
+        assert!(e.contains("names provider \"nope\""), "{e}");
+        assert!(e.starts_with("c.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn github_rollback_strategies() {
+        let c = p("[[provider]]\nname = \"gh\"\nkind = \"github\"\nrepos = [\"a/b\"]\nrollback = { workflow = \"rb.yml\", ref = \"main\" }\n").unwrap();
+        assert!(matches!(
+            c.providers().next().and_then(|p| p.rollback.clone()),
+            Some(RollbackStrategy::Workflow { .. })
+        ));
+        let e = p("[[provider]]\nname = \"gh\"\nkind = \"github\"\nrepos = [\"a/b\"]\nrollback = \"yolo\"\n").unwrap_err();
+        assert!(e.starts_with("c.toml:5:"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Any text: an error or a config, never a panic; errors name the file.
+        #[test]
+        fn parse_never_panics(text in "\\PC{0,400}") {
+            if let Err(e) = parse(&text, Path::new("f.toml")) {
+                prop_assert!(e.to_string().starts_with("f.toml"));
+            }
+        }
+
+        /// The example config with one byte changed or a line cut: never a
+        /// panic, and a reported line is inside the file.
+        #[test]
+        fn mutated_example_never_panics(pos in 0usize..EXAMPLE.len(), byte in any::<u8>(), cut in any::<bool>()) {
+            let mut bytes = EXAMPLE.as_bytes().to_vec();
+            if cut { bytes.truncate(pos) } else { bytes[pos] = byte }
+            let text = String::from_utf8_lossy(&bytes);
+            if let Err(e) = parse(&text, Path::new("f.toml"))
+                && let Some(l) = e.line
+            {
+                prop_assert!(l >= 1 && l <= text.lines().count() + 1, "line {} of {}", l, text.lines().count());
+            }
+        }
+    }
+}
