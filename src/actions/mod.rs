@@ -16,7 +16,7 @@ mod tests;
 use crate::audit::webhook::Webhook;
 use crate::audit::{self, AuditError, AuditLog, Entry, Outcome, Phase, RunbookRef};
 use crate::config::Config;
-use crate::ops::{ExecResult, Plan, WriteOp};
+use crate::ops::{ExecResult, Plan, PlanCtx, Precondition, WriteOp};
 use crate::providers::{ErrorKind, Provider, ProviderError, Registry};
 use crate::secrets::SecretSource;
 use crate::text::SafeText;
@@ -230,6 +230,7 @@ fn local_plan(op: &WriteOp) -> Plan {
         other => (other.action_name().to_string(), Value::Null),
     };
     Plan {
+        precondition: Precondition::None,
         op: op.clone(),
         provider: "sitrep".into(),
         summary: SafeText::line(&summary).into_string(),
@@ -390,11 +391,19 @@ impl Executor {
         if is_local(op) {
             return Ok(local_plan(op));
         }
+        // Who acts and why: the provider puts them into its own vendor
+        // fields, so the confirmed plan is exactly what is sent.
+        let ctx = PlanCtx {
+            actor: self.actor.clone(),
+            reason: req.reason.clone(),
+            host: self.host.clone(),
+        };
         let plan_one = |p: Arc<dyn Provider>| {
             let op = op.clone();
+            let ctx = ctx.clone();
             async move {
                 let name = p.name().to_string();
-                match tokio::time::timeout(PLAN_TIMEOUT, p.plan(&op)).await {
+                match tokio::time::timeout(PLAN_TIMEOUT, p.plan(&op, &ctx)).await {
                     Ok(r) => r,
                     Err(_) => Err(ProviderError::new(
                         &name,
@@ -467,20 +476,6 @@ impl Executor {
         };
         let prov = plan.provider.clone();
         plan.op.set_provider(&prov);
-        // Who acts and why go into the request bodies where the vendor has
-        // a field for them (silence createdBy/comment, notes, resolutions),
-        // so the confirmed plan is exactly what is sent.
-        crate::providers::http::attribute_plan(&mut plan, &self.actor, &req.reason);
-        // Providers that carry the reason in their own payload (GitHub
-        // deployment payloads) read it from the plan's detail.
-        if !req.reason.trim().is_empty() {
-            if plan.detail.is_null() {
-                plan.detail = serde_json::json!({});
-            }
-            if let Some(d) = plan.detail.as_object_mut() {
-                d.insert("reason".into(), Value::String(req.reason.clone()));
-            }
-        }
         Ok(plan)
     }
 

@@ -236,6 +236,64 @@ impl fmt::Display for PlannedRequest {
     }
 }
 
+/// Who asks for a write and why, given to the provider when it plans: it
+/// fills its own vendor fields with them (Alertmanager's `createdBy` and
+/// `comment`, Opsgenie's `user` and `note`, PagerDuty's resolution,
+/// LaunchDarkly's comment, GitHub's deployment payload), so the plan the
+/// responder confirms is byte for byte what is sent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PlanCtx {
+    /// `[identity] name`, else `$USER@host`.
+    pub actor: String,
+    /// The responder's reason (may be empty for ack/note).
+    pub reason: String,
+    pub host: String,
+}
+
+impl PlanCtx {
+    pub fn new(actor: impl Into<String>, reason: impl Into<String>) -> PlanCtx {
+        PlanCtx {
+            actor: actor.into(),
+            reason: reason.into(),
+            host: String::new(),
+        }
+    }
+
+    /// The reason, or `default` when none was given.
+    pub fn reason_or(&self, default: impl FnOnce() -> String) -> String {
+        let r = self.reason.trim();
+        if r.is_empty() {
+            default()
+        } else {
+            r.to_string()
+        }
+    }
+}
+
+/// What a provider checked when it planned and checks again right before
+/// it writes (the state the responder confirmed): passed from `plan` to
+/// `execute` typed, never through the audit detail.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Precondition {
+    #[default]
+    None,
+    /// flagd: the file still has this SHA-256, and the edit still makes
+    /// these changes.
+    FileUnchanged {
+        sha256: String,
+        changes: serde_json::Value,
+    },
+    /// Vercel: the production alias still points where it did.
+    AliasUnchanged { aliased: Option<String> },
+}
+
+impl Precondition {
+    pub fn is_none(&self) -> bool {
+        *self == Precondition::None
+    }
+}
+
 /// What an action will do, before it does it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -252,6 +310,9 @@ pub struct Plan {
     /// Extra detail recorded in the audit `detail` (no secrets).
     #[serde(default)]
     pub detail: serde_json::Value,
+    /// What `execute` checks before it writes.
+    #[serde(default, skip_serializing_if = "Precondition::is_none")]
+    pub precondition: Precondition,
 }
 
 /// What came back.

@@ -20,7 +20,7 @@ use super::http::{self, Auth, HttpClient, HttpConfig};
 use super::{BoxFut, BuildCtx, ErrorKind, Provider, ProviderError};
 use crate::config::{ProviderConfig, ProviderKind, SeverityMatrix};
 use crate::model::{Fetched, Incident, IncidentStatus, Severity, Time};
-use crate::ops::{ExecResult, Matcher, Plan, WriteOp};
+use crate::ops::{ExecResult, Matcher, Plan, PlanCtx, Precondition, WriteOp};
 use crate::text::SafeText;
 use reqwest::Method;
 use serde::Deserialize;
@@ -33,7 +33,6 @@ pub struct Alertmanager {
     severity: SeverityMatrix,
     /// `[[service]]` name → labels that identify its alerts.
     services: Vec<(String, BTreeMap<String, String>)>,
-    actor: String,
     poll: Duration,
 }
 
@@ -151,7 +150,6 @@ impl Alertmanager {
                 .filter(|s| !s.alert_labels.is_empty())
                 .map(|s| (s.name.clone(), s.alert_labels.clone()))
                 .collect(),
-            actor: http::default_actor(ctx.config),
             poll: pc.poll(),
         })
     }
@@ -242,7 +240,7 @@ impl Alertmanager {
             .collect())
     }
 
-    async fn make_plan(&self, op: &WriteOp) -> Result<Plan, ProviderError> {
+    async fn make_plan(&self, op: &WriteOp, ctx: &PlanCtx) -> Result<Plan, ProviderError> {
         match op {
             WriteOp::SilenceCreate {
                 matchers,
@@ -271,8 +269,8 @@ impl Alertmanager {
                     "matchers": matchers,
                     "startsAt": ts(now),
                     "endsAt": ts(ends),
-                    "createdBy": self.actor,
-                    "comment": format!("silenced via sitrep by {}", self.actor),
+                    "createdBy": ctx.actor,
+                    "comment": ctx.reason_or(|| format!("silenced via sitrep by {}", ctx.actor)),
                 });
                 let matched: Vec<Incident> = self
                     .alerts(matchers)
@@ -287,6 +285,7 @@ impl Alertmanager {
                 let names: Vec<&str> = matched.iter().take(5).map(|i| i.title.as_str()).collect();
                 let url = self.http.url("/api/v2/silences");
                 Ok(Plan {
+                    precondition: Precondition::None,
                     op: op.clone(),
                     provider: self.name.clone(),
                     summary: format!(
@@ -322,6 +321,7 @@ impl Alertmanager {
                     .collect::<Vec<_>>()
                     .join(",");
                 Ok(Plan {
+                    precondition: Precondition::None,
                     op: op.clone(),
                     provider: self.name.clone(),
                     summary: format!(
@@ -427,8 +427,12 @@ impl Provider for Alertmanager {
             WriteOp::SilenceCreate { .. } | WriteOp::SilenceExpire { .. }
         )
     }
-    fn plan<'a>(&'a self, op: &'a WriteOp) -> BoxFut<'a, Result<Plan, ProviderError>> {
-        Box::pin(self.make_plan(op))
+    fn plan<'a>(
+        &'a self,
+        op: &'a WriteOp,
+        ctx: &'a PlanCtx,
+    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
+        Box::pin(self.make_plan(op, ctx))
     }
     fn execute<'a>(
         &'a self,

@@ -6,7 +6,7 @@
 use super::{BoxFut, ErrorKind, Provider, ProviderError};
 use crate::config::ProviderKind;
 use crate::model::*;
-use crate::ops::{ExecResult, Plan, PlannedRequest, WriteOp};
+use crate::ops::{ExecResult, Plan, PlanCtx, PlannedRequest, Precondition, WriteOp};
 use crate::slo;
 use crate::text::SafeText;
 use chrono::Duration as Cd;
@@ -667,6 +667,7 @@ impl Demo {
             stakes,
             requests,
             detail,
+            precondition: Precondition::None,
         };
         match op {
             WriteOp::IncidentAck { id, .. }
@@ -1014,7 +1015,11 @@ impl Provider for Demo {
                 | (Serves::Flags, WriteOp::FlagSet { .. })
         )
     }
-    fn plan<'a>(&'a self, op: &'a WriteOp) -> BoxFut<'a, Result<Plan, ProviderError>> {
+    fn plan<'a>(
+        &'a self,
+        op: &'a WriteOp,
+        _ctx: &'a PlanCtx,
+    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
         Box::pin(async move {
             if !self.supports(op) {
                 return Err(ProviderError::op_unsupported(self.name, "the demo", op));
@@ -1079,7 +1084,7 @@ mod tests {
             environment: "production".into(),
             to: None,
         };
-        let plan = gh.plan(&op).await.unwrap();
+        let plan = gh.plan(&op, &PlanCtx::default()).await.unwrap();
         assert_eq!(plan.detail["to_id"], "1871");
         gh.execute(&plan, "k").await.unwrap();
         let f = gh.fetch().await.unwrap();
@@ -1101,7 +1106,7 @@ mod tests {
             environment: "production".into(),
             to: None,
         };
-        let e = gh.plan(&op).await.unwrap_err();
+        let e = gh.plan(&op, &PlanCtx::default()).await.unwrap_err();
         assert!(e.to_string().contains("no earlier good deploy"), "{e}");
     }
 
@@ -1116,7 +1121,7 @@ mod tests {
             on: false,
         };
         assert!(!ps[0].supports(&op));
-        let plan = ld.plan(&op).await.unwrap();
+        let plan = ld.plan(&op, &PlanCtx::default()).await.unwrap();
         ld.execute(&plan, "k").await.unwrap();
         let f = ld.fetch().await.unwrap();
         assert!(

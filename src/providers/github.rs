@@ -27,7 +27,7 @@ use super::rollback;
 use super::{BoxFut, ErrorKind, Provider, ProviderError};
 use crate::config::{Config, ProviderConfig, ProviderKind, RollbackStrategy};
 use crate::model::{Deploy, DeployState, Fetched, Time};
-use crate::ops::{ExecResult, Plan, PlannedRequest, WriteOp};
+use crate::ops::{ExecResult, Plan, PlanCtx, PlannedRequest, Precondition, WriteOp};
 use crate::secrets::Secret;
 use crate::text::SafeText;
 use crate::util;
@@ -1540,6 +1540,7 @@ impl Github {
         stakes.push(("strategy".into(), strategy));
         stakes.push(("repository".into(), repo.full()));
         Ok(Plan {
+            precondition: Precondition::None,
             op: op.clone(),
             provider: self.name.clone(),
             summary: format!(
@@ -1662,13 +1663,7 @@ impl Github {
                         "the planned ref does not match the planned target; nothing sent",
                     ));
                 }
-                // Fill in the key and the reason (the executor may record
-                // it in the plan detail, or in the planned payload).
-                let reason = plan
-                    .detail
-                    .get("reason")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string);
+                // Fill in the key (the reason is in the planned payload).
                 let Some(s) = body
                     .pointer_mut("/payload/sitrep")
                     .and_then(|s| s.as_object_mut())
@@ -1679,9 +1674,6 @@ impl Github {
                     ));
                 };
                 s.insert("idempotency_key".into(), key.into());
-                if let Some(r) = reason {
-                    s.insert("reason".into(), r.into());
-                }
                 // A retried rollback must not deploy twice: look for a
                 // deployment of this sha already carrying the key.
                 let existing = self
@@ -1817,7 +1809,11 @@ impl Provider for Github {
             _ => false,
         }
     }
-    fn plan<'a>(&'a self, op: &'a WriteOp) -> BoxFut<'a, Result<Plan, ProviderError>> {
+    fn plan<'a>(
+        &'a self,
+        op: &'a WriteOp,
+        ctx: &'a PlanCtx,
+    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
         Box::pin(async move {
             match op {
                 WriteOp::Rollback {
@@ -1826,8 +1822,23 @@ impl Provider for Github {
                     to,
                     ..
                 } => {
-                    self.plan_rollback(op, service, environment, to.as_deref())
-                        .await
+                    let mut plan = self
+                        .plan_rollback(op, service, environment, to.as_deref())
+                        .await?;
+                    // The reason travels in the deployment's own payload.
+                    let reason = ctx.reason.trim();
+                    for r in &mut plan.requests {
+                        if let Some(s) = r
+                            .body
+                            .as_mut()
+                            .and_then(|b| b.pointer_mut("/payload/sitrep"))
+                            .and_then(|s| s.as_object_mut())
+                            && !reason.is_empty()
+                        {
+                            s.insert("reason".into(), reason.into());
+                        }
+                    }
+                    Ok(plan)
                 }
                 other => Err(ProviderError::op_unsupported(&self.name, "GitHub", other)),
             }

@@ -13,11 +13,11 @@
 //!   and `{"environmentKey", "instructions":[{"kind":"turnFlagOff"|"turnFlagOn"}], "comment"}`.
 //!   Never retried. 405 (approval required) and 409 (conflict) are explained.
 
-use super::http::{Auth, DEFAULT_REASON_MARK, HttpClient, HttpConfig, seg};
+use super::http::{Auth, HttpClient, HttpConfig, seg};
 use super::{BoxFut, ErrorKind, Provider, ProviderError};
 use crate::config::{ProviderConfig, ProviderKind};
 use crate::model::{Fetched, Flag, Time};
-use crate::ops::{ExecResult, Plan, PlannedRequest, WriteOp};
+use crate::ops::{ExecResult, Plan, PlanCtx, PlannedRequest, Precondition, WriteOp};
 use crate::secrets::SecretSource;
 use crate::text::SafeText;
 use reqwest::Method;
@@ -212,11 +212,9 @@ impl LaunchDarkly {
         Ok(out)
     }
 
-    /// The default comment of a plan. It contains the shared
-    /// [`DEFAULT_REASON_MARK`], so the executor's `attribute_plan` replaces
-    /// it with the responder's reason before the plan is confirmed.
-    fn default_comment(action: &str) -> String {
-        format!("{action} {DEFAULT_REASON_MARK}")
+    /// The comment of a change: the responder's reason, else what was done.
+    fn comment(action: &str, ctx: &PlanCtx) -> String {
+        ctx.reason_or(|| format!("{action} via sitrep"))
     }
 
     fn body(environment: &str, on: bool, comment: &str) -> Value {
@@ -227,7 +225,7 @@ impl LaunchDarkly {
         })
     }
 
-    async fn make_plan(&self, op: &WriteOp) -> Result<Plan, ProviderError> {
+    async fn make_plan(&self, op: &WriteOp, ctx: &PlanCtx) -> Result<Plan, ProviderError> {
         let WriteOp::FlagSet {
             key,
             environment,
@@ -272,7 +270,7 @@ impl LaunchDarkly {
         let shown = SafeText::line(key);
         let state = |b: bool| if b { "ON" } else { "OFF" };
         let action = op.action_name();
-        let body = Self::body(&self.environment, *on, &Self::default_comment(action));
+        let body = Self::body(&self.environment, *on, &Self::comment(action, ctx));
         let mut stakes = vec![
             ("now".to_string(), state(env.on).to_string()),
             (
@@ -295,6 +293,7 @@ impl LaunchDarkly {
             ));
         }
         Ok(Plan {
+            precondition: Precondition::None,
             op: op.clone(),
             provider: self.name.clone(),
             summary: SafeText::line(&format!(
@@ -462,8 +461,12 @@ impl Provider for LaunchDarkly {
     fn supports(&self, op: &WriteOp) -> bool {
         matches!(op, WriteOp::FlagSet { .. })
     }
-    fn plan<'a>(&'a self, op: &'a WriteOp) -> BoxFut<'a, Result<Plan, ProviderError>> {
-        Box::pin(self.make_plan(op))
+    fn plan<'a>(
+        &'a self,
+        op: &'a WriteOp,
+        ctx: &'a PlanCtx,
+    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
+        Box::pin(self.make_plan(op, ctx))
     }
     fn execute<'a>(
         &'a self,

@@ -20,7 +20,7 @@ pub mod vercel;
 
 use crate::config::{Config, ProviderConfig, ProviderKind};
 use crate::model::Fetched;
-use crate::ops::{ExecResult, Plan, WriteOp};
+use crate::ops::{ExecResult, Plan, PlanCtx, WriteOp};
 use crate::text::SafeText;
 use std::fmt;
 use std::future::Future;
@@ -173,9 +173,14 @@ pub trait Provider: Send + Sync {
     fn supports(&self, _op: &WriteOp) -> bool {
         false
     }
-    /// Work out the exact request(s) for `op`. May read current state
-    /// (e.g. which deploy to roll back to). Sends no write.
-    fn plan<'a>(&'a self, op: &'a WriteOp) -> BoxFut<'a, Result<Plan, ProviderError>> {
+    /// Work out the exact request(s) for `op`, with who asks and why
+    /// (`ctx`) in the vendor's own fields. May read current state (e.g.
+    /// which deploy to roll back to). Sends no write.
+    fn plan<'a>(
+        &'a self,
+        op: &'a WriteOp,
+        _ctx: &'a PlanCtx,
+    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
         let err = ProviderError::op_unsupported(self.name(), "this provider", op);
         Box::pin(async move { Err(err) })
     }

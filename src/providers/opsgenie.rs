@@ -16,7 +16,7 @@ use super::http::{self, Auth, HttpClient, HttpConfig};
 use super::{BoxFut, BuildCtx, ErrorKind, Provider, ProviderError};
 use crate::config::{ProviderConfig, ProviderKind, SeverityMatrix};
 use crate::model::{Fetched, Incident, IncidentStatus, Severity, Time};
-use crate::ops::{ExecResult, Plan, WriteOp};
+use crate::ops::{ExecResult, Plan, PlanCtx, Precondition, WriteOp};
 use crate::text::SafeText;
 use reqwest::Method;
 use serde::Deserialize;
@@ -28,7 +28,6 @@ pub struct Opsgenie {
     name: String,
     http: HttpClient,
     severity: SeverityMatrix,
-    actor: String,
     poll: Duration,
     /// Lookups of an async request's outcome, and the pause between them.
     request_checks: u32,
@@ -119,7 +118,6 @@ impl Opsgenie {
             name: pc.name.clone(),
             http: HttpClient::new(&pc.name, &base, Auth::GenieKey(token), cfg)?,
             severity: ctx.config.severity.clone(),
-            actor: http::default_actor(ctx.config),
             poll: pc.poll(),
             request_checks: 3,
             request_check_pause: pause,
@@ -197,12 +195,22 @@ impl Opsgenie {
             .collect())
     }
 
-    fn write_request(&self, op: &WriteOp) -> Result<(String, serde_json::Value), ProviderError> {
+    /// The URL and body of a write; the body names who acts and why
+    /// (`user`, `note`: the reason, else what was done).
+    fn write_request(
+        &self,
+        op: &WriteOp,
+        ctx: &PlanCtx,
+    ) -> Result<(String, serde_json::Value), ProviderError> {
         let (id, action, note) = match op {
-            WriteOp::IncidentAck { id, .. } => {
-                (id, "acknowledge", "acknowledged via sitrep".into())
+            WriteOp::IncidentAck { id, .. } => (
+                id,
+                "acknowledge",
+                ctx.reason_or(|| "acknowledged via sitrep".into()),
+            ),
+            WriteOp::IncidentResolve { id, .. } => {
+                (id, "close", ctx.reason_or(|| "closed via sitrep".into()))
             }
-            WriteOp::IncidentResolve { id, .. } => (id, "close", "closed via sitrep".into()),
             WriteOp::IncidentNote { id, text, .. } => (id, "notes", text.clone()),
             other => {
                 return Err(ProviderError::op_unsupported(&self.name, "Opsgenie", other));
@@ -214,12 +222,12 @@ impl Opsgenie {
         ));
         Ok((
             url,
-            serde_json::json!({"user": self.actor, "source": "sitrep", "note": note}),
+            serde_json::json!({"user": ctx.actor, "source": "sitrep", "note": note}),
         ))
     }
 
-    async fn make_plan(&self, op: &WriteOp) -> Result<Plan, ProviderError> {
-        let (url, body) = self.write_request(op)?;
+    async fn make_plan(&self, op: &WriteOp, ctx: &PlanCtx) -> Result<Plan, ProviderError> {
+        let (url, body) = self.write_request(op, ctx)?;
         let id = op.target();
         let one: OgOne = self
             .http
@@ -235,6 +243,7 @@ impl Opsgenie {
             _ => "add a note to",
         };
         Ok(Plan {
+            precondition: Precondition::None,
             op: op.clone(),
             provider: self.name.clone(),
             summary: format!("{verb} {} alert {}: {}", inc.severity, inc.id, inc.title),
@@ -249,7 +258,7 @@ impl Opsgenie {
     }
 
     async fn run(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
-        let (url, _) = self.write_request(&plan.op)?;
+        let (url, _) = self.write_request(&plan.op, &PlanCtx::default())?;
         let req = plan.requests.first().ok_or_else(|| {
             ProviderError::new(&self.name, ErrorKind::Config, "the plan has no request")
         })?;
@@ -344,8 +353,12 @@ impl Provider for Opsgenie {
                 | WriteOp::IncidentNote { .. }
         )
     }
-    fn plan<'a>(&'a self, op: &'a WriteOp) -> BoxFut<'a, Result<Plan, ProviderError>> {
-        Box::pin(self.make_plan(op))
+    fn plan<'a>(
+        &'a self,
+        op: &'a WriteOp,
+        ctx: &'a PlanCtx,
+    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
+        Box::pin(self.make_plan(op, ctx))
     }
     fn execute<'a>(
         &'a self,

@@ -16,7 +16,7 @@ use super::http::{self, Auth, HttpClient, HttpConfig, OffsetPage};
 use super::{BoxFut, BuildCtx, ErrorKind, Provider, ProviderError};
 use crate::config::{ProviderConfig, ProviderKind, SeverityMatrix};
 use crate::model::{Fetched, Incident, IncidentStatus, OnCall, Severity, Time};
-use crate::ops::{ExecResult, Plan, WriteOp};
+use crate::ops::{ExecResult, Plan, PlanCtx, Precondition, WriteOp};
 use crate::text::SafeText;
 use reqwest::Method;
 use serde::Deserialize;
@@ -338,6 +338,7 @@ impl PagerDuty {
     fn write_request(
         &self,
         op: &WriteOp,
+        ctx: &PlanCtx,
     ) -> Result<(Method, String, serde_json::Value), ProviderError> {
         match op {
             WriteOp::IncidentAck { id, .. } => Ok((
@@ -348,7 +349,7 @@ impl PagerDuty {
             WriteOp::IncidentResolve { id, .. } => Ok((
                 Method::PUT,
                 self.http.url(&format!("/incidents/{}", http::seg(id))),
-                serde_json::json!({"incident": {"type": "incident_reference", "status": "resolved", "resolution": "resolved via sitrep"}}),
+                serde_json::json!({"incident": {"type": "incident_reference", "status": "resolved", "resolution": ctx.reason_or(|| "resolved via sitrep".into())}}),
             )),
             WriteOp::IncidentNote { id, text, .. } => Ok((
                 Method::POST,
@@ -373,8 +374,8 @@ impl PagerDuty {
         })
     }
 
-    async fn make_plan(&self, op: &WriteOp) -> Result<Plan, ProviderError> {
-        let (method, url, body) = self.write_request(op)?;
+    async fn make_plan(&self, op: &WriteOp, ctx: &PlanCtx) -> Result<Plan, ProviderError> {
+        let (method, url, body) = self.write_request(op, ctx)?;
         let from = self.writer_email()?;
         let id = op.target();
         // Read the incident first: the responder confirms what they see.
@@ -400,6 +401,7 @@ impl PagerDuty {
             stakes.push(("assignee".into(), a.to_string()));
         }
         Ok(Plan {
+            precondition: Precondition::None,
             op: op.clone(),
             provider: self.name.clone(),
             summary: format!("{verb} {} incident {}: {}", inc.severity, inc.id, inc.title),
@@ -417,7 +419,7 @@ impl PagerDuty {
     }
 
     async fn run(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
-        let (method, url, _) = self.write_request(&plan.op)?;
+        let (method, url, _) = self.write_request(&plan.op, &PlanCtx::default())?;
         let from = self.writer_email()?;
         let req = plan.requests.first().ok_or_else(|| {
             ProviderError::new(&self.name, ErrorKind::Config, "the plan has no request")
@@ -493,8 +495,12 @@ impl Provider for PagerDuty {
                 | WriteOp::IncidentNote { .. }
         )
     }
-    fn plan<'a>(&'a self, op: &'a WriteOp) -> BoxFut<'a, Result<Plan, ProviderError>> {
-        Box::pin(self.make_plan(op))
+    fn plan<'a>(
+        &'a self,
+        op: &'a WriteOp,
+        ctx: &'a PlanCtx,
+    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
+        Box::pin(self.make_plan(op, ctx))
     }
     fn execute<'a>(
         &'a self,

@@ -20,7 +20,7 @@ use super::http::{self, Auth, HttpClient, HttpConfig};
 use super::{BoxFut, BuildCtx, ErrorKind, Provider, ProviderError};
 use crate::config::{ProviderConfig, ProviderKind, SeverityMatrix};
 use crate::model::{Fetched, Incident, IncidentStatus, Severity, Time};
-use crate::ops::{ExecResult, Plan, WriteOp};
+use crate::ops::{ExecResult, Plan, PlanCtx, Precondition, WriteOp};
 use crate::text::SafeText;
 use reqwest::Method;
 use serde::Deserialize;
@@ -253,6 +253,7 @@ impl Sentry {
         };
         let url = self.issue_url(&id);
         Ok(Plan {
+            precondition: Precondition::None,
             op: op.clone(),
             provider: self.name.clone(),
             summary: format!(
@@ -347,7 +348,12 @@ impl Provider for Sentry {
             _ => false,
         }
     }
-    fn plan<'a>(&'a self, op: &'a WriteOp) -> BoxFut<'a, Result<Plan, ProviderError>> {
+    fn plan<'a>(
+        &'a self,
+        op: &'a WriteOp,
+        ctx: &'a PlanCtx,
+    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
+        let _ = ctx;
         Box::pin(self.make_plan(op))
     }
     fn execute<'a>(

@@ -12,7 +12,7 @@ use super::http::{Auth, HttpClient, HttpConfig, seg};
 use super::{BoxFut, ErrorKind, Provider, ProviderError};
 use crate::config::{ProviderConfig, ProviderKind};
 use crate::model::{Fetched, Flag, Time};
-use crate::ops::{ExecResult, Plan, PlannedRequest, WriteOp};
+use crate::ops::{ExecResult, Plan, PlanCtx, PlannedRequest, Precondition, WriteOp};
 use crate::secrets::SecretSource;
 use crate::text::SafeText;
 use reqwest::Method;
@@ -217,6 +217,7 @@ impl Unleash {
             ));
         }
         Ok(Plan {
+            precondition: Precondition::None,
             op: op.clone(),
             provider: self.name.clone(),
             summary: SafeText::line(&format!(
@@ -337,7 +338,12 @@ impl Provider for Unleash {
     fn supports(&self, op: &WriteOp) -> bool {
         matches!(op, WriteOp::FlagSet { .. })
     }
-    fn plan<'a>(&'a self, op: &'a WriteOp) -> BoxFut<'a, Result<Plan, ProviderError>> {
+    fn plan<'a>(
+        &'a self,
+        op: &'a WriteOp,
+        ctx: &'a PlanCtx,
+    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
+        let _ = ctx;
         Box::pin(self.make_plan(op))
     }
     fn execute<'a>(

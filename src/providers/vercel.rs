@@ -17,7 +17,7 @@ use super::rollback;
 use super::{BoxFut, ErrorKind, Provider, ProviderError};
 use crate::config::{Config, ProviderConfig, ProviderKind};
 use crate::model::{Deploy, DeployState, Fetched, Time};
-use crate::ops::{ExecResult, Plan, WriteOp};
+use crate::ops::{ExecResult, Plan, PlanCtx, Precondition, WriteOp};
 use crate::secrets::Secret;
 use crate::text::SafeText;
 use crate::util;
@@ -559,6 +559,9 @@ impl Vercel {
                 "to_sha": target.sha.as_str(),
                 "aliased_before": st.aliased,
             }),
+            precondition: Precondition::AliasUnchanged {
+                aliased: st.aliased.clone(),
+            },
         })
     }
 
@@ -601,7 +604,8 @@ impl Vercel {
                 a.job_status.as_deref(),
                 Some("pending" | "in-progress" | "succeeded")
             )
-            && plan.detail.get("aliased_before").and_then(|v| v.as_str()) != Some(to_id.as_str())
+            && !matches!(&plan.precondition,
+                Precondition::AliasUnchanged { aliased: Some(a) } if *a == to_id)
         {
             let r = ExecResult {
                 message: format!(
@@ -674,7 +678,11 @@ impl Provider for Vercel {
             _ => false,
         }
     }
-    fn plan<'a>(&'a self, op: &'a WriteOp) -> BoxFut<'a, Result<Plan, ProviderError>> {
+    fn plan<'a>(
+        &'a self,
+        op: &'a WriteOp,
+        _ctx: &'a PlanCtx,
+    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
         Box::pin(async move {
             match op {
                 WriteOp::Rollback {

@@ -11,7 +11,7 @@ use sitrep::audit::webhook::{SIGNATURE_HEADER, Webhook};
 use sitrep::audit::{self, AuditLog, Faults, Outcome, Phase};
 use sitrep::config::ProviderKind;
 use sitrep::model::Fetched;
-use sitrep::ops::{ExecResult, Plan, PlannedRequest, WriteOp};
+use sitrep::ops::{ExecResult, Plan, PlanCtx, PlannedRequest, Precondition, WriteOp};
 use sitrep::providers::{BoxFut, ErrorKind, Provider, ProviderError, Registry};
 use sitrep::secrets::Secret;
 use std::path::{Path, PathBuf};
@@ -64,7 +64,11 @@ impl Provider for FakeHttp {
     fn supports(&self, op: &WriteOp) -> bool {
         matches!(op, WriteOp::FlagSet { .. })
     }
-    fn plan<'a>(&'a self, op: &'a WriteOp) -> BoxFut<'a, Result<Plan, ProviderError>> {
+    fn plan<'a>(
+        &'a self,
+        op: &'a WriteOp,
+        _ctx: &'a PlanCtx,
+    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
         Box::pin(async move {
             let WriteOp::FlagSet { key, on, .. } = op else {
                 return Err(ProviderError::unsupported(&self.name, "only flags"));
@@ -81,6 +85,7 @@ impl Provider for FakeHttp {
                     body: Some(serde_json::json!({"on": on, "ratio": 0.25})),
                 }],
                 detail: serde_json::json!({"was_on": !on}),
+                precondition: Precondition::None,
             })
         })
     }

@@ -4,9 +4,9 @@
 use crate::common::*;
 use crate::common::{self, Tool};
 use sitrep::model::{IncidentStatus, Severity};
+use sitrep::ops::PlanCtx;
 use sitrep::ops::{Matcher, WriteOp};
 use sitrep::providers::alertmanager::Alertmanager;
-use sitrep::providers::http::attribute_plan;
 use sitrep::providers::{ErrorKind, Provider};
 
 fn am_config(url: &str) -> sitrep::config::Config {
@@ -107,7 +107,10 @@ async fn alerts_listed_silenced_and_expired_on_a_real_alertmanager() {
         duration_secs: 3600,
     };
     assert!(p.supports(&op));
-    let mut plan = p.plan(&op).await.unwrap();
+    let plan = p
+        .plan(&op, &PlanCtx::new("alice@example.com", ""))
+        .await
+        .unwrap();
     assert!(
         plan.summary.contains("matches 1 alert, 1 firing"),
         "{}",
@@ -121,7 +124,14 @@ async fn alerts_listed_silenced_and_expired_on_a_real_alertmanager() {
     assert_eq!(body["matchers"][0]["name"], "alertname");
     assert_eq!(body["matchers"][0]["isEqual"], true);
     assert_eq!(body["createdBy"], "alice@example.com");
-    attribute_plan(&mut plan, "bob@example.com", "INC-42 rollback in progress");
+    // Who acts and why are the provider's to fill when it plans.
+    let plan = p
+        .plan(
+            &op,
+            &PlanCtx::new("bob@example.com", "INC-42 rollback in progress"),
+        )
+        .await
+        .unwrap();
     let res = p.execute(&plan, "idem-1").await.unwrap();
     let silence_id = res.detail["silenceID"].as_str().unwrap().to_string();
     assert!(!silence_id.is_empty());
@@ -153,7 +163,7 @@ async fn alerts_listed_silenced_and_expired_on_a_real_alertmanager() {
         provider: Some("am".into()),
         id: silence_id.clone(),
     };
-    let plan = p.plan(&op).await.unwrap();
+    let plan = p.plan(&op, &PlanCtx::default()).await.unwrap();
     assert_eq!(plan.requests[0].method, "DELETE");
     assert!(
         plan.summary.contains("alertname=\"HighErrorRate\""),
@@ -177,7 +187,7 @@ async fn alerts_listed_silenced_and_expired_on_a_real_alertmanager() {
         provider: None,
         id: "00000000-0000-0000-0000-000000000000".into(),
     };
-    let e = p.plan(&op).await.unwrap_err();
+    let e = p.plan(&op, &PlanCtx::default()).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
     assert!(e.to_string().starts_with("am: not found"), "{e}");
 }
@@ -208,7 +218,7 @@ async fn alertmanager_errors_are_typed() {
         }],
         duration_secs: 60,
     };
-    let e = p.plan(&op).await.unwrap_err();
+    let e = p.plan(&op, &PlanCtx::default()).await.unwrap_err();
     assert!(matches!(e.kind, ErrorKind::Http { status: 400 }), "{e:?}");
     // Stopped server: connection refused, named.
     let url = am.url.clone();

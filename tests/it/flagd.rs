@@ -5,6 +5,7 @@
 use serde_json::Value;
 use sitrep::config::SecretRef;
 use sitrep::model::Flag;
+use sitrep::ops::PlanCtx;
 use sitrep::ops::{Plan, WriteOp};
 use sitrep::providers::flagd::{Flagd, evaluates_on};
 use sitrep::providers::{ErrorKind, Provider, Registry};
@@ -34,7 +35,7 @@ async fn flags(p: &Flagd) -> Vec<Flag> {
 }
 
 async fn flip(p: &Flagd, key: &str, on: bool) -> Plan {
-    let plan = p.plan(&op(key, on)).await.unwrap();
+    let plan = p.plan(&op(key, on), &PlanCtx::default()).await.unwrap();
     p.execute(&plan, "idem-1").await.unwrap();
     plan
 }
@@ -249,7 +250,10 @@ async fn kill_switch_rules_for_each_flag_shape() {
             .collect()
     };
     // Boolean flag with an off variant: defaultVariant → "off".
-    let plan = p.plan(&op("checkout-payments-v3", false)).await.unwrap();
+    let plan = p
+        .plan(&op("checkout-payments-v3", false), &PlanCtx::default())
+        .await
+        .unwrap();
     assert_eq!(
         change(&plan),
         vec![(
@@ -264,7 +268,10 @@ async fn kill_switch_rules_for_each_flag_shape() {
             .any(|(k, v)| k == "note" && v.contains("targeting"))
     );
     // Boolean flag whose off variant is named "disabled".
-    let plan = p.plan(&op("checkout-writes", false)).await.unwrap();
+    let plan = p
+        .plan(&op("checkout-writes", false), &PlanCtx::default())
+        .await
+        .unwrap();
     assert_eq!(
         change(&plan),
         vec![(
@@ -273,7 +280,10 @@ async fn kill_switch_rules_for_each_flag_shape() {
         )]
     );
     // No off variant: state DISABLED.
-    let plan = p.plan(&op("checkout-theme", false)).await.unwrap();
+    let plan = p
+        .plan(&op("checkout-theme", false), &PlanCtx::default())
+        .await
+        .unwrap();
     assert_eq!(
         change(&plan),
         vec![(
@@ -282,7 +292,10 @@ async fn kill_switch_rules_for_each_flag_shape() {
         )]
     );
     // Disabled flag turned on: state ENABLED (its default is already "on").
-    let plan = p.plan(&op("recommendations-widget", true)).await.unwrap();
+    let plan = p
+        .plan(&op("recommendations-widget", true), &PlanCtx::default())
+        .await
+        .unwrap();
     assert_eq!(
         change(&plan),
         vec![(
@@ -291,7 +304,10 @@ async fn kill_switch_rules_for_each_flag_shape() {
         )]
     );
     // Non-boolean with an off variant: the variant to restore is remembered.
-    let plan = p.plan(&op("cart-max-items", false)).await.unwrap();
+    let plan = p
+        .plan(&op("cart-max-items", false), &PlanCtx::default())
+        .await
+        .unwrap();
     assert_eq!(
         change(&plan),
         vec![
@@ -307,7 +323,10 @@ async fn kill_switch_rules_for_each_flag_shape() {
     );
     // Already off: a plan with no change, and executing it writes nothing.
     let before = fs::read(&path).unwrap();
-    let plan = p.plan(&op("search-new-analyzer", false)).await.unwrap();
+    let plan = p
+        .plan(&op("search-new-analyzer", false), &PlanCtx::default())
+        .await
+        .unwrap();
     assert!(change(&plan).is_empty());
     let r = p.execute(&plan, "k").await.unwrap();
     assert!(r.message.contains("already OFF"), "{}", r.message);
@@ -319,7 +338,10 @@ async fn plan_shows_the_exact_edit() {
     let dir = tempfile::tempdir().unwrap();
     let path = copy_fixture(dir.path(), "checkout.flagd.json");
     let p = Flagd::with_path("flags", &path);
-    let plan = p.plan(&op("checkout-writes", false)).await.unwrap();
+    let plan = p
+        .plan(&op("checkout-writes", false), &PlanCtx::default())
+        .await
+        .unwrap();
     assert_eq!(plan.provider, "flags");
     assert_eq!(plan.requests.len(), 1);
     let r = &plan.requests[0];
@@ -348,7 +370,10 @@ async fn unknown_key_and_environment_are_not_found() {
     let dir = tempfile::tempdir().unwrap();
     let path = copy_fixture(dir.path(), "checkout.flagd.json");
     let p = Flagd::with_path("flags", &path);
-    let e = p.plan(&op("no-such-flag", false)).await.unwrap_err();
+    let e = p
+        .plan(&op("no-such-flag", false), &PlanCtx::default())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
     assert!(e.to_string().contains("no-such-flag"), "{e}");
     let with_env = WriteOp::FlagSet {
@@ -357,7 +382,7 @@ async fn unknown_key_and_environment_are_not_found() {
         environment: Some("production".into()),
         on: false,
     };
-    let e = p.plan(&with_env).await.unwrap_err();
+    let e = p.plan(&with_env, &PlanCtx::default()).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
     assert!(e.to_string().contains("no environments"), "{e}");
     assert!(p.supports(&op("x", true)));
@@ -372,7 +397,10 @@ async fn concurrent_edit_is_refused_not_overwritten() {
     let dir = tempfile::tempdir().unwrap();
     let path = copy_fixture(dir.path(), "checkout.flagd.json");
     let p = Flagd::with_path("flags", &path);
-    let plan = p.plan(&op("checkout-payments-v3", false)).await.unwrap();
+    let plan = p
+        .plan(&op("checkout-payments-v3", false), &PlanCtx::default())
+        .await
+        .unwrap();
     // Someone else edits the file after the plan (another flag).
     let theirs = fs::read_to_string(&path)
         .unwrap()
@@ -391,8 +419,14 @@ async fn concurrent_edit_is_refused_not_overwritten() {
 
     // Two plans from the same file: the first wins, the second is refused
     // (no lost update), even though both were valid when planned.
-    let a = p.plan(&op("checkout-payments-v3", false)).await.unwrap();
-    let b = p.plan(&op("checkout-writes", false)).await.unwrap();
+    let a = p
+        .plan(&op("checkout-payments-v3", false), &PlanCtx::default())
+        .await
+        .unwrap();
+    let b = p
+        .plan(&op("checkout-writes", false), &PlanCtx::default())
+        .await
+        .unwrap();
     p.execute(&a, "a").await.unwrap();
     let after_a = fs::read_to_string(&path).unwrap();
     let e = p.execute(&b, "b").await.unwrap_err();
@@ -413,7 +447,10 @@ async fn execute_waits_for_a_lock_held_by_another_writer() {
     let dir = tempfile::tempdir().unwrap();
     let path = copy_fixture(dir.path(), "checkout.flagd.json");
     let p = Flagd::with_path("flags", &path);
-    let plan = p.plan(&op("checkout-writes", false)).await.unwrap();
+    let plan = p
+        .plan(&op("checkout-writes", false), &PlanCtx::default())
+        .await
+        .unwrap();
     let held = fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -520,7 +557,10 @@ async fn malformed_file_names_file_line_and_column_while_others_work() {
     assert_eq!(e.kind, ErrorKind::Io);
     assert!(e.to_string().contains("missing.json"), "{e}");
     // Nothing can be planned against the malformed file.
-    let e = reg.providers[0].plan(&op("a", false)).await.unwrap_err();
+    let e = reg.providers[0]
+        .plan(&op("a", false), &PlanCtx::default())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Malformed);
     // Wrong shape: valid JSON that is not a flag file.
     fs::write(&bad, "{\"flags\": 3}").unwrap();
@@ -561,7 +601,10 @@ async fn hostile_names_and_descriptions_are_inert() {
     // The flag can be addressed by the key as shown on screen; the plan
     // shows only inert text, and the edit is still exact.
     let shown = f.key.as_str().to_string();
-    let plan = p.plan(&op(&shown, false)).await.unwrap();
+    let plan = p
+        .plan(&op(&shown, false), &PlanCtx::default())
+        .await
+        .unwrap();
     assert!(is_inert(&plan.summary), "{:?}", plan.summary);
     for (k, v) in &plan.stakes {
         assert!(is_inert(k) && is_inert(v), "{v:?}");

@@ -7,6 +7,7 @@
 
 use serde_json::json;
 use sitrep::config::SecretRef;
+use sitrep::ops::PlanCtx;
 use sitrep::ops::WriteOp;
 use sitrep::providers::{ErrorKind, Registry};
 use sitrep::secrets::{Secret, SecretSource};
@@ -114,7 +115,7 @@ path = {:?}
             let mut ok = Vec::new();
             for p in &reg.providers {
                 assert!(p.supports(&op(key)));
-                match p.plan(&op(key)).await {
+                match p.plan(&op(key), &PlanCtx::default()).await {
                     Ok(plan) => ok.push(plan.provider),
                     Err(e) => assert_eq!(e.kind, ErrorKind::NotFound, "{}: {e}", p.name()),
                 }

@@ -7,6 +7,7 @@
 use serde_json::{Value, json};
 use sitrep::config::{Config, ProviderConfig};
 use sitrep::model::DeployState;
+use sitrep::ops::PlanCtx;
 use sitrep::ops::WriteOp;
 use sitrep::providers::github::{Github, GithubOptions};
 use sitrep::providers::http::RetryPolicy;
@@ -809,7 +810,10 @@ async fn rollback_after_failed_newest_goes_before_live() {
     ])
     .await;
     let gh = provider(&server, "");
-    let plan = gh.plan(&rollback("production", None)).await.unwrap();
+    let plan = gh
+        .plan(&rollback("production", None), &PlanCtx::default())
+        .await
+        .unwrap();
     // Live is 4 (the failed 5 never went live); 3 has the live sha.
     assert_eq!(plan.detail["from_id"], "4");
     assert_eq!(plan.detail["to_id"], "2");
@@ -831,7 +835,10 @@ async fn rollback_from_a_bad_live_deploy() {
     ])
     .await;
     let gh = provider(&server, "");
-    let plan = gh.plan(&rollback("production", None)).await.unwrap();
+    let plan = gh
+        .plan(&rollback("production", None), &PlanCtx::default())
+        .await
+        .unwrap();
     assert_eq!(plan.requests[0].body.as_ref().unwrap()["ref"], "bbbb222");
     assert_eq!(
         plan.summary,
@@ -859,7 +866,10 @@ async fn rollback_from_a_bad_live_deploy() {
     assert!(!all.contains(TOKEN));
     assert_eq!(posts(&f), 0);
     // --to an older good deploy.
-    let plan = gh.plan(&rollback("production", Some("1"))).await.unwrap();
+    let plan = gh
+        .plan(&rollback("production", Some("1")), &PlanCtx::default())
+        .await
+        .unwrap();
     assert_eq!(plan.requests[0].body.as_ref().unwrap()["ref"], "aaaa111");
 }
 
@@ -871,7 +881,10 @@ async fn rollback_with_only_one_good_deploy_is_refused() {
     ])
     .await;
     let gh = provider(&server, "");
-    let e = gh.plan(&rollback("production", None)).await.unwrap_err();
+    let e = gh
+        .plan(&rollback("production", None), &PlanCtx::default())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Conflict { status: 409 });
     let s = e.to_string();
     assert!(
@@ -891,7 +904,7 @@ async fn rollback_to_an_unknown_id_is_a_clear_error() {
     .await;
     let gh = provider(&server, "");
     let e = gh
-        .plan(&rollback("production", Some("999")))
+        .plan(&rollback("production", Some("999")), &PlanCtx::default())
         .await
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
@@ -909,7 +922,7 @@ async fn rollback_to_an_unknown_id_is_a_clear_error() {
     };
     assert!(!gh.supports(&op), "not this provider's service");
     assert!(gh.supports(&rollback("production", None)));
-    let e = gh.plan(&op).await.unwrap_err();
+    let e = gh.plan(&op, &PlanCtx::default()).await.unwrap_err();
     assert!(e.to_string().contains("service nope"), "{e}");
     assert_eq!(posts(&f), 0);
 }
@@ -922,9 +935,15 @@ async fn retried_rollback_with_the_same_key_deploys_once() {
     ])
     .await;
     let gh = provider(&server, "");
-    let mut plan = gh.plan(&rollback("production", None)).await.unwrap();
+    // The reason travels in the planned deployment payload.
+    let plan = gh
+        .plan(
+            &rollback("production", None),
+            &PlanCtx::new("dana@example.com", "checkout 5xx after v2"),
+        )
+        .await
+        .unwrap();
     assert_eq!(posts(&f), 0);
-    plan.detail["reason"] = json!("checkout 5xx after v2");
     let r1 = gh.execute(&plan, "key-123").await.unwrap();
     assert_eq!(posts(&f), 1);
     assert_eq!(r1.detail["existing"], false);
@@ -955,7 +974,10 @@ async fn rollback_refusals_409_and_422_are_named() {
     ])
     .await;
     let gh = provider(&server, "");
-    let plan = gh.plan(&rollback("production", None)).await.unwrap();
+    let plan = gh
+        .plan(&rollback("production", None), &PlanCtx::default())
+        .await
+        .unwrap();
     f.st.lock().unwrap().post_answer = Some((
         409,
         json!({"message": "Conflict: Commit status checks failed for aaaa111.", "documentation_url": "https://docs.github.com/rest/deployments/deployments#create-a-deployment"}),
@@ -987,7 +1009,10 @@ async fn skip_status_checks_is_opt_in() {
     .await;
     let (c, pc) = config(&server.uri(), "skip_status_checks = true");
     let gh = Github::new(&pc, &c, Secret::new(TOKEN), opts(&pc)).unwrap();
-    let plan = gh.plan(&rollback("production", None)).await.unwrap();
+    let plan = gh
+        .plan(&rollback("production", None), &PlanCtx::default())
+        .await
+        .unwrap();
     assert_eq!(
         plan.requests[0].body.as_ref().unwrap()["required_contexts"],
         json!([])
@@ -1005,7 +1030,10 @@ async fn workflow_strategy_dispatches_with_environment_and_sha() {
         &server,
         r#"rollback = { workflow = "rollback.yml", ref = "main" }"#,
     );
-    let plan = gh.plan(&rollback("staging", None)).await.unwrap();
+    let plan = gh
+        .plan(&rollback("staging", None), &PlanCtx::default())
+        .await
+        .unwrap();
     let r = &plan.requests[0];
     assert_eq!(
         r.url,
@@ -1039,12 +1067,18 @@ async fn a_tampered_plan_is_refused_before_sending() {
     ])
     .await;
     let gh = provider(&server, "");
-    let mut plan = gh.plan(&rollback("production", None)).await.unwrap();
+    let mut plan = gh
+        .plan(&rollback("production", None), &PlanCtx::default())
+        .await
+        .unwrap();
     plan.requests[0].url = "https://evil.example.com/repos/x/y/deployments".into();
     let e = gh.execute(&plan, "k").await.unwrap_err();
     assert!(e.to_string().contains("nothing sent"), "{e}");
     // A payload that cannot carry the key.
-    let mut plan = gh.plan(&rollback("production", None)).await.unwrap();
+    let mut plan = gh
+        .plan(&rollback("production", None), &PlanCtx::default())
+        .await
+        .unwrap();
     plan.requests[0].body.as_mut().unwrap()["payload"] = json!({});
     let e = gh.execute(&plan, "k").await.unwrap_err();
     assert!(e.to_string().contains("idempotency key"), "{e}");
@@ -1134,7 +1168,7 @@ async fn deploy_workflow_runs_are_listed_for_information() {
             .any(|d| d.current && d.id.as_str() == "1")
     );
     let e = gh
-        .plan(&rollback("actions:deploy.yml", None))
+        .plan(&rollback("actions:deploy.yml", None), &PlanCtx::default())
         .await
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Unsupported);
@@ -1188,7 +1222,10 @@ async fn ghes_base_url_with_a_path_keeps_it_across_pages() {
             .unwrap()
             .current
     );
-    let plan = gh.plan(&rollback("production", None)).await.unwrap();
+    let plan = gh
+        .plan(&rollback("production", None), &PlanCtx::default())
+        .await
+        .unwrap();
     assert_eq!(
         plan.requests[0].url,
         format!("{}/api/v3{REPO}/deployments", server.uri())
@@ -1286,7 +1323,10 @@ async fn a_rollback_cut_off_mid_way_is_unknown_and_its_retry_does_not_deploy_twi
     let mut o = opts(&pc);
     o.http.write_timeout = Duration::from_millis(300);
     let gh = Github::new(&pc, &c, Secret::new(TOKEN), o).unwrap();
-    let plan = gh.plan(&rollback("production", None)).await.unwrap();
+    let plan = gh
+        .plan(&rollback("production", None), &PlanCtx::default())
+        .await
+        .unwrap();
     f.st.lock().unwrap().post_delay = Some(Duration::from_secs(3));
     let e = gh.execute(&plan, "key-cut").await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Unknown, "{e}");
@@ -1394,13 +1434,19 @@ async fn a_second_rollback_waits_for_the_first_and_never_brings_back_the_bad_sha
     ])
     .await;
     let gh = provider(&server, "");
-    let plan = gh.plan(&rollback("production", None)).await.unwrap();
+    let plan = gh
+        .plan(&rollback("production", None), &PlanCtx::default())
+        .await
+        .unwrap();
     assert_eq!(plan.detail["to_sha"], "bbbb222");
     let r = gh.execute(&plan, "k1").await.unwrap();
     let new_id = r.detail["deployment_id"].as_u64().unwrap();
     // The rollback deployment has no final status yet: a second automatic
     // rollback is refused, nothing sent.
-    let e = gh.plan(&rollback("production", None)).await.unwrap_err();
+    let e = gh
+        .plan(&rollback("production", None), &PlanCtx::default())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Conflict { status: 409 });
     assert!(
         e.to_string().contains("is still waiting for a status"),
@@ -1419,7 +1465,10 @@ async fn a_second_rollback_waits_for_the_first_and_never_brings_back_the_bad_sha
         .unwrap();
     assert_eq!(live.sha.as_str(), "bbbb222");
     // Rolling back again goes further back, never to the bad cccc333.
-    let plan = gh.plan(&rollback("production", None)).await.unwrap();
+    let plan = gh
+        .plan(&rollback("production", None), &PlanCtx::default())
+        .await
+        .unwrap();
     assert_eq!(plan.detail["to_sha"], "aaaa111");
     assert_eq!(posts(&f), 1);
 }

@@ -6,8 +6,9 @@
 
 use serde_json::{Value, json};
 use sitrep::config::SecretRef;
+use sitrep::ops::PlanCtx;
 use sitrep::ops::WriteOp;
-use sitrep::providers::http::{HttpConfig, attribute_plan};
+use sitrep::providers::http::HttpConfig;
 use sitrep::providers::launchdarkly::LaunchDarkly;
 use sitrep::providers::{ErrorKind, Provider, Registry};
 use sitrep::secrets::{Secret, SecretSource};
@@ -233,7 +234,10 @@ async fn turns_a_flag_off_with_a_semantic_patch() {
         .mount(&server)
         .await;
     let p = provider(&server, TOKEN);
-    let plan = p.plan(&op("checkout-kill-switch", false)).await.unwrap();
+    let plan = p
+        .plan(&op("checkout-kill-switch", false), &PlanCtx::default())
+        .await
+        .unwrap();
     // The plan shows the exact request, token redacted.
     let r = &plan.requests[0];
     assert_eq!(r.method, "PATCH");
@@ -261,12 +265,16 @@ async fn turns_a_flag_off_with_a_semantic_patch() {
 
     // The executor records who acts and why in the plan before confirming
     // it; the confirmed body is what is sent.
-    let mut plan = plan;
-    attribute_plan(
-        &mut plan,
-        "alice@example.com",
-        "INC-1234: payments gateway v3 erroring",
-    );
+    let plan = p
+        .plan(
+            &op("checkout-kill-switch", false),
+            &PlanCtx::new(
+                "alice@example.com",
+                "INC-1234: payments gateway v3 erroring",
+            ),
+        )
+        .await
+        .unwrap();
     assert_eq!(
         plan.requests[0].body.as_ref().unwrap()["comment"],
         "INC-1234: payments gateway v3 erroring"
@@ -301,7 +309,10 @@ async fn turns_a_flag_on() {
         .mount(&server)
         .await;
     let p = provider(&server, TOKEN);
-    let plan = p.plan(&op("checkout-kill-switch", true)).await.unwrap();
+    let plan = p
+        .plan(&op("checkout-kill-switch", true), &PlanCtx::default())
+        .await
+        .unwrap();
     assert!(
         plan.stakes
             .iter()
@@ -347,7 +358,7 @@ async fn wrong_token_is_401_for_reads_and_plans_and_never_leaks() {
     assert!(msg.starts_with("ld: token rejected (401)"), "{msg}");
     assert!(!msg.contains("api-wrong-token-0000"), "{msg}");
     let e = p
-        .plan(&op("checkout-kill-switch", false))
+        .plan(&op("checkout-kill-switch", false), &PlanCtx::default())
         .await
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Unauthorized { status: 401 });
@@ -370,7 +381,10 @@ async fn refused(
         .mount(&server)
         .await;
     let p = provider(&server, TOKEN);
-    let plan = p.plan(&op("checkout-kill-switch", false)).await.unwrap();
+    let plan = p
+        .plan(&op("checkout-kill-switch", false), &PlanCtx::default())
+        .await
+        .unwrap();
     let e = p.execute(&plan, "k").await.unwrap_err();
     // Exactly the one write, never retried.
     assert_eq!(writes(&server).await.len(), 1, "status {status}");
@@ -459,7 +473,10 @@ async fn rate_limited_list_fails_fast_with_the_reset() {
 async fn unknown_key_or_other_environment_is_not_found() {
     let server = fake().await;
     let p = provider(&server, TOKEN);
-    let e = p.plan(&op("nope", false)).await.unwrap_err();
+    let e = p
+        .plan(&op("nope", false), &PlanCtx::default())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
     assert!(
         e.to_string()
@@ -472,7 +489,7 @@ async fn unknown_key_or_other_environment_is_not_found() {
         environment: Some("staging".into()),
         on: false,
     };
-    let e = p.plan(&staging).await.unwrap_err();
+    let e = p.plan(&staging, &PlanCtx::default()).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
     assert!(writes(&server).await.is_empty());
 }
@@ -481,11 +498,17 @@ async fn unknown_key_or_other_environment_is_not_found() {
 async fn a_plan_altered_after_planning_is_not_sent() {
     let server = fake().await;
     let p = provider(&server, TOKEN);
-    let mut plan = p.plan(&op("checkout-kill-switch", false)).await.unwrap();
+    let mut plan = p
+        .plan(&op("checkout-kill-switch", false), &PlanCtx::default())
+        .await
+        .unwrap();
     plan.requests[0].body.as_mut().unwrap()["instructions"] = json!([{"kind": "turnFlagOn"}]);
     let e = p.execute(&plan, "k").await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Config);
-    let mut plan = p.plan(&op("checkout-kill-switch", false)).await.unwrap();
+    let mut plan = p
+        .plan(&op("checkout-kill-switch", false), &PlanCtx::default())
+        .await
+        .unwrap();
     plan.requests[0].url = format!("{}/api/v2/flags/web/other-flag", server.uri());
     let e = p.execute(&plan, "k").await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Config);

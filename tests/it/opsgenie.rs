@@ -6,9 +6,9 @@
 use crate::common::*;
 use serde_json::{Value, json};
 use sitrep::model::{IncidentStatus, Severity};
+use sitrep::ops::PlanCtx;
 use sitrep::ops::WriteOp;
 use sitrep::providers::http::HttpConfig;
-use sitrep::providers::http::attribute_plan;
 use sitrep::providers::opsgenie::Opsgenie;
 use sitrep::providers::{ErrorKind, Provider};
 use std::time::{Duration, Instant};
@@ -236,7 +236,7 @@ async fn acknowledge_is_accepted_then_confirmed() {
         provider: None,
         id: id.clone(),
     };
-    let mut plan = p.plan(&op).await.unwrap();
+    let plan = p.plan(&op, &PlanCtx::default()).await.unwrap();
     assert!(
         plan.summary.starts_with("acknowledge SEV3 alert"),
         "{}",
@@ -247,7 +247,11 @@ async fn acknowledge_is_accepted_then_confirmed() {
         !shown.contains(KEY) && shown.contains("GenieKey <redacted>"),
         "{shown}"
     );
-    attribute_plan(&mut plan, "bob@example.com", "INC-7 on it");
+    // Who acts and why are the provider's to fill when it plans.
+    let plan = p
+        .plan(&op, &PlanCtx::new("bob@example.com", "INC-7 on it"))
+        .await
+        .unwrap();
     let r = p.execute(&plan, "k").await.unwrap();
     assert_eq!(r.detail["requestId"], "req-ack-1");
     assert_eq!(r.detail["processed"], true);
@@ -281,7 +285,7 @@ async fn close_that_fails_asynchronously_is_reported() {
         .await;
     let p = provider(&s.uri(), KEY);
     let op = WriteOp::IncidentResolve { provider: None, id };
-    let plan = p.plan(&op).await.unwrap();
+    let plan = p.plan(&op, &PlanCtx::default()).await.unwrap();
     assert!(plan.requests[0].url.contains("/close?identifierType=id"));
     let e = p.execute(&plan, "k").await.unwrap_err();
     assert!(matches!(e.kind, ErrorKind::Conflict { .. }), "{e:?}");

@@ -6,8 +6,9 @@
 use crate::common::*;
 use serde_json::{Value, json};
 use sitrep::model::{IncidentStatus, Severity};
+use sitrep::ops::PlanCtx;
 use sitrep::ops::WriteOp;
-use sitrep::providers::http::{HttpConfig, attribute_plan};
+use sitrep::providers::http::HttpConfig;
 use sitrep::providers::pagerduty::PagerDuty;
 use sitrep::providers::{ErrorKind, Provider, Registry};
 use std::sync::Arc;
@@ -538,7 +539,7 @@ async fn ack_resolve_and_note_plan_and_execute() {
         id: "PX1".into(),
     };
     assert!(p.supports(&ack));
-    let plan = p.plan(&ack).await.unwrap();
+    let plan = p.plan(&ack, &PlanCtx::default()).await.unwrap();
     assert!(
         plan.summary
             .starts_with("acknowledge SEV3 incident PX1: incident 7"),
@@ -562,8 +563,13 @@ async fn ack_resolve_and_note_plan_and_execute() {
         provider: None,
         id: "PX1".into(),
     };
-    let mut plan = p.plan(&resolve).await.unwrap();
-    attribute_plan(&mut plan, "alice@example.com", "rolled back v1.4.2");
+    let plan = p
+        .plan(
+            &resolve,
+            &PlanCtx::new("alice@example.com", "rolled back v1.4.2"),
+        )
+        .await
+        .unwrap();
     let r = p.execute(&plan, "k2").await.unwrap();
     assert_eq!(r.message, "PX1 is now resolved");
 
@@ -572,17 +578,18 @@ async fn ack_resolve_and_note_plan_and_execute() {
         id: "PX1".into(),
         text: "Rolled back v1.4.2".into(),
     };
-    let mut plan = p.plan(&note).await.unwrap();
-    attribute_plan(
-        &mut plan,
-        "alice@example.com",
-        "a reason never replaces the note",
-    );
+    let plan = p
+        .plan(
+            &note,
+            &PlanCtx::new("alice@example.com", "a reason never replaces the note"),
+        )
+        .await
+        .unwrap();
     assert_eq!(plan.requests[0].method, "POST");
     p.execute(&plan, "k3").await.unwrap();
 
     // A plan for one incident cannot be pointed at another URL.
-    let mut bad = p.plan(&ack).await.unwrap();
+    let mut bad = p.plan(&ack, &PlanCtx::default()).await.unwrap();
     bad.requests[0].url = format!("{}/incidents/OTHER", s.uri());
     let e = p.execute(&bad, "k4").await.unwrap_err();
     assert!(e.to_string().contains("does not match"), "{e}");
@@ -594,10 +601,13 @@ async fn ack_resolve_and_note_plan_and_execute() {
         .mount(&s)
         .await;
     let e = p
-        .plan(&WriteOp::IncidentAck {
-            provider: None,
-            id: "NOPE".into(),
-        })
+        .plan(
+            &WriteOp::IncidentAck {
+                provider: None,
+                id: "NOPE".into(),
+            },
+            &PlanCtx::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
@@ -622,10 +632,13 @@ async fn writes_need_from_and_are_never_retried() {
         .await;
     let p = provider(&s.uri(), "", fast_http());
     let plan = p
-        .plan(&WriteOp::IncidentAck {
-            provider: None,
-            id: "PX2".into(),
-        })
+        .plan(
+            &WriteOp::IncidentAck {
+                provider: None,
+                id: "PX2".into(),
+            },
+            &PlanCtx::default(),
+        )
         .await
         .unwrap();
     let e = p.execute(&plan, "k").await.unwrap_err();
@@ -645,10 +658,13 @@ async fn writes_need_from_and_are_never_retried() {
     )
     .unwrap();
     let e = p
-        .plan(&WriteOp::IncidentAck {
-            provider: None,
-            id: "PX2".into(),
-        })
+        .plan(
+            &WriteOp::IncidentAck {
+                provider: None,
+                id: "PX2".into(),
+            },
+            &PlanCtx::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Config);

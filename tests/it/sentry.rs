@@ -8,6 +8,7 @@
 use crate::common::*;
 use serde_json::{Value, json};
 use sitrep::model::{IncidentStatus, Severity};
+use sitrep::ops::PlanCtx;
 use sitrep::ops::{Matcher, WriteOp};
 use sitrep::providers::http::HttpConfig;
 use sitrep::providers::sentry::Sentry;
@@ -369,7 +370,7 @@ async fn resolve_and_ignore_with_the_legacy_fallback() {
         provider: None,
         id: "4505000001".into(),
     };
-    let plan = p.plan(&op).await.unwrap();
+    let plan = p.plan(&op, &PlanCtx::default()).await.unwrap();
     assert!(
         plan.summary
             .starts_with("resolve SEV2 Sentry issue 4505000001"),
@@ -397,7 +398,7 @@ async fn resolve_and_ignore_with_the_legacy_fallback() {
         duration_secs: 1800,
     };
     assert!(!p.supports(&not_ours));
-    let plan = p.plan(&ignore).await.unwrap();
+    let plan = p.plan(&ignore, &PlanCtx::default()).await.unwrap();
     assert!(
         plan.summary.starts_with("ignore for 30m"),
         "{}",
@@ -410,7 +411,7 @@ async fn resolve_and_ignore_with_the_legacy_fallback() {
         provider: None,
         id: "4505000002".into(),
     };
-    let plan = p.plan(&op).await.unwrap();
+    let plan = p.plan(&op, &PlanCtx::default()).await.unwrap();
     let r = p.execute(&plan, "k").await.unwrap();
     assert_eq!(r.detail["legacy_route"], true);
     assert_eq!(r.message, "Sentry issue 4505000002 is now resolved");

@@ -5,6 +5,7 @@ use chrono::TimeZone;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use sitrep::ops::PlanCtx;
 use sitrep::tui::state::{State, View, demo_state};
 use sitrep::tui::ui;
 use sitrep::tui::update::{Msg, update};
@@ -138,7 +139,9 @@ fn rollback_modal_shows_what_is_at_stake() {
         panic!()
     };
     let reg = sitrep::providers::Registry::demo(now());
-    let plan = rt.block_on(reg.get("gh").unwrap().plan(&op)).unwrap();
+    let plan = rt
+        .block_on(reg.get("gh").unwrap().plan(&op, &PlanCtx::default()))
+        .unwrap();
     update(
         &mut s,
         Msg::Planned {
@@ -361,7 +364,9 @@ fn kill_switch_modal_asks_for_the_key() {
         .build()
         .unwrap();
     let reg = sitrep::providers::Registry::demo(now());
-    let plan = rt.block_on(reg.get("ld").unwrap().plan(&op)).unwrap();
+    let plan = rt
+        .block_on(reg.get("ld").unwrap().plan(&op, &PlanCtx::default()))
+        .unwrap();
     update(
         &mut s,
         Msg::Planned {

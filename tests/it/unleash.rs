@@ -5,6 +5,7 @@
 
 use serde_json::{Value, json};
 use sitrep::config::SecretRef;
+use sitrep::ops::PlanCtx;
 use sitrep::ops::WriteOp;
 use sitrep::providers::{ErrorKind, Provider, ProviderError, Registry};
 use sitrep::secrets::{Secret, SecretSource};
@@ -168,7 +169,10 @@ async fn turns_a_feature_off_and_on() {
         .mount(&server)
         .await;
     let p = provider(&server, TOKEN);
-    let plan = p.plan(&op("checkout-v2", false)).await.unwrap();
+    let plan = p
+        .plan(&op("checkout-v2", false), &PlanCtx::default())
+        .await
+        .unwrap();
     let r = &plan.requests[0];
     assert_eq!(r.method, "POST");
     assert_eq!(
@@ -191,7 +195,10 @@ async fn turns_a_feature_off_and_on() {
     assert_eq!(w[0].headers.get("authorization").unwrap(), TOKEN);
     assert!(w[0].body.is_empty());
 
-    let plan = p.plan(&op("checkout-v2", true)).await.unwrap();
+    let plan = p
+        .plan(&op("checkout-v2", true), &PlanCtx::default())
+        .await
+        .unwrap();
     p.execute(&plan, "k2").await.unwrap();
     let w = writes(&server).await;
     assert_eq!(w.len(), 2);
@@ -205,7 +212,10 @@ async fn wrong_token_is_401_and_never_leaks() {
     let e = p.fetch().await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Unauthorized { status: 401 });
     assert!(!e.to_string().contains("wrong-token-value"));
-    let e = p.plan(&op("checkout-v2", false)).await.unwrap_err();
+    let e = p
+        .plan(&op("checkout-v2", false), &PlanCtx::default())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Unauthorized { status: 401 });
     // A Bearer token is a wrong scheme for the fake too.
     let r = reqwest::Client::new()
@@ -228,7 +238,10 @@ async fn refused(status: u16, headers: &[(&str, &str)]) -> ProviderError {
     }
     toggle("off").respond_with(t).expect(1).mount(&server).await;
     let p = provider(&server, TOKEN);
-    let plan = p.plan(&op("checkout-v2", false)).await.unwrap();
+    let plan = p
+        .plan(&op("checkout-v2", false), &PlanCtx::default())
+        .await
+        .unwrap();
     let e = p.execute(&plan, "k").await.unwrap_err();
     assert_eq!(writes(&server).await.len(), 1, "retried or stray write");
     assert!(!e.to_string().contains("SECRET"));
@@ -274,7 +287,10 @@ async fn write_refusals_are_explained_and_not_retried() {
 async fn unknown_feature_or_other_environment_is_not_found() {
     let server = fake().await;
     let p = provider(&server, TOKEN);
-    let e = p.plan(&op("nope", false)).await.unwrap_err();
+    let e = p
+        .plan(&op("nope", false), &PlanCtx::default())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
     assert!(e.to_string().contains("no feature nope"), "{e}");
     let dev = WriteOp::FlagSet {
@@ -283,7 +299,10 @@ async fn unknown_feature_or_other_environment_is_not_found() {
         environment: Some("development".into()),
         on: false,
     };
-    assert_eq!(p.plan(&dev).await.unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(
+        p.plan(&dev, &PlanCtx::default()).await.unwrap_err().kind,
+        ErrorKind::NotFound
+    );
     assert!(writes(&server).await.is_empty());
 }
 

@@ -7,6 +7,7 @@
 use serde_json::{Value, json};
 use sitrep::config::{Config, ProviderConfig};
 use sitrep::model::DeployState;
+use sitrep::ops::PlanCtx;
 use sitrep::ops::WriteOp;
 use sitrep::providers::http::RetryPolicy;
 use sitrep::providers::vercel::{Vercel, VercelOptions};
@@ -312,7 +313,7 @@ async fn pages_follow_until_over_three_pages() {
 async fn rollback_goes_to_the_previous_ready_production_deploy() {
     let (server, f) = fake(&seeds(), 100).await;
     let vc = provider(&server, "");
-    let plan = vc.plan(&rollback(None)).await.unwrap();
+    let plan = vc.plan(&rollback(None), &PlanCtx::default()).await.unwrap();
     assert_eq!(plan.detail["to_id"], "dpl_4");
     assert_eq!(plan.detail["from_id"], "dpl_5");
     let r = &plan.requests[0];
@@ -351,7 +352,10 @@ async fn rollback_goes_to_the_previous_ready_production_deploy() {
     assert_eq!(again.detail["existing"], true);
     assert_eq!(f.st.lock().unwrap().posts.len(), 1);
     // The next rollback from dpl_4 goes to dpl_2 (dpl_3 was canceled).
-    let plan = vc2.plan(&rollback(None)).await.unwrap();
+    let plan = vc2
+        .plan(&rollback(None), &PlanCtx::default())
+        .await
+        .unwrap();
     assert_eq!(plan.detail["to_id"], "dpl_2");
 }
 
@@ -366,22 +370,31 @@ async fn refusals_are_clear() {
     )
     .await;
     let vc = provider(&server, "");
-    let e = vc.plan(&rollback(None)).await.unwrap_err();
+    let e = vc
+        .plan(&rollback(None), &PlanCtx::default())
+        .await
+        .unwrap_err();
     assert!(
         e.to_string()
             .contains("no earlier good deploy of storefront in production"),
         "{e}"
     );
-    let e = vc.plan(&rollback(Some("dpl_nope"))).await.unwrap_err();
+    let e = vc
+        .plan(&rollback(Some("dpl_nope")), &PlanCtx::default())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
     assert!(e.to_string().contains("no deploy dpl_nope"), "{e}");
     let e = vc
-        .plan(&WriteOp::Rollback {
-            provider: None,
-            service: "storefront".into(),
-            environment: "preview".into(),
-            to: None,
-        })
+        .plan(
+            &WriteOp::Rollback {
+                provider: None,
+                service: "storefront".into(),
+                environment: "preview".into(),
+                to: None,
+            },
+            &PlanCtx::default(),
+        )
         .await
         .unwrap_err();
     assert!(e.to_string().contains("production only"), "{e}");
@@ -392,7 +405,10 @@ async fn refusals_are_clear() {
 async fn to_a_preview_deployment_promotes_it() {
     let (server, f) = fake(&seeds(), 100).await;
     let vc = provider(&server, "");
-    let plan = vc.plan(&rollback(Some("dpl_p1"))).await.unwrap();
+    let plan = vc
+        .plan(&rollback(Some("dpl_p1")), &PlanCtx::default())
+        .await
+        .unwrap();
     assert_eq!(
         plan.requests[0].url,
         format!(
@@ -411,7 +427,10 @@ async fn to_a_preview_deployment_promotes_it() {
         )]
     );
     // A preview that is not ready is refused.
-    let e = vc.plan(&rollback(Some("dpl_p0"))).await.unwrap_err();
+    let e = vc
+        .plan(&rollback(Some("dpl_p0")), &PlanCtx::default())
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("is queued"), "{e}");
 }
 
@@ -425,7 +444,7 @@ async fn paths_are_configurable() {
     vc.fetch().await.unwrap();
     let reqs = server.received_requests().await.unwrap();
     assert!(reqs.iter().any(|r| r.url.path() == "/v7/deployments"));
-    let plan = vc.plan(&rollback(None)).await.unwrap();
+    let plan = vc.plan(&rollback(None), &PlanCtx::default()).await.unwrap();
     vc.execute(&plan, "k").await.unwrap();
     assert_eq!(
         f.st.lock().unwrap().posts[0].0,
@@ -468,7 +487,7 @@ async fn errors_name_the_cause_and_hide_the_token() {
     assert_eq!(e.kind, ErrorKind::Unauthorized { status: 401 });
     // A refused rollback (409) is reported, not retried.
     let vc = provider(&server, "");
-    let plan = vc.plan(&rollback(None)).await.unwrap();
+    let plan = vc.plan(&rollback(None), &PlanCtx::default()).await.unwrap();
     f.st.lock().unwrap().error = Some((
         409,
         json!({"error": {"code": "rollback_in_progress", "message": "A rollback is already in progress"}}),
@@ -520,7 +539,7 @@ async fn hostile_commit_messages_are_inert() {
 async fn a_tampered_plan_is_refused_before_sending() {
     let (server, f) = fake(&seeds(), 100).await;
     let vc = provider(&server, "");
-    let mut plan = vc.plan(&rollback(None)).await.unwrap();
+    let mut plan = vc.plan(&rollback(None), &PlanCtx::default()).await.unwrap();
     plan.requests[0].url = format!(
         "{}/v9/projects/prj_123/rollback/dpl_6?teamId=team_acme",
         server.uri()

@@ -48,7 +48,7 @@ use super::{BoxFut, ErrorKind, Provider, ProviderError};
 use crate::config::{ProviderConfig, ProviderKind};
 use crate::fsutil::{self, LockError};
 use crate::model::{Fetched, Flag, Time};
-use crate::ops::{ExecResult, Plan, PlannedRequest, WriteOp};
+use crate::ops::{ExecResult, Plan, PlanCtx, PlannedRequest, Precondition, WriteOp};
 use crate::text::SafeText;
 use rules::targeting_is_set;
 use serde_json::{Value, json};
@@ -244,6 +244,10 @@ impl Flagd {
                 "was_on": was_on,
                 "changes": change_json,
             }),
+            precondition: Precondition::FileUnchanged {
+                sha256: doc.sha256.clone(),
+                changes: Value::Array(change_json.clone()),
+            },
         })
     }
 
@@ -256,16 +260,16 @@ impl Flagd {
                 plan.op.action_name(),
             ));
         };
-        let planned_hash = plan
-            .detail
-            .get("sha256")
-            .and_then(Value::as_str)
-            .ok_or_else(|| {
-                self.err(
-                    ErrorKind::Config,
-                    "the plan records no file hash; plan again",
-                )
-            })?;
+        let Precondition::FileUnchanged {
+            sha256: planned_hash,
+            changes: planned_changes,
+        } = &plan.precondition
+        else {
+            return Err(self.err(
+                ErrorKind::Config,
+                "the plan records no file hash; plan again",
+            ));
+        };
         // Write to the real file behind a symlink, keeping the link.
         let real = fs::canonicalize(&self.path).map_err(|e| self.io_err("cannot resolve", &e))?;
         let (mut file, meta) = self.lock(&real)?;
@@ -277,7 +281,7 @@ impl Flagd {
             ),
         })?;
         let doc = Doc::parse(&self.name, &self.path, bytes)?;
-        if doc.sha256 != planned_hash {
+        if doc.sha256 != *planned_hash {
             return Err(self.err(
                 ErrorKind::Conflict { status: 409 },
                 format!(
@@ -290,7 +294,7 @@ impl Flagd {
         }
         let changes = doc.changes_for(&self.name, key, *on)?;
         let change_json: Vec<Value> = changes.iter().map(Change::to_json).collect();
-        if plan.detail.get("changes") != Some(&Value::Array(change_json.clone())) {
+        if *planned_changes != Value::Array(change_json.clone()) {
             return Err(self.err(
                 ErrorKind::Conflict { status: 409 },
                 "the edit worked out now differs from the plan; nothing was written, plan again",
@@ -454,7 +458,11 @@ impl Provider for Flagd {
     fn supports(&self, op: &WriteOp) -> bool {
         matches!(op, WriteOp::FlagSet { .. })
     }
-    fn plan<'a>(&'a self, op: &'a WriteOp) -> BoxFut<'a, Result<Plan, ProviderError>> {
+    fn plan<'a>(
+        &'a self,
+        op: &'a WriteOp,
+        _ctx: &'a PlanCtx,
+    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
         Box::pin(async move {
             let WriteOp::FlagSet {
                 key,

@@ -552,7 +552,7 @@ impl HttpClient {
     /// Send a write exactly as it was planned, after checking that its
     /// method and URL are the ones this provider would build for the op
     /// (`expected`), so a plan cannot be turned into another request. The
-    /// planned body is sent as is (see [`attribute_plan`]). Never retried.
+    /// planned body is sent as is (who acts and why are in it: `ops::PlanCtx`). Never retried.
     pub async fn send_planned(
         &self,
         req: &PlannedRequest,

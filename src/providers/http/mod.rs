@@ -29,9 +29,9 @@
 //! `breaker`, `retry` ([`ReadGuard`], retry budget), `wait` (backoff,
 //! `Retry-After`, vendor reset headers), `links`, `decode` (error excerpts,
 //! [`decode_json`]), `client` ([`HttpClient`]), `body` (body budget),
-//! `paginate` ([`offset_pages`]), `attribution` (who acts, in plans).
+//! `paginate` ([`offset_pages`]). Who acts and why is not the transport's
+//! business: providers get it as `ops::PlanCtx` when they plan.
 
-mod attribution;
 mod auth;
 mod body;
 mod breaker;
@@ -43,7 +43,6 @@ mod paginate;
 mod retry;
 mod wait;
 
-pub use attribution::*;
 pub use auth::*;
 pub use body::*;
 pub use breaker::*;

@@ -143,6 +143,7 @@ fn ack_plans_then_confirm_executes() {
     );
     assert!(matches!(s.modal, Some(Modal::Planning { .. })));
     let plan = Plan {
+        precondition: crate::ops::Precondition::None,
         op: op.clone(),
         provider: "pd".into(),
         summary: "ack".into(),
@@ -187,6 +188,7 @@ fn kill_switch_needs_reason_and_typed_key() {
     };
     assert_eq!(reason, "bad deploy");
     let plan = Plan {
+        precondition: crate::ops::Precondition::None,
         op: op.clone(),
         provider: "ld".into(),
         summary: "off".into(),
