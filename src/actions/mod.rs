@@ -366,15 +366,24 @@ impl Executor {
     /// that could not be read (for the Audit view; blocking file I/O, run it
     /// with `spawn_blocking` from the UI).
     pub fn recent(&self, limit: usize) -> Result<(Vec<audit::Record>, usize), String> {
-        let (mut recs, bad) = audit::read(self.audit.path())?;
+        // Read from the end: memory and time follow `limit`, not the log.
+        let (mut recs, bad) = audit::read::tail(self.audit.path(), limit)?;
         recs.reverse();
-        recs.truncate(limit);
         Ok((recs, bad))
     }
 
     /// Verify the whole log (blocking).
     pub fn verify(&self) -> Result<audit::Verified, audit::VerifyError> {
         audit::verify(self.audit.path())
+    }
+
+    /// Verify what was appended since `cursor` (the whole log without
+    /// one, or when the verified part changed); blocking.
+    pub fn verify_from(
+        &self,
+        cursor: Option<&audit::VerifyCursor>,
+    ) -> Result<(audit::Verified, audit::VerifyCursor), audit::VerifyError> {
+        audit::verify_from(self.audit.path(), cursor)
     }
 
     /// Does the action touch a production environment (production guard)?

@@ -31,6 +31,9 @@ enum DiskJob {
 
 /// The providers, cache and executor of the context in use.
 struct Session {
+    /// How far the audit log was verified: the view after an action reads
+    /// the tail and verifies only what was appended.
+    verified: std::sync::Arc<std::sync::Mutex<Option<crate::audit::VerifyCursor>>>,
     ctx: AppContext,
     registry: Registry,
     cache: Option<Cache>,
@@ -105,6 +108,7 @@ impl Engine {
             &crate::secrets::SystemSecrets,
         );
         self.session = Some(Session {
+            verified: Default::default(),
             ctx,
             registry,
             cache,
@@ -121,9 +125,10 @@ impl Engine {
             return;
         };
         let ex = s.executor.clone();
+        let cursor = s.verified.clone();
         let tx = self.tx.clone();
         tokio::task::spawn_blocking(move || {
-            let v = load_audit(&ex);
+            let v = load_audit(&ex, &cursor);
             let _ = tx.blocking_send(Msg::AuditLoaded(Box::new(v)));
         });
     }
@@ -326,8 +331,12 @@ fn write(job: DiskJob) -> Option<String> {
     }
 }
 
-/// Read the newest records and verify the chain (blocking; run it off the loop).
-pub fn load_audit(ex: &Executor) -> AuditView {
+/// Read the newest records (from the end of the log) and verify the chain
+/// from where it was last verified (blocking; run it off the loop).
+pub fn load_audit(
+    ex: &Executor,
+    cursor: &std::sync::Mutex<Option<crate::audit::VerifyCursor>>,
+) -> AuditView {
     let mut v = AuditView {
         loaded: true,
         ..Default::default()
@@ -340,12 +349,16 @@ pub fn load_audit(ex: &Executor) -> AuditView {
         Err(e) => v.chain = Some(Err(e)),
     }
     if v.chain.is_none() {
-        v.chain = Some(match ex.verify() {
-            Ok(ok) => Ok(format!(
-                "chain verified: {} records, head {}",
-                ok.records,
-                ok.head.get(..12).unwrap_or(&ok.head)
-            )),
+        let mut last = cursor.lock().unwrap_or_else(|p| p.into_inner());
+        v.chain = Some(match ex.verify_from(last.as_ref()) {
+            Ok((ok, next)) => {
+                *last = Some(next);
+                Ok(format!(
+                    "chain verified: {} records, head {}",
+                    ok.records,
+                    ok.head.get(..12).unwrap_or(&ok.head)
+                ))
+            }
             Err(e) => Err(e.to_string()),
         });
     }
@@ -371,5 +384,72 @@ fn open_url(url: &str) -> (ToastKind, String) {
     {
         Ok(_) => (ToastKind::Ok, format!("opened {url}")),
         Err(_) => (ToastKind::Info, format!("no browser here; URL: {url}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::AuditLog;
+    use std::sync::{Arc, Mutex};
+
+    /// After an action the audit view reads the tail and resumes the
+    /// verification where it stopped; it still reports the whole chain,
+    /// and a record forged after the cursor is caught.
+    #[tokio::test]
+    async fn the_audit_view_resumes_verification() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let ex = Executor::new(
+            Registry::demo(chrono::Utc::now()),
+            Arc::new(AuditLog::new(path.clone())),
+        )
+        .with_actor("alice", "box");
+        let flip = |on| {
+            ActionRequest::new(
+                WriteOp::FlagSet {
+                    provider: None,
+                    key: "checkout-payments-v3".into(),
+                    environment: None,
+                    on,
+                },
+                "test",
+            )
+        };
+        for on in [false, true] {
+            let r = flip(on);
+            let plan = ex.plan(&r).await.unwrap();
+            ex.execute(&r, &plan, Mode::Live).await.unwrap();
+        }
+        let cursor = Mutex::new(None);
+        let v = load_audit(&ex, &cursor);
+        let first = v.chain.clone().unwrap().unwrap();
+        assert!(first.starts_with("chain verified: 4 records"), "{first}");
+        assert_eq!(cursor.lock().unwrap().as_ref().map(|c| c.records), Some(4));
+        let r = flip(false);
+        let plan = ex.plan(&r).await.unwrap();
+        ex.execute(&r, &plan, Mode::Live).await.unwrap();
+        let v = load_audit(&ex, &cursor);
+        let resumed = v.chain.clone().unwrap().unwrap();
+        let full = ex.verify().unwrap();
+        assert!(
+            resumed.starts_with("chain verified: 6 records"),
+            "{resumed}"
+        );
+        assert!(
+            resumed.ends_with(&full.head[..12]),
+            "{resumed} vs {}",
+            full.head
+        );
+        assert_eq!(v.records.len(), 6);
+        assert_eq!(v.records[0].seq, 6, "newest first");
+        // A record appended by hand with a wrong chain fails the resume.
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        let last = text.lines().last().unwrap().to_string();
+        text.push_str(&last.replace("\"seq\":6", "\"seq\":7"));
+        text.push('\n');
+        std::fs::write(&path, text).unwrap();
+        let v = load_audit(&ex, &cursor);
+        assert!(matches!(v.chain, Some(Err(_))), "{:?}", v.chain);
     }
 }
