@@ -11,6 +11,7 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod fsutil;
+pub mod fuzzy;
 pub mod handoff;
 pub mod mem;
 pub mod model;

@@ -12,6 +12,7 @@ mod command;
 mod identity;
 #[cfg(test)]
 mod tests;
+pub mod watch;
 
 use crate::audit::webhook::Webhook;
 use crate::audit::{self, AuditError, AuditLog, Entry, Outcome, Phase, RunbookRef};

@@ -1,40 +1,29 @@
 //! What can go wrong when writing: the writer's errors ([`AuditError`]),
 //! and the test hook that injects write and sync failures ([`Faults`]).
 
-use std::fmt;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuditError {
     /// A previous write or sync failed: this writer refuses everything.
+    #[error(
+        "audit log writer disabled after an earlier write/fsync failure (restart sitrep and run `sitrep audit verify`)"
+    )]
     Poisoned,
     /// Another process held the lock for longer than the timeout.
+    #[error("audit log busy (held by another sitrep)")]
     Busy,
     /// The file could not be opened, locked or read (nothing was written).
+    #[error("audit log unavailable: {0}")]
     Open(String),
     /// Writing or syncing failed (the writer is now poisoned).
+    #[error("audit log write failed: {0}")]
     Write(String),
     /// The last whole record does not verify: refuse to chain onto it.
+    #[error("audit log is damaged: {0}")]
     Broken(String),
     /// The record could not be encoded.
+    #[error("audit record: {0}")]
     Encode(String),
 }
-
-impl fmt::Display for AuditError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AuditError::Poisoned => f.write_str(
-                "audit log writer disabled after an earlier write/fsync failure (restart sitrep and run `sitrep audit verify`)",
-            ),
-            AuditError::Busy => f.write_str("audit log busy (held by another sitrep)"),
-            AuditError::Open(e) => write!(f, "audit log unavailable: {e}"),
-            AuditError::Write(e) => write!(f, "audit log write failed: {e}"),
-            AuditError::Broken(e) => write!(f, "audit log is damaged: {e}"),
-            AuditError::Encode(e) => write!(f, "audit record: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for AuditError {}
 
 // ---------------------------------------------------------------------------
 // Failure injection (tests)
@@ -55,4 +44,35 @@ pub(super) struct FaultState {
     pub(super) plan: Faults,
     pub(super) writes: u32,
     pub(super) syncs: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AuditError;
+
+    #[test]
+    fn messages_say_what_failed() {
+        let text = |e: AuditError| e.to_string();
+        assert_eq!(
+            text(AuditError::Poisoned),
+            "audit log writer disabled after an earlier write/fsync failure (restart sitrep and run `sitrep audit verify`)"
+        );
+        assert_eq!(
+            text(AuditError::Busy),
+            "audit log busy (held by another sitrep)"
+        );
+        assert_eq!(
+            text(AuditError::Open("no such file".into())),
+            "audit log unavailable: no such file"
+        );
+        assert_eq!(
+            text(AuditError::Write("disk full".into())),
+            "audit log write failed: disk full"
+        );
+        assert_eq!(
+            text(AuditError::Broken("line 3: hash".into())),
+            "audit log is damaged: line 3: hash"
+        );
+        assert_eq!(text(AuditError::Encode("x".into())), "audit record: x");
+    }
 }

@@ -48,19 +48,12 @@ impl fmt::Display for Broken {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
+    #[error("{0}")]
     Io(String),
+    #[error("{0}")]
     Broken(Broken),
-}
-
-impl fmt::Display for VerifyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            VerifyError::Io(e) => f.write_str(e),
-            VerifyError::Broken(b) => b.fmt(f),
-        }
-    }
 }
 
 /// A log that verified.
@@ -454,6 +447,22 @@ fn anchor_holds(f: &mut File, c: &VerifyCursor) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn verify_error_shows_the_cause_or_the_break() {
+        assert_eq!(
+            VerifyError::Io("cannot read the audit log: denied".into()).to_string(),
+            "cannot read the audit log: denied"
+        );
+        let b = Broken {
+            line: 4,
+            kind: BreakKind::Hash,
+            reason: "hash mismatch".into(),
+        };
+        assert_eq!(VerifyError::Broken(b).to_string(), "line 4: hash mismatch");
+    }
+
     mod props {
         use super::super::*;
         use proptest::prelude::*;

@@ -4,7 +4,7 @@
 //! The exit code stays the action's: the verdict is information.
 
 use super::{FlagCmd, WriteFlags, exit, print};
-use crate::actions::ActionRequest;
+use crate::actions::{self, ActionRequest};
 use crate::app::AppContext;
 use crate::model::{Snapshot, Time};
 use crate::ops::WriteOp;
@@ -180,7 +180,7 @@ async fn run_watched(
         .with_window(window)
         .after(req.op.action_name(), &req.op.target());
     eprintln!("{}", SafeText::line(&reading(&w)));
-    let v = watch::drive(&mut w, poll_interval(window), fetch, |v| {
+    let v = actions::watch::drive(&mut w, poll_interval(window), fetch, |v| {
         eprintln!("  {}", v.summary);
     })
     .await;
@@ -195,7 +195,7 @@ async fn run_watched(
         ));
     }
     print(&out);
-    match watch::record(&ex, &w, &v, req.incident.clone()).await {
+    match actions::watch::record(&ex, &w, &v, req.incident.clone()).await {
         Ok(done) => {
             for warn in &done.warnings {
                 eprintln!("sitrep: warning: {warn}");

@@ -16,7 +16,9 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-#[derive(Debug, Clone)]
+/// `path:line:column: message`, with the line and column when known.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}{}: {message}", .path.display(), position(.line, .column))]
 pub struct ConfigError {
     pub path: PathBuf,
     pub line: Option<usize>,
@@ -24,20 +26,14 @@ pub struct ConfigError {
     pub message: String,
 }
 
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.path.display())?;
-        if let Some(l) = self.line {
-            write!(f, ":{l}")?;
-            if let Some(c) = self.column {
-                write!(f, ":{c}")?;
-            }
-        }
-        write!(f, ": {}", self.message)
+/// `:line:column`, `:line` or nothing (a column without a line is not shown).
+fn position(line: &Option<usize>, column: &Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(":{l}:{c}"),
+        (Some(l), None) => format!(":{l}"),
+        (None, _) => String::new(),
     }
 }
-
-impl std::error::Error for ConfigError {}
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -477,5 +473,28 @@ impl Config {
 
     pub fn is_production_env(&self, env: &str) -> bool {
         crate::model::ProductionEnvs::new(self.production_environments.clone()).contains(env)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ConfigError;
+    use std::path::PathBuf;
+
+    #[test]
+    fn error_names_the_file_and_the_position_when_known() {
+        let e = |line, column| {
+            ConfigError {
+                path: PathBuf::from("c.toml"),
+                line,
+                column,
+                message: "unknown key".into(),
+            }
+            .to_string()
+        };
+        assert_eq!(e(Some(3), Some(7)), "c.toml:3:7: unknown key");
+        assert_eq!(e(Some(3), None), "c.toml:3: unknown key");
+        assert_eq!(e(None, Some(7)), "c.toml: unknown key");
+        assert_eq!(e(None, None), "c.toml: unknown key");
     }
 }

@@ -100,7 +100,9 @@ fn newest_first_with_slo_state_on_top() {
         flags: vec![flag("f", "d", 70)],
         ..Default::default()
     };
-    let mut burning = crate::providers::demo::World::new(now()).slos;
+    let mut burning = crate::providers::demo::World::load(now())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .slos;
     burning.retain(|s| s.page_firing());
     assert!(!burning.is_empty());
     snap.slos = burning;
@@ -256,7 +258,7 @@ fn flag_flips_from_data_and_audit_are_correlated_and_deduplicated() {
 
 #[test]
 fn burn_rate_rise_marks_recent_changes_on_the_service() {
-    let world = crate::providers::demo::World::new(now());
+    let world = crate::providers::demo::World::load(now()).unwrap_or_else(|e| panic!("{e}"));
     let slo = world
         .slos
         .iter()
@@ -289,7 +291,7 @@ fn burn_rate_rise_marks_recent_changes_on_the_service() {
 
 #[test]
 fn changes_during_an_open_incident_are_responses_not_burn_suspects() {
-    let world = crate::providers::demo::World::new(now());
+    let world = crate::providers::demo::World::load(now()).unwrap_or_else(|e| panic!("{e}"));
     let slo = world
         .slos
         .iter()
@@ -330,7 +332,7 @@ fn staging_and_unstarted_deploys_are_not_suspects() {
 
 #[test]
 fn demo_data_suspects() {
-    let w = crate::providers::demo::World::new(now());
+    let w = crate::providers::demo::World::load(now()).unwrap_or_else(|e| panic!("{e}"));
     let snap = Snapshot {
         incidents: w.incidents.clone(),
         slos: w.slos.clone(),

@@ -228,7 +228,7 @@ impl Engine {
                 let ex = s.executor.clone();
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = crate::watch::record(&ex, &w, &v, None).await {
+                    if let Err(e) = crate::actions::watch::record(&ex, &w, &v, None).await {
                         let _ = tx
                             .send(Msg::Warn(format!("watch verdict not recorded: {e}")))
                             .await;

@@ -4,9 +4,8 @@
 
 use super::keymap::Action;
 use super::state::{State, View};
+use crate::fuzzy::Fuzzy;
 use crate::ops::WriteOp;
-use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
-use nucleo_matcher::{Config, Matcher};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
@@ -168,10 +167,8 @@ pub fn matches(state: &State, query: &str) -> Vec<Entry> {
         }
         return out;
     }
-    let mut matcher = Matcher::new(Config::DEFAULT);
-    let pattern = Pattern::parse(query, CaseMatching::Ignore, Normalization::Smart);
     let labels: Vec<&str> = all.iter().map(|e| e.label.as_str()).collect();
-    let scored = pattern.match_list(labels, &mut matcher);
+    let scored = Fuzzy::new(query).rank(labels);
     scored
         .into_iter()
         .filter_map(|(label, _)| all.iter().find(|e| e.label == label).cloned())

@@ -1,0 +1,203 @@
+//! Incident linking: which runbook an incident opens.
+
+use super::Runbook;
+use crate::config::ServiceConfig;
+use crate::model::Incident;
+use crate::text::SafeText;
+
+/// Which runbook an incident should open: the incident's own `runbook`
+/// (alert annotation `runbook`/`runbook_url`, matched by id or by the last
+/// path segment of a URL), then the `[[service]] runbooks` of its service
+/// (found by name or by one of its `pagerduty_services` ids),
+/// then a runbook whose front matter lists the service and whose tags or id
+/// words appear in the incident title (most hits, then one made for the
+/// incident's severity, then the most specific); no title match, no link.
+pub fn runbook_for(
+    incident: &Incident,
+    services: &[ServiceConfig],
+    runbooks: &[Runbook],
+) -> Option<SafeText> {
+    let known = |id: &str| runbooks.iter().find(|r| r.id.as_str() == id);
+    if let Some(hint) = &incident.runbook {
+        let h = hint.as_str().trim();
+        if let Some(r) = known(h) {
+            return Some(r.id.clone());
+        }
+        // https://wiki/runbooks/db-failover.md?x#y → db-failover
+        let no_frag = h.split(['#', '?']).next().unwrap_or(h);
+        let last = no_frag
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or("");
+        let last = last.strip_suffix(".md").unwrap_or(last);
+        if let Some(r) = known(last) {
+            return Some(r.id.clone());
+        }
+    }
+    let raw = incident.service.as_ref()?.as_str();
+    // The incident's service is a sitrep service name, or a PagerDuty
+    // service id that a `[[service]] pagerduty_services` maps to one.
+    let mapped: Vec<&ServiceConfig> = services
+        .iter()
+        .filter(|s| s.name == raw || s.pagerduty_services.iter().any(|p| p == raw))
+        .collect();
+    for s in &mapped {
+        for id in &s.runbooks {
+            if let Some(r) = known(id) {
+                return Some(r.id.clone());
+            }
+        }
+    }
+    let svc = mapped.first().map(|s| s.name.as_str()).unwrap_or(raw);
+    let sev = incident.severity.label();
+    let mut cands: Vec<&Runbook> = runbooks
+        .iter()
+        .filter(|r| r.services.iter().any(|s| s.as_str() == svc))
+        .collect();
+    if cands.is_empty() {
+        return None;
+    }
+    // Words of the incident title that are tags or id parts of a runbook
+    // ("replication lag" → replication-lag, "disk will fill" → disk-full).
+    let title = incident.title.as_str().to_lowercase();
+    let words: std::collections::HashSet<&str> = title
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() > 2)
+        .collect();
+    let hits = |r: &Runbook| {
+        r.tags
+            .iter()
+            .map(|t| t.as_str())
+            .chain(r.id.as_str().split('-'))
+            .filter(|t| words.contains(t.to_lowercase().as_str()))
+            .count()
+    };
+    cands.sort_by_cached_key(|r| {
+        (
+            std::cmp::Reverse(hits(r)),
+            !r.severity.iter().any(|s| s.as_str() == sev),
+            r.services.len(),
+            r.id.as_str().to_string(),
+        )
+    });
+    // A runbook that merely lists the service is not enough: a wrong
+    // runbook at 3 AM is worse than none. It must also match the title.
+    cands.first().filter(|r| hits(r) > 0).map(|r| r.id.clone())
+}
+
+/// Fill each incident's `runbook` with the id of its runbook
+/// ([`runbook_for`]); an explicit link the catalog does not know is
+/// kept as the provider gave it.
+pub fn link_incidents(
+    incidents: &mut [Incident],
+    services: &[ServiceConfig],
+    runbooks: &[Runbook],
+) {
+    for i in incidents.iter_mut() {
+        if let Some(id) = runbook_for(i, services, runbooks) {
+            i.runbook = Some(id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{IncidentStatus, Severity};
+    use crate::runbooks::Catalog;
+
+    fn incident(service: Option<&str>, runbook: Option<&str>, sev: Severity) -> Incident {
+        Incident {
+            provider: SafeText::line("pd"),
+            id: SafeText::line("Q1"),
+            title: SafeText::line("t"),
+            severity: sev,
+            status: IncidentStatus::Triggered,
+            service: service.map(SafeText::line),
+            created_at: chrono::Utc::now(),
+            url: None,
+            assignee: None,
+            runbook: runbook.map(SafeText::line),
+        }
+    }
+
+    #[test]
+    fn linking_order() {
+        let cat = Catalog::bundled();
+        let rbs = &cat.runbooks;
+        let svc: ServiceConfig =
+            toml::from_str("name = \"checkout\"\nrunbooks = [\"db-failover\"]").unwrap();
+        let id =
+            |i: &Incident, s: &[ServiceConfig]| runbook_for(i, s, rbs).map(|x| x.into_string());
+        // Annotation first, by id or URL.
+        let i = incident(Some("checkout"), Some("auth-outage"), Severity::Sev1);
+        assert_eq!(
+            id(&i, std::slice::from_ref(&svc)).as_deref(),
+            Some("auth-outage")
+        );
+        let i = incident(
+            Some("checkout"),
+            Some("https://wiki.acme.internal/runbooks/rollback.md#step-3"),
+            Severity::Sev1,
+        );
+        assert_eq!(
+            id(&i, std::slice::from_ref(&svc)).as_deref(),
+            Some("rollback")
+        );
+        // Then the service mapping of the config.
+        let i = incident(
+            Some("checkout"),
+            Some("https://nowhere/unknown"),
+            Severity::Sev1,
+        );
+        assert_eq!(
+            id(&i, std::slice::from_ref(&svc)).as_deref(),
+            Some("db-failover")
+        );
+        // A PagerDuty service id maps through the config.
+        let pd: ServiceConfig = toml::from_str(
+            "name = \"payments\"\npagerduty_services = [\"PSRV9\"]\nrunbooks = [\"replication-lag\"]",
+        )
+        .unwrap();
+        let i = incident(Some("PSRV9"), None, Severity::Sev2);
+        assert_eq!(
+            id(&i, std::slice::from_ref(&pd)).as_deref(),
+            Some("replication-lag")
+        );
+        let mut pd2 = pd.clone();
+        pd2.runbooks.clear();
+        // ...and then to the runbooks that list the mapped service and
+        // match the title; a title that names nothing links nothing.
+        assert_eq!(id(&i, std::slice::from_ref(&pd2)), None);
+        let mut i = i;
+        i.title = SafeText::line("replication lag on the payments database");
+        let got = id(&i, std::slice::from_ref(&pd2)).unwrap();
+        assert!(
+            cat.get(&got)
+                .unwrap()
+                .services
+                .iter()
+                .any(|s| s.as_str() == "payments"),
+            "{got}"
+        );
+        // Then front matter services, when the title names the runbook.
+        let mut i = incident(Some("auth"), None, Severity::Sev1);
+        assert_eq!(id(&i, &[]), None, "a service alone links nothing");
+        i.title = SafeText::line("login failures: token refresh errors");
+        assert_eq!(id(&i, &[]).as_deref(), Some("auth-outage"));
+        // Among the service's runbooks, the title's words decide.
+        let mut i = incident(Some("payments"), None, Severity::Sev2);
+        i.title = SafeText::line("payments-db primary replication lag 94s on replica-2");
+        assert_eq!(id(&i, &[]).as_deref(), Some("replication-lag"));
+        i.title = SafeText::line("payments-db primary down, failover needed");
+        assert_eq!(id(&i, &[]).as_deref(), Some("db-failover"));
+        let mut i = incident(Some("search"), None, Severity::Sev3);
+        i.title = SafeText::line("search-indexer-3 /var/lib/search disk will fill in 4h");
+        assert_eq!(id(&i, &[]).as_deref(), Some("disk-full"));
+        let i = incident(Some("no-such-service"), None, Severity::Sev1);
+        assert_eq!(id(&i, &[]), None);
+        let i = incident(None, None, Severity::Sev1);
+        assert_eq!(id(&i, &[]), None);
+    }
+}
