@@ -743,3 +743,68 @@ async fn offset_pages_respects_the_cap_and_concurrency() {
     assert_eq!(items.len(), 35);
     assert!(!truncated);
 }
+
+#[test]
+fn numbered_pages_only_for_the_same_list() {
+    let next = "/repositories/1/deployments?per_page=100&page=2";
+    let last = "/repositories/1/deployments?per_page=100&page=4";
+    assert_eq!(
+        numbered_pages(Some(next), Some(last)),
+        Some(vec![
+            "/repositories/1/deployments?per_page=100&page=2".to_string(),
+            "/repositories/1/deployments?per_page=100&page=3".to_string(),
+            "/repositories/1/deployments?per_page=100&page=4".to_string(),
+        ])
+    );
+    // No last link, another list, other parameters, a cursor, a huge span.
+    assert_eq!(numbered_pages(Some(next), None), None);
+    assert_eq!(
+        numbered_pages(
+            Some(next),
+            Some("/repositories/2/deployments?per_page=100&page=4")
+        ),
+        None
+    );
+    assert_eq!(
+        numbered_pages(
+            Some(next),
+            Some("/repositories/1/deployments?per_page=50&page=4")
+        ),
+        None
+    );
+    assert_eq!(
+        numbered_pages(Some("/x?after=abc"), Some("/x?page=9")),
+        None
+    );
+    assert_eq!(
+        numbered_pages(Some("/x?page=2"), Some("/x?page=999999")),
+        None
+    );
+    assert_eq!(numbered_pages(Some("/x?page=3"), Some("/x?page=2")), None);
+}
+
+#[test]
+fn github_rate_limits_are_read_from_403s() {
+    let mut h = HeaderMap::new();
+    h.insert("x-ratelimit-remaining", "0".parse().unwrap());
+    let (note, wait) = github_limit(403, &h, b"{}").unwrap();
+    assert!(note.starts_with("primary rate limit exhausted (core"), "{note}");
+    assert_eq!(wait, None);
+    // A 429 without GitHub's resource header is a plain rate limit.
+    assert!(github_limit(429, &h, b"{}").is_none());
+    let secondary = br#"{"message":"You have exceeded a secondary rate limit."}"#;
+    let (note, wait) = github_limit(403, &HeaderMap::new(), secondary).unwrap();
+    assert_eq!(note, "secondary rate limit");
+    assert_eq!(wait, Some(Duration::from_secs(60)));
+    assert!(github_limit(403, &HeaderMap::new(), b"{}").is_none());
+    assert!(github_limit(500, &h, secondary).is_none());
+}
+
+#[test]
+fn github_validation_errors_are_named() {
+    let b = br#"{"message":"Validation Failed","errors":[{"resource":"Deployment","field":"ref","code":"invalid"},{"message":"bad"},"x"]}"#;
+    assert_eq!(
+        error_excerpt(b, &[]),
+        "Validation Failed (Deployment ref invalid; bad; x)"
+    );
+}
