@@ -552,14 +552,7 @@ impl HttpClient {
         self.guard
             .retry(|| async move {
                 let r = self
-                    .attempt(
-                        &Method::GET,
-                        url,
-                        query,
-                        None,
-                        &[],
-                        self.cfg.total_timeout,
-                    )
+                    .attempt(&Method::GET, url, query, None, &[], self.cfg.total_timeout)
                     .await?;
                 then(r)
             })

@@ -171,7 +171,9 @@ impl HttpClient {
             let Some(url) = next else {
                 return Ok(out);
             };
-            let mut page = self.get_link_page::<T>(&self.same_origin(&url)?, &[]).await?;
+            let mut page = self
+                .get_link_page::<T>(&self.same_origin(&url)?, &[])
+                .await?;
             out.append(&mut page.items);
             next = page.next;
         }

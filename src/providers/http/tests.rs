@@ -788,7 +788,10 @@ fn github_rate_limits_are_read_from_403s() {
     let mut h = HeaderMap::new();
     h.insert("x-ratelimit-remaining", "0".parse().unwrap());
     let (note, wait) = github_limit(403, &h, b"{}").unwrap();
-    assert!(note.starts_with("primary rate limit exhausted (core"), "{note}");
+    assert!(
+        note.starts_with("primary rate limit exhausted (core"),
+        "{note}"
+    );
     assert_eq!(wait, None);
     // A 429 without GitHub's resource header is a plain rate limit.
     assert!(github_limit(429, &h, b"{}").is_none());
