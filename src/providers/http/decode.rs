@@ -233,3 +233,17 @@ pub fn first_error(
 ) -> Result<(), ProviderError> {
     results.into_iter().find(Result::is_err).unwrap_or(Ok(()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_validation_errors_are_named() {
+        let b = br#"{"message":"Validation Failed","errors":[{"resource":"Deployment","field":"ref","code":"invalid"},{"message":"bad"},"x"]}"#;
+        assert_eq!(
+            error_excerpt(b, &[]),
+            "Validation Failed (Deployment ref invalid; bad; x)"
+        );
+    }
+}

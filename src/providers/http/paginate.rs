@@ -194,3 +194,47 @@ impl HttpClient {
         self.link_pages_after(first, self.config().max_pages).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_pages_only_for_the_same_list() {
+        let next = "/repositories/1/deployments?per_page=100&page=2";
+        let last = "/repositories/1/deployments?per_page=100&page=4";
+        assert_eq!(
+            numbered_pages(Some(next), Some(last)),
+            Some(vec![
+                "/repositories/1/deployments?per_page=100&page=2".to_string(),
+                "/repositories/1/deployments?per_page=100&page=3".to_string(),
+                "/repositories/1/deployments?per_page=100&page=4".to_string(),
+            ])
+        );
+        // No last link, another list, other parameters, a cursor, a huge span.
+        assert_eq!(numbered_pages(Some(next), None), None);
+        assert_eq!(
+            numbered_pages(
+                Some(next),
+                Some("/repositories/2/deployments?per_page=100&page=4")
+            ),
+            None
+        );
+        assert_eq!(
+            numbered_pages(
+                Some(next),
+                Some("/repositories/1/deployments?per_page=50&page=4")
+            ),
+            None
+        );
+        assert_eq!(
+            numbered_pages(Some("/x?after=abc"), Some("/x?page=9")),
+            None
+        );
+        assert_eq!(
+            numbered_pages(Some("/x?page=2"), Some("/x?page=999999")),
+            None
+        );
+        assert_eq!(numbered_pages(Some("/x?page=3"), Some("/x?page=2")), None);
+    }
+}

@@ -135,3 +135,28 @@ pub(super) fn github_limit(
         None => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_rate_limits_are_read_from_403s() {
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-remaining", "0".parse().unwrap());
+        let (note, wait) = github_limit(403, &h, b"{}").unwrap();
+        assert!(
+            note.starts_with("primary rate limit exhausted (core"),
+            "{note}"
+        );
+        assert_eq!(wait, None);
+        // A 429 without GitHub's resource header is a plain rate limit.
+        assert!(github_limit(429, &h, b"{}").is_none());
+        let secondary = br#"{"message":"You have exceeded a secondary rate limit."}"#;
+        let (note, wait) = github_limit(403, &HeaderMap::new(), secondary).unwrap();
+        assert_eq!(note, "secondary rate limit");
+        assert_eq!(wait, Some(Duration::from_secs(60)));
+        assert!(github_limit(403, &HeaderMap::new(), b"{}").is_none());
+        assert!(github_limit(500, &h, secondary).is_none());
+    }
+}
