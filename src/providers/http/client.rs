@@ -1,8 +1,8 @@
 //! The HTTP client of one provider, on a shared reqwest/rustls stack.
 
 use super::{
-    Auth, BodyBudget, CircuitBreaker, Failure, HttpConfig, ReadGuard, clamp_wait, decode_json,
-    error_excerpt, header_str, is_rate_limit_403, link_next, server_wait,
+    Auth, BodyBudget, CircuitBreaker, Failure, HttpConfig, ReadGuard, clamp_wait, decode_attempt,
+    decode_json, error_excerpt, github_limit, header_str, link_rel, server_wait,
 };
 use crate::ops::PlannedRequest;
 use crate::providers::{ErrorKind, ProviderError};
@@ -32,20 +32,30 @@ impl Response {
         header_str(&self.headers, name)
     }
 
-    /// The next-page URL of a `Link` header (see [`link_next`]).
+    /// Decode the body into `T` as part of a read attempt (see
+    /// [`decode_attempt`]: truncated JSON may be retried).
+    pub fn json_attempt<'a, T: Deserialize<'a>>(&'a self) -> Result<T, Failure> {
+        decode_attempt(&self.provider, &self.what, &self.body)
+    }
+
+    /// The next-page URL of a `Link` header (see [`link_next`](super::link_next)).
     pub fn link_next(&self) -> Option<String> {
+        self.link("next")
+    }
+
+    /// The URL of relation `rel` (`next`, `last`) in the `Link` headers.
+    pub fn link(&self, rel: &str) -> Option<String> {
         self.headers
             .get_all("link")
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .find_map(link_next)
+            .find_map(|h| link_rel(h, rel))
     }
 }
 
 /// The reqwest client of one provider: rustls (ring), the configured
 /// connect/read/total timeouts, same-origin redirects only, sitrep's
-/// user agent. GitHub's octocrab runs on one of these too, so one HTTP and
-/// TLS stack serves every provider.
+/// user agent.
 ///
 /// `tls`: whether the base URL is `https`. A plain-HTTP provider (an
 /// in-cluster Prometheus, a loopback fake) never speaks TLS (redirects
@@ -91,8 +101,7 @@ pub fn reqwest_client(
 /// How a reqwest error from sending a request is reported: its kind, the
 /// detail (the innermost cause, never the request or its headers), and
 /// whether the request certainly never left (a connect failure). An answer
-/// cut off mid-body is `Malformed`. The shared client and GitHub's octocrab
-/// (which runs on a reqwest client) both map their transport errors here.
+/// cut off mid-body is `Malformed`.
 pub(crate) fn send_error(e: &reqwest::Error, what: &str) -> (ErrorKind, String, bool) {
     let cause = || short_cause(e);
     if e.is_connect() {
@@ -456,16 +465,31 @@ impl HttpClient {
     }
 
     fn status_failure(&self, status: u16, h: &HeaderMap, body: &[u8], what: &str) -> Failure {
-        let excerpt = error_excerpt(body, &self.auth.secrets());
-        let detail = if excerpt.is_empty() {
-            what.to_string()
-        } else {
-            format!("{what}: {excerpt}")
-        };
-        let wait = server_wait(h, SystemTime::now()).map(|w| clamp_wait(&self.cfg.retry, w));
+        let secrets = self.auth.secrets();
+        let excerpt = error_excerpt(body, &secrets);
+        let limit = github_limit(status, h, body);
+        let mut detail = what.to_string();
+        if let Some((note, _)) = &limit {
+            detail.push_str(&format!(": {note}"));
+        }
+        if !excerpt.is_empty() {
+            detail.push_str(&format!(": {excerpt}"));
+        }
+        // A redirect the client did not follow (another origin): say where.
+        if (300..400).contains(&status)
+            && let Some(loc) = header_str(h, "location")
+        {
+            let loc = error_excerpt(loc.as_bytes(), &secrets);
+            detail.push_str(&format!(
+                " (moved to {loc}; redirects to another origin are not followed)"
+            ));
+        }
+        let wait = server_wait(h, SystemTime::now())
+            .or(limit.as_ref().and_then(|(_, w)| *w))
+            .map(|w| clamp_wait(&self.cfg.retry, w));
         let (kind, retryable) = match status {
             429 => (ErrorKind::RateLimited { retry_after: wait }, true),
-            403 if is_rate_limit_403(h) => (ErrorKind::RateLimited { retry_after: wait }, true),
+            403 if limit.is_some() => (ErrorKind::RateLimited { retry_after: wait }, true),
             401 | 403 => (ErrorKind::Unauthorized { status }, false),
             404 => (ErrorKind::NotFound, false),
             408 | 425 => (ErrorKind::Http { status }, true),
@@ -511,6 +535,38 @@ impl HttpClient {
                 )
             })
             .await
+    }
+
+    /// GET, then `then` on the 2xx answer, in the same attempt: a failure
+    /// `then` marks retryable (truncated JSON) is retried like the request's own.
+    pub(super) async fn get_then<T, F>(
+        &self,
+        url: &str,
+        query: &[(&str, String)],
+        then: F,
+    ) -> Result<T, ProviderError>
+    where
+        F: Fn(Response) -> Result<T, Failure>,
+    {
+        let then = &then;
+        self.guard
+            .retry(|| async move {
+                let r = self
+                    .attempt(&Method::GET, url, query, None, &[], self.cfg.total_timeout)
+                    .await?;
+                then(r)
+            })
+            .await
+    }
+
+    /// GET and decode JSON into `T` in the same attempt: an answer whose
+    /// JSON ends early is retried (see [`decode_attempt`]).
+    pub async fn get_json_retried<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, ProviderError> {
+        self.get_then(url, query, |r| r.json_attempt()).await
     }
 
     /// GET and decode JSON into `T`.
@@ -580,32 +636,6 @@ impl HttpClient {
             idempotency_key,
         )
         .await
-    }
-
-    /// Follow `Link: rel="next"` pages whose bodies are bare JSON arrays of
-    /// `T` (Sentry, GitHub). Stops at `results="false"`, no link, or
-    /// `max_pages`.
-    pub async fn get_link_pages<T: DeserializeOwned>(
-        &self,
-        url: &str,
-        query: &[(&str, String)],
-    ) -> Result<Vec<T>, ProviderError> {
-        let mut out = Vec::new();
-        let mut resp = self.get(url, query).await?;
-        for _ in 0..self.cfg.max_pages.max(1) {
-            out.extend(resp.json::<Vec<T>>()?);
-            let Some(next) = resp.link_next() else {
-                return Ok(out);
-            };
-            let next = self.same_origin(&next)?;
-            resp = self.get(&next, &[]).await?;
-        }
-        tracing::warn!(
-            "{}: stopped after {} pages",
-            self.provider,
-            self.cfg.max_pages
-        );
-        Ok(out)
     }
 
     /// Follow a next-page URL carried in the body (`split` returns the items

@@ -1,5 +1,6 @@
 //! Error-body excerpts and JSON decoding with typed errors.
 
+use super::Failure;
 use crate::providers::{ErrorKind, ProviderError};
 use crate::text::SafeText;
 use serde::Deserialize;
@@ -70,10 +71,20 @@ fn json_message(v: &serde_json::Value) -> Option<String> {
             for k in ["message", "detail", "errorMessage", "error_description"] {
                 if let Some(m) = o.get(k) {
                     let mut s = json_message(m)?;
-                    if let Some(V::Object(errs)) = o.get("errors")
-                        && !errs.is_empty()
-                    {
-                        s.push_str(&format!(" {}", V::Object(errs.clone())));
+                    match o.get("errors") {
+                        Some(V::Object(errs)) if !errs.is_empty() => {
+                            s.push_str(&format!(" {}", V::Object(errs.clone())));
+                        }
+                        // GitHub: {"message": "Validation Failed", "errors":
+                        // [{"resource", "field", "code"} | {"message"} | "text"]}.
+                        Some(V::Array(a)) => {
+                            let parts: Vec<String> =
+                                a.iter().map(item_text).filter(|p| !p.is_empty()).collect();
+                            if !parts.is_empty() {
+                                s.push_str(&format!(" ({})", parts.join("; ")));
+                            }
+                        }
+                        _ => {}
                     }
                     return Some(s);
                 }
@@ -87,6 +98,27 @@ fn json_message(v: &serde_json::Value) -> Option<String> {
     }
 }
 
+/// One entry of an `errors` list beside a `message`: a string, an object's
+/// `message`, or its `resource field code` (GitHub validation errors).
+fn item_text(v: &serde_json::Value) -> String {
+    use serde_json::Value as V;
+    match v {
+        V::String(s) => s.clone(),
+        V::Object(o) => o
+            .get("message")
+            .and_then(|m| m.as_str())
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                ["resource", "field", "code"]
+                    .iter()
+                    .filter_map(|k| o.get(*k).and_then(|v| v.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }),
+        other => other.to_string(),
+    }
+}
+
 /// Decode a JSON body into `T`: invalid or cut-off JSON is `Malformed`,
 /// valid JSON of the wrong shape is `Shape`.
 pub fn decode_json<'a, T: Deserialize<'a>>(
@@ -94,6 +126,17 @@ pub fn decode_json<'a, T: Deserialize<'a>>(
     what: &str,
     body: &'a [u8],
 ) -> Result<T, ProviderError> {
+    decode_attempt(provider, what, body).map_err(|f| f.err)
+}
+
+/// [`decode_json`] as the outcome of one read attempt: JSON that ends
+/// early (`truncated JSON`) may be retried, as a body cut off in transit
+/// is; invalid JSON and the wrong shape are not.
+pub fn decode_attempt<'a, T: Deserialize<'a>>(
+    provider: &str,
+    what: &str,
+    body: &'a [u8],
+) -> Result<T, Failure> {
     serde_json::from_slice::<T>(body).map_err(|e| {
         use serde_json::error::Category;
         let (kind, cause) = match e.classify() {
@@ -101,13 +144,19 @@ pub fn decode_json<'a, T: Deserialize<'a>>(
             Category::Syntax | Category::Io => (ErrorKind::Malformed, "invalid JSON"),
             Category::Data => (ErrorKind::Shape, "wrong shape"),
         };
+        let retryable = e.classify() == Category::Eof;
         // serde's message may quote a (long, hostile) value: keep it short.
         let msg = e.to_string();
         let msg = match msg.char_indices().nth(EXCERPT_CAP) {
             Some((i, _)) => format!("{}…", &msg[..i]),
             None => msg,
         };
-        ProviderError::new(provider, kind, format!("{what}: {cause}: {msg}"))
+        Failure {
+            err: ProviderError::new(provider, kind, format!("{what}: {cause}: {msg}")),
+            retryable,
+            wait: None,
+            not_sent: false,
+        }
     })
 }
 
@@ -183,4 +232,18 @@ pub fn first_error(
     results: impl IntoIterator<Item = Result<(), ProviderError>>,
 ) -> Result<(), ProviderError> {
     results.into_iter().find(Result::is_err).unwrap_or(Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_validation_errors_are_named() {
+        let b = br#"{"message":"Validation Failed","errors":[{"resource":"Deployment","field":"ref","code":"invalid"},{"message":"bad"},"x"]}"#;
+        assert_eq!(
+            error_excerpt(b, &[]),
+            "Validation Failed (Deployment ref invalid; bad; x)"
+        );
+    }
 }

@@ -12,8 +12,7 @@
 //!   after it may have reached the server is `ErrorKind::Unknown`;
 //! - a per-provider circuit breaker (closed → open → half-open probe);
 //! - the rate-limit block, breaker wiring, retry budget and read-retry loop
-//!   live in [`ReadGuard`], independent of the transport, so a provider on
-//!   another HTTP stack (GitHub through octocrab) shares them;
+//!   live in the client's [`ReadGuard`];
 //! - bodies read with a size cap (`ErrorKind::TooLarge`);
 //! - every failure is a typed `ProviderError` with a short sanitized excerpt
 //!   of the error body. Request headers are never formatted anywhere; the
@@ -22,15 +21,19 @@
 //!
 //! Pagination helpers: [`offset_pages`] (PagerDuty classic `more`, with
 //! bounded concurrency once the total is known), [`HttpClient::get_link_pages`]
-//! (`Link: <…>; rel="next"`, GitHub and Sentry, stops on `results="false"`)
+//! (`Link: <…>; rel="next"`, GitHub and Sentry, stops on `results="false"`;
+//! numbered pages read `page_concurrency` at a time; GitHub takes the first
+//! page alone with [`HttpClient::get_link_page`] and the rest with
+//! [`HttpClient::link_pages_after`])
 //! and [`HttpClient::get_next_url_pages`] (a next URL or cursor in the body).
 //!
 //! Files: `config` (policies, [`HttpConfig`], [`Sleeper`]), `auth`,
 //! `breaker`, `retry` ([`ReadGuard`], retry budget), `wait` (backoff,
 //! `Retry-After`, vendor reset headers), `links`, `decode` (error excerpts,
 //! [`decode_json`]), `client` ([`HttpClient`]), `body` (body budget),
-//! `paginate` ([`offset_pages`]). Who acts and why is not the transport's
-//! business: providers get it as `ops::PlanCtx` when they plan.
+//! `paginate` ([`offset_pages`], the `Link` page loop). Who acts and why is
+//! not the transport's business: providers get it as `ops::PlanCtx` when
+//! they plan.
 
 mod auth;
 mod body;

@@ -1,7 +1,10 @@
-//! Offset/limit pagination.
+//! The page loops: offset/limit ([`offset_pages`]) and `Link` headers
+//! ([`HttpClient::get_link_pages`], [`HttpClient::link_pages_after`]).
 
+use super::HttpClient;
 use crate::providers::ProviderError;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
+use serde::de::DeserializeOwned;
 use std::future::Future;
 
 /// One page of an offset/limit list.
@@ -59,4 +62,179 @@ where
         next += limit;
     }
     Ok((items, more))
+}
+
+/// One page of a list paginated with `Link` headers: its items and the
+/// `rel="next"` / `rel="last"` URLs as the server sent them.
+#[derive(Debug)]
+pub struct LinkPage<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+    pub last: Option<String>,
+}
+
+/// The URLs of pages `K..=N` when `next` asks for `page=K` and `last` for
+/// `page=N` of the same list (same URL, same other parameters); `None`
+/// when the links are not of that form (a cursor: then `next` is followed).
+pub fn numbered_pages(next: Option<&str>, last: Option<&str>) -> Option<Vec<String>> {
+    type Split<'a> = (&'a str, Vec<(String, String)>, usize);
+    fn split(url: &str) -> Option<Split<'_>> {
+        let (path, q) = url.split_once('?')?;
+        let mut page = None;
+        let mut rest = Vec::new();
+        for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
+            if k == "page" {
+                page = Some(v.parse::<usize>().ok()?);
+            } else {
+                rest.push((k.into_owned(), v.into_owned()));
+            }
+        }
+        Some((path, rest, page?))
+    }
+    let (path, rest, from) = split(next?)?;
+    let (lpath, lrest, to) = split(last?)?;
+    // A sane span only: never thousands of URLs from a hostile header.
+    if path != lpath || rest != lrest || from < 2 || to < from || to - from > 1000 {
+        return None;
+    }
+    Some(
+        (from..=to)
+            .map(|p| {
+                let mut q = url::form_urlencoded::Serializer::new(String::new());
+                for (k, v) in &rest {
+                    q.append_pair(k, v);
+                }
+                q.append_pair("page", &p.to_string());
+                format!("{path}?{}", q.finish())
+            })
+            .collect(),
+    )
+}
+
+impl HttpClient {
+    /// GET one page of a list whose body is a bare JSON array of `T`, with
+    /// its `Link` URLs. Retried per the policy; the body is decoded within
+    /// the attempt, so JSON that ends early is retried too.
+    pub async fn get_link_page<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        query: &[(&str, String)],
+    ) -> Result<LinkPage<T>, ProviderError> {
+        self.get_then(url, query, |r| {
+            Ok(LinkPage {
+                items: r.json_attempt()?,
+                next: r.link("next"),
+                last: r.link("last"),
+            })
+        })
+        .await
+    }
+
+    /// The items of `first` (a list's first page) and of the pages after
+    /// it, up to `max_pages` in all. When the links number the pages
+    /// (`next` asks for `page=2`, `last` for `page=N`), the rest are read
+    /// `page_concurrency` at a time and kept in order; otherwise `next` is
+    /// followed one page after the other until there is none (or it says
+    /// `results="false"`). Every URL is rebased on the client's origin
+    /// ([`HttpClient::same_origin`]).
+    pub async fn link_pages_after<T: DeserializeOwned>(
+        &self,
+        mut first: LinkPage<T>,
+        max_pages: usize,
+    ) -> Result<Vec<T>, ProviderError> {
+        let max_pages = max_pages.max(1);
+        let stopped = || {
+            tracing::warn!("{}: stopped after {max_pages} pages", self.provider());
+        };
+        let mut out = std::mem::take(&mut first.items);
+        if let Some(urls) = numbered_pages(first.next.as_deref(), first.last.as_deref()) {
+            if urls.len() + 1 > max_pages {
+                stopped();
+            }
+            let urls = urls
+                .into_iter()
+                .take(max_pages - 1)
+                .map(|u| self.same_origin(&u))
+                .collect::<Result<Vec<_>, _>>()?;
+            let pages: Vec<LinkPage<T>> = futures::stream::iter(urls)
+                .map(|u| async move { self.get_link_page::<T>(&u, &[]).await })
+                .buffered(self.config().page_concurrency.max(1))
+                .try_collect()
+                .await?;
+            for mut p in pages {
+                out.append(&mut p.items);
+            }
+            return Ok(out);
+        }
+        let mut next = first.next;
+        for _ in 1..max_pages {
+            let Some(url) = next else {
+                return Ok(out);
+            };
+            let mut page = self
+                .get_link_page::<T>(&self.same_origin(&url)?, &[])
+                .await?;
+            out.append(&mut page.items);
+            next = page.next;
+        }
+        if next.is_some() {
+            stopped();
+        }
+        Ok(out)
+    }
+
+    /// All pages of a list whose bodies are bare JSON arrays of `T`,
+    /// following `Link` headers (Sentry, GitHub), up to `max_pages`.
+    pub async fn get_link_pages<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        query: &[(&str, String)],
+    ) -> Result<Vec<T>, ProviderError> {
+        let first = self.get_link_page(url, query).await?;
+        self.link_pages_after(first, self.config().max_pages).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_pages_only_for_the_same_list() {
+        let next = "/repositories/1/deployments?per_page=100&page=2";
+        let last = "/repositories/1/deployments?per_page=100&page=4";
+        assert_eq!(
+            numbered_pages(Some(next), Some(last)),
+            Some(vec![
+                "/repositories/1/deployments?per_page=100&page=2".to_string(),
+                "/repositories/1/deployments?per_page=100&page=3".to_string(),
+                "/repositories/1/deployments?per_page=100&page=4".to_string(),
+            ])
+        );
+        // No last link, another list, other parameters, a cursor, a huge span.
+        assert_eq!(numbered_pages(Some(next), None), None);
+        assert_eq!(
+            numbered_pages(
+                Some(next),
+                Some("/repositories/2/deployments?per_page=100&page=4")
+            ),
+            None
+        );
+        assert_eq!(
+            numbered_pages(
+                Some(next),
+                Some("/repositories/1/deployments?per_page=50&page=4")
+            ),
+            None
+        );
+        assert_eq!(
+            numbered_pages(Some("/x?after=abc"), Some("/x?page=9")),
+            None
+        );
+        assert_eq!(
+            numbered_pages(Some("/x?page=2"), Some("/x?page=999999")),
+            None
+        );
+        assert_eq!(numbered_pages(Some("/x?page=3"), Some("/x?page=2")), None);
+    }
 }

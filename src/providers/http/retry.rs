@@ -27,11 +27,11 @@ pub struct Failure {
     pub not_sent: bool,
 }
 
-/// Everything around one provider's requests that does not depend on the
-/// transport: the "blocked until the rate-limit reset" state, the circuit
-/// breaker, the retry budget and the retry loop of idempotent reads.
-/// [`HttpClient`] uses one; a provider on another HTTP stack (GitHub through
-/// octocrab) owns one and runs its attempts through it.
+/// Everything around one provider's requests besides sending them: the
+/// "blocked until the rate-limit reset" state, the circuit breaker, the
+/// retry budget and the retry loop of idempotent reads. Each
+/// [`HttpClient`](super::HttpClient) owns one; every provider's requests,
+/// GitHub's included, go through it.
 #[derive(Debug)]
 pub struct ReadGuard {
     provider: String,
@@ -242,26 +242,7 @@ impl ReadGuard {
     /// a rate-limit reset longer than `max_inline_wait` (or met on the last
     /// attempt) blocks later calls instead of being slept. `attempt` does its
     /// own [`precheck`](Self::precheck) and [`record`](Self::record)ing.
-    pub async fn retry<T, F, Fut>(&self, attempt: F) -> Result<T, ProviderError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, Failure>>,
-    {
-        self.run(false, attempt).await
-    }
-
-    /// [`retry`](Self::retry) with the guard doing the precheck before each
-    /// attempt (a refusal is returned as is) and recording each outcome
-    /// with [`record_outcome`](Self::record_outcome).
-    pub async fn retry_guarded<T, F, Fut>(&self, attempt: F) -> Result<T, ProviderError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, Failure>>,
-    {
-        self.run(true, attempt).await
-    }
-
-    async fn run<T, F, Fut>(&self, guarded: bool, mut attempt: F) -> Result<T, ProviderError>
+    pub async fn retry<T, F, Fut>(&self, mut attempt: F) -> Result<T, ProviderError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, Failure>>,
@@ -269,24 +250,13 @@ impl ReadGuard {
         let p = &self.policy;
         let mut retry = 0u32;
         loop {
-            if guarded {
-                self.precheck()?;
-            }
             if retry == 0 {
                 self.budget_note_request();
             }
             let f = match attempt().await {
-                Ok(v) => {
-                    if guarded {
-                        self.record_outcome(None);
-                    }
-                    return Ok(v);
-                }
+                Ok(v) => return Ok(v),
                 Err(f) => f,
             };
-            if guarded {
-                self.record_outcome(Some(&f.err));
-            }
             let rate_limited = matches!(f.err.kind, ErrorKind::RateLimited { .. });
             let server = f.wait.map(|w| clamp_wait(p, w));
             if rate_limited {

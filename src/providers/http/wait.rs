@@ -99,8 +99,64 @@ pub fn server_wait(h: &HeaderMap, local_now: SystemTime) -> Option<Duration> {
     None
 }
 
-/// GitHub answers an exhausted primary rate limit with 403 (or 429) and
-/// `x-ratelimit-remaining: 0`.
-pub(super) fn is_rate_limit_403(h: &HeaderMap) -> bool {
-    header_str(h, "x-ratelimit-remaining") == Some("0")
+/// GitHub's rate limits (providers.md §4.2), read from a 403 or 429:
+/// a **secondary** limit is an answer whose message says "secondary rate
+/// limit" (waited for `retry-after`, else the reset, else at least a
+/// minute: the returned wait); an exhausted **primary** limit is
+/// `x-ratelimit-remaining: 0` without that message. Returns the note for
+/// the error detail and the wait to use when the answer names none; `None`
+/// when the answer is neither. A 429 is a rate limit whatever this says.
+pub(super) fn github_limit(
+    status: u16,
+    h: &HeaderMap,
+    body: &[u8],
+) -> Option<(String, Option<Duration>)> {
+    if !matches!(status, 403 | 429) {
+        return None;
+    }
+    let head = String::from_utf8_lossy(&body[..body.len().min(4096)]).to_ascii_lowercase();
+    if head.contains("secondary rate limit") {
+        return Some(("secondary rate limit".into(), Some(Duration::from_secs(60))));
+    }
+    if header_str(h, "x-ratelimit-remaining") != Some("0") {
+        return None;
+    }
+    // `x-ratelimit-resource` is GitHub's; a 429 without it (Vercel also
+    // sends `x-ratelimit-remaining`) is a plain rate limit.
+    match header_str(h, "x-ratelimit-resource") {
+        Some(r) => Some((
+            format!("primary rate limit exhausted ({r}, x-ratelimit-remaining 0)"),
+            None,
+        )),
+        None if status == 403 => Some((
+            "primary rate limit exhausted (core, x-ratelimit-remaining 0)".into(),
+            None,
+        )),
+        None => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_rate_limits_are_read_from_403s() {
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-remaining", "0".parse().unwrap());
+        let (note, wait) = github_limit(403, &h, b"{}").unwrap();
+        assert!(
+            note.starts_with("primary rate limit exhausted (core"),
+            "{note}"
+        );
+        assert_eq!(wait, None);
+        // A 429 without GitHub's resource header is a plain rate limit.
+        assert!(github_limit(429, &h, b"{}").is_none());
+        let secondary = br#"{"message":"You have exceeded a secondary rate limit."}"#;
+        let (note, wait) = github_limit(403, &HeaderMap::new(), secondary).unwrap();
+        assert_eq!(note, "secondary rate limit");
+        assert_eq!(wait, Some(Duration::from_secs(60)));
+        assert!(github_limit(403, &HeaderMap::new(), b"{}").is_none());
+        assert!(github_limit(500, &h, secondary).is_none());
+    }
 }

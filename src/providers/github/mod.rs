@@ -1,0 +1,405 @@
+//! GitHub deployments and rollback, on the shared HTTP layer.
+//!
+//! One client: every request goes through the provider's
+//! [`HttpClient`] (`Authorization: Bearer`, `Accept:
+//! application/vnd.github+json`, `X-GitHub-Api-Version`), so GitHub has
+//! the same retry policy and budget, circuit breaker, body cap, transport
+//! and status error mapping (GitHub's primary and secondary rate limits,
+//! validation `errors`, unfollowed redirects are read there) and `Link`
+//! page loop as every other provider. [`Github::explain`] only adds what a
+//! responder should check (token scope, repository name) and calls a 422
+//! answer to a write a refusal.
+//!
+//! octocrab is no longer used: it has no deployments API (providers.md
+//! §4.5), so it served only as a raw `_get`/`_post` transport beside the
+//! shared one, and its typed models do not fit (see [`wire`]).
+//!
+//! Files: `wire` (wire types, state mapping, `payload.sitrep`), `fetch`
+//! (deployments, statuses, workflow runs), `status_cache` (latest statuses
+//! between polls), `rollback` (plan and execute).
+
+mod fetch;
+mod rollback;
+mod status_cache;
+mod wire;
+
+pub use rollback::PENDING_ROLLBACK_MINUTES;
+pub use wire::{decode_wire, map_run, map_state, runs_environment};
+
+use super::http::{Auth, HttpClient, HttpConfig, seg};
+use super::{BoxFut, ErrorKind, Provider, ProviderError};
+use crate::config::{Config, ProviderConfig, ProviderKind, RollbackStrategy};
+use crate::model::Fetched;
+use crate::ops::{ExecResult, Plan, PlanCtx, WriteOp};
+use crate::secrets::Secret;
+use status_cache::StatusCache;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The REST API version sent on every request.
+pub const API_VERSION: &str = "2022-11-28";
+const ACCEPT: &str = "application/vnd.github+json";
+/// Placeholder shown in a plan for the key the executor assigns.
+pub const KEY_PLACEHOLDER: &str = "<idempotency key, set at execution>";
+
+/// Tunables (the defaults suit api.github.com; tests shrink the waits).
+#[derive(Clone, Debug)]
+pub struct GithubOptions {
+    pub http: HttpConfig,
+    /// Deployment pages (of 100) read per repository and environment.
+    pub max_pages: usize,
+    /// Status requests in flight at once.
+    pub status_concurrency: usize,
+    /// The newest N deployments per repository and environment whose
+    /// cached `success` status is read again each poll (a live deploy can
+    /// turn into failure or inactive).
+    pub refresh_window: usize,
+    /// Send `required_contexts: []` on a redeploy (skip commit status checks).
+    pub skip_status_checks: bool,
+}
+
+impl GithubOptions {
+    pub fn from_config(pc: &ProviderConfig) -> Self {
+        GithubOptions {
+            http: HttpConfig::from_timeout(pc.timeout()),
+            max_pages: 10,
+            status_concurrency: 8,
+            refresh_window: 5,
+            skip_status_checks: pc.skip_status_checks.unwrap_or(false),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Repo {
+    owner: String,
+    name: String,
+    /// The service the repository's deploys belong to.
+    service: String,
+}
+
+impl Repo {
+    fn full(&self) -> String {
+        format!("{}/{}", self.owner, self.name)
+    }
+    fn route(&self) -> String {
+        format!("/repos/{}/{}", seg(&self.owner), seg(&self.name))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Strategy {
+    Redeploy,
+    Workflow { workflow: String, git_ref: String },
+}
+
+pub struct Github {
+    name: String,
+    http: HttpClient,
+    /// The API root (no trailing slash), as the plan's URLs start.
+    base: String,
+    web: String,
+    token: Secret,
+    repos: Vec<Repo>,
+    environments: Vec<String>,
+    strategy: Strategy,
+    /// The deploy workflow whose runs are listed.
+    workflow: Option<String>,
+    opts: GithubOptions,
+    poll: Duration,
+    statuses: StatusCache,
+    /// Results of writes already carried out in this process, by key.
+    done: Mutex<HashMap<String, ExecResult>>,
+}
+
+impl std::fmt::Debug for Github {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Github")
+            .field("name", &self.name)
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The repositories of provider `pc`: its `repos`, plus any `[[service]]`
+/// repo mapped to it; each with its service name (from `[[service]]`, or
+/// the repository name).
+fn repos_of(pc: &ProviderConfig, config: &Config) -> Result<Vec<Repo>, ProviderError> {
+    let mapped: Vec<(String, String)> = config
+        .service
+        .iter()
+        .filter_map(|s| {
+            let d = s.deploys.as_ref()?;
+            (d.provider == pc.name).then(|| d.repo.clone().map(|r| (r, s.name.clone())))?
+        })
+        .collect();
+    let mut names: Vec<String> = pc.repos.clone().unwrap_or_default();
+    for (r, _) in &mapped {
+        if !names.iter().any(|n| n.eq_ignore_ascii_case(r)) {
+            names.push(r.clone());
+        }
+    }
+    let mut out = Vec::new();
+    for full in names {
+        let mut parts = full.trim().split('/');
+        let (Some(owner), Some(name), None) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(ProviderError::config(
+                &pc.name,
+                format!("repository {full:?} is not of the form owner/name"),
+            ));
+        };
+        if owner.is_empty() || name.is_empty() {
+            return Err(ProviderError::config(
+                &pc.name,
+                format!("repository {full:?} is not of the form owner/name"),
+            ));
+        }
+        let service = mapped
+            .iter()
+            .find(|(r, _)| r.eq_ignore_ascii_case(full.trim()))
+            .map(|(_, s)| s.clone())
+            .unwrap_or_else(|| name.to_string());
+        out.push(Repo {
+            owner: owner.to_string(),
+            name: name.to_string(),
+            service,
+        });
+    }
+    if out.is_empty() {
+        return Err(ProviderError::config(
+            &pc.name,
+            "no repositories configured",
+        ));
+    }
+    Ok(out)
+}
+
+/// The web root for links: api.github.com → github.com, GHES
+/// `https://HOST/api/v3` → `https://HOST`, anything else as is.
+fn web_root(base: &str) -> String {
+    if let Ok(u) = url::Url::parse(base) {
+        if u.host_str() == Some("api.github.com") {
+            return "https://github.com".into();
+        }
+        if let Some(stripped) = base.strip_suffix("/api/v3") {
+            return stripped.to_string();
+        }
+    }
+    base.to_string()
+}
+
+impl Github {
+    /// Build from the config and the secret store (`build_one`).
+    pub fn from_ctx(
+        pc: &ProviderConfig,
+        ctx: &super::BuildCtx<'_>,
+    ) -> Result<Github, ProviderError> {
+        let token = ctx
+            .secrets
+            .get(&pc.token_ref())
+            .map_err(|e| ProviderError::config(&pc.name, format!("token: {e}")))?;
+        Self::new(pc, ctx.config, token, GithubOptions::from_config(pc))
+    }
+
+    /// Build from config. `token` is the resolved secret.
+    pub fn new(
+        pc: &ProviderConfig,
+        config: &Config,
+        token: Secret,
+        opts: GithubOptions,
+    ) -> Result<Github, ProviderError> {
+        let name = pc.name.clone();
+        let base = pc
+            .base_url()
+            .unwrap_or_else(|| "https://api.github.com".into());
+        let repos = repos_of(pc, config)?;
+        let strategy = match &pc.rollback {
+            None => Strategy::Redeploy,
+            Some(RollbackStrategy::Named(n)) if n == "redeploy" => Strategy::Redeploy,
+            Some(RollbackStrategy::Named(n)) => {
+                return Err(ProviderError::config(
+                    &name,
+                    format!("rollback strategy {n:?} is unknown"),
+                ));
+            }
+            Some(RollbackStrategy::Workflow { workflow, git_ref }) => Strategy::Workflow {
+                workflow: workflow.clone(),
+                git_ref: git_ref.clone(),
+            },
+        };
+        let http = HttpClient::new(&name, &base, Auth::Bearer(token.clone()), opts.http.clone())?
+            .with_header("Accept", ACCEPT)
+            .with_header("X-GitHub-Api-Version", API_VERSION);
+        Ok(Github {
+            name,
+            base: http.base_url().to_string(),
+            web: web_root(http.base_url()),
+            http,
+            token,
+            repos,
+            environments: pc.environments.clone().unwrap_or_default(),
+            strategy,
+            workflow: pc.workflow.clone().filter(|w| !w.trim().is_empty()),
+            opts,
+            poll: pc.poll(),
+            statuses: StatusCache::default(),
+            done: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn err(&self, kind: ErrorKind, detail: impl AsRef<str>) -> ProviderError {
+        let mut d = detail.as_ref().to_string();
+        let t = self.token.expose();
+        if t.len() >= 4 {
+            d = d.replace(t, "<redacted>");
+        }
+        ProviderError::new(&self.name, kind, d)
+    }
+
+    /// What a responder should check, added to an error of the shared
+    /// layer (which did the mapping): the token for a 401, its scopes for a
+    /// 403, the repository name for a 404 or a move. A 422 answer to a
+    /// write is GitHub refusing it (validation failed), not an unexpected
+    /// status.
+    fn explain(&self, e: ProviderError, write: bool) -> ProviderError {
+        let d = e.detail.as_str();
+        let (kind, detail) = match e.kind {
+            ErrorKind::Unauthorized { status: 401 } => (e.kind, format!("{d} (check the token)")),
+            ErrorKind::Unauthorized { status: 403 } => (
+                e.kind,
+                format!(
+                    "{d} (the token needs `repo` or `repo_deployment` scope{})",
+                    if write {
+                        ", or Deployments/Actions write"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
+            ErrorKind::NotFound => (
+                e.kind,
+                format!("{d} (unknown repository, or the token cannot see it)"),
+            ),
+            ErrorKind::Http {
+                status: 301 | 302 | 307 | 308,
+            } => (e.kind, format!("{d} (update `repos` or `base_url`)")),
+            ErrorKind::Http { status: 422 } if write => (
+                ErrorKind::Conflict { status: 422 },
+                format!("validation failed: {d}"),
+            ),
+            _ => return e,
+        };
+        ProviderError::new(&self.name, kind, detail)
+    }
+}
+
+impl Provider for Github {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    /// Latest statuses from the cached deploys, so a new process reads
+    /// only what a long-running one would: the statuses of deployments
+    /// without one, not settled, or among the newest `refresh_window`
+    /// successes of an environment (the rest are history).
+    fn wants_seed(&self) -> bool {
+        true
+    }
+    fn seed(&self, cached: &Fetched) {
+        let runs_env = self.workflow.as_deref().map(runs_environment);
+        self.statuses.seed(cached, &self.name, runs_env.as_deref());
+    }
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Github
+    }
+    fn poll_interval(&self) -> Duration {
+        self.poll
+    }
+    fn fetch_deadline(&self) -> Duration {
+        let groups = self.repos.len() * (self.envs().len() + usize::from(self.workflow.is_some()));
+        let reqs = groups * (self.opts.max_pages.min(5) + 3);
+        self.opts.http.fetch_deadline(reqs.min(1000) as u32)
+    }
+    fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
+        Box::pin(self.fetch_all())
+    }
+    /// Rollbacks of the services this provider deploys (any service when
+    /// the responder named this provider, so planning can say why not).
+    fn supports(&self, op: &WriteOp) -> bool {
+        match op {
+            WriteOp::Rollback { service, .. } => {
+                op.provider() == Some(self.name.as_str()) || self.repo_for(service).is_ok()
+            }
+            _ => false,
+        }
+    }
+    fn plan<'a>(
+        &'a self,
+        op: &'a WriteOp,
+        ctx: &'a PlanCtx,
+    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
+        Box::pin(async move {
+            match op {
+                WriteOp::Rollback {
+                    service,
+                    environment,
+                    to,
+                    ..
+                } => {
+                    let mut plan = self
+                        .plan_rollback(op, service, environment, to.as_deref())
+                        .await?;
+                    // The reason travels in the deployment's own payload.
+                    let reason = ctx.reason.trim();
+                    for r in &mut plan.requests {
+                        if let Some(s) = r
+                            .body
+                            .as_mut()
+                            .and_then(|b| b.pointer_mut("/payload/sitrep"))
+                            .and_then(|s| s.as_object_mut())
+                            && !reason.is_empty()
+                        {
+                            s.insert("reason".into(), reason.into());
+                        }
+                    }
+                    Ok(plan)
+                }
+                other => Err(ProviderError::op_unsupported(&self.name, "GitHub", other)),
+            }
+        })
+    }
+    fn execute<'a>(
+        &'a self,
+        plan: &'a Plan,
+        idempotency_key: &'a str,
+    ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
+        Box::pin(async move {
+            match &plan.op {
+                WriteOp::Rollback {
+                    service,
+                    environment,
+                    ..
+                } => {
+                    self.execute_rollback(plan, idempotency_key, service, environment)
+                        .await
+                }
+                other => Err(ProviderError::op_unsupported(&self.name, "GitHub", other)),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn web_roots() {
+        assert_eq!(web_root("https://api.github.com"), "https://github.com");
+        assert_eq!(
+            web_root("https://ghe.acme.io/api/v3"),
+            "https://ghe.acme.io"
+        );
+        assert_eq!(web_root("http://127.0.0.1:9"), "http://127.0.0.1:9");
+    }
+}
