@@ -47,7 +47,10 @@ fn json_message(v: &serde_json::Value) -> Option<String> {
         V::String(s) => Some(s.clone()),
         V::Array(a) => Some(join(a)),
         V::Object(o) => {
-            if let Some(e) = o.get("error") {
+            // A top-level `message` is the vendor's own sentence (GitHub,
+            // LaunchDarkly, Opsgenie): it wins over a nested `error`.
+            let top_message = matches!(o.get("message"), Some(V::String(_)));
+            if let Some(e) = o.get("error").filter(|_| !top_message) {
                 // PagerDuty {"error":{"message","code","errors"}}
                 if let Some(eo) = e.as_object() {
                     let mut parts = Vec::new();
