@@ -1,5 +1,9 @@
-//! The one map from keys to actions. The handlers, the footer hints and the
-//! `?` help screen are all derived from `BINDINGS`.
+//! The one map from keys to actions, in layers: `BINDINGS` for the views,
+//! `LAYER_BINDINGS` for what opens over them (the filter line, the command
+//! palette, text input, the confirmation, the spinner, the first-run
+//! screen). The handlers, the footer hints and the `?` help screen are all
+//! derived from these tables; a character no binding of a text layer takes
+//! is text.
 
 use super::state::View;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -411,6 +415,165 @@ pub const BINDINGS: &[Binding] = &[
     ),
 ];
 
+/// What opens over the views and takes the keys while it is open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layer {
+    FirstRun,
+    Filter,
+    Palette,
+    Input,
+    Confirm,
+    Busy,
+}
+
+impl Layer {
+    pub fn label(self) -> &'static str {
+        match self {
+            Layer::FirstRun => "first run",
+            Layer::Filter => "filter",
+            Layer::Palette => "palette",
+            Layer::Input => "input",
+            Layer::Confirm => "confirm",
+            Layer::Busy => "busy",
+        }
+    }
+}
+
+/// What a key does in a layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayerKey {
+    /// Close without doing anything (nothing is sent).
+    Cancel,
+    /// Apply: run the palette entry, submit the text, confirm the plan.
+    Submit,
+    Next,
+    Prev,
+    /// Delete the last character.
+    Erase,
+    /// Confirm a plan that needs no typed name.
+    Yes,
+    /// Cancel a plan that needs no typed name.
+    No,
+    /// Open the embedded demo.
+    Demo,
+    Quit,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct LayerBinding {
+    pub layers: &'static [Layer],
+    pub keys: &'static [(KeyCode, KeyModifiers)],
+    pub label: &'static str,
+    pub key: LayerKey,
+    pub desc: &'static str,
+}
+
+const DIALOGS: &[Layer] = &[Layer::Palette, Layer::Input, Layer::Confirm];
+const TEXT: &[Layer] = &[Layer::Filter, Layer::Palette, Layer::Input, Layer::Confirm];
+
+pub const LAYER_BINDINGS: &[LayerBinding] = &[
+    LayerBinding {
+        layers: DIALOGS,
+        keys: &[(KeyCode::Esc, N), (KeyCode::Char('c'), C)],
+        label: "Esc",
+        key: LayerKey::Cancel,
+        desc: "cancel, send nothing",
+    },
+    LayerBinding {
+        layers: &[Layer::Filter],
+        keys: &[(KeyCode::Esc, N)],
+        label: "Esc",
+        key: LayerKey::Cancel,
+        desc: "clear the filter",
+    },
+    LayerBinding {
+        layers: &[Layer::Busy],
+        keys: &[(KeyCode::Esc, N), (KeyCode::Char('c'), C)],
+        label: "Esc",
+        key: LayerKey::Cancel,
+        desc: "hide; it keeps running",
+    },
+    LayerBinding {
+        layers: &[Layer::Filter, Layer::Palette, Layer::Input, Layer::Confirm],
+        keys: &[(KeyCode::Enter, N)],
+        label: "Enter",
+        key: LayerKey::Submit,
+        desc: "apply / run / confirm",
+    },
+    LayerBinding {
+        layers: TEXT,
+        keys: &[(KeyCode::Backspace, N)],
+        label: "⌫",
+        key: LayerKey::Erase,
+        desc: "delete a character",
+    },
+    LayerBinding {
+        layers: &[Layer::Palette],
+        keys: &[
+            (KeyCode::Down, N),
+            (KeyCode::Tab, N),
+            (KeyCode::Char('n'), C),
+            (KeyCode::Char('j'), C),
+        ],
+        label: "↓/^N",
+        key: LayerKey::Next,
+        desc: "next entry",
+    },
+    LayerBinding {
+        layers: &[Layer::Palette],
+        keys: &[
+            (KeyCode::Up, N),
+            (KeyCode::BackTab, N),
+            (KeyCode::BackTab, S),
+            (KeyCode::Char('p'), C),
+            (KeyCode::Char('k'), C),
+        ],
+        label: "↑/^P",
+        key: LayerKey::Prev,
+        desc: "previous entry",
+    },
+    LayerBinding {
+        layers: &[Layer::Confirm],
+        keys: &[(KeyCode::Char('y'), N)],
+        label: "y",
+        key: LayerKey::Yes,
+        desc: "yes: run",
+    },
+    LayerBinding {
+        layers: &[Layer::Confirm],
+        keys: &[(KeyCode::Char('n'), N)],
+        label: "n",
+        key: LayerKey::No,
+        desc: "no: cancel",
+    },
+    LayerBinding {
+        layers: &[Layer::FirstRun],
+        keys: &[(KeyCode::Char('d'), N)],
+        label: "d",
+        key: LayerKey::Demo,
+        desc: "open the demo",
+    },
+    LayerBinding {
+        layers: &[Layer::FirstRun],
+        keys: &[
+            (KeyCode::Char('q'), N),
+            (KeyCode::Esc, N),
+            (KeyCode::Char('c'), C),
+        ],
+        label: "q",
+        key: LayerKey::Quit,
+        desc: "quit",
+    },
+];
+
+/// What `ev` does in `layer`, if it is bound there.
+pub fn lookup_layer(layer: Layer, ev: &KeyEvent) -> Option<LayerKey> {
+    LAYER_BINDINGS
+        .iter()
+        .find(|b| b.layers.contains(&layer) && b.keys.iter().any(|k| key_matches(k, ev)))
+        .map(|b| b.key)
+}
+
 fn key_matches(spec: &(KeyCode, KeyModifiers), ev: &KeyEvent) -> bool {
     // Shifted letters arrive as uppercase chars with or without SHIFT.
     let mods = ev.modifiers - KeyModifiers::SHIFT;
@@ -451,18 +614,38 @@ pub fn footer(view: View) -> Vec<&'static Binding> {
     v
 }
 
-/// Every binding with where it applies, for the help screen.
+/// Every binding with where it applies, for the help screen: the views'
+/// (the eight view keys as one row), then the layers' (dialogs, filter,
+/// first run) except the first-run screen's, which it shows itself.
 pub fn help_rows() -> Vec<(String, &'static str, String)> {
-    BINDINGS
-        .iter()
-        .map(|b| {
-            let scope = match b.scope {
-                Scope::Global => "everywhere".to_string(),
-                Scope::Views(vs) => vs.iter().map(|v| v.short()).collect::<Vec<_>>().join(","),
-            };
-            (b.label.to_string(), b.desc, scope)
-        })
-        .collect()
+    let mut rows = Vec::new();
+    let mut views_shown = false;
+    for b in BINDINGS {
+        if let Action::View(_) = b.action {
+            if !views_shown {
+                views_shown = true;
+                rows.push(("1-8".to_string(), "switch view", "everywhere".to_string()));
+            }
+            continue;
+        }
+        let scope = match b.scope {
+            Scope::Global => "everywhere".to_string(),
+            Scope::Views(vs) => vs.iter().map(|v| v.short()).collect::<Vec<_>>().join(","),
+        };
+        rows.push((b.label.to_string(), b.desc, scope));
+    }
+    for b in LAYER_BINDINGS {
+        if b.layers.contains(&Layer::FirstRun) {
+            continue;
+        }
+        // Several text layers read as "dialogs" (the filter line too).
+        let scope = match b.layers {
+            [one] => one.label().to_string(),
+            _ => "dialogs".to_string(),
+        };
+        rows.push((b.label.to_string(), b.desc, scope));
+    }
+    rows
 }
 
 #[cfg(test)]
@@ -503,6 +686,48 @@ mod tests {
             Some(Action::Quit)
         );
         assert_eq!(lookup(View::Slos, &k(KeyCode::Char('c'))), None);
+    }
+
+    #[test]
+    fn layer_keys_are_found_and_unique_per_layer() {
+        let ctrl = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+        assert_eq!(
+            lookup_layer(Layer::Palette, &ctrl('n')),
+            Some(LayerKey::Next)
+        );
+        assert_eq!(
+            lookup_layer(Layer::Confirm, &k(KeyCode::Char('y'))),
+            Some(LayerKey::Yes)
+        );
+        assert_eq!(lookup_layer(Layer::Input, &k(KeyCode::Char('y'))), None);
+        assert_eq!(
+            lookup_layer(Layer::Filter, &k(KeyCode::Esc)),
+            Some(LayerKey::Cancel)
+        );
+        for layer in [
+            Layer::FirstRun,
+            Layer::Filter,
+            Layer::Palette,
+            Layer::Input,
+            Layer::Confirm,
+            Layer::Busy,
+        ] {
+            let mut seen = Vec::new();
+            for b in LAYER_BINDINGS.iter().filter(|b| b.layers.contains(&layer)) {
+                for key in b.keys {
+                    assert!(!seen.contains(key), "{key:?} bound twice in {layer:?}");
+                    seen.push(*key);
+                }
+            }
+        }
+        // Every layer binding is in the help, with its description.
+        let rows = help_rows();
+        for b in LAYER_BINDINGS
+            .iter()
+            .filter(|b| !b.layers.contains(&Layer::FirstRun))
+        {
+            assert!(rows.iter().any(|r| r.1 == b.desc), "{} not in help", b.desc);
+        }
     }
 
     #[test]

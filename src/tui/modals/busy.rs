@@ -2,22 +2,23 @@
 //! the action runs. Esc hides it (a sent action cannot be recalled).
 
 use super::centered;
+use crate::tui::keymap::{self, Layer, LayerKey};
 use crate::tui::state::*;
 use crate::tui::ui::{muted_line, panel};
 use crate::tui::update::Effect;
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
-pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent, ctrl_c: bool) -> Vec<Effect> {
+pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent) -> Vec<Effect> {
     if !matches!(modal, Modal::Planning { .. } | Modal::Running { .. }) {
         return vec![];
     }
     // Nothing to do but wait; Esc hides the spinner (the action
     // itself cannot be recalled once sent).
-    if k.code != KeyCode::Esc && !ctrl_c {
+    if keymap::lookup_layer(Layer::Busy, &k) != Some(LayerKey::Cancel) {
         state.modal = Some(modal);
     }
     vec![]

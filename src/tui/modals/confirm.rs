@@ -3,6 +3,7 @@
 //! or kill switch.
 
 use super::centered;
+use crate::tui::keymap::{self, Layer, LayerKey};
 use crate::tui::state::*;
 use crate::tui::ui::{muted_line, panel};
 use crate::tui::update::Effect;
@@ -13,7 +14,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
-pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent, ctrl_c: bool) -> Vec<Effect> {
+pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent) -> Vec<Effect> {
     let Modal::Confirm {
         plan,
         reason,
@@ -38,13 +39,15 @@ pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent, ctrl_c: bool) -> Vec
                 error,
             });
         };
-    match k.code {
-        KeyCode::Esc => {
+    // With a name to type, `y` and `n` are letters of it.
+    let bound = keymap::lookup_layer(Layer::Confirm, &k)
+        .filter(|l| need.is_none() || !matches!(l, LayerKey::Yes | LayerKey::No));
+    match bound {
+        Some(LayerKey::Cancel | LayerKey::No) => {
             state.toast(ToastKind::Info, "cancelled: nothing was sent");
             vec![]
         }
-        _ if ctrl_c => vec![],
-        KeyCode::Enter => {
+        Some(LayerKey::Submit) => {
             let ok = match &need {
                 Some(n) => typed == *n,
                 None => true,
@@ -62,21 +65,19 @@ pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent, ctrl_c: bool) -> Vec
                 vec![]
             }
         }
-        KeyCode::Char('y') if need.is_none() => {
+        Some(LayerKey::Yes) => {
             let what = plan.summary.clone();
             state.modal = Some(Modal::Running { what });
             vec![Effect::Execute { plan, reason }]
         }
-        KeyCode::Char('n') if need.is_none() => {
-            state.toast(ToastKind::Info, "cancelled: nothing was sent");
-            vec![]
-        }
-        KeyCode::Backspace => {
+        Some(LayerKey::Erase) => {
             typed.pop();
             keep(state, typed, None, plan, reason, need, burn);
             vec![]
         }
-        KeyCode::Char(c) if need.is_some() => {
+        _ if let KeyCode::Char(c) = k.code
+            && need.is_some() =>
+        {
             if typed.len() < 200 {
                 typed.push(c);
             }

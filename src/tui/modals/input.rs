@@ -3,6 +3,7 @@
 
 use super::centered;
 use crate::ops::WriteOp;
+use crate::tui::keymap::{self, Layer, LayerKey};
 use crate::tui::state::*;
 use crate::tui::ui::{muted_line, panel};
 use crate::tui::update::Effect;
@@ -12,7 +13,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
-pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent, ctrl_c: bool) -> Vec<Effect> {
+pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent) -> Vec<Effect> {
     let Modal::Input {
         title,
         prompt,
@@ -22,11 +23,10 @@ pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent, ctrl_c: bool) -> Vec
     else {
         return vec![];
     };
-    match k.code {
-        KeyCode::Esc => vec![],
-        _ if ctrl_c => vec![],
-        KeyCode::Enter => submit_input(state, text.trim().to_string(), purpose),
-        KeyCode::Backspace => {
+    match keymap::lookup_layer(Layer::Input, &k) {
+        Some(LayerKey::Cancel) => vec![],
+        Some(LayerKey::Submit) => submit_input(state, text.trim().to_string(), purpose),
+        Some(LayerKey::Erase) => {
             text.pop();
             state.modal = Some(Modal::Input {
                 title,
@@ -36,7 +36,7 @@ pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent, ctrl_c: bool) -> Vec
             });
             vec![]
         }
-        KeyCode::Char(c) => {
+        _ if let KeyCode::Char(c) = k.code => {
             if text.chars().count() < 500 && !c.is_control() {
                 text.push(c);
             }

@@ -10,7 +10,7 @@ pub mod palette;
 
 use super::state::{Modal, State};
 use super::update::Effect;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
@@ -22,14 +22,13 @@ pub fn on_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
     let Some(modal) = state.modal.take() else {
         return vec![];
     };
-    let ctrl_c = k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
     match modal {
-        Modal::Planning { .. } | Modal::Running { .. } => busy::on_key(state, modal, k, ctrl_c),
+        Modal::Planning { .. } | Modal::Running { .. } => busy::on_key(state, modal, k),
         // Any key closes these.
         Modal::Details | Modal::Error { .. } => vec![],
-        Modal::Palette { .. } => palette::on_key(state, modal, k, ctrl_c),
-        Modal::Input { .. } => input::on_key(state, modal, k, ctrl_c),
-        Modal::Confirm { .. } => confirm::on_key(state, modal, k, ctrl_c),
+        Modal::Palette { .. } => palette::on_key(state, modal, k),
+        Modal::Input { .. } => input::on_key(state, modal, k),
+        Modal::Confirm { .. } => confirm::on_key(state, modal, k),
     }
 }
 

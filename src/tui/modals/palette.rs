@@ -2,16 +2,17 @@
 //! runbooks and actions; Enter runs the selected entry.
 
 use super::centered;
+use crate::tui::keymap::{self, Layer, LayerKey};
 use crate::tui::state::*;
 use crate::tui::ui::{muted_line, panel};
 use crate::tui::update::Effect;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
-pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent, ctrl_c: bool) -> Vec<Effect> {
+pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent) -> Vec<Effect> {
     let Modal::Palette {
         mut query,
         mut selected,
@@ -19,29 +20,24 @@ pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent, ctrl_c: bool) -> Vec
     else {
         return vec![];
     };
-    match k.code {
-        KeyCode::Esc => return vec![],
-        _ if ctrl_c => return vec![],
-        KeyCode::Enter => {
+    match keymap::lookup_layer(Layer::Palette, &k) {
+        Some(LayerKey::Cancel) => return vec![],
+        Some(LayerKey::Submit) => {
             let m = crate::tui::palette::matches(state, &query);
             return match m.into_iter().nth(selected) {
                 Some(e) => crate::tui::update::run_palette(state, e),
                 None => vec![],
             };
         }
-        KeyCode::Down | KeyCode::Tab => selected += 1,
-        KeyCode::Up | KeyCode::BackTab => selected = selected.saturating_sub(1),
-        KeyCode::Char('n') | KeyCode::Char('j') if k.modifiers.contains(KeyModifiers::CONTROL) => {
-            selected += 1
-        }
-        KeyCode::Char('p') | KeyCode::Char('k') if k.modifiers.contains(KeyModifiers::CONTROL) => {
-            selected = selected.saturating_sub(1)
-        }
-        KeyCode::Backspace => {
+        Some(LayerKey::Next) => selected += 1,
+        Some(LayerKey::Prev) => selected = selected.saturating_sub(1),
+        Some(LayerKey::Erase) => {
             query.pop();
             selected = 0;
         }
-        KeyCode::Char(c) if query.chars().count() < 120 => {
+        _ if let KeyCode::Char(c) = k.code
+            && query.chars().count() < 120 =>
+        {
             query.push(c);
             selected = 0;
         }

@@ -21,13 +21,9 @@ pub fn page_rows(state: &State) -> usize {
 
 pub(crate) fn on_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
     if state.first_run.is_some() {
-        return match k.code {
-            KeyCode::Char('d') => vec![Effect::StartDemo],
-            KeyCode::Char('q') | KeyCode::Esc => {
-                state.quit = true;
-                vec![Effect::Quit]
-            }
-            KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
+        return match keymap::lookup_layer(Layer::FirstRun, &k) {
+            Some(LayerKey::Demo) => vec![Effect::StartDemo],
+            Some(LayerKey::Quit) => {
                 state.quit = true;
                 vec![Effect::Quit]
             }
@@ -39,18 +35,18 @@ pub(crate) fn on_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
     }
     if state.filter_editing {
         let v = state.view;
-        match k.code {
-            KeyCode::Enter => state.filter_editing = false,
-            KeyCode::Esc => {
+        match keymap::lookup_layer(Layer::Filter, &k) {
+            Some(LayerKey::Submit) => state.filter_editing = false,
+            Some(LayerKey::Cancel) => {
                 state.filter_editing = false;
                 state.list_mut(v).filter.clear();
             }
-            KeyCode::Backspace => {
+            Some(LayerKey::Erase) => {
                 state.list_mut(v).filter.pop();
             }
-            KeyCode::Char(c)
-                if !k.modifiers.contains(KeyModifiers::CONTROL)
-                    && state.list(v).filter.len() < 64 =>
+            _ if let KeyCode::Char(c) = k.code
+                && !k.modifiers.contains(KeyModifiers::CONTROL)
+                && state.list(v).filter.len() < 64 =>
             {
                 state.list_mut(v).filter.push(c);
             }

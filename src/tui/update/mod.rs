@@ -1,7 +1,7 @@
 //! `update(state, msg) -> effects`: all the behaviour of the console, with
 //! no I/O and no drawing, so it is tested with keys in and effects out.
 
-use super::keymap::{self, Action};
+use super::keymap::{self, Action, Layer, LayerKey};
 
 mod incident;
 mod keys;
