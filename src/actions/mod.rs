@@ -82,31 +82,49 @@ pub struct Executed {
     pub warnings: Vec<SafeText>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+/// Why an action did not happen, or did not finish. Provider and user
+/// text is sanitized where it is quoted.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ExecError {
     /// Read-only mode: refused (and recorded as `refused`).
+    #[error(
+        "refused: sitrep is in read-only mode (--read-only / SITREP_READ_ONLY); nothing was sent"
+    )]
     ReadOnly,
     /// `--provider NAME` names no configured provider.
+    #[error("no provider named {}", SafeText::line(.0))]
     UnknownProvider(String),
     /// No configured provider can carry out this action.
+    #[error("no configured provider can do {action}")]
     NoProvider { action: String },
     /// Several providers could carry it out: name one.
+    #[error(
+        "{action} {} is ambiguous: providers {} can all do it; name one with --provider",
+        SafeText::line(target),
+        SafeText::line(&providers.join(", "))
+    )]
     Ambiguous {
         action: String,
         target: String,
         providers: Vec<String>,
     },
     /// Planning failed (not found, unreachable...). Nothing was sent.
+    #[error("cannot plan the action: {0}")]
     Plan(ProviderError),
     /// Refused by policy or confirmation (recorded as `refused` by the caller).
+    #[error("refused: {}", SafeText::line(.0))]
     Refused(String),
     /// `[runbooks] allow_exec` is off.
+    #[error("refused: runbook shell commands run only with [runbooks] allow_exec = true")]
     ExecDisabled,
     /// The audit log could not record the intent: refused, nothing sent.
+    #[error("refused: the audit log cannot record the action ({0}); nothing was sent")]
     Audit(AuditError),
     /// The provider failed the write (the result is recorded).
+    #[error("the action failed at {0}")]
     Provider(ProviderError),
     /// A runbook command failed or could not run.
+    #[error("runbook command failed: {}", SafeText::line(.0))]
     Command(String),
 }
 
@@ -133,44 +151,7 @@ impl ExecError {
     }
 }
 
-impl fmt::Display for ExecError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ExecError::ReadOnly => f.write_str(
-                "refused: sitrep is in read-only mode (--read-only / SITREP_READ_ONLY); nothing was sent",
-            ),
-            ExecError::UnknownProvider(p) => {
-                write!(f, "no provider named {}", SafeText::line(p))
-            }
-            ExecError::NoProvider { action } => {
-                write!(f, "no configured provider can do {action}")
-            }
-            ExecError::Ambiguous {
-                action,
-                target,
-                providers,
-            } => write!(
-                f,
-                "{action} {} is ambiguous: providers {} can all do it; name one with --provider",
-                SafeText::line(target),
-                SafeText::line(&providers.join(", "))
-            ),
-            ExecError::Plan(e) => write!(f, "cannot plan the action: {e}"),
-            ExecError::Refused(why) => write!(f, "refused: {}", SafeText::line(why)),
-            ExecError::ExecDisabled => f.write_str(
-                "refused: runbook shell commands run only with [runbooks] allow_exec = true",
-            ),
-            ExecError::Audit(e) => write!(
-                f,
-                "refused: the audit log cannot record the action ({e}); nothing was sent"
-            ),
-            ExecError::Provider(e) => write!(f, "the action failed at {e}"),
-            ExecError::Command(e) => write!(f, "runbook command failed: {}", SafeText::line(e)),
-        }
-    }
-}
 
-impl std::error::Error for ExecError {}
 
 /// The audited write pipeline. Cheap to clone; share it with spawned tasks.
 #[derive(Clone)]
