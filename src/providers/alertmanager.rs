@@ -16,8 +16,8 @@
 //!   (harmless, and the executor never retries blindly); expiring twice is a
 //!   no-op.
 
-use super::http::{self, Auth, HttpClient, HttpConfig};
-use super::{BoxFut, BuildCtx, ErrorKind, Provider, ProviderError};
+use super::http::{self, HttpClient, HttpConfig};
+use super::{Basics, BoxFut, BuildCtx, ErrorKind, Provider, ProviderError, require_base_url};
 use crate::config::{ProviderConfig, ProviderKind, SeverityMatrix};
 use crate::model::{Fetched, Incident, IncidentStatus, Severity, Time};
 use crate::ops::{ExecResult, Matcher, Plan, PlanCtx, Precondition, WriteOp};
@@ -28,13 +28,15 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub struct Alertmanager {
-    name: String,
+    basics: Basics,
     http: HttpClient,
     severity: SeverityMatrix,
     /// `[[service]]` name → labels that identify its alerts.
     services: Vec<(String, BTreeMap<String, String>)>,
-    poll: Duration,
 }
+
+/// One fetch is a single read: `GET /api/v2/alerts`.
+const FETCH_REQUESTS: u32 = 1;
 
 #[derive(Deserialize)]
 struct AmStatus {
@@ -122,25 +124,15 @@ impl Alertmanager {
         ctx: &BuildCtx<'_>,
         cfg: HttpConfig,
     ) -> Result<Self, ProviderError> {
-        let base = pc.base_url().ok_or_else(|| {
-            ProviderError::config(
-                &pc.name,
-                "alertmanager needs base_url (e.g. http://localhost:9093)",
-            )
-        })?;
+        let base = require_base_url(
+            pc,
+            "alertmanager needs base_url (e.g. http://localhost:9093)",
+        )?;
         // Alertmanager has no auth of its own; a proxy may add a bearer token
         // when one is configured explicitly.
-        let auth = match &pc.token {
-            Some(r) => Auth::Bearer(
-                ctx.secrets
-                    .get(r)
-                    .map_err(|e| ProviderError::config(&pc.name, format!("token: {e}")))?,
-            ),
-            None => Auth::None,
-        };
-        let http = HttpClient::new(&pc.name, &base, auth, cfg)?;
+        let http = HttpClient::new(&pc.name, &base, ctx.optional_bearer(pc)?, cfg)?;
         Ok(Alertmanager {
-            name: pc.name.clone(),
+            basics: Basics::new(pc, ProviderKind::Alertmanager),
             http,
             severity: ctx.config.severity.clone(),
             services: ctx
@@ -150,7 +142,6 @@ impl Alertmanager {
                 .filter(|s| !s.alert_labels.is_empty())
                 .map(|s| (s.name.clone(), s.alert_labels.clone()))
                 .collect(),
-            poll: pc.poll(),
         })
     }
 
@@ -203,7 +194,7 @@ impl Alertmanager {
                 })
             });
         Incident {
-            provider: SafeText::line(&self.name),
+            provider: SafeText::line(&self.basics.name),
             id: SafeText::line(&a.fingerprint),
             severity: self.severity_of(&a.labels),
             title: SafeText::line(&title),
@@ -249,13 +240,13 @@ impl Alertmanager {
             } => {
                 if matchers.is_empty() {
                     return Err(ProviderError::config(
-                        &self.name,
+                        &self.basics.name,
                         "a silence needs at least one matcher",
                     ));
                 }
                 if *duration_secs == 0 {
                     return Err(ProviderError::config(
-                        &self.name,
+                        &self.basics.name,
                         "a silence needs a positive duration",
                     ));
                 }
@@ -287,7 +278,7 @@ impl Alertmanager {
                 Ok(Plan {
                     precondition: Precondition::None,
                     op: op.clone(),
-                    provider: self.name.clone(),
+                    provider: self.basics.name.clone(),
                     summary: format!(
                         "silence alerts matching {} for {} (matches {}, {firing} firing)",
                         op.target(),
@@ -323,7 +314,7 @@ impl Alertmanager {
                 Ok(Plan {
                     precondition: Precondition::None,
                     op: op.clone(),
-                    provider: self.name.clone(),
+                    provider: self.basics.name.clone(),
                     summary: format!(
                         "expire silence {} ({}, {})",
                         SafeText::line(&s.id),
@@ -343,7 +334,7 @@ impl Alertmanager {
                 })
             }
             other => Err(ProviderError::op_unsupported(
-                &self.name,
+                &self.basics.name,
                 "Alertmanager",
                 other,
             )),
@@ -352,7 +343,11 @@ impl Alertmanager {
 
     async fn run(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
         let req = plan.requests.first().ok_or_else(|| {
-            ProviderError::new(&self.name, ErrorKind::Config, "the plan has no request")
+            ProviderError::new(
+                &self.basics.name,
+                ErrorKind::Config,
+                "the plan has no request",
+            )
         })?;
         match &plan.op {
             WriteOp::SilenceCreate { .. } => {
@@ -392,7 +387,7 @@ impl Alertmanager {
                 })
             }
             other => Err(ProviderError::op_unsupported(
-                &self.name,
+                &self.basics.name,
                 "Alertmanager",
                 other,
             )),
@@ -401,25 +396,9 @@ impl Alertmanager {
 }
 
 impl Provider for Alertmanager {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Alertmanager
-    }
-    fn poll_interval(&self) -> Duration {
-        self.poll
-    }
-    fn fetch_deadline(&self) -> Duration {
-        self.http.config().fetch_deadline(1)
-    }
+    provider_basics!(fetch_requests: FETCH_REQUESTS);
     fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
-        Box::pin(async move {
-            Ok(Fetched {
-                incidents: self.incidents().await?,
-                ..Default::default()
-            })
-        })
+        Box::pin(async move { Ok(Fetched::from_incidents(self.incidents().await?)) })
     }
     fn supports(&self, op: &WriteOp) -> bool {
         matches!(
@@ -427,20 +406,7 @@ impl Provider for Alertmanager {
             WriteOp::SilenceCreate { .. } | WriteOp::SilenceExpire { .. }
         )
     }
-    fn plan<'a>(
-        &'a self,
-        op: &'a WriteOp,
-        ctx: &'a PlanCtx,
-    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
-        Box::pin(self.make_plan(op, ctx))
-    }
-    fn execute<'a>(
-        &'a self,
-        plan: &'a Plan,
-        _idempotency_key: &'a str,
-    ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
-        Box::pin(self.run(plan))
-    }
+    delegate_writes!(make_plan, run);
 }
 
 /// "1 alert", "3 alerts".

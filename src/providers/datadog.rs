@@ -13,7 +13,7 @@
 //! rename them or set their service (else the `service:` tag).
 
 use super::http::{Auth, HttpClient, HttpConfig, seg};
-use super::{BoxFut, BuildCtx, ErrorKind, Provider, ProviderError};
+use super::{Basics, BoxFut, BuildCtx, ErrorKind, Provider, ProviderError, slo_fetch_deadline};
 use crate::config::{ProviderConfig, ProviderKind, SecretRef, parse_duration};
 use crate::model::{BURN_WINDOWS, BurnRates, Fetched, Slo};
 use crate::slo;
@@ -85,9 +85,8 @@ struct Wanted {
 }
 
 pub struct Datadog {
-    name: String,
+    basics: Basics,
     http: HttpClient,
-    poll: Duration,
     wanted: Vec<Wanted>,
     /// `[[slo]]` entries naming this provider without a `datadog_id`.
     misconfigured: Vec<(String, Option<String>, f64)>,
@@ -97,10 +96,10 @@ pub struct Datadog {
 
 impl Datadog {
     pub fn new(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Result<Self, ProviderError> {
-        Self::with_http(pc, ctx, HttpConfig::from_timeout(pc.timeout()))
+        Self::with_http_config(pc, ctx, HttpConfig::from_timeout(pc.timeout()))
     }
 
-    pub fn with_http(
+    pub fn with_http_config(
         pc: &ProviderConfig,
         ctx: &BuildCtx<'_>,
         cfg: HttpConfig,
@@ -112,22 +111,14 @@ impl Datadog {
             .ok_or_else(|| {
                 ProviderError::config(&pc.name, "a datadog provider needs `site` or `base_url`")
             })?;
-        let api = ctx
-            .secrets
-            .get(&pc.token_ref())
-            .map_err(|e| ProviderError::config(&pc.name, format!("API key (DD-API-KEY): {e}")))?;
+        let api = ctx.token(pc, "API key (DD-API-KEY)")?;
         let app_ref: &SecretRef = pc.app_key.as_ref().ok_or_else(|| {
             ProviderError::config(
                 &pc.name,
                 "reads need an application key: set `app_key = { env = \"DD_APP_KEY\" }` (sent as DD-APPLICATION-KEY)",
             )
         })?;
-        let app = ctx.secrets.get(app_ref).map_err(|e| {
-            ProviderError::config(
-                &pc.name,
-                format!("application key (DD-APPLICATION-KEY): {e}"),
-            )
-        })?;
+        let app = ctx.secret(pc, app_ref, "application key (DD-APPLICATION-KEY)")?;
         let http = HttpClient::new(
             &pc.name,
             &base,
@@ -150,10 +141,12 @@ impl Datadog {
             }
         }
         Ok(Datadog {
-            name: pc.name.clone(),
+            basics: Basics {
+                // 9 history calls per SLO: poll every 2 min unless configured.
+                poll: pc.poll.unwrap_or(Duration::from_secs(120)),
+                ..Basics::new(pc, ProviderKind::Datadog)
+            },
             http,
-            // 9 history calls per SLO: poll every 2 min unless configured.
-            poll: pc.poll.unwrap_or(Duration::from_secs(120)),
             wanted,
             misconfigured,
             now: Mutex::new(None),
@@ -199,7 +192,7 @@ impl Datadog {
             let page: ListResp = self.http.get_json(&url, &q).await?;
             let items = page.data.ok_or_else(|| {
                 ProviderError::new(
-                    &self.name,
+                    &self.basics.name,
                     ErrorKind::Shape,
                     "GET /api/v1/slo: no `data` list",
                 )
@@ -211,7 +204,11 @@ impl Datadog {
             }
             offset += self.page_limit;
         }
-        tracing::warn!("{}: SLO list cut after {} items", self.name, out.len());
+        tracing::warn!(
+            "{}: SLO list cut after {} items",
+            self.basics.name,
+            out.len()
+        );
         Ok(out)
     }
 
@@ -233,7 +230,7 @@ impl Datadog {
         want: Option<&Wanted>,
         now: i64,
     ) -> Result<Slo, ProviderError> {
-        let shape = |m: String| ProviderError::config(&self.name, m);
+        let shape = |m: String| ProviderError::config(&self.basics.name, m);
         let (timeframe, target) = primary_threshold(s)
             .ok_or_else(|| shape("no threshold (timeframe and target) in the SLO".into()))?;
         let window_secs = parse_duration(&timeframe)
@@ -295,7 +292,7 @@ impl Datadog {
             burn_rates: burn,
             alerts,
             gate,
-            provider: SafeText::line(&self.name),
+            provider: SafeText::line(&self.basics.name),
             history: Vec::new(),
             error: None,
         })
@@ -312,7 +309,7 @@ impl Datadog {
             burn_rates: BurnRates::default(),
             alerts: slo::mwmbr_alerts(&BurnRates::default()),
             gate: slo::gate(None, &[]),
-            provider: SafeText::line(&self.name),
+            provider: SafeText::line(&self.basics.name),
             history: Vec::new(),
             error: Some(SafeText::line(error)),
         }
@@ -394,7 +391,7 @@ impl Datadog {
                 *objective,
                 &format!(
                     "[[slo]] {name:?} names datadog provider {:?} but has no `datadog_id`",
-                    self.name
+                    self.basics.name
                 ),
             ));
         }
@@ -432,31 +429,22 @@ fn service_tag(s: &DdSlo) -> Option<String> {
 }
 
 impl Provider for Datadog {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Datadog
-    }
-
-    fn poll_interval(&self) -> Duration {
-        self.poll
-    }
+    provider_basics!();
 
     fn fetch_deadline(&self) -> Duration {
+        // 9 history calls per SLO (budgeted for at least 4 SLOs), plus 2 rounds.
         let n = self.wanted.len().max(4);
-        let rounds = (n * 9).div_ceil(HISTORY_CONCURRENCY * SLO_CONCURRENCY) + 2;
-        self.http.config().fetch_deadline(rounds as u32)
+        slo_fetch_deadline(
+            self.http.config(),
+            n,
+            9,
+            HISTORY_CONCURRENCY * SLO_CONCURRENCY,
+            2,
+        )
     }
 
     fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
-        Box::pin(async move {
-            Ok(Fetched {
-                slos: self.fetch_slos().await?,
-                ..Default::default()
-            })
-        })
+        Box::pin(async move { Ok(Fetched::from_slos(self.fetch_slos().await?)) })
     }
 }
 

@@ -14,17 +14,17 @@
 //!   Never retried. 405 (approval required) and 409 (conflict) are explained.
 
 use super::http::{Auth, HttpClient, HttpConfig, seg};
-use super::{BoxFut, ErrorKind, Provider, ProviderError};
+use super::{
+    Basics, BoxFut, BuildCtx, ErrorKind, Provider, ProviderError, require, require_base_url,
+};
 use crate::config::{ProviderConfig, ProviderKind};
 use crate::model::{Fetched, Flag, Time};
 use crate::ops::{ExecResult, Plan, PlanCtx, PlannedRequest, Precondition, WriteOp};
-use crate::secrets::SecretSource;
 use crate::text::SafeText;
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 pub const API_VERSION: &str = "20240415";
 pub const SEMANTIC_PATCH: &str = "application/json; domain-model=launchdarkly.semanticpatch";
@@ -32,11 +32,10 @@ pub const SEMANTIC_PATCH: &str = "application/json; domain-model=launchdarkly.se
 pub const PAGE_LIMIT: usize = 100;
 
 pub struct LaunchDarkly {
-    name: String,
+    basics: Basics,
     project: String,
     environment: String,
     http: HttpClient,
-    poll: Duration,
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,42 +103,37 @@ fn ms_to_time(ms: i64) -> Option<Time> {
     chrono::DateTime::from_timestamp_millis(ms)
 }
 
+/// The sequential reads one fetch is given time for (`fetch_deadline`): a
+/// few pages of the flag list; a longer list takes longer and is cut off
+/// by the poller, as before.
+const FETCH_REQUESTS: u32 = 4;
+
 impl LaunchDarkly {
-    pub fn new(pc: &ProviderConfig, secrets: &dyn SecretSource) -> Result<Self, ProviderError> {
-        Self::with_http_config(pc, secrets, HttpConfig::from_timeout(pc.timeout()))
+    pub fn new(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Result<Self, ProviderError> {
+        Self::with_http_config(pc, ctx, HttpConfig::from_timeout(pc.timeout()))
     }
 
     pub fn with_http_config(
         pc: &ProviderConfig,
-        secrets: &dyn SecretSource,
+        ctx: &BuildCtx<'_>,
         cfg: HttpConfig,
     ) -> Result<Self, ProviderError> {
-        let need = |v: &Option<String>, k: &str| {
-            v.clone()
-                .filter(|s| !s.trim().is_empty())
-                .ok_or_else(|| ProviderError::config(&pc.name, format!("launchdarkly needs `{k}`")))
-        };
-        let project = need(&pc.project, "project")?;
-        let environment = need(&pc.environment, "environment")?;
-        let base = pc
-            .base_url()
-            .ok_or_else(|| ProviderError::config(&pc.name, "no base_url"))?;
-        let token = secrets
-            .get(&pc.token_ref())
-            .map_err(|e| ProviderError::config(&pc.name, format!("token: {e}")))?;
+        let project = require(pc, &pc.project, "launchdarkly needs `project`")?;
+        let environment = require(pc, &pc.environment, "launchdarkly needs `environment`")?;
+        let base = require_base_url(pc, "no base_url")?;
+        let token = ctx.token(pc, "token")?;
         let http = HttpClient::new(&pc.name, &base, Auth::Raw(token), cfg)?
             .with_header("LD-API-Version", API_VERSION);
         Ok(LaunchDarkly {
-            name: pc.name.clone(),
+            basics: Basics::new(pc, ProviderKind::Launchdarkly),
             project,
             environment,
             http,
-            poll: pc.poll(),
         })
     }
 
     fn err(&self, kind: ErrorKind, detail: impl AsRef<str>) -> ProviderError {
-        ProviderError::new(&self.name, kind, detail)
+        ProviderError::new(&self.basics.name, kind, detail)
     }
 
     fn flags_url(&self) -> String {
@@ -166,7 +160,7 @@ impl LaunchDarkly {
             )
         })?;
         Ok(Flag {
-            provider: SafeText::line(&self.name),
+            provider: SafeText::line(&self.basics.name),
             key: f.key.clone(),
             name: f
                 .name
@@ -208,7 +202,7 @@ impl LaunchDarkly {
                 return Ok(out);
             }
         }
-        tracing::warn!("{}: stopped after {max_pages} pages", self.name);
+        tracing::warn!("{}: stopped after {max_pages} pages", self.basics.name);
         Ok(out)
     }
 
@@ -233,7 +227,10 @@ impl LaunchDarkly {
             ..
         } = op
         else {
-            return Err(ProviderError::unsupported(&self.name, op.action_name()));
+            return Err(ProviderError::unsupported(
+                &self.basics.name,
+                op.action_name(),
+            ));
         };
         if let Some(e) = environment
             && e != &self.environment
@@ -242,7 +239,7 @@ impl LaunchDarkly {
                 ErrorKind::NotFound,
                 format!(
                     "provider {} serves environment {:?}, not {e:?}",
-                    self.name, self.environment
+                    self.basics.name, self.environment
                 ),
             ));
         }
@@ -295,7 +292,7 @@ impl LaunchDarkly {
         Ok(Plan {
             precondition: Precondition::None,
             op: op.clone(),
-            provider: self.name.clone(),
+            provider: self.basics.name.clone(),
             summary: SafeText::line(&format!(
                 "turn LaunchDarkly flag {shown} {} in {}",
                 state(*on),
@@ -324,7 +321,7 @@ impl LaunchDarkly {
     async fn apply(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
         let WriteOp::FlagSet { key, on, .. } = &plan.op else {
             return Err(ProviderError::unsupported(
-                &self.name,
+                &self.basics.name,
                 plan.op.action_name(),
             ));
         };
@@ -438,43 +435,14 @@ impl LaunchDarkly {
 }
 
 impl Provider for LaunchDarkly {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Launchdarkly
-    }
-    fn poll_interval(&self) -> Duration {
-        self.poll
-    }
-    fn fetch_deadline(&self) -> Duration {
-        self.http.config().fetch_deadline(4)
-    }
+    provider_basics!(fetch_requests: FETCH_REQUESTS);
     fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
-        Box::pin(async move {
-            Ok(Fetched {
-                flags: self.list().await?,
-                ..Default::default()
-            })
-        })
+        Box::pin(async move { Ok(Fetched::from_flags(self.list().await?)) })
     }
     fn supports(&self, op: &WriteOp) -> bool {
         matches!(op, WriteOp::FlagSet { .. })
     }
-    fn plan<'a>(
-        &'a self,
-        op: &'a WriteOp,
-        ctx: &'a PlanCtx,
-    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
-        Box::pin(self.make_plan(op, ctx))
-    }
-    fn execute<'a>(
-        &'a self,
-        plan: &'a Plan,
-        _idempotency_key: &'a str,
-    ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
-        Box::pin(self.apply(plan))
-    }
+    delegate_writes!(make_plan, apply);
 }
 
 /// Decode `body` with every wire type this provider reads (the decoders of

@@ -1,6 +1,51 @@
 //! Providers fetch and normalize; they own nothing of the UI. Each one is a
 //! `Provider` trait object; the poller runs each on its own tokio task.
 
+/// The `Provider` methods every provider answers from its [`Basics`]
+/// (`self.basics`): `name`, `kind` and `poll_interval`. With
+/// `fetch_requests: N`, also `fetch_deadline` for a fetch of at most `N`
+/// sequential reads on `self.http`.
+macro_rules! provider_basics {
+    () => {
+        fn name(&self) -> &str {
+            &self.basics.name
+        }
+        fn kind(&self) -> $crate::config::ProviderKind {
+            self.basics.kind
+        }
+        fn poll_interval(&self) -> std::time::Duration {
+            self.basics.poll
+        }
+    };
+    (fetch_requests: $n:expr) => {
+        provider_basics!();
+        fn fetch_deadline(&self) -> std::time::Duration {
+            self.http.config().fetch_deadline($n)
+        }
+    };
+}
+
+/// `Provider::plan` and `Provider::execute` handed to the provider's own
+/// `async fn $plan(&self, &WriteOp, &PlanCtx)` and `async fn $exec(&self, &Plan)`.
+macro_rules! delegate_writes {
+    ($plan:ident, $exec:ident) => {
+        fn plan<'a>(
+            &'a self,
+            op: &'a $crate::ops::WriteOp,
+            ctx: &'a $crate::ops::PlanCtx,
+        ) -> $crate::providers::BoxFut<'a, Result<$crate::ops::Plan, ProviderError>> {
+            Box::pin(self.$plan(op, ctx))
+        }
+        fn execute<'a>(
+            &'a self,
+            plan: &'a $crate::ops::Plan,
+            _idempotency_key: &'a str,
+        ) -> $crate::providers::BoxFut<'a, Result<$crate::ops::ExecResult, ProviderError>> {
+            Box::pin(self.$exec(plan))
+        }
+    };
+}
+
 pub mod alertmanager;
 pub mod datadog;
 pub mod demo;
@@ -18,9 +63,11 @@ pub mod slo_defs;
 pub mod unleash;
 pub mod vercel;
 
+use self::http::Auth;
 use crate::config::{Config, ProviderConfig, ProviderKind};
 use crate::model::Fetched;
 use crate::ops::{ExecResult, Plan, PlanCtx, WriteOp};
+use crate::secrets::Secret;
 use crate::text::SafeText;
 use std::fmt;
 use std::future::Future;
@@ -226,43 +273,142 @@ pub struct BuildCtx<'a> {
     pub secrets: &'a dyn crate::secrets::SecretSource,
 }
 
+impl BuildCtx<'_> {
+    /// The secret `r` of provider `pc`; a failure is a configuration error
+    /// "`what`: <where it looked>".
+    pub fn secret(
+        &self,
+        pc: &ProviderConfig,
+        r: &crate::config::SecretRef,
+        what: &str,
+    ) -> Result<Secret, ProviderError> {
+        self.secrets
+            .get(r)
+            .map_err(|e| ProviderError::config(&pc.name, format!("{what}: {e}")))
+    }
+
+    /// The provider's token (`token`, or the kind's default reference).
+    pub fn token(&self, pc: &ProviderConfig, what: &str) -> Result<Secret, ProviderError> {
+        self.secret(pc, &pc.token_ref(), what)
+    }
+
+    /// For an API with no auth of its own: a bearer token only when one is
+    /// configured explicitly (a proxy in front), else none.
+    pub fn optional_bearer(&self, pc: &ProviderConfig) -> Result<Auth, ProviderError> {
+        match &pc.token {
+            Some(r) => self.secret(pc, r, "token").map(Auth::Bearer),
+            None => Ok(Auth::None),
+        }
+    }
+}
+
+/// `pc.base_url`, or the configuration error `missing`.
+pub fn require_base_url(pc: &ProviderConfig, missing: &str) -> Result<String, ProviderError> {
+    pc.base_url()
+        .ok_or_else(|| ProviderError::config(&pc.name, missing))
+}
+
+/// `pc.<field>` when set and not blank, or the configuration error `missing`.
+pub fn require(
+    pc: &ProviderConfig,
+    field: &Option<String>,
+    missing: impl AsRef<str>,
+) -> Result<String, ProviderError> {
+    field
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| ProviderError::config(&pc.name, missing))
+}
+
+/// What every provider answers the same way (see `provider_basics!`).
+#[derive(Clone, Debug)]
+pub struct Basics {
+    pub name: String,
+    pub kind: ProviderKind,
+    pub poll: Duration,
+}
+
+impl Basics {
+    /// The configured name and poll interval of a provider of `kind`.
+    pub fn new(pc: &ProviderConfig, kind: ProviderKind) -> Self {
+        Basics {
+            name: pc.name.clone(),
+            kind,
+            poll: pc.poll(),
+        }
+    }
+}
+
+/// The fetch deadline of an SLO provider (Datadog, Prometheus): `per_slo`
+/// queries for each of `slos` SLOs, `in_flight` at once, plus `extra`
+/// sequential reads (listing, clock...).
+pub fn slo_fetch_deadline(
+    http: &self::http::HttpConfig,
+    slos: usize,
+    per_slo: usize,
+    in_flight: usize,
+    extra: usize,
+) -> Duration {
+    let rounds = (slos * per_slo).div_ceil(in_flight) + extra;
+    http.fetch_deadline(rounds as u32)
+}
+
+/// How each provider kind is built: the same constructor for every one.
+type Builder = fn(&ProviderConfig, &BuildCtx<'_>) -> Result<Arc<dyn Provider>, ProviderError>;
+
+fn shared<P: Provider + 'static>(
+    built: Result<P, ProviderError>,
+) -> Result<Arc<dyn Provider>, ProviderError> {
+    built.map(|p| Arc::new(p) as Arc<dyn Provider>)
+}
+
+const BUILDERS: &[(ProviderKind, Builder)] = &[
+    (ProviderKind::Github, |pc, ctx| {
+        shared(github::Github::new(pc, ctx))
+    }),
+    (ProviderKind::Vercel, |pc, ctx| {
+        shared(vercel::Vercel::new(pc, ctx))
+    }),
+    (ProviderKind::Flagd, |pc, ctx| {
+        shared(flagd::Flagd::new(pc, ctx))
+    }),
+    (ProviderKind::Launchdarkly, |pc, ctx| {
+        shared(launchdarkly::LaunchDarkly::new(pc, ctx))
+    }),
+    (ProviderKind::Unleash, |pc, ctx| {
+        shared(unleash::Unleash::new(pc, ctx))
+    }),
+    (ProviderKind::Pagerduty, |pc, ctx| {
+        shared(pagerduty::PagerDuty::new(pc, ctx))
+    }),
+    (ProviderKind::Alertmanager, |pc, ctx| {
+        shared(alertmanager::Alertmanager::new(pc, ctx))
+    }),
+    (ProviderKind::Opsgenie, |pc, ctx| {
+        shared(opsgenie::Opsgenie::new(pc, ctx))
+    }),
+    (ProviderKind::Sentry, |pc, ctx| {
+        shared(sentry::Sentry::new(pc, ctx))
+    }),
+    (ProviderKind::Prometheus, |pc, ctx| {
+        shared(prometheus::Prometheus::new(pc, ctx))
+    }),
+    (ProviderKind::Datadog, |pc, ctx| {
+        shared(datadog::Datadog::new(pc, ctx))
+    }),
+];
+
 /// Build one provider from its config. A failure becomes a `Broken`
 /// provider carrying the error.
 pub fn build_one(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Arc<dyn Provider> {
-    let built: Result<Arc<dyn Provider>, ProviderError> = match pc.kind {
-        ProviderKind::Github => {
-            github::Github::from_ctx(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
-        }
-        ProviderKind::Vercel => {
-            vercel::Vercel::from_ctx(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
-        }
-        ProviderKind::Flagd => flagd::Flagd::new(pc).map(|p| Arc::new(p) as Arc<dyn Provider>),
-        ProviderKind::Launchdarkly => launchdarkly::LaunchDarkly::new(pc, ctx.secrets)
-            .map(|p| Arc::new(p) as Arc<dyn Provider>),
-        ProviderKind::Unleash => {
-            unleash::Unleash::new(pc, ctx.secrets).map(|p| Arc::new(p) as Arc<dyn Provider>)
-        }
-        ProviderKind::Pagerduty => {
-            pagerduty::PagerDuty::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
-        }
-        ProviderKind::Alertmanager => {
-            alertmanager::Alertmanager::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
-        }
-        ProviderKind::Opsgenie => {
-            opsgenie::Opsgenie::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
-        }
-        ProviderKind::Sentry => {
-            sentry::Sentry::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
-        }
-        ProviderKind::Prometheus => {
-            prometheus::Prometheus::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
-        }
-        ProviderKind::Datadog => {
-            datadog::Datadog::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
-        }
-        k => Err(ProviderError::unsupported(
+    let built = match BUILDERS.iter().find(|(k, _)| *k == pc.kind) {
+        Some((_, build)) => build(pc, ctx),
+        None => Err(ProviderError::unsupported(
             &pc.name,
-            format!("provider kind {k} is not available in this build yet"),
+            format!(
+                "provider kind {} is not available in this build yet",
+                pc.kind
+            ),
         )),
     };
     match built {

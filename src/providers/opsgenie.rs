@@ -13,7 +13,7 @@
 //!   (the state is set, not toggled); a note is not (never retried blindly).
 
 use super::http::{self, Auth, HttpClient, HttpConfig};
-use super::{BoxFut, BuildCtx, ErrorKind, Provider, ProviderError};
+use super::{Basics, BoxFut, BuildCtx, ErrorKind, Provider, ProviderError, require_base_url};
 use crate::config::{ProviderConfig, ProviderKind, SeverityMatrix};
 use crate::model::{Fetched, Incident, IncidentStatus, Severity, Time};
 use crate::ops::{ExecResult, Plan, PlanCtx, Precondition, WriteOp};
@@ -25,10 +25,9 @@ use std::time::Duration;
 const PAGE: usize = 100;
 
 pub struct Opsgenie {
-    name: String,
+    basics: Basics,
     http: HttpClient,
     severity: SeverityMatrix,
-    poll: Duration,
     /// Lookups of an async request's outcome, and the pause between them.
     request_checks: u32,
     request_check_pause: Duration,
@@ -96,6 +95,11 @@ struct RequestStatus {
     data: RequestStatusData,
 }
 
+/// The sequential reads one fetch is given time for (`fetch_deadline`): a
+/// few pages of the open-incident list; a longer list takes longer and is
+/// cut off by the poller, as before.
+const FETCH_REQUESTS: u32 = 4;
+
 impl Opsgenie {
     pub fn new(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Result<Self, ProviderError> {
         Self::with_http_config(pc, ctx, HttpConfig::from_timeout(pc.timeout()))
@@ -106,19 +110,13 @@ impl Opsgenie {
         ctx: &BuildCtx<'_>,
         cfg: HttpConfig,
     ) -> Result<Self, ProviderError> {
-        let token = ctx
-            .secrets
-            .get(&pc.token_ref())
-            .map_err(|e| ProviderError::config(&pc.name, format!("no API key: {e}")))?;
-        let base = pc
-            .base_url()
-            .ok_or_else(|| ProviderError::config(&pc.name, "no base_url"))?;
+        let token = ctx.token(pc, "no API key")?;
+        let base = require_base_url(pc, "no base_url")?;
         let pause = cfg.retry.base;
         Ok(Opsgenie {
-            name: pc.name.clone(),
+            basics: Basics::new(pc, ProviderKind::Opsgenie),
             http: HttpClient::new(&pc.name, &base, Auth::GenieKey(token), cfg)?,
             severity: ctx.config.severity.clone(),
-            poll: pc.poll(),
             request_checks: 3,
             request_check_pause: pause,
         })
@@ -154,7 +152,7 @@ impl Opsgenie {
             .or(a.tiny_id.as_deref())
             .unwrap_or(&a.id);
         Incident {
-            provider: SafeText::line(&self.name),
+            provider: SafeText::line(&self.basics.name),
             id: SafeText::line(&a.id),
             title: SafeText::line(title),
             severity,
@@ -213,7 +211,11 @@ impl Opsgenie {
             }
             WriteOp::IncidentNote { id, text, .. } => (id, "notes", text.clone()),
             other => {
-                return Err(ProviderError::op_unsupported(&self.name, "Opsgenie", other));
+                return Err(ProviderError::op_unsupported(
+                    &self.basics.name,
+                    "Opsgenie",
+                    other,
+                ));
             }
         };
         let url = self.http.url(&format!(
@@ -245,7 +247,7 @@ impl Opsgenie {
         Ok(Plan {
             precondition: Precondition::None,
             op: op.clone(),
-            provider: self.name.clone(),
+            provider: self.basics.name.clone(),
             summary: format!("{verb} {} alert {}: {}", inc.severity, inc.id, inc.title),
             stakes: vec![("status".into(), inc.status.label().into())],
             requests: vec![self.http.planned(&Method::POST, &url, Some(body), &[])],
@@ -260,7 +262,11 @@ impl Opsgenie {
     async fn run(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
         let (url, _) = self.write_request(&plan.op, &PlanCtx::default())?;
         let req = plan.requests.first().ok_or_else(|| {
-            ProviderError::new(&self.name, ErrorKind::Config, "the plan has no request")
+            ProviderError::new(
+                &self.basics.name,
+                ErrorKind::Config,
+                "the plan has no request",
+            )
         })?;
         let resp = self
             .http
@@ -294,7 +300,7 @@ impl Opsgenie {
                 }
                 Ok(s) => {
                     return Err(ProviderError::new(
-                        &self.name,
+                        &self.basics.name,
                         ErrorKind::Conflict {
                             status: resp.status,
                         },
@@ -325,25 +331,9 @@ impl Opsgenie {
 }
 
 impl Provider for Opsgenie {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Opsgenie
-    }
-    fn poll_interval(&self) -> Duration {
-        self.poll
-    }
-    fn fetch_deadline(&self) -> Duration {
-        self.http.config().fetch_deadline(4)
-    }
+    provider_basics!(fetch_requests: FETCH_REQUESTS);
     fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
-        Box::pin(async move {
-            Ok(Fetched {
-                incidents: self.incidents().await?,
-                ..Default::default()
-            })
-        })
+        Box::pin(async move { Ok(Fetched::from_incidents(self.incidents().await?)) })
     }
     fn supports(&self, op: &WriteOp) -> bool {
         matches!(
@@ -353,20 +343,7 @@ impl Provider for Opsgenie {
                 | WriteOp::IncidentNote { .. }
         )
     }
-    fn plan<'a>(
-        &'a self,
-        op: &'a WriteOp,
-        ctx: &'a PlanCtx,
-    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
-        Box::pin(self.make_plan(op, ctx))
-    }
-    fn execute<'a>(
-        &'a self,
-        plan: &'a Plan,
-        _idempotency_key: &'a str,
-    ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
-        Box::pin(self.run(plan))
-    }
+    delegate_writes!(make_plan, run);
 }
 
 /// Decode `body` with every wire type this provider reads (the decoders of

@@ -13,7 +13,7 @@
 //!   not (a blind retry would add it twice, so the executor never retries).
 
 use super::http::{self, Auth, HttpClient, HttpConfig, OffsetPage};
-use super::{BoxFut, BuildCtx, ErrorKind, Provider, ProviderError};
+use super::{Basics, BoxFut, BuildCtx, ErrorKind, Provider, ProviderError, require_base_url};
 use crate::config::{ProviderConfig, ProviderKind, SeverityMatrix};
 use crate::model::{Fetched, Incident, IncidentStatus, OnCall, Severity, Time};
 use crate::ops::{ExecResult, Plan, PlanCtx, Precondition, WriteOp};
@@ -22,7 +22,6 @@ use reqwest::Method;
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
-use std::time::Duration;
 
 /// PagerDuty's limit on `offset + limit`.
 pub const OFFSET_CAP: usize = 10_000;
@@ -30,7 +29,7 @@ const PAGE: usize = 100;
 const ACCEPT: &str = "application/vnd.pagerduty+json;version=2";
 
 pub struct PagerDuty {
-    name: String,
+    basics: Basics,
     /// `name` as the `provider` of every incident (shared, not re-made).
     label: SafeText,
     http: HttpClient,
@@ -40,7 +39,6 @@ pub struct PagerDuty {
     severity: SeverityMatrix,
     /// PagerDuty service id → configured `[[service]]` name.
     service_names: BTreeMap<String, String>,
-    poll: Duration,
 }
 
 #[derive(Deserialize)]
@@ -131,6 +129,11 @@ fn opt_text(s: Option<&str>) -> Option<SafeText> {
     s.filter(|s| !s.trim().is_empty()).map(SafeText::line)
 }
 
+/// The sequential reads one fetch is given time for (`fetch_deadline`): the
+/// first pages of the incident and on-call lists (read side by side); a longer list takes longer and is
+/// cut off by the poller, as before.
+const FETCH_REQUESTS: u32 = 4;
+
 impl PagerDuty {
     pub fn new(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Result<Self, ProviderError> {
         Self::with_http_config(pc, ctx, HttpConfig::from_timeout(pc.timeout()))
@@ -142,13 +145,8 @@ impl PagerDuty {
         ctx: &BuildCtx<'_>,
         cfg: HttpConfig,
     ) -> Result<Self, ProviderError> {
-        let token = ctx
-            .secrets
-            .get(&pc.token_ref())
-            .map_err(|e| ProviderError::config(&pc.name, format!("no API token: {e}")))?;
-        let base = pc
-            .base_url()
-            .ok_or_else(|| ProviderError::config(&pc.name, "no base_url"))?;
+        let token = ctx.token(pc, "no API token")?;
+        let base = require_base_url(pc, "no base_url")?;
         let http = HttpClient::new(&pc.name, &base, Auth::PagerDuty(token), cfg)?
             .with_header("Accept", ACCEPT)
             .with_header("Content-Type", "application/json");
@@ -159,7 +157,7 @@ impl PagerDuty {
             }
         }
         Ok(PagerDuty {
-            name: pc.name.clone(),
+            basics: Basics::new(pc, ProviderKind::Pagerduty),
             label: SafeText::line(&pc.name),
             http,
             from: pc.from.clone().filter(|f| !f.trim().is_empty()),
@@ -167,7 +165,6 @@ impl PagerDuty {
             teams: pc.teams.clone().unwrap_or_default(),
             severity: ctx.config.severity.clone(),
             service_names,
-            poll: pc.poll(),
         })
     }
 
@@ -237,7 +234,7 @@ impl PagerDuty {
     /// Decode and normalize one `GET /incidents` body (the fetch path's
     /// decoding, exposed for benchmarks). Returns the incidents and `more`.
     pub fn decode_incidents(&self, body: &[u8]) -> Result<(Vec<Incident>, bool), ProviderError> {
-        let l: IncidentList = http::decode_json(&self.name, "GET /incidents", body)?;
+        let l: IncidentList = http::decode_json(&self.basics.name, "GET /incidents", body)?;
         Ok((
             l.incidents.into_iter().map(|i| self.normalize(i)).collect(),
             l.more,
@@ -275,7 +272,7 @@ impl PagerDuty {
         if truncated {
             tracing::warn!(
                 "{}: more than {OFFSET_CAP} open incidents; PagerDuty lists only the first {OFFSET_CAP}",
-                self.name
+                self.basics.name
             );
         }
         let mut seen = HashSet::with_capacity(raw.len());
@@ -317,7 +314,7 @@ impl PagerDuty {
         Ok(raw
             .into_iter()
             .map(|o| OnCall {
-                provider: SafeText::line(&self.name),
+                provider: SafeText::line(&self.basics.name),
                 policy: o
                     .escalation_policy
                     .as_ref()
@@ -358,7 +355,7 @@ impl PagerDuty {
                 serde_json::json!({"note": {"content": text}}),
             )),
             other => Err(ProviderError::op_unsupported(
-                &self.name,
+                &self.basics.name,
                 "PagerDuty",
                 other,
             )),
@@ -368,7 +365,7 @@ impl PagerDuty {
     fn writer_email(&self) -> Result<&str, ProviderError> {
         self.from.as_deref().ok_or_else(|| {
             ProviderError::config(
-                &self.name,
+                &self.basics.name,
                 "PagerDuty writes need `from` (the email of a PagerDuty user) in the provider config",
             )
         })
@@ -403,7 +400,7 @@ impl PagerDuty {
         Ok(Plan {
             precondition: Precondition::None,
             op: op.clone(),
-            provider: self.name.clone(),
+            provider: self.basics.name.clone(),
             summary: format!("{verb} {} incident {}: {}", inc.severity, inc.id, inc.title),
             stakes,
             requests: vec![
@@ -422,7 +419,11 @@ impl PagerDuty {
         let (method, url, _) = self.write_request(&plan.op, &PlanCtx::default())?;
         let from = self.writer_email()?;
         let req = plan.requests.first().ok_or_else(|| {
-            ProviderError::new(&self.name, ErrorKind::Config, "the plan has no request")
+            ProviderError::new(
+                &self.basics.name,
+                ErrorKind::Config,
+                "the plan has no request",
+            )
         })?;
         let resp = self
             .http
@@ -447,18 +448,7 @@ impl PagerDuty {
 }
 
 impl Provider for PagerDuty {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Pagerduty
-    }
-    fn poll_interval(&self) -> Duration {
-        self.poll
-    }
-    fn fetch_deadline(&self) -> Duration {
-        self.http.config().fetch_deadline(4)
-    }
+    provider_basics!(fetch_requests: FETCH_REQUESTS);
     fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
         Box::pin(async move {
             let (incidents, oncall) = futures::join!(self.incidents(), self.oncall());
@@ -495,20 +485,7 @@ impl Provider for PagerDuty {
                 | WriteOp::IncidentNote { .. }
         )
     }
-    fn plan<'a>(
-        &'a self,
-        op: &'a WriteOp,
-        ctx: &'a PlanCtx,
-    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
-        Box::pin(self.make_plan(op, ctx))
-    }
-    fn execute<'a>(
-        &'a self,
-        plan: &'a Plan,
-        _idempotency_key: &'a str,
-    ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
-        Box::pin(self.run(plan))
-    }
+    delegate_writes!(make_plan, run);
 }
 
 /// Decode `body` with every wire type this provider reads (the decoders of

@@ -17,7 +17,9 @@
 //!   state, so repeating them is harmless.
 
 use super::http::{self, Auth, HttpClient, HttpConfig};
-use super::{BoxFut, BuildCtx, ErrorKind, Provider, ProviderError};
+use super::{
+    Basics, BoxFut, BuildCtx, ErrorKind, Provider, ProviderError, require, require_base_url,
+};
 use crate::config::{ProviderConfig, ProviderKind, SeverityMatrix};
 use crate::model::{Fetched, Incident, IncidentStatus, Severity, Time};
 use crate::ops::{ExecResult, Plan, PlanCtx, Precondition, WriteOp};
@@ -27,12 +29,11 @@ use serde::Deserialize;
 use std::time::Duration;
 
 pub struct Sentry {
-    name: String,
+    basics: Basics,
     http: HttpClient,
     org: String,
     projects: Vec<String>,
     severity: SeverityMatrix,
-    poll: Duration,
 }
 
 #[derive(Deserialize)]
@@ -78,6 +79,11 @@ fn nonempty(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
+/// The sequential reads one fetch is given time for (`fetch_deadline`): a
+/// few pages of the unresolved-issue list; a longer list takes longer and is
+/// cut off by the poller, as before.
+const FETCH_REQUESTS: u32 = 4;
+
 impl Sentry {
     pub fn new(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Result<Self, ProviderError> {
         Self::with_http_config(pc, ctx, HttpConfig::from_timeout(pc.timeout()))
@@ -88,27 +94,19 @@ impl Sentry {
         ctx: &BuildCtx<'_>,
         cfg: HttpConfig,
     ) -> Result<Self, ProviderError> {
-        let org = pc
-            .organization
-            .clone()
-            .filter(|o| !o.trim().is_empty())
-            .ok_or_else(|| {
-                ProviderError::config(&pc.name, "sentry needs `organization` (the org slug)")
-            })?;
-        let token = ctx
-            .secrets
-            .get(&pc.token_ref())
-            .map_err(|e| ProviderError::config(&pc.name, format!("no auth token: {e}")))?;
-        let base = pc
-            .base_url()
-            .ok_or_else(|| ProviderError::config(&pc.name, "no base_url"))?;
+        let org = require(
+            pc,
+            &pc.organization,
+            "sentry needs `organization` (the org slug)",
+        )?;
+        let token = ctx.token(pc, "no auth token")?;
+        let base = require_base_url(pc, "no base_url")?;
         Ok(Sentry {
-            name: pc.name.clone(),
+            basics: Basics::new(pc, ProviderKind::Sentry),
             http: HttpClient::new(&pc.name, &base, Auth::Bearer(token), cfg)?,
             org,
             projects: pc.projects.clone().unwrap_or_default(),
             severity: ctx.config.severity.clone(),
-            poll: pc.poll(),
         })
     }
 
@@ -139,7 +137,7 @@ impl Sentry {
             (None, None) => i.id.clone(),
         };
         Incident {
-            provider: SafeText::line(&self.name),
+            provider: SafeText::line(&self.basics.name),
             id: SafeText::line(&i.id),
             title: SafeText::line(&title),
             severity,
@@ -216,7 +214,7 @@ impl Sentry {
                     }
                     _ => {
                         return Err(ProviderError::unsupported(
-                            &self.name,
+                            &self.basics.name,
                             "a Sentry silence (ignore) takes exactly one matcher issue=<issue id>",
                         ));
                     }
@@ -227,7 +225,11 @@ impl Sentry {
                     serde_json::json!({"status": "ignored", "statusDetails": {"ignoreDuration": minutes}}),
                 ))
             }
-            other => Err(ProviderError::op_unsupported(&self.name, "Sentry", other)),
+            other => Err(ProviderError::op_unsupported(
+                &self.basics.name,
+                "Sentry",
+                other,
+            )),
         }
     }
 
@@ -240,7 +242,7 @@ impl Sentry {
         }
     }
 
-    async fn make_plan(&self, op: &WriteOp) -> Result<Plan, ProviderError> {
+    async fn make_plan(&self, op: &WriteOp, _ctx: &PlanCtx) -> Result<Plan, ProviderError> {
         let (id, body) = self.write_request(op)?;
         let inc = self.normalize(self.get_issue(&id).await?);
         let verb = match op {
@@ -255,7 +257,7 @@ impl Sentry {
         Ok(Plan {
             precondition: Precondition::None,
             op: op.clone(),
-            provider: self.name.clone(),
+            provider: self.basics.name.clone(),
             summary: format!(
                 "{verb} {} Sentry issue {}: {}",
                 inc.severity, inc.id, inc.title
@@ -282,7 +284,11 @@ impl Sentry {
     async fn run(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
         let (id, _) = self.write_request(&plan.op)?;
         let req = plan.requests.first().ok_or_else(|| {
-            ProviderError::new(&self.name, ErrorKind::Config, "the plan has no request")
+            ProviderError::new(
+                &self.basics.name,
+                ErrorKind::Config,
+                "the plan has no request",
+            )
         })?;
         let url = self.issue_url(&id);
         let (resp, fallback) = match self
@@ -320,25 +326,9 @@ impl Sentry {
 }
 
 impl Provider for Sentry {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Sentry
-    }
-    fn poll_interval(&self) -> Duration {
-        self.poll
-    }
-    fn fetch_deadline(&self) -> Duration {
-        self.http.config().fetch_deadline(4)
-    }
+    provider_basics!(fetch_requests: FETCH_REQUESTS);
     fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
-        Box::pin(async move {
-            Ok(Fetched {
-                incidents: self.incidents().await?,
-                ..Default::default()
-            })
-        })
+        Box::pin(async move { Ok(Fetched::from_incidents(self.incidents().await?)) })
     }
     fn supports(&self, op: &WriteOp) -> bool {
         match op {
@@ -348,21 +338,7 @@ impl Provider for Sentry {
             _ => false,
         }
     }
-    fn plan<'a>(
-        &'a self,
-        op: &'a WriteOp,
-        ctx: &'a PlanCtx,
-    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
-        let _ = ctx;
-        Box::pin(self.make_plan(op))
-    }
-    fn execute<'a>(
-        &'a self,
-        plan: &'a Plan,
-        _idempotency_key: &'a str,
-    ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
-        Box::pin(self.run(plan))
-    }
+    delegate_writes!(make_plan, run);
 }
 
 /// Decode `body` with every wire type this provider reads (the decoders of

@@ -33,7 +33,7 @@ impl Github {
                     ErrorKind::NotFound,
                     format!(
                         "no repository of provider {} deploys service {service} (map it with [[service]] deploys = {{ provider = \"{}\", repo = \"owner/name\" }})",
-                        self.name, self.name
+                        self.basics.name, self.basics.name
                     ),
                 )
             })
@@ -119,7 +119,7 @@ impl Github {
         skip.sort();
         skip.dedup();
         let (live, target) =
-            rollback::pick_skipping(&self.name, service, environment, &deploys, to, &skip)?;
+            rollback::pick_skipping(&self.basics.name, service, environment, &deploys, to, &skip)?;
         let mut stakes = rollback::stakes(live, target, now);
         let url = format!("{}{}", self.base, self.write_route(repo));
         let short = util::short_sha(target.sha.as_str()).to_string();
@@ -165,7 +165,7 @@ impl Github {
         Ok(Plan {
             precondition: Precondition::None,
             op: op.clone(),
-            provider: self.name.clone(),
+            provider: self.basics.name.clone(),
             summary: format!(
                 "roll back {service}/{environment} to {} ({short})",
                 target.git_ref
