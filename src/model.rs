@@ -372,32 +372,6 @@ pub struct Fetched {
     pub flags: Vec<Flag>,
 }
 
-impl Fetched {
-    /// A fetch that returned incidents only.
-    pub fn from_incidents(incidents: Vec<Incident>) -> Self {
-        Fetched {
-            incidents,
-            ..Default::default()
-        }
-    }
-
-    /// A fetch that returned SLOs only.
-    pub fn from_slos(slos: Vec<Slo>) -> Self {
-        Fetched {
-            slos,
-            ..Default::default()
-        }
-    }
-
-    /// A fetch that returned flags only.
-    pub fn from_flags(flags: Vec<Flag>) -> Self {
-        Fetched {
-            flags,
-            ..Default::default()
-        }
-    }
-}
-
 /// The aggregated picture, `sitrep status --json`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {

@@ -17,9 +17,9 @@
 //!   no-op.
 
 use super::http::{self, HttpClient, HttpConfig};
-use super::{Basics, BoxFut, BuildCtx, ErrorKind, Provider, ProviderError, require_base_url};
+use super::{Basics, BuildCtx, ErrorKind, Provider, ProviderError, require_base_url};
 use crate::config::{ProviderConfig, ProviderKind, SeverityMatrix};
-use crate::model::{Fetched, Incident, IncidentStatus, Severity, Time};
+use crate::model::{Incident, IncidentStatus, Severity, Time};
 use crate::ops::{ExecResult, Matcher, Plan, PlanCtx, Precondition, WriteOp};
 use crate::text::SafeText;
 use reqwest::Method;
@@ -34,9 +34,6 @@ pub struct Alertmanager {
     /// `[[service]]` name → labels that identify its alerts.
     services: Vec<(String, BTreeMap<String, String>)>,
 }
-
-/// One fetch is a single read: `GET /api/v2/alerts`.
-const FETCH_REQUESTS: u32 = 1;
 
 #[derive(Deserialize)]
 struct AmStatus {
@@ -115,9 +112,7 @@ fn filter_expr(m: &Matcher) -> String {
 }
 
 impl Alertmanager {
-    pub fn new(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Result<Self, ProviderError> {
-        Self::with_http_config(pc, ctx, HttpConfig::from_timeout(pc.timeout()))
-    }
+    new_with_default_http!();
 
     pub fn with_http_config(
         pc: &ProviderConfig,
@@ -395,11 +390,11 @@ impl Alertmanager {
     }
 }
 
+/// One fetch is a single read: `GET /api/v2/alerts`.
+const FETCH_REQUESTS: u32 = 1;
+
 impl Provider for Alertmanager {
-    provider_basics!(fetch_requests: FETCH_REQUESTS);
-    fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
-        Box::pin(async move { Ok(Fetched::from_incidents(self.incidents().await?)) })
-    }
+    provider_basics!(fetch_requests: FETCH_REQUESTS, fetch: incidents <- incidents);
     fn supports(&self, op: &WriteOp) -> bool {
         matches!(
             op,

@@ -13,9 +13,11 @@
 //! rename them or set their service (else the `service:` tag).
 
 use super::http::{Auth, HttpClient, HttpConfig, seg};
-use super::{Basics, BoxFut, BuildCtx, ErrorKind, Provider, ProviderError, slo_fetch_deadline};
+use super::{
+    Basics, BuildCtx, ErrorKind, Provider, ProviderError, placeholder_slo, slo_fetch_deadline,
+};
 use crate::config::{ProviderConfig, ProviderKind, SecretRef, parse_duration};
-use crate::model::{BURN_WINDOWS, BurnRates, Fetched, Slo};
+use crate::model::{BURN_WINDOWS, BurnRates, Slo};
 use crate::slo;
 use crate::text::SafeText;
 use futures::StreamExt;
@@ -95,9 +97,7 @@ pub struct Datadog {
 }
 
 impl Datadog {
-    pub fn new(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Result<Self, ProviderError> {
-        Self::with_http_config(pc, ctx, HttpConfig::from_timeout(pc.timeout()))
-    }
+    new_with_default_http!();
 
     pub fn with_http_config(
         pc: &ProviderConfig,
@@ -299,20 +299,7 @@ impl Datadog {
     }
 
     fn placeholder(&self, name: &str, service: Option<&str>, objective: f64, error: &str) -> Slo {
-        Slo {
-            name: SafeText::line(name),
-            service: service.map(SafeText::line),
-            objective,
-            window: "30d".into(),
-            error_budget_remaining: None,
-            budget_burned_7d: None,
-            burn_rates: BurnRates::default(),
-            alerts: slo::mwmbr_alerts(&BurnRates::default()),
-            gate: slo::gate(None, &[]),
-            provider: SafeText::line(&self.basics.name),
-            history: Vec::new(),
-            error: Some(SafeText::line(error)),
-        }
+        placeholder_slo(&self.basics.name, name, service, objective, "30d", error)
     }
 
     pub async fn fetch_slos(&self) -> Result<Vec<Slo>, ProviderError> {
@@ -429,7 +416,7 @@ fn service_tag(s: &DdSlo) -> Option<String> {
 }
 
 impl Provider for Datadog {
-    provider_basics!();
+    provider_basics!(fetch: slos <- fetch_slos);
 
     fn fetch_deadline(&self) -> Duration {
         // 9 history calls per SLO (budgeted for at least 4 SLOs), plus 2 rounds.
@@ -441,10 +428,6 @@ impl Provider for Datadog {
             HISTORY_CONCURRENCY * SLO_CONCURRENCY,
             2,
         )
-    }
-
-    fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
-        Box::pin(async move { Ok(Fetched::from_slos(self.fetch_slos().await?)) })
     }
 }
 

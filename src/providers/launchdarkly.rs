@@ -15,10 +15,10 @@
 
 use super::http::{Auth, HttpClient, HttpConfig, seg};
 use super::{
-    Basics, BoxFut, BuildCtx, ErrorKind, Provider, ProviderError, require, require_base_url,
+    Basics, BuildCtx, ErrorKind, Provider, ProviderError, is_flag_set, require, require_base_url,
 };
 use crate::config::{ProviderConfig, ProviderKind};
-use crate::model::{Fetched, Flag, Time};
+use crate::model::{Flag, Time};
 use crate::ops::{ExecResult, Plan, PlanCtx, PlannedRequest, Precondition, WriteOp};
 use crate::text::SafeText;
 use reqwest::Method;
@@ -103,15 +103,8 @@ fn ms_to_time(ms: i64) -> Option<Time> {
     chrono::DateTime::from_timestamp_millis(ms)
 }
 
-/// The sequential reads one fetch is given time for (`fetch_deadline`): a
-/// few pages of the flag list; a longer list takes longer and is cut off
-/// by the poller, as before.
-const FETCH_REQUESTS: u32 = 4;
-
 impl LaunchDarkly {
-    pub fn new(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Result<Self, ProviderError> {
-        Self::with_http_config(pc, ctx, HttpConfig::from_timeout(pc.timeout()))
-    }
+    new_with_default_http!();
 
     pub fn with_http_config(
         pc: &ProviderConfig,
@@ -425,22 +418,19 @@ impl LaunchDarkly {
             ),
             _ => return e,
         };
-        let detail = if e.detail.is_empty() {
-            text
-        } else {
-            format!("{text} ({})", e.detail)
-        };
-        self.err(kind, detail)
+        self.err(kind, e.explained(text))
     }
 }
 
+/// The sequential reads one fetch is given time for (`fetch_deadline`): a
+/// few pages of the flag list; a longer list takes longer and is cut off
+/// by the poller, as before.
+const FETCH_REQUESTS: u32 = 4;
+
 impl Provider for LaunchDarkly {
-    provider_basics!(fetch_requests: FETCH_REQUESTS);
-    fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
-        Box::pin(async move { Ok(Fetched::from_flags(self.list().await?)) })
-    }
+    provider_basics!(fetch_requests: FETCH_REQUESTS, fetch: flags <- list);
     fn supports(&self, op: &WriteOp) -> bool {
-        matches!(op, WriteOp::FlagSet { .. })
+        is_flag_set(op)
     }
     delegate_writes!(make_plan, apply);
 }

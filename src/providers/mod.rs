@@ -1,10 +1,26 @@
 //! Providers fetch and normalize; they own nothing of the UI. Each one is a
 //! `Provider` trait object; the poller runs each on its own tokio task.
 
+/// `new(pc, ctx)` of an HTTP provider: its `with_http_config` with the
+/// HTTP settings of the configured `timeout`.
+macro_rules! new_with_default_http {
+    () => {
+        /// Build from the config (`build_one`).
+        pub fn new(
+            pc: &$crate::config::ProviderConfig,
+            ctx: &$crate::providers::BuildCtx<'_>,
+        ) -> Result<Self, ProviderError> {
+            let cfg = $crate::providers::http::HttpConfig::from_timeout(pc.timeout());
+            Self::with_http_config(pc, ctx, cfg)
+        }
+    };
+}
+
 /// The `Provider` methods every provider answers from its [`Basics`]
 /// (`self.basics`): `name`, `kind` and `poll_interval`. With
 /// `fetch_requests: N`, also `fetch_deadline` for a fetch of at most `N`
-/// sequential reads on `self.http`.
+/// sequential reads on `self.http`. With `fetch: field <- method`, also a
+/// `fetch` that returns `self.method()` as the `field` of `Fetched`.
 macro_rules! provider_basics {
     () => {
         fn name(&self) -> &str {
@@ -23,11 +39,48 @@ macro_rules! provider_basics {
             self.http.config().fetch_deadline($n)
         }
     };
+    (fetch_requests: $n:expr, fetch: $field:ident <- $method:ident) => {
+        provider_basics!(fetch_requests: $n);
+        provider_basics!(@fetch $field <- $method);
+    };
+    (fetch: $field:ident <- $method:ident) => {
+        provider_basics!();
+        provider_basics!(@fetch $field <- $method);
+    };
+    (@fetch $field:ident <- $method:ident) => {
+        fn fetch(
+            &self,
+        ) -> $crate::providers::BoxFut<'_, Result<$crate::model::Fetched, ProviderError>> {
+            Box::pin(async move {
+                Ok($crate::model::Fetched {
+                    $field: self.$method().await?,
+                    ..Default::default()
+                })
+            })
+        }
+    };
 }
 
 /// `Provider::plan` and `Provider::execute` handed to the provider's own
-/// `async fn $plan(&self, &WriteOp, &PlanCtx)` and `async fn $exec(&self, &Plan)`.
+/// `async fn $plan(&self, &WriteOp, &PlanCtx)` and `async fn $exec(&self,
+/// &Plan)`, or with `keyed`, `async fn $exec(&self, &Plan, idempotency_key: &str)`.
 macro_rules! delegate_writes {
+    ($plan:ident, $exec:ident, keyed) => {
+        fn plan<'a>(
+            &'a self,
+            op: &'a $crate::ops::WriteOp,
+            ctx: &'a $crate::ops::PlanCtx,
+        ) -> $crate::providers::BoxFut<'a, Result<$crate::ops::Plan, ProviderError>> {
+            Box::pin(self.$plan(op, ctx))
+        }
+        fn execute<'a>(
+            &'a self,
+            plan: &'a $crate::ops::Plan,
+            idempotency_key: &'a str,
+        ) -> $crate::providers::BoxFut<'a, Result<$crate::ops::ExecResult, ProviderError>> {
+            Box::pin(self.$exec(plan, idempotency_key))
+        }
+    };
     ($plan:ident, $exec:ident) => {
         fn plan<'a>(
             &'a self,
@@ -153,6 +206,16 @@ impl ProviderError {
     pub fn op_unsupported(provider: &str, vendor: &str, op: &WriteOp) -> Self {
         let what = op.action_name();
         Self::unsupported(provider, format!("{what} is not supported by {vendor}"))
+    }
+
+    /// `text`, followed by this error's detail in parentheses when it has
+    /// one: a vendor's explanation of an error of the shared layer.
+    pub fn explained(&self, text: String) -> String {
+        if self.detail.is_empty() {
+            text
+        } else {
+            format!("{text} ({})", self.detail)
+        }
     }
 
     /// The short cause, e.g. "token rejected (401)".
@@ -320,6 +383,22 @@ pub fn require(
         .ok_or_else(|| ProviderError::config(&pc.name, missing))
 }
 
+/// Acknowledge, resolve or note an incident: the writes of the paging
+/// services (PagerDuty, Opsgenie).
+pub fn is_incident_write(op: &WriteOp) -> bool {
+    matches!(
+        op,
+        WriteOp::IncidentAck { .. }
+            | WriteOp::IncidentResolve { .. }
+            | WriteOp::IncidentNote { .. }
+    )
+}
+
+/// Set a flag on or off: the one write of the flag services.
+pub fn is_flag_set(op: &WriteOp) -> bool {
+    matches!(op, WriteOp::FlagSet { .. })
+}
+
 /// What every provider answers the same way (see `provider_basics!`).
 #[derive(Clone, Debug)]
 pub struct Basics {
@@ -351,6 +430,33 @@ pub fn slo_fetch_deadline(
 ) -> Duration {
     let rounds = (slos * per_slo).div_ceil(in_flight) + extra;
     http.fetch_deadline(rounds as u32)
+}
+
+/// An SLO of provider `provider` that could not be read: its configured
+/// name, service, objective and window, and why (Datadog, Prometheus).
+pub fn placeholder_slo(
+    provider: &str,
+    name: &str,
+    service: Option<&str>,
+    objective: f64,
+    window: &str,
+    error: &str,
+) -> crate::model::Slo {
+    use crate::model::BurnRates;
+    crate::model::Slo {
+        name: SafeText::line(name),
+        service: service.map(SafeText::line),
+        objective,
+        window: window.to_string(),
+        error_budget_remaining: None,
+        budget_burned_7d: None,
+        burn_rates: BurnRates::default(),
+        alerts: crate::slo::mwmbr_alerts(&BurnRates::default()),
+        gate: crate::slo::gate(None, &[]),
+        provider: SafeText::line(provider),
+        history: Vec::new(),
+        error: Some(SafeText::line(error)),
+    }
 }
 
 /// How each provider kind is built: the same constructor for every one.

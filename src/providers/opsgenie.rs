@@ -13,9 +13,11 @@
 //!   (the state is set, not toggled); a note is not (never retried blindly).
 
 use super::http::{self, Auth, HttpClient, HttpConfig};
-use super::{Basics, BoxFut, BuildCtx, ErrorKind, Provider, ProviderError, require_base_url};
+use super::{
+    Basics, BuildCtx, ErrorKind, Provider, ProviderError, is_incident_write, require_base_url,
+};
 use crate::config::{ProviderConfig, ProviderKind, SeverityMatrix};
-use crate::model::{Fetched, Incident, IncidentStatus, Severity, Time};
+use crate::model::{Incident, IncidentStatus, Severity, Time};
 use crate::ops::{ExecResult, Plan, PlanCtx, Precondition, WriteOp};
 use crate::text::SafeText;
 use reqwest::Method;
@@ -95,15 +97,8 @@ struct RequestStatus {
     data: RequestStatusData,
 }
 
-/// The sequential reads one fetch is given time for (`fetch_deadline`): a
-/// few pages of the open-incident list; a longer list takes longer and is
-/// cut off by the poller, as before.
-const FETCH_REQUESTS: u32 = 4;
-
 impl Opsgenie {
-    pub fn new(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Result<Self, ProviderError> {
-        Self::with_http_config(pc, ctx, HttpConfig::from_timeout(pc.timeout()))
-    }
+    new_with_default_http!();
 
     pub fn with_http_config(
         pc: &ProviderConfig,
@@ -330,18 +325,15 @@ impl Opsgenie {
     }
 }
 
+/// The sequential reads one fetch is given time for (`fetch_deadline`): a
+/// few pages of the open-incident list; a longer list takes longer and is
+/// cut off by the poller, as before.
+const FETCH_REQUESTS: u32 = 4;
+
 impl Provider for Opsgenie {
-    provider_basics!(fetch_requests: FETCH_REQUESTS);
-    fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
-        Box::pin(async move { Ok(Fetched::from_incidents(self.incidents().await?)) })
-    }
+    provider_basics!(fetch_requests: FETCH_REQUESTS, fetch: incidents <- incidents);
     fn supports(&self, op: &WriteOp) -> bool {
-        matches!(
-            op,
-            WriteOp::IncidentAck { .. }
-                | WriteOp::IncidentResolve { .. }
-                | WriteOp::IncidentNote { .. }
-        )
+        is_incident_write(op)
     }
     delegate_writes!(make_plan, run);
 }

@@ -13,7 +13,10 @@
 //!   not (a blind retry would add it twice, so the executor never retries).
 
 use super::http::{self, Auth, HttpClient, HttpConfig, OffsetPage};
-use super::{Basics, BoxFut, BuildCtx, ErrorKind, Provider, ProviderError, require_base_url};
+use super::{
+    Basics, BoxFut, BuildCtx, ErrorKind, Provider, ProviderError, is_incident_write,
+    require_base_url,
+};
 use crate::config::{ProviderConfig, ProviderKind, SeverityMatrix};
 use crate::model::{Fetched, Incident, IncidentStatus, OnCall, Severity, Time};
 use crate::ops::{ExecResult, Plan, PlanCtx, Precondition, WriteOp};
@@ -129,15 +132,8 @@ fn opt_text(s: Option<&str>) -> Option<SafeText> {
     s.filter(|s| !s.trim().is_empty()).map(SafeText::line)
 }
 
-/// The sequential reads one fetch is given time for (`fetch_deadline`): the
-/// first pages of the incident and on-call lists (read side by side); a longer list takes longer and is
-/// cut off by the poller, as before.
-const FETCH_REQUESTS: u32 = 4;
-
 impl PagerDuty {
-    pub fn new(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Result<Self, ProviderError> {
-        Self::with_http_config(pc, ctx, HttpConfig::from_timeout(pc.timeout()))
-    }
+    new_with_default_http!();
 
     /// Like `new` with explicit HTTP settings (tests shrink the waits).
     pub fn with_http_config(
@@ -447,6 +443,11 @@ impl PagerDuty {
     }
 }
 
+/// The sequential reads one fetch is given time for (`fetch_deadline`): the
+/// first pages of the incident and on-call lists (read side by side); a longer list takes longer and is
+/// cut off by the poller, as before.
+const FETCH_REQUESTS: u32 = 4;
+
 impl Provider for PagerDuty {
     provider_basics!(fetch_requests: FETCH_REQUESTS);
     fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
@@ -478,12 +479,7 @@ impl Provider for PagerDuty {
         })
     }
     fn supports(&self, op: &WriteOp) -> bool {
-        matches!(
-            op,
-            WriteOp::IncidentAck { .. }
-                | WriteOp::IncidentResolve { .. }
-                | WriteOp::IncidentNote { .. }
-        )
+        is_incident_write(op)
     }
     delegate_writes!(make_plan, run);
 }

@@ -19,11 +19,11 @@
 use super::http::{HttpClient, HttpConfig};
 use super::slo_defs::{self, Sli, SloDef, SloProblem, promql_str, subst_window};
 use super::{
-    Basics, BoxFut, BuildCtx, ErrorKind, Provider, ProviderError, require_base_url,
+    Basics, BuildCtx, ErrorKind, Provider, ProviderError, placeholder_slo, require_base_url,
     slo_fetch_deadline,
 };
 use crate::config::{ProviderConfig, ProviderKind};
-use crate::model::{BURN_WINDOWS, BurnRates, Fetched, Slo};
+use crate::model::{BURN_WINDOWS, BurnRates, Slo};
 use crate::slo;
 use crate::text::SafeText;
 use futures::StreamExt;
@@ -168,12 +168,10 @@ pub struct Prometheus {
 }
 
 impl Prometheus {
+    new_with_default_http!();
+
     /// Build from the provider config, picking up the `[[slo]]` entries that
     /// name it and (for the first Prometheus provider) the Sloth files.
-    pub fn new(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Result<Self, ProviderError> {
-        Self::with_http_config(pc, ctx, HttpConfig::from_timeout(pc.timeout()))
-    }
-
     pub fn with_http_config(
         pc: &ProviderConfig,
         ctx: &BuildCtx<'_>,
@@ -518,20 +516,7 @@ impl Prometheus {
         window: &str,
         error: &str,
     ) -> Slo {
-        Slo {
-            name: SafeText::line(name),
-            service: service.map(SafeText::line),
-            objective,
-            window: window.to_string(),
-            error_budget_remaining: None,
-            budget_burned_7d: None,
-            burn_rates: BurnRates::default(),
-            alerts: slo::mwmbr_alerts(&BurnRates::default()),
-            gate: slo::gate(None, &[]),
-            provider: SafeText::line(&self.basics.name),
-            history: Vec::new(),
-            error: Some(SafeText::line(error)),
-        }
+        placeholder_slo(&self.basics.name, name, service, objective, window, error)
     }
 
     /// Fetch every SLO. A query the server rejects (`bad_data`,
@@ -639,16 +624,12 @@ fn slo_scoped(e: &ProviderError) -> bool {
 }
 
 impl Provider for Prometheus {
-    provider_basics!();
+    provider_basics!(fetch: slos <- fetch_slos);
 
     fn fetch_deadline(&self) -> Duration {
         // ~20 queries per SLO, QUERY_CONCURRENCY × SLO_CONCURRENCY at once.
         let in_flight = QUERY_CONCURRENCY * SLO_CONCURRENCY;
         slo_fetch_deadline(self.http.config(), self.slos.len(), 20, in_flight, 1)
-    }
-
-    fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
-        Box::pin(async move { Ok(Fetched::from_slos(self.fetch_slos().await?)) })
     }
 }
 

@@ -17,11 +17,9 @@
 //!   state, so repeating them is harmless.
 
 use super::http::{self, Auth, HttpClient, HttpConfig};
-use super::{
-    Basics, BoxFut, BuildCtx, ErrorKind, Provider, ProviderError, require, require_base_url,
-};
+use super::{Basics, BuildCtx, ErrorKind, Provider, ProviderError, require, require_base_url};
 use crate::config::{ProviderConfig, ProviderKind, SeverityMatrix};
-use crate::model::{Fetched, Incident, IncidentStatus, Severity, Time};
+use crate::model::{Incident, IncidentStatus, Severity, Time};
 use crate::ops::{ExecResult, Plan, PlanCtx, Precondition, WriteOp};
 use crate::text::SafeText;
 use reqwest::Method;
@@ -79,15 +77,8 @@ fn nonempty(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// The sequential reads one fetch is given time for (`fetch_deadline`): a
-/// few pages of the unresolved-issue list; a longer list takes longer and is
-/// cut off by the poller, as before.
-const FETCH_REQUESTS: u32 = 4;
-
 impl Sentry {
-    pub fn new(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Result<Self, ProviderError> {
-        Self::with_http_config(pc, ctx, HttpConfig::from_timeout(pc.timeout()))
-    }
+    new_with_default_http!();
 
     pub fn with_http_config(
         pc: &ProviderConfig,
@@ -325,11 +316,13 @@ impl Sentry {
     }
 }
 
+/// The sequential reads one fetch is given time for (`fetch_deadline`): a
+/// few pages of the unresolved-issue list; a longer list takes longer and is
+/// cut off by the poller, as before.
+const FETCH_REQUESTS: u32 = 4;
+
 impl Provider for Sentry {
-    provider_basics!(fetch_requests: FETCH_REQUESTS);
-    fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
-        Box::pin(async move { Ok(Fetched::from_incidents(self.incidents().await?)) })
-    }
+    provider_basics!(fetch_requests: FETCH_REQUESTS, fetch: incidents <- incidents);
     fn supports(&self, op: &WriteOp) -> bool {
         match op {
             WriteOp::IncidentResolve { .. } => true,

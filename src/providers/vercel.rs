@@ -444,6 +444,18 @@ impl Vercel {
         })
     }
 
+    /// `Provider::plan`: a rollback.
+    async fn plan_write(&self, op: &WriteOp, _ctx: &PlanCtx) -> Result<Plan, ProviderError> {
+        let r = rollback::requested(&self.basics.name, "Vercel", op)?;
+        self.plan_rollback(op, r.service, r.environment, r.to).await
+    }
+
+    /// `Provider::execute`: a planned rollback.
+    async fn execute_write(&self, plan: &Plan, key: &str) -> Result<ExecResult, ProviderError> {
+        rollback::requested(&self.basics.name, "Vercel", &plan.op)?;
+        self.execute_rollback(plan, key).await
+    }
+
     async fn plan_rollback(
         &self,
         op: &WriteOp,
@@ -662,46 +674,7 @@ impl Provider for Vercel {
             _ => false,
         }
     }
-    fn plan<'a>(
-        &'a self,
-        op: &'a WriteOp,
-        _ctx: &'a PlanCtx,
-    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
-        Box::pin(async move {
-            match op {
-                WriteOp::Rollback {
-                    service,
-                    environment,
-                    to,
-                    ..
-                } => {
-                    self.plan_rollback(op, service, environment, to.as_deref())
-                        .await
-                }
-                other => Err(ProviderError::op_unsupported(
-                    &self.basics.name,
-                    "Vercel",
-                    other,
-                )),
-            }
-        })
-    }
-    fn execute<'a>(
-        &'a self,
-        plan: &'a Plan,
-        idempotency_key: &'a str,
-    ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
-        Box::pin(async move {
-            match &plan.op {
-                WriteOp::Rollback { .. } => self.execute_rollback(plan, idempotency_key).await,
-                other => Err(ProviderError::op_unsupported(
-                    &self.basics.name,
-                    "Vercel",
-                    other,
-                )),
-            }
-        })
-    }
+    delegate_writes!(plan_write, execute_write, keyed);
 }
 
 /// Decode `body` with every wire type this provider reads (the decoders of

@@ -44,7 +44,7 @@ mod spans;
 pub use doc::{Change, Doc, Seg, sha256_hex};
 pub use rules::{evaluates_on, is_boolean, is_kill_switch, off_variant, on_variant};
 
-use super::{Basics, BoxFut, BuildCtx, ErrorKind, Provider, ProviderError};
+use super::{Basics, BoxFut, BuildCtx, ErrorKind, Provider, ProviderError, is_flag_set};
 use crate::config::{ProviderConfig, ProviderKind};
 use crate::fsutil::{self, LockError};
 use crate::model::{Fetched, Flag, Time};
@@ -435,61 +435,59 @@ fn read_capped(f: &mut File, len_hint: u64) -> Result<Vec<u8>, ReadErr> {
     Ok(buf)
 }
 
+impl Flagd {
+    /// Run `f` on a copy of this provider on the blocking pool (file I/O);
+    /// `failed` is the error when the task itself fails.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        failed: &'static str,
+        f: impl FnOnce(Flagd) -> Result<T, ProviderError> + Send + 'static,
+    ) -> Result<T, ProviderError> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || f(me))
+            .await
+            .unwrap_or_else(|_| Err(self.err(ErrorKind::Unknown, failed)))
+    }
+
+    /// `Provider::plan`: a flag set, worked out from the file as it is.
+    async fn plan_write(&self, op: &WriteOp, _ctx: &PlanCtx) -> Result<Plan, ProviderError> {
+        let WriteOp::FlagSet {
+            key,
+            environment,
+            on,
+            ..
+        } = op
+        else {
+            return Err(ProviderError::op_unsupported(
+                &self.basics.name,
+                "flagd files",
+                op,
+            ));
+        };
+        let (key, env, on, op2) = (key.clone(), environment.clone(), *on, op.clone());
+        self.blocking("file reader task failed", move |me| {
+            me.make_plan(&key, env.as_deref(), on, &op2)
+        })
+        .await
+    }
+
+    /// `Provider::execute`: the planned edit of the file.
+    async fn execute_write(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
+        let plan = plan.clone();
+        self.blocking("file writer task failed; check the file", move |me| {
+            me.apply(&plan)
+        })
+        .await
+    }
+}
+
 impl Provider for Flagd {
     provider_basics!();
     fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
-        Box::pin(async move {
-            let me = self.clone();
-            tokio::task::spawn_blocking(move || me.snapshot())
-                .await
-                .unwrap_or_else(|_| Err(self.err(ErrorKind::Unknown, "file reader task failed")))
-        })
+        Box::pin(self.blocking("file reader task failed", |me| me.snapshot()))
     }
     fn supports(&self, op: &WriteOp) -> bool {
-        matches!(op, WriteOp::FlagSet { .. })
+        is_flag_set(op)
     }
-    fn plan<'a>(
-        &'a self,
-        op: &'a WriteOp,
-        _ctx: &'a PlanCtx,
-    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
-        Box::pin(async move {
-            let WriteOp::FlagSet {
-                key,
-                environment,
-                on,
-                ..
-            } = op
-            else {
-                return Err(ProviderError::op_unsupported(
-                    &self.basics.name,
-                    "flagd files",
-                    op,
-                ));
-            };
-            let me = self.clone();
-            let (key, env, on, op2) = (key.clone(), environment.clone(), *on, op.clone());
-            tokio::task::spawn_blocking(move || me.make_plan(&key, env.as_deref(), on, &op2))
-                .await
-                .unwrap_or_else(|_| Err(self.err(ErrorKind::Unknown, "file reader task failed")))
-        })
-    }
-    fn execute<'a>(
-        &'a self,
-        plan: &'a Plan,
-        _idempotency_key: &'a str,
-    ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
-        Box::pin(async move {
-            let me = self.clone();
-            let plan = plan.clone();
-            tokio::task::spawn_blocking(move || me.apply(&plan))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(self.err(
-                        ErrorKind::Unknown,
-                        "file writer task failed; check the file",
-                    ))
-                })
-        })
-    }
+    delegate_writes!(plan_write, execute_write);
 }

@@ -30,7 +30,7 @@ use super::http::{Auth, HttpClient, HttpConfig, seg};
 use super::{Basics, BoxFut, BuildCtx, ErrorKind, Provider, ProviderError};
 use crate::config::{Config, ProviderConfig, ProviderKind, RollbackStrategy};
 use crate::model::Fetched;
-use crate::ops::{ExecResult, Plan, PlanCtx, WriteOp};
+use crate::ops::{ExecResult, WriteOp};
 use crate::secrets::Secret;
 use status_cache::StatusCache;
 use std::collections::HashMap;
@@ -316,68 +316,7 @@ impl Provider for Github {
             _ => false,
         }
     }
-    fn plan<'a>(
-        &'a self,
-        op: &'a WriteOp,
-        ctx: &'a PlanCtx,
-    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
-        Box::pin(async move {
-            match op {
-                WriteOp::Rollback {
-                    service,
-                    environment,
-                    to,
-                    ..
-                } => {
-                    let mut plan = self
-                        .plan_rollback(op, service, environment, to.as_deref())
-                        .await?;
-                    // The reason travels in the deployment's own payload.
-                    let reason = ctx.reason.trim();
-                    for r in &mut plan.requests {
-                        if let Some(s) = r
-                            .body
-                            .as_mut()
-                            .and_then(|b| b.pointer_mut("/payload/sitrep"))
-                            .and_then(|s| s.as_object_mut())
-                            && !reason.is_empty()
-                        {
-                            s.insert("reason".into(), reason.into());
-                        }
-                    }
-                    Ok(plan)
-                }
-                other => Err(ProviderError::op_unsupported(
-                    &self.basics.name,
-                    "GitHub",
-                    other,
-                )),
-            }
-        })
-    }
-    fn execute<'a>(
-        &'a self,
-        plan: &'a Plan,
-        idempotency_key: &'a str,
-    ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
-        Box::pin(async move {
-            match &plan.op {
-                WriteOp::Rollback {
-                    service,
-                    environment,
-                    ..
-                } => {
-                    self.execute_rollback(plan, idempotency_key, service, environment)
-                        .await
-                }
-                other => Err(ProviderError::op_unsupported(
-                    &self.basics.name,
-                    "GitHub",
-                    other,
-                )),
-            }
-        })
-    }
+    delegate_writes!(plan_write, execute_write, keyed);
 }
 
 #[cfg(test)]
