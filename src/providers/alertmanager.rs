@@ -17,7 +17,7 @@
 //!   no-op.
 
 use super::http::{self, HttpClient, HttpConfig};
-use super::{Basics, BuildCtx, ErrorKind, Provider, ProviderError, require_base_url};
+use super::{Basics, BuildCtx, ErrorKind, Provider, ProviderError, TokenUse, http_client};
 use crate::config::{ProviderConfig, ProviderKind, SeverityMatrix};
 use crate::model::{Incident, IncidentStatus, Severity, Time};
 use crate::ops::{ExecResult, Matcher, Plan, PlanCtx, Precondition, WriteOp};
@@ -119,13 +119,15 @@ impl Alertmanager {
         ctx: &BuildCtx<'_>,
         cfg: HttpConfig,
     ) -> Result<Self, ProviderError> {
-        let base = require_base_url(
-            pc,
-            "alertmanager needs base_url (e.g. http://localhost:9093)",
-        )?;
         // Alertmanager has no auth of its own; a proxy may add a bearer token
         // when one is configured explicitly.
-        let http = HttpClient::new(&pc.name, &base, ctx.optional_bearer(pc)?, cfg)?;
+        let http = http_client(
+            pc,
+            ctx,
+            cfg,
+            "alertmanager needs base_url (e.g. http://localhost:9093)",
+            TokenUse::OptionalBearer,
+        )?;
         Ok(Alertmanager {
             basics: Basics::new(pc, ProviderKind::Alertmanager),
             http,

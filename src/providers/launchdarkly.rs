@@ -15,7 +15,8 @@
 
 use super::http::{Auth, HttpClient, HttpConfig, seg};
 use super::{
-    Basics, BuildCtx, ErrorKind, Provider, ProviderError, is_flag_set, require, require_base_url,
+    Basics, BuildCtx, ErrorKind, Provider, ProviderError, TokenUse, http_client, is_flag_set,
+    require,
 };
 use crate::config::{ProviderConfig, ProviderKind};
 use crate::model::{Flag, Time};
@@ -113,9 +114,8 @@ impl LaunchDarkly {
     ) -> Result<Self, ProviderError> {
         let project = require(pc, &pc.project, "launchdarkly needs `project`")?;
         let environment = require(pc, &pc.environment, "launchdarkly needs `environment`")?;
-        let base = require_base_url(pc, "no base_url")?;
-        let token = ctx.token(pc, "token")?;
-        let http = HttpClient::new(&pc.name, &base, Auth::Raw(token), cfg)?
+        let token = TokenUse::Required("token", Auth::Raw);
+        let http = http_client(pc, ctx, cfg, "no base_url", token)?
             .with_header("LD-API-Version", API_VERSION);
         Ok(LaunchDarkly {
             basics: Basics::new(pc, ProviderKind::Launchdarkly),

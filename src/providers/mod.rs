@@ -365,6 +365,33 @@ impl BuildCtx<'_> {
     }
 }
 
+/// How an HTTP provider sends its token.
+pub enum TokenUse {
+    /// A token is required: a missing one is the configuration error
+    /// "`what`: <where it looked>"; `send` says how it goes on the wire.
+    Required(&'static str, fn(Secret) -> Auth),
+    /// An API with no auth of its own: a bearer token only when one is
+    /// configured (a proxy in front).
+    OptionalBearer,
+}
+
+/// The steps every HTTP provider's constructor shares: `base_url` (else the
+/// configuration error `no_base_url`), then the token, then the client.
+pub fn http_client(
+    pc: &ProviderConfig,
+    ctx: &BuildCtx<'_>,
+    cfg: self::http::HttpConfig,
+    no_base_url: &str,
+    token: TokenUse,
+) -> Result<self::http::HttpClient, ProviderError> {
+    let base = require_base_url(pc, no_base_url)?;
+    let auth = match token {
+        TokenUse::Required(what, send) => send(ctx.token(pc, what)?),
+        TokenUse::OptionalBearer => ctx.optional_bearer(pc)?,
+    };
+    self::http::HttpClient::new(&pc.name, &base, auth, cfg)
+}
+
 /// `pc.base_url`, or the configuration error `missing`.
 pub fn require_base_url(pc: &ProviderConfig, missing: &str) -> Result<String, ProviderError> {
     pc.base_url()

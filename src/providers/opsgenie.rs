@@ -14,7 +14,7 @@
 
 use super::http::{self, Auth, HttpClient, HttpConfig};
 use super::{
-    Basics, BuildCtx, ErrorKind, Provider, ProviderError, is_incident_write, require_base_url,
+    Basics, BuildCtx, ErrorKind, Provider, ProviderError, TokenUse, http_client, is_incident_write,
 };
 use crate::config::{ProviderConfig, ProviderKind, SeverityMatrix};
 use crate::model::{Incident, IncidentStatus, Severity, Time};
@@ -105,12 +105,11 @@ impl Opsgenie {
         ctx: &BuildCtx<'_>,
         cfg: HttpConfig,
     ) -> Result<Self, ProviderError> {
-        let token = ctx.token(pc, "no API key")?;
-        let base = require_base_url(pc, "no base_url")?;
         let pause = cfg.retry.base;
+        let token = TokenUse::Required("no API key", Auth::GenieKey);
         Ok(Opsgenie {
             basics: Basics::new(pc, ProviderKind::Opsgenie),
-            http: HttpClient::new(&pc.name, &base, Auth::GenieKey(token), cfg)?,
+            http: http_client(pc, ctx, cfg, "no base_url", token)?,
             severity: ctx.config.severity.clone(),
             request_checks: 3,
             request_check_pause: pause,

@@ -14,8 +14,8 @@
 
 use super::http::{self, Auth, HttpClient, HttpConfig, OffsetPage};
 use super::{
-    Basics, BoxFut, BuildCtx, ErrorKind, Provider, ProviderError, is_incident_write,
-    require_base_url,
+    Basics, BoxFut, BuildCtx, ErrorKind, Provider, ProviderError, TokenUse, http_client,
+    is_incident_write,
 };
 use crate::config::{ProviderConfig, ProviderKind, SeverityMatrix};
 use crate::model::{Fetched, Incident, IncidentStatus, OnCall, Severity, Time};
@@ -141,9 +141,8 @@ impl PagerDuty {
         ctx: &BuildCtx<'_>,
         cfg: HttpConfig,
     ) -> Result<Self, ProviderError> {
-        let token = ctx.token(pc, "no API token")?;
-        let base = require_base_url(pc, "no base_url")?;
-        let http = HttpClient::new(&pc.name, &base, Auth::PagerDuty(token), cfg)?
+        let token = TokenUse::Required("no API token", Auth::PagerDuty);
+        let http = http_client(pc, ctx, cfg, "no base_url", token)?
             .with_header("Accept", ACCEPT)
             .with_header("Content-Type", "application/json");
         let mut service_names = BTreeMap::new();

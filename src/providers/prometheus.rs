@@ -19,7 +19,7 @@
 use super::http::{HttpClient, HttpConfig};
 use super::slo_defs::{self, Sli, SloDef, SloProblem, promql_str, subst_window};
 use super::{
-    Basics, BuildCtx, ErrorKind, Provider, ProviderError, placeholder_slo, require_base_url,
+    Basics, BuildCtx, ErrorKind, Provider, ProviderError, TokenUse, http_client, placeholder_slo,
     slo_fetch_deadline,
 };
 use crate::config::{ProviderConfig, ProviderKind};
@@ -177,10 +177,10 @@ impl Prometheus {
         ctx: &BuildCtx<'_>,
         cfg: HttpConfig,
     ) -> Result<Self, ProviderError> {
-        let base = require_base_url(pc, "a prometheus provider needs `base_url`")?;
         // Prometheus itself has no auth; a token is only sent when one is
         // configured (a reverse proxy in front).
-        let http = HttpClient::new(&pc.name, &base, ctx.optional_bearer(pc)?, cfg)?;
+        let no_base = "a prometheus provider needs `base_url`";
+        let http = http_client(pc, ctx, cfg, no_base, TokenUse::OptionalBearer)?;
         let (slos, problems) = slo_defs::for_provider(ctx.config, &pc.name);
         for p in &problems {
             tracing::warn!("{}: {}", pc.name, p.message);

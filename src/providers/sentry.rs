@@ -17,7 +17,7 @@
 //!   state, so repeating them is harmless.
 
 use super::http::{self, Auth, HttpClient, HttpConfig};
-use super::{Basics, BuildCtx, ErrorKind, Provider, ProviderError, require, require_base_url};
+use super::{Basics, BuildCtx, ErrorKind, Provider, ProviderError, TokenUse, http_client, require};
 use crate::config::{ProviderConfig, ProviderKind, SeverityMatrix};
 use crate::model::{Incident, IncidentStatus, Severity, Time};
 use crate::ops::{ExecResult, Plan, PlanCtx, Precondition, WriteOp};
@@ -90,11 +90,10 @@ impl Sentry {
             &pc.organization,
             "sentry needs `organization` (the org slug)",
         )?;
-        let token = ctx.token(pc, "no auth token")?;
-        let base = require_base_url(pc, "no base_url")?;
+        let token = TokenUse::Required("no auth token", Auth::Bearer);
         Ok(Sentry {
             basics: Basics::new(pc, ProviderKind::Sentry),
-            http: HttpClient::new(&pc.name, &base, Auth::Bearer(token), cfg)?,
+            http: http_client(pc, ctx, cfg, "no base_url", token)?,
             org,
             projects: pc.projects.clone().unwrap_or_default(),
             severity: ctx.config.severity.clone(),

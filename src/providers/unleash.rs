@@ -10,7 +10,8 @@
 
 use super::http::{Auth, HttpClient, HttpConfig, seg};
 use super::{
-    Basics, BuildCtx, ErrorKind, Provider, ProviderError, is_flag_set, require, require_base_url,
+    Basics, BuildCtx, ErrorKind, Provider, ProviderError, TokenUse, http_client, is_flag_set,
+    require,
 };
 use crate::config::{ProviderConfig, ProviderKind};
 use crate::model::{Flag, Time};
@@ -61,12 +62,10 @@ impl Unleash {
     ) -> Result<Self, ProviderError> {
         let project = require(pc, &pc.project, "unleash needs `project`")?;
         let environment = require(pc, &pc.environment, "unleash needs `environment`")?;
-        let base = require_base_url(
-            pc,
-            "unleash needs `base_url` (your Unleash server, e.g. https://unleash.example.com)",
-        )?;
-        let token = ctx.token(pc, "token")?;
-        let http = HttpClient::new(&pc.name, &base, Auth::Raw(token), cfg)?;
+        let no_base =
+            "unleash needs `base_url` (your Unleash server, e.g. https://unleash.example.com)";
+        let token = TokenUse::Required("token", Auth::Raw);
+        let http = http_client(pc, ctx, cfg, no_base, token)?;
         Ok(Unleash {
             basics: Basics::new(pc, ProviderKind::Unleash),
             project,
