@@ -338,7 +338,7 @@ impl Alertmanager {
         }
     }
 
-    async fn run(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
+    async fn run(&self, plan: &Plan, _idempotency_key: &str) -> Result<ExecResult, ProviderError> {
         let req = plan.requests.first().ok_or_else(|| {
             ProviderError::new(
                 &self.basics.name,

@@ -311,7 +311,11 @@ impl LaunchDarkly {
         })
     }
 
-    async fn apply(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
+    async fn apply(
+        &self,
+        plan: &Plan,
+        _idempotency_key: &str,
+    ) -> Result<ExecResult, ProviderError> {
         let WriteOp::FlagSet { key, on, .. } = &plan.op else {
             return Err(ProviderError::unsupported(
                 &self.basics.name,

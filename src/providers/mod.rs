@@ -62,10 +62,10 @@ macro_rules! provider_basics {
 }
 
 /// `Provider::plan` and `Provider::execute` handed to the provider's own
-/// `async fn $plan(&self, &WriteOp, &PlanCtx)` and `async fn $exec(&self,
-/// &Plan)`, or with `keyed`, `async fn $exec(&self, &Plan, idempotency_key: &str)`.
+/// `async fn $plan(&self, &WriteOp, &PlanCtx)` and
+/// `async fn $exec(&self, &Plan, idempotency_key: &str)`.
 macro_rules! delegate_writes {
-    ($plan:ident, $exec:ident, keyed) => {
+    ($plan:ident, $exec:ident) => {
         fn plan<'a>(
             &'a self,
             op: &'a $crate::ops::WriteOp,
@@ -79,22 +79,6 @@ macro_rules! delegate_writes {
             idempotency_key: &'a str,
         ) -> $crate::providers::BoxFut<'a, Result<$crate::ops::ExecResult, ProviderError>> {
             Box::pin(self.$exec(plan, idempotency_key))
-        }
-    };
-    ($plan:ident, $exec:ident) => {
-        fn plan<'a>(
-            &'a self,
-            op: &'a $crate::ops::WriteOp,
-            ctx: &'a $crate::ops::PlanCtx,
-        ) -> $crate::providers::BoxFut<'a, Result<$crate::ops::Plan, ProviderError>> {
-            Box::pin(self.$plan(op, ctx))
-        }
-        fn execute<'a>(
-            &'a self,
-            plan: &'a $crate::ops::Plan,
-            _idempotency_key: &'a str,
-        ) -> $crate::providers::BoxFut<'a, Result<$crate::ops::ExecResult, ProviderError>> {
-            Box::pin(self.$exec(plan))
         }
     };
 }
@@ -495,40 +479,25 @@ fn shared<P: Provider + 'static>(
     built.map(|p| Arc::new(p) as Arc<dyn Provider>)
 }
 
-const BUILDERS: &[(ProviderKind, Builder)] = &[
-    (ProviderKind::Github, |pc, ctx| {
-        shared(github::Github::new(pc, ctx))
-    }),
-    (ProviderKind::Vercel, |pc, ctx| {
-        shared(vercel::Vercel::new(pc, ctx))
-    }),
-    (ProviderKind::Flagd, |pc, ctx| {
-        shared(flagd::Flagd::new(pc, ctx))
-    }),
-    (ProviderKind::Launchdarkly, |pc, ctx| {
-        shared(launchdarkly::LaunchDarkly::new(pc, ctx))
-    }),
-    (ProviderKind::Unleash, |pc, ctx| {
-        shared(unleash::Unleash::new(pc, ctx))
-    }),
-    (ProviderKind::Pagerduty, |pc, ctx| {
-        shared(pagerduty::PagerDuty::new(pc, ctx))
-    }),
-    (ProviderKind::Alertmanager, |pc, ctx| {
-        shared(alertmanager::Alertmanager::new(pc, ctx))
-    }),
-    (ProviderKind::Opsgenie, |pc, ctx| {
-        shared(opsgenie::Opsgenie::new(pc, ctx))
-    }),
-    (ProviderKind::Sentry, |pc, ctx| {
-        shared(sentry::Sentry::new(pc, ctx))
-    }),
-    (ProviderKind::Prometheus, |pc, ctx| {
-        shared(prometheus::Prometheus::new(pc, ctx))
-    }),
-    (ProviderKind::Datadog, |pc, ctx| {
-        shared(datadog::Datadog::new(pc, ctx))
-    }),
+/// `(kind, constructor)` rows: each type's `new(pc, ctx)`, shared.
+macro_rules! builders {
+    ($($kind:ident => $ty:ty),* $(,)?) => {
+        &[$((ProviderKind::$kind, |pc, ctx| shared(<$ty>::new(pc, ctx)))),*]
+    };
+}
+
+const BUILDERS: &[(ProviderKind, Builder)] = builders![
+    Github => github::Github,
+    Vercel => vercel::Vercel,
+    Flagd => flagd::Flagd,
+    Launchdarkly => launchdarkly::LaunchDarkly,
+    Unleash => unleash::Unleash,
+    Pagerduty => pagerduty::PagerDuty,
+    Alertmanager => alertmanager::Alertmanager,
+    Opsgenie => opsgenie::Opsgenie,
+    Sentry => sentry::Sentry,
+    Prometheus => prometheus::Prometheus,
+    Datadog => datadog::Datadog,
 ];
 
 /// Build one provider from its config. A failure becomes a `Broken`

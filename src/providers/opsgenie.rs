@@ -253,7 +253,7 @@ impl Opsgenie {
         })
     }
 
-    async fn run(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
+    async fn run(&self, plan: &Plan, _idempotency_key: &str) -> Result<ExecResult, ProviderError> {
         let (url, _) = self.write_request(&plan.op, &PlanCtx::default())?;
         let req = plan.requests.first().ok_or_else(|| {
             ProviderError::new(

@@ -410,7 +410,7 @@ impl PagerDuty {
         })
     }
 
-    async fn run(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
+    async fn run(&self, plan: &Plan, _idempotency_key: &str) -> Result<ExecResult, ProviderError> {
         let (method, url, _) = self.write_request(&plan.op, &PlanCtx::default())?;
         let from = self.writer_email()?;
         let req = plan.requests.first().ok_or_else(|| {

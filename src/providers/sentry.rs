@@ -271,7 +271,7 @@ impl Sentry {
         })
     }
 
-    async fn run(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
+    async fn run(&self, plan: &Plan, _idempotency_key: &str) -> Result<ExecResult, ProviderError> {
         let (id, _) = self.write_request(&plan.op)?;
         let req = plan.requests.first().ok_or_else(|| {
             ProviderError::new(

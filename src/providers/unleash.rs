@@ -243,7 +243,11 @@ impl Unleash {
         ))
     }
 
-    async fn apply(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
+    async fn apply(
+        &self,
+        plan: &Plan,
+        _idempotency_key: &str,
+    ) -> Result<ExecResult, ProviderError> {
         let WriteOp::FlagSet { key, on, .. } = &plan.op else {
             return Err(ProviderError::unsupported(
                 &self.basics.name,

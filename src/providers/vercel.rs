@@ -674,7 +674,7 @@ impl Provider for Vercel {
             _ => false,
         }
     }
-    delegate_writes!(plan_write, execute_write, keyed);
+    delegate_writes!(plan_write, execute_write);
 }
 
 /// Decode `body` with every wire type this provider reads (the decoders of

@@ -472,7 +472,11 @@ impl Flagd {
     }
 
     /// `Provider::execute`: the planned edit of the file.
-    async fn execute_write(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
+    async fn execute_write(
+        &self,
+        plan: &Plan,
+        _idempotency_key: &str,
+    ) -> Result<ExecResult, ProviderError> {
         let plan = plan.clone();
         self.blocking("file writer task failed; check the file", move |me| {
             me.apply(&plan)

@@ -316,7 +316,7 @@ impl Provider for Github {
             _ => false,
         }
     }
-    delegate_writes!(plan_write, execute_write, keyed);
+    delegate_writes!(plan_write, execute_write);
 }
 
 #[cfg(test)]
