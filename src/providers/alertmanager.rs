@@ -112,8 +112,8 @@ fn filter_expr(m: &Matcher) -> String {
 }
 
 impl Alertmanager {
-    new_with_default_http!();
-
+    /// Alerts and silences of one Alertmanager (no auth of its own); `cfg`
+    /// replaces the HTTP settings of `timeout` (tests shrink waits).
     pub fn with_http_config(
         pc: &ProviderConfig,
         ctx: &BuildCtx<'_>,
@@ -141,6 +141,8 @@ impl Alertmanager {
                 .collect(),
         })
     }
+
+    new_with_default_http!();
 
     fn severity_of(&self, labels: &BTreeMap<String, String>) -> Severity {
         labels

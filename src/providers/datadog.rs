@@ -97,8 +97,8 @@ pub struct Datadog {
 }
 
 impl Datadog {
-    new_with_default_http!();
-
+    /// The `[[slo]]` entries with a `datadog_id`, read with the API and
+    /// application keys; `cfg` replaces the HTTP settings of `timeout`.
     pub fn with_http_config(
         pc: &ProviderConfig,
         ctx: &BuildCtx<'_>,
@@ -153,6 +153,8 @@ impl Datadog {
             page_limit: PAGE_LIMIT,
         })
     }
+
+    new_with_default_http!();
 
     /// Items per list page (default [`PAGE_LIMIT`]).
     pub fn with_page_limit(mut self, n: usize) -> Self {

@@ -105,8 +105,8 @@ fn ms_to_time(ms: i64) -> Option<Time> {
 }
 
 impl LaunchDarkly {
-    new_with_default_http!();
-
+    /// The flags of one LaunchDarkly project and environment; `cfg`
+    /// replaces the HTTP settings of `timeout` (tests shrink waits).
     pub fn with_http_config(
         pc: &ProviderConfig,
         ctx: &BuildCtx<'_>,
@@ -124,6 +124,8 @@ impl LaunchDarkly {
             http,
         })
     }
+
+    new_with_default_http!();
 
     fn err(&self, kind: ErrorKind, detail: impl AsRef<str>) -> ProviderError {
         ProviderError::new(&self.basics.name, kind, detail)

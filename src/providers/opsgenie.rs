@@ -98,8 +98,8 @@ struct RequestStatus {
 }
 
 impl Opsgenie {
-    new_with_default_http!();
-
+    /// The alerts API with a `GenieKey` (EU accounts set `base_url`);
+    /// `cfg` replaces the HTTP settings of `timeout` (tests shrink waits).
     pub fn with_http_config(
         pc: &ProviderConfig,
         ctx: &BuildCtx<'_>,
@@ -115,6 +115,8 @@ impl Opsgenie {
             request_check_pause: pause,
         })
     }
+
+    new_with_default_http!();
 
     fn normalize(&self, a: OgAlert) -> Incident {
         let status = if a.status.as_deref() == Some("closed") {

@@ -133,9 +133,8 @@ fn opt_text(s: Option<&str>) -> Option<SafeText> {
 }
 
 impl PagerDuty {
-    new_with_default_http!();
-
-    /// Like `new` with explicit HTTP settings (tests shrink the waits).
+    /// Incidents and on-call of a PagerDuty account, optionally limited to
+    /// `services`/`teams`; `cfg` replaces the HTTP settings of `timeout`.
     pub fn with_http_config(
         pc: &ProviderConfig,
         ctx: &BuildCtx<'_>,
@@ -162,6 +161,8 @@ impl PagerDuty {
             service_names,
         })
     }
+
+    new_with_default_http!();
 
     fn severity_of(&self, i: &PdIncident<'_>) -> Severity {
         i.priority

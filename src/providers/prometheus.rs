@@ -168,8 +168,6 @@ pub struct Prometheus {
 }
 
 impl Prometheus {
-    new_with_default_http!();
-
     /// Build from the provider config, picking up the `[[slo]]` entries that
     /// name it and (for the first Prometheus provider) the Sloth files.
     pub fn with_http_config(
@@ -193,6 +191,8 @@ impl Prometheus {
             eval_time: Mutex::new(None),
         })
     }
+
+    new_with_default_http!();
 
     /// Evaluate at a fixed time (unix seconds) instead of now.
     pub fn set_eval_time(&self, t: Option<f64>) {

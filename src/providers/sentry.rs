@@ -78,8 +78,8 @@ fn nonempty(s: &Option<String>) -> Option<&str> {
 }
 
 impl Sentry {
-    new_with_default_http!();
-
+    /// The issues of one organization, read with a bearer auth token;
+    /// `cfg` replaces the HTTP settings of `timeout` (tests shrink waits).
     pub fn with_http_config(
         pc: &ProviderConfig,
         ctx: &BuildCtx<'_>,
@@ -99,6 +99,8 @@ impl Sentry {
             severity: ctx.config.severity.clone(),
         })
     }
+
+    new_with_default_http!();
 
     fn normalize(&self, i: SIssue) -> Incident {
         let assignee = i

@@ -53,8 +53,8 @@ struct FeatureEnv {
 }
 
 impl Unleash {
-    new_with_default_http!();
-
+    /// The features of one Unleash project and environment (Admin API);
+    /// `cfg` replaces the HTTP settings of `timeout`.
     pub fn with_http_config(
         pc: &ProviderConfig,
         ctx: &BuildCtx<'_>,
@@ -73,6 +73,8 @@ impl Unleash {
             http,
         })
     }
+
+    new_with_default_http!();
 
     fn err(&self, kind: ErrorKind, detail: impl AsRef<str>) -> ProviderError {
         ProviderError::new(&self.basics.name, kind, detail)
