@@ -417,9 +417,7 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-/// Decode `body` with every wire type this provider reads (the decoders of
-/// the fetch and write paths), for the fuzz targets and property tests:
-/// any input is a value or a `ProviderError`, never a panic.
+/// This provider's part of [`super::decode_wire`].
 pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
     super::http::first_error([
         super::http::decode_json::<Vec<AmAlert>>("fuzz", "GET /api/v2/alerts", body).map(drop),

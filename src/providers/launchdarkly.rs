@@ -441,9 +441,7 @@ impl Provider for LaunchDarkly {
     delegate_writes!(make_plan, apply);
 }
 
-/// Decode `body` with every wire type this provider reads (the decoders of
-/// the fetch and write paths), for the fuzz targets and property tests:
-/// any input is a value or a `ProviderError`, never a panic.
+/// This provider's part of [`super::decode_wire`].
 pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
     super::http::first_error([
         super::http::decode_json::<Page>("fuzz", "GET flags", body).map(drop),

@@ -339,9 +339,7 @@ impl Provider for Opsgenie {
     delegate_writes!(make_plan, run);
 }
 
-/// Decode `body` with every wire type this provider reads (the decoders of
-/// the fetch and write paths), for the fuzz targets and property tests:
-/// any input is a value or a `ProviderError`, never a panic.
+/// This provider's part of [`super::decode_wire`].
 pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
     super::http::first_error([
         super::http::decode_json::<OgList>("fuzz", "GET /v2/alerts", body).map(drop),

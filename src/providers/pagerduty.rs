@@ -444,8 +444,8 @@ impl PagerDuty {
 }
 
 /// The sequential reads one fetch is given time for (`fetch_deadline`): the
-/// first pages of the incident and on-call lists (read side by side); a longer list takes longer and is
-/// cut off by the poller, as before.
+/// first pages of the incident and on-call lists (read side by side); a
+/// longer list takes longer and is cut off by the poller, as before.
 const FETCH_REQUESTS: u32 = 4;
 
 impl Provider for PagerDuty {
@@ -484,9 +484,7 @@ impl Provider for PagerDuty {
     delegate_writes!(make_plan, run);
 }
 
-/// Decode `body` with every wire type this provider reads (the decoders of
-/// the fetch and write paths), for the fuzz targets and property tests:
-/// any input is a value or a `ProviderError`, never a panic.
+/// This provider's part of [`super::decode_wire`].
 pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
     super::http::first_error([
         super::http::decode_json::<IncidentList>("fuzz", "GET /incidents", body).map(drop),

@@ -633,9 +633,7 @@ impl Provider for Prometheus {
     }
 }
 
-/// Decode `body` with every wire type this provider reads (the decoders of
-/// the fetch and write paths), for the fuzz targets and property tests:
-/// any input is a value or a `ProviderError`, never a panic.
+/// This provider's part of [`super::decode_wire`].
 pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
     super::http::decode_json::<Envelope>("fuzz", "GET /api/v1/query", body).map(drop)
 }

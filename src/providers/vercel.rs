@@ -677,9 +677,7 @@ impl Provider for Vercel {
     delegate_writes!(plan_write, execute_write);
 }
 
-/// Decode `body` with every wire type this provider reads (the decoders of
-/// the fetch and write paths), for the fuzz targets and property tests:
-/// any input is a value or a `ProviderError`, never a panic.
+/// This provider's part of [`super::decode_wire`].
 pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
     super::http::first_error([
         super::http::decode_json::<VList>("fuzz", "GET deployments", body).map(drop),
