@@ -16,10 +16,10 @@
 //!   (harmless, and the executor never retries blindly); expiring twice is a
 //!   no-op.
 
-use super::http::{self, Auth, HttpClient, HttpConfig};
-use super::{BoxFut, BuildCtx, ErrorKind, Provider, ProviderError};
+use super::http::{self, HttpClient, HttpConfig};
+use super::{Basics, BuildCtx, ErrorKind, Provider, ProviderError, TokenUse, http_client};
 use crate::config::{ProviderConfig, ProviderKind, SeverityMatrix};
-use crate::model::{Fetched, Incident, IncidentStatus, Severity, Time};
+use crate::model::{Incident, IncidentStatus, Severity, Time};
 use crate::ops::{ExecResult, Matcher, Plan, PlanCtx, Precondition, WriteOp};
 use crate::text::SafeText;
 use reqwest::Method;
@@ -28,12 +28,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub struct Alertmanager {
-    name: String,
+    basics: Basics,
     http: HttpClient,
     severity: SeverityMatrix,
     /// `[[service]]` name → labels that identify its alerts.
     services: Vec<(String, BTreeMap<String, String>)>,
-    poll: Duration,
 }
 
 #[derive(Deserialize)]
@@ -113,34 +112,24 @@ fn filter_expr(m: &Matcher) -> String {
 }
 
 impl Alertmanager {
-    pub fn new(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Result<Self, ProviderError> {
-        Self::with_http_config(pc, ctx, HttpConfig::from_timeout(pc.timeout()))
-    }
-
+    /// Alerts and silences of one Alertmanager (no auth of its own); `cfg`
+    /// replaces the HTTP settings of `timeout` (tests shrink waits).
     pub fn with_http_config(
         pc: &ProviderConfig,
         ctx: &BuildCtx<'_>,
         cfg: HttpConfig,
     ) -> Result<Self, ProviderError> {
-        let base = pc.base_url().ok_or_else(|| {
-            ProviderError::config(
-                &pc.name,
-                "alertmanager needs base_url (e.g. http://localhost:9093)",
-            )
-        })?;
         // Alertmanager has no auth of its own; a proxy may add a bearer token
         // when one is configured explicitly.
-        let auth = match &pc.token {
-            Some(r) => Auth::Bearer(
-                ctx.secrets
-                    .get(r)
-                    .map_err(|e| ProviderError::config(&pc.name, format!("token: {e}")))?,
-            ),
-            None => Auth::None,
-        };
-        let http = HttpClient::new(&pc.name, &base, auth, cfg)?;
+        let http = http_client(
+            pc,
+            ctx,
+            cfg,
+            "alertmanager needs base_url (e.g. http://localhost:9093)",
+            TokenUse::OptionalBearer,
+        )?;
         Ok(Alertmanager {
-            name: pc.name.clone(),
+            basics: Basics::new(pc, ProviderKind::Alertmanager),
             http,
             severity: ctx.config.severity.clone(),
             services: ctx
@@ -150,9 +139,10 @@ impl Alertmanager {
                 .filter(|s| !s.alert_labels.is_empty())
                 .map(|s| (s.name.clone(), s.alert_labels.clone()))
                 .collect(),
-            poll: pc.poll(),
         })
     }
+
+    new_with_default_http!();
 
     fn severity_of(&self, labels: &BTreeMap<String, String>) -> Severity {
         labels
@@ -203,7 +193,7 @@ impl Alertmanager {
                 })
             });
         Incident {
-            provider: SafeText::line(&self.name),
+            provider: SafeText::line(&self.basics.name),
             id: SafeText::line(&a.fingerprint),
             severity: self.severity_of(&a.labels),
             title: SafeText::line(&title),
@@ -249,13 +239,13 @@ impl Alertmanager {
             } => {
                 if matchers.is_empty() {
                     return Err(ProviderError::config(
-                        &self.name,
+                        &self.basics.name,
                         "a silence needs at least one matcher",
                     ));
                 }
                 if *duration_secs == 0 {
                     return Err(ProviderError::config(
-                        &self.name,
+                        &self.basics.name,
                         "a silence needs a positive duration",
                     ));
                 }
@@ -287,7 +277,7 @@ impl Alertmanager {
                 Ok(Plan {
                     precondition: Precondition::None,
                     op: op.clone(),
-                    provider: self.name.clone(),
+                    provider: self.basics.name.clone(),
                     summary: format!(
                         "silence alerts matching {} for {} (matches {}, {firing} firing)",
                         op.target(),
@@ -323,7 +313,7 @@ impl Alertmanager {
                 Ok(Plan {
                     precondition: Precondition::None,
                     op: op.clone(),
-                    provider: self.name.clone(),
+                    provider: self.basics.name.clone(),
                     summary: format!(
                         "expire silence {} ({}, {})",
                         SafeText::line(&s.id),
@@ -343,16 +333,20 @@ impl Alertmanager {
                 })
             }
             other => Err(ProviderError::op_unsupported(
-                &self.name,
+                &self.basics.name,
                 "Alertmanager",
                 other,
             )),
         }
     }
 
-    async fn run(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
+    async fn run(&self, plan: &Plan, _idempotency_key: &str) -> Result<ExecResult, ProviderError> {
         let req = plan.requests.first().ok_or_else(|| {
-            ProviderError::new(&self.name, ErrorKind::Config, "the plan has no request")
+            ProviderError::new(
+                &self.basics.name,
+                ErrorKind::Config,
+                "the plan has no request",
+            )
         })?;
         match &plan.op {
             WriteOp::SilenceCreate { .. } => {
@@ -392,7 +386,7 @@ impl Alertmanager {
                 })
             }
             other => Err(ProviderError::op_unsupported(
-                &self.name,
+                &self.basics.name,
                 "Alertmanager",
                 other,
             )),
@@ -400,47 +394,18 @@ impl Alertmanager {
     }
 }
 
+/// One fetch is a single read: `GET /api/v2/alerts`.
+const FETCH_REQUESTS: u32 = 1;
+
 impl Provider for Alertmanager {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Alertmanager
-    }
-    fn poll_interval(&self) -> Duration {
-        self.poll
-    }
-    fn fetch_deadline(&self) -> Duration {
-        self.http.config().fetch_deadline(1)
-    }
-    fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
-        Box::pin(async move {
-            Ok(Fetched {
-                incidents: self.incidents().await?,
-                ..Default::default()
-            })
-        })
-    }
+    provider_basics!(fetch_requests: FETCH_REQUESTS, fetch: incidents <- incidents);
     fn supports(&self, op: &WriteOp) -> bool {
         matches!(
             op,
             WriteOp::SilenceCreate { .. } | WriteOp::SilenceExpire { .. }
         )
     }
-    fn plan<'a>(
-        &'a self,
-        op: &'a WriteOp,
-        ctx: &'a PlanCtx,
-    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
-        Box::pin(self.make_plan(op, ctx))
-    }
-    fn execute<'a>(
-        &'a self,
-        plan: &'a Plan,
-        _idempotency_key: &'a str,
-    ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
-        Box::pin(self.run(plan))
-    }
+    delegate_writes!(make_plan, run);
 }
 
 /// "1 alert", "3 alerts".
@@ -452,9 +417,7 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-/// Decode `body` with every wire type this provider reads (the decoders of
-/// the fetch and write paths), for the fuzz targets and property tests:
-/// any input is a value or a `ProviderError`, never a panic.
+/// This provider's part of [`super::decode_wire`].
 pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
     super::http::first_error([
         super::http::decode_json::<Vec<AmAlert>>("fuzz", "GET /api/v2/alerts", body).map(drop),

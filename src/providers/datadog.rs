@@ -13,9 +13,11 @@
 //! rename them or set their service (else the `service:` tag).
 
 use super::http::{Auth, HttpClient, HttpConfig, seg};
-use super::{BoxFut, BuildCtx, ErrorKind, Provider, ProviderError};
+use super::{
+    Basics, BuildCtx, ErrorKind, Provider, ProviderError, placeholder_slo, slo_fetch_deadline,
+};
 use crate::config::{ProviderConfig, ProviderKind, SecretRef, parse_duration};
-use crate::model::{BURN_WINDOWS, BurnRates, Fetched, Slo};
+use crate::model::{BURN_WINDOWS, BurnRates, Slo};
 use crate::slo;
 use crate::text::SafeText;
 use futures::StreamExt;
@@ -85,9 +87,8 @@ struct Wanted {
 }
 
 pub struct Datadog {
-    name: String,
+    basics: Basics,
     http: HttpClient,
-    poll: Duration,
     wanted: Vec<Wanted>,
     /// `[[slo]]` entries naming this provider without a `datadog_id`.
     misconfigured: Vec<(String, Option<String>, f64)>,
@@ -96,11 +97,9 @@ pub struct Datadog {
 }
 
 impl Datadog {
-    pub fn new(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Result<Self, ProviderError> {
-        Self::with_http(pc, ctx, HttpConfig::from_timeout(pc.timeout()))
-    }
-
-    pub fn with_http(
+    /// The `[[slo]]` entries with a `datadog_id`, read with the API and
+    /// application keys; `cfg` replaces the HTTP settings of `timeout`.
+    pub fn with_http_config(
         pc: &ProviderConfig,
         ctx: &BuildCtx<'_>,
         cfg: HttpConfig,
@@ -112,22 +111,14 @@ impl Datadog {
             .ok_or_else(|| {
                 ProviderError::config(&pc.name, "a datadog provider needs `site` or `base_url`")
             })?;
-        let api = ctx
-            .secrets
-            .get(&pc.token_ref())
-            .map_err(|e| ProviderError::config(&pc.name, format!("API key (DD-API-KEY): {e}")))?;
+        let api = ctx.token(pc, "API key (DD-API-KEY)")?;
         let app_ref: &SecretRef = pc.app_key.as_ref().ok_or_else(|| {
             ProviderError::config(
                 &pc.name,
                 "reads need an application key: set `app_key = { env = \"DD_APP_KEY\" }` (sent as DD-APPLICATION-KEY)",
             )
         })?;
-        let app = ctx.secrets.get(app_ref).map_err(|e| {
-            ProviderError::config(
-                &pc.name,
-                format!("application key (DD-APPLICATION-KEY): {e}"),
-            )
-        })?;
+        let app = ctx.secret(pc, app_ref, "application key (DD-APPLICATION-KEY)")?;
         let http = HttpClient::new(
             &pc.name,
             &base,
@@ -150,16 +141,20 @@ impl Datadog {
             }
         }
         Ok(Datadog {
-            name: pc.name.clone(),
+            basics: Basics {
+                // 9 history calls per SLO: poll every 2 min unless configured.
+                poll: pc.poll.unwrap_or(Duration::from_secs(120)),
+                ..Basics::new(pc, ProviderKind::Datadog)
+            },
             http,
-            // 9 history calls per SLO: poll every 2 min unless configured.
-            poll: pc.poll.unwrap_or(Duration::from_secs(120)),
             wanted,
             misconfigured,
             now: Mutex::new(None),
             page_limit: PAGE_LIMIT,
         })
     }
+
+    new_with_default_http!();
 
     /// Items per list page (default [`PAGE_LIMIT`]).
     pub fn with_page_limit(mut self, n: usize) -> Self {
@@ -199,7 +194,7 @@ impl Datadog {
             let page: ListResp = self.http.get_json(&url, &q).await?;
             let items = page.data.ok_or_else(|| {
                 ProviderError::new(
-                    &self.name,
+                    &self.basics.name,
                     ErrorKind::Shape,
                     "GET /api/v1/slo: no `data` list",
                 )
@@ -211,7 +206,11 @@ impl Datadog {
             }
             offset += self.page_limit;
         }
-        tracing::warn!("{}: SLO list cut after {} items", self.name, out.len());
+        tracing::warn!(
+            "{}: SLO list cut after {} items",
+            self.basics.name,
+            out.len()
+        );
         Ok(out)
     }
 
@@ -233,7 +232,7 @@ impl Datadog {
         want: Option<&Wanted>,
         now: i64,
     ) -> Result<Slo, ProviderError> {
-        let shape = |m: String| ProviderError::config(&self.name, m);
+        let shape = |m: String| ProviderError::config(&self.basics.name, m);
         let (timeframe, target) = primary_threshold(s)
             .ok_or_else(|| shape("no threshold (timeframe and target) in the SLO".into()))?;
         let window_secs = parse_duration(&timeframe)
@@ -295,27 +294,14 @@ impl Datadog {
             burn_rates: burn,
             alerts,
             gate,
-            provider: SafeText::line(&self.name),
+            provider: SafeText::line(&self.basics.name),
             history: Vec::new(),
             error: None,
         })
     }
 
     fn placeholder(&self, name: &str, service: Option<&str>, objective: f64, error: &str) -> Slo {
-        Slo {
-            name: SafeText::line(name),
-            service: service.map(SafeText::line),
-            objective,
-            window: "30d".into(),
-            error_budget_remaining: None,
-            budget_burned_7d: None,
-            burn_rates: BurnRates::default(),
-            alerts: slo::mwmbr_alerts(&BurnRates::default()),
-            gate: slo::gate(None, &[]),
-            provider: SafeText::line(&self.name),
-            history: Vec::new(),
-            error: Some(SafeText::line(error)),
-        }
+        placeholder_slo(&self.basics.name, name, service, objective, "30d", error)
     }
 
     pub async fn fetch_slos(&self) -> Result<Vec<Slo>, ProviderError> {
@@ -394,7 +380,7 @@ impl Datadog {
                 *objective,
                 &format!(
                     "[[slo]] {name:?} names datadog provider {:?} but has no `datadog_id`",
-                    self.name
+                    self.basics.name
                 ),
             ));
         }
@@ -432,37 +418,22 @@ fn service_tag(s: &DdSlo) -> Option<String> {
 }
 
 impl Provider for Datadog {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Datadog
-    }
-
-    fn poll_interval(&self) -> Duration {
-        self.poll
-    }
+    provider_basics!(fetch: slos <- fetch_slos);
 
     fn fetch_deadline(&self) -> Duration {
+        // 9 history calls per SLO (budgeted for at least 4 SLOs), plus 2 rounds.
         let n = self.wanted.len().max(4);
-        let rounds = (n * 9).div_ceil(HISTORY_CONCURRENCY * SLO_CONCURRENCY) + 2;
-        self.http.config().fetch_deadline(rounds as u32)
-    }
-
-    fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
-        Box::pin(async move {
-            Ok(Fetched {
-                slos: self.fetch_slos().await?,
-                ..Default::default()
-            })
-        })
+        slo_fetch_deadline(
+            self.http.config(),
+            n,
+            9,
+            HISTORY_CONCURRENCY * SLO_CONCURRENCY,
+            2,
+        )
     }
 }
 
-/// Decode `body` with every wire type this provider reads (the decoders of
-/// the fetch and write paths), for the fuzz targets and property tests:
-/// any input is a value or a `ProviderError`, never a panic.
+/// This provider's part of [`super::decode_wire`].
 pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
     super::http::first_error([
         super::http::decode_json::<ListResp>("fuzz", "GET /api/v1/slo", body).map(drop),

@@ -14,17 +14,18 @@
 //!   Never retried. 405 (approval required) and 409 (conflict) are explained.
 
 use super::http::{Auth, HttpClient, HttpConfig, seg};
-use super::{BoxFut, ErrorKind, Provider, ProviderError};
+use super::{
+    Basics, BuildCtx, ErrorKind, Provider, ProviderError, TokenUse, http_client, is_flag_set,
+    require,
+};
 use crate::config::{ProviderConfig, ProviderKind};
-use crate::model::{Fetched, Flag, Time};
+use crate::model::{Flag, Time};
 use crate::ops::{ExecResult, Plan, PlanCtx, PlannedRequest, Precondition, WriteOp};
-use crate::secrets::SecretSource;
 use crate::text::SafeText;
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 pub const API_VERSION: &str = "20240415";
 pub const SEMANTIC_PATCH: &str = "application/json; domain-model=launchdarkly.semanticpatch";
@@ -32,11 +33,10 @@ pub const SEMANTIC_PATCH: &str = "application/json; domain-model=launchdarkly.se
 pub const PAGE_LIMIT: usize = 100;
 
 pub struct LaunchDarkly {
-    name: String,
+    basics: Basics,
     project: String,
     environment: String,
     http: HttpClient,
-    poll: Duration,
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,41 +105,30 @@ fn ms_to_time(ms: i64) -> Option<Time> {
 }
 
 impl LaunchDarkly {
-    pub fn new(pc: &ProviderConfig, secrets: &dyn SecretSource) -> Result<Self, ProviderError> {
-        Self::with_http_config(pc, secrets, HttpConfig::from_timeout(pc.timeout()))
-    }
-
+    /// The flags of one LaunchDarkly project and environment; `cfg`
+    /// replaces the HTTP settings of `timeout` (tests shrink waits).
     pub fn with_http_config(
         pc: &ProviderConfig,
-        secrets: &dyn SecretSource,
+        ctx: &BuildCtx<'_>,
         cfg: HttpConfig,
     ) -> Result<Self, ProviderError> {
-        let need = |v: &Option<String>, k: &str| {
-            v.clone()
-                .filter(|s| !s.trim().is_empty())
-                .ok_or_else(|| ProviderError::config(&pc.name, format!("launchdarkly needs `{k}`")))
-        };
-        let project = need(&pc.project, "project")?;
-        let environment = need(&pc.environment, "environment")?;
-        let base = pc
-            .base_url()
-            .ok_or_else(|| ProviderError::config(&pc.name, "no base_url"))?;
-        let token = secrets
-            .get(&pc.token_ref())
-            .map_err(|e| ProviderError::config(&pc.name, format!("token: {e}")))?;
-        let http = HttpClient::new(&pc.name, &base, Auth::Raw(token), cfg)?
+        let project = require(pc, &pc.project, "launchdarkly needs `project`")?;
+        let environment = require(pc, &pc.environment, "launchdarkly needs `environment`")?;
+        let token = TokenUse::Required("token", Auth::Raw);
+        let http = http_client(pc, ctx, cfg, "no base_url", token)?
             .with_header("LD-API-Version", API_VERSION);
         Ok(LaunchDarkly {
-            name: pc.name.clone(),
+            basics: Basics::new(pc, ProviderKind::Launchdarkly),
             project,
             environment,
             http,
-            poll: pc.poll(),
         })
     }
 
+    new_with_default_http!();
+
     fn err(&self, kind: ErrorKind, detail: impl AsRef<str>) -> ProviderError {
-        ProviderError::new(&self.name, kind, detail)
+        ProviderError::new(&self.basics.name, kind, detail)
     }
 
     fn flags_url(&self) -> String {
@@ -166,7 +155,7 @@ impl LaunchDarkly {
             )
         })?;
         Ok(Flag {
-            provider: SafeText::line(&self.name),
+            provider: SafeText::line(&self.basics.name),
             key: f.key.clone(),
             name: f
                 .name
@@ -208,7 +197,7 @@ impl LaunchDarkly {
                 return Ok(out);
             }
         }
-        tracing::warn!("{}: stopped after {max_pages} pages", self.name);
+        tracing::warn!("{}: stopped after {max_pages} pages", self.basics.name);
         Ok(out)
     }
 
@@ -233,7 +222,10 @@ impl LaunchDarkly {
             ..
         } = op
         else {
-            return Err(ProviderError::unsupported(&self.name, op.action_name()));
+            return Err(ProviderError::unsupported(
+                &self.basics.name,
+                op.action_name(),
+            ));
         };
         if let Some(e) = environment
             && e != &self.environment
@@ -242,7 +234,7 @@ impl LaunchDarkly {
                 ErrorKind::NotFound,
                 format!(
                     "provider {} serves environment {:?}, not {e:?}",
-                    self.name, self.environment
+                    self.basics.name, self.environment
                 ),
             ));
         }
@@ -295,7 +287,7 @@ impl LaunchDarkly {
         Ok(Plan {
             precondition: Precondition::None,
             op: op.clone(),
-            provider: self.name.clone(),
+            provider: self.basics.name.clone(),
             summary: SafeText::line(&format!(
                 "turn LaunchDarkly flag {shown} {} in {}",
                 state(*on),
@@ -321,10 +313,14 @@ impl LaunchDarkly {
         })
     }
 
-    async fn apply(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
+    async fn apply(
+        &self,
+        plan: &Plan,
+        _idempotency_key: &str,
+    ) -> Result<ExecResult, ProviderError> {
         let WriteOp::FlagSet { key, on, .. } = &plan.op else {
             return Err(ProviderError::unsupported(
-                &self.name,
+                &self.basics.name,
                 plan.op.action_name(),
             ));
         };
@@ -428,58 +424,24 @@ impl LaunchDarkly {
             ),
             _ => return e,
         };
-        let detail = if e.detail.is_empty() {
-            text
-        } else {
-            format!("{text} ({})", e.detail)
-        };
-        self.err(kind, detail)
+        self.err(kind, e.explained(text))
     }
 }
+
+/// The sequential reads one fetch is given time for (`fetch_deadline`): a
+/// few pages of the flag list; a longer list takes longer and is cut off
+/// by the poller, as before.
+const FETCH_REQUESTS: u32 = 4;
 
 impl Provider for LaunchDarkly {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Launchdarkly
-    }
-    fn poll_interval(&self) -> Duration {
-        self.poll
-    }
-    fn fetch_deadline(&self) -> Duration {
-        self.http.config().fetch_deadline(4)
-    }
-    fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
-        Box::pin(async move {
-            Ok(Fetched {
-                flags: self.list().await?,
-                ..Default::default()
-            })
-        })
-    }
+    provider_basics!(fetch_requests: FETCH_REQUESTS, fetch: flags <- list);
     fn supports(&self, op: &WriteOp) -> bool {
-        matches!(op, WriteOp::FlagSet { .. })
+        is_flag_set(op)
     }
-    fn plan<'a>(
-        &'a self,
-        op: &'a WriteOp,
-        ctx: &'a PlanCtx,
-    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
-        Box::pin(self.make_plan(op, ctx))
-    }
-    fn execute<'a>(
-        &'a self,
-        plan: &'a Plan,
-        _idempotency_key: &'a str,
-    ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
-        Box::pin(self.apply(plan))
-    }
+    delegate_writes!(make_plan, apply);
 }
 
-/// Decode `body` with every wire type this provider reads (the decoders of
-/// the fetch and write paths), for the fuzz targets and property tests:
-/// any input is a value or a `ProviderError`, never a panic.
+/// This provider's part of [`super::decode_wire`].
 pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
     super::http::first_error([
         super::http::decode_json::<Page>("fuzz", "GET flags", body).map(drop),

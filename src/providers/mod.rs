@@ -1,6 +1,88 @@
 //! Providers fetch and normalize; they own nothing of the UI. Each one is a
 //! `Provider` trait object; the poller runs each on its own tokio task.
 
+/// `new(pc, ctx)` of an HTTP provider: its `with_http_config` with the
+/// HTTP settings of the configured `timeout`.
+macro_rules! new_with_default_http {
+    () => {
+        /// Build from the config (`build_one`).
+        pub fn new(
+            pc: &$crate::config::ProviderConfig,
+            ctx: &$crate::providers::BuildCtx<'_>,
+        ) -> Result<Self, ProviderError> {
+            let cfg = $crate::providers::http::HttpConfig::from_timeout(pc.timeout());
+            Self::with_http_config(pc, ctx, cfg)
+        }
+    };
+}
+
+/// The `Provider` methods every provider answers from its [`Basics`]
+/// (`self.basics`): `name`, `kind` and `poll_interval`. With
+/// `fetch_requests: N`, also `fetch_deadline` for a fetch of at most `N`
+/// sequential reads on `self.http`. With `fetch: field <- method`, also a
+/// `fetch` that returns `self.method()` as the `field` of `Fetched`.
+macro_rules! provider_basics {
+    () => {
+        fn name(&self) -> &str {
+            &self.basics.name
+        }
+        fn kind(&self) -> $crate::config::ProviderKind {
+            self.basics.kind
+        }
+        fn poll_interval(&self) -> std::time::Duration {
+            self.basics.poll
+        }
+    };
+    (fetch_requests: $n:expr) => {
+        provider_basics!();
+        fn fetch_deadline(&self) -> std::time::Duration {
+            self.http.config().fetch_deadline($n)
+        }
+    };
+    (fetch_requests: $n:expr, fetch: $field:ident <- $method:ident) => {
+        provider_basics!(fetch_requests: $n);
+        provider_basics!(@fetch $field <- $method);
+    };
+    (fetch: $field:ident <- $method:ident) => {
+        provider_basics!();
+        provider_basics!(@fetch $field <- $method);
+    };
+    (@fetch $field:ident <- $method:ident) => {
+        fn fetch(
+            &self,
+        ) -> $crate::providers::BoxFut<'_, Result<$crate::model::Fetched, ProviderError>> {
+            Box::pin(async move {
+                Ok($crate::model::Fetched {
+                    $field: self.$method().await?,
+                    ..Default::default()
+                })
+            })
+        }
+    };
+}
+
+/// `Provider::plan` and `Provider::execute` handed to the provider's own
+/// `async fn $plan(&self, &WriteOp, &PlanCtx)` and
+/// `async fn $exec(&self, &Plan, idempotency_key: &str)`.
+macro_rules! delegate_writes {
+    ($plan:ident, $exec:ident) => {
+        fn plan<'a>(
+            &'a self,
+            op: &'a $crate::ops::WriteOp,
+            ctx: &'a $crate::ops::PlanCtx,
+        ) -> $crate::providers::BoxFut<'a, Result<$crate::ops::Plan, ProviderError>> {
+            Box::pin(self.$plan(op, ctx))
+        }
+        fn execute<'a>(
+            &'a self,
+            plan: &'a $crate::ops::Plan,
+            idempotency_key: &'a str,
+        ) -> $crate::providers::BoxFut<'a, Result<$crate::ops::ExecResult, ProviderError>> {
+            Box::pin(self.$exec(plan, idempotency_key))
+        }
+    };
+}
+
 pub mod alertmanager;
 pub mod datadog;
 pub mod demo;
@@ -18,9 +100,11 @@ pub mod slo_defs;
 pub mod unleash;
 pub mod vercel;
 
+use self::http::Auth;
 use crate::config::{Config, ProviderConfig, ProviderKind};
 use crate::model::Fetched;
 use crate::ops::{ExecResult, Plan, PlanCtx, WriteOp};
+use crate::secrets::Secret;
 use crate::text::SafeText;
 use std::fmt;
 use std::future::Future;
@@ -106,6 +190,16 @@ impl ProviderError {
     pub fn op_unsupported(provider: &str, vendor: &str, op: &WriteOp) -> Self {
         let what = op.action_name();
         Self::unsupported(provider, format!("{what} is not supported by {vendor}"))
+    }
+
+    /// `text`, followed by this error's detail in parentheses when it has
+    /// one: a vendor's explanation of an error of the shared layer.
+    pub fn explained(&self, text: String) -> String {
+        if self.detail.is_empty() {
+            text
+        } else {
+            format!("{text} ({})", self.detail)
+        }
     }
 
     /// The short cause, e.g. "token rejected (401)".
@@ -226,43 +320,197 @@ pub struct BuildCtx<'a> {
     pub secrets: &'a dyn crate::secrets::SecretSource,
 }
 
+impl BuildCtx<'_> {
+    /// The secret `r` of provider `pc`; a failure is a configuration error
+    /// "`what`: <where it looked>".
+    pub fn secret(
+        &self,
+        pc: &ProviderConfig,
+        r: &crate::config::SecretRef,
+        what: &str,
+    ) -> Result<Secret, ProviderError> {
+        self.secrets
+            .get(r)
+            .map_err(|e| ProviderError::config(&pc.name, format!("{what}: {e}")))
+    }
+
+    /// The provider's token (`token`, or the kind's default reference).
+    pub fn token(&self, pc: &ProviderConfig, what: &str) -> Result<Secret, ProviderError> {
+        self.secret(pc, &pc.token_ref(), what)
+    }
+
+    /// For an API with no auth of its own: a bearer token only when one is
+    /// configured explicitly (a proxy in front), else none.
+    pub fn optional_bearer(&self, pc: &ProviderConfig) -> Result<Auth, ProviderError> {
+        match &pc.token {
+            Some(r) => self.secret(pc, r, "token").map(Auth::Bearer),
+            None => Ok(Auth::None),
+        }
+    }
+}
+
+/// How an HTTP provider sends its token.
+pub enum TokenUse {
+    /// A token is required: a missing one is the configuration error
+    /// "`what`: <where it looked>"; `send` says how it goes on the wire.
+    Required(&'static str, fn(Secret) -> Auth),
+    /// An API with no auth of its own: a bearer token only when one is
+    /// configured (a proxy in front).
+    OptionalBearer,
+}
+
+/// The steps every HTTP provider's constructor shares: `base_url` (else the
+/// configuration error `no_base_url`), then the token, then the client.
+pub fn http_client(
+    pc: &ProviderConfig,
+    ctx: &BuildCtx<'_>,
+    cfg: self::http::HttpConfig,
+    no_base_url: &str,
+    token: TokenUse,
+) -> Result<self::http::HttpClient, ProviderError> {
+    let base = require_base_url(pc, no_base_url)?;
+    let auth = match token {
+        TokenUse::Required(what, send) => send(ctx.token(pc, what)?),
+        TokenUse::OptionalBearer => ctx.optional_bearer(pc)?,
+    };
+    self::http::HttpClient::new(&pc.name, &base, auth, cfg)
+}
+
+/// `pc.base_url`, or the configuration error `missing`.
+pub fn require_base_url(pc: &ProviderConfig, missing: &str) -> Result<String, ProviderError> {
+    pc.base_url()
+        .ok_or_else(|| ProviderError::config(&pc.name, missing))
+}
+
+/// `pc.<field>` when set and not blank, or the configuration error `missing`.
+pub fn require(
+    pc: &ProviderConfig,
+    field: &Option<String>,
+    missing: impl AsRef<str>,
+) -> Result<String, ProviderError> {
+    field
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| ProviderError::config(&pc.name, missing))
+}
+
+/// Acknowledge, resolve or note an incident: the writes of the paging
+/// services (PagerDuty, Opsgenie).
+pub fn is_incident_write(op: &WriteOp) -> bool {
+    matches!(
+        op,
+        WriteOp::IncidentAck { .. }
+            | WriteOp::IncidentResolve { .. }
+            | WriteOp::IncidentNote { .. }
+    )
+}
+
+/// Set a flag on or off: the one write of the flag services.
+pub fn is_flag_set(op: &WriteOp) -> bool {
+    matches!(op, WriteOp::FlagSet { .. })
+}
+
+/// What every provider answers the same way (see `provider_basics!`).
+#[derive(Clone, Debug)]
+pub struct Basics {
+    pub name: String,
+    pub kind: ProviderKind,
+    pub poll: Duration,
+}
+
+impl Basics {
+    /// The configured name and poll interval of a provider of `kind`.
+    pub fn new(pc: &ProviderConfig, kind: ProviderKind) -> Self {
+        Basics {
+            name: pc.name.clone(),
+            kind,
+            poll: pc.poll(),
+        }
+    }
+}
+
+/// The fetch deadline of an SLO provider (Datadog, Prometheus): `per_slo`
+/// queries for each of `slos` SLOs, `in_flight` at once, plus `extra`
+/// sequential reads (listing, clock...).
+pub fn slo_fetch_deadline(
+    http: &self::http::HttpConfig,
+    slos: usize,
+    per_slo: usize,
+    in_flight: usize,
+    extra: usize,
+) -> Duration {
+    let rounds = (slos * per_slo).div_ceil(in_flight) + extra;
+    http.fetch_deadline(rounds as u32)
+}
+
+/// An SLO of provider `provider` that could not be read: its configured
+/// name, service, objective and window, and why (Datadog, Prometheus).
+pub fn placeholder_slo(
+    provider: &str,
+    name: &str,
+    service: Option<&str>,
+    objective: f64,
+    window: &str,
+    error: &str,
+) -> crate::model::Slo {
+    use crate::model::BurnRates;
+    crate::model::Slo {
+        name: SafeText::line(name),
+        service: service.map(SafeText::line),
+        objective,
+        window: window.to_string(),
+        error_budget_remaining: None,
+        budget_burned_7d: None,
+        burn_rates: BurnRates::default(),
+        alerts: crate::slo::mwmbr_alerts(&BurnRates::default()),
+        gate: crate::slo::gate(None, &[]),
+        provider: SafeText::line(provider),
+        history: Vec::new(),
+        error: Some(SafeText::line(error)),
+    }
+}
+
+/// How each provider kind is built: the same constructor for every one.
+type Builder = fn(&ProviderConfig, &BuildCtx<'_>) -> Result<Arc<dyn Provider>, ProviderError>;
+
+fn shared<P: Provider + 'static>(
+    built: Result<P, ProviderError>,
+) -> Result<Arc<dyn Provider>, ProviderError> {
+    built.map(|p| Arc::new(p) as Arc<dyn Provider>)
+}
+
+/// `(kind, constructor)` rows: each type's `new(pc, ctx)`, shared.
+macro_rules! builders {
+    ($($kind:ident => $ty:ty),* $(,)?) => {
+        &[$((ProviderKind::$kind, |pc, ctx| shared(<$ty>::new(pc, ctx)))),*]
+    };
+}
+
+const BUILDERS: &[(ProviderKind, Builder)] = builders![
+    Github => github::Github,
+    Vercel => vercel::Vercel,
+    Flagd => flagd::Flagd,
+    Launchdarkly => launchdarkly::LaunchDarkly,
+    Unleash => unleash::Unleash,
+    Pagerduty => pagerduty::PagerDuty,
+    Alertmanager => alertmanager::Alertmanager,
+    Opsgenie => opsgenie::Opsgenie,
+    Sentry => sentry::Sentry,
+    Prometheus => prometheus::Prometheus,
+    Datadog => datadog::Datadog,
+];
+
 /// Build one provider from its config. A failure becomes a `Broken`
 /// provider carrying the error.
 pub fn build_one(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Arc<dyn Provider> {
-    let built: Result<Arc<dyn Provider>, ProviderError> = match pc.kind {
-        ProviderKind::Github => {
-            github::Github::from_ctx(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
-        }
-        ProviderKind::Vercel => {
-            vercel::Vercel::from_ctx(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
-        }
-        ProviderKind::Flagd => flagd::Flagd::new(pc).map(|p| Arc::new(p) as Arc<dyn Provider>),
-        ProviderKind::Launchdarkly => launchdarkly::LaunchDarkly::new(pc, ctx.secrets)
-            .map(|p| Arc::new(p) as Arc<dyn Provider>),
-        ProviderKind::Unleash => {
-            unleash::Unleash::new(pc, ctx.secrets).map(|p| Arc::new(p) as Arc<dyn Provider>)
-        }
-        ProviderKind::Pagerduty => {
-            pagerduty::PagerDuty::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
-        }
-        ProviderKind::Alertmanager => {
-            alertmanager::Alertmanager::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
-        }
-        ProviderKind::Opsgenie => {
-            opsgenie::Opsgenie::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
-        }
-        ProviderKind::Sentry => {
-            sentry::Sentry::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
-        }
-        ProviderKind::Prometheus => {
-            prometheus::Prometheus::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
-        }
-        ProviderKind::Datadog => {
-            datadog::Datadog::new(pc, ctx).map(|p| Arc::new(p) as Arc<dyn Provider>)
-        }
-        k => Err(ProviderError::unsupported(
+    let built = match BUILDERS.iter().find(|(k, _)| *k == pc.kind) {
+        Some((_, build)) => build(pc, ctx),
+        None => Err(ProviderError::unsupported(
             &pc.name,
-            format!("provider kind {k} is not available in this build yet"),
+            format!(
+                "provider kind {} is not available in this build yet",
+                pc.kind
+            ),
         )),
     };
     match built {

@@ -13,9 +13,11 @@
 //!   (the state is set, not toggled); a note is not (never retried blindly).
 
 use super::http::{self, Auth, HttpClient, HttpConfig};
-use super::{BoxFut, BuildCtx, ErrorKind, Provider, ProviderError};
+use super::{
+    Basics, BuildCtx, ErrorKind, Provider, ProviderError, TokenUse, http_client, is_incident_write,
+};
 use crate::config::{ProviderConfig, ProviderKind, SeverityMatrix};
-use crate::model::{Fetched, Incident, IncidentStatus, Severity, Time};
+use crate::model::{Incident, IncidentStatus, Severity, Time};
 use crate::ops::{ExecResult, Plan, PlanCtx, Precondition, WriteOp};
 use crate::text::SafeText;
 use reqwest::Method;
@@ -25,10 +27,9 @@ use std::time::Duration;
 const PAGE: usize = 100;
 
 pub struct Opsgenie {
-    name: String,
+    basics: Basics,
     http: HttpClient,
     severity: SeverityMatrix,
-    poll: Duration,
     /// Lookups of an async request's outcome, and the pause between them.
     request_checks: u32,
     request_check_pause: Duration,
@@ -97,32 +98,25 @@ struct RequestStatus {
 }
 
 impl Opsgenie {
-    pub fn new(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Result<Self, ProviderError> {
-        Self::with_http_config(pc, ctx, HttpConfig::from_timeout(pc.timeout()))
-    }
-
+    /// The alerts API with a `GenieKey` (EU accounts set `base_url`);
+    /// `cfg` replaces the HTTP settings of `timeout` (tests shrink waits).
     pub fn with_http_config(
         pc: &ProviderConfig,
         ctx: &BuildCtx<'_>,
         cfg: HttpConfig,
     ) -> Result<Self, ProviderError> {
-        let token = ctx
-            .secrets
-            .get(&pc.token_ref())
-            .map_err(|e| ProviderError::config(&pc.name, format!("no API key: {e}")))?;
-        let base = pc
-            .base_url()
-            .ok_or_else(|| ProviderError::config(&pc.name, "no base_url"))?;
         let pause = cfg.retry.base;
+        let token = TokenUse::Required("no API key", Auth::GenieKey);
         Ok(Opsgenie {
-            name: pc.name.clone(),
-            http: HttpClient::new(&pc.name, &base, Auth::GenieKey(token), cfg)?,
+            basics: Basics::new(pc, ProviderKind::Opsgenie),
+            http: http_client(pc, ctx, cfg, "no base_url", token)?,
             severity: ctx.config.severity.clone(),
-            poll: pc.poll(),
             request_checks: 3,
             request_check_pause: pause,
         })
     }
+
+    new_with_default_http!();
 
     fn normalize(&self, a: OgAlert) -> Incident {
         let status = if a.status.as_deref() == Some("closed") {
@@ -154,7 +148,7 @@ impl Opsgenie {
             .or(a.tiny_id.as_deref())
             .unwrap_or(&a.id);
         Incident {
-            provider: SafeText::line(&self.name),
+            provider: SafeText::line(&self.basics.name),
             id: SafeText::line(&a.id),
             title: SafeText::line(title),
             severity,
@@ -213,7 +207,11 @@ impl Opsgenie {
             }
             WriteOp::IncidentNote { id, text, .. } => (id, "notes", text.clone()),
             other => {
-                return Err(ProviderError::op_unsupported(&self.name, "Opsgenie", other));
+                return Err(ProviderError::op_unsupported(
+                    &self.basics.name,
+                    "Opsgenie",
+                    other,
+                ));
             }
         };
         let url = self.http.url(&format!(
@@ -245,7 +243,7 @@ impl Opsgenie {
         Ok(Plan {
             precondition: Precondition::None,
             op: op.clone(),
-            provider: self.name.clone(),
+            provider: self.basics.name.clone(),
             summary: format!("{verb} {} alert {}: {}", inc.severity, inc.id, inc.title),
             stakes: vec![("status".into(), inc.status.label().into())],
             requests: vec![self.http.planned(&Method::POST, &url, Some(body), &[])],
@@ -257,10 +255,14 @@ impl Opsgenie {
         })
     }
 
-    async fn run(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
+    async fn run(&self, plan: &Plan, _idempotency_key: &str) -> Result<ExecResult, ProviderError> {
         let (url, _) = self.write_request(&plan.op, &PlanCtx::default())?;
         let req = plan.requests.first().ok_or_else(|| {
-            ProviderError::new(&self.name, ErrorKind::Config, "the plan has no request")
+            ProviderError::new(
+                &self.basics.name,
+                ErrorKind::Config,
+                "the plan has no request",
+            )
         })?;
         let resp = self
             .http
@@ -294,7 +296,7 @@ impl Opsgenie {
                 }
                 Ok(s) => {
                     return Err(ProviderError::new(
-                        &self.name,
+                        &self.basics.name,
                         ErrorKind::Conflict {
                             status: resp.status,
                         },
@@ -324,54 +326,20 @@ impl Opsgenie {
     }
 }
 
+/// The sequential reads one fetch is given time for (`fetch_deadline`): a
+/// few pages of the open-incident list; a longer list takes longer and is
+/// cut off by the poller, as before.
+const FETCH_REQUESTS: u32 = 4;
+
 impl Provider for Opsgenie {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Opsgenie
-    }
-    fn poll_interval(&self) -> Duration {
-        self.poll
-    }
-    fn fetch_deadline(&self) -> Duration {
-        self.http.config().fetch_deadline(4)
-    }
-    fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
-        Box::pin(async move {
-            Ok(Fetched {
-                incidents: self.incidents().await?,
-                ..Default::default()
-            })
-        })
-    }
+    provider_basics!(fetch_requests: FETCH_REQUESTS, fetch: incidents <- incidents);
     fn supports(&self, op: &WriteOp) -> bool {
-        matches!(
-            op,
-            WriteOp::IncidentAck { .. }
-                | WriteOp::IncidentResolve { .. }
-                | WriteOp::IncidentNote { .. }
-        )
+        is_incident_write(op)
     }
-    fn plan<'a>(
-        &'a self,
-        op: &'a WriteOp,
-        ctx: &'a PlanCtx,
-    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
-        Box::pin(self.make_plan(op, ctx))
-    }
-    fn execute<'a>(
-        &'a self,
-        plan: &'a Plan,
-        _idempotency_key: &'a str,
-    ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
-        Box::pin(self.run(plan))
-    }
+    delegate_writes!(make_plan, run);
 }
 
-/// Decode `body` with every wire type this provider reads (the decoders of
-/// the fetch and write paths), for the fuzz targets and property tests:
-/// any input is a value or a `ProviderError`, never a panic.
+/// This provider's part of [`super::decode_wire`].
 pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
     super::http::first_error([
         super::http::decode_json::<OgList>("fuzz", "GET /v2/alerts", body).map(drop),

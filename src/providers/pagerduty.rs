@@ -13,7 +13,10 @@
 //!   not (a blind retry would add it twice, so the executor never retries).
 
 use super::http::{self, Auth, HttpClient, HttpConfig, OffsetPage};
-use super::{BoxFut, BuildCtx, ErrorKind, Provider, ProviderError};
+use super::{
+    Basics, BoxFut, BuildCtx, ErrorKind, Provider, ProviderError, TokenUse, http_client,
+    is_incident_write,
+};
 use crate::config::{ProviderConfig, ProviderKind, SeverityMatrix};
 use crate::model::{Fetched, Incident, IncidentStatus, OnCall, Severity, Time};
 use crate::ops::{ExecResult, Plan, PlanCtx, Precondition, WriteOp};
@@ -22,7 +25,6 @@ use reqwest::Method;
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
-use std::time::Duration;
 
 /// PagerDuty's limit on `offset + limit`.
 pub const OFFSET_CAP: usize = 10_000;
@@ -30,7 +32,7 @@ const PAGE: usize = 100;
 const ACCEPT: &str = "application/vnd.pagerduty+json;version=2";
 
 pub struct PagerDuty {
-    name: String,
+    basics: Basics,
     /// `name` as the `provider` of every incident (shared, not re-made).
     label: SafeText,
     http: HttpClient,
@@ -40,7 +42,6 @@ pub struct PagerDuty {
     severity: SeverityMatrix,
     /// PagerDuty service id → configured `[[service]]` name.
     service_names: BTreeMap<String, String>,
-    poll: Duration,
 }
 
 #[derive(Deserialize)]
@@ -132,24 +133,15 @@ fn opt_text(s: Option<&str>) -> Option<SafeText> {
 }
 
 impl PagerDuty {
-    pub fn new(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Result<Self, ProviderError> {
-        Self::with_http_config(pc, ctx, HttpConfig::from_timeout(pc.timeout()))
-    }
-
-    /// Like `new` with explicit HTTP settings (tests shrink the waits).
+    /// Incidents and on-call of a PagerDuty account, optionally limited to
+    /// `services`/`teams`; `cfg` replaces the HTTP settings of `timeout`.
     pub fn with_http_config(
         pc: &ProviderConfig,
         ctx: &BuildCtx<'_>,
         cfg: HttpConfig,
     ) -> Result<Self, ProviderError> {
-        let token = ctx
-            .secrets
-            .get(&pc.token_ref())
-            .map_err(|e| ProviderError::config(&pc.name, format!("no API token: {e}")))?;
-        let base = pc
-            .base_url()
-            .ok_or_else(|| ProviderError::config(&pc.name, "no base_url"))?;
-        let http = HttpClient::new(&pc.name, &base, Auth::PagerDuty(token), cfg)?
+        let token = TokenUse::Required("no API token", Auth::PagerDuty);
+        let http = http_client(pc, ctx, cfg, "no base_url", token)?
             .with_header("Accept", ACCEPT)
             .with_header("Content-Type", "application/json");
         let mut service_names = BTreeMap::new();
@@ -159,7 +151,7 @@ impl PagerDuty {
             }
         }
         Ok(PagerDuty {
-            name: pc.name.clone(),
+            basics: Basics::new(pc, ProviderKind::Pagerduty),
             label: SafeText::line(&pc.name),
             http,
             from: pc.from.clone().filter(|f| !f.trim().is_empty()),
@@ -167,9 +159,10 @@ impl PagerDuty {
             teams: pc.teams.clone().unwrap_or_default(),
             severity: ctx.config.severity.clone(),
             service_names,
-            poll: pc.poll(),
         })
     }
+
+    new_with_default_http!();
 
     fn severity_of(&self, i: &PdIncident<'_>) -> Severity {
         i.priority
@@ -237,7 +230,7 @@ impl PagerDuty {
     /// Decode and normalize one `GET /incidents` body (the fetch path's
     /// decoding, exposed for benchmarks). Returns the incidents and `more`.
     pub fn decode_incidents(&self, body: &[u8]) -> Result<(Vec<Incident>, bool), ProviderError> {
-        let l: IncidentList = http::decode_json(&self.name, "GET /incidents", body)?;
+        let l: IncidentList = http::decode_json(&self.basics.name, "GET /incidents", body)?;
         Ok((
             l.incidents.into_iter().map(|i| self.normalize(i)).collect(),
             l.more,
@@ -275,7 +268,7 @@ impl PagerDuty {
         if truncated {
             tracing::warn!(
                 "{}: more than {OFFSET_CAP} open incidents; PagerDuty lists only the first {OFFSET_CAP}",
-                self.name
+                self.basics.name
             );
         }
         let mut seen = HashSet::with_capacity(raw.len());
@@ -317,7 +310,7 @@ impl PagerDuty {
         Ok(raw
             .into_iter()
             .map(|o| OnCall {
-                provider: SafeText::line(&self.name),
+                provider: SafeText::line(&self.basics.name),
                 policy: o
                     .escalation_policy
                     .as_ref()
@@ -358,7 +351,7 @@ impl PagerDuty {
                 serde_json::json!({"note": {"content": text}}),
             )),
             other => Err(ProviderError::op_unsupported(
-                &self.name,
+                &self.basics.name,
                 "PagerDuty",
                 other,
             )),
@@ -368,7 +361,7 @@ impl PagerDuty {
     fn writer_email(&self) -> Result<&str, ProviderError> {
         self.from.as_deref().ok_or_else(|| {
             ProviderError::config(
-                &self.name,
+                &self.basics.name,
                 "PagerDuty writes need `from` (the email of a PagerDuty user) in the provider config",
             )
         })
@@ -403,7 +396,7 @@ impl PagerDuty {
         Ok(Plan {
             precondition: Precondition::None,
             op: op.clone(),
-            provider: self.name.clone(),
+            provider: self.basics.name.clone(),
             summary: format!("{verb} {} incident {}: {}", inc.severity, inc.id, inc.title),
             stakes,
             requests: vec![
@@ -418,11 +411,15 @@ impl PagerDuty {
         })
     }
 
-    async fn run(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
+    async fn run(&self, plan: &Plan, _idempotency_key: &str) -> Result<ExecResult, ProviderError> {
         let (method, url, _) = self.write_request(&plan.op, &PlanCtx::default())?;
         let from = self.writer_email()?;
         let req = plan.requests.first().ok_or_else(|| {
-            ProviderError::new(&self.name, ErrorKind::Config, "the plan has no request")
+            ProviderError::new(
+                &self.basics.name,
+                ErrorKind::Config,
+                "the plan has no request",
+            )
         })?;
         let resp = self
             .http
@@ -446,19 +443,13 @@ impl PagerDuty {
     }
 }
 
+/// The sequential reads one fetch is given time for (`fetch_deadline`): the
+/// first pages of the incident and on-call lists (read side by side); a
+/// longer list takes longer and is cut off by the poller, as before.
+const FETCH_REQUESTS: u32 = 4;
+
 impl Provider for PagerDuty {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Pagerduty
-    }
-    fn poll_interval(&self) -> Duration {
-        self.poll
-    }
-    fn fetch_deadline(&self) -> Duration {
-        self.http.config().fetch_deadline(4)
-    }
+    provider_basics!(fetch_requests: FETCH_REQUESTS);
     fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
         Box::pin(async move {
             let (incidents, oncall) = futures::join!(self.incidents(), self.oncall());
@@ -488,32 +479,12 @@ impl Provider for PagerDuty {
         })
     }
     fn supports(&self, op: &WriteOp) -> bool {
-        matches!(
-            op,
-            WriteOp::IncidentAck { .. }
-                | WriteOp::IncidentResolve { .. }
-                | WriteOp::IncidentNote { .. }
-        )
+        is_incident_write(op)
     }
-    fn plan<'a>(
-        &'a self,
-        op: &'a WriteOp,
-        ctx: &'a PlanCtx,
-    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
-        Box::pin(self.make_plan(op, ctx))
-    }
-    fn execute<'a>(
-        &'a self,
-        plan: &'a Plan,
-        _idempotency_key: &'a str,
-    ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
-        Box::pin(self.run(plan))
-    }
+    delegate_writes!(make_plan, run);
 }
 
-/// Decode `body` with every wire type this provider reads (the decoders of
-/// the fetch and write paths), for the fuzz targets and property tests:
-/// any input is a value or a `ProviderError`, never a panic.
+/// This provider's part of [`super::decode_wire`].
 pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
     super::http::first_error([
         super::http::decode_json::<IncidentList>("fuzz", "GET /incidents", body).map(drop),

@@ -16,11 +16,14 @@
 //!
 //! Missing series, NaN and ±Inf are "no data" (`None`), never NaN.
 
-use super::http::{Auth, HttpClient, HttpConfig};
+use super::http::{HttpClient, HttpConfig};
 use super::slo_defs::{self, Sli, SloDef, SloProblem, promql_str, subst_window};
-use super::{BoxFut, BuildCtx, ErrorKind, Provider, ProviderError};
+use super::{
+    Basics, BuildCtx, ErrorKind, Provider, ProviderError, TokenUse, http_client, placeholder_slo,
+    slo_fetch_deadline,
+};
 use crate::config::{ProviderConfig, ProviderKind};
-use crate::model::{BURN_WINDOWS, BurnRates, Fetched, Slo};
+use crate::model::{BURN_WINDOWS, BurnRates, Slo};
 use crate::slo;
 use crate::text::SafeText;
 use futures::StreamExt;
@@ -155,9 +158,8 @@ fn events_ratio(errors: Option<f64>, total: Option<f64>) -> Option<f64> {
 // The provider
 
 pub struct Prometheus {
-    name: String,
+    basics: Basics,
     http: HttpClient,
-    poll: Duration,
     slos: Vec<SloDef>,
     problems: Vec<SloProblem>,
     /// Fixed evaluation time (unix seconds) instead of "now": tests over
@@ -168,42 +170,29 @@ pub struct Prometheus {
 impl Prometheus {
     /// Build from the provider config, picking up the `[[slo]]` entries that
     /// name it and (for the first Prometheus provider) the Sloth files.
-    pub fn new(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Result<Self, ProviderError> {
-        Self::with_http(pc, ctx, HttpConfig::from_timeout(pc.timeout()))
-    }
-
-    pub fn with_http(
+    pub fn with_http_config(
         pc: &ProviderConfig,
         ctx: &BuildCtx<'_>,
         cfg: HttpConfig,
     ) -> Result<Self, ProviderError> {
-        let base = pc.base_url().ok_or_else(|| {
-            ProviderError::config(&pc.name, "a prometheus provider needs `base_url`")
-        })?;
         // Prometheus itself has no auth; a token is only sent when one is
         // configured (a reverse proxy in front).
-        let auth = match &pc.token {
-            Some(r) => Auth::Bearer(
-                ctx.secrets
-                    .get(r)
-                    .map_err(|e| ProviderError::config(&pc.name, format!("token: {e}")))?,
-            ),
-            None => Auth::None,
-        };
-        let http = HttpClient::new(&pc.name, &base, auth, cfg)?;
+        let no_base = "a prometheus provider needs `base_url`";
+        let http = http_client(pc, ctx, cfg, no_base, TokenUse::OptionalBearer)?;
         let (slos, problems) = slo_defs::for_provider(ctx.config, &pc.name);
         for p in &problems {
             tracing::warn!("{}: {}", pc.name, p.message);
         }
         Ok(Prometheus {
-            name: pc.name.clone(),
+            basics: Basics::new(pc, ProviderKind::Prometheus),
             http,
-            poll: pc.poll(),
             slos,
             problems,
             eval_time: Mutex::new(None),
         })
     }
+
+    new_with_default_http!();
 
     /// Evaluate at a fixed time (unix seconds) instead of now.
     pub fn set_eval_time(&self, t: Option<f64>) {
@@ -231,7 +220,7 @@ impl Prometheus {
             _ => ErrorKind::Shape,
         };
         ProviderError::new(
-            &self.name,
+            &self.basics.name,
             kind,
             format!(
                 "{what}: {} ({})",
@@ -247,14 +236,14 @@ impl Prometheus {
     fn query_error(&self, e: ProviderError, slo: &str, query: &str) -> ProviderError {
         match e.kind {
             ErrorKind::Http { status: 400 } => ProviderError::config(
-                &self.name,
+                &self.basics.name,
                 format!(
                     "SLO {slo}: Prometheus rejected the query (bad_data) {query}: {}",
                     e.detail
                 ),
             ),
             ErrorKind::Http { status: 422 } => ProviderError::new(
-                &self.name,
+                &self.basics.name,
                 ErrorKind::Http { status: 422 },
                 format!(
                     "SLO {slo}: the query failed to execute (execution) {query}: {}",
@@ -262,7 +251,7 @@ impl Prometheus {
                 ),
             ),
             ErrorKind::Config | ErrorKind::Shape => ProviderError::new(
-                &self.name,
+                &self.basics.name,
                 e.kind.clone(),
                 format!("SLO {slo}: {query}: {}", e.detail),
             ),
@@ -288,11 +277,11 @@ impl Prometheus {
             return Err(self.query_error(self.envelope_error(&env, path), slo, q));
         }
         for w in &env.warnings {
-            tracing::debug!("{}: SLO {slo}: query warning: {}", self.name, w);
+            tracing::debug!("{}: SLO {slo}: query warning: {}", self.basics.name, w);
         }
         env.data.ok_or_else(|| {
             self.query_error(
-                ProviderError::new(&self.name, ErrorKind::Shape, "success without data"),
+                ProviderError::new(&self.basics.name, ErrorKind::Shape, "success without data"),
                 slo,
                 q,
             )
@@ -315,7 +304,7 @@ impl Prometheus {
             Data::Matrix(_) | Data::String(_) => {
                 return Err(self.query_error(
                     ProviderError::config(
-                        &self.name,
+                        &self.basics.name,
                         "the query returns a range vector or a string; an instant vector or scalar is needed",
                     ),
                     slo,
@@ -361,7 +350,10 @@ impl Prometheus {
             }
             _ => {
                 return Err(self.query_error(
-                    ProviderError::config(&self.name, "the range query did not return a matrix"),
+                    ProviderError::config(
+                        &self.basics.name,
+                        "the range query did not return a matrix",
+                    ),
                     slo,
                     q,
                 ));
@@ -510,7 +502,7 @@ impl Prometheus {
             burn_rates: burn,
             alerts,
             gate,
-            provider: SafeText::line(&self.name),
+            provider: SafeText::line(&self.basics.name),
             history,
             error: None,
         })
@@ -524,20 +516,7 @@ impl Prometheus {
         window: &str,
         error: &str,
     ) -> Slo {
-        Slo {
-            name: SafeText::line(name),
-            service: service.map(SafeText::line),
-            objective,
-            window: window.to_string(),
-            error_budget_remaining: None,
-            budget_burned_7d: None,
-            burn_rates: BurnRates::default(),
-            alerts: slo::mwmbr_alerts(&BurnRates::default()),
-            gate: slo::gate(None, &[]),
-            provider: SafeText::line(&self.name),
-            history: Vec::new(),
-            error: Some(SafeText::line(error)),
-        }
+        placeholder_slo(&self.basics.name, name, service, objective, window, error)
     }
 
     /// Fetch every SLO. A query the server rejects (`bad_data`,
@@ -645,37 +624,16 @@ fn slo_scoped(e: &ProviderError) -> bool {
 }
 
 impl Provider for Prometheus {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Prometheus
-    }
-
-    fn poll_interval(&self) -> Duration {
-        self.poll
-    }
+    provider_basics!(fetch: slos <- fetch_slos);
 
     fn fetch_deadline(&self) -> Duration {
         // ~20 queries per SLO, QUERY_CONCURRENCY × SLO_CONCURRENCY at once.
-        let rounds = (self.slos.len() * 20).div_ceil(QUERY_CONCURRENCY * SLO_CONCURRENCY) + 1;
-        self.http.config().fetch_deadline(rounds as u32)
-    }
-
-    fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
-        Box::pin(async move {
-            Ok(Fetched {
-                slos: self.fetch_slos().await?,
-                ..Default::default()
-            })
-        })
+        let in_flight = QUERY_CONCURRENCY * SLO_CONCURRENCY;
+        slo_fetch_deadline(self.http.config(), self.slos.len(), 20, in_flight, 1)
     }
 }
 
-/// Decode `body` with every wire type this provider reads (the decoders of
-/// the fetch and write paths), for the fuzz targets and property tests:
-/// any input is a value or a `ProviderError`, never a panic.
+/// This provider's part of [`super::decode_wire`].
 pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
     super::http::decode_json::<Envelope>("fuzz", "GET /api/v1/query", body).map(drop)
 }

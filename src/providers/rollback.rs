@@ -12,7 +12,38 @@
 
 use super::{ErrorKind, ProviderError};
 use crate::model::{Deploy, DeployState, Time};
+use crate::ops::WriteOp;
 use crate::util;
+
+/// What a rollback asks for: the service, the environment and, when named,
+/// the deploy to roll back to.
+pub struct Requested<'a> {
+    pub service: &'a str,
+    pub environment: &'a str,
+    pub to: Option<&'a str>,
+}
+
+/// The rollback `op` asks for, or "`op` is not supported by `vendor`" for
+/// any other write (the deploy providers carry out rollbacks only).
+pub fn requested<'a>(
+    provider: &str,
+    vendor: &str,
+    op: &'a WriteOp,
+) -> Result<Requested<'a>, ProviderError> {
+    match op {
+        WriteOp::Rollback {
+            service,
+            environment,
+            to,
+            ..
+        } => Ok(Requested {
+            service,
+            environment,
+            to: to.as_deref(),
+        }),
+        other => Err(ProviderError::op_unsupported(provider, vendor, other)),
+    }
+}
 
 /// Mark the newest successful deploy of each (service, environment) as
 /// `current`; every other one is not current.

@@ -17,9 +17,9 @@
 //!   state, so repeating them is harmless.
 
 use super::http::{self, Auth, HttpClient, HttpConfig};
-use super::{BoxFut, BuildCtx, ErrorKind, Provider, ProviderError};
+use super::{Basics, BuildCtx, ErrorKind, Provider, ProviderError, TokenUse, http_client, require};
 use crate::config::{ProviderConfig, ProviderKind, SeverityMatrix};
-use crate::model::{Fetched, Incident, IncidentStatus, Severity, Time};
+use crate::model::{Incident, IncidentStatus, Severity, Time};
 use crate::ops::{ExecResult, Plan, PlanCtx, Precondition, WriteOp};
 use crate::text::SafeText;
 use reqwest::Method;
@@ -27,12 +27,11 @@ use serde::Deserialize;
 use std::time::Duration;
 
 pub struct Sentry {
-    name: String,
+    basics: Basics,
     http: HttpClient,
     org: String,
     projects: Vec<String>,
     severity: SeverityMatrix,
-    poll: Duration,
 }
 
 #[derive(Deserialize)]
@@ -79,38 +78,29 @@ fn nonempty(s: &Option<String>) -> Option<&str> {
 }
 
 impl Sentry {
-    pub fn new(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Result<Self, ProviderError> {
-        Self::with_http_config(pc, ctx, HttpConfig::from_timeout(pc.timeout()))
-    }
-
+    /// The issues of one organization, read with a bearer auth token;
+    /// `cfg` replaces the HTTP settings of `timeout` (tests shrink waits).
     pub fn with_http_config(
         pc: &ProviderConfig,
         ctx: &BuildCtx<'_>,
         cfg: HttpConfig,
     ) -> Result<Self, ProviderError> {
-        let org = pc
-            .organization
-            .clone()
-            .filter(|o| !o.trim().is_empty())
-            .ok_or_else(|| {
-                ProviderError::config(&pc.name, "sentry needs `organization` (the org slug)")
-            })?;
-        let token = ctx
-            .secrets
-            .get(&pc.token_ref())
-            .map_err(|e| ProviderError::config(&pc.name, format!("no auth token: {e}")))?;
-        let base = pc
-            .base_url()
-            .ok_or_else(|| ProviderError::config(&pc.name, "no base_url"))?;
+        let org = require(
+            pc,
+            &pc.organization,
+            "sentry needs `organization` (the org slug)",
+        )?;
+        let token = TokenUse::Required("no auth token", Auth::Bearer);
         Ok(Sentry {
-            name: pc.name.clone(),
-            http: HttpClient::new(&pc.name, &base, Auth::Bearer(token), cfg)?,
+            basics: Basics::new(pc, ProviderKind::Sentry),
+            http: http_client(pc, ctx, cfg, "no base_url", token)?,
             org,
             projects: pc.projects.clone().unwrap_or_default(),
             severity: ctx.config.severity.clone(),
-            poll: pc.poll(),
         })
     }
+
+    new_with_default_http!();
 
     fn normalize(&self, i: SIssue) -> Incident {
         let assignee = i
@@ -139,7 +129,7 @@ impl Sentry {
             (None, None) => i.id.clone(),
         };
         Incident {
-            provider: SafeText::line(&self.name),
+            provider: SafeText::line(&self.basics.name),
             id: SafeText::line(&i.id),
             title: SafeText::line(&title),
             severity,
@@ -216,7 +206,7 @@ impl Sentry {
                     }
                     _ => {
                         return Err(ProviderError::unsupported(
-                            &self.name,
+                            &self.basics.name,
                             "a Sentry silence (ignore) takes exactly one matcher issue=<issue id>",
                         ));
                     }
@@ -227,7 +217,11 @@ impl Sentry {
                     serde_json::json!({"status": "ignored", "statusDetails": {"ignoreDuration": minutes}}),
                 ))
             }
-            other => Err(ProviderError::op_unsupported(&self.name, "Sentry", other)),
+            other => Err(ProviderError::op_unsupported(
+                &self.basics.name,
+                "Sentry",
+                other,
+            )),
         }
     }
 
@@ -240,7 +234,7 @@ impl Sentry {
         }
     }
 
-    async fn make_plan(&self, op: &WriteOp) -> Result<Plan, ProviderError> {
+    async fn make_plan(&self, op: &WriteOp, _ctx: &PlanCtx) -> Result<Plan, ProviderError> {
         let (id, body) = self.write_request(op)?;
         let inc = self.normalize(self.get_issue(&id).await?);
         let verb = match op {
@@ -255,7 +249,7 @@ impl Sentry {
         Ok(Plan {
             precondition: Precondition::None,
             op: op.clone(),
-            provider: self.name.clone(),
+            provider: self.basics.name.clone(),
             summary: format!(
                 "{verb} {} Sentry issue {}: {}",
                 inc.severity, inc.id, inc.title
@@ -279,10 +273,14 @@ impl Sentry {
         })
     }
 
-    async fn run(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
+    async fn run(&self, plan: &Plan, _idempotency_key: &str) -> Result<ExecResult, ProviderError> {
         let (id, _) = self.write_request(&plan.op)?;
         let req = plan.requests.first().ok_or_else(|| {
-            ProviderError::new(&self.name, ErrorKind::Config, "the plan has no request")
+            ProviderError::new(
+                &self.basics.name,
+                ErrorKind::Config,
+                "the plan has no request",
+            )
         })?;
         let url = self.issue_url(&id);
         let (resp, fallback) = match self
@@ -319,27 +317,13 @@ impl Sentry {
     }
 }
 
+/// The sequential reads one fetch is given time for (`fetch_deadline`): a
+/// few pages of the unresolved-issue list; a longer list takes longer and is
+/// cut off by the poller, as before.
+const FETCH_REQUESTS: u32 = 4;
+
 impl Provider for Sentry {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Sentry
-    }
-    fn poll_interval(&self) -> Duration {
-        self.poll
-    }
-    fn fetch_deadline(&self) -> Duration {
-        self.http.config().fetch_deadline(4)
-    }
-    fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
-        Box::pin(async move {
-            Ok(Fetched {
-                incidents: self.incidents().await?,
-                ..Default::default()
-            })
-        })
-    }
+    provider_basics!(fetch_requests: FETCH_REQUESTS, fetch: incidents <- incidents);
     fn supports(&self, op: &WriteOp) -> bool {
         match op {
             WriteOp::IncidentResolve { .. } => true,
@@ -348,26 +332,10 @@ impl Provider for Sentry {
             _ => false,
         }
     }
-    fn plan<'a>(
-        &'a self,
-        op: &'a WriteOp,
-        ctx: &'a PlanCtx,
-    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
-        let _ = ctx;
-        Box::pin(self.make_plan(op))
-    }
-    fn execute<'a>(
-        &'a self,
-        plan: &'a Plan,
-        _idempotency_key: &'a str,
-    ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
-        Box::pin(self.run(plan))
-    }
+    delegate_writes!(make_plan, run);
 }
 
-/// Decode `body` with every wire type this provider reads (the decoders of
-/// the fetch and write paths), for the fuzz targets and property tests:
-/// any input is a value or a `ProviderError`, never a panic.
+/// This provider's part of [`super::decode_wire`].
 pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
     super::http::first_error([
         super::http::decode_json::<Vec<SIssue>>("fuzz", "GET issues", body).map(drop),

@@ -9,23 +9,23 @@
 //!   no body, answered with 200 and an empty body. Never retried.
 
 use super::http::{Auth, HttpClient, HttpConfig, seg};
-use super::{BoxFut, ErrorKind, Provider, ProviderError};
+use super::{
+    Basics, BuildCtx, ErrorKind, Provider, ProviderError, TokenUse, http_client, is_flag_set,
+    require,
+};
 use crate::config::{ProviderConfig, ProviderKind};
-use crate::model::{Fetched, Flag, Time};
+use crate::model::{Flag, Time};
 use crate::ops::{ExecResult, Plan, PlanCtx, PlannedRequest, Precondition, WriteOp};
-use crate::secrets::SecretSource;
 use crate::text::SafeText;
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::json;
-use std::time::Duration;
 
 pub struct Unleash {
-    name: String,
+    basics: Basics,
     project: String,
     environment: String,
     http: HttpClient,
-    poll: Duration,
 }
 
 #[derive(Debug, Deserialize)]
@@ -53,40 +53,31 @@ struct FeatureEnv {
 }
 
 impl Unleash {
-    pub fn new(pc: &ProviderConfig, secrets: &dyn SecretSource) -> Result<Self, ProviderError> {
-        let need = |v: &Option<String>, k: &str| {
-            v.clone()
-                .filter(|s| !s.trim().is_empty())
-                .ok_or_else(|| ProviderError::config(&pc.name, format!("unleash needs `{k}`")))
-        };
-        let project = need(&pc.project, "project")?;
-        let environment = need(&pc.environment, "environment")?;
-        let base = pc.base_url().ok_or_else(|| {
-            ProviderError::config(
-                &pc.name,
-                "unleash needs `base_url` (your Unleash server, e.g. https://unleash.example.com)",
-            )
-        })?;
-        let token = secrets
-            .get(&pc.token_ref())
-            .map_err(|e| ProviderError::config(&pc.name, format!("token: {e}")))?;
-        let http = HttpClient::new(
-            &pc.name,
-            &base,
-            Auth::Raw(token),
-            HttpConfig::from_timeout(pc.timeout()),
-        )?;
+    /// The features of one Unleash project and environment (Admin API);
+    /// `cfg` replaces the HTTP settings of `timeout`.
+    pub fn with_http_config(
+        pc: &ProviderConfig,
+        ctx: &BuildCtx<'_>,
+        cfg: HttpConfig,
+    ) -> Result<Self, ProviderError> {
+        let project = require(pc, &pc.project, "unleash needs `project`")?;
+        let environment = require(pc, &pc.environment, "unleash needs `environment`")?;
+        let no_base =
+            "unleash needs `base_url` (your Unleash server, e.g. https://unleash.example.com)";
+        let token = TokenUse::Required("token", Auth::Raw);
+        let http = http_client(pc, ctx, cfg, no_base, token)?;
         Ok(Unleash {
-            name: pc.name.clone(),
+            basics: Basics::new(pc, ProviderKind::Unleash),
             project,
             environment,
             http,
-            poll: pc.poll(),
         })
     }
 
+    new_with_default_http!();
+
     fn err(&self, kind: ErrorKind, detail: impl AsRef<str>) -> ProviderError {
-        ProviderError::new(&self.name, kind, detail)
+        ProviderError::new(&self.basics.name, kind, detail)
     }
 
     fn feature_path(&self, feature: &str) -> String {
@@ -119,7 +110,7 @@ impl Unleash {
             };
             seen_env = true;
             out.push(Flag {
-                provider: SafeText::line(&self.name),
+                provider: SafeText::line(&self.basics.name),
                 key: f.name.clone(),
                 name: f
                     .description
@@ -155,7 +146,7 @@ impl Unleash {
         Ok(out)
     }
 
-    async fn make_plan(&self, op: &WriteOp) -> Result<Plan, ProviderError> {
+    async fn make_plan(&self, op: &WriteOp, _ctx: &PlanCtx) -> Result<Plan, ProviderError> {
         let WriteOp::FlagSet {
             key,
             environment,
@@ -163,7 +154,10 @@ impl Unleash {
             ..
         } = op
         else {
-            return Err(ProviderError::unsupported(&self.name, op.action_name()));
+            return Err(ProviderError::unsupported(
+                &self.basics.name,
+                op.action_name(),
+            ));
         };
         if let Some(e) = environment
             && e != &self.environment
@@ -172,7 +166,7 @@ impl Unleash {
                 ErrorKind::NotFound,
                 format!(
                     "provider {} serves environment {:?}, not {e:?}",
-                    self.name, self.environment
+                    self.basics.name, self.environment
                 ),
             ));
         }
@@ -219,7 +213,7 @@ impl Unleash {
         Ok(Plan {
             precondition: Precondition::None,
             op: op.clone(),
-            provider: self.name.clone(),
+            provider: self.basics.name.clone(),
             summary: SafeText::line(&format!(
                 "turn Unleash feature {} {} in {}",
                 SafeText::line(key),
@@ -251,10 +245,14 @@ impl Unleash {
         ))
     }
 
-    async fn apply(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
+    async fn apply(
+        &self,
+        plan: &Plan,
+        _idempotency_key: &str,
+    ) -> Result<ExecResult, ProviderError> {
         let WriteOp::FlagSet { key, on, .. } = &plan.op else {
             return Err(ProviderError::unsupported(
-                &self.name,
+                &self.basics.name,
                 plan.op.action_name(),
             ));
         };
@@ -305,59 +303,23 @@ impl Unleash {
             ),
             _ => return e,
         };
-        let detail = if e.detail.is_empty() {
-            text
-        } else {
-            format!("{text} ({})", e.detail)
-        };
-        self.err(kind, detail)
+        self.err(kind, e.explained(text))
     }
 }
+
+/// One fetch is a single read: the project's features, with their
+/// environments.
+const FETCH_REQUESTS: u32 = 1;
 
 impl Provider for Unleash {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Unleash
-    }
-    fn poll_interval(&self) -> Duration {
-        self.poll
-    }
-    fn fetch_deadline(&self) -> Duration {
-        self.http.config().fetch_deadline(1)
-    }
-    fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
-        Box::pin(async move {
-            Ok(Fetched {
-                flags: self.list().await?,
-                ..Default::default()
-            })
-        })
-    }
+    provider_basics!(fetch_requests: FETCH_REQUESTS, fetch: flags <- list);
     fn supports(&self, op: &WriteOp) -> bool {
-        matches!(op, WriteOp::FlagSet { .. })
+        is_flag_set(op)
     }
-    fn plan<'a>(
-        &'a self,
-        op: &'a WriteOp,
-        ctx: &'a PlanCtx,
-    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
-        let _ = ctx;
-        Box::pin(self.make_plan(op))
-    }
-    fn execute<'a>(
-        &'a self,
-        plan: &'a Plan,
-        _idempotency_key: &'a str,
-    ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
-        Box::pin(self.apply(plan))
-    }
+    delegate_writes!(make_plan, apply);
 }
 
-/// Decode `body` with every wire type this provider reads (the decoders of
-/// the fetch and write paths), for the fuzz targets and property tests:
-/// any input is a value or a `ProviderError`, never a panic.
+/// This provider's part of [`super::decode_wire`].
 pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
     super::http::decode_json::<Features>("fuzz", "GET features", body).map(drop)
 }

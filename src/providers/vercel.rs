@@ -14,11 +14,10 @@
 
 use super::http::{Auth, HttpClient, HttpConfig, seg};
 use super::rollback;
-use super::{BoxFut, ErrorKind, Provider, ProviderError};
-use crate::config::{Config, ProviderConfig, ProviderKind};
+use super::{Basics, BoxFut, BuildCtx, ErrorKind, Provider, ProviderError};
+use crate::config::{ProviderConfig, ProviderKind};
 use crate::model::{Deploy, DeployState, Fetched, Time};
 use crate::ops::{ExecResult, Plan, PlanCtx, Precondition, WriteOp};
-use crate::secrets::Secret;
 use crate::text::SafeText;
 use crate::util;
 use chrono::TimeZone;
@@ -148,21 +147,20 @@ fn meta_str<'a>(
 }
 
 pub struct Vercel {
-    name: String,
+    basics: Basics,
     http: HttpClient,
     project: String,
     service: String,
     team: Option<(String, String)>,
     paths: BTreeMap<String, String>,
     opts: VercelOptions,
-    poll: Duration,
     done: Mutex<HashMap<String, ExecResult>>,
 }
 
 impl std::fmt::Debug for Vercel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Vercel")
-            .field("name", &self.name)
+            .field("name", &self.basics.name)
             .field("project", &self.project)
             .finish_non_exhaustive()
     }
@@ -178,23 +176,18 @@ struct State {
 }
 
 impl Vercel {
-    pub fn from_ctx(
-        pc: &ProviderConfig,
-        ctx: &super::BuildCtx<'_>,
-    ) -> Result<Vercel, ProviderError> {
-        let token = ctx
-            .secrets
-            .get(&pc.token_ref())
-            .map_err(|e| ProviderError::config(&pc.name, format!("token: {e}")))?;
-        Self::new(pc, ctx.config, token, VercelOptions::from_config(pc))
+    pub fn new(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Result<Vercel, ProviderError> {
+        Self::with_options(pc, ctx, VercelOptions::from_config(pc))
     }
 
-    pub fn new(
+    /// Like `new` with explicit tunables (tests shrink the waits).
+    pub fn with_options(
         pc: &ProviderConfig,
-        config: &Config,
-        token: Secret,
+        ctx: &BuildCtx<'_>,
         opts: VercelOptions,
     ) -> Result<Vercel, ProviderError> {
+        let token = ctx.token(pc, "token")?;
+        let config = ctx.config;
         let name = pc.name.clone();
         let project = pc
             .project
@@ -245,20 +238,19 @@ impl Vercel {
             }
         });
         Ok(Vercel {
-            name,
+            basics: Basics::new(pc, ProviderKind::Vercel),
             http,
             project,
             service,
             team,
             paths,
-            poll: pc.poll(),
             opts,
             done: Mutex::new(HashMap::new()),
         })
     }
 
     fn err(&self, kind: ErrorKind, detail: impl AsRef<str>) -> ProviderError {
-        ProviderError::new(&self.name, kind, detail)
+        ProviderError::new(&self.basics.name, kind, detail)
     }
 
     /// A configured path with `{project}` / `{deployment}` filled in
@@ -329,7 +321,7 @@ impl Vercel {
         }
         tracing::debug!(
             "{}: {target} deployments: stopped after {pages} pages",
-            self.name
+            self.basics.name
         );
         Ok(out)
     }
@@ -356,7 +348,7 @@ impl Vercel {
                     .map(|u| format!("https://{u}"))
             });
         Deploy {
-            provider: SafeText::line(&self.name),
+            provider: SafeText::line(&self.basics.name),
             service: SafeText::line(&self.service),
             environment: SafeText::line(d.target.as_deref().unwrap_or(target)),
             id: SafeText::line(&d.uid),
@@ -452,6 +444,18 @@ impl Vercel {
         })
     }
 
+    /// `Provider::plan`: a rollback.
+    async fn plan_write(&self, op: &WriteOp, _ctx: &PlanCtx) -> Result<Plan, ProviderError> {
+        let r = rollback::requested(&self.basics.name, "Vercel", op)?;
+        self.plan_rollback(op, r.service, r.environment, r.to).await
+    }
+
+    /// `Provider::execute`: a planned rollback.
+    async fn execute_write(&self, plan: &Plan, key: &str) -> Result<ExecResult, ProviderError> {
+        rollback::requested(&self.basics.name, "Vercel", &plan.op)?;
+        self.execute_rollback(plan, key).await
+    }
+
     async fn plan_rollback(
         &self,
         op: &WriteOp,
@@ -464,7 +468,7 @@ impl Vercel {
                 ErrorKind::NotFound,
                 format!(
                     "provider {} deploys service {}, not {service}",
-                    self.name, self.service
+                    self.basics.name, self.service
                 ),
             ));
         }
@@ -511,7 +515,7 @@ impl Vercel {
                 (prod.iter().find(|d| d.current), p, "promote")
             }
             None => {
-                let (l, t) = rollback::pick(&self.name, service, environment, &prod, to)?;
+                let (l, t) = rollback::pick(&self.basics.name, service, environment, &prod, to)?;
                 (l, t, "rollback")
             }
         };
@@ -534,7 +538,7 @@ impl Vercel {
         ));
         Ok(Plan {
             op: op.clone(),
-            provider: self.name.clone(),
+            provider: self.basics.name.clone(),
             summary: format!(
                 "{} {service}/production to {} ({})",
                 if action == "promote" {
@@ -643,15 +647,7 @@ impl Vercel {
 }
 
 impl Provider for Vercel {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Vercel
-    }
-    fn poll_interval(&self) -> Duration {
-        self.poll
-    }
+    provider_basics!();
     fn fetch_deadline(&self) -> Duration {
         self.opts
             .http
@@ -671,50 +667,17 @@ impl Provider for Vercel {
     fn supports(&self, op: &WriteOp) -> bool {
         match op {
             WriteOp::Rollback { service, .. } => {
-                op.provider() == Some(self.name.as_str())
+                op.provider() == Some(self.basics.name.as_str())
                     || service == &self.service
                     || service == &self.project
             }
             _ => false,
         }
     }
-    fn plan<'a>(
-        &'a self,
-        op: &'a WriteOp,
-        _ctx: &'a PlanCtx,
-    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
-        Box::pin(async move {
-            match op {
-                WriteOp::Rollback {
-                    service,
-                    environment,
-                    to,
-                    ..
-                } => {
-                    self.plan_rollback(op, service, environment, to.as_deref())
-                        .await
-                }
-                other => Err(ProviderError::op_unsupported(&self.name, "Vercel", other)),
-            }
-        })
-    }
-    fn execute<'a>(
-        &'a self,
-        plan: &'a Plan,
-        idempotency_key: &'a str,
-    ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
-        Box::pin(async move {
-            match &plan.op {
-                WriteOp::Rollback { .. } => self.execute_rollback(plan, idempotency_key).await,
-                other => Err(ProviderError::op_unsupported(&self.name, "Vercel", other)),
-            }
-        })
-    }
+    delegate_writes!(plan_write, execute_write);
 }
 
-/// Decode `body` with every wire type this provider reads (the decoders of
-/// the fetch and write paths), for the fuzz targets and property tests:
-/// any input is a value or a `ProviderError`, never a panic.
+/// This provider's part of [`super::decode_wire`].
 pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
     super::http::first_error([
         super::http::decode_json::<VList>("fuzz", "GET deployments", body).map(drop),

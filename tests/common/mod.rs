@@ -127,6 +127,23 @@ pub fn ctx<'a>(config: &'a Config, secrets: &'a MapSecrets) -> BuildCtx<'a> {
     BuildCtx { config, secrets }
 }
 
+/// A secret store that resolves every reference to the same token.
+pub struct FixedSecret(pub &'static str);
+
+impl SecretSource for FixedSecret {
+    fn get(&self, _r: &SecretRef) -> Result<Secret, String> {
+        Ok(Secret::new(self.0))
+    }
+}
+
+/// The build context of a provider whose token is `token`.
+pub fn token_ctx<'a>(config: &'a Config, token: &'a FixedSecret) -> BuildCtx<'a> {
+    BuildCtx {
+        config,
+        secrets: token,
+    }
+}
+
 /// Small waits so retry tests take milliseconds; the clamps stay real
 /// (Retry-After minimum 1 s).
 pub fn fast_http() -> HttpConfig {

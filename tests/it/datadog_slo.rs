@@ -69,7 +69,7 @@ fn provider_with(cfg: &Config, keys: &Keys, http: HttpConfig) -> Datadog {
         config: cfg,
         secrets: keys,
     };
-    let d = Datadog::with_http(pc, &ctx, http)
+    let d = Datadog::with_http_config(pc, &ctx, http)
         .unwrap()
         .with_page_limit(2);
     d.set_now(Some(NOW));

@@ -4,6 +4,7 @@
 //! on every answer, error bodies `{"message","documentation_url"}`, 201 on
 //! create, 204 on workflow dispatch.
 
+use crate::common::{FixedSecret, token_ctx};
 use serde_json::{Value, json};
 use sitrep::config::{Config, ProviderConfig};
 use sitrep::model::DeployState;
@@ -329,7 +330,7 @@ fn opts(pc: &ProviderConfig) -> GithubOptions {
 
 fn provider(server: &MockServer, extra: &str) -> Github {
     let (c, pc) = config(&server.uri(), extra);
-    Github::new(&pc, &c, Secret::new(TOKEN), opts(&pc)).unwrap()
+    Github::with_options(&pc, &token_ctx(&c, &FixedSecret(TOKEN)), opts(&pc)).unwrap()
 }
 
 /// One environment, so one list request per fetch.
@@ -339,7 +340,7 @@ fn provider1(server: &MockServer) -> Github {
         environments: Some(vec!["production".into()]),
         ..pc
     };
-    Github::new(&pc, &c, Secret::new(TOKEN), opts(&pc)).unwrap()
+    Github::with_options(&pc, &token_ctx(&c, &FixedSecret(TOKEN)), opts(&pc)).unwrap()
 }
 
 fn rollback(env: &str, to: Option<&str>) -> WriteOp {
@@ -434,7 +435,7 @@ async fn production_list(n: u64, state: fn(u64) -> &'static str) -> (MockServer,
         environments: Some(vec!["production".into()]),
         ..pc
     };
-    let gh = Github::new(&pc, &c, Secret::new(TOKEN), opts(&pc)).unwrap();
+    let gh = Github::with_options(&pc, &token_ctx(&c, &FixedSecret(TOKEN)), opts(&pc)).unwrap();
     (server, f, gh)
 }
 
@@ -513,7 +514,7 @@ async fn thousand_deployments_over_ten_pages_decode() {
         environments: Some(vec!["production".into()]),
         ..pc
     };
-    let gh = Github::new(&pc, &c, Secret::new(TOKEN), opts(&pc)).unwrap();
+    let gh = Github::with_options(&pc, &token_ctx(&c, &FixedSecret(TOKEN)), opts(&pc)).unwrap();
     let got = gh.fetch().await.unwrap();
     assert_eq!(got.deploys.len(), 1000);
     assert_eq!(f.st.lock().unwrap().list_calls, 10);
@@ -555,11 +556,11 @@ async fn a_new_process_seeded_from_the_cache_reads_only_the_statuses_that_can_ch
         environments: Some(vec!["production".into()]),
         ..pc
     };
-    let first = Github::new(&pc, &c, Secret::new(TOKEN), opts(&pc)).unwrap();
+    let first = Github::with_options(&pc, &token_ctx(&c, &FixedSecret(TOKEN)), opts(&pc)).unwrap();
     let cached = first.fetch().await.unwrap();
     assert_eq!(f.st.lock().unwrap().status_calls, 300);
     // A new process: same provider config, the cached data offered first.
-    let again = Github::new(&pc, &c, Secret::new(TOKEN), opts(&pc)).unwrap();
+    let again = Github::with_options(&pc, &token_ctx(&c, &FixedSecret(TOKEN)), opts(&pc)).unwrap();
     again.seed(&cached);
     let before = f.st.lock().unwrap().status_calls;
     let got = again.fetch().await.unwrap();
@@ -623,7 +624,12 @@ async fn wrong_token_is_unauthorized_and_never_echoed() {
         environments: Some(vec!["production".into()]),
         ..pc
     };
-    let gh = Github::new(&pc, &c, Secret::new("ghp_wrong_token_value"), opts(&pc)).unwrap();
+    let gh = Github::with_options(
+        &pc,
+        &token_ctx(&c, &FixedSecret("ghp_wrong_token_value")),
+        opts(&pc),
+    )
+    .unwrap();
     let e = gh.fetch().await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Unauthorized { status: 401 });
     let s = e.to_string();
@@ -711,10 +717,9 @@ async fn secondary_rate_limit_honours_retry_after_then_succeeds() {
     // The retry wait is recorded, not slept (as for the other providers).
     let (c, pc) = config(&server.uri(), "");
     let (http, waits) = crate::common::recorded_http();
-    let gh = Github::new(
+    let gh = Github::with_options(
         &pc,
-        &c,
-        Secret::new(TOKEN),
+        &token_ctx(&c, &FixedSecret(TOKEN)),
         GithubOptions { http, ..opts(&pc) },
     )
     .unwrap();
@@ -791,7 +796,7 @@ async fn refused_connection_is_an_error_not_a_panic() {
     let port = l.local_addr().unwrap().port();
     drop(l);
     let (c, pc) = config(&format!("http://127.0.0.1:{port}"), "");
-    let gh = Github::new(&pc, &c, Secret::new(TOKEN), opts(&pc)).unwrap();
+    let gh = Github::with_options(&pc, &token_ctx(&c, &FixedSecret(TOKEN)), opts(&pc)).unwrap();
     let e = gh.fetch().await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Connect, "{e}");
 }
@@ -1012,7 +1017,7 @@ async fn skip_status_checks_is_opt_in() {
     ])
     .await;
     let (c, pc) = config(&server.uri(), "skip_status_checks = true");
-    let gh = Github::new(&pc, &c, Secret::new(TOKEN), opts(&pc)).unwrap();
+    let gh = Github::with_options(&pc, &token_ctx(&c, &FixedSecret(TOKEN)), opts(&pc)).unwrap();
     let plan = gh
         .plan(&rollback("production", None), &PlanCtx::default())
         .await
@@ -1203,7 +1208,7 @@ async fn ghes_base_url_with_a_path_keeps_it_across_pages() {
         environments: Some(vec!["production".into()]),
         ..pc
     };
-    let gh = Github::new(&pc, &c, Secret::new(TOKEN), opts(&pc)).unwrap();
+    let gh = Github::with_options(&pc, &token_ctx(&c, &FixedSecret(TOKEN)), opts(&pc)).unwrap();
     let got = gh.fetch().await.unwrap();
     assert_eq!(got.deploys.len(), 150);
     let reqs = server.received_requests().await.unwrap();
@@ -1326,7 +1331,7 @@ async fn a_rollback_cut_off_mid_way_is_unknown_and_its_retry_does_not_deploy_twi
     let (c, pc) = config(&server.uri(), "");
     let mut o = opts(&pc);
     o.http.write_timeout = Duration::from_millis(300);
-    let gh = Github::new(&pc, &c, Secret::new(TOKEN), o).unwrap();
+    let gh = Github::with_options(&pc, &token_ctx(&c, &FixedSecret(TOKEN)), o).unwrap();
     let plan = gh
         .plan(&rollback("production", None), &PlanCtx::default())
         .await

@@ -10,7 +10,7 @@ use sitrep::ops::PlanCtx;
 use sitrep::ops::WriteOp;
 use sitrep::providers::http::HttpConfig;
 use sitrep::providers::launchdarkly::LaunchDarkly;
-use sitrep::providers::{ErrorKind, Provider, Registry};
+use sitrep::providers::{BuildCtx, ErrorKind, Provider, Registry};
 use sitrep::secrets::{Secret, SecretSource};
 use std::path::Path;
 use std::sync::Arc;
@@ -46,7 +46,11 @@ fn provider_with(server: &MockServer, token: &'static str, http: HttpConfig) -> 
         server.uri()
     );
     let cfg = sitrep::config::parse(&toml, Path::new("c.toml")).unwrap();
-    LaunchDarkly::with_http_config(cfg.provider_named("ld").unwrap(), &Fixed(token), http).unwrap()
+    let ctx = BuildCtx {
+        config: &cfg,
+        secrets: &Fixed(token),
+    };
+    LaunchDarkly::with_http_config(cfg.provider_named("ld").unwrap(), &ctx, http).unwrap()
 }
 
 fn op(key: &str, on: bool) -> WriteOp {

@@ -774,7 +774,7 @@ total = 'sum(rate(t[{{{{.window}}}}]))'
             config: &cfg,
             secrets: &NoSecrets,
         };
-        let p = Prometheus::with_http(&pc, &ctx, fast()).unwrap();
+        let p = Prometheus::with_http_config(&pc, &ctx, fast()).unwrap();
         p.set_eval_time(Some(1_700_000_000.0));
         (cfg, p)
     }

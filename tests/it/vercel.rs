@@ -4,6 +4,7 @@
 //! variants of instant rollback (v1 / v9) and promote (v9 / v10), 201/202
 //! with no body, errors `{"error":{"code","message"}}`.
 
+use crate::common::{FixedSecret, token_ctx};
 use serde_json::{Value, json};
 use sitrep::config::{Config, ProviderConfig};
 use sitrep::model::DeployState;
@@ -12,7 +13,6 @@ use sitrep::ops::WriteOp;
 use sitrep::providers::http::RetryPolicy;
 use sitrep::providers::vercel::{Vercel, VercelOptions};
 use sitrep::providers::{ErrorKind, Provider};
-use sitrep::secrets::Secret;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -199,7 +199,7 @@ fn provider(server: &MockServer, extra: &str) -> Vercel {
         max_wait: Duration::from_secs(2),
         max_inline_wait: Duration::from_secs(1),
     };
-    Vercel::new(&pc, &c, Secret::new(TOKEN), o).unwrap()
+    Vercel::with_options(&pc, &token_ctx(&c, &FixedSecret(TOKEN)), o).unwrap()
 }
 
 fn rollback(to: Option<&str>) -> WriteOp {
@@ -452,7 +452,12 @@ async fn paths_are_configurable() {
     );
     // An unknown key is a configuration error naming the valid ones.
     let (c, pc) = config(&server.uri(), r#"paths = { rollbak = "/x" }"#);
-    let e = Vercel::new(&pc, &c, Secret::new(TOKEN), VercelOptions::from_config(&pc)).unwrap_err();
+    let e = Vercel::with_options(
+        &pc,
+        &token_ctx(&c, &FixedSecret(TOKEN)),
+        VercelOptions::from_config(&pc),
+    )
+    .unwrap_err();
     assert!(
         e.to_string().contains("rollbak") && e.to_string().contains("rollback"),
         "{e}"
@@ -476,10 +481,9 @@ async fn errors_name_the_cause_and_hide_the_token() {
     // Wrong token.
     f.st.lock().unwrap().error = None;
     let (c, pc) = config(&server.uri(), "");
-    let vc = Vercel::new(
+    let vc = Vercel::with_options(
         &pc,
-        &c,
-        Secret::new("other_token_value"),
+        &token_ctx(&c, &FixedSecret("other_token_value")),
         VercelOptions::from_config(&pc),
     )
     .unwrap();

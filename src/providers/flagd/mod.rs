@@ -44,7 +44,7 @@ mod spans;
 pub use doc::{Change, Doc, Seg, sha256_hex};
 pub use rules::{evaluates_on, is_boolean, is_kill_switch, off_variant, on_variant};
 
-use super::{BoxFut, ErrorKind, Provider, ProviderError};
+use super::{Basics, BoxFut, BuildCtx, ErrorKind, Provider, ProviderError, is_flag_set};
 use crate::config::{ProviderConfig, ProviderKind};
 use crate::fsutil::{self, LockError};
 use crate::model::{Fetched, Flag, Time};
@@ -64,32 +64,34 @@ pub const RESTORE_KEY: &str = "sitrepRestoreVariant";
 /// How long `execute` waits for another sitrep process holding the file lock.
 const LOCK_WAIT: Duration = Duration::from_secs(5);
 
+#[derive(Clone)]
 pub struct Flagd {
-    name: String,
+    basics: Basics,
     path: PathBuf,
-    poll: Duration,
 }
 
 impl Flagd {
-    pub fn new(pc: &ProviderConfig) -> Result<Self, ProviderError> {
+    pub fn new(pc: &ProviderConfig, _ctx: &BuildCtx<'_>) -> Result<Self, ProviderError> {
         let path = pc
             .path
             .clone()
             .ok_or_else(|| ProviderError::config(&pc.name, "flagd provider needs `path`"))?;
         let path = std::path::absolute(&path).unwrap_or(path);
         Ok(Flagd {
-            name: pc.name.clone(),
+            basics: Basics::new(pc, ProviderKind::Flagd),
             path,
-            poll: pc.poll(),
         })
     }
 
     /// A provider for `path` (tests, tools).
     pub fn with_path(name: &str, path: &Path) -> Self {
         Flagd {
-            name: name.to_string(),
+            basics: Basics {
+                name: name.to_string(),
+                kind: ProviderKind::Flagd,
+                poll: Duration::from_secs(30),
+            },
             path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
-            poll: Duration::from_secs(30),
         }
     }
 
@@ -98,7 +100,7 @@ impl Flagd {
     }
 
     fn err(&self, kind: ErrorKind, detail: impl AsRef<str>) -> ProviderError {
-        ProviderError::new(&self.name, kind, detail)
+        ProviderError::new(&self.basics.name, kind, detail)
     }
 
     fn io_err(&self, what: &str, e: &std::io::Error) -> ProviderError {
@@ -129,7 +131,7 @@ impl Flagd {
                 ),
             ),
         })?;
-        let mut doc = Doc::parse(&self.name, &self.path, bytes)?;
+        let mut doc = Doc::parse(&self.basics.name, &self.path, bytes)?;
         doc.mtime = meta.modified().ok().map(Time::from);
         Ok(doc)
     }
@@ -143,7 +145,7 @@ impl Flagd {
                 let meta = flag.get("metadata");
                 let text = |k: &str| meta.and_then(|m| m.get(k)).and_then(Value::as_str);
                 Flag {
-                    provider: SafeText::line(&self.name),
+                    provider: SafeText::line(&self.basics.name),
                     key: SafeText::line(key),
                     name: SafeText::line(text("name").or(text("description")).unwrap_or(key)),
                     environment: None,
@@ -185,7 +187,7 @@ impl Flagd {
             )
         };
         let (_, _, flag) = doc.find(key).ok_or_else(not_found)?;
-        let changes = doc.changes_for(&self.name, key, on)?;
+        let changes = doc.changes_for(&self.basics.name, key, on)?;
         let shown = SafeText::line(key);
         let was_on = evaluates_on(flag);
         let change_json: Vec<Value> = changes.iter().map(Change::to_json).collect();
@@ -224,7 +226,7 @@ impl Flagd {
         });
         Ok(Plan {
             op: op.clone(),
-            provider: self.name.clone(),
+            provider: self.basics.name.clone(),
             summary: SafeText::line(&format!(
                 "turn flag {shown} {} in flagd file {}",
                 if on { "ON" } else { "OFF" },
@@ -256,7 +258,7 @@ impl Flagd {
     fn apply(&self, plan: &Plan) -> Result<ExecResult, ProviderError> {
         let WriteOp::FlagSet { key, on, .. } = &plan.op else {
             return Err(ProviderError::unsupported(
-                &self.name,
+                &self.basics.name,
                 plan.op.action_name(),
             ));
         };
@@ -280,7 +282,7 @@ impl Flagd {
                 format!("{} is too large", self.path.display()),
             ),
         })?;
-        let doc = Doc::parse(&self.name, &self.path, bytes)?;
+        let doc = Doc::parse(&self.basics.name, &self.path, bytes)?;
         if doc.sha256 != *planned_hash {
             return Err(self.err(
                 ErrorKind::Conflict { status: 409 },
@@ -292,7 +294,7 @@ impl Flagd {
                 ),
             ));
         }
-        let changes = doc.changes_for(&self.name, key, *on)?;
+        let changes = doc.changes_for(&self.basics.name, key, *on)?;
         let change_json: Vec<Value> = changes.iter().map(Change::to_json).collect();
         if *planned_changes != Value::Array(change_json.clone()) {
             return Err(self.err(
@@ -311,7 +313,7 @@ impl Flagd {
                 detail: json!({"file": self.path.display().to_string(), "sha256_before": doc.sha256, "changed": false}),
             });
         }
-        let new_text = doc.edit(&self.name, &changes)?;
+        let new_text = doc.edit(&self.basics.name, &changes)?;
         // Last check right before the rename: a writer that ignores our lock.
         let now_bytes = fs::read(&real).map_err(|e| self.io_err("cannot re-read", &e))?;
         if sha256_hex(&now_bytes) != doc.sha256 {
@@ -433,77 +435,63 @@ fn read_capped(f: &mut File, len_hint: u64) -> Result<Vec<u8>, ReadErr> {
     Ok(buf)
 }
 
-impl Provider for Flagd {
-    fn name(&self) -> &str {
-        &self.name
+impl Flagd {
+    /// Run `f` on a copy of this provider on the blocking pool (file I/O);
+    /// `failed` is the error when the task itself fails.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        failed: &'static str,
+        f: impl FnOnce(Flagd) -> Result<T, ProviderError> + Send + 'static,
+    ) -> Result<T, ProviderError> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || f(me))
+            .await
+            .unwrap_or_else(|_| Err(self.err(ErrorKind::Unknown, failed)))
     }
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Flagd
-    }
-    fn poll_interval(&self) -> Duration {
-        self.poll
-    }
-    fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
-        Box::pin(async move {
-            let me = Flagd {
-                name: self.name.clone(),
-                path: self.path.clone(),
-                poll: self.poll,
-            };
-            tokio::task::spawn_blocking(move || me.snapshot())
-                .await
-                .unwrap_or_else(|_| Err(self.err(ErrorKind::Unknown, "file reader task failed")))
+
+    /// `Provider::plan`: a flag set, worked out from the file as it is.
+    async fn plan_write(&self, op: &WriteOp, _ctx: &PlanCtx) -> Result<Plan, ProviderError> {
+        let WriteOp::FlagSet {
+            key,
+            environment,
+            on,
+            ..
+        } = op
+        else {
+            return Err(ProviderError::op_unsupported(
+                &self.basics.name,
+                "flagd files",
+                op,
+            ));
+        };
+        let (key, env, on, op2) = (key.clone(), environment.clone(), *on, op.clone());
+        self.blocking("file reader task failed", move |me| {
+            me.make_plan(&key, env.as_deref(), on, &op2)
         })
+        .await
+    }
+
+    /// `Provider::execute`: the planned edit of the file.
+    async fn execute_write(
+        &self,
+        plan: &Plan,
+        _idempotency_key: &str,
+    ) -> Result<ExecResult, ProviderError> {
+        let plan = plan.clone();
+        self.blocking("file writer task failed; check the file", move |me| {
+            me.apply(&plan)
+        })
+        .await
+    }
+}
+
+impl Provider for Flagd {
+    provider_basics!();
+    fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
+        Box::pin(self.blocking("file reader task failed", |me| me.snapshot()))
     }
     fn supports(&self, op: &WriteOp) -> bool {
-        matches!(op, WriteOp::FlagSet { .. })
+        is_flag_set(op)
     }
-    fn plan<'a>(
-        &'a self,
-        op: &'a WriteOp,
-        _ctx: &'a PlanCtx,
-    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
-        Box::pin(async move {
-            let WriteOp::FlagSet {
-                key,
-                environment,
-                on,
-                ..
-            } = op
-            else {
-                return Err(ProviderError::op_unsupported(&self.name, "flagd files", op));
-            };
-            let me = Flagd {
-                name: self.name.clone(),
-                path: self.path.clone(),
-                poll: self.poll,
-            };
-            let (key, env, on, op2) = (key.clone(), environment.clone(), *on, op.clone());
-            tokio::task::spawn_blocking(move || me.make_plan(&key, env.as_deref(), on, &op2))
-                .await
-                .unwrap_or_else(|_| Err(self.err(ErrorKind::Unknown, "file reader task failed")))
-        })
-    }
-    fn execute<'a>(
-        &'a self,
-        plan: &'a Plan,
-        _idempotency_key: &'a str,
-    ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
-        Box::pin(async move {
-            let me = Flagd {
-                name: self.name.clone(),
-                path: self.path.clone(),
-                poll: self.poll,
-            };
-            let plan = plan.clone();
-            tokio::task::spawn_blocking(move || me.apply(&plan))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(self.err(
-                        ErrorKind::Unknown,
-                        "file writer task failed; check the file",
-                    ))
-                })
-        })
-    }
+    delegate_writes!(plan_write, execute_write);
 }

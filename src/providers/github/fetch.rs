@@ -224,7 +224,7 @@ impl Github {
             )
         });
         Deploy {
-            provider: SafeText::line(&self.name),
+            provider: SafeText::line(&self.basics.name),
             service: SafeText::line(&repo.service),
             environment: SafeText::line(&environment),
             id: SafeText::line(&d.id.to_string()),
@@ -322,7 +322,7 @@ impl Github {
     fn run_deploy(&self, repo: &Repo, env: &str, r: GhRun) -> Deploy {
         let (state, raw) = map_run(r.status.as_deref(), r.conclusion.as_deref());
         Deploy {
-            provider: SafeText::line(&self.name),
+            provider: SafeText::line(&self.basics.name),
             service: SafeText::line(&repo.service),
             environment: SafeText::line(env),
             id: SafeText::line(&r.id.to_string()),

@@ -27,10 +27,10 @@ pub use rollback::PENDING_ROLLBACK_MINUTES;
 pub use wire::{decode_wire, map_run, map_state, runs_environment};
 
 use super::http::{Auth, HttpClient, HttpConfig, seg};
-use super::{BoxFut, ErrorKind, Provider, ProviderError};
+use super::{Basics, BoxFut, BuildCtx, ErrorKind, Provider, ProviderError};
 use crate::config::{Config, ProviderConfig, ProviderKind, RollbackStrategy};
 use crate::model::Fetched;
-use crate::ops::{ExecResult, Plan, PlanCtx, WriteOp};
+use crate::ops::{ExecResult, WriteOp};
 use crate::secrets::Secret;
 use status_cache::StatusCache;
 use std::collections::HashMap;
@@ -95,7 +95,7 @@ enum Strategy {
 }
 
 pub struct Github {
-    name: String,
+    basics: Basics,
     http: HttpClient,
     /// The API root (no trailing slash), as the plan's URLs start.
     base: String,
@@ -107,7 +107,6 @@ pub struct Github {
     /// The deploy workflow whose runs are listed.
     workflow: Option<String>,
     opts: GithubOptions,
-    poll: Duration,
     statuses: StatusCache,
     /// Results of writes already carried out in this process, by key.
     done: Mutex<HashMap<String, ExecResult>>,
@@ -116,7 +115,7 @@ pub struct Github {
 impl std::fmt::Debug for Github {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Github")
-            .field("name", &self.name)
+            .field("name", &self.basics.name)
             .field("base", &self.base)
             .finish_non_exhaustive()
     }
@@ -190,30 +189,22 @@ fn web_root(base: &str) -> String {
 }
 
 impl Github {
-    /// Build from the config and the secret store (`build_one`).
-    pub fn from_ctx(
-        pc: &ProviderConfig,
-        ctx: &super::BuildCtx<'_>,
-    ) -> Result<Github, ProviderError> {
-        let token = ctx
-            .secrets
-            .get(&pc.token_ref())
-            .map_err(|e| ProviderError::config(&pc.name, format!("token: {e}")))?;
-        Self::new(pc, ctx.config, token, GithubOptions::from_config(pc))
+    pub fn new(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Result<Github, ProviderError> {
+        Self::with_options(pc, ctx, GithubOptions::from_config(pc))
     }
 
-    /// Build from config. `token` is the resolved secret.
-    pub fn new(
+    /// Like `new` with explicit tunables (tests shrink the waits).
+    pub fn with_options(
         pc: &ProviderConfig,
-        config: &Config,
-        token: Secret,
+        ctx: &BuildCtx<'_>,
         opts: GithubOptions,
     ) -> Result<Github, ProviderError> {
+        let token = ctx.token(pc, "token")?;
         let name = pc.name.clone();
         let base = pc
             .base_url()
             .unwrap_or_else(|| "https://api.github.com".into());
-        let repos = repos_of(pc, config)?;
+        let repos = repos_of(pc, ctx.config)?;
         let strategy = match &pc.rollback {
             None => Strategy::Redeploy,
             Some(RollbackStrategy::Named(n)) if n == "redeploy" => Strategy::Redeploy,
@@ -232,7 +223,7 @@ impl Github {
             .with_header("Accept", ACCEPT)
             .with_header("X-GitHub-Api-Version", API_VERSION);
         Ok(Github {
-            name,
+            basics: Basics::new(pc, ProviderKind::Github),
             base: http.base_url().to_string(),
             web: web_root(http.base_url()),
             http,
@@ -242,7 +233,6 @@ impl Github {
             strategy,
             workflow: pc.workflow.clone().filter(|w| !w.trim().is_empty()),
             opts,
-            poll: pc.poll(),
             statuses: StatusCache::default(),
             done: Mutex::new(HashMap::new()),
         })
@@ -254,7 +244,7 @@ impl Github {
         if t.len() >= 4 {
             d = d.replace(t, "<redacted>");
         }
-        ProviderError::new(&self.name, kind, d)
+        ProviderError::new(&self.basics.name, kind, d)
     }
 
     /// What a responder should check, added to an error of the shared
@@ -290,14 +280,12 @@ impl Github {
             ),
             _ => return e,
         };
-        ProviderError::new(&self.name, kind, detail)
+        ProviderError::new(&self.basics.name, kind, detail)
     }
 }
 
 impl Provider for Github {
-    fn name(&self) -> &str {
-        &self.name
-    }
+    provider_basics!();
     /// Latest statuses from the cached deploys, so a new process reads
     /// only what a long-running one would: the statuses of deployments
     /// without one, not settled, or among the newest `refresh_window`
@@ -307,13 +295,8 @@ impl Provider for Github {
     }
     fn seed(&self, cached: &Fetched) {
         let runs_env = self.workflow.as_deref().map(runs_environment);
-        self.statuses.seed(cached, &self.name, runs_env.as_deref());
-    }
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Github
-    }
-    fn poll_interval(&self) -> Duration {
-        self.poll
+        self.statuses
+            .seed(cached, &self.basics.name, runs_env.as_deref());
     }
     fn fetch_deadline(&self) -> Duration {
         let groups = self.repos.len() * (self.envs().len() + usize::from(self.workflow.is_some()));
@@ -328,65 +311,12 @@ impl Provider for Github {
     fn supports(&self, op: &WriteOp) -> bool {
         match op {
             WriteOp::Rollback { service, .. } => {
-                op.provider() == Some(self.name.as_str()) || self.repo_for(service).is_ok()
+                op.provider() == Some(self.basics.name.as_str()) || self.repo_for(service).is_ok()
             }
             _ => false,
         }
     }
-    fn plan<'a>(
-        &'a self,
-        op: &'a WriteOp,
-        ctx: &'a PlanCtx,
-    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
-        Box::pin(async move {
-            match op {
-                WriteOp::Rollback {
-                    service,
-                    environment,
-                    to,
-                    ..
-                } => {
-                    let mut plan = self
-                        .plan_rollback(op, service, environment, to.as_deref())
-                        .await?;
-                    // The reason travels in the deployment's own payload.
-                    let reason = ctx.reason.trim();
-                    for r in &mut plan.requests {
-                        if let Some(s) = r
-                            .body
-                            .as_mut()
-                            .and_then(|b| b.pointer_mut("/payload/sitrep"))
-                            .and_then(|s| s.as_object_mut())
-                            && !reason.is_empty()
-                        {
-                            s.insert("reason".into(), reason.into());
-                        }
-                    }
-                    Ok(plan)
-                }
-                other => Err(ProviderError::op_unsupported(&self.name, "GitHub", other)),
-            }
-        })
-    }
-    fn execute<'a>(
-        &'a self,
-        plan: &'a Plan,
-        idempotency_key: &'a str,
-    ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
-        Box::pin(async move {
-            match &plan.op {
-                WriteOp::Rollback {
-                    service,
-                    environment,
-                    ..
-                } => {
-                    self.execute_rollback(plan, idempotency_key, service, environment)
-                        .await
-                }
-                other => Err(ProviderError::op_unsupported(&self.name, "GitHub", other)),
-            }
-        })
-    }
+    delegate_writes!(plan_write, execute_write);
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 use super::wire::{GhDeployment, map_state, payload_action, payload_from_sha, payload_key};
 use super::{Github, KEY_PLACEHOLDER, Repo, Strategy};
 use crate::model::{Deploy, DeployState};
-use crate::ops::{ExecResult, Plan, PlannedRequest, Precondition, WriteOp};
+use crate::ops::{ExecResult, Plan, PlanCtx, PlannedRequest, Precondition, WriteOp};
 use crate::providers::http::{error_excerpt, seg};
 use crate::providers::{ErrorKind, ProviderError, rollback};
 use crate::util;
@@ -23,6 +23,44 @@ use reqwest::Method;
 pub const PENDING_ROLLBACK_MINUTES: i64 = 30;
 
 impl Github {
+    /// `Provider::plan`: a rollback, with the reason in the deployment's
+    /// own payload.
+    pub(super) async fn plan_write(
+        &self,
+        op: &WriteOp,
+        ctx: &PlanCtx,
+    ) -> Result<Plan, ProviderError> {
+        let r = rollback::requested(&self.basics.name, "GitHub", op)?;
+        let mut plan = self
+            .plan_rollback(op, r.service, r.environment, r.to)
+            .await?;
+        // The reason travels in the deployment's own payload.
+        let reason = ctx.reason.trim();
+        for r in &mut plan.requests {
+            if let Some(s) = r
+                .body
+                .as_mut()
+                .and_then(|b| b.pointer_mut("/payload/sitrep"))
+                .and_then(|s| s.as_object_mut())
+                && !reason.is_empty()
+            {
+                s.insert("reason".into(), reason.into());
+            }
+        }
+        Ok(plan)
+    }
+
+    /// `Provider::execute`: a planned rollback.
+    pub(super) async fn execute_write(
+        &self,
+        plan: &Plan,
+        key: &str,
+    ) -> Result<ExecResult, ProviderError> {
+        let r = rollback::requested(&self.basics.name, "GitHub", &plan.op)?;
+        self.execute_rollback(plan, key, r.service, r.environment)
+            .await
+    }
+
     pub(super) fn repo_for(&self, service: &str) -> Result<&Repo, ProviderError> {
         self.repos
             .iter()
@@ -33,7 +71,7 @@ impl Github {
                     ErrorKind::NotFound,
                     format!(
                         "no repository of provider {} deploys service {service} (map it with [[service]] deploys = {{ provider = \"{}\", repo = \"owner/name\" }})",
-                        self.name, self.name
+                        self.basics.name, self.basics.name
                     ),
                 )
             })
@@ -119,7 +157,7 @@ impl Github {
         skip.sort();
         skip.dedup();
         let (live, target) =
-            rollback::pick_skipping(&self.name, service, environment, &deploys, to, &skip)?;
+            rollback::pick_skipping(&self.basics.name, service, environment, &deploys, to, &skip)?;
         let mut stakes = rollback::stakes(live, target, now);
         let url = format!("{}{}", self.base, self.write_route(repo));
         let short = util::short_sha(target.sha.as_str()).to_string();
@@ -165,7 +203,7 @@ impl Github {
         Ok(Plan {
             precondition: Precondition::None,
             op: op.clone(),
-            provider: self.name.clone(),
+            provider: self.basics.name.clone(),
             summary: format!(
                 "roll back {service}/{environment} to {} ({short})",
                 target.git_ref

@@ -227,9 +227,7 @@ pub(super) fn payload_from_sha(payload: &serde_json::Value) -> Option<String> {
     s.get("from")?.get("sha")?.as_str().map(str::to_string)
 }
 
-/// Decode `body` with every wire type this provider reads (the decoders of
-/// the fetch and write paths), for the fuzz targets and property tests:
-/// any input is a value or a `ProviderError`, never a panic.
+/// This provider's part of [`crate::providers::decode_wire`].
 pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
     first_error([
         decode_json::<Vec<GhDeployment>>("fuzz", "GET deployments", body).map(drop),
