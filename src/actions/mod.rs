@@ -151,8 +151,6 @@ impl ExecError {
     }
 }
 
-
-
 /// The audited write pipeline. Cheap to clone; share it with spawned tasks.
 #[derive(Clone)]
 pub struct Executor {
