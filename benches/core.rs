@@ -57,7 +57,7 @@ fn state_with(n: usize) -> State {
         slot.data.incidents = incidents;
     }
     s.rebuild();
-    s.size = (200, 60);
+    s.ui.size = (200, 60);
     s
 }
 
@@ -97,7 +97,7 @@ fn main() {
             _ => View::Incidents,
         };
         let mut s = state_with(10_000);
-        s.view = view;
+        s.ui.view = view;
         let mut term = Terminal::new(TestBackend::new(200, 60)).expect("terminal");
         for i in 0..n {
             s.list_mut(view).selected = (i * 37) % 10_000;
@@ -114,7 +114,7 @@ fn main() {
     // 1. One frame with 10,000 incidents at 200x60, each view.
     for view in [View::Dashboard, View::Incidents] {
         let mut s = state_with(10_000);
-        s.view = view;
+        s.ui.view = view;
         let mut term = Terminal::new(TestBackend::new(200, 60)).expect("terminal");
         let mut times = Vec::new();
         for i in 0..300 {
@@ -135,7 +135,7 @@ fn main() {
     // 2. Terminal bytes: a selection move, and a redraw with nothing changed.
     {
         let mut s = state_with(10_000);
-        s.view = View::Incidents;
+        s.ui.view = View::Incidents;
         let counter = Counter::default();
         let backend = CrosstermBackend::new(counter.clone());
         let mut term = Terminal::with_options(

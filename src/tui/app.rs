@@ -41,7 +41,7 @@ where
         let (poll_tx, poll_rx) = mpsc::channel::<PollEvent>(64);
         let mut state = state;
         if let Ok(sz) = terminal.size() {
-            state.size = (sz.width, sz.height);
+            state.ui.size = (sz.width, sz.height);
         }
         Tui {
             terminal,
@@ -108,7 +108,7 @@ where
             }
             let spinning = self.state.any_in_flight()
                 || matches!(
-                    self.state.modal,
+                    self.state.ui.modal,
                     Some(Modal::Planning { .. } | Modal::Running { .. })
                 );
             let msg = tokio::select! {
@@ -130,7 +130,7 @@ where
             while let Ok(m) = self.rx.try_recv() {
                 dirty |= self.handle(m);
             }
-            if self.state.quit {
+            if self.state.ui.quit {
                 return Ok(());
             }
         }

@@ -174,9 +174,9 @@ impl Engine {
                     p.refresh_all();
                 }
             }
-            Effect::Plan { op, reason } => self.plan(op, reason, state.action_ctx.clone()),
+            Effect::Plan { op, reason } => self.plan(op, reason, state.ui.action_ctx.clone()),
             Effect::Execute { plan, reason } => {
-                self.execute(*plan, reason, state.action_ctx.clone())
+                self.execute(*plan, reason, state.ui.action_ctx.clone())
             }
             Effect::RecordStep(op) => {
                 let ctx = ActionCtx {

@@ -155,6 +155,7 @@ pub fn matches(state: &State, query: &str) -> Vec<Entry> {
     let all = entries(state);
     if query.trim().is_empty() {
         let mut out: Vec<Entry> = state
+            .ui
             .palette_history
             .iter()
             .rev()
@@ -224,7 +225,7 @@ mod tests {
     #[test]
     fn history_comes_first() {
         let mut s = state();
-        s.palette_history.push("go flags".into());
+        s.ui.palette_history.push("go flags".into());
         assert_eq!(matches(&s, "")[0].label, "go flags");
     }
 }

@@ -137,34 +137,25 @@ pub enum Modal {
 
 #[derive(Clone, Debug)]
 pub struct State {
-    pub view: View,
+    /// What is on screen and how: the view, lists, modal, toasts.
+    pub ui: UiState,
+    /// Caches derived from the data and the UI state, brought up to date
+    /// by [`State::refresh`] after every `update`; render only reads them.
+    derived: Derived,
+    // The data model: what the providers, the audit log and the context
+    // say. Changed only by `update` (and `configure`).
     pub store: Store,
     pub snap: Snapshot,
     pub now: Time,
-    pub lists: [ListState; 8],
-    pub filter_editing: bool,
-    pub modal: Option<Modal>,
-    pub help: bool,
-    pub toasts: Vec<Toast>,
     pub read_only: bool,
     pub demo: bool,
     /// No config and no demo: the first-run screen, naming the config path.
     pub first_run: Option<PathBuf>,
     pub theme: Theme,
-    pub size: (u16, u16),
-    pub quit: bool,
     pub log_path: PathBuf,
     pub warnings: Vec<String>,
-    pub spinner: usize,
     /// Environments treated as production (the context's config).
     pub production_envs: ProductionEnvs,
-    /// A side panel with details is open in list views.
-    pub show_details: bool,
-    /// Palette commands run, oldest first (shown first when the query is empty).
-    pub palette_history: Vec<String>,
-    /// Where the action being planned comes from (a runbook step, an
-    /// incident), recorded with it in the audit log.
-    pub action_ctx: ActionCtx,
     /// The newest audit records (newest first) and the chain's state.
     pub audit: AuditView,
     /// Runbooks: the catalog and the open walk.
@@ -172,17 +163,42 @@ pub struct State {
     /// Contexts that exist, and the one in use.
     pub contexts: Vec<String>,
     pub context: Option<String>,
-    /// What changed (last 12 h), newest first, suspects marked: built by
-    /// `refresh` while the Timeline view is shown (only it reads it).
-    timeline: Option<Vec<crate::timeline::Event>>,
     /// Watches running after a rollback or kill switch.
     pub watches: Vec<crate::watch::Watch>,
+}
+
+/// The UI state: where the responder is and what is open.
+#[derive(Clone, Debug)]
+pub struct UiState {
+    pub view: View,
+    pub lists: [ListState; 8],
+    pub filter_editing: bool,
+    pub modal: Option<Modal>,
+    pub help: bool,
+    pub toasts: Vec<Toast>,
+    pub size: (u16, u16),
+    pub quit: bool,
+    pub spinner: usize,
+    /// A side panel with details is open in list views.
+    pub show_details: bool,
+    /// Palette commands run, oldest first (shown first when the query is empty).
+    pub palette_history: Vec<String>,
+    /// Where the action being planned comes from (a runbook step, an
+    /// incident), recorded with it in the audit log.
+    pub action_ctx: ActionCtx,
+}
+
+/// Caches derived from the data (see [`State::refresh`]).
+#[derive(Clone, Debug, Default)]
+struct Derived {
     /// Bumped by `rebuild` (a new snapshot): keys the filtered-row cache.
     generation: u64,
-    /// Filtered incident rows (Dashboard, Incidents), refreshed by
-    /// `refresh` when the snapshot or the filter changed (a frame reads
-    /// them several times; render only reads).
+    /// Filtered incident rows (Dashboard, Incidents), refreshed when the
+    /// snapshot or the filter changed (a frame reads them several times).
     incident_rows: [Option<FilteredIncidents>; 2],
+    /// What changed (last 12 h), newest first, suspects marked: built while
+    /// the Timeline view is shown (only it reads it).
+    timeline: Option<Vec<crate::timeline::Event>>,
 }
 
 /// The open incidents a list shows: indices into `snap.incidents`, and how
@@ -229,36 +245,36 @@ impl State {
         // `rebuild` below makes the snapshot (once).
         let snap = Snapshot::default();
         let mut s = State {
-            view: View::Dashboard,
+            ui: UiState {
+                view: View::Dashboard,
+                lists: Default::default(),
+                filter_editing: false,
+                modal: None,
+                help: false,
+                toasts: Vec::new(),
+                size: (160, 45),
+                quit: false,
+                spinner: 0,
+                show_details: true,
+                palette_history: Vec::new(),
+                action_ctx: ActionCtx::default(),
+            },
+            derived: Derived::default(),
             store,
             snap,
             now,
-            lists: Default::default(),
-            filter_editing: false,
-            modal: None,
-            help: false,
-            toasts: Vec::new(),
             read_only: false,
             demo: false,
             first_run: None,
             theme,
-            size: (160, 45),
-            quit: false,
             log_path: PathBuf::from("sitrep.log"),
             warnings: Vec::new(),
-            spinner: 0,
             production_envs: ProductionEnvs::default(),
-            show_details: true,
-            palette_history: Vec::new(),
-            action_ctx: ActionCtx::default(),
             audit: AuditView::default(),
             runbooks: RunbooksView::default(),
             contexts: Vec::new(),
             context: None,
-            timeline: None,
             watches: Vec::new(),
-            generation: 0,
-            incident_rows: [None, None],
         };
         s.rebuild();
         s
@@ -287,7 +303,7 @@ impl State {
         };
         self.audit = AuditView::default();
         self.watches.clear();
-        self.action_ctx = ActionCtx::default();
+        self.ui.action_ctx = ActionCtx::default();
         self.contexts = ctx.paths.contexts();
         self.context = ctx.paths.context.clone();
         self.rebuild();
@@ -302,18 +318,18 @@ impl State {
 
     pub fn rebuild(&mut self) {
         self.snap = self.store.snapshot(self.now);
-        self.generation = self.generation.wrapping_add(1);
+        self.derived.generation = self.derived.generation.wrapping_add(1);
         crate::runbooks::link_incidents(
             &mut self.snap.incidents,
             &self.runbooks.services,
             &self.runbooks.catalog.runbooks,
         );
-        self.timeline = None;
+        self.derived.timeline = None;
         self.refresh();
         for v in View::ALL {
             // The timeline's selection is kept in range while it is on
             // screen (`refresh`): counting its rows needs it built.
-            if v != View::Timeline || self.view == View::Timeline {
+            if v != View::Timeline || self.ui.view == View::Timeline {
                 self.clamp_selection(v);
             }
         }
@@ -324,21 +340,21 @@ impl State {
     /// Rendering only reads them.
     pub fn refresh(&mut self) {
         for (slot, v) in [View::Dashboard, View::Incidents].into_iter().enumerate() {
-            let fresh = self.incident_rows[slot].as_ref().is_some_and(|c| {
-                c.generation == self.generation && c.filter == self.list(v).filter
+            let fresh = self.derived.incident_rows[slot].as_ref().is_some_and(|c| {
+                c.generation == self.derived.generation && c.filter == self.list(v).filter
             });
             if !fresh {
-                self.incident_rows[slot] = Some(self.compute_incidents(v));
+                self.derived.incident_rows[slot] = Some(self.compute_incidents(v));
             }
         }
-        if self.view == View::Timeline {
-            if self.timeline.is_none() {
+        if self.ui.view == View::Timeline {
+            if self.derived.timeline.is_none() {
                 let opts =
                     crate::timeline::Options::new(self.now, self.now - chrono::Duration::hours(12))
                         .with_production_envs(
                             self.production_envs.configured().map(<[String]>::to_vec),
                         );
-                self.timeline = Some(crate::timeline::build(
+                self.derived.timeline = Some(crate::timeline::build(
                     &self.snap,
                     &self.audit.records,
                     &opts,
@@ -351,7 +367,7 @@ impl State {
     /// Keep `v`'s selection within its rows.
     pub fn clamp_selection(&mut self, v: View) {
         let n = self.len(v);
-        let l = &mut self.lists[v.index()];
+        let l = &mut self.ui.lists[v.index()];
         if n == 0 {
             l.selected = 0;
         } else if l.selected >= n {
@@ -360,11 +376,11 @@ impl State {
     }
 
     pub fn list(&self, v: View) -> &ListState {
-        &self.lists[v.index()]
+        &self.ui.lists[v.index()]
     }
 
     pub fn list_mut(&mut self, v: View) -> &mut ListState {
-        &mut self.lists[v.index()]
+        &mut self.ui.lists[v.index()]
     }
 
     fn filter(&self, v: View) -> String {
@@ -375,8 +391,8 @@ impl State {
     /// `snap.incidents`, computed once per snapshot and filter.
     pub fn filtered_incidents(&self, v: View) -> FilteredIncidents {
         let slot = usize::from(v != View::Dashboard);
-        if let Some(c) = &self.incident_rows[slot]
-            && c.generation == self.generation
+        if let Some(c) = &self.derived.incident_rows[slot]
+            && c.generation == self.derived.generation
             && c.filter == self.list(v).filter
         {
             return c.clone();
@@ -416,7 +432,7 @@ impl State {
             .filter(|&&n| self.snap.incidents[n].status.is_unacked())
             .count();
         FilteredIncidents {
-            generation: self.generation,
+            generation: self.derived.generation,
             filter: filter.clone(),
             rows,
             unacked,
@@ -528,12 +544,12 @@ impl State {
     /// from the snapshot and the audit log by `refresh` while the Timeline
     /// view is shown; empty before).
     pub fn timeline(&self) -> &[crate::timeline::Event] {
-        self.timeline.as_deref().unwrap_or(&[])
+        self.derived.timeline.as_deref().unwrap_or(&[])
     }
 
     #[cfg(test)]
     pub fn timeline_built(&self) -> bool {
-        self.timeline.is_some()
+        self.derived.timeline.is_some()
     }
 
     /// Timeline events shown (filtered).
@@ -576,7 +592,7 @@ impl State {
     }
 
     pub fn selected_incident(&self) -> Option<&Incident> {
-        let v = if self.view == View::Dashboard {
+        let v = if self.ui.view == View::Dashboard {
             View::Dashboard
         } else {
             View::Incidents
@@ -633,7 +649,7 @@ impl State {
     /// Only then does the clock redraw every second.
     pub fn shows_seconds(&self) -> bool {
         let recent = |t: Time| (self.now - t).num_seconds() < 60;
-        !self.toasts.is_empty()
+        !self.ui.toasts.is_empty()
             || self
                 .store
                 .slots
@@ -657,13 +673,13 @@ impl State {
     }
 
     pub fn toast(&mut self, kind: ToastKind, text: impl Into<String>) {
-        self.toasts.push(Toast {
+        self.ui.toasts.push(Toast {
             kind,
             text: text.into(),
             at: self.now,
         });
-        if self.toasts.len() > 4 {
-            self.toasts.remove(0);
+        if self.ui.toasts.len() > 4 {
+            self.ui.toasts.remove(0);
         }
     }
 

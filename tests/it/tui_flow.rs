@@ -254,7 +254,7 @@ async fn views_switch_and_the_header_ages_a_provider_that_stopped_answering() {
         slot.error
     );
     assert_eq!(
-        state.view,
+        state.ui.view,
         sitrep::tui::state::View::Dashboard,
         "every view key was handled, the last one too"
     );
@@ -327,7 +327,7 @@ async fn a_context_switch_leaves_nothing_of_the_previous_context() {
         "{:?}",
         state.runbooks.data_dir
     );
-    assert!(state.toasts.iter().any(|t| t.text == "context staging"));
+    assert!(state.ui.toasts.iter().any(|t| t.text == "context staging"));
 
     // A context that cannot be read is a toast naming it; nothing changes.
     let broken = ctx.for_context("nope").and_then(|c| c.load_console());
@@ -342,11 +342,12 @@ async fn a_context_switch_leaves_nothing_of_the_previous_context() {
     assert_eq!(state.context.as_deref(), Some("staging"));
     assert!(
         state
+            .ui
             .toasts
             .iter()
             .any(|t| t.text.starts_with("context nope:")),
         "{:?}",
-        state.toasts
+        state.ui.toasts
     );
 }
 
@@ -385,7 +386,7 @@ async fn first_run_d_opens_the_demo() {
             .any(|i| i.provider.as_str() == "pd"),
         "the demo's providers were polled"
     );
-    assert_eq!(state.view, sitrep::tui::state::View::Incidents);
+    assert_eq!(state.ui.view, sitrep::tui::state::View::Incidents);
     // The demo writes no cache into the real data directory.
     assert!(!dir.path().join("data/cache").exists());
 }

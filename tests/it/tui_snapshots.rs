@@ -26,7 +26,7 @@ fn state() -> State {
 }
 
 fn draw(state: &mut State, w: u16, h: u16) -> Terminal<TestBackend> {
-    state.size = (w, h);
+    state.ui.size = (w, h);
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
     term.draw(|f| ui::render(f, state)).unwrap();
     term
@@ -67,7 +67,7 @@ fn every_view_at_both_sizes() {
             View::Flags,
         ] {
             let mut s = state();
-            s.view = v;
+            s.ui.view = v;
             let t = draw(&mut s, w, h);
             snap!(
                 format!("view_{}_{w}x{h}", v.title().to_lowercase()),
@@ -210,7 +210,7 @@ fn hostile_provider_text_never_reaches_a_cell() {
     }
     s.rebuild();
     for v in [View::Dashboard, View::Incidents] {
-        s.view = v;
+        s.ui.view = v;
         let t = draw(&mut s, 160, 45);
         let buf = t.backend().buffer();
         for cell in buf.content() {
@@ -239,7 +239,7 @@ fn palette_finds_and_plans_a_rollback() {
         snap!(format!("palette_{w}x{h}"), out);
     }
     key(&mut s, KeyCode::Enter);
-    match &s.modal {
+    match &s.ui.modal {
         Some(sitrep::tui::state::Modal::Input {
             purpose: sitrep::tui::state::InputPurpose::Reason(op),
             ..
@@ -249,7 +249,7 @@ fn palette_finds_and_plans_a_rollback() {
         other => panic!("expected the reason prompt, got {other:?}"),
     }
     assert_eq!(
-        s.palette_history,
+        s.ui.palette_history,
         vec!["rollback checkout production".to_string()]
     );
 }
@@ -271,7 +271,7 @@ fn silence_from_a_failing_provider_is_never_all_clear() {
     ));
     s.rebuild();
     for v in [View::Dashboard, View::Incidents] {
-        s.view = v;
+        s.ui.view = v;
         let out = text(&draw(&mut s, 160, 45));
         assert!(!out.contains("all clear: no open"), "{out}");
         assert!(out.contains("no data from pd"), "{out}");
@@ -282,7 +282,7 @@ fn silence_from_a_failing_provider_is_never_all_clear() {
 fn runbooks_and_audit_views() {
     let mut s = state();
     s.runbooks.catalog = std::sync::Arc::new(sitrep::runbooks::Catalog::bundled());
-    s.view = View::Runbooks;
+    s.ui.view = View::Runbooks;
     for (w, h) in [(160, 45), (80, 24)] {
         let out = text(&draw(&mut s, w, h));
         assert!(out.contains("db-failover") && out.contains("Preview"));
@@ -303,7 +303,7 @@ fn runbooks_and_audit_views() {
     }
     // The Audit view with a verified chain.
     let mut s = state();
-    s.view = View::Audit;
+    s.ui.view = View::Audit;
     s.audit.loaded = true;
     s.audit.chain = Some(Ok("chain verified: 0 records, head 000000000000".into()));
     let out = text(&draw(&mut s, 80, 24));
@@ -315,7 +315,7 @@ fn runbooks_and_audit_views() {
 fn slo_view_in_each_state() {
     // Demo SLOs: frozen (page firing), burning (ticket), healthy, no data.
     let mut s = state();
-    s.view = View::Slos;
+    s.ui.view = View::Slos;
     for (name, state_word) in [
         ("checkout-availability", "frozen"),
         ("payments-latency-p99", "burning"),
@@ -385,7 +385,7 @@ fn kill_switch_modal_asks_for_the_key() {
 #[test]
 fn timeline_view_marks_suspects() {
     let mut s = state();
-    s.view = View::Timeline;
+    s.ui.view = View::Timeline;
     // As `update` does after every message: the timeline is built while
     // its view is shown.
     s.refresh();
@@ -412,7 +412,7 @@ fn a_rollback_starts_a_watch_that_ends_with_a_verdict() {
     update(&mut s, Msg::Acted(op));
     assert_eq!(s.watches.len(), 1);
     assert!(
-        s.toasts
+        s.ui.toasts
             .iter()
             .any(|t| t.text.contains("watching checkout"))
     );
@@ -429,8 +429,8 @@ fn a_rollback_starts_a_watch_that_ends_with_a_verdict() {
         "{fx:?}"
     );
     assert!(
-        s.toasts.iter().any(|t| t.text.starts_with("checkout:")),
+        s.ui.toasts.iter().any(|t| t.text.starts_with("checkout:")),
         "{:?}",
-        s.toasts
+        s.ui.toasts
     );
 }

@@ -19,7 +19,7 @@ pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent) -> Vec<Effect> {
     // Nothing to do but wait; Esc hides the spinner (the action
     // itself cannot be recalled once sent).
     if keymap::lookup_layer(Layer::Busy, &k) != Some(LayerKey::Cancel) {
-        state.modal = Some(modal);
+        state.ui.modal = Some(modal);
     }
     vec![]
 }
@@ -39,7 +39,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, m: &Modal) {
     let block = panel(title, t, true);
     let inner = block.inner(r);
     f.render_widget(block, r);
-    let spin = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'][state.spinner % 10];
+    let spin = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'][state.ui.spinner % 10];
     f.render_widget(
         Paragraph::new(vec![
             Line::from(vec![

@@ -29,7 +29,7 @@ pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent) -> Vec<Effect> {
     };
     let keep =
         |state: &mut State, typed: String, error: Option<String>, plan, reason, need, burn| {
-            state.modal = Some(Modal::Confirm {
+            state.ui.modal = Some(Modal::Confirm {
                 plan,
                 reason,
                 need,
@@ -54,7 +54,7 @@ pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent) -> Vec<Effect> {
             };
             if ok {
                 let what = plan.summary.clone();
-                state.modal = Some(Modal::Running { what });
+                state.ui.modal = Some(Modal::Running { what });
                 vec![Effect::Execute { plan, reason }]
             } else {
                 let msg = format!(
@@ -67,7 +67,7 @@ pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent) -> Vec<Effect> {
         }
         Some(LayerKey::Yes) => {
             let what = plan.summary.clone();
-            state.modal = Some(Modal::Running { what });
+            state.ui.modal = Some(Modal::Running { what });
             vec![Effect::Execute { plan, reason }]
         }
         Some(LayerKey::Erase) => {

@@ -28,7 +28,7 @@ pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent) -> Vec<Effect> {
         Some(LayerKey::Submit) => submit_input(state, text.trim().to_string(), purpose),
         Some(LayerKey::Erase) => {
             text.pop();
-            state.modal = Some(Modal::Input {
+            state.ui.modal = Some(Modal::Input {
                 title,
                 prompt,
                 text,
@@ -40,7 +40,7 @@ pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent) -> Vec<Effect> {
             if text.chars().count() < 500 && !c.is_control() {
                 text.push(c);
             }
-            state.modal = Some(Modal::Input {
+            state.ui.modal = Some(Modal::Input {
                 title,
                 prompt,
                 text,
@@ -49,7 +49,7 @@ pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent) -> Vec<Effect> {
             vec![]
         }
         _ => {
-            state.modal = Some(Modal::Input {
+            state.ui.modal = Some(Modal::Input {
                 title,
                 prompt,
                 text,
@@ -95,7 +95,7 @@ fn submit_input(state: &mut State, text: String, purpose: InputPurpose) -> Vec<E
     match purpose {
         InputPurpose::Reason(op) => {
             if text.is_empty() {
-                state.modal = Some(Modal::Input {
+                state.ui.modal = Some(Modal::Input {
                     title: format!("{} {}", op.action_name(), op.target()),
                     prompt: "A reason is required (it is recorded in the audit log)".into(),
                     text,
@@ -103,7 +103,7 @@ fn submit_input(state: &mut State, text: String, purpose: InputPurpose) -> Vec<E
                 });
                 return vec![];
             }
-            state.modal = Some(Modal::Planning {
+            state.ui.modal = Some(Modal::Planning {
                 what: format!("planning: {} {}", op.action_name(), op.target()),
             });
             vec![Effect::Plan { op, reason: text }]
@@ -112,7 +112,7 @@ fn submit_input(state: &mut State, text: String, purpose: InputPurpose) -> Vec<E
             if text.is_empty() {
                 return vec![];
             }
-            state.modal = Some(Modal::Planning {
+            state.ui.modal = Some(Modal::Planning {
                 what: format!("planning: note on {id}"),
             });
             vec![Effect::Plan {
@@ -132,7 +132,7 @@ fn submit_input(state: &mut State, text: String, purpose: InputPurpose) -> Vec<E
                     match word.parse() {
                         Ok(m) => matchers.push(m),
                         Err(e) => {
-                            state.modal = Some(Modal::Error {
+                            state.ui.modal = Some(Modal::Error {
                                 title: "Bad matcher".into(),
                                 text: e,
                             });
@@ -143,7 +143,7 @@ fn submit_input(state: &mut State, text: String, purpose: InputPurpose) -> Vec<E
                     match crate::config::parse_duration(word) {
                         Ok(d) => duration = Some(d),
                         Err(e) => {
-                            state.modal = Some(Modal::Error {
+                            state.ui.modal = Some(Modal::Error {
                                 title: "Bad duration".into(),
                                 text: e,
                             });
@@ -153,7 +153,7 @@ fn submit_input(state: &mut State, text: String, purpose: InputPurpose) -> Vec<E
                 }
             }
             if matchers.is_empty() {
-                state.modal = Some(Modal::Error {
+                state.ui.modal = Some(Modal::Error {
                     title: "Bad silence".into(),
                     text: "at least one matcher label=value is needed".into(),
                 });

@@ -19,7 +19,7 @@ pub(crate) use super::ui::centered;
 /// A key while a modal is open. The modal is taken out of the state; its
 /// component puts it back (changed) unless the key closed it.
 pub fn on_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
-    let Some(modal) = state.modal.take() else {
+    let Some(modal) = state.ui.modal.take() else {
         return vec![];
     };
     match modal {

@@ -45,7 +45,7 @@ pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent) -> Vec<Effect> {
     }
     let n = crate::tui::palette::matches(state, &query).len();
     selected = selected.min(n.saturating_sub(1));
-    state.modal = Some(Modal::Palette { query, selected });
+    state.ui.modal = Some(Modal::Palette { query, selected });
     vec![]
 }
 

@@ -66,7 +66,7 @@ pub fn render(f: &mut Frame, state: &State) {
     }
     let a = areas(area);
     header(f, a.header, state);
-    match state.view {
+    match state.ui.view {
         View::Dashboard => dashboard::render(f, a.body, state),
         View::Incidents => views::incidents(f, a.body, state),
         View::Slos => views::slos(f, a.body, state),
@@ -78,19 +78,19 @@ pub fn render(f: &mut Frame, state: &State) {
     }
     footer(f, a.footer, state);
     overlays::toasts(f, a.body, state);
-    if state.help {
+    if state.ui.help {
         overlays::help(f, area, state);
     }
-    if let Some(m) = &state.modal {
+    if let Some(m) = &state.ui.modal {
         crate::tui::modals::draw(f, area, state, m);
     }
 }
 
 /// Which list row is at a screen position (for the mouse).
 pub fn row_at(state: &State, col: u16, row: u16) -> Option<usize> {
-    let area = Rect::new(0, 0, state.size.0, state.size.1);
+    let area = Rect::new(0, 0, state.ui.size.0, state.ui.size.1);
     let body = areas(area).body;
-    let list = match state.view {
+    let list = match state.ui.view {
         View::Dashboard => dashboard::incident_rows_area(body),
         View::Incidents
         | View::Slos
@@ -104,7 +104,7 @@ pub fn row_at(state: &State, col: u16, row: u16) -> Option<usize> {
     if col < list.x || col >= list.x + list.width || row < list.y || row >= list.y + list.height {
         return None;
     }
-    let offset = scroll_offset(state.list(state.view).selected, list.height as usize);
+    let offset = scroll_offset(state.list(state.ui.view).selected, list.height as usize);
     Some(offset + (row - list.y) as usize)
 }
 
@@ -247,7 +247,7 @@ fn header(f: &mut Frame, area: Rect, state: &State) {
         } else {
             format!(" {} {} ", i + 1, v.title())
         };
-        if *v == state.view {
+        if *v == state.ui.view {
             spans.push(Span::styled(label, t.selection));
         } else {
             spans.push(Span::styled(label, t.muted));
@@ -277,7 +277,7 @@ fn header(f: &mut Frame, area: Rect, state: &State) {
     let spin = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
     for s in &state.store.slots {
         let (mark, style) = if s.in_flight {
-            (spin[state.spinner % spin.len()].to_string(), t.info)
+            (spin[state.ui.spinner % spin.len()].to_string(), t.info)
         } else if s.error.is_some() {
             ("✗".to_string(), t.crit)
         } else if s.stale {
@@ -341,16 +341,19 @@ fn header(f: &mut Frame, area: Rect, state: &State) {
 fn footer(f: &mut Frame, area: Rect, state: &State) {
     let t = &state.theme;
     let mut spans = vec![Span::raw(" ")];
-    if state.filter_editing {
+    if state.ui.filter_editing {
         spans.push(Span::styled("filter: ", t.key));
-        spans.push(Span::styled(state.list(state.view).filter.clone(), t.title));
+        spans.push(Span::styled(
+            state.list(state.ui.view).filter.clone(),
+            t.title,
+        ));
         spans.push(Span::styled("▏ Enter apply · Esc clear", t.muted));
     } else {
-        let filter = &state.list(state.view).filter;
+        let filter = &state.list(state.ui.view).filter;
         if !filter.is_empty() {
             spans.push(Span::styled(format!("[/{filter}] "), t.focus));
         }
-        for b in keymap::footer(state.view) {
+        for b in keymap::footer(state.ui.view) {
             let disabled = b.write && state.read_only;
             let ks = if disabled {
                 t.muted.add_modifier(Modifier::CROSSED_OUT)

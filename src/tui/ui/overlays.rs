@@ -64,7 +64,7 @@ pub fn help(f: &mut Frame, area: Rect, state: &State) {
 pub fn toasts(f: &mut Frame, body: Rect, state: &State) {
     let t = &state.theme;
     let mut y = body.y + body.height;
-    for toast in state.toasts.iter().rev().take(3) {
+    for toast in state.ui.toasts.iter().rev().take(3) {
         let (mark, style) = match toast.kind {
             ToastKind::Ok => ("✓ ", t.ok),
             ToastKind::Error => ("✗ ", t.crit),

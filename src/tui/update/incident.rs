@@ -23,7 +23,7 @@ pub(crate) fn incident_action(state: &mut State, action: Action) -> Vec<Effect> 
     };
     let provider = Some(i.provider.as_str().to_string());
     let id = i.id.as_str().to_string();
-    state.action_ctx.incident = Some(id.clone());
+    state.ui.action_ctx.incident = Some(id.clone());
     match action {
         Action::Ack => {
             if !i.status.is_unacked() {
@@ -45,7 +45,7 @@ pub(crate) fn incident_action(state: &mut State, action: Action) -> Vec<Effect> 
             }]
         }
         Action::Note => {
-            state.modal = Some(Modal::Input {
+            state.ui.modal = Some(Modal::Input {
                 title: format!("Note on {id}"),
                 prompt: "Note text (Enter to continue, Esc to cancel)".into(),
                 text: String::new(),
@@ -70,7 +70,7 @@ pub(crate) fn incident_action(state: &mut State, action: Action) -> Vec<Effect> 
                 .filter(|n| !n.is_empty() && !n.contains(char::is_whitespace))
                 .unwrap_or(i.id.as_str())
                 .to_string();
-            state.modal = Some(Modal::Input {
+            state.ui.modal = Some(Modal::Input {
                 title: "Silence alerts".into(),
                 prompt: "Matchers (label=value ...) then duration, e.g. alertname=X 1h".into(),
                 text: format!("alertname={name} 1h"),
@@ -85,14 +85,14 @@ pub(crate) fn incident_action(state: &mut State, action: Action) -> Vec<Effect> 
 }
 
 pub(crate) fn planning(state: &mut State, what: &str) {
-    state.modal = Some(Modal::Planning {
+    state.ui.modal = Some(Modal::Planning {
         what: format!("planning: {what}"),
     });
 }
 
 /// Rollback and flag flips ask for a reason first (it is recorded).
 pub(crate) fn ask_reason(state: &mut State, op: WriteOp) -> Vec<Effect> {
-    state.modal = Some(Modal::Input {
+    state.ui.modal = Some(Modal::Input {
         title: format!("{} {}", op.action_name(), op.target()),
         prompt: "Reason (recorded in the audit log; Enter to plan, Esc to cancel)".into(),
         text: String::new(),

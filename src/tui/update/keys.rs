@@ -16,7 +16,7 @@ pub(crate) fn move_sel(state: &mut State, view: View, delta: isize) {
 
 /// Rows visible in a list view, from the layout.
 pub fn page_rows(state: &State) -> usize {
-    (state.size.1 as usize).saturating_sub(8).max(1)
+    (state.ui.size.1 as usize).saturating_sub(8).max(1)
 }
 
 pub(crate) fn on_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
@@ -24,21 +24,21 @@ pub(crate) fn on_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
         return match keymap::lookup_layer(Layer::FirstRun, &k) {
             Some(LayerKey::Demo) => vec![Effect::StartDemo],
             Some(LayerKey::Quit) => {
-                state.quit = true;
+                state.ui.quit = true;
                 vec![Effect::Quit]
             }
             _ => vec![],
         };
     }
-    if state.modal.is_some() {
+    if state.ui.modal.is_some() {
         return crate::tui::modals::on_key(state, k);
     }
-    if state.filter_editing {
-        let v = state.view;
+    if state.ui.filter_editing {
+        let v = state.ui.view;
         match keymap::lookup_layer(Layer::Filter, &k) {
-            Some(LayerKey::Submit) => state.filter_editing = false,
+            Some(LayerKey::Submit) => state.ui.filter_editing = false,
             Some(LayerKey::Cancel) => {
-                state.filter_editing = false;
+                state.ui.filter_editing = false;
                 state.list_mut(v).filter.clear();
             }
             Some(LayerKey::Erase) => {
@@ -55,23 +55,23 @@ pub(crate) fn on_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
         state.list_mut(v).selected = 0;
         return vec![];
     }
-    if state.help {
+    if state.ui.help {
         if matches!(
-            keymap::lookup(state.view, &k),
+            keymap::lookup(state.ui.view, &k),
             Some(Action::Quit | Action::Help | Action::Back)
         ) {
-            state.help = false;
+            state.ui.help = false;
         }
         return vec![];
     }
-    let Some(action) = keymap::lookup(state.view, &k) else {
+    let Some(action) = keymap::lookup(state.ui.view, &k) else {
         return vec![];
     };
     on_action(state, action)
 }
 
 pub(crate) fn list_view(state: &State) -> View {
-    state.view
+    state.ui.view
 }
 
 pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
@@ -87,27 +87,27 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             | Action::FlagOn
     ) {
         // Started from a list, not from a runbook step.
-        state.action_ctx = ActionCtx::default();
+        state.ui.action_ctx = ActionCtx::default();
     }
     match action {
         Action::Quit => {
-            state.quit = true;
+            state.ui.quit = true;
             vec![Effect::Quit]
         }
         Action::Help => {
-            state.help = true;
+            state.ui.help = true;
             vec![]
         }
         Action::View(v) => {
-            state.view = v;
+            state.ui.view = v;
             entered(state)
         }
         Action::NextView => {
-            state.view = state.view.next();
+            state.ui.view = state.ui.view.next();
             entered(state)
         }
         Action::PrevView => {
-            state.view = state.view.prev();
+            state.ui.view = state.ui.view.prev();
             entered(state)
         }
         Action::Down | Action::Up if view == View::Runbooks && state.runbooks.walk.is_some() => {
@@ -143,11 +143,11 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Filter => {
-            state.filter_editing = true;
+            state.ui.filter_editing = true;
             vec![]
         }
         Action::Palette => {
-            state.modal = Some(Modal::Palette {
+            state.ui.modal = Some(Modal::Palette {
                 query: String::new(),
                 selected: 0,
             });
@@ -158,8 +158,8 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             vec![Effect::Refresh]
         }
         Action::Details => {
-            if state.view == View::Dashboard {
-                state.view = View::Incidents;
+            if state.ui.view == View::Dashboard {
+                state.ui.view = View::Incidents;
                 if let Some(i) = state.selected_incident().map(|i| i.id.clone()) {
                     let pos = state
                         .incidents(View::Incidents)
@@ -167,33 +167,33 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
                         .position(|x| x.id == i);
                     state.list_mut(View::Incidents).selected = pos.unwrap_or(0);
                 }
-            } else if state.view == View::Incidents
+            } else if state.ui.view == View::Incidents
                 && let Some(i) = state.selected_incident()
                 && let Some(rb) = &i.runbook
             {
                 let (id, incident) = (rb.as_str().to_string(), Some(i.id.as_str().to_string()));
-                state.view = View::Runbooks;
+                state.ui.view = View::Runbooks;
                 return open_walk(state, &id, incident);
-            } else if state.view == View::Runbooks {
+            } else if state.ui.view == View::Runbooks {
                 if let Some(rb) = state.selected_runbook() {
                     let id = rb.id.as_str().to_string();
                     return open_walk(state, &id, None);
                 }
             } else {
-                state.show_details = !state.show_details;
+                state.ui.show_details = !state.ui.show_details;
             }
             vec![]
         }
         Action::Back => {
-            if state.view == View::Runbooks
+            if state.ui.view == View::Runbooks
                 && let Some(walk) = state.runbooks.walk.take()
             {
                 return vec![save_progress(state, *walk)];
             }
             if !state.list(view).filter.is_empty() {
                 state.list_mut(view).filter.clear();
-            } else if state.view != View::Dashboard {
-                state.view = View::Dashboard;
+            } else if state.ui.view != View::Dashboard {
+                state.ui.view = View::Dashboard;
             }
             vec![]
         }
@@ -252,7 +252,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             ask_reason(state, op)
         }
         Action::OpenUrl => {
-            let url = match state.view {
+            let url = match state.ui.view {
                 View::Incidents | View::Dashboard => {
                     state.selected_incident().and_then(|i| i.url.clone())
                 }
@@ -269,7 +269,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             }
         }
         Action::Copy => {
-            let text = match state.view {
+            let text = match state.ui.view {
                 View::Incidents | View::Dashboard => state
                     .selected_incident()
                     .map(|i| format!("{} {} {}", i.severity, i.id, i.title)),

@@ -163,15 +163,15 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
         Msg::Key(k) => (on_key(state, k), true),
         Msg::Mouse(m) => on_mouse(state, m),
         Msg::Resize(w, h) => {
-            state.size = (w, h);
+            state.ui.size = (w, h);
             (vec![], true)
         }
         Msg::Quit => {
-            state.quit = true;
+            state.ui.quit = true;
             (vec![Effect::Quit], false)
         }
         Msg::Spin => {
-            state.spinner = state.spinner.wrapping_add(1);
+            state.ui.spinner = state.ui.spinner.wrapping_add(1);
             (vec![], true)
         }
         Msg::ConsoleLoaded { switch, result } => match result {
@@ -193,7 +193,7 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
                 state.toast(ToastKind::Error, warn.to_string());
             }
             state.runbooks.walk = Some(w);
-            state.view = View::Runbooks;
+            state.ui.view = View::Runbooks;
             (vec![], true)
         }
         Msg::Notice(kind, text) => {
@@ -226,8 +226,8 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
             let seconds_shown = state.shows_seconds();
             state.now = now;
             // Expire toasts after 8 s.
-            let toasts = state.toasts.len();
-            state.toasts.retain(|t| (now - t.at).num_seconds() < 8);
+            let toasts = state.ui.toasts.len();
+            state.ui.toasts.retain(|t| (now - t.at).num_seconds() < 8);
             // Idle means idle: redraw only when something on screen would
             // change — the minute (clock, ages in minutes), an age still
             // shown in seconds, or a toast leaving.
@@ -237,7 +237,7 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
             let verdicts = !fx.is_empty();
             (
                 fx,
-                minute || second || verdicts || toasts != state.toasts.len(),
+                minute || second || verdicts || toasts != state.ui.toasts.len(),
             )
         }
         Msg::Planned { result, reason } => {
@@ -250,7 +250,7 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
                         WriteOp::Rollback { service, .. } => state.burn_for(service),
                         _ => None,
                     };
-                    state.modal = Some(Modal::Confirm {
+                    state.ui.modal = Some(Modal::Confirm {
                         plan: Box::new(plan),
                         reason,
                         need,
@@ -261,7 +261,7 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
                     });
                 }
                 Err(e) => {
-                    state.modal = Some(Modal::Error {
+                    state.ui.modal = Some(Modal::Error {
                         title: "Cannot plan this action".into(),
                         text: e.to_string(),
                     });
@@ -270,7 +270,7 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
             (vec![], true)
         }
         Msg::Executed(r) => {
-            state.modal = None;
+            state.ui.modal = None;
             match r {
                 Ok(done) => state.toast(ToastKind::Ok, done.to_string()),
                 Err(e) => {
@@ -280,7 +280,7 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
                         "Action failed"
                     };
                     state.toast(ToastKind::Error, e.to_string());
-                    state.modal = Some(Modal::Error {
+                    state.ui.modal = Some(Modal::Error {
                         title: title.into(),
                         text: e.to_string(),
                     });

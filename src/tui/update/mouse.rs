@@ -3,10 +3,10 @@
 use super::*;
 
 pub(crate) fn on_mouse(state: &mut State, m: MouseEvent) -> (Vec<Effect>, bool) {
-    if state.modal.is_some() || state.help || state.first_run.is_some() {
+    if state.ui.modal.is_some() || state.ui.help || state.first_run.is_some() {
         return (vec![], false);
     }
-    let view = state.view;
+    let view = state.ui.view;
     match m.kind {
         MouseEventKind::ScrollDown => {
             move_sel(state, view, 1);

@@ -5,14 +5,14 @@ use super::*;
 
 pub(crate) fn run_palette(state: &mut State, e: crate::tui::palette::Entry) -> Vec<Effect> {
     use crate::tui::palette::Command;
-    state.palette_history.retain(|h| h != &e.label);
-    state.palette_history.push(e.label.clone());
-    if state.palette_history.len() > 50 {
-        state.palette_history.remove(0);
+    state.ui.palette_history.retain(|h| h != &e.label);
+    state.ui.palette_history.push(e.label.clone());
+    if state.ui.palette_history.len() > 50 {
+        state.ui.palette_history.remove(0);
     }
     match e.command {
         Command::View(v) => {
-            state.view = v;
+            state.ui.view = v;
             entered(state)
         }
         Command::Key(a) => on_action(state, a),
@@ -21,16 +21,16 @@ pub(crate) fn run_palette(state: &mut State, e: crate::tui::palette::Entry) -> V
                 state.list_mut(v).filter = s.clone();
                 state.list_mut(v).selected = 0;
             }
-            state.view = View::Incidents;
+            state.ui.view = View::Incidents;
             vec![]
         }
         Command::Op(op) => {
-            state.action_ctx = ActionCtx::default();
+            state.ui.action_ctx = ActionCtx::default();
             palette_op(state, op)
         }
         Command::Context(c) => vec![Effect::SwitchContext(c)],
         Command::Runbook(id) => {
-            state.view = View::Runbooks;
+            state.ui.view = View::Runbooks;
             open_walk(state, &id, None)
         }
     }

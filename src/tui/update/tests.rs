@@ -27,17 +27,17 @@ fn outcome_unknown_is_told_apart_from_a_refusal() {
     let mut s = demo_state();
     let cut = ProviderError::new("pd", ErrorKind::Unknown, "connection reset after send");
     update(&mut s, Msg::Executed(Err(ExecError::Provider(cut))));
-    let Some(Modal::Error { title, text }) = &s.modal else {
-        panic!("no error modal: {:?}", s.modal);
+    let Some(Modal::Error { title, text }) = &s.ui.modal else {
+        panic!("no error modal: {:?}", s.ui.modal);
     };
     assert!(title.starts_with("Outcome unknown"), "{title}");
     assert!(text.contains("connection reset"), "{text}");
     update(&mut s, Msg::Executed(Err(ExecError::ReadOnly)));
-    let Some(Modal::Error { title, .. }) = &s.modal else {
-        panic!("no error modal: {:?}", s.modal);
+    let Some(Modal::Error { title, .. }) = &s.ui.modal else {
+        panic!("no error modal: {:?}", s.ui.modal);
     };
     assert_eq!(title, "Action failed");
-    assert_eq!(s.toasts.last().map(|t| t.kind), Some(ToastKind::Error));
+    assert_eq!(s.ui.toasts.last().map(|t| t.kind), Some(ToastKind::Error));
 }
 
 fn key(c: char) -> Msg {
@@ -52,22 +52,25 @@ fn code(c: KeyCode) -> Msg {
 fn number_keys_and_tab_switch_views() {
     let mut s = demo_state();
     update(&mut s, key('3'));
-    assert_eq!(s.view, View::Slos);
+    assert_eq!(s.ui.view, View::Slos);
     update(&mut s, code(KeyCode::Tab));
-    assert_eq!(s.view, View::Deploys);
+    assert_eq!(s.ui.view, View::Deploys);
     update(&mut s, code(KeyCode::Esc));
-    assert_eq!(s.view, View::Dashboard);
+    assert_eq!(s.ui.view, View::Dashboard);
 }
 
 #[test]
 fn q_quits_and_help_toggles() {
     let mut s = demo_state();
     update(&mut s, key('?'));
-    assert!(s.help);
+    assert!(s.ui.help);
     let (fx, _) = update(&mut s, key('q'));
-    assert!(!s.help && !s.quit && fx.is_empty(), "q closes help first");
+    assert!(
+        !s.ui.help && !s.ui.quit && fx.is_empty(),
+        "q closes help first"
+    );
     let (fx, _) = update(&mut s, key('q'));
-    assert!(s.quit);
+    assert!(s.ui.quit);
     assert_eq!(fx, vec![Effect::Quit]);
 }
 
@@ -113,7 +116,7 @@ fn filter_narrows_the_list() {
         update(&mut s, key(c));
     }
     update(&mut s, code(KeyCode::Enter));
-    assert!(!s.filter_editing);
+    assert!(!s.ui.filter_editing);
     let n = s.len(View::Incidents);
     assert!(n > 0 && n < all, "{n} of {all}");
     assert!(
@@ -141,7 +144,7 @@ fn ack_plans_then_confirm_executes() {
             id: sel.id.as_str().into()
         }
     );
-    assert!(matches!(s.modal, Some(Modal::Planning { .. })));
+    assert!(matches!(s.ui.modal, Some(Modal::Planning { .. })));
     let plan = Plan {
         precondition: crate::ops::Precondition::None,
         op: op.clone(),
@@ -158,12 +161,15 @@ fn ack_plans_then_confirm_executes() {
             reason: String::new(),
         },
     );
-    assert!(matches!(s.modal, Some(Modal::Confirm { need: None, .. })));
+    assert!(matches!(
+        s.ui.modal,
+        Some(Modal::Confirm { need: None, .. })
+    ));
     let (fx, _) = update(&mut s, key('y'));
     assert!(matches!(fx[0], Effect::Execute { .. }));
     update(&mut s, Msg::Executed(Ok("acknowledged".into())));
-    assert!(s.modal.is_none());
-    assert_eq!(s.toasts.last().map(|t| t.kind), Some(ToastKind::Ok));
+    assert!(s.ui.modal.is_none());
+    assert_eq!(s.ui.toasts.last().map(|t| t.kind), Some(ToastKind::Ok));
 }
 
 #[test]
@@ -176,7 +182,7 @@ fn kill_switch_needs_reason_and_typed_key() {
         &mut s,
         Msg::Key(KeyEvent::new(KeyCode::Char('K'), KeyModifiers::SHIFT)),
     );
-    assert!(matches!(s.modal, Some(Modal::Input { .. })));
+    assert!(matches!(s.ui.modal, Some(Modal::Input { .. })));
     let (fx, _) = update(&mut s, code(KeyCode::Enter));
     assert!(fx.is_empty(), "empty reason is refused");
     for c in "bad deploy".chars() {
@@ -209,7 +215,7 @@ fn kill_switch_needs_reason_and_typed_key() {
     let (fx, _) = update(&mut s, code(KeyCode::Enter));
     assert!(fx.is_empty());
     assert!(matches!(
-        s.modal,
+        s.ui.modal,
         Some(Modal::Confirm { error: Some(_), .. })
     ));
     update(&mut s, code(KeyCode::Backspace));
@@ -227,8 +233,8 @@ fn read_only_refuses_in_the_ui() {
     update(&mut s, key('2'));
     let (fx, _) = update(&mut s, key('a'));
     assert!(fx.is_empty());
-    assert!(s.modal.is_none());
-    assert!(s.toasts.last().unwrap().text.contains("READ-ONLY"));
+    assert!(s.ui.modal.is_none());
+    assert!(s.ui.toasts.last().unwrap().text.contains("READ-ONLY"));
 }
 
 #[test]
@@ -245,7 +251,7 @@ fn rollback_of_selected_older_deploy_targets_it() {
     let Some(Modal::Input {
         purpose: InputPurpose::Reason(op),
         ..
-    }) = &s.modal
+    }) = &s.ui.modal
     else {
         panic!()
     };
@@ -291,7 +297,7 @@ fn poll_error_keeps_data_and_marks_provider() {
 fn mouse_click_selects_the_row_under_it_and_wheel_scrolls() {
     use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
     let mut s = demo_state();
-    s.size = (160, 45);
+    s.ui.size = (160, 45);
     update(&mut s, key('2'));
     // Header 2 lines, table border, column header: data row 0 is y=4.
     let click = |row| {

@@ -62,7 +62,7 @@ pub(crate) fn walk_action(state: &mut State, action: Action) -> Vec<Effect> {
                         if refuse_read_only(state) {
                             return vec![];
                         }
-                        state.action_ctx = ActionCtx {
+                        state.ui.action_ctx = ActionCtx {
                             incident,
                             runbook: Some(runbook),
                         };
@@ -99,7 +99,7 @@ pub(crate) fn walk_action(state: &mut State, action: Action) -> Vec<Effect> {
                     step: runbook.step,
                     command,
                 };
-                state.action_ctx = ActionCtx {
+                state.ui.action_ctx = ActionCtx {
                     incident,
                     runbook: Some(runbook),
                 };
@@ -117,7 +117,7 @@ pub(crate) fn walk_action(state: &mut State, action: Action) -> Vec<Effect> {
 
 /// Work to do when a view is entered: the Audit view reads the log fresh.
 pub(crate) fn entered(state: &State) -> Vec<Effect> {
-    if matches!(state.view, View::Audit | View::Timeline) {
+    if matches!(state.ui.view, View::Audit | View::Timeline) {
         vec![Effect::LoadAudit]
     } else {
         vec![]

@@ -26,7 +26,7 @@ pub use timeline::timeline;
 /// wide; stacked when narrow, the table only as tall as its rows need so the
 /// details get the rest.
 pub(super) fn split(state: &State, body: Rect) -> (Rect, Option<Rect>) {
-    if state.view == View::Runbooks {
+    if state.ui.view == View::Runbooks {
         // The list and a preview of the selected runbook.
         return if body.width >= 120 {
             let [a, b] =
@@ -41,7 +41,7 @@ pub(super) fn split(state: &State, body: Rect) -> (Rect, Option<Rect>) {
             (body, None)
         };
     }
-    if !state.show_details {
+    if !state.ui.show_details {
         return (body, None);
     }
     if body.width >= 120 {
@@ -49,7 +49,7 @@ pub(super) fn split(state: &State, body: Rect) -> (Rect, Option<Rect>) {
             .areas(body);
         (a, Some(b))
     } else if body.height >= 18 {
-        let rows = state.len(state.view) as u16 + 3;
+        let rows = state.len(state.ui.view) as u16 + 3;
         let table_h = rows.clamp(6, body.height.saturating_sub(8));
         let [a, b] =
             Layout::vertical([Constraint::Length(table_h), Constraint::Min(8)]).areas(body);
