@@ -24,40 +24,28 @@ pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent) -> Vec<Effect> {
         return vec![];
     };
     match keymap::lookup_layer(Layer::Input, &k) {
-        Some(LayerKey::Cancel) => vec![],
-        Some(LayerKey::Submit) => submit_input(state, text.trim().to_string(), purpose),
+        Some(LayerKey::Cancel) => return vec![],
+        Some(LayerKey::Submit) => {
+            return submit_input(state, text.trim().to_string(), purpose);
+        }
         Some(LayerKey::Erase) => {
             text.pop();
-            state.ui.modal = Some(Modal::Input {
-                title,
-                prompt,
-                text,
-                purpose,
-            });
-            vec![]
         }
         _ if let KeyCode::Char(c) = k.code => {
             if text.chars().count() < 500 && !c.is_control() {
                 text.push(c);
             }
-            state.ui.modal = Some(Modal::Input {
-                title,
-                prompt,
-                text,
-                purpose,
-            });
-            vec![]
         }
-        _ => {
-            state.ui.modal = Some(Modal::Input {
-                title,
-                prompt,
-                text,
-                purpose,
-            });
-            vec![]
-        }
+        _ => {}
     }
+    // Still open: put it back with the text typed so far.
+    state.ui.modal = Some(Modal::Input {
+        title,
+        prompt,
+        text,
+        purpose,
+    });
+    vec![]
 }
 
 pub fn draw(f: &mut Frame, area: Rect, state: &State, m: &Modal) {
