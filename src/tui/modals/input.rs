@@ -31,10 +31,11 @@ pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent) -> Vec<Effect> {
         Some(LayerKey::Erase) => {
             text.pop();
         }
-        _ if let KeyCode::Char(c) = k.code => {
-            if text.chars().count() < 500 && !c.is_control() {
-                text.push(c);
-            }
+        _ if let KeyCode::Char(c) = k.code
+            && text.chars().count() < 500
+            && !c.is_control() =>
+        {
+            text.push(c);
         }
         _ => {}
     }
