@@ -211,6 +211,7 @@ fn local_plan(op: &WriteOp) -> Plan {
     };
     Plan {
         precondition: Precondition::None,
+        environment: None,
         op: op.clone(),
         provider: "sitrep".into(),
         summary: SafeText::line(&summary).into_string(),
@@ -372,6 +373,16 @@ impl Executor {
             return false;
         };
         crate::model::ProductionEnvs::new(self.production_envs.clone()).contains(env)
+    }
+
+    /// Does the plan write to production? Decided from where the plan
+    /// actually writes (a flag provider's configured environment when the
+    /// op names none), the one answer the CLI's guard and the console's
+    /// red banner use.
+    pub fn plan_is_production(&self, plan: &Plan) -> bool {
+        plan.target_environment().is_some_and(|env| {
+            crate::model::ProductionEnvs::new(self.production_envs.clone()).contains(env)
+        })
     }
 
     /// Resolve the provider and work out the exact request(s). Sends no write.

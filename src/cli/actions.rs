@@ -140,7 +140,7 @@ pub async fn run_write_with(
             Err(e) => fail(&e, e.exit_code()),
         };
     }
-    let production = ex.is_production(&req.op);
+    let production = ex.plan_is_production(&plan);
     let prompt = !flags.yes || (production && !flags.i_know_this_is_production);
     if prompt {
         if !tty {

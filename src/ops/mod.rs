@@ -313,6 +313,18 @@ pub struct Plan {
     /// What `execute` checks before it writes.
     #[serde(default, skip_serializing_if = "Precondition::is_none")]
     pub precondition: Precondition,
+    /// The environment the plan writes to when the provider decides it (a
+    /// flag provider's configured environment when the op names none): the
+    /// production guard checks this, not only what the op names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+}
+
+impl Plan {
+    /// Where the plan writes: the provider's answer, else the op's.
+    pub fn target_environment(&self) -> Option<&str> {
+        self.environment.as_deref().or(self.op.environment())
+    }
 }
 
 /// What came back.

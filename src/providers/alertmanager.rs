@@ -276,6 +276,7 @@ impl Alertmanager {
                 let url = self.http.url("/api/v2/silences");
                 Ok(Plan {
                     precondition: Precondition::None,
+                    environment: None,
                     op: op.clone(),
                     provider: self.basics.name.clone(),
                     summary: format!(
@@ -312,6 +313,7 @@ impl Alertmanager {
                     .join(",");
                 Ok(Plan {
                     precondition: Precondition::None,
+                    environment: None,
                     op: op.clone(),
                     provider: self.basics.name.clone(),
                     summary: format!(

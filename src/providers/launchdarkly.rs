@@ -286,6 +286,7 @@ impl LaunchDarkly {
         }
         Ok(Plan {
             precondition: Precondition::None,
+            environment: Some(self.environment.clone()),
             op: op.clone(),
             provider: self.basics.name.clone(),
             summary: SafeText::line(&format!(

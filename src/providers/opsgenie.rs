@@ -242,6 +242,7 @@ impl Opsgenie {
         };
         Ok(Plan {
             precondition: Precondition::None,
+            environment: None,
             op: op.clone(),
             provider: self.basics.name.clone(),
             summary: format!("{verb} {} alert {}: {}", inc.severity, inc.id, inc.title),

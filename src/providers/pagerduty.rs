@@ -395,6 +395,7 @@ impl PagerDuty {
         }
         Ok(Plan {
             precondition: Precondition::None,
+            environment: None,
             op: op.clone(),
             provider: self.basics.name.clone(),
             summary: format!("{verb} {} incident {}: {}", inc.severity, inc.id, inc.title),

@@ -248,6 +248,7 @@ impl Sentry {
         let url = self.issue_url(&id);
         Ok(Plan {
             precondition: Precondition::None,
+            environment: None,
             op: op.clone(),
             provider: self.basics.name.clone(),
             summary: format!(

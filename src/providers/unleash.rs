@@ -212,6 +212,7 @@ impl Unleash {
         }
         Ok(Plan {
             precondition: Precondition::None,
+            environment: Some(self.environment.clone()),
             op: op.clone(),
             provider: self.basics.name.clone(),
             summary: SafeText::line(&format!(

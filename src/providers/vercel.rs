@@ -563,6 +563,7 @@ impl Vercel {
                 "to_sha": target.sha.as_str(),
                 "aliased_before": st.aliased,
             }),
+            environment: None,
             precondition: Precondition::AliasUnchanged {
                 aliased: st.aliased.clone(),
             },

@@ -283,3 +283,46 @@ impl Drop for AmServer {
         let _ = self.child.wait();
     }
 }
+
+/// What the CLI's production guard did with one write on a real provider.
+pub struct Guarded {
+    /// Exit code with `--yes` alone, no terminal.
+    pub yes_only: i32,
+    /// Exit code with `--yes --i-know-this-is-production`.
+    pub acknowledged: i32,
+    pub records: Vec<sitrep::audit::Record>,
+}
+
+/// Run `op` on `provider` through the CLI's write path twice: `--yes` with
+/// no terminal (refused when the plan writes to production), then with
+/// `--i-know-this-is-production` too.
+pub async fn production_guard(
+    provider: Arc<dyn sitrep::providers::Provider>,
+    op: sitrep::ops::WriteOp,
+) -> Guarded {
+    use sitrep::actions::{ActionRequest, Executor};
+    use sitrep::cli::WriteFlags;
+    use sitrep::cli::actions::run_write_with;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let registry = sitrep::providers::Registry {
+        providers: vec![provider],
+        demo: false,
+    };
+    let ex = Executor::new(registry, Arc::new(sitrep::audit::AuditLog::new(&path)));
+    let req = || ActionRequest::new(op.clone(), "guard test");
+    let mut flags = WriteFlags {
+        yes: true,
+        ..WriteFlags::default()
+    };
+    let mut none = std::io::Cursor::new("");
+    let yes_only = run_write_with(&ex, req(), &flags, false, &mut none).await;
+    flags.i_know_this_is_production = true;
+    let acknowledged = run_write_with(&ex, req(), &flags, false, &mut none).await;
+    let records = sitrep::audit::read(&path).map(|r| r.0).unwrap_or_default();
+    Guarded {
+        yes_only,
+        acknowledged,
+        records,
+    }
+}

@@ -86,6 +86,7 @@ impl Provider for FakeHttp {
                 }],
                 detail: serde_json::json!({"was_on": !on}),
                 precondition: Precondition::None,
+                environment: None,
             })
         })
     }

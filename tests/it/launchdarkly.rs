@@ -518,3 +518,36 @@ async fn a_plan_altered_after_planning_is_not_sent() {
     assert_eq!(e.kind, ErrorKind::Config);
     assert!(writes(&server).await.is_empty());
 }
+
+/// The production guard follows where the plan writes: `flag off KEY --yes`
+/// with no `--env` goes to the provider's configured environment
+/// (production here), so it needs `--i-know-this-is-production` too.
+#[tokio::test]
+async fn production_guard_follows_the_configured_environment() {
+    let server = fake().await;
+    semantic_patch("turnFlagOff")
+        .respond_with(ResponseTemplate::new(200).set_body_json(flag(
+            "checkout-kill-switch",
+            "Checkout kill switch",
+            "boolean",
+            false,
+            &["kill-switch"],
+            false,
+        )))
+        .mount(&server)
+        .await;
+    let g = crate::common::production_guard(
+        provider(&server, TOKEN),
+        op("checkout-kill-switch", false),
+    )
+    .await;
+    assert_eq!(g.yes_only, 2, "sent to production without the flag");
+    assert_eq!(g.acknowledged, 0);
+    assert_eq!(
+        writes(&server).await.len(),
+        1,
+        "exactly the acknowledged write"
+    );
+    let outcomes: Vec<&str> = g.records.iter().map(|r| r.outcome.as_str()).collect();
+    assert_eq!(outcomes[0], "refused", "{outcomes:?}");
+}

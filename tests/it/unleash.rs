@@ -327,3 +327,25 @@ async fn a_missing_environment_is_a_clear_config_error() {
         "{e}"
     );
 }
+
+/// The production guard follows where the plan writes: with no `--env`
+/// the toggle goes to the configured environment (production here).
+#[tokio::test]
+async fn production_guard_follows_the_configured_environment() {
+    let server = fake().await;
+    toggle("off")
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let g =
+        crate::common::production_guard(provider(&server, TOKEN), op("checkout-v2", false)).await;
+    assert_eq!(g.yes_only, 2, "sent to production without the flag");
+    assert_eq!(g.acknowledged, 0);
+    assert_eq!(
+        writes(&server).await.len(),
+        1,
+        "exactly the acknowledged write"
+    );
+    let outcomes: Vec<&str> = g.records.iter().map(|r| r.outcome.as_str()).collect();
+    assert_eq!(outcomes[0], "refused", "{outcomes:?}");
+}

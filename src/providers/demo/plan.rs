@@ -30,6 +30,7 @@ impl Demo {
             requests,
             detail,
             precondition: Precondition::None,
+            environment: None,
         };
         match op {
             WriteOp::IncidentAck { id, .. }

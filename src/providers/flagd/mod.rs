@@ -246,6 +246,7 @@ impl Flagd {
                 "was_on": was_on,
                 "changes": change_json,
             }),
+            environment: None,
             precondition: Precondition::FileUnchanged {
                 sha256: doc.sha256.clone(),
                 changes: Value::Array(change_json.clone()),

@@ -202,6 +202,7 @@ impl Github {
         stakes.push(("repository".into(), repo.full()));
         Ok(Plan {
             precondition: Precondition::None,
+            environment: None,
             op: op.clone(),
             provider: self.basics.name.clone(),
             summary: format!(

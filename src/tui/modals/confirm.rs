@@ -110,7 +110,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, m: &Modal) {
         lines.push(Line::from(Span::styled(
             format!(
                 " PRODUCTION: {} ",
-                plan.op.environment().unwrap_or("production")
+                plan.target_environment().unwrap_or("production")
             ),
             t.prod,
         )));

@@ -244,7 +244,7 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
             match result {
                 Ok(plan) => {
                     let need = plan.op.typed_confirmation();
-                    let env = plan.op.environment().map(str::to_string);
+                    let env = plan.target_environment().map(str::to_string);
                     let production = env.as_deref().is_some_and(|e| state.is_production(e));
                     let burn = match &plan.op {
                         WriteOp::Rollback { service, .. } => state.burn_for(service),

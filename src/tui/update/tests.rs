@@ -147,6 +147,7 @@ fn ack_plans_then_confirm_executes() {
     assert!(matches!(s.ui.modal, Some(Modal::Planning { .. })));
     let plan = Plan {
         precondition: crate::ops::Precondition::None,
+        environment: None,
         op: op.clone(),
         provider: "pd".into(),
         summary: "ack".into(),
@@ -195,6 +196,7 @@ fn kill_switch_needs_reason_and_typed_key() {
     assert_eq!(reason, "bad deploy");
     let plan = Plan {
         precondition: crate::ops::Precondition::None,
+        environment: None,
         op: op.clone(),
         provider: "ld".into(),
         summary: "off".into(),
@@ -352,4 +354,44 @@ fn idle_ticks_redraw_only_when_the_screen_would_change() {
     s.rebuild();
     let (_, dirty) = update(&mut s, Msg::Tick(now + chrono::Duration::seconds(1)));
     assert!(dirty);
+}
+
+/// The red production banner follows where the plan writes: a flag
+/// provider's configured environment when the op names none.
+#[test]
+fn the_banner_follows_the_plan_target_environment() {
+    let mut s = demo_state();
+    let op = WriteOp::FlagSet {
+        provider: Some("ld".into()),
+        key: "checkout-writes".into(),
+        environment: None,
+        on: false,
+    };
+    let plan = |environment: Option<&str>| Plan {
+        precondition: crate::ops::Precondition::None,
+        environment: environment.map(str::to_string),
+        op: op.clone(),
+        provider: "ld".into(),
+        summary: "off".into(),
+        stakes: vec![],
+        requests: vec![],
+        detail: serde_json::Value::Null,
+    };
+    for (env, production) in [
+        (Some("production"), true),
+        (Some("staging"), false),
+        (None, false),
+    ] {
+        update(
+            &mut s,
+            Msg::Planned {
+                result: Ok(plan(env)),
+                reason: "r".into(),
+            },
+        );
+        let Some(Modal::Confirm { production: p, .. }) = &s.ui.modal else {
+            panic!("no confirmation: {:?}", s.ui.modal);
+        };
+        assert_eq!(*p, production, "{env:?}");
+    }
 }
