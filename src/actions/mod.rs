@@ -391,6 +391,14 @@ impl Executor {
         if is_local(op) {
             return Ok(local_plan(op));
         }
+        if let Some(bad) = op.unsafe_path_id() {
+            return Err(ExecError::Refused(format!(
+                "{:?} is not an id sitrep can put into a request path ({} {}); nothing was planned",
+                bad,
+                op.action_name(),
+                op.target()
+            )));
+        }
         // Who acts and why: the provider puts them into its own vendor
         // fields, so the confirmed plan is exactly what is sent.
         let ctx = PlanCtx {

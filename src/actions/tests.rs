@@ -120,3 +120,30 @@ async fn runbook_exec_needs_allow_exec_and_records_output() {
     assert_eq!(recs[3].outcome, Outcome::Ok);
     assert!(audit::verify(&path).is_ok());
 }
+
+/// Dot ids cannot reach a request path (URL parsing would fold them and
+/// the write would go elsewhere than planned and audited); a `/` inside an
+/// id is encoded into the one planned segment.
+#[tokio::test]
+async fn dot_ids_are_refused_and_slashes_encoded() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(AuditLog::new(dir.path().join("audit.jsonl")));
+    let ex = Executor::new(Registry::demo(chrono::Utc::now()), log);
+    for id in [".", "..", " .. ", ""] {
+        let r = req(WriteOp::IncidentAck {
+            provider: Some("pd".into()),
+            id: id.into(),
+        });
+        let e = ex.plan(&r).await.unwrap_err();
+        assert!(matches!(e, ExecError::Refused(_)), "{id:?}: {e}");
+        assert_eq!(e.exit_code(), 2);
+    }
+    let r = req(WriteOp::FlagSet {
+        provider: None,
+        key: "..".into(),
+        environment: None,
+        on: false,
+    });
+    assert!(matches!(ex.plan(&r).await, Err(ExecError::Refused(_))));
+    assert_eq!(crate::providers::http::seg("a/../b"), "a%2F..%2Fb");
+}

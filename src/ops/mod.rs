@@ -163,6 +163,37 @@ impl WriteOp {
         }
     }
 
+    /// An id or name of this action that cannot go into a request path as
+    /// planned: empty, `.` or `..` (URL parsing folds dot segments, encoded
+    /// or not, so `/incidents/..` would write somewhere else than the plan
+    /// and the audit log say). A `/` inside an id is percent-encoded.
+    pub fn unsafe_path_id(&self) -> Option<&str> {
+        let ids: Vec<&str> = match self {
+            WriteOp::IncidentAck { id, .. }
+            | WriteOp::IncidentResolve { id, .. }
+            | WriteOp::IncidentNote { id, .. }
+            | WriteOp::SilenceExpire { id, .. } => vec![id],
+            WriteOp::Rollback {
+                service,
+                environment,
+                to,
+                ..
+            } => [Some(service.as_str()), Some(environment.as_str()), to.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect(),
+            WriteOp::FlagSet {
+                key, environment, ..
+            } => [Some(key.as_str()), environment.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect(),
+            _ => vec![],
+        };
+        ids.into_iter()
+            .find(|s| matches!(s.trim(), "" | "." | ".."))
+    }
+
     /// The target as recorded in the audit log and typed to confirm.
     pub fn target(&self) -> String {
         match self {
