@@ -77,6 +77,37 @@ pub struct Record {
     pub ts: String,
 }
 
+impl Record {
+    /// The record as text fit for a screen: every string sanitized like
+    /// provider text (a log edited by hand may hold escapes, bidi overrides
+    /// or zero-width characters). For display only: verification reads
+    /// the bytes on disk.
+    pub fn inert(mut self) -> Record {
+        let line = |s: &mut String| *s = crate::text::SafeText::line(s).into_string();
+        let opt = |s: &mut Option<String>| {
+            if let Some(v) = s.as_mut() {
+                *v = crate::text::SafeText::line(v).into_string();
+            }
+        };
+        line(&mut self.action);
+        line(&mut self.actor);
+        line(&mut self.host);
+        line(&mut self.reason);
+        line(&mut self.target);
+        line(&mut self.ts);
+        line(&mut self.hash);
+        line(&mut self.prev);
+        opt(&mut self.idempotency_key);
+        opt(&mut self.incident);
+        opt(&mut self.provider);
+        if let Some(rb) = self.runbook.as_mut() {
+            line(&mut rb.id);
+        }
+        self.detail = sanitize_detail(&self.detail);
+        self
+    }
+}
+
 /// What the caller supplies; the writer adds `seq`, `ts`, `prev`, `hash`
 /// and sanitizes every string.
 #[derive(Clone, Debug, PartialEq)]

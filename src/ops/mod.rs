@@ -178,10 +178,14 @@ impl WriteOp {
                 environment,
                 to,
                 ..
-            } => [Some(service.as_str()), Some(environment.as_str()), to.as_deref()]
-                .into_iter()
-                .flatten()
-                .collect(),
+            } => [
+                Some(service.as_str()),
+                Some(environment.as_str()),
+                to.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
             WriteOp::FlagSet {
                 key, environment, ..
             } => [Some(key.as_str()), environment.as_deref()]

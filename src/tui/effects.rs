@@ -343,7 +343,11 @@ pub fn load_audit(
     };
     match ex.recent(500) {
         Ok((records, bad)) => {
-            v.records = records;
+            // Read back inert: the log is a file anyone with access edits.
+            v.records = records
+                .into_iter()
+                .map(crate::audit::Record::inert)
+                .collect();
             v.unreadable = bad;
         }
         Err(e) => v.chain = Some(Err(e)),
@@ -451,5 +455,43 @@ mod tests {
         std::fs::write(&path, text).unwrap();
         let v = load_audit(&ex, &cursor);
         assert!(matches!(v.chain, Some(Err(_))), "{:?}", v.chain);
+    }
+
+    /// Records read back from the log are inert on screen: a reason edited
+    /// by hand to hold a bidi override, a zero-width space and an escape
+    /// sequence is shown with those made visible, never raw.
+    #[test]
+    fn audit_records_are_read_back_inert() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let ex = Executor::new(
+            Registry::demo(chrono::Utc::now()),
+            Arc::new(AuditLog::new(path.clone())),
+        );
+        let forged = serde_json::json!({
+            "action": "flag.off", "actor": "eve\u{202e}", "detail": {"x": "\u{1b}]52;c;AAAA\u{7}"},
+            "hash": "0", "host": "h", "idempotency_key": null, "incident": null,
+            "outcome": "ok", "phase": "result", "prev": "0", "provider": "ld",
+            "reason": "fine\u{200b}\u{1b}[2Jreally", "runbook": null, "seq": 1,
+            "target": "checkout", "ts": "2026-12-04T00:00:00Z"
+        });
+        let line = serde_json::to_string(&forged).unwrap();
+        std::fs::write(&path, format!("{line}\n")).unwrap();
+        let v = load_audit(&ex, &Mutex::new(None));
+        assert_eq!(v.records.len(), 1, "{:?}", v.chain);
+        let r = &v.records[0];
+        for text in [&r.actor, &r.reason, &r.detail.to_string()] {
+            assert!(
+                !text
+                    .chars()
+                    .any(|c| matches!(c, '\u{1b}' | '\u{7}' | '\u{202e}' | '\u{200b}')),
+                "{text:?}"
+            );
+        }
+        assert!(r.reason.starts_with("fine"), "{}", r.reason);
+        assert!(
+            matches!(v.chain, Some(Err(_))),
+            "a forged record does not verify"
+        );
     }
 }
