@@ -16,9 +16,17 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// `path:line:column: message`, with the line and column when known.
+/// `path:line:column: message`, with the line and column when known. The
+/// path and the message quote the file (a bad value, a line of it): both
+/// are sanitized like provider text, so a value holding an escape sequence
+/// (OSC 52 clipboard write, a title change, a screen clear) prints inert.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{}{}: {message}", .path.display(), position(.line, .column))]
+#[error(
+    "{}{}: {}",
+    crate::text::SafeText::line(&.path.display().to_string()),
+    position(.line, .column),
+    crate::text::SafeText::block(.message)
+)]
 pub struct ConfigError {
     pub path: PathBuf,
     pub line: Option<usize>,

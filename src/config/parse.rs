@@ -363,4 +363,24 @@ mod fuzz {
             }
         }
     }
+
+    /// Config errors quote the file; what they quote prints inert (an OSC
+    /// 52 clipboard write, a title change and a screen clear in an enum
+    /// value were echoed raw).
+    #[test]
+    fn errors_quote_the_file_inert() {
+        for text in [
+            // TOML escapes: the value holds the real control characters.
+            "[[provider]]\nname = \"x\"\nkind = \"\\u001b]52;c;cHduZWQ=\\u0007\\u001b]0;PWNED\\u0007\"\n",
+            "[severity]\nalert_values = { critical = \"SEV\\u001b]0;PWNED\\u0007\" }\n",
+            "[[provider]]\nname = \"x\"\nkind = \"nope\\u001b[2J\"\n",
+        ] {
+            let e = parse(text, Path::new("c.toml"))
+                .map(drop)
+                .map_err(|e| e.to_string())
+                .expect_err("must not parse");
+            assert!(!e.contains('\u{1b}') && !e.contains('\u{7}'), "{e:?}");
+            assert!(e.starts_with("c.toml"), "names the file: {e}");
+        }
+    }
 }
