@@ -189,15 +189,65 @@ impl SeverityMatrix {
 }
 
 /// Where a secret comes from. Tokens never appear in the config file itself.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SecretRef {
     Env(String),
     Keyring(String),
 }
 
-// `{ env = "X" }` is a table with one key: serde's externally tagged enum
-// form, which is what the derive above accepts.
+/// The message for a secret written where `{ env = … }` belongs. It never
+/// quotes the value: that value is most likely the pasted secret itself.
+pub const SECRET_IN_CONFIG: &str = "a secret is read from the environment or the keyring: write { env = \"VAR\" } or { keyring = \"NAME\" } (the value given is not shown)";
+
+// `{ env = "X" }` is a table with one key (serde's externally tagged enum
+// form). Anything else is refused without quoting it: a plain string there
+// is usually a token pasted into the file, and serde's own error would
+// echo it ("unknown variant `<the token>`").
+impl<'de> Deserialize<'de> for SecretRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields, rename_all = "lowercase")]
+        enum Tagged {
+            Env(String),
+            Keyring(String),
+        }
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = SecretRef;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("{ env = \"VAR\" } or { keyring = \"NAME\" }")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, m: A) -> Result<SecretRef, A::Error> {
+                Ok(
+                    match Tagged::deserialize(serde::de::value::MapAccessDeserializer::new(m))? {
+                        Tagged::Env(v) => SecretRef::Env(v),
+                        Tagged::Keyring(v) => SecretRef::Keyring(v),
+                    },
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<SecretRef, E> {
+                Err(E::custom(SECRET_IN_CONFIG))
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<SecretRef, E> {
+                Err(E::custom(SECRET_IN_CONFIG))
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<SecretRef, E> {
+                Err(E::custom(SECRET_IN_CONFIG))
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<SecretRef, E> {
+                Err(E::custom(SECRET_IN_CONFIG))
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<SecretRef, E> {
+                Err(E::custom(SECRET_IN_CONFIG))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<SecretRef, A::Error> {
+                Err(serde::de::Error::custom(SECRET_IN_CONFIG))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]

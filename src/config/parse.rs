@@ -383,4 +383,33 @@ mod fuzz {
             assert!(e.starts_with("c.toml"), "names the file: {e}");
         }
     }
+
+    /// A token pasted where `{ env = … }` belongs is refused without being
+    /// quoted; the table forms still parse.
+    #[test]
+    fn a_pasted_token_is_never_quoted() {
+        for value in [
+            "\"u+SECRETPASTED123\"",
+            "12345678901234",
+            "[\"u+SECRETPASTED123\"]",
+        ] {
+            let text =
+                format!("[[provider]]\nname = \"pd\"\nkind = \"pagerduty\"\ntoken = {value}\n");
+            let e = parse(&text, Path::new("c.toml"))
+                .map(drop)
+                .map_err(|e| e.to_string())
+                .expect_err("must not parse");
+            assert!(
+                !e.contains("SECRETPASTED") && !e.contains("12345678901234"),
+                "{e}"
+            );
+            assert!(e.contains("c.toml:4"), "names the line: {e}");
+            assert!(e.contains("not shown"), "{e}");
+        }
+        let ok = "[[provider]]\nname = \"pd\"\nkind = \"pagerduty\"\ntoken = { env = \"PD\" }\n";
+        assert!(parse(ok, Path::new("c.toml")).is_ok());
+        let kr =
+            "[[provider]]\nname = \"pd\"\nkind = \"pagerduty\"\ntoken = { keyring = \"pd\" }\n";
+        assert!(parse(kr, Path::new("c.toml")).is_ok());
+    }
 }
