@@ -638,6 +638,26 @@ impl HttpClient {
         .await
     }
 
+    /// A next page already read means the pages loop: an error naming the
+    /// URL, never a list that looks complete.
+    pub(crate) fn not_seen(
+        &self,
+        seen: &mut std::collections::HashSet<String>,
+        url: &str,
+    ) -> Result<(), ProviderError> {
+        if seen.insert(url.to_string()) {
+            return Ok(());
+        }
+        Err(ProviderError::new(
+            &self.provider,
+            ErrorKind::Shape,
+            format!(
+                "the pages loop: the next page {} was already read; the list is incomplete",
+                crate::text::SafeText::line(url)
+            ),
+        ))
+    }
+
     /// Follow a next-page URL carried in the body (`split` returns the items
     /// and the next URL, e.g. Opsgenie `paging.next`). Stops when there is
     /// no next URL, a page is empty, or at `max_pages`.
@@ -652,6 +672,7 @@ impl HttpClient {
         F: Fn(P) -> (Vec<T>, Option<String>),
     {
         let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut page: P = self.get_json(url, query).await?;
         for _ in 0..self.cfg.max_pages.max(1) {
             let (items, next) = split(page);
@@ -661,6 +682,7 @@ impl HttpClient {
                 return Ok(out);
             };
             let next = self.same_origin(&next)?;
+            self.not_seen(&mut seen, &next)?;
             page = self.get_json(&next, &[]).await?;
         }
         tracing::warn!(

@@ -167,13 +167,14 @@ impl HttpClient {
             return Ok(out);
         }
         let mut next = first.next;
+        let mut seen = std::collections::HashSet::new();
         for _ in 1..max_pages {
             let Some(url) = next else {
                 return Ok(out);
             };
-            let mut page = self
-                .get_link_page::<T>(&self.same_origin(&url)?, &[])
-                .await?;
+            let url = self.same_origin(&url)?;
+            self.not_seen(&mut seen, &url)?;
+            let mut page = self.get_link_page::<T>(&url, &[]).await?;
             out.append(&mut page.items);
             next = page.next;
         }

@@ -743,3 +743,39 @@ async fn offset_pages_respects_the_cap_and_concurrency() {
     assert_eq!(items.len(), 35);
     assert!(!truncated);
 }
+
+/// A cursor that leads back to a page already read is a loop: an error
+/// saying the list is incomplete, never a list that looks whole.
+#[tokio::test]
+async fn pages_that_loop_are_an_error() {
+    use wiremock::matchers::query_param;
+    let s = MockServer::start().await;
+    let next = |c: &str| format!("<{}/items?cursor={c}>; rel=\"next\"", s.uri());
+    Mock::given(method("GET"))
+        .and(path("/items"))
+        .and(query_param("cursor", "a"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json([2])
+                .insert_header("link", next("a")),
+        )
+        .mount(&s)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/items"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json([1])
+                .insert_header("link", next("a")),
+        )
+        .with_priority(10)
+        .mount(&s)
+        .await;
+    let c = HttpClient::new("p", &s.uri(), Auth::None, fast()).unwrap();
+    let e = c
+        .get_link_pages::<u32>(&c.url("/items"), &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Shape);
+    assert!(e.to_string().contains("loop"), "{e}");
+}
