@@ -99,7 +99,7 @@ impl Cache {
         fetched_at: Time,
         data: &Fetched,
     ) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
+        crate::fsutil::create_private_dir_all(&self.dir)?;
         let entry = EntryRef {
             format: FORMAT,
             provider,

@@ -14,6 +14,36 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// Create `dir` and its missing parents private to the user (0700 on
+/// unix): the data directory holds the audit log, the cache and walk
+/// progress. Directories that exist keep their mode.
+pub fn create_private_dir_all(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir)
+}
+
+/// Open `path` for appending, creating it (and its directory) private to
+/// the user (0600 / 0700 on unix): log files.
+pub fn open_private_append(path: &Path) -> std::io::Result<File> {
+    if let Some(d) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_private_dir_all(d)?;
+    }
+    let mut o = OpenOptions::new();
+    o.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path)
+}
+
 /// How often [`lock_with_timeout`] retries a held lock.
 const LOCK_POLL: Duration = Duration::from_millis(5);
 

@@ -18,16 +18,7 @@ fn init_logging(ctx: &AppContext, tui: bool) {
         .and_then(|f| f.parse::<Targets>().ok())
         .unwrap_or_else(|| Targets::new().with_target("sitrep", level));
     let path = ctx.paths.log_file();
-    let file = path
-        .parent()
-        .and_then(|d| std::fs::create_dir_all(d).ok())
-        .and_then(|_| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .ok()
-        });
+    let file = sitrep::fsutil::open_private_append(&path).ok();
     match file {
         Some(f) => {
             let _ = tracing_subscriber::registry()

@@ -61,7 +61,7 @@ impl std::fmt::Debug for Webhook {
 
 fn open_locked(path: &Path, wait: Duration) -> Result<File, String> {
     if let Some(d) = path.parent() {
-        let _ = std::fs::create_dir_all(d);
+        let _ = crate::fsutil::create_private_dir_all(d);
     }
     let mut o = OpenOptions::new();
     o.read(true).write(true).create(true).truncate(false);

@@ -148,7 +148,8 @@ impl Progress {
         let dir = p
             .parent()
             .ok_or_else(|| format!("{}: no parent directory", p.display()))?;
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        crate::fsutil::create_private_dir_all(dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
         let mut bytes = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
         bytes.push(b'\n');
         crate::fsutil::write_atomic(&p, &bytes, 0o600)

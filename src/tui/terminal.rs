@@ -66,10 +66,7 @@ pub fn install_panic_hook(log_path: std::path::PathBuf) {
             .unwrap_or_default();
         let safe = crate::text::SafeText::line(&msg);
         let backtrace = std::backtrace::Backtrace::force_capture();
-        let logged = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
+        let logged = crate::fsutil::open_private_append(&log_path)
             .and_then(|mut f| {
                 use std::io::Write;
                 writeln!(

@@ -96,3 +96,44 @@ fn corrupt_or_foreign_cache_is_ignored_with_a_warning() {
         assert!(err.contains("warning") && err.contains(why), "{why}: {err}");
     }
 }
+
+/// What sitrep creates is private to the user: the data directory and its
+/// subdirectories 0700, the audit log, the log file and the cache 0600.
+#[cfg(unix)]
+#[test]
+fn files_and_directories_sitrep_creates_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("new/data");
+    let cfg = dir.path().join("none.toml");
+    // A write in the demo: the audit log and the log file (-v).
+    let out = Command::new(env!("CARGO_BIN_EXE_sitrep"))
+        .args(["-v", "--demo", "--data-dir"])
+        .arg(&data)
+        .args([
+            "flag",
+            "off",
+            "checkout-payments-v3",
+            "--reason",
+            "modes",
+            "--yes",
+        ])
+        .env("SITREP_CONFIG", &cfg)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mode = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&data), 0o700, "data dir");
+    assert_eq!(mode(&data.join("audit.jsonl")), 0o600, "audit log");
+    assert_eq!(mode(&data.join("sitrep.log")), 0o600, "log file");
+}
