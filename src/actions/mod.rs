@@ -426,6 +426,10 @@ impl Executor {
                 .registry
                 .get(name)
                 .ok_or_else(|| ExecError::UnknownProvider(name.to_string()))?;
+            if let Some(e) = p.build_error() {
+                // A missing token says so, not "not supported".
+                return Err(ExecError::Plan(e.clone()));
+            }
             if !p.supports(op) {
                 let kind = p.kind().as_str();
                 return Err(ExecError::Plan(ProviderError::op_unsupported(

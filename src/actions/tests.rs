@@ -147,3 +147,29 @@ async fn dot_ids_are_refused_and_slashes_encoded() {
     assert!(matches!(ex.plan(&r).await, Err(ExecError::Refused(_))));
     assert_eq!(crate::providers::http::seg("a/../b"), "a%2F..%2Fb");
 }
+
+/// A write aimed at a provider that could not be built (no token) says
+/// why, not "not supported".
+#[tokio::test]
+async fn a_missing_token_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(AuditLog::new(dir.path().join("audit.jsonl")));
+    let cfg: Config = toml::from_str(
+        "[[provider]]\nname = \"pd\"\nkind = \"pagerduty\"\ntoken = { env = \"SITREP_TEST_NO_SUCH_VAR\" }\n",
+    )
+    .unwrap();
+    struct NoSecrets;
+    impl crate::secrets::SecretSource for NoSecrets {
+        fn get(&self, r: &crate::config::SecretRef) -> Result<crate::secrets::Secret, String> {
+            Err(format!("{r:?} is not set"))
+        }
+    }
+    let ex = Executor::new(Registry::from_config(&cfg, &NoSecrets), log);
+    let r = req(WriteOp::IncidentAck {
+        provider: Some("pd".into()),
+        id: "PX1".into(),
+    });
+    let e = ex.plan(&r).await.unwrap_err().to_string();
+    assert!(!e.contains("not supported"), "{e}");
+    assert!(e.contains("pd") && e.contains("token"), "{e}");
+}

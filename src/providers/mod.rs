@@ -267,6 +267,12 @@ pub trait Provider: Send + Sync {
     fn supports(&self, _op: &WriteOp) -> bool {
         false
     }
+    /// Why this provider could not be built (a missing token, a bad
+    /// setting), for a [`Broken`] provider: a write aimed at it says so
+    /// instead of "not supported".
+    fn build_error(&self) -> Option<&ProviderError> {
+        None
+    }
     /// Work out the exact request(s) for `op`, with who asks and why
     /// (`ctx`) in the vendor's own fields. May read current state (e.g.
     /// which deploy to roll back to). Sends no write.
@@ -299,6 +305,9 @@ pub struct Broken {
 }
 
 impl Provider for Broken {
+    fn build_error(&self) -> Option<&ProviderError> {
+        Some(&self.error)
+    }
     fn name(&self) -> &str {
         &self.name
     }
