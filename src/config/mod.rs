@@ -312,7 +312,8 @@ impl ProviderKind {
         match self {
             Self::Pagerduty => &["from", "services", "teams"],
             Self::Opsgenie => &[],
-            Self::Alertmanager | Self::Prometheus => &[],
+            Self::Alertmanager => &["max_silence"],
+            Self::Prometheus => &[],
             Self::Sentry => &["organization", "projects"],
             Self::Datadog => &["site", "app_key"],
             Self::Github => &[
@@ -362,6 +363,9 @@ pub struct ProviderConfig {
     pub poll: Option<Duration>,
     #[serde(default, with = "opt_duration")]
     pub timeout: Option<Duration>,
+    // alertmanager: the longest silence sitrep will create (default 7 days)
+    #[serde(default, with = "opt_duration")]
+    pub max_silence: Option<Duration>,
     // pagerduty
     pub from: Option<String>,
     pub services: Option<Vec<String>>,

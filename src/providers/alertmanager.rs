@@ -33,7 +33,13 @@ pub struct Alertmanager {
     severity: SeverityMatrix,
     /// `[[service]]` name → labels that identify its alerts.
     services: Vec<(String, BTreeMap<String, String>)>,
+    /// The longest silence planned (`max_silence`, default 7 days): a
+    /// typo of `7000h` must not hide alerts for most of a year.
+    max_silence: Duration,
 }
+
+/// The default `max_silence`.
+pub const MAX_SILENCE: Duration = Duration::from_secs(7 * 86400);
 
 #[derive(Deserialize)]
 struct AmStatus {
@@ -129,6 +135,7 @@ impl Alertmanager {
             TokenUse::OptionalBearer,
         )?;
         Ok(Alertmanager {
+            max_silence: pc.max_silence.unwrap_or(MAX_SILENCE),
             basics: Basics::new(pc, ProviderKind::Alertmanager),
             http,
             severity: ctx.config.severity.clone(),
@@ -249,10 +256,22 @@ impl Alertmanager {
                         "a silence needs a positive duration",
                     ));
                 }
+                let asked = Duration::from_secs(*duration_secs);
+                if asked > self.max_silence {
+                    return Err(ProviderError::config(
+                        &self.basics.name,
+                        format!(
+                            "a silence of {} is longer than the {} this provider allows (max_silence); nothing was planned",
+                            humantime::format_duration(asked),
+                            humantime::format_duration(self.max_silence)
+                        ),
+                    ));
+                }
                 let now = chrono::Utc::now();
+                // Within max_silence: the end is exactly what was asked.
                 let secs = i64::try_from(*duration_secs).unwrap_or(i64::MAX / 2);
                 let ends = now
-                    .checked_add_signed(chrono::Duration::seconds(secs.min(10 * 365 * 86400)))
+                    .checked_add_signed(chrono::Duration::seconds(secs))
                     .unwrap_or(now);
                 let ts = |t: Time| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
                 let body = serde_json::json!({
@@ -280,9 +299,10 @@ impl Alertmanager {
                     op: op.clone(),
                     provider: self.basics.name.clone(),
                     summary: format!(
-                        "silence alerts matching {} for {} (matches {}, {firing} firing)",
+                        "silence alerts matching {} for {} until {} (matches {}, {firing} firing)",
                         op.target(),
-                        humantime::format_duration(Duration::from_secs(*duration_secs)),
+                        humantime::format_duration(asked),
+                        ts(ends),
                         plural(matched.len(), "alert")
                     ),
                     stakes: vec![

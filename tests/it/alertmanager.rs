@@ -234,3 +234,60 @@ async fn alertmanager_errors_are_typed() {
     assert_eq!(e.kind, ErrorKind::Connect, "{e}");
     assert!(e.to_string().starts_with("am: connection failed"), "{e}");
 }
+
+/// Silences are capped (`max_silence`, default 7 days), and the plan says
+/// exactly what is sent: the end time in the summary is the body's.
+#[tokio::test]
+async fn silences_are_capped_and_the_plan_says_until_when() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let s = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/alerts"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
+        .mount(&s)
+        .await;
+    let secrets = MapSecrets::default();
+    let silence = |secs| WriteOp::SilenceCreate {
+        provider: None,
+        matchers: vec!["alertname=Disk".parse::<Matcher>().unwrap()],
+        duration_secs: secs,
+    };
+    for (extra, secs, allowed) in [
+        ("", 8 * 86400, false),
+        ("", 7 * 86400, true),
+        ("", 2 * 3600, true),
+        ("max_silence = \"30d\"\n", 8 * 86400, true),
+        ("max_silence = \"1h\"\n", 2 * 3600, false),
+    ] {
+        let cfg = config(&format!(
+            "[[provider]]\nname = \"am\"\nkind = \"alertmanager\"\nbase_url = \"{}\"\n{extra}",
+            s.uri()
+        ));
+        let p = Alertmanager::with_http_config(
+            cfg.provider_named("am").unwrap(),
+            &ctx(&cfg, &secrets),
+            fast_http(),
+        )
+        .unwrap();
+        let r = p.plan(&silence(secs), &PlanCtx::new("bob", "disk")).await;
+        if !allowed {
+            let e = r.expect_err("over the cap");
+            assert_eq!(e.kind, ErrorKind::Config);
+            assert!(e.to_string().contains("max_silence"), "{e}");
+            continue;
+        }
+        let plan = r.unwrap_or_else(|e| panic!("{extra} {secs}: {e}"));
+        let body = plan.requests[0].body.as_ref().unwrap();
+        let start: chrono::DateTime<chrono::Utc> =
+            body["startsAt"].as_str().unwrap().parse().unwrap();
+        let end: chrono::DateTime<chrono::Utc> = body["endsAt"].as_str().unwrap().parse().unwrap();
+        assert_eq!((end - start).num_seconds(), secs as i64, "what is sent");
+        assert!(
+            plan.summary
+                .contains(&format!("until {}", body["endsAt"].as_str().unwrap())),
+            "{}",
+            plan.summary
+        );
+    }
+}
