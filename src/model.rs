@@ -560,11 +560,6 @@ impl ProductionEnvs {
         ProductionEnvs(configured)
     }
 
-    /// The configured list (None: the default pair).
-    pub fn configured(&self) -> Option<&[String]> {
-        self.0.as_deref()
-    }
-
     pub fn contains(&self, env: &str) -> bool {
         match &self.0 {
             Some(v) => v.iter().any(|e| e.eq_ignore_ascii_case(env)),

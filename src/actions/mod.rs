@@ -159,7 +159,7 @@ pub struct Executor {
     read_only: bool,
     actor: String,
     host: String,
-    production_envs: Option<Vec<String>>,
+    production_envs: crate::model::ProductionEnvs,
     allow_exec: bool,
     webhook: Option<Arc<Webhook>>,
 }
@@ -260,7 +260,7 @@ impl Executor {
             read_only: false,
             actor,
             host,
-            production_envs: None,
+            production_envs: Default::default(),
             allow_exec: false,
             webhook: None,
         }
@@ -285,7 +285,7 @@ impl Executor {
         let mut ex = Executor::new(registry, Arc::new(AuditLog::new(path)));
         ex.actor = default_actor(cfg, &ex.host);
         ex.read_only = read_only;
-        ex.production_envs = cfg.production_environments.clone();
+        ex.production_envs = cfg.production_envs();
         ex.allow_exec = cfg.runbooks.allow_exec;
         if let Some(w) = &cfg.audit.webhook {
             let secret = match &w.secret {
@@ -323,7 +323,7 @@ impl Executor {
     }
 
     pub fn with_production_envs(mut self, envs: Option<Vec<String>>) -> Self {
-        self.production_envs = envs;
+        self.production_envs = crate::model::ProductionEnvs::new(envs);
         self
     }
 
@@ -372,7 +372,7 @@ impl Executor {
         let Some(env) = op.environment() else {
             return false;
         };
-        crate::model::ProductionEnvs::new(self.production_envs.clone()).contains(env)
+        self.production_envs.contains(env)
     }
 
     /// Does the plan write to production? Decided from where the plan
@@ -380,9 +380,8 @@ impl Executor {
     /// op names none), the one answer the CLI's guard and the console's
     /// red banner use.
     pub fn plan_is_production(&self, plan: &Plan) -> bool {
-        plan.target_environment().is_some_and(|env| {
-            crate::model::ProductionEnvs::new(self.production_envs.clone()).contains(env)
-        })
+        plan.target_environment()
+            .is_some_and(|env| self.production_envs.contains(env))
     }
 
     /// Resolve the provider and work out the exact request(s). Sends no write.

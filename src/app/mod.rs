@@ -132,13 +132,7 @@ impl AppContext {
     /// whatever state the config is in). Prints nothing.
     pub fn catalog(&self, detail: Detail) -> (Catalog, Option<SafeText>) {
         match self.config() {
-            Ok(c) => (
-                Catalog::load_detail(
-                    &crate::runbooks::config_dirs(&self.paths.config, &c.runbooks),
-                    detail,
-                ),
-                None,
-            ),
+            Ok(c) => (self.catalog_for(&c, detail), None),
             Err(e) => (
                 Catalog::load_detail(&[], detail),
                 Some(SafeText::line(&format!(
@@ -146,6 +140,14 @@ impl AppContext {
                 ))),
             ),
         }
+    }
+
+    /// The runbooks of a config already read.
+    fn catalog_for(&self, config: &Config, detail: Detail) -> Catalog {
+        Catalog::load_detail(
+            &crate::runbooks::config_dirs(&self.paths.config, &config.runbooks),
+            detail,
+        )
     }
 
     /// Everything the console shows for this context, read from disk (the
@@ -167,11 +169,9 @@ impl AppContext {
             store.load_cache(c);
             store.seed(&registry);
         }
-        let mut warnings: Vec<String> = store.warnings.clone();
-        let (catalog, rb_warning) = self.catalog(Detail::Full);
-        if let Some(w) = rb_warning {
-            warnings.push(w.to_string());
-        }
+        let warnings: Vec<String> = store.warnings.clone();
+        // The config was read above (or there is none): read it once.
+        let catalog = self.catalog_for(&config, Detail::Full);
         Ok(Console {
             ctx: self.clone(),
             config,

@@ -533,8 +533,9 @@ impl Config {
         self.providers().find(|p| p.name == name)
     }
 
-    pub fn is_production_env(&self, env: &str) -> bool {
-        crate::model::ProductionEnvs::new(self.production_environments.clone()).contains(env)
+    /// Which environments count as production for this config.
+    pub fn production_envs(&self) -> crate::model::ProductionEnvs {
+        crate::model::ProductionEnvs::new(self.production_environments.clone())
     }
 }
 

@@ -112,7 +112,7 @@ pub struct Options {
     pub window: Duration,
     /// `production_environments` of the config: only deploys to production
     /// are suspects (incidents carry no environment).
-    pub production_envs: Option<Vec<String>>,
+    pub production_envs: crate::model::ProductionEnvs,
 }
 
 impl Options {
@@ -121,7 +121,7 @@ impl Options {
             now,
             since,
             window: Duration::minutes(DEFAULT_WINDOW_MINS),
-            production_envs: None,
+            production_envs: Default::default(),
         }
     }
 
@@ -130,13 +130,18 @@ impl Options {
         self
     }
 
-    pub fn with_production_envs(mut self, envs: Option<Vec<String>>) -> Options {
+    pub fn with_production(mut self, envs: crate::model::ProductionEnvs) -> Options {
         self.production_envs = envs;
         self
     }
 
+    pub fn with_production_envs(mut self, envs: Option<Vec<String>>) -> Options {
+        self.production_envs = crate::model::ProductionEnvs::new(envs);
+        self
+    }
+
     fn is_production(&self, env: &str) -> bool {
-        crate::model::ProductionEnvs::new(self.production_envs.clone()).contains(env)
+        self.production_envs.contains(env)
     }
 }
 

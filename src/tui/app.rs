@@ -8,7 +8,7 @@
 use super::effects::Engine;
 use super::state::{Modal, State};
 use super::ui;
-use super::update::{Effect, Msg, update};
+use super::update::{Msg, update};
 use crate::app::Console;
 use crate::providers::poller::PollEvent;
 use futures::{Stream, StreamExt};
@@ -72,9 +72,6 @@ where
             crate::mem::give_back();
         }
         for e in effects {
-            if e == Effect::Quit {
-                continue;
-            }
             self.engine.run(e, &self.state);
         }
         dirty

@@ -49,12 +49,8 @@ pub async fn run(ctx: &AppContext) -> i32 {
         let c = ctx.clone();
         tokio::task::spawn_blocking(move || c.load_console()).await
     };
-    let console = match loaded {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => {
-            eprintln!("sitrep: {e}");
-            return exit::USAGE;
-        }
+    let console = match loaded.map_err(|e| e.to_string()).and_then(|r| r) {
+        Ok(c) => c,
         Err(e) => {
             eprintln!("sitrep: {e}");
             return exit::USAGE;

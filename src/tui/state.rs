@@ -293,7 +293,7 @@ impl State {
         self.read_only = ctx.opts.read_only;
         self.first_run = console.first_run.clone();
         self.log_path = ctx.paths.log_file();
-        self.production_envs = ProductionEnvs::new(console.config.production_environments.clone());
+        self.production_envs = console.config.production_envs();
         self.runbooks = RunbooksView {
             catalog: std::sync::Arc::new(std::mem::take(&mut console.catalog)),
             walk: None,
@@ -351,9 +351,7 @@ impl State {
             if self.derived.timeline.is_none() {
                 let opts =
                     crate::timeline::Options::new(self.now, self.now - chrono::Duration::hours(12))
-                        .with_production_envs(
-                            self.production_envs.configured().map(<[String]>::to_vec),
-                        );
+                        .with_production(self.production_envs.clone());
                 self.derived.timeline = Some(crate::timeline::build(
                     &self.snap,
                     &self.audit.records,
