@@ -100,7 +100,7 @@ fn main() {
         best.as_secs_f64()
     );
     // Append latency (open, lock, read tail, write, fdatasync) on the same file.
-    let log = AuditLog::new(&p);
+    let log = AuditLog::new(&p, sitrep::audit::Signer::ephemeral());
     let mut lat: Vec<Duration> = (0..200)
         .map(|i| {
             let t = Instant::now();

@@ -26,7 +26,8 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(u64::MAX);
     let id = std::env::var("SITREP_AUDIT_CHILD_ID").unwrap_or_default();
-    let log = AuditLog::new(PathBuf::from(path)).with_lock_timeout(Duration::from_secs(30));
+    let log = AuditLog::new(PathBuf::from(path), sitrep::audit::Signer::ephemeral())
+        .with_lock_timeout(Duration::from_secs(30));
     let mut out = std::io::stdout().lock();
     for i in 0..n {
         let a = log.append(&audit_entry::entry(&id, i)).unwrap();

@@ -276,13 +276,14 @@ impl Executor {
         data_dir: &std::path::Path,
         read_only: bool,
         secrets: &dyn SecretSource,
+        signer: crate::audit::Signer,
     ) -> Self {
         let path = cfg
             .audit
             .path
             .clone()
             .unwrap_or_else(|| data_dir.join("audit.jsonl"));
-        let mut ex = Executor::new(registry, Arc::new(AuditLog::new(path)));
+        let mut ex = Executor::new(registry, Arc::new(AuditLog::new(path, signer)));
         ex.actor = default_actor(cfg, &ex.host);
         ex.read_only = read_only;
         ex.production_envs = cfg.production_envs();
@@ -354,8 +355,14 @@ impl Executor {
     }
 
     /// Verify the whole log (blocking).
+    /// Every signature must be by a key the installation trusts.
     pub fn verify(&self) -> Result<audit::Verified, audit::VerifyError> {
-        audit::verify(self.audit.path())
+        let trust = self
+            .audit
+            .signer()
+            .trust()
+            .map_err(audit::VerifyError::Io)?;
+        audit::verify_trusted(self.audit.path(), &trust, false)
     }
 
     /// Verify what was appended since `cursor` (the whole log without
@@ -364,7 +371,12 @@ impl Executor {
         &self,
         cursor: Option<&audit::VerifyCursor>,
     ) -> Result<(audit::Verified, audit::VerifyCursor), audit::VerifyError> {
-        audit::verify_from(self.audit.path(), cursor)
+        let trust = self
+            .audit
+            .signer()
+            .trust()
+            .map_err(audit::VerifyError::Io)?;
+        audit::verify_from(self.audit.path(), cursor, Some(&trust))
     }
 
     /// Does the action touch a production environment (production guard)?

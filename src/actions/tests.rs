@@ -23,7 +23,10 @@ fn req(op: WriteOp) -> ActionRequest {
 #[tokio::test]
 async fn demo_flow_records_intent_then_result() {
     let dir = tempfile::tempdir().unwrap();
-    let log = Arc::new(AuditLog::new(dir.path().join("audit.jsonl")));
+    let log = Arc::new(AuditLog::new(
+        dir.path().join("audit.jsonl"),
+        crate::audit::Signer::ephemeral(),
+    ));
     let ex = Executor::new(Registry::demo(chrono::Utc::now()), log).with_actor("alice", "box");
     let r = req(WriteOp::FlagSet {
         provider: None,
@@ -77,7 +80,10 @@ async fn demo_flow_records_intent_then_result() {
 async fn runbook_exec_needs_allow_exec_and_records_output() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.jsonl");
-    let ex = Executor::new(Registry::default(), Arc::new(AuditLog::new(&path)));
+    let ex = Executor::new(
+        Registry::default(),
+        Arc::new(AuditLog::new(&path, crate::audit::Signer::ephemeral())),
+    );
     let r = req(WriteOp::RunbookExec {
         runbook: "db-failover".into(),
         step: 2,
@@ -127,7 +133,10 @@ async fn runbook_exec_needs_allow_exec_and_records_output() {
 #[tokio::test]
 async fn dot_ids_are_refused_and_slashes_encoded() {
     let dir = tempfile::tempdir().unwrap();
-    let log = Arc::new(AuditLog::new(dir.path().join("audit.jsonl")));
+    let log = Arc::new(AuditLog::new(
+        dir.path().join("audit.jsonl"),
+        crate::audit::Signer::ephemeral(),
+    ));
     let ex = Executor::new(Registry::demo(chrono::Utc::now()), log);
     for id in [".", "..", " .. ", ""] {
         let r = req(WriteOp::IncidentAck {
@@ -153,7 +162,10 @@ async fn dot_ids_are_refused_and_slashes_encoded() {
 #[tokio::test]
 async fn a_missing_token_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let log = Arc::new(AuditLog::new(dir.path().join("audit.jsonl")));
+    let log = Arc::new(AuditLog::new(
+        dir.path().join("audit.jsonl"),
+        crate::audit::Signer::ephemeral(),
+    ));
     let cfg: Config = toml::from_str(
         "[[provider]]\nname = \"pd\"\nkind = \"pagerduty\"\ntoken = { env = \"SITREP_TEST_NO_SUCH_VAR\" }\n",
     )

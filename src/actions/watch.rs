@@ -108,7 +108,10 @@ mod tests {
         let path = dir.path().join("audit.jsonl");
         let ex = Executor::new(
             crate::providers::Registry::default(),
-            std::sync::Arc::new(crate::audit::AuditLog::new(&path)),
+            std::sync::Arc::new(crate::audit::AuditLog::new(
+                &path,
+                crate::audit::Signer::ephemeral(),
+            )),
         )
         .with_read_only(true);
         let mut w = Watch::new("checkout", &snap(Some(31.0), &["I1"]), t0())

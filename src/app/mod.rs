@@ -89,6 +89,21 @@ impl AppContext {
         config::load(&self.paths.config).map_err(|e| e.to_string())
     }
 
+    /// The installation's audit signing key (loaded on the first record),
+    /// from `[audit] signing_key` or the OS keyring; public keys go to
+    /// `<config dir>/audit-keys/`.
+    pub fn signer(&self, cfg: &Config) -> crate::audit::Signer {
+        crate::audit::Signer::installation(
+            crate::audit::KeySource::from_config(cfg.audit.signing_key.as_ref()),
+            &self.paths.config_dir,
+        )
+    }
+
+    /// The keys `audit verify` trusts: `<config dir>/audit-keys/*.pub`.
+    pub fn trusted_keys(&self) -> Result<crate::audit::TrustedKeys, String> {
+        crate::audit::keys::installation_trust(&self.paths.config_dir)
+    }
+
     /// The providers: the demo or the configured ones.
     pub fn registry(&self) -> Result<(Registry, Config), String> {
         if self.opts.demo {

@@ -109,21 +109,26 @@ pub fn canonical(v: &Value) -> Result<Vec<u8>, FloatFound> {
     Ok(out)
 }
 
-/// Canonical bytes of a top-level object, returning the byte range of its
-/// `"hash"` member together with one adjacent comma, so that cutting the
-/// range out leaves the canonical form of the object without `hash`.
-pub(super) fn canonical_top(
-    v: &Value,
-    out: &mut Vec<u8>,
-) -> Result<Option<(usize, usize)>, FloatFound> {
+/// Byte ranges of the `hash` and `sig` members of a canonical record, each
+/// with one adjacent comma, so that cutting a range out leaves the
+/// canonical form of the object without that member.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Members {
+    pub(super) hash: Option<(usize, usize)>,
+    pub(super) sig: Option<(usize, usize)>,
+}
+
+/// Canonical bytes of a top-level object, returning where its `hash` and
+/// `sig` members are.
+pub(super) fn canonical_top(v: &Value, out: &mut Vec<u8>) -> Result<Members, FloatFound> {
     let Value::Object(m) = v else {
         canonical_into(v, out)?;
-        return Ok(None);
+        return Ok(Members::default());
     };
     let mut keys: Vec<&String> = m.keys().collect();
     keys.sort_unstable();
     let n = keys.len();
-    let mut range = None;
+    let mut found = Members::default();
     out.push(b'{');
     for (i, k) in keys.into_iter().enumerate() {
         let start = out.len();
@@ -135,17 +140,20 @@ pub(super) fn canonical_top(
         if let Some(x) = m.get(k.as_str()) {
             canonical_into(x, out)?;
         }
-        if k == "hash" {
-            range = Some(if i == 0 && n > 1 {
-                // First member: take the comma that follows instead.
-                (start, out.len() + 1)
-            } else {
-                (start, out.len())
-            });
+        let range = if i == 0 && n > 1 {
+            // First member: take the comma that follows instead.
+            (start, out.len() + 1)
+        } else {
+            (start, out.len())
+        };
+        match k.as_str() {
+            "hash" => found.hash = Some(range),
+            "sig" => found.sig = Some(range),
+            _ => {}
         }
     }
     out.push(b'}');
-    Ok(range)
+    Ok(found)
 }
 
 /// `hash` of a record whose canonical form without `hash` is `body`.

@@ -23,6 +23,9 @@ pub enum AuditError {
     /// The record could not be encoded.
     #[error("audit record: {0}")]
     Encode(String),
+    /// The signing key could not be loaded or created (nothing was written).
+    #[error("audit records cannot be signed: {0}")]
+    Key(String),
 }
 
 // ---------------------------------------------------------------------------

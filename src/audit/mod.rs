@@ -16,6 +16,8 @@
 //!   ([`Entry`]), and sealing an entry into its chained line;
 //! - `canonical`: the canonical JSON form and the chain hash;
 //! - `faults`: the writer's errors and its failure-injection hook;
+//! - [`keys`]: the Ed25519 signing key of an installation, and the keys
+//!   `audit verify` trusts;
 //! - `writer`: [`AuditLog`], the locking, syncing, self-repairing writer;
 //! - [`verify`](mod@verify): the streaming chain verifier, and resumable
 //!   verification ([`verify_from`] with a [`VerifyCursor`]);
@@ -24,6 +26,7 @@
 
 mod canonical;
 mod faults;
+pub mod keys;
 pub mod read;
 mod record;
 pub mod verify;
@@ -32,11 +35,12 @@ mod writer;
 
 pub use canonical::{FloatFound, canonical, canonical_into, chain_hash};
 pub use faults::{AuditError, Faults};
+pub use keys::{AuditKey, KeySource, Signer, TrustedKeys};
 pub use read::{read, unresolved};
 pub use record::{Entry, Outcome, Phase, Record, RunbookRef, ZERO_HASH, now_ts, sanitize_detail};
 pub use verify::{
-    BreakKind, Broken, Verified, Verifier, VerifyCursor, VerifyError, verify, verify_from,
-    verify_reader, verify_stream,
+    Anchor, BreakKind, Broken, Verified, Verifier, VerifyCursor, VerifyError, check_anchor, verify,
+    verify_from, verify_reader, verify_stream, verify_trusted,
 };
 pub use writer::{Appended, AuditLog, LOCK_TIMEOUT, Recovery};
 

@@ -225,6 +225,7 @@ mod tests {
                 host: "h".into(),
                 idempotency_key: None,
                 incident: None,
+                key_id: None,
                 outcome: super::super::record::Outcome::Ok,
                 phase: Phase::Result,
                 prev: "p".into(),
@@ -232,6 +233,7 @@ mod tests {
                 reason: "r".into(),
                 runbook: None,
                 seq,
+                sig: None,
                 target: "t".into(),
                 ts: "2026-01-01T00:00:00.000Z".into(),
             };

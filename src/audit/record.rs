@@ -3,6 +3,7 @@
 
 use super::canonical::{canonical, chain_hash};
 use super::faults::AuditError;
+use super::keys::AuditKey;
 use crate::text::SafeText;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -66,6 +67,10 @@ pub struct Record {
     pub host: String,
     pub idempotency_key: Option<String>,
     pub incident: Option<String>,
+    /// The Ed25519 public key that signed the record (64 hex); absent only
+    /// in records written before signing (docs/AUDIT.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
     pub outcome: Outcome,
     pub phase: Phase,
     pub prev: String,
@@ -73,6 +78,10 @@ pub struct Record {
     pub reason: String,
     pub runbook: Option<RunbookRef>,
     pub seq: u64,
+    /// Ed25519 signature (128 hex) over
+    /// `prev + "\n" + canonical(record without hash and sig)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sig: Option<String>,
     pub target: String,
     pub ts: String,
 }
@@ -100,6 +109,8 @@ impl Record {
         opt(&mut self.idempotency_key);
         opt(&mut self.incident);
         opt(&mut self.provider);
+        opt(&mut self.key_id);
+        opt(&mut self.sig);
         if let Some(rb) = self.runbook.as_mut() {
             line(&mut rb.id);
         }
@@ -149,13 +160,14 @@ fn line_text(s: &str) -> String {
 }
 
 impl Entry {
-    /// Seal the entry into a record at `seq` after `prev`: returns the
-    /// record and its line (canonical JSON + `\n`).
+    /// Seal the entry into a record at `seq` after `prev`, signed with
+    /// `key`: returns the record and its line (canonical JSON + `\n`).
     pub(super) fn seal(
         &self,
         seq: u64,
         prev: &str,
         ts: String,
+        key: &AuditKey,
     ) -> Result<(Record, Vec<u8>), AuditError> {
         let mut rec = Record {
             action: line_text(&self.action),
@@ -165,6 +177,7 @@ impl Entry {
             host: line_text(&self.host),
             idempotency_key: self.idempotency_key.as_deref().map(line_text),
             incident: self.incident.as_deref().map(line_text),
+            key_id: Some(key.id().to_string()),
             outcome: self.outcome,
             phase: self.phase,
             prev: prev.to_string(),
@@ -175,6 +188,7 @@ impl Entry {
                 step: r.step,
             }),
             seq,
+            sig: None,
             target: line_text(&self.target),
             ts,
         };
@@ -183,14 +197,24 @@ impl Entry {
         if let Value::Object(m) = &mut v {
             m.remove("hash");
         }
-        let body = canonical(&v)
-            .map_err(|_| AuditError::Encode("a float reached the audit record".into()))?;
+        let float = |_| AuditError::Encode("a float reached the audit record".into());
+        // The signature covers everything but `hash` and `sig`; the hash
+        // covers the signature.
+        let mut signed = Vec::with_capacity(prev.len() + 1 + 512);
+        signed.extend_from_slice(prev.as_bytes());
+        signed.push(b'\n');
+        signed.extend_from_slice(&canonical(&v).map_err(float)?);
+        let sig = key.sign(&signed);
+        if let Value::Object(m) = &mut v {
+            m.insert("sig".into(), Value::String(sig.clone()));
+        }
+        rec.sig = Some(sig);
+        let body = canonical(&v).map_err(float)?;
         rec.hash = chain_hash(prev, &body);
         if let Value::Object(m) = &mut v {
             m.insert("hash".into(), Value::String(rec.hash.clone()));
         }
-        let mut line = canonical(&v)
-            .map_err(|_| AuditError::Encode("a float reached the audit record".into()))?;
+        let mut line = canonical(&v).map_err(float)?;
         line.push(b'\n');
         Ok((rec, line))
     }

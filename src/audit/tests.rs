@@ -28,7 +28,7 @@ fn entry(i: u64) -> Entry {
 fn records_are_sanitized_and_chain() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("a").join("audit.jsonl");
-    let log = AuditLog::new(&p);
+    let log = AuditLog::new(&p, super::Signer::ephemeral());
     let a = log.append(&entry(1)).unwrap();
     let b = log.append(&entry(2)).unwrap();
     assert_eq!(a.record.prev, ZERO_HASH);
@@ -75,7 +75,7 @@ fn records_are_sanitized_and_chain() {
 fn verify_names_the_changed_line() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("audit.jsonl");
-    let log = AuditLog::new(&p);
+    let log = AuditLog::new(&p, super::Signer::ephemeral());
     for i in 0..5 {
         log.append(&entry(i)).unwrap();
     }
@@ -100,7 +100,7 @@ fn verify_names_the_changed_line() {
     t.push_str("}\n");
     std::fs::write(&p, &t).unwrap();
     assert!(matches!(
-        AuditLog::new(&p).append(&entry(9)),
+        AuditLog::new(&p, super::Signer::ephemeral()).append(&entry(9)),
         Err(AuditError::Broken(_))
     ));
 }
@@ -109,8 +109,10 @@ fn verify_names_the_changed_line() {
 fn injected_failures_poison_and_leave_a_recoverable_tail() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("audit.jsonl");
-    AuditLog::new(&p).append(&entry(0)).unwrap();
-    let log = AuditLog::new(&p).with_faults(Faults {
+    AuditLog::new(&p, super::Signer::ephemeral())
+        .append(&entry(0))
+        .unwrap();
+    let log = AuditLog::new(&p, super::Signer::ephemeral()).with_faults(Faults {
         fail_write_at: Some(1),
         fail_sync_at: None,
     });
@@ -127,13 +129,15 @@ fn injected_failures_poison_and_leave_a_recoverable_tail() {
             ..
         }))
     ));
-    let a = AuditLog::new(&p).append(&entry(4)).unwrap();
+    let a = AuditLog::new(&p, super::Signer::ephemeral())
+        .append(&entry(4))
+        .unwrap();
     let r = a.recovered.unwrap();
     assert!(r.bytes > 0);
     assert_eq!(a.record.seq, 3);
     assert_eq!(verify(&p).unwrap().records, 3);
     // A failed sync poisons too.
-    let log = AuditLog::new(&p).with_faults(Faults {
+    let log = AuditLog::new(&p, super::Signer::ephemeral()).with_faults(Faults {
         fail_write_at: None,
         fail_sync_at: Some(0),
     });
@@ -145,10 +149,13 @@ fn injected_failures_poison_and_leave_a_recoverable_tail() {
 fn busy_lock_times_out() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("audit.jsonl");
-    AuditLog::new(&p).append(&entry(0)).unwrap();
+    AuditLog::new(&p, super::Signer::ephemeral())
+        .append(&entry(0))
+        .unwrap();
     let holder = OpenOptions::new().read(true).append(true).open(&p).unwrap();
     holder.lock().unwrap();
-    let log = AuditLog::new(&p).with_lock_timeout(Duration::from_millis(50));
+    let log =
+        AuditLog::new(&p, super::Signer::ephemeral()).with_lock_timeout(Duration::from_millis(50));
     assert_eq!(log.append(&entry(1)).map(|_| ()), Err(AuditError::Busy));
     assert!(!log.is_poisoned());
     holder.unlock().unwrap();
@@ -157,6 +164,10 @@ fn busy_lock_times_out() {
 
 /// `count` records chained after `prev`, sealed in memory (no fsync per
 /// record): the bytes and the new head.
+static TEST_KEY: std::sync::LazyLock<super::AuditKey> = std::sync::LazyLock::new(|| {
+    super::AuditKey::from_seed(&[7u8; 32]).unwrap_or_else(|e| panic!("{e}"))
+});
+
 fn sealed(first_seq: u64, count: u64, prev: &str) -> (Vec<u8>, String) {
     sealed_from(0, first_seq, count, prev)
 }
@@ -166,7 +177,9 @@ fn sealed_from(base: u64, first_seq: u64, count: u64, prev: &str) -> (Vec<u8>, S
     let mut out = Vec::new();
     let mut prev = prev.to_string();
     for seq in first_seq..first_seq + count {
-        let (rec, line) = entry(seq + base).seal(seq, &prev, now_ts()).unwrap();
+        let (rec, line) = entry(seq + base)
+            .seal(seq, &prev, now_ts(), &TEST_KEY)
+            .unwrap();
         out.extend_from_slice(&line);
         prev = rec.hash;
     }
@@ -207,26 +220,26 @@ fn resume_verifies_only_what_was_appended() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("audit.jsonl");
     // A missing file and an empty one are empty, valid logs.
-    let (v, c) = verify_from(&p, None).unwrap();
+    let (v, c) = verify_from(&p, None, None).unwrap();
     assert_eq!((v.records, c.offset, c.records), (0, 0, 0));
-    let log = AuditLog::new(&p);
+    let log = AuditLog::new(&p, super::Signer::ephemeral());
     for i in 0..5 {
         log.append(&entry(i)).unwrap();
     }
-    let (v0, c0) = verify_from(&p, None).unwrap();
+    let (v0, c0) = verify_from(&p, None, None).unwrap();
     assert_eq!(v0, verify(&p).unwrap());
     assert_eq!(c0.offset, std::fs::metadata(&p).unwrap().len());
     assert_eq!((c0.records, c0.head.as_str()), (5, v0.head.as_str()));
     // Nothing new: the same answer from the anchor alone.
     assert_eq!(
-        verify_from(&p, Some(&c0)).unwrap(),
+        verify_from(&p, Some(&c0), None).unwrap(),
         (v0.clone(), c0.clone())
     );
     // Three appended records: the same head and count as a full verify.
     for i in 5..8 {
         log.append(&entry(i)).unwrap();
     }
-    let (v1, c1) = verify_from(&p, Some(&c0)).unwrap();
+    let (v1, c1) = verify_from(&p, Some(&c0), None).unwrap();
     assert_eq!(v1, verify(&p).unwrap());
     assert_eq!((v1.records, v1.last_seq), (8, 8));
     assert_eq!(c1.offset, std::fs::metadata(&p).unwrap().len());
@@ -236,14 +249,17 @@ fn resume_verifies_only_what_was_appended() {
     let text = std::fs::read_to_string(&p).unwrap();
     std::fs::write(&p, text.replacen("key-2", "key-9", 1)).unwrap();
     log.append(&entry(8)).unwrap();
-    let (v2, c2) = verify_from(&p, Some(&c1)).unwrap();
+    let (v2, c2) = verify_from(&p, Some(&c1), None).unwrap();
     assert_eq!((v2.records, c2.records), (9, 9));
     let VerifyError::Broken(b) = verify(&p).unwrap_err() else {
         panic!()
     };
     assert_eq!((b.line, b.kind), (3, BreakKind::Hash));
     // A full verify (no cursor) finds it, of course.
-    assert_eq!(verify_from(&p, None).unwrap_err(), VerifyError::Broken(b));
+    assert_eq!(
+        verify_from(&p, None, None).unwrap_err(),
+        VerifyError::Broken(b)
+    );
 }
 
 #[test]
@@ -252,7 +268,7 @@ fn resume_reports_breaks_as_a_full_verify_does() {
     let p = dir.path().join("audit.jsonl");
     let (bytes, head) = sealed(1, 10, ZERO_HASH);
     std::fs::write(&p, &bytes).unwrap();
-    let (_, c) = verify_from(&p, None).unwrap();
+    let (_, c) = verify_from(&p, None, None).unwrap();
     let text = String::from_utf8(bytes.clone()).unwrap();
     let broken_at = |want_line: u64, want_kind: BreakKind| {
         let full = verify(&p).unwrap_err();
@@ -260,7 +276,7 @@ fn resume_reports_breaks_as_a_full_verify_does() {
             panic!("{full}")
         };
         assert_eq!((b.line, b.kind), (want_line, want_kind));
-        assert_eq!(verify_from(&p, Some(&c)).unwrap_err(), full);
+        assert_eq!(verify_from(&p, Some(&c), None).unwrap_err(), full);
     };
     // A record before the cursor rewritten shorter: the file shrank.
     std::fs::write(&p, text.replacen("\"key-3\"", "\"k3\"", 1)).unwrap();
@@ -296,7 +312,7 @@ fn resume_reports_breaks_as_a_full_verify_does() {
     for count in [4, 12] {
         let (other, other_head) = sealed_from(100, 1, count, ZERO_HASH);
         std::fs::write(&p, &other).unwrap();
-        let (v, next) = verify_from(&p, Some(&c)).unwrap();
+        let (v, next) = verify_from(&p, Some(&c), None).unwrap();
         assert_eq!(v, verify(&p).unwrap());
         assert_eq!((v.records, v.head.as_str()), (count, other_head.as_str()));
         assert_eq!(next.offset, other.len() as u64);

@@ -4,6 +4,7 @@
 
 use super::canonical::canonical_top;
 use super::io_err;
+use super::keys::{TrustedKeys, short_id, verify_sig};
 use super::record::ZERO_HASH;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -31,6 +32,13 @@ pub enum BreakKind {
     Prev,
     /// `seq` is not the previous `seq` + 1.
     Seq,
+    /// `sig` does not verify under `key_id`: changed or forged without the
+    /// key.
+    Signature,
+    /// Unsigned, after signed records.
+    Unsigned,
+    /// Signed by a key that is not trusted.
+    Untrusted,
 }
 
 /// The first broken line of a log.
@@ -63,12 +71,17 @@ pub struct Verified {
     /// `hash` of the last record (64 zeros for an empty log).
     pub head: String,
     pub last_seq: u64,
+    /// Records before the first signed one (written before signing).
+    pub unsigned: u64,
+    /// The keys that signed records, in the order they first did.
+    pub signers: Vec<String>,
 }
 
 pub(super) struct Checked {
     pub(super) seq: u64,
     prev: String,
     pub(super) hash: String,
+    pub(super) key_id: Option<String>,
 }
 
 pub(super) struct LineBreak {
@@ -83,8 +96,12 @@ fn lb(kind: BreakKind, reason: impl Into<String>) -> LineBreak {
     }
 }
 
+fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 fn is_hex64(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    is_hex(s, 64)
 }
 
 /// Check one line on its own: JSON object, schema, canonical form, its own
@@ -157,8 +174,20 @@ pub(super) fn check_line(line: &[u8], scratch: &mut Vec<u8>) -> Result<Checked, 
             ));
         }
     };
+    let signed = match (m.get("key_id"), m.get("sig")) {
+        (None, None) => None,
+        (Some(Value::String(k)), Some(Value::String(s))) if is_hex64(k) && is_hex(s, 128) => {
+            Some((k.clone(), s.clone()))
+        }
+        _ => {
+            return Err(lb(
+                BreakKind::Schema,
+                "fields \"key_id\" (64 lowercase hex) and \"sig\" (128 lowercase hex) must both be present, or neither",
+            ));
+        }
+    };
     scratch.clear();
-    let member = canonical_top(&v, scratch)
+    let members = canonical_top(&v, scratch)
         .map_err(|_| lb(BreakKind::Float, "holds a floating-point number"))?;
     if scratch.as_slice() != line {
         return Err(lb(
@@ -168,7 +197,7 @@ pub(super) fn check_line(line: &[u8], scratch: &mut Vec<u8>) -> Result<Checked, 
     }
     // The line is canonical, so the record without `hash` is the line with
     // the `hash` member cut out: no second serialization.
-    let Some((a, b)) = member else {
+    let Some((a, b)) = members.hash else {
         return Err(lb(BreakKind::Schema, "field \"hash\" is missing"));
     };
     let mut h = Sha256::new();
@@ -182,7 +211,35 @@ pub(super) fn check_line(line: &[u8], scratch: &mut Vec<u8>) -> Result<Checked, 
             "hash does not match the record (the line was changed)",
         ));
     }
-    Ok(Checked { seq, prev, hash })
+    let key_id = match signed {
+        None => None,
+        Some((key_id, sig)) => {
+            let (c, d) = members.sig.unwrap_or((b, b));
+            let mut msg = Vec::with_capacity(prev.len() + 1 + line.len());
+            msg.extend_from_slice(prev.as_bytes());
+            msg.push(b'\n');
+            // The record without `hash` and `sig`: `hash` sorts first.
+            msg.extend_from_slice(&line[..a]);
+            msg.extend_from_slice(&line[b..c]);
+            msg.extend_from_slice(&line[d..]);
+            if !verify_sig(&key_id, &msg, &sig) {
+                return Err(lb(
+                    BreakKind::Signature,
+                    format!(
+                        "signature does not verify under key {} (the record was changed, or forged without the key)",
+                        short_id(&key_id)
+                    ),
+                ));
+            }
+            Some(key_id)
+        }
+    };
+    Ok(Checked {
+        seq,
+        prev,
+        hash,
+        key_id,
+    })
 }
 
 /// A streaming verifier: feed lines (without `\n`) in order.
@@ -191,6 +248,16 @@ pub struct Verifier {
     seq: u64,
     head: String,
     scratch: Vec<u8>,
+    /// Keys whose signatures are accepted; `None`: any valid signature.
+    trust: Option<TrustedKeys>,
+    /// Unsigned records before the first signed one are accepted (a log
+    /// begun before signing). Off, an unsigned record is an error: a
+    /// whole log re-chained without signatures looks just like that.
+    allow_unsigned_prefix: bool,
+    /// Records before the first signed one.
+    unsigned: u64,
+    signed_seen: bool,
+    signers: Vec<String>,
 }
 
 impl Default for Verifier {
@@ -200,13 +267,32 @@ impl Default for Verifier {
 }
 
 impl Verifier {
+    /// Checks every signature against the key it names, whatever the key.
     pub fn new() -> Self {
         Verifier {
             line: 0,
             seq: 0,
             head: ZERO_HASH.to_string(),
             scratch: Vec::with_capacity(1024),
+            trust: None,
+            allow_unsigned_prefix: true,
+            unsigned: 0,
+            signed_seen: false,
+            signers: Vec::new(),
         }
+    }
+
+    /// Also requires every signing key to be one of `keys`.
+    pub fn trusting(mut self, keys: Option<TrustedKeys>) -> Self {
+        self.trust = keys;
+        self
+    }
+
+    /// Whether unsigned records before the first signed one are accepted
+    /// (default yes).
+    pub fn allow_unsigned_prefix(mut self, yes: bool) -> Self {
+        self.allow_unsigned_prefix = yes;
+        self
     }
 
     /// Continue after `lines` verified lines whose last record had `seq`
@@ -217,7 +303,17 @@ impl Verifier {
             line: lines,
             seq,
             head: head.to_string(),
-            scratch: Vec::with_capacity(1024),
+            ..Verifier::new()
+        }
+    }
+
+    /// Continue after a prefix described by `c` (see [`verify_from`]).
+    fn resume_at(c: &VerifyCursor) -> Self {
+        Verifier {
+            unsigned: c.unsigned,
+            signed_seen: !c.signers.is_empty(),
+            signers: c.signers.clone(),
+            ..Verifier::resume(c.records, c.records, &c.head)
         }
     }
 
@@ -256,6 +352,41 @@ impl Verifier {
                 ),
             });
         }
+        match &c.key_id {
+            None if self.signed_seen => {
+                return Err(Broken {
+                    line: n,
+                    kind: BreakKind::Unsigned,
+                    reason: "record is not signed, but the records before it are (written without the key, or its signature removed)".into(),
+                });
+            }
+            None if !self.allow_unsigned_prefix => {
+                return Err(Broken {
+                    line: n,
+                    kind: BreakKind::Unsigned,
+                    reason: "record is not signed (written before signing, or its signature stripped; if this log predates signing, pass --allow-unsigned-prefix)".into(),
+                });
+            }
+            None => self.unsigned += 1,
+            Some(k) => {
+                if let Some(t) = &self.trust
+                    && !t.contains(k)
+                {
+                    return Err(Broken {
+                        line: n,
+                        kind: BreakKind::Untrusted,
+                        reason: format!(
+                            "signed by key {}, which is not trusted here (not in the config dir's audit-keys/, nor given with --key)",
+                            short_id(k)
+                        ),
+                    });
+                }
+                self.signed_seen = true;
+                if !self.signers.iter().any(|s| s == k) {
+                    self.signers.push(k.clone());
+                }
+            }
+        }
         self.seq = c.seq;
         self.head = c.hash;
         Ok(())
@@ -277,6 +408,8 @@ impl Verifier {
             records: self.line,
             head: self.head,
             last_seq: self.seq,
+            unsigned: self.unsigned,
+            signers: self.signers,
         }
     }
 }
@@ -314,13 +447,115 @@ fn stream_counted(mut v: Verifier, r: impl Read) -> Result<(Verified, u64), Veri
     }
 }
 
-/// Verify the log at `path`. A missing file is an empty, valid log.
+/// Verify the log at `path`: every signature must verify under the key it
+/// names, whatever that key. A missing file is an empty, valid log.
 pub fn verify(path: &Path) -> Result<Verified, VerifyError> {
+    verify_with(path, Verifier::new())
+}
+
+/// [`verify`], also requiring every signing key to be one of `trust`
+/// (`sitrep audit verify`), and every record to be signed unless
+/// `allow_unsigned_prefix` (then only the records before the first signed
+/// one may be unsigned).
+pub fn verify_trusted(
+    path: &Path,
+    trust: &TrustedKeys,
+    allow_unsigned_prefix: bool,
+) -> Result<Verified, VerifyError> {
+    let v = Verifier::new()
+        .trusting(Some(trust.clone()))
+        .allow_unsigned_prefix(allow_unsigned_prefix);
+    verify_with(path, v)
+}
+
+fn verify_with(path: &Path, v: Verifier) -> Result<Verified, VerifyError> {
     match File::open(path) {
-        Ok(f) => verify_reader(f),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Verifier::new().finish()),
+        Ok(f) => verify_stream(v, f),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(v.finish()),
         Err(e) => Err(VerifyError::Io(io_err("cannot open", path, &e))),
     }
+}
+
+// ---------------------------------------------------------------------------
+// Anchors: heads saved outside the log
+
+/// A chain head saved somewhere the log's writer cannot reach: the output
+/// of `sitrep audit head`, the last record a webhook receiver got, or its
+/// `X-Sitrep-Head` value (`<seq> <hash>`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Anchor {
+    pub seq: u64,
+    pub hash: String,
+}
+
+impl Anchor {
+    /// The anchor in `text`: its last non-blank line, a JSON object with
+    /// `seq` and `hash`, or `<seq> <hash>`.
+    pub fn parse(text: &str) -> Result<Anchor, String> {
+        let line = text
+            .lines()
+            .map(str::trim)
+            .rfind(|l| !l.is_empty())
+            .ok_or("the anchor file is empty")?;
+        let (seq, hash) = if line.starts_with('{') {
+            let v: Value = serde_json::from_str(line)
+                .map_err(|_| "the anchor's last line is not valid JSON".to_string())?;
+            (
+                v.get("seq").and_then(Value::as_u64),
+                v.get("hash").and_then(Value::as_str).map(str::to_string),
+            )
+        } else {
+            let mut it = line.split_whitespace();
+            (
+                it.next().and_then(|s| s.parse().ok()),
+                it.next().map(str::to_string),
+            )
+        };
+        match (seq, hash) {
+            (Some(seq), Some(hash)) if seq > 0 && is_hex64(&hash) => Ok(Anchor { seq, hash }),
+            _ => Err(
+                "the anchor's last line has no seq and hash (expected the output of `sitrep audit head`, an audit record, or `<seq> <hash>`)"
+                    .into(),
+            ),
+        }
+    }
+}
+
+/// Does the verified log at `path` still hold the anchor's record? A log
+/// that ends before it was cut; a record with another hash was rewritten.
+pub fn check_anchor(path: &Path, v: &Verified, a: &Anchor) -> Result<(), String> {
+    if a.seq > v.last_seq {
+        return Err(format!(
+            "the log ends at seq {} but the anchor saved seq {}: records {}..={} were cut off the end",
+            v.last_seq,
+            a.seq,
+            v.last_seq + 1,
+            a.seq
+        ));
+    }
+    // In a verified log, line n holds seq n.
+    let f = File::open(path).map_err(|e| io_err("cannot open", path, &e))?;
+    let mut r = BufReader::with_capacity(256 * 1024, f);
+    let mut buf = Vec::with_capacity(1024);
+    for _ in 0..a.seq {
+        buf.clear();
+        r.read_until(b'\n', &mut buf)
+            .map_err(|e| io_err("cannot read", path, &e))?;
+    }
+    let hash = serde_json::from_slice::<Value>(&buf)
+        .ok()
+        .and_then(|v| v.get("hash").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_default();
+    if hash != a.hash {
+        return Err(format!(
+            "record seq {} has hash {} but the anchor saved {}: the log was rewritten at or before seq {}",
+            a.seq,
+            short_id(&hash),
+            short_id(&a.hash),
+            a.seq
+        ));
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -338,6 +573,9 @@ pub struct VerifyCursor {
     /// Records verified up to `offset`. In a verified log, line `n` holds
     /// seq `n`, so this is also the last `seq`.
     pub records: u64,
+    /// [`Verified::unsigned`] and [`Verified::signers`] up to `offset`.
+    pub unsigned: u64,
+    pub signers: Vec<String>,
 }
 
 /// How much before the cursor is read, at first, to find the line that ends
@@ -368,11 +606,13 @@ const ANCHOR_WINDOW: u64 = 16 * 1024;
 pub fn verify_from(
     path: &Path,
     cursor: Option<&VerifyCursor>,
+    trust: Option<&TrustedKeys>,
 ) -> Result<(Verified, VerifyCursor), VerifyError> {
+    let fresh = || Verifier::new().trusting(trust.cloned());
     let mut f = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let ok = Verifier::new().finish();
+            let ok = fresh().finish();
             let c = cursor_after(&ok, 0);
             return Ok((ok, c));
         }
@@ -386,7 +626,7 @@ pub fn verify_from(
         if c.offset <= len && anchor_holds(&mut f, c) {
             f.seek(SeekFrom::Start(c.offset))
                 .map_err(|e| VerifyError::Io(io_err("cannot read", path, &e)))?;
-            match stream_counted(Verifier::resume(c.records, c.records, &c.head), &mut f) {
+            match stream_counted(Verifier::resume_at(c).trusting(trust.cloned()), &mut f) {
                 Ok((ok, n)) => {
                     let next = cursor_after(&ok, c.offset + n);
                     return Ok((ok, next));
@@ -398,7 +638,7 @@ pub fn verify_from(
         f.seek(SeekFrom::Start(0))
             .map_err(|e| VerifyError::Io(io_err("cannot read", path, &e)))?;
     }
-    let (ok, n) = stream_counted(Verifier::new(), &mut f)?;
+    let (ok, n) = stream_counted(fresh(), &mut f)?;
     let next = cursor_after(&ok, n);
     Ok((ok, next))
 }
@@ -408,6 +648,8 @@ fn cursor_after(ok: &Verified, offset: u64) -> VerifyCursor {
         offset,
         head: ok.head.clone(),
         records: ok.records,
+        unsigned: ok.unsigned,
+        signers: ok.signers.clone(),
     }
 }
 

@@ -19,6 +19,22 @@ use std::time::Duration;
 
 /// The signature header.
 pub const SIGNATURE_HEADER: &str = "X-Sitrep-Signature";
+/// The chain head after this record, `<seq> <hash>`: what a receiver saves
+/// as the anchor for `sitrep audit verify --anchor` (the body itself, the
+/// record, works as an anchor too).
+pub const HEAD_HEADER: &str = "X-Sitrep-Head";
+
+/// `<seq> <hash>` of an audit line, if it has both.
+pub fn head_of(line: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        seq: u64,
+        hash: String,
+    }
+    let h: Head = serde_json::from_str(line).ok()?;
+    let hex = h.hash.len() == 64 && h.hash.bytes().all(|b| b.is_ascii_hexdigit());
+    hex.then(|| format!("{} {}", h.seq, h.hash))
+}
 /// Records kept in the queue at most; the oldest are dropped beyond this
 /// (they stay in the audit log itself).
 pub const QUEUE_CAP: usize = 10_000;
@@ -244,6 +260,9 @@ impl Webhook {
             .post(&self.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(line.to_string());
+        if let Some(head) = head_of(line) {
+            req = req.header(HEAD_HEADER, head);
+        }
         if let Some(s) = secret {
             req = req.header(
                 SIGNATURE_HEADER,

@@ -3,6 +3,7 @@
 
 use super::faults::{AuditError, FaultState, Faults};
 use super::io_err;
+use super::keys::{AuditKey, Signer};
 use super::record::{Entry, Record, ZERO_HASH, now_ts};
 use super::verify::check_line;
 use crate::fsutil::{LockError, lock_with_timeout, sync_dir};
@@ -54,6 +55,7 @@ pub struct Appended {
 /// repairs, writes, syncs and closes, so several processes can share a file.
 pub struct AuditLog {
     path: PathBuf,
+    signer: Signer,
     poisoned: AtomicBool,
     lock_timeout: Duration,
     faults: Mutex<FaultState>,
@@ -76,9 +78,11 @@ struct Tail {
 }
 
 impl AuditLog {
-    pub fn new(path: impl Into<PathBuf>) -> Self {
+    /// A writer for the log at `path` whose records `signer` signs.
+    pub fn new(path: impl Into<PathBuf>, signer: Signer) -> Self {
         AuditLog {
             path: path.into(),
+            signer,
             poisoned: AtomicBool::new(false),
             lock_timeout: LOCK_TIMEOUT,
             faults: Mutex::new(FaultState::default()),
@@ -87,6 +91,10 @@ impl AuditLog {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    pub fn signer(&self) -> &Signer {
+        &self.signer
     }
 
     pub fn is_poisoned(&self) -> bool {
@@ -169,14 +177,21 @@ impl AuditLog {
     }
 
     fn append_inner(&self, entry: &Entry) -> Result<Appended, AuditError> {
+        // No key, no record: nothing is written unsigned.
+        let key = self.signer.key().map_err(AuditError::Key)?.key.clone();
         let mut f = self.open()?;
         self.lock(&f)?;
-        let r = self.locked_append(&mut f, entry);
+        let r = self.locked_append(&mut f, entry, &key);
         let _ = f.unlock();
         r
     }
 
-    fn locked_append(&self, f: &mut File, entry: &Entry) -> Result<Appended, AuditError> {
+    fn locked_append(
+        &self,
+        f: &mut File,
+        entry: &Entry,
+        key: &AuditKey,
+    ) -> Result<Appended, AuditError> {
         let tail = read_tail(f, &self.path)?;
         let recovered = match tail.torn_from {
             Some(at) => Some(self.move_aside(f, at)?),
@@ -189,7 +204,7 @@ impl AuditLog {
             Some((s, h)) => (s + 1, h.clone()),
             None => (1, ZERO_HASH.to_string()),
         };
-        let (record, line) = entry.seal(seq, &prev, now_ts())?;
+        let (record, line) = entry.seal(seq, &prev, now_ts(), key)?;
         self.write_record(f, &line)?;
         self.sync(f)?;
         if tail.last.is_none() {

@@ -329,8 +329,29 @@ pub enum RunbookCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum AuditCmd {
-    /// Verify the hash chain (exit 3 names the first broken line)
-    Verify,
+    /// Verify the hash chain and every signature (exit 3 names the first
+    /// broken line)
+    Verify {
+        /// Also trust this public key file (`sitrep audit key` output of
+        /// another installation); repeatable
+        #[arg(long = "key", value_name = "FILE")]
+        keys: Vec<std::path::PathBuf>,
+        /// Compare with a head saved outside the log (`sitrep audit head`
+        /// output, or the last record a webhook receiver got): finds
+        /// records cut off the end and rewritten history
+        #[arg(long, value_name = "FILE")]
+        anchor: Option<std::path::PathBuf>,
+        /// Accept unsigned records before the first signed one (a log
+        /// begun before records were signed); they are counted and warned
+        #[arg(long)]
+        allow_unsigned_prefix: bool,
+    },
+    /// Print this installation's public signing key (creating the key on
+    /// first use); save it where the log's writer cannot change it
+    Key,
+    /// Verify, then print the chain head as one JSON line to save
+    /// elsewhere as an anchor
+    Head,
 }
 
 #[derive(Subcommand, Debug)]
@@ -614,7 +635,7 @@ pub async fn run(ctx: &AppContext, cmd: Command) -> i32 {
             action,
             json,
             limit,
-        } => actions::audit(ctx, action.is_some(), *json, *limit),
+        } => actions::audit(ctx, action.as_ref(), *json, *limit),
         Command::Auth { action } => actions::auth(ctx, action),
     }
 }

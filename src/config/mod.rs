@@ -84,6 +84,9 @@ pub struct Identity {
 pub struct AuditConfig {
     pub path: Option<PathBuf>,
     pub webhook: Option<WebhookConfig>,
+    /// Where the Ed25519 seed that signs records comes from (default: the
+    /// OS keyring entry `audit-signing-key`, docs/AUDIT.md).
+    pub signing_key: Option<SecretRef>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -91,6 +94,9 @@ pub struct AuditConfig {
 pub struct WebhookConfig {
     pub url: String,
     pub secret: Option<SecretRef>,
+    /// Accept a plain `http://` URL to a non-loopback host (warned).
+    #[serde(default)]
+    pub allow_insecure_http: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -359,6 +365,10 @@ pub struct ProviderConfig {
     pub kind: ProviderKind,
     pub base_url: Option<String>,
     pub token: Option<SecretRef>,
+    /// Accept a plain `http://` base_url to a non-loopback host for a
+    /// provider that sends a token (warned on screen).
+    #[serde(default)]
+    pub allow_insecure_http: bool,
     #[serde(default, with = "opt_duration")]
     pub poll: Option<Duration>,
     #[serde(default, with = "opt_duration")]
@@ -416,6 +426,12 @@ impl ProviderConfig {
         Some(b.trim_end_matches('/').to_string())
     }
 
+    /// Does this provider send a credential (its kind needs one, or one is
+    /// configured)?
+    pub fn sends_token(&self) -> bool {
+        self.kind.needs_token() || self.token.is_some()
+    }
+
     /// The secret reference, defaulting to a keyring entry named after the provider.
     pub fn token_ref(&self) -> SecretRef {
         self.token
@@ -449,6 +465,51 @@ impl ProviderConfig {
             path
         );
         v
+    }
+}
+
+/// Where a URL sends its requests, if that is plain `http://` to a host
+/// other than this machine (`localhost`, 127.0.0.0/8, `::1`): the host, to
+/// name in a message. Never the whole URL (it may carry credentials).
+pub fn insecure_http_host(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    if u.scheme() != "http" {
+        return None;
+    }
+    let loopback = match u.host()? {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost") || d.ends_with(".localhost"),
+        url::Host::Ipv4(a) => a.is_loopback(),
+        url::Host::Ipv6(a) => a.is_loopback(),
+    };
+    (!loopback).then(|| u.host_str().unwrap_or("").to_string())
+}
+
+impl Config {
+    /// What the console and `config check` warn about: plain http allowed
+    /// by `allow_insecure_http` for a provider or webhook that sends
+    /// secrets.
+    pub fn insecure_http_warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        for p in self.providers() {
+            if p.allow_insecure_http
+                && p.sends_token()
+                && let Some(host) = p.base_url().as_deref().and_then(insecure_http_host)
+            {
+                w.push(format!(
+                    "provider {}: its token goes to {host} over plain http (allow_insecure_http = true)",
+                    p.name
+                ));
+            }
+        }
+        if let Some(h) = &self.audit.webhook
+            && h.allow_insecure_http
+            && let Some(host) = insecure_http_host(&h.url)
+        {
+            w.push(format!(
+                "audit webhook: records go to {host} over plain http (allow_insecure_http = true)"
+            ));
+        }
+        w
     }
 }
 

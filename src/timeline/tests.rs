@@ -70,6 +70,7 @@ fn record(seq: u64, action: &str, target: &str, mins: i64, outcome: Outcome) -> 
         host: "box".into(),
         idempotency_key: None,
         incident: None,
+        key_id: None,
         outcome,
         phase: Phase::Result,
         prev: String::new(),
@@ -77,6 +78,7 @@ fn record(seq: u64, action: &str, target: &str, mins: i64, outcome: Outcome) -> 
         reason: "why".into(),
         runbook: None,
         seq,
+        sig: None,
         target: target.into(),
         ts: ago(mins).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
     }

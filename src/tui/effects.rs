@@ -106,6 +106,7 @@ impl Engine {
             &ctx.paths.data_dir,
             ctx.opts.read_only,
             &crate::secrets::SystemSecrets,
+            ctx.signer(&config),
         );
         self.session = Some(Session {
             verified: Default::default(),
@@ -357,8 +358,13 @@ pub fn load_audit(
         v.chain = Some(match ex.verify_from(last.as_ref()) {
             Ok((ok, next)) => {
                 *last = Some(next);
+                let unsigned = if ok.unsigned > 0 {
+                    format!(" ({} unsigned, from before signing)", ok.unsigned)
+                } else {
+                    String::new()
+                };
                 Ok(format!(
-                    "chain verified: {} records, head {}",
+                    "chain verified: {} records{unsigned}, head {}",
                     ok.records,
                     ok.head.get(..12).unwrap_or(&ok.head)
                 ))
@@ -406,7 +412,10 @@ mod tests {
         let path = dir.path().join("audit.jsonl");
         let ex = Executor::new(
             Registry::demo(chrono::Utc::now()),
-            Arc::new(AuditLog::new(path.clone())),
+            Arc::new(AuditLog::new(
+                path.clone(),
+                crate::audit::Signer::ephemeral(),
+            )),
         )
         .with_actor("alice", "box");
         let flip = |on| {
@@ -466,7 +475,10 @@ mod tests {
         let path = dir.path().join("audit.jsonl");
         let ex = Executor::new(
             Registry::demo(chrono::Utc::now()),
-            Arc::new(AuditLog::new(path.clone())),
+            Arc::new(AuditLog::new(
+                path.clone(),
+                crate::audit::Signer::ephemeral(),
+            )),
         );
         let forged = serde_json::json!({
             "action": "flag.off", "actor": "eve\u{202e}", "detail": {"x": "\u{1b}]52;c;AAAA\u{7}"},

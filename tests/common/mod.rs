@@ -309,7 +309,13 @@ pub async fn production_guard(
         providers: vec![provider],
         demo: false,
     };
-    let ex = Executor::new(registry, Arc::new(sitrep::audit::AuditLog::new(&path)));
+    let ex = Executor::new(
+        registry,
+        Arc::new(sitrep::audit::AuditLog::new(
+            &path,
+            sitrep::audit::Signer::ephemeral(),
+        )),
+    );
     let req = || ActionRequest::new(op.clone(), "guard test");
     let mut flags = WriteFlags {
         yes: true,

@@ -30,7 +30,7 @@ fn python_verify(path: &Path) -> (bool, String) {
 }
 
 fn write_log(path: &Path, n: u64) -> Vec<audit::Record> {
-    let log = AuditLog::new(path);
+    let log = AuditLog::new(path, sitrep::audit::Signer::ephemeral());
     (0..n)
         .map(|i| log.append(&entry("w", i)).unwrap().record)
         .collect()
@@ -143,7 +143,7 @@ fn independent_verifier_agrees_on_ascii_and_non_ascii() {
     let recs = write_log(&p, 20);
     // Control characters that survive sanitizing as escapes, DEL, and
     // every JSON escape class, straight through the writer.
-    let log = AuditLog::new(&p);
+    let log = AuditLog::new(&p, sitrep::audit::Signer::ephemeral());
     let mut e = entry("x", 99);
     e.detail = serde_json::json!({"s": "tab\there\u{7f} \u{1} \u{2028} \u{10ffff} /"});
     log.append(&e).unwrap();
@@ -242,7 +242,9 @@ fn sigkill_campaign_loses_no_acknowledged_record() {
         }
     }
     // The next writer repairs whatever a kill left and continues the chain.
-    let after = AuditLog::new(&p).append(&entry("final", 0)).unwrap();
+    let after = AuditLog::new(&p, sitrep::audit::Signer::ephemeral())
+        .append(&entry("final", 0))
+        .unwrap();
     let acks = acks.lock().unwrap().clone();
     let total = check_acks(&p, &acks);
     assert_eq!(after.record.seq as usize, total);
@@ -290,7 +292,9 @@ fn torn_tail_at_every_byte_offset_is_moved_aside_and_recovered() {
                 "offset {k}: torn tail not reported"
             );
         }
-        let a = AuditLog::new(&p).append(&entry("next", k as u64)).unwrap();
+        let a = AuditLog::new(&p, sitrep::audit::Signer::ephemeral())
+            .append(&entry("next", k as u64))
+            .unwrap();
         assert_eq!(a.record.seq, 50, "offset {k}");
         assert_eq!(a.record.prev, recs[48].hash, "offset {k}");
         let torn: Vec<_> = std::fs::read_dir(&work)
@@ -320,7 +324,9 @@ fn torn_tail_at_every_byte_offset_is_moved_aside_and_recovered() {
         let mut bytes = full.clone();
         bytes.extend(std::iter::repeat_n(fill, n));
         std::fs::write(&p, &bytes).unwrap();
-        let a = AuditLog::new(&p).append(&entry("next", 0)).unwrap();
+        let a = AuditLog::new(&p, sitrep::audit::Signer::ephemeral())
+            .append(&entry("next", 0))
+            .unwrap();
         assert_eq!(a.recovered.unwrap().bytes as usize, n);
         assert_eq!(a.record.seq, 51);
         let (ok, out) = python_verify(&p);
@@ -435,7 +441,7 @@ fn enumerated_write_and_sync_failures_never_lose_a_committed_record() {
                 fail_sync_at: Some(n % 5),
             },
         ] {
-            let log = AuditLog::new(&p).with_faults(faults);
+            let log = AuditLog::new(&p, sitrep::audit::Signer::ephemeral()).with_faults(faults);
             let mut failed = false;
             for i in 0..6 {
                 match log.append(&entry("f", i)) {
@@ -451,7 +457,9 @@ fn enumerated_write_and_sync_failures_never_lose_a_committed_record() {
             }
             assert!(failed);
             // A fresh writer repairs a short write and continues.
-            let a = AuditLog::new(&p).append(&entry("g", 0)).unwrap();
+            let a = AuditLog::new(&p, sitrep::audit::Signer::ephemeral())
+                .append(&entry("g", 0))
+                .unwrap();
             committed.push((a.record.seq, a.record.hash));
             assert!(audit::verify(&p).is_ok());
         }

@@ -182,7 +182,10 @@ async fn requests(s: &Setup) -> usize {
 #[tokio::test]
 async fn live_action_records_intent_before_the_request_and_sends_the_key() {
     let s = setup().await;
-    let ex = executor(&s, AuditLog::new(&s.audit));
+    let ex = executor(
+        &s,
+        AuditLog::new(&s.audit, sitrep::audit::Signer::ephemeral()),
+    );
     let req = flag_req(None);
     let plan = ex.plan(&req).await.unwrap();
     assert_eq!(plan.provider, "ld");
@@ -241,7 +244,10 @@ async fn fsync_or_write_failure_refuses_and_sends_nothing() {
             fail_sync_at: None,
         },
     ] {
-        let ex = executor(&s, AuditLog::new(&s.audit).with_faults(faults));
+        let ex = executor(
+            &s,
+            AuditLog::new(&s.audit, sitrep::audit::Signer::ephemeral()).with_faults(faults),
+        );
         let req = flag_req(None);
         let plan = ex.plan(&req).await.unwrap();
         let e = ex.execute(&req, &plan, Mode::Live).await.unwrap_err();
@@ -261,7 +267,13 @@ async fn fsync_or_write_failure_refuses_and_sends_nothing() {
     // An unwritable log location refuses too.
     let blocker = s.audit.parent().unwrap().join("file");
     std::fs::write(&blocker, "x").unwrap();
-    let ex = executor(&s, AuditLog::new(blocker.join("audit.jsonl")));
+    let ex = executor(
+        &s,
+        AuditLog::new(
+            blocker.join("audit.jsonl"),
+            sitrep::audit::Signer::ephemeral(),
+        ),
+    );
     let req = flag_req(None);
     let plan = ex.plan(&req).await.unwrap();
     assert!(matches!(
@@ -274,7 +286,11 @@ async fn fsync_or_write_failure_refuses_and_sends_nothing() {
 #[tokio::test]
 async fn read_only_and_dry_run_send_nothing() {
     let s = setup().await;
-    let ex = executor(&s, AuditLog::new(&s.audit)).with_read_only(true);
+    let ex = executor(
+        &s,
+        AuditLog::new(&s.audit, sitrep::audit::Signer::ephemeral()),
+    )
+    .with_read_only(true);
     let req = flag_req(None);
     let plan = ex.plan(&req).await.unwrap();
     let e = ex.execute(&req, &plan, Mode::Live).await.unwrap_err();
@@ -310,7 +326,10 @@ async fn provider_failure_is_recorded_not_retried_and_exits_4() {
         .respond_with(ResponseTemplate::new(503))
         .mount(&s.server)
         .await;
-    let ex = executor(&s, AuditLog::new(&s.audit));
+    let ex = executor(
+        &s,
+        AuditLog::new(&s.audit, sitrep::audit::Signer::ephemeral()),
+    );
     let req = flag_req(None);
     let plan = ex.plan(&req).await.unwrap();
     let e = ex.execute(&req, &plan, Mode::Live).await.unwrap_err();
@@ -330,7 +349,10 @@ async fn ambiguous_providers_are_named_and_nothing_is_sent() {
         providers: vec![s.fake.clone() as Arc<dyn Provider>, other.clone()],
         demo: false,
     };
-    let ex = Executor::new(reg, Arc::new(AuditLog::new(&s.audit)));
+    let ex = Executor::new(
+        reg,
+        Arc::new(AuditLog::new(&s.audit, sitrep::audit::Signer::ephemeral())),
+    );
     let e = ex.plan(&flag_req(None)).await.unwrap_err();
     assert_eq!(e.exit_code(), 2);
     let msg = e.to_string();
@@ -382,7 +404,11 @@ async fn webhook_posts_signed_records_and_retries_from_the_queue() {
             queue.clone(),
         )
     };
-    let ex = executor(&s, AuditLog::new(&s.audit)).with_webhook(Some(mk()));
+    let ex = executor(
+        &s,
+        AuditLog::new(&s.audit, sitrep::audit::Signer::ephemeral()),
+    )
+    .with_webhook(Some(mk()));
     let req = flag_req(None);
     let plan = ex.plan(&req).await.unwrap();
     // Delivery fails: the action still succeeds, the records wait in the queue.
@@ -764,7 +790,7 @@ async fn interactive_confirmation_needs_the_exact_name() {
     let path = dir.path().join("audit.jsonl");
     let ex = Executor::new(
         Registry::demo(chrono::Utc::now()),
-        Arc::new(AuditLog::new(&path)),
+        Arc::new(AuditLog::new(&path, sitrep::audit::Signer::ephemeral())),
     );
     let rollback = || {
         ActionRequest::new(
@@ -838,7 +864,7 @@ async fn interactive_confirmation_needs_the_exact_name() {
     );
     let fresh = Executor::new(
         Registry::demo(chrono::Utc::now()),
-        Arc::new(AuditLog::new(&path)),
+        Arc::new(AuditLog::new(&path, sitrep::audit::Signer::ephemeral())),
     );
     let code = run_write_with(&fresh, r, &both, false, &mut Cursor::new("")).await;
     assert_eq!(code, 0);
@@ -853,7 +879,10 @@ async fn interactive_confirmation_needs_the_exact_name() {
 #[tokio::test]
 async fn executor_runs_on_spawned_tasks() {
     let s = setup().await;
-    let ex = executor(&s, AuditLog::new(&s.audit));
+    let ex = executor(
+        &s,
+        AuditLog::new(&s.audit, sitrep::audit::Signer::ephemeral()),
+    );
     let req = flag_req(None);
     let (e2, r2) = (ex.clone(), req.clone());
     let plan = tokio::spawn(async move { e2.plan(&r2).await })

@@ -134,3 +134,33 @@ fn a_keyring_failure_is_a_clear_error_without_the_token() {
     );
     assert_eq!(auth_rm("flaky"), 0);
 }
+
+/// The audit signing key lives in the keyring, is created once, and a
+/// keyring that lost it (a reboot empties the kernel keyring) gets a new
+/// key while the old public key stays trusted for what it signed.
+#[test]
+fn the_audit_signing_key_is_kept_in_the_keyring() {
+    use sitrep::audit::keys::{KEYRING_ENTRY, KeyOrigin, load_installation_key};
+    use sitrep::audit::{KeySource, TrustedKeys};
+    let _g = mock_store();
+    let dir = tempfile::tempdir().unwrap();
+    let a = load_installation_key(&KeySource::default(), dir.path()).unwrap();
+    assert_eq!(a.origin, KeyOrigin::Keyring(KEYRING_ENTRY.into()));
+    assert!(a.notes[0].contains("created the audit signing key"), "{:?}", a.notes);
+    let entry = keyring_core::Entry::new(KEYRING_SERVICE, KEYRING_ENTRY).unwrap();
+    let stored = entry.get_password().unwrap();
+    assert!(!stored.contains(a.key.id()), "the keyring holds the seed, not the public key");
+    // No key file beside it: the keyring worked.
+    assert!(!dir.path().join(sitrep::audit::keys::KEY_FILE).exists());
+    let b = load_installation_key(&KeySource::default(), dir.path()).unwrap();
+    assert_eq!(a.key.id(), b.key.id());
+    assert!(b.notes.is_empty());
+    entry.delete_credential().unwrap();
+    let c = load_installation_key(&KeySource::default(), dir.path()).unwrap();
+    assert_ne!(a.key.id(), c.key.id());
+    assert!(c.notes[0].contains("1 earlier key(s) stay trusted"), "{:?}", c.notes);
+    let mut t = TrustedKeys::new();
+    t.add_dir(&dir.path().join("audit-keys")).unwrap();
+    assert!(t.contains(a.key.id()) && t.contains(c.key.id()));
+    entry.delete_credential().unwrap();
+}

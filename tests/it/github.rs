@@ -1498,7 +1498,11 @@ async fn the_audited_executor_rolls_back_once_with_its_key_in_the_payload() {
         providers: vec![Arc::new(provider(&server, ""))],
         demo: false,
     };
-    let ex = Executor::new(registry, Arc::new(AuditLog::new(&path))).with_actor("alice", "box");
+    let ex = Executor::new(
+        registry,
+        Arc::new(AuditLog::new(&path, sitrep::audit::Signer::ephemeral())),
+    )
+    .with_actor("alice", "box");
     // No provider named: resolved through the service.
     let req = ActionRequest::new(
         WriteOp::Rollback {

@@ -70,6 +70,7 @@ fn record(
         host: "laptop".into(),
         idempotency_key: None,
         incident: Some("Q1CHK5XZ01".into()),
+        key_id: None,
         outcome,
         phase: Phase::Result,
         prev: String::new(),
@@ -82,6 +83,7 @@ fn record(
         reason: reason.into(),
         runbook: None,
         seq,
+        sig: None,
         target: target.into(),
         ts: (fixed_now() - Duration::minutes(mins_ago))
             .format("%Y-%m-%dT%H:%M:%S%.3fZ")
