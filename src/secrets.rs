@@ -41,6 +41,68 @@ impl Drop for Secret {
     }
 }
 
+/// The forms a secret takes on the wire or in an echo of a request: as it
+/// is, percent-encoded (URL and form encoding), and base64 (standard and
+/// URL-safe alphabets, at each of the three alignments a secret can have
+/// inside a longer encoded text, e.g. `Basic base64(user:secret)`).
+/// Secrets shorter than 4 bytes are not looked for (they would match
+/// everywhere).
+pub fn secret_forms(secret: &str) -> Vec<String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+    if secret.len() < 4 {
+        return Vec::new();
+    }
+    let mut v = vec![secret.to_string()];
+    let pct = utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string();
+    v.push(pct.clone());
+    v.push(pct.replace("%20", "+"));
+    // Lower-case hex escapes (some encoders emit them).
+    v.push(
+        pct.split('%')
+            .enumerate()
+            .map(|(i, part)| {
+                if i == 0 || part.len() < 2 {
+                    part.to_string()
+                } else {
+                    format!("{}{}", part[..2].to_ascii_lowercase(), &part[2..])
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("%"),
+    );
+    let b = secret.as_bytes();
+    for skip in 0..3usize {
+        let rest = &b[skip.min(b.len())..];
+        let whole = rest.len() / 3 * 3;
+        if whole >= 3 {
+            v.push(STANDARD_NO_PAD.encode(&rest[..whole]));
+            v.push(URL_SAFE_NO_PAD.encode(&rest[..whole]));
+        }
+    }
+    v.sort();
+    v.dedup();
+    // Longest first, so a form is never half replaced by a shorter one.
+    v.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    v.retain(|s| s.len() >= 4);
+    v
+}
+
+/// `text` with every form of every secret ([`secret_forms`]) replaced by
+/// `<redacted>`.
+pub fn redact(text: &str, secrets: &[&str]) -> String {
+    let mut out = text.to_string();
+    for s in secrets {
+        for f in secret_forms(s) {
+            if out.contains(&f) {
+                out = out.replace(&f, "<redacted>");
+            }
+        }
+    }
+    out
+}
+
 /// Where secrets are looked up. Tests pass their own.
 pub trait SecretSource: Send + Sync {
     /// Resolve a reference; the error names where it looked, never a value.
@@ -118,6 +180,44 @@ mod tests {
         let s = Secret::new("tok-ABCDEF123");
         assert_eq!(format!("{s:?} {s}"), "<redacted> <redacted>");
         assert_eq!(s.expose(), "tok-ABCDEF123");
+    }
+
+    /// A token echoed back URL-encoded, form-encoded or inside a base64
+    /// `Basic` header is redacted like the token itself.
+    #[test]
+    fn encoded_forms_of_a_secret_are_redacted() {
+        use base64::Engine as _;
+        let tok = "s3cr3t/t0k+en=value with space";
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let url = |s: &str| {
+            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+        };
+        for prefix in ["", "u:", "ab:", "abc:"] {
+            let echoed = format!(
+                "Authorization: Basic {} and ?token={} and form token={} raw {tok}",
+                b64(&format!("{prefix}{tok}")),
+                url(tok),
+                url(tok).replace("%20", "+"),
+            );
+            let r = redact(&echoed, &[tok]);
+            assert!(!r.contains(tok), "{r}");
+            assert!(!r.contains(&url(tok)), "{r}");
+            // No run of the base64 text long enough to decode to the token
+            // is left: the encoded token is gone.
+            let basic = r
+                .split("Basic ")
+                .nth(1)
+                .and_then(|x| x.split(" and").next())
+                .unwrap_or("");
+            let left = basic.replace("<redacted>", "").len();
+            assert!(
+                basic.contains("<redacted>") && left <= 12,
+                "prefix {prefix:?}: {r}"
+            );
+            assert!(r.matches("<redacted>").count() >= 4, "{r}");
+        }
+        // Short secrets are not looked for.
+        assert_eq!(redact("abc", &["abc"]), "abc");
     }
 
     #[test]

@@ -184,7 +184,8 @@ impl AppContext {
             store.load_cache(c);
             store.seed(&registry);
         }
-        let warnings: Vec<String> = store.warnings.clone();
+        let mut warnings: Vec<String> = store.warnings.clone();
+        warnings.extend(config.insecure_http_warnings());
         // The config was read above (or there is none): read it once.
         let catalog = self.catalog_for(&config, Detail::Full);
         Ok(Console {

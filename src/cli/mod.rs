@@ -485,6 +485,9 @@ pub fn run_config(ctx: &AppContext, cmd: &ConfigCmd) -> i32 {
                         c.service.len(),
                         c.slo.len()
                     ));
+                    for w in c.insecure_http_warnings() {
+                        eprintln!("sitrep: warning: {}", crate::text::SafeText::line(&w));
+                    }
                     exit::OK
                 }
                 Err(e) => err(e),

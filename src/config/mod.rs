@@ -414,7 +414,9 @@ impl ProviderConfig {
         self.timeout.unwrap_or(Duration::from_secs(10))
     }
 
-    /// The base URL without a trailing slash.
+    /// The base URL without a trailing slash, and without any
+    /// `user:password@` (that goes on the wire as basic auth, see
+    /// [`Self::url_credentials`], and is never printed).
     pub fn base_url(&self) -> Option<String> {
         let b = self.base_url.clone().or_else(|| match self.kind {
             ProviderKind::Datadog => self
@@ -423,7 +425,26 @@ impl ProviderConfig {
                 .map(|s| format!("https://api.{}", s.trim_start_matches("api."))),
             k => k.default_base_url().map(str::to_string),
         })?;
+        let b = strip_userinfo(&b);
         Some(b.trim_end_matches('/').to_string())
+    }
+
+    /// The `user:password` of `base_url`, percent-decoded (basic auth for
+    /// an API behind a proxy that asks for it).
+    pub fn url_credentials(&self) -> Option<(String, crate::secrets::Secret)> {
+        let u = url::Url::parse(self.base_url.as_deref()?).ok()?;
+        if u.username().is_empty() && u.password().is_none() {
+            return None;
+        }
+        let dec = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        Some((
+            dec(u.username()),
+            crate::secrets::Secret::new(dec(u.password().unwrap_or(""))),
+        ))
     }
 
     /// Does this provider send a credential (its kind needs one, or one is
@@ -465,6 +486,25 @@ impl ProviderConfig {
             path
         );
         v
+    }
+}
+
+/// `url` without its `user:password@`, if it has one (anything that is not
+/// a URL is returned as it is).
+pub fn strip_userinfo(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            let s = u.to_string();
+            // `Url` adds a `/` path to a bare origin; keep what was written.
+            if url.ends_with('/') || u.path() != "/" {
+                s
+            } else {
+                s.trim_end_matches('/').to_string()
+            }
+        }
+        _ => url.to_string(),
     }
 }
 

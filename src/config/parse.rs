@@ -116,12 +116,34 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 ));
             }
         }
-        if let Some(b) = &p.base_url
-            && url::Url::parse(b).is_err()
+        if let Some(b) = &p.base_url {
+            // The value is not quoted: a URL may carry a password.
+            let u = url::Url::parse(b).map_err(|e| {
+                err(
+                    Some(key_offset("base_url")),
+                    format!("base_url of provider {:?} is not a URL ({e})", p.name),
+                )
+            })?;
+            if (!u.username().is_empty() || u.password().is_some()) && p.sends_token() {
+                return Err(err(
+                    Some(key_offset("base_url")),
+                    format!(
+                        "base_url of provider {:?} carries a user name or password, and the provider also sends a token: keep the credential in `token` only",
+                        p.name
+                    ),
+                ));
+            }
+        }
+        if p.sends_token()
+            && !p.allow_insecure_http
+            && let Some(host) = p.base_url().as_deref().and_then(super::insecure_http_host)
         {
             return Err(err(
                 Some(key_offset("base_url")),
-                format!("base_url {b:?} of provider {:?} is not a URL", p.name),
+                format!(
+                    "provider {:?}: base_url is plain http:// to {host}, so its token would cross the network readable by anyone on the path; use https://, or set allow_insecure_http = true for this provider",
+                    p.name
+                ),
             ));
         }
         if p.kind == ProviderKind::Flagd && p.path.is_none() {
@@ -160,6 +182,22 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 Some(key_offset("rollback")),
                 format!(
                     "rollback = {n:?} is not a strategy (expected \"redeploy\" or {{ workflow = \"...\", ref = \"...\" }})"
+                ),
+            ));
+        }
+    }
+    if let Some(h) = &cfg.audit.webhook {
+        let at = text.find("webhook");
+        if url::Url::parse(&h.url).is_err() {
+            return Err(err(at, "[audit] webhook url is not a URL".into()));
+        }
+        if !h.allow_insecure_http
+            && let Some(host) = super::insecure_http_host(&h.url)
+        {
+            return Err(err(
+                at,
+                format!(
+                    "[audit] webhook url is plain http:// to {host}, so every record (and the URL, often a secret) would cross the network readable by anyone on the path; use https://, or set allow_insecure_http = true in the webhook"
                 ),
             ));
         }
@@ -233,6 +271,73 @@ mod tests {
 
     fn p(text: &str) -> Result<Config, String> {
         parse(text, Path::new("c.toml")).map_err(|e| e.to_string())
+    }
+
+    /// A token never crosses the network in clear text to another host:
+    /// plain http to a non-loopback host is refused for a provider that
+    /// sends one (or a webhook), unless allowed, and then warned.
+    #[test]
+    fn tokens_over_plain_http_are_refused_unless_allowed() {
+        let pd = |url: &str, extra: &str| {
+            format!(
+                "\n[[provider]]\nname = \"pd\"\nkind = \"pagerduty\"\nbase_url = \"{url}\"\n{extra}"
+            )
+        };
+        let e = p(&pd("http://pd.example.com", "")).unwrap_err();
+        assert!(
+            e.starts_with("c.toml:5:") && e.contains("plain http:// to pd.example.com"),
+            "{e}"
+        );
+        assert!(e.contains("allow_insecure_http = true"), "{e}");
+        let c = p(&pd("http://pd.example.com", "allow_insecure_http = true\n")).unwrap();
+        let w = c.insecure_http_warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("provider pd") && w[0].contains("pd.example.com"));
+        for ok in [
+            "https://pd.example.com",
+            "http://127.0.0.1:8080",
+            "http://localhost:9",
+            "http://[::1]:9",
+        ] {
+            let c = p(&pd(ok, "")).unwrap_or_else(|e| panic!("{ok}: {e}"));
+            assert!(c.insecure_http_warnings().is_empty());
+        }
+        // No token, no refusal: Alertmanager on a private network.
+        p("[[provider]]\nname = \"am\"\nkind = \"alertmanager\"\nbase_url = \"http://am.internal:9093\"\n")
+            .unwrap();
+        // ... unless it is given one.
+        let e = p("[[provider]]\nname = \"am\"\nkind = \"alertmanager\"\nbase_url = \"http://am.internal:9093\"\ntoken = { env = \"T\" }\n").unwrap_err();
+        assert!(e.contains("plain http://"), "{e}");
+        let hook =
+            |url: &str, extra: &str| format!("[audit]\nwebhook = {{ url = \"{url}\"{extra} }}\n");
+        let e = p(&hook("http://hooks.example.com/x", "")).unwrap_err();
+        assert!(e.contains("webhook url is plain http://"), "{e}");
+        assert!(!e.contains("/x"), "the URL is not echoed: {e}");
+        let c = p(&hook(
+            "http://hooks.example.com/x",
+            ", allow_insecure_http = true",
+        ))
+        .unwrap();
+        assert_eq!(c.insecure_http_warnings().len(), 1);
+    }
+
+    /// A password in a base_url is never echoed: not in an error, not in
+    /// `base_url()` (what every request, plan and audit record is built
+    /// from); it goes on the wire as basic auth.
+    #[test]
+    fn credentials_in_urls_are_never_echoed() {
+        let e = p("[[provider]]\nname = \"pd\"\nkind = \"pagerduty\"\nbase_url = \"https://u:hunter22@pd.example.com\"\n").unwrap_err();
+        assert!(
+            e.contains("user name or password") && !e.contains("hunter22"),
+            "{e}"
+        );
+        let e = p("[[provider]]\nname = \"am\"\nkind = \"alertmanager\"\nbase_url = \"ht!tp://u:hunter22@x\"\n").unwrap_err();
+        assert!(e.contains("is not a URL") && !e.contains("hunter22"), "{e}");
+        let c = p("[[provider]]\nname = \"am\"\nkind = \"alertmanager\"\nbase_url = \"https://u%40x:hunter22@am.example.com/am/\"\n").unwrap();
+        let pc = c.providers().next().unwrap();
+        assert_eq!(pc.base_url().as_deref(), Some("https://am.example.com/am"));
+        let (user, pass) = pc.url_credentials().unwrap();
+        assert_eq!((user.as_str(), pass.expose()), ("u@x", "hunter22"));
     }
 
     #[test]

@@ -382,6 +382,13 @@ pub fn http_client(
         TokenUse::Required(what, send) => send(ctx.token(pc, what)?),
         TokenUse::OptionalBearer => ctx.optional_bearer(pc)?,
     };
+    // `user:password@` in base_url: basic auth, out of the URL.
+    let auth = match (auth, pc.url_credentials()) {
+        (self::http::Auth::None, Some((user, pass))) => self::http::Auth::Basic(
+            crate::secrets::Secret::new(format!("{user}:{}", pass.expose())),
+        ),
+        (a, _) => a,
+    };
     self::http::HttpClient::new(&pc.name, &base, auth, cfg)
 }
 

@@ -109,15 +109,19 @@ fn no_token_reaches_any_output_file_or_panic() {
             }
             _ => String::new(),
         };
-        let tok = if matches!(*kind, "alertmanager" | "prometheus") {
-            // No auth header for these: the token is resolved but unused.
-            String::new()
+        let (tok, base) = if matches!(*kind, "alertmanager" | "prometheus") {
+            // No token for these: a user and password in the URL instead
+            // (sent as basic auth), which must never be printed either.
+            (
+                String::new(),
+                srv.url
+                    .replacen("http://", &format!("http://sweep:{}@", token(kind)), 1),
+            )
         } else {
-            format!("token = {{ env = \"{var}\" }}\n")
+            (format!("token = {{ env = \"{var}\" }}\n"), srv.url.clone())
         };
         cfg.push_str(&format!(
-            "[[provider]]\nname = \"{kind}\"\nkind = \"{kind}\"\nbase_url = \"{}\"\ntimeout = \"1s\"\n{tok}{extra}\n",
-            srv.url
+            "[[provider]]\nname = \"{kind}\"\nkind = \"{kind}\"\nbase_url = \"{base}\"\ntimeout = \"1s\"\n{tok}{extra}\n"
         ));
         echoes.push(srv);
     }
@@ -229,6 +233,19 @@ fn no_token_reaches_any_output_file_or_panic() {
         vec!["config", "check"],
         vec!["config", "path"],
     ]);
+    // Every secret, also in the encoded forms an echo may carry it in
+    // (the fakes echo `Authorization: Basic base64(user:password)`).
+    let mut forms: Vec<String> = vec![MARK.to_string()];
+    for (_, v) in &env {
+        forms.extend(sitrep::secrets::secret_forms(v));
+    }
+    for kind in ["alertmanager", "prometheus"] {
+        forms.extend(sitrep::secrets::secret_forms(&format!(
+            "sweep:{}",
+            token(kind)
+        )));
+    }
+    let leaked = |text: &str| forms.iter().find(|f| text.contains(f.as_str())).cloned();
     let mut all = String::new();
     let mut leaks = Vec::new();
     for args in &runs {
@@ -238,9 +255,9 @@ fn no_token_reaches_any_output_file_or_panic() {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        if text.contains(MARK) {
+        if let Some(f) = leaked(&text) {
             leaks.push(format!(
-                "`sitrep {}` printed a token:\n{text}",
+                "`sitrep {}` printed a token ({f}):\n{text}",
                 args.join(" ")
             ));
         }
@@ -261,8 +278,8 @@ fn no_token_reaches_any_output_file_or_panic() {
     t.send(&["j"]);
     let screen = t.wait_for(&["SITREP_EXIT=101"]);
     assert!(screen.contains("sitrep crashed at"), "{screen}");
-    if screen.contains(MARK) {
-        leaks.push(format!("the panic screen shows a token:\n{screen}"));
+    if let Some(f) = leaked(&screen) {
+        leaks.push(format!("the panic screen shows a token ({f}):\n{screen}"));
     }
     // Every file sitrep wrote.
     let written = files(&data);
@@ -272,8 +289,8 @@ fn no_token_reaches_any_output_file_or_panic() {
         .collect();
     for p in &written {
         let bytes = std::fs::read(p).unwrap();
-        if String::from_utf8_lossy(&bytes).contains(MARK) {
-            leaks.push(format!("{} contains a token", p.display()));
+        if let Some(f) = leaked(&String::from_utf8_lossy(&bytes)) {
+            leaks.push(format!("{} contains a token ({f})", p.display()));
         }
     }
     assert!(leaks.is_empty(), "{}", leaks.join("\n\n"));
@@ -289,6 +306,9 @@ fn no_token_reaches_any_output_file_or_panic() {
         "no scrubbed credential seen:\n{all}"
     );
     assert!(all.contains("token rejected (401)"), "{all}");
+    // The URL's user and password went out as basic auth, and its echo
+    // (base64) came back scrubbed.
+    assert!(all.contains("Basic <redacted>"), "{all}");
     assert!(
         all.contains("SWEEP_PD") && all.contains("present"),
         "auth status:\n{all}"

@@ -146,10 +146,17 @@ fn the_audit_signing_key_is_kept_in_the_keyring() {
     let dir = tempfile::tempdir().unwrap();
     let a = load_installation_key(&KeySource::default(), dir.path()).unwrap();
     assert_eq!(a.origin, KeyOrigin::Keyring(KEYRING_ENTRY.into()));
-    assert!(a.notes[0].contains("created the audit signing key"), "{:?}", a.notes);
+    assert!(
+        a.notes[0].contains("created the audit signing key"),
+        "{:?}",
+        a.notes
+    );
     let entry = keyring_core::Entry::new(KEYRING_SERVICE, KEYRING_ENTRY).unwrap();
     let stored = entry.get_password().unwrap();
-    assert!(!stored.contains(a.key.id()), "the keyring holds the seed, not the public key");
+    assert!(
+        !stored.contains(a.key.id()),
+        "the keyring holds the seed, not the public key"
+    );
     // No key file beside it: the keyring worked.
     assert!(!dir.path().join(sitrep::audit::keys::KEY_FILE).exists());
     let b = load_installation_key(&KeySource::default(), dir.path()).unwrap();
@@ -158,7 +165,11 @@ fn the_audit_signing_key_is_kept_in_the_keyring() {
     entry.delete_credential().unwrap();
     let c = load_installation_key(&KeySource::default(), dir.path()).unwrap();
     assert_ne!(a.key.id(), c.key.id());
-    assert!(c.notes[0].contains("1 earlier key(s) stay trusted"), "{:?}", c.notes);
+    assert!(
+        c.notes[0].contains("1 earlier key(s) stay trusted"),
+        "{:?}",
+        c.notes
+    );
     let mut t = TrustedKeys::new();
     t.add_dir(&dir.path().join("audit-keys")).unwrap();
     assert!(t.contains(a.key.id()) && t.contains(c.key.id()));

@@ -239,11 +239,7 @@ impl Github {
     }
 
     fn err(&self, kind: ErrorKind, detail: impl AsRef<str>) -> ProviderError {
-        let mut d = detail.as_ref().to_string();
-        let t = self.token.expose();
-        if t.len() >= 4 {
-            d = d.replace(t, "<redacted>");
-        }
+        let d = crate::secrets::redact(detail.as_ref(), &[self.token.expose()]);
         ProviderError::new(&self.basics.name, kind, d)
     }
 

@@ -1,6 +1,7 @@
 //! Provider credentials as request headers.
 
 use crate::secrets::Secret;
+use base64::Engine as _;
 
 /// How a provider authenticates. Values are secrets: they are put on the
 /// wire as sensitive headers and never printed.
@@ -17,6 +18,9 @@ pub enum Auth {
     Raw(Secret),
     /// Custom header pairs, e.g. Datadog `DD-API-KEY` + `DD-APPLICATION-KEY`.
     Headers(Vec<(String, Secret)>),
+    /// `Authorization: Basic base64(user:password)`: the `user:password@`
+    /// of a base_url, moved out of the URL so it is never printed.
+    Basic(Secret),
 }
 
 impl Auth {
@@ -41,6 +45,14 @@ impl Auth {
                 "Bearer <redacted>".into(),
             )],
             Auth::Raw(s) => vec![(a, s.expose().to_string(), "<redacted>".into())],
+            Auth::Basic(s) => vec![(
+                a,
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(s.expose())
+                ),
+                "Basic <redacted>".into(),
+            )],
             Auth::Headers(v) => v
                 .iter()
                 .map(|(n, s)| (n.clone(), s.expose().to_string(), "<redacted>".into()))
@@ -53,6 +65,14 @@ impl Auth {
             Auth::None => vec![],
             Auth::PagerDuty(s) | Auth::GenieKey(s) | Auth::Bearer(s) | Auth::Raw(s) => {
                 vec![s.expose()]
+            }
+            // `user:password`: the password alone too.
+            Auth::Basic(s) => {
+                let mut v = vec![s.expose()];
+                if let Some((_, pass)) = s.expose().split_once(':') {
+                    v.push(pass);
+                }
+                v
             }
             Auth::Headers(v) => v.iter().map(|(_, s)| s.expose()).collect(),
         }

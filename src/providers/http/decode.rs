@@ -20,10 +20,7 @@ pub fn error_excerpt(body: &[u8], secrets: &[&str]) -> String {
             .collect::<Vec<_>>()
             .join(" "),
     };
-    let mut text = text;
-    for s in secrets.iter().filter(|s| s.len() >= 4) {
-        text = text.replace(s, "<redacted>");
-    }
+    let text = crate::secrets::redact(&text, secrets);
     let safe = SafeText::line(&text);
     let s = safe.as_str();
     match s.char_indices().nth(EXCERPT_CAP) {
