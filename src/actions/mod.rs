@@ -15,7 +15,7 @@ mod tests;
 pub mod watch;
 
 use crate::audit::webhook::Webhook;
-use crate::audit::{self, AuditError, AuditLog, Entry, Outcome, Phase, RunbookRef};
+use crate::audit::{self, AuditError, AuditLog, Entry, Outcome, Phase, Record, RunbookRef};
 use crate::config::Config;
 use crate::ops::{ExecResult, Plan, PlanCtx, Precondition, WriteOp};
 use crate::providers::{ErrorKind, Provider, ProviderError, Registry};
@@ -126,6 +126,17 @@ pub enum ExecError {
     /// A runbook command failed or could not run.
     #[error("runbook command failed: {}", SafeText::line(.0))]
     Command(String),
+    /// The provider was asked, but the result could not be recorded: the
+    /// intent (seq `intent`) stays open until the next start reconciles it.
+    #[error(
+        "the provider {} but the result could not be recorded ({cause}); the intent (seq {intent}) stays open and is recorded as outcome unknown at the next start: check the provider's state before doing anything again",
+        if *done { "carried out the action" } else { "answered with an error" }
+    )]
+    Unrecorded {
+        done: bool,
+        intent: u64,
+        cause: AuditError,
+    },
 }
 
 impl ExecError {
@@ -139,6 +150,7 @@ impl ExecError {
     pub fn exit_code(&self) -> i32 {
         match self {
             ExecError::Provider(_) | ExecError::Command(_) => 4,
+            ExecError::Unrecorded { .. } => crate::app::exit::UNRECORDED,
             ExecError::Plan(e) => match e.kind {
                 ErrorKind::NotFound
                 | ErrorKind::Unsupported
@@ -149,6 +161,15 @@ impl ExecError {
             _ => 2,
         }
     }
+}
+
+/// How many of the newest records [`Executor::reconcile`] looks through.
+pub const RECONCILE_WINDOW: usize = 2000;
+
+/// Intents younger than this may still be in flight in another sitrep
+/// (two write timeouts): [`Executor::reconcile`] leaves them.
+pub fn reconcile_min_age() -> chrono::Duration {
+    chrono::Duration::seconds(2 * EXECUTE_TIMEOUT.as_secs() as i64)
 }
 
 /// The audited write pipeline. Cheap to clone; share it with spawned tasks.
@@ -576,6 +597,67 @@ impl Executor {
         }
     }
 
+    /// Close intents that never got a result (a crash, a kill, or a result
+    /// that could not be written) and are older than `min_age` (younger
+    /// ones may be in flight in another sitrep): each gets a result record
+    /// `outcome: error` with `detail.cause = "outcome unknown"` and the
+    /// intent's seq, so the log says what is not known instead of leaving
+    /// it open. The provider is not asked (a write's effect cannot be read
+    /// back the same way for every kind); the record says to check it.
+    /// Only the newest [`RECONCILE_WINDOW`] records are looked at. Returns
+    /// how many were closed. Blocking.
+    pub fn reconcile(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        min_age: chrono::Duration,
+    ) -> Result<usize, AuditError> {
+        if self.read_only || !self.audit.path().exists() {
+            return Ok(0);
+        }
+        let (recs, _) =
+            audit::read::tail(self.audit.path(), RECONCILE_WINDOW).map_err(AuditError::Open)?;
+        let open: Vec<Record> = audit::unresolved(&recs)
+            .into_iter()
+            .filter(|r| {
+                chrono::DateTime::parse_from_rfc3339(&r.ts)
+                    .map(|t| now - t.with_timezone(&chrono::Utc) >= min_age)
+                    .unwrap_or(true)
+            })
+            .cloned()
+            .collect();
+        for r in &open {
+            let e = Entry {
+                action: r.action.clone(),
+                actor: self.actor.clone(),
+                detail: json!({
+                    "cause": "outcome unknown",
+                    "error": format!(
+                        "no result was recorded for intent seq {} (sitrep stopped, or the log could not be written); check the provider's state",
+                        r.seq
+                    ),
+                    "reconciled_intent": r.seq,
+                }),
+                host: self.host.clone(),
+                idempotency_key: r.idempotency_key.clone(),
+                incident: r.incident.clone(),
+                outcome: Outcome::Error,
+                phase: Phase::Result,
+                provider: r.provider.clone(),
+                reason: r.reason.clone(),
+                runbook: r.runbook.clone(),
+                target: r.target.clone(),
+            };
+            self.audit.append(&e)?;
+            tracing::warn!(
+                "audit: intent seq {} ({} {}) had no result; recorded as outcome unknown",
+                r.seq,
+                r.action,
+                r.target
+            );
+        }
+        Ok(open.len())
+    }
+
     /// Record a refusal decided outside the executor (confirmation declined,
     /// production guard). Best effort: the action is refused either way.
     pub async fn record_refusal(&self, req: &ActionRequest, plan: Option<&Plan>, why: &str) {
@@ -742,9 +824,17 @@ impl Executor {
         let mut records = vec![intent_seq];
         match self.record(result, &mut warnings).await {
             Ok(s) => records.push(s),
-            Err(e) => warnings.push(SafeText::line(&format!(
-                "the action was carried out but its result could not be recorded: {e}"
-            ))),
+            Err(cause) => {
+                // Never silent: the caller exits non-zero and says so.
+                self.deliver(&mut warnings).await;
+                let e = ExecError::Unrecorded {
+                    done: res.is_ok(),
+                    intent: intent_seq,
+                    cause,
+                };
+                tracing::error!("{e}");
+                return Err(e);
+            }
         }
         self.deliver(&mut warnings).await;
         match res {

@@ -185,3 +185,72 @@ async fn a_missing_token_says_so() {
     assert!(!e.contains("not supported"), "{e}");
     assert!(e.contains("pd") && e.contains("token"), "{e}");
 }
+
+/// A result that cannot be written is never silent: the action reports
+/// `Unrecorded` (exit 5) saying the provider did it, and the next start
+/// closes the open intent as outcome unknown, once.
+#[tokio::test]
+async fn an_unwritable_result_is_reported_and_reconciled_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    // The second write (the result record) fails like a full disk.
+    let log =
+        AuditLog::new(&path, crate::audit::Signer::ephemeral()).with_faults(crate::audit::Faults {
+            fail_write_at: Some(1),
+            fail_sync_at: None,
+        });
+    let ex =
+        Executor::new(Registry::demo(chrono::Utc::now()), Arc::new(log)).with_actor("alice", "box");
+    let r = req(WriteOp::FlagSet {
+        provider: None,
+        key: "checkout-payments-v3".into(),
+        environment: None,
+        on: false,
+    });
+    let plan = ex.plan(&r).await.unwrap();
+    let e = ex.execute(&r, &plan, Mode::Live).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ExecError::Unrecorded {
+                done: true,
+                intent: 1,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(e.exit_code(), crate::app::exit::UNRECORDED);
+    let text = e.to_string();
+    assert!(
+        text.contains("carried out the action") && text.contains("could not be recorded"),
+        "{text}"
+    );
+    // The next start: a young intent may be in flight elsewhere, left.
+    let next = Executor::new(
+        Registry::demo(chrono::Utc::now()),
+        Arc::new(AuditLog::new(&path, crate::audit::Signer::ephemeral())),
+    )
+    .with_actor("bob", "box2");
+    let now = chrono::Utc::now();
+    assert_eq!(next.reconcile(now, reconcile_min_age()).unwrap(), 0);
+    let later = now + chrono::Duration::minutes(5);
+    assert_eq!(next.reconcile(later, reconcile_min_age()).unwrap(), 1);
+    let (recs, bad) = audit::read(&path).unwrap();
+    assert_eq!(
+        (recs.len(), bad),
+        (2, 0),
+        "the torn half-record was moved aside"
+    );
+    assert_eq!(recs[0].phase, Phase::Intent);
+    assert_eq!(recs[1].phase, Phase::Result);
+    assert_eq!(recs[1].outcome, Outcome::Error);
+    assert_eq!(recs[1].idempotency_key, recs[0].idempotency_key);
+    assert_eq!(recs[1].detail["cause"], "outcome unknown");
+    assert_eq!(recs[1].detail["reconciled_intent"], 1);
+    assert_eq!(recs[1].action, "flag.off");
+    assert!(audit::unresolved(&recs).is_empty());
+    audit::verify(&path).unwrap();
+    // Once only.
+    assert_eq!(next.reconcile(later, reconcile_min_age()).unwrap(), 0);
+}

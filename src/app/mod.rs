@@ -20,6 +20,10 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     pub const AUDIT_BROKEN: i32 = 3;
     pub const PROVIDER_FAILED: i32 = 4;
+    /// The provider was asked (and may have done it) but the result record
+    /// could not be written: the intent stays open until the next start
+    /// reconciles it (docs/AUDIT.md).
+    pub const UNRECORDED: i32 = 5;
 }
 
 /// The options every command and the console take (the CLI's global flags,

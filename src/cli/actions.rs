@@ -60,14 +60,27 @@ pub fn executor(ctx: &AppContext) -> Result<Executor, String> {
     };
     let mut cfg = cfg;
     cfg.audit.path = Some(audit_path(ctx, &cfg));
-    Ok(Executor::from_config(
+    let ex = Executor::from_config(
         registry,
         &cfg,
         &ctx.paths.data_dir,
         ctx.opts.read_only,
         &SystemSecrets,
         ctx.signer(&cfg),
-    ))
+    );
+    // Intents an earlier run left without a result: closed as outcome
+    // unknown before anything new is done, and said.
+    match ex.reconcile(chrono::Utc::now(), crate::actions::reconcile_min_age()) {
+        Ok(0) => {}
+        Ok(n) => eprintln!(
+            "sitrep: warning: {n} earlier action(s) had no recorded result; recorded as outcome unknown (see `sitrep audit`): check the provider before retrying them"
+        ),
+        Err(e) => eprintln!(
+            "sitrep: warning: cannot close earlier unfinished actions in the audit log: {}",
+            SafeText::line(&e.to_string())
+        ),
+    }
+    Ok(ex)
 }
 
 /// The plan as the responder reads it: summary, what is at stake, the exact

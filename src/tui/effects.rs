@@ -88,7 +88,39 @@ impl Engine {
         if s.poller.is_none() && !s.registry.providers.is_empty() {
             s.poller = Some(Poller::start(&s.registry, self.poll_tx.clone()));
         }
-        self.load_audit();
+        self.reconcile_then_load_audit();
+    }
+
+    /// At the start of a session: close intents a previous run left without
+    /// a result (recorded as outcome unknown, and said), then read the log.
+    fn reconcile_then_load_audit(&self) {
+        let Some(s) = &self.session else {
+            return;
+        };
+        let ex = s.executor.clone();
+        let cursor = s.verified.clone();
+        let tx = self.tx.clone();
+        tokio::task::spawn_blocking(move || {
+            match ex.reconcile(chrono::Utc::now(), crate::actions::reconcile_min_age()) {
+                Ok(0) => {}
+                Ok(n) => {
+                    let _ = tx.blocking_send(Msg::Notice(
+                        ToastKind::Error,
+                        format!(
+                            "{n} earlier action(s) had no recorded result: recorded as outcome unknown; check the provider (audit view: a)"
+                        ),
+                    ));
+                }
+                Err(e) => {
+                    let _ = tx.blocking_send(Msg::Notice(
+                        ToastKind::Error,
+                        format!("cannot close earlier unfinished actions in the audit log: {e}"),
+                    ));
+                }
+            }
+            let v = load_audit(&ex, &cursor);
+            let _ = tx.blocking_send(Msg::AuditLoaded(Box::new(v)));
+        });
     }
 
     fn install(&mut self, console: Box<Console>) {

@@ -779,3 +779,15 @@ async fn pages_that_loop_are_an_error() {
     assert_eq!(e.kind, ErrorKind::Shape);
     assert!(e.to_string().contains("loop"), "{e}");
 }
+
+/// A write is not cut off by a short read timeout: it has its own, at
+/// least 30 s, or 1.5 × the provider's `timeout` when that is longer.
+#[test]
+fn writes_have_their_own_timeout_of_at_least_30s() {
+    let short = HttpConfig::from_timeout(Duration::from_secs(1));
+    assert_eq!(short.write_timeout, Duration::from_secs(30));
+    assert!(short.total_timeout < short.write_timeout);
+    let long = HttpConfig::from_timeout(Duration::from_secs(40));
+    assert_eq!(long.write_timeout, Duration::from_secs(60));
+    assert!(long.write_timeout <= crate::actions::EXECUTE_TIMEOUT);
+}
