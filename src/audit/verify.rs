@@ -6,6 +6,7 @@ use super::canonical::canonical_top;
 use super::io_err;
 use super::keys::{TrustedKeys, short_id, verify_sig};
 use super::record::ZERO_HASH;
+use super::writer::MAX_RECORD;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -403,6 +404,19 @@ impl Verifier {
         }
     }
 
+    /// The next line is longer than any record can be.
+    fn too_long(&mut self) -> Broken {
+        self.line += 1;
+        Broken {
+            line: self.line,
+            kind: BreakKind::Json,
+            reason: format!(
+                "longer than {} MiB, which no record is (not read further)",
+                MAX_RECORD / (1024 * 1024)
+            ),
+        }
+    }
+
     pub fn finish(self) -> Verified {
         Verified {
             records: self.line,
@@ -432,13 +446,18 @@ fn stream_counted(mut v: Verifier, r: impl Read) -> Result<(Verified, u64), Veri
     let mut bytes = 0u64;
     loop {
         buf.clear();
-        let n = r
+        // Bounded: a line longer than a record can be is not read whole.
+        let n = (&mut r)
+            .take(MAX_RECORD + 1)
             .read_until(b'\n', &mut buf)
             .map_err(|e| VerifyError::Io(format!("cannot read the audit log: {e}")))?;
         if n == 0 {
             return Ok((v.finish(), bytes));
         }
         if buf.last() != Some(&b'\n') {
+            if n as u64 > MAX_RECORD {
+                return Err(VerifyError::Broken(v.too_long()));
+            }
             return Err(VerifyError::Broken(v.torn()));
         }
         buf.pop();

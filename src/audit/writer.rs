@@ -15,8 +15,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// How much of the file end is read to find the last record.
+/// The chunk in which the file end is scanned for the last record.
 const TAIL_WINDOW: u64 = 64 * 1024;
+/// The longest record the writer will chain onto (and the verifier read).
+pub const MAX_RECORD: u64 = 16 * 1024 * 1024;
 /// How long to wait for another writer's lock.
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -275,9 +277,7 @@ impl AuditLog {
             .metadata()
             .map_err(|e| AuditError::Open(io_err("cannot stat", &self.path, &e)))?
             .len();
-        let mut frag = Vec::with_capacity((len - at) as usize);
         f.seek(SeekFrom::Start(at))
-            .and_then(|_| f.take(len - at).read_to_end(&mut frag))
             .map_err(|e| AuditError::Open(io_err("cannot read", &self.path, &e)))?;
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string();
         let name = self
@@ -310,8 +310,9 @@ impl AuditLog {
                 Err(e) => return Err(AuditError::Write(io_err("cannot create", &p, &e))),
             }
         };
-        out.write_all(&frag)
-            .and_then(|_| out.sync_all())
+        // Copied in chunks: a fragment of any size costs one buffer.
+        let copied = std::io::copy(&mut (&mut *f).take(len - at), &mut out)
+            .and_then(|n| out.sync_all().map(|_| n))
             .map_err(|e| AuditError::Write(io_err("cannot write", &moved_to, &e)))?;
         sync_dir(dir).map_err(|e| AuditError::Write(io_err("cannot sync", dir, &e)))?;
         f.set_len(at)
@@ -319,7 +320,7 @@ impl AuditLog {
         self.sync(f)?;
         Ok(Recovery {
             moved_to,
-            bytes: frag.len() as u64,
+            bytes: copied,
             at,
         })
     }
@@ -333,67 +334,68 @@ fn read_range(f: &mut File, start: u64, len: u64, path: &Path) -> Result<Vec<u8>
     Ok(buf)
 }
 
-/// Find the last whole record and a torn fragment after it, if any.
+/// The offset of the last `\n` in `[floor, end)`, scanning backwards in
+/// [`TAIL_WINDOW`] chunks (memory: one chunk, whatever the distance).
+fn rfind_newline(
+    f: &mut File,
+    floor: u64,
+    end: u64,
+    path: &Path,
+) -> Result<Option<u64>, AuditError> {
+    let mut hi = end;
+    let mut buf = vec![0u8; TAIL_WINDOW as usize];
+    while hi > floor {
+        let lo = hi.saturating_sub(TAIL_WINDOW).max(floor);
+        let chunk = &mut buf[..(hi - lo) as usize];
+        f.seek(SeekFrom::Start(lo))
+            .and_then(|_| f.read_exact(chunk))
+            .map_err(|e| AuditError::Open(io_err("cannot read", path, &e)))?;
+        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+            return Ok(Some(lo + i as u64));
+        }
+        hi = lo;
+    }
+    Ok(None)
+}
+
+/// Find the last whole record and a torn fragment after it, if any. The
+/// memory used is bounded whatever the file holds: the fragment is only
+/// scanned (and later copied aside in chunks), and a last record longer
+/// than [`MAX_RECORD`] is refused unread.
 fn read_tail(f: &mut File, path: &Path) -> Result<Tail, AuditError> {
     let len = f
         .metadata()
         .map_err(|e| AuditError::Open(io_err("cannot stat", path, &e)))?
         .len();
-    if len == 0 {
+    let Some(nl) = rfind_newline(f, 0, len, path)? else {
         return Ok(Tail {
             last: None,
-            torn_from: None,
+            torn_from: (len > 0).then_some(0),
         });
-    }
-    let mut win = TAIL_WINDOW.min(len);
-    loop {
-        let start = len - win;
-        let buf = read_range(f, start, win, path)?;
-        let at_start = start == 0;
-        // Where whole lines end, and the torn fragment (if any).
-        let (complete_end, torn_from) = if buf.last() == Some(&b'\n') {
-            (buf.len(), None)
-        } else {
-            match buf.iter().rposition(|&b| b == b'\n') {
-                Some(i) => (i + 1, Some(start + i as u64 + 1)),
-                None if at_start => (0, Some(0)),
-                None => {
-                    win = len;
-                    continue;
-                }
-            }
-        };
-        if complete_end == 0 {
-            return Ok(Tail {
-                last: None,
-                torn_from,
-            });
+    };
+    let torn_from = (nl + 1 < len).then_some(nl + 1);
+    let floor = nl.saturating_sub(MAX_RECORD + 1);
+    let line_start = match rfind_newline(f, floor, nl, path)? {
+        Some(p) => p + 1,
+        None if floor == 0 => 0,
+        None => {
+            return Err(AuditError::Broken(format!(
+                "last record is longer than {} MiB",
+                MAX_RECORD / (1024 * 1024)
+            )));
         }
-        let line_end = complete_end - 1;
-        let line_start = match buf[..line_end].iter().rposition(|&b| b == b'\n') {
-            Some(j) => j + 1,
-            None if at_start => 0,
-            None => {
-                win = len;
-                continue;
-            }
-        };
-        let line = &buf[line_start..line_end];
-        let lineno_hint = if at_start {
-            Some(buf[..line_start].iter().filter(|&&b| b == b'\n').count() as u64 + 1)
-        } else {
-            None
-        };
-        let mut scratch = Vec::new();
-        return match check_line(line, &mut scratch) {
-            Ok(c) => Ok(Tail {
-                last: Some((c.seq, c.hash)),
-                torn_from,
-            }),
-            Err(b) => Err(AuditError::Broken(match lineno_hint {
-                Some(n) => format!("last record (line {n}) {}", b.reason),
-                None => format!("last record {}", b.reason),
-            })),
-        };
+    };
+    let line = read_range(f, line_start, nl - line_start, path)?;
+    let mut scratch = Vec::new();
+    match check_line(&line, &mut scratch) {
+        Ok(c) => Ok(Tail {
+            last: Some((c.seq, c.hash)),
+            torn_from,
+        }),
+        Err(b) if line_start == 0 => Err(AuditError::Broken(format!(
+            "last record (line 1) {}",
+            b.reason
+        ))),
+        Err(b) => Err(AuditError::Broken(format!("last record {}", b.reason))),
     }
 }
