@@ -64,7 +64,11 @@ where
     /// Apply one message and run its effects.
     fn handle(&mut self, msg: Msg) -> bool {
         test_panic_hook(&msg);
-        let polled = matches!(msg, Msg::Poll(PollEvent::Done { .. }));
+        let polled = match &msg {
+            Msg::Poll(PollEvent::Done { .. }) => true,
+            Msg::Polls(evs) => evs.iter().any(|e| matches!(e, PollEvent::Done { .. })),
+            _ => false,
+        };
         let (effects, dirty) = update(&mut self.state, msg);
         if polled {
             // The old snapshot and the poll's decode buffers are free now:
@@ -90,6 +94,13 @@ where
         let quit = super::terminal::quit_signal();
         tokio::pin!(quit);
         let mut dirty = true;
+        // Poll results are applied at most every POLL_BATCH_EVERY: a
+        // result after a quiet spell goes on screen at once, a stream of
+        // them (thousands of providers) is applied in batches, so the
+        // snapshot rebuild and the frame are not paid per event.
+        let mut held: Vec<PollEvent> = Vec::new();
+        let mut last_flush = tokio::time::Instant::now() - POLL_BATCH_EVERY;
+        let mut flush_at: Option<tokio::time::Instant> = None;
         loop {
             if dirty {
                 let state = &self.state;
@@ -108,22 +119,41 @@ where
                     self.state.ui.modal,
                     Some(Modal::Planning { .. } | Modal::Running { .. })
                 );
+            let now = tokio::time::Instant::now();
             let msg = tokio::select! {
                 biased;
-                _ = &mut quit => Msg::Quit,
-                m = input.next() => m.unwrap_or(Msg::Quit),
-                Some(m) = self.rx.recv() => m,
-                Some(ev) = self.poll_rx.recv() => Msg::Poll(ev),
-                _ = spin.tick(), if spinning => Msg::Spin,
+                _ = &mut quit => Some(Msg::Quit),
+                m = input.next() => Some(m.unwrap_or(Msg::Quit)),
+                Some(m) = self.rx.recv() => Some(m),
+                Some(ev) = self.poll_rx.recv() => {
+                    // Everything else already waiting goes in the batch.
+                    held.push(ev);
+                    while let Ok(ev) = self.poll_rx.try_recv() {
+                        held.push(ev);
+                    }
+                    if now >= last_flush + POLL_BATCH_EVERY {
+                        flush_at = None;
+                        last_flush = now;
+                        Some(Msg::Polls(std::mem::take(&mut held)))
+                    } else {
+                        flush_at.get_or_insert(last_flush + POLL_BATCH_EVERY);
+                        None
+                    }
+                }
+                _ = tokio::time::sleep_until(flush_at.unwrap_or(now)), if flush_at.is_some() => {
+                    flush_at = None;
+                    last_flush = now;
+                    Some(Msg::Polls(std::mem::take(&mut held)))
+                }
+                _ = spin.tick(), if spinning => Some(Msg::Spin),
                 _ = tokio::time::sleep(next_tick(&self.state)), if self.state.needs_clock() => {
-                    Msg::Tick(chrono::Utc::now())
+                    Some(Msg::Tick(chrono::Utc::now()))
                 }
             };
-            dirty |= self.handle(msg);
-            // Drain whatever else is queued, then draw once.
-            while let Ok(ev) = self.poll_rx.try_recv() {
-                dirty |= self.handle(Msg::Poll(ev));
+            if let Some(msg) = msg {
+                dirty |= self.handle(msg);
             }
+            // Drain whatever else is queued, then draw once.
             while let Ok(m) = self.rx.try_recv() {
                 dirty |= self.handle(m);
             }
@@ -133,6 +163,9 @@ where
         }
     }
 }
+
+/// How often, at most, poll results are applied (see `Tui::run`).
+const POLL_BATCH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// When the clock must next wake the loop: in a second while an age is
 /// counted in seconds, else at the next minute. Idle, that is one wake-up

@@ -33,6 +33,10 @@ pub enum Msg {
     Mouse(MouseEvent),
     Resize(u16, u16),
     Poll(PollEvent),
+    /// Every poll event that was waiting, applied together: one rebuild of
+    /// the snapshot for all of them (with thousands of providers, one per
+    /// event kept a core busy).
+    Polls(Vec<PollEvent>),
     Tick(Time),
     /// A quit signal (SIGTERM/SIGHUP/SIGINT) or the end of input.
     Quit,
@@ -200,27 +204,8 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
             state.toast(kind, text);
             (vec![], true)
         }
-        Msg::Poll(ev) => {
-            let was_in_flight = state.any_in_flight();
-            let fresh = match &ev {
-                PollEvent::Done {
-                    provider,
-                    result: Ok(_),
-                    ..
-                } => Some(provider.clone()),
-                _ => None,
-            };
-            let changed = state.store.apply(ev, None);
-            let mut fx: Vec<Effect> = fresh.into_iter().map(Effect::WriteCache).collect();
-            if changed {
-                state.rebuild();
-                fx.extend(observe_watches(state));
-            }
-            (
-                fx,
-                changed || was_in_flight != state.any_in_flight() || !state.watches.is_empty(),
-            )
-        }
+        Msg::Poll(ev) => apply_polls(state, vec![ev]),
+        Msg::Polls(evs) => apply_polls(state, evs),
         Msg::Tick(now) => {
             let old = state.now;
             let seconds_shown = state.shows_seconds();
@@ -325,4 +310,30 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
             (vec![], true)
         }
     }
+}
+
+/// Apply poll events to the store, then rebuild the snapshot once.
+fn apply_polls(state: &mut State, evs: Vec<PollEvent>) -> (Vec<Effect>, bool) {
+    let was_in_flight = state.any_in_flight();
+    let mut fx: Vec<Effect> = Vec::new();
+    let mut changed = false;
+    for ev in evs {
+        if let PollEvent::Done {
+            provider,
+            result: Ok(_),
+            ..
+        } = &ev
+        {
+            fx.push(Effect::WriteCache(provider.clone()));
+        }
+        changed |= state.store.apply(ev, None);
+    }
+    if changed {
+        state.rebuild();
+        fx.extend(observe_watches(state));
+    }
+    (
+        fx,
+        changed || was_in_flight != state.any_in_flight() || !state.watches.is_empty(),
+    )
 }
