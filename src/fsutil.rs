@@ -11,7 +11,7 @@
 use std::fmt;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Create `dir` and its missing parents private to the user (0700 on
@@ -97,6 +97,61 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()>
         return Err(e);
     }
     sync_dir(dir)
+}
+
+/// Remove the temporary files [`write_atomic`] left beside `path` when the
+/// process writing them was killed (`.<name>.sitrep-<pid>-<hex>.tmp`
+/// whose pid is no longer running; where that cannot be told, older than
+/// an hour). Returns what was removed. Errors are ignored: this is
+/// tidying, and a file that cannot be removed is left for a person.
+pub fn remove_stale_temps(path: &Path) -> Vec<PathBuf> {
+    let dir = parent_dir(path);
+    let Some(base) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return Vec::new();
+    };
+    let prefix = format!(".{base}.sitrep-");
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name
+            .strip_prefix(&prefix)
+            .and_then(|r| r.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == std::process::id() || process_alive(pid, &e.path()) {
+            continue;
+        }
+        if std::fs::remove_file(e.path()).is_ok() {
+            removed.push(e.path());
+        }
+    }
+    removed
+}
+
+/// Is `pid` a running process? On Linux, from /proc; elsewhere a temp file
+/// younger than an hour counts as its writer still running.
+fn process_alive(pid: u32, file: &Path) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = file;
+        Path::new("/proc").join(pid.to_string()).exists()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        std::fs::metadata(file)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_none_or(|age| age < Duration::from_secs(3600))
+    }
 }
 
 /// The directory holding `path` (`.` for a bare file name).
@@ -192,6 +247,30 @@ mod tests {
             let mode = std::fs::metadata(&p).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o644);
         }
+    }
+
+    /// A temp file left by a killed writer is removed at the next start;
+    /// one of a live process (ours) is not.
+    #[test]
+    fn temp_files_of_dead_writers_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("flags.json");
+        std::fs::write(&target, "{}").unwrap();
+        // pid_max is at most 2^22: this pid cannot be running.
+        let dead = dir
+            .path()
+            .join(".flags.json.sitrep-999999999-00ff00ff00ff00ff.tmp");
+        let live = dir.path().join(format!(
+            ".flags.json.sitrep-{}-00ff00ff00ff00ff.tmp",
+            std::process::id()
+        ));
+        let other = dir.path().join(".other.json.sitrep-999999999-00.tmp");
+        for p in [&dead, &live, &other] {
+            std::fs::write(p, "partial").unwrap();
+        }
+        let removed = remove_stale_temps(&target);
+        assert_eq!(removed, vec![dead.clone()]);
+        assert!(!dead.exists() && live.exists() && other.exists() && target.exists());
     }
 
     #[test]
