@@ -187,7 +187,7 @@ async fn a_missing_token_says_so() {
 }
 
 /// A result that cannot be written is never silent: the action reports
-/// `Unrecorded` (exit 5) saying the provider did it, and the next start
+/// `Unrecorded` (exit 6) saying the provider did it, and the next start
 /// closes the open intent as outcome unknown, once.
 #[tokio::test]
 async fn an_unwritable_result_is_reported_and_reconciled_at_the_next_start() {

@@ -23,7 +23,7 @@ pub mod exit {
     /// The provider was asked (and may have done it) but the result record
     /// could not be written: the intent stays open until the next start
     /// reconciles it (docs/AUDIT.md).
-    pub const UNRECORDED: i32 = 5;
+    pub const UNRECORDED: i32 = 6;
 }
 
 /// The options every command and the console take (the CLI's global flags,

@@ -332,7 +332,7 @@ impl ProviderKind {
             Self::Vercel => &["project", "team", "paths"],
             Self::Launchdarkly => &["project", "environment"],
             Self::Unleash => &["project", "environment"],
-            Self::Flagd => &["path"],
+            Self::Flagd => &["path", "environment"],
             Self::Demo => &[],
         }
     }

@@ -356,6 +356,12 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The plan, writing to `env` (the provider's answer).
+    pub fn in_environment(mut self, env: Option<String>) -> Plan {
+        self.environment = env;
+        self
+    }
+
     /// Where the plan writes: the provider's answer, else the op's.
     pub fn target_environment(&self) -> Option<&str> {
         self.environment.as_deref().or(self.op.environment())

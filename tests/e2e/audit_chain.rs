@@ -492,7 +492,13 @@ fn sitrep_binary_concurrent_demo_actions_chain() {
                             "on"
                         },
                     ])
-                    .args(["checkout-payments-v3", "--reason", "concurrency", "--yes"])
+                    .args([
+                        "checkout-payments-v3",
+                        "--reason",
+                        "concurrency",
+                        "--yes",
+                        "--i-know-this-is-production",
+                    ])
                     .env("SITREP_CONFIG", dd.join("none.toml"))
                     .stdin(Stdio::null())
                     .output()

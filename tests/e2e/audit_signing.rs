@@ -64,7 +64,16 @@ impl Install {
     fn seeded() -> Install {
         let i = Install::new();
         for key in ["checkout-writes", "checkout-payments-v3", "checkout-writes"] {
-            let out = i.run(&["--demo", "flag", "off", key, "--reason", "drill", "--yes"]);
+            let out = i.run(&[
+                "--demo",
+                "flag",
+                "off",
+                key,
+                "--reason",
+                "drill",
+                "--yes",
+                "--i-know-this-is-production",
+            ]);
             assert!(out.status.success(), "{}", text(&out.stderr));
         }
         assert_eq!(lines(&i.log()).len(), 6);
@@ -280,6 +289,7 @@ fn a_log_stripped_of_signatures_is_refused_unless_told_it_predates_them() {
         "--reason",
         "r",
         "--yes",
+        "--i-know-this-is-production",
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let (code, out) = i.verify(&["--allow-unsigned-prefix"]);

@@ -33,6 +33,7 @@ fn seed_audit(data: &Path) -> Vec<u8> {
             "--reason",
             "lifecycle",
             "--yes",
+            "--i-know-this-is-production",
         ],
     );
     assert!(

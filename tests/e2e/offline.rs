@@ -117,6 +117,7 @@ fn files_and_directories_sitrep_creates_are_private() {
             "--reason",
             "modes",
             "--yes",
+            "--i-know-this-is-production",
         ])
         .env("SITREP_CONFIG", &cfg)
         .output()

@@ -699,8 +699,23 @@ token = {{ env = "SITREP_TEST_PD_TOKEN" }}
             "bad",
             "--i-know-this-is-production",
         ],
-        vec!["flag", "off", "checkout-payments-v3", "--reason", "kill"],
-        vec!["flag", "on", "checkout-payments-v3", "--reason", "restore"],
+        // The demo's flags are production: the guard's flag too.
+        vec![
+            "flag",
+            "off",
+            "checkout-payments-v3",
+            "--reason",
+            "kill",
+            "--i-know-this-is-production",
+        ],
+        vec![
+            "flag",
+            "on",
+            "checkout-payments-v3",
+            "--reason",
+            "restore",
+            "--i-know-this-is-production",
+        ],
     ];
     let mut outputs = String::new();
     let mut n_ok = 0;

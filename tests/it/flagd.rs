@@ -615,3 +615,45 @@ async fn hostile_names_and_descriptions_are_inert() {
     assert_eq!(flag["defaultVariant"], "off");
     assert!(!evaluates_on(flag));
 }
+
+/// A flagd file marked `environment = "production"` is production for the
+/// guard: `--yes` alone is refused (nothing written), with
+/// `--i-know-this-is-production` it goes through. Unmarked, it is not.
+#[tokio::test]
+async fn production_guard_follows_a_file_marked_production() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = copy_fixture(dir.path(), "checkout.flagd.json");
+    let before = fs::read(&file).unwrap();
+    let key = "checkout-payments-v3";
+    let p = Flagd::with_path("flags", &file).with_environment("production");
+    let g = crate::common::production_guard(std::sync::Arc::new(p), op(key, false)).await;
+    assert_eq!(
+        g.yes_only, 2,
+        "written to a production file without the flag"
+    );
+    assert_eq!(g.acknowledged, 0);
+    assert_eq!(g.records[0].outcome.as_str(), "refused");
+    assert_ne!(
+        fs::read(&file).unwrap(),
+        before,
+        "the acknowledged write happened"
+    );
+    // The config key reaches the provider.
+    let cfg = sitrep::config::parse(
+        &format!(
+            "[[provider]]\nname = \"flags\"\nkind = \"flagd\"\npath = {:?}\nenvironment = \"production\"\n",
+            file.display().to_string()
+        ),
+        Path::new("c.toml"),
+    )
+    .unwrap();
+    let reg = Registry::from_config(&cfg, &NoSecrets);
+    let plan = reg.providers[0]
+        .plan(&op(key, true), &PlanCtx::default())
+        .await
+        .unwrap();
+    assert_eq!(plan.target_environment(), Some("production"));
+    // Unmarked: no environment, no guard.
+    let plain = Flagd::with_path("flags", &file);
+    assert_eq!(flip(&plain, key, true).await.target_environment(), None);
+}

@@ -199,6 +199,7 @@ impl Demo {
                     .ok_or_else(|| {
                         ProviderError::new(self.name, ErrorKind::NotFound, format!("no flag {key}"))
                     })?;
+                let env = f.environment.as_ref().map(|e| e.as_str().to_string());
                 Ok(plan(
                     format!(
                         "turn flag {key} {} in {}",
@@ -218,7 +219,8 @@ impl Demo {
                         }),
                     )],
                     serde_json::json!({"was_on": f.on}),
-                ))
+                )
+                .in_environment(env))
             }
             other => Err(ProviderError::op_unsupported(self.name, "the demo", other)),
         }

@@ -68,6 +68,9 @@ const LOCK_WAIT: Duration = Duration::from_secs(5);
 pub struct Flagd {
     basics: Basics,
     path: PathBuf,
+    /// What the file serves (`environment = "production"`): the
+    /// production guard applies to its writes.
+    environment: Option<String>,
 }
 
 impl Flagd {
@@ -77,9 +80,19 @@ impl Flagd {
             .clone()
             .ok_or_else(|| ProviderError::config(&pc.name, "flagd provider needs `path`"))?;
         let path = std::path::absolute(&path).unwrap_or(path);
+        // A kill switch cut off mid-write left its temp file: tidy it.
+        let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        for p in crate::fsutil::remove_stale_temps(&real) {
+            tracing::warn!(
+                "flagd {}: removed {}, left by an edit that was killed midway",
+                pc.name,
+                p.display()
+            );
+        }
         Ok(Flagd {
             basics: Basics::new(pc, ProviderKind::Flagd),
             path,
+            environment: pc.environment.clone(),
         })
     }
 
@@ -92,7 +105,14 @@ impl Flagd {
                 poll: Duration::from_secs(30),
             },
             path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+            environment: None,
         }
+    }
+
+    /// Mark the file as serving `env` (tests, tools).
+    pub fn with_environment(mut self, env: &str) -> Self {
+        self.environment = Some(env.to_string());
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -246,7 +266,7 @@ impl Flagd {
                 "was_on": was_on,
                 "changes": change_json,
             }),
-            environment: None,
+            environment: self.environment.clone(),
             precondition: Precondition::FileUnchanged {
                 sha256: doc.sha256.clone(),
                 changes: Value::Array(change_json.clone()),
