@@ -530,3 +530,158 @@ async fn sloth_crd_and_v1_give_the_same_numbers_on_a_fake_prometheus() {
     }
     assert_eq!(results[0], results[1]);
 }
+
+// ---------------------------------------------------------------------------
+// flagd: the flagd samples (JSON and YAML) and the flagd-testbed flag files.
+
+use sitrep::actions::{ActionRequest, Executor, Mode};
+use sitrep::audit::AuditLog;
+use sitrep::ops::WriteOp;
+use sitrep::providers::flagd::{Doc, Flagd};
+use sitrep::providers::{Provider, Registry};
+use std::sync::Arc;
+
+fn flag_files() -> Vec<PathBuf> {
+    let mut v = files_under(&fixtures().join("flagd-testbed"), &["json"]);
+    v.extend(files_under(
+        &fixtures().join("flagd-upstream"),
+        &["json", "yaml"],
+    ));
+    v
+}
+
+fn flag_op(key: &str, on: bool) -> WriteOp {
+    WriteOp::FlagSet {
+        provider: None,
+        key: key.into(),
+        environment: None,
+        on,
+    }
+}
+
+async fn act(ex: &Executor, key: &str, on: bool) -> String {
+    let req = ActionRequest::new(flag_op(key, on), "test");
+    let plan = ex
+        .plan(&req)
+        .await
+        .unwrap_or_else(|e| panic!("plan {key} {on}: {e}"));
+    ex.execute(&req, &plan, Mode::Live)
+        .await
+        .unwrap_or_else(|e| panic!("execute {key} {on}: {e}"));
+    plan.stakes
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn executor(dir: &Path, file: &Path) -> Executor {
+    let p = Flagd::with_path("flags", file);
+    let reg = Registry {
+        providers: vec![Arc::new(p) as Arc<dyn Provider>],
+        demo: false,
+    };
+    Executor::new(reg, Arc::new(AuditLog::new(&dir.join("audit.jsonl"))))
+        .with_actor("alice@example.com", "laptop")
+}
+
+#[test]
+fn every_upstream_flag_file_is_read() {
+    let files = flag_files();
+    assert!(files.len() >= 14, "{files:?}");
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        let doc = Doc::parse("flags", &f, bytes).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        assert!(doc.flags().count() > 0, "{}", f.display());
+    }
+    // The YAML sample reads as its JSON twin.
+    let read = |n: &str| {
+        let p = fixtures().join("flagd-upstream/samples").join(n);
+        Doc::parse("flags", &p, std::fs::read(&p).unwrap())
+            .unwrap()
+            .value
+    };
+    let (json, yaml) = (
+        read("example_flags.flagd.json"),
+        read("example_flags.flagd.yaml"),
+    );
+    assert_eq!(json["flags"], yaml["flags"]);
+}
+
+#[tokio::test]
+async fn off_then_on_is_byte_identical_for_every_upstream_flag() {
+    let mut flags = 0;
+    for f in flag_files() {
+        let original = std::fs::read(&f).unwrap();
+        let doc = Doc::parse("flags", &f, original.clone()).unwrap();
+        let keys: Vec<String> = doc.flags().map(|(k, _, _)| k.to_string()).collect();
+        for key in keys {
+            flags += 1;
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join(f.file_name().unwrap());
+            std::fs::write(&file, &original).unwrap();
+            let ex = executor(dir.path(), &file);
+            act(&ex, &key, false).await;
+            let after_off = std::fs::read(&file).unwrap();
+            let off_doc = Doc::parse("flags", &file, after_off.clone()).unwrap();
+            let (_, _, flag) = off_doc.find(&key).unwrap();
+            assert!(
+                !sitrep::providers::flagd::evaluates_on(flag),
+                "{}: {key} still on after the kill switch",
+                f.display()
+            );
+            let stakes = act(&ex, &key, true).await;
+            let restored = std::fs::read(&file).unwrap();
+            assert!(
+                restored == original,
+                "{}: {key}: off then on changed the file ({stakes}):\n{}",
+                f.display(),
+                String::from_utf8_lossy(&restored)
+            );
+            if after_off != original {
+                assert!(
+                    stakes.contains("exactly as before the kill switch"),
+                    "{stakes}"
+                );
+            }
+        }
+    }
+    assert!(flags >= 60, "only {flags} flags");
+}
+
+#[tokio::test]
+async fn yaml_kill_switch_touches_only_the_changed_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("flags.yaml");
+    let original =
+        std::fs::read_to_string(fixtures().join("flagd-upstream/samples/example_flags.flagd.yaml"))
+            .unwrap();
+    std::fs::write(&file, &original).unwrap();
+    let ex = executor(dir.path(), &file);
+    act(&ex, "myBoolFlag", false).await;
+    let after = std::fs::read_to_string(&file).unwrap();
+    let diff: Vec<(&str, &str)> = original
+        .lines()
+        .zip(after.lines())
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert_eq!(
+        diff,
+        [("    defaultVariant: 'on'", "    defaultVariant: 'off'")]
+    );
+    assert_eq!(original.lines().count(), after.lines().count());
+    // A broken YAML flag file: file, line and column in words.
+    std::fs::write(&file, "flags:\n  a:\n    state: [ENABLED\n").unwrap();
+    let e = Doc::parse("flags", &file, std::fs::read(&file).unwrap())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("flags.yaml:4:1:") || e.contains("flags.yaml:3:"),
+        "{e}"
+    );
+    assert!(
+        !e.contains("invalid type") && !e.contains("sequence"),
+        "{e}"
+    );
+}

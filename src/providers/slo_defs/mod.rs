@@ -21,6 +21,7 @@ mod openslo;
 mod sloth;
 
 pub use files::parse_files;
+pub use locate::humanize;
 
 pub use openslo::{load_openslo_files, parse_openslo};
 pub use sloth::{load_sloth_files, parse_sloth};
