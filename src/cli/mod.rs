@@ -438,7 +438,22 @@ pub async fn run_read(ctx: &AppContext, cmd: &Command) -> i32 {
             Ok(s) => print(&s),
             Err(e) => return err(e),
         }
-        partial(&store)
+        let code = partial(&store);
+        // An SLO in error (a broken spec file, a glob that matches nothing,
+        // a rejected query) makes the answer partial (SPEC §2).
+        let slo_errors: Vec<_> = if matches!(cmd, Command::Slo { .. } | Command::Status { .. }) {
+            snap.slos.iter().filter_map(|s| s.error.as_ref()).collect()
+        } else {
+            vec![]
+        };
+        for e in &slo_errors {
+            eprintln!("sitrep: SLO error: {e}");
+        }
+        if code == exit::OK && !slo_errors.is_empty() {
+            exit::PARTIAL
+        } else {
+            code
+        }
     })
 }
 

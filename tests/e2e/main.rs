@@ -11,4 +11,5 @@ mod escape_e2e;
 mod lifecycle;
 mod offline;
 mod secrets_sweep;
+mod slo_files;
 mod tmux_e2e;
