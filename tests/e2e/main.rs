@@ -7,6 +7,7 @@
 mod common;
 
 mod audit_chain;
+mod config_check;
 mod escape_e2e;
 mod lifecycle;
 mod offline;

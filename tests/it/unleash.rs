@@ -378,9 +378,7 @@ async fn flag_on_restores_the_state_the_kill_switch_recorded() {
     };
     let ex = Executor::new(
         reg,
-        Arc::new(sitrep::audit::AuditLog::new(
-            &dir.path().join("audit.jsonl"),
-        )),
+        Arc::new(sitrep::audit::AuditLog::new(dir.path().join("audit.jsonl"))),
     );
     let run = |key: &'static str, on: bool| {
         let ex = ex.clone();

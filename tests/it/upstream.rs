@@ -581,7 +581,7 @@ fn executor(dir: &Path, file: &Path) -> Executor {
         providers: vec![Arc::new(p) as Arc<dyn Provider>],
         demo: false,
     };
-    Executor::new(reg, Arc::new(AuditLog::new(&dir.join("audit.jsonl"))))
+    Executor::new(reg, Arc::new(AuditLog::new(dir.join("audit.jsonl"))))
         .with_actor("alice@example.com", "laptop")
 }
 
