@@ -33,6 +33,10 @@ pub const PLAN_TIMEOUT: Duration = Duration::from_secs(30);
 pub const EXECUTE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The longest a runbook shell command may run.
 pub const EXEC_TIMEOUT: Duration = Duration::from_secs(600);
+/// How many of the newest audit records `flag on` searches for the kill
+/// switch it undoes.
+const RESTORE_LOOKBACK: usize = 20_000;
+
 /// Bytes of runbook command output kept in the audit record.
 pub const OUTPUT_EXCERPT: usize = 2048;
 /// The longest webhook delivery may delay the return of `execute`.
@@ -375,6 +379,44 @@ impl Executor {
         Ok((recs, bad))
     }
 
+    /// Per provider, the kill switch of flag `key` that `flag on` undoes
+    /// (see [`PlanCtx::restore`]), from the newest records of the audit log.
+    /// A log that cannot be read gives none: `flag on` then goes by the
+    /// flag's variants, as without a record.
+    async fn kill_switches_to_undo(&self, key: &str) -> std::collections::BTreeMap<String, Value> {
+        let path = self.audit.path().to_path_buf();
+        let key = key.to_string();
+        tokio::task::spawn_blocking(move || {
+            let mut out = std::collections::BTreeMap::new();
+            let Ok((recs, _)) = audit::read::tail(&path, RESTORE_LOOKBACK) else {
+                return out;
+            };
+            let mut decided = std::collections::BTreeSet::new();
+            for r in recs.iter().rev() {
+                if r.target != key
+                    || r.phase != Phase::Result
+                    || r.outcome != Outcome::Ok
+                    || !(r.action == "flag.off" || r.action == "flag.on")
+                {
+                    continue;
+                }
+                let Some(p) = &r.provider else { continue };
+                if !decided.insert(p.clone()) {
+                    continue;
+                }
+                if r.action == "flag.off" {
+                    out.insert(
+                        p.clone(),
+                        json!({"seq": r.seq, "ts": r.ts, "result": r.detail.get("result")}),
+                    );
+                }
+            }
+            out
+        })
+        .await
+        .unwrap_or_default()
+    }
+
     /// Verify the whole log (blocking).
     /// Every signature must be by a key the installation trusts.
     pub fn verify(&self) -> Result<audit::Verified, audit::VerifyError> {
@@ -433,10 +475,15 @@ impl Executor {
         }
         // Who acts and why: the provider puts them into its own vendor
         // fields, so the confirmed plan is exactly what is sent.
+        let restore = match op {
+            WriteOp::FlagSet { key, on: true, .. } => self.kill_switches_to_undo(key).await,
+            _ => Default::default(),
+        };
         let ctx = PlanCtx {
             actor: self.actor.clone(),
             reason: req.reason.clone(),
             host: self.host.clone(),
+            restore,
         };
         let plan_one = |p: Arc<dyn Provider>| {
             let op = op.clone();

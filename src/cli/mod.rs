@@ -2,6 +2,7 @@
 //! commands go through the audited executor.
 
 pub mod actions;
+pub mod config_check;
 pub mod output;
 pub mod report;
 pub mod runbook;
@@ -372,8 +373,15 @@ pub enum ConfigCmd {
         #[arg(long)]
         force: bool,
     },
-    /// Validate the config (exit 2 with line/column on error)
-    Check,
+    /// Validate the config and what it names, without the network: SLO
+    /// files, flagd files, runbook dirs, URL schemes, durations (exit 2 with
+    /// file:line for each fault). Missing tokens are warnings, faults with
+    /// --strict
+    Check {
+        /// Missing token sources (env var unset, no keyring entry) are faults
+        #[arg(long)]
+        strict: bool,
+    },
     /// Print the config path
     Path,
 }
@@ -459,7 +467,22 @@ pub async fn run_read(ctx: &AppContext, cmd: &Command) -> i32 {
             Ok(s) => print(&s),
             Err(e) => return err(e),
         }
-        partial(&store)
+        let code = partial(&store);
+        // An SLO in error (a broken spec file, a glob that matches nothing,
+        // a rejected query) makes the answer partial (SPEC §2).
+        let slo_errors: Vec<_> = if matches!(cmd, Command::Slo { .. } | Command::Status { .. }) {
+            snap.slos.iter().filter_map(|s| s.error.as_ref()).collect()
+        } else {
+            vec![]
+        };
+        for e in &slo_errors {
+            eprintln!("sitrep: SLO error: {e}");
+        }
+        if code == exit::OK && !slo_errors.is_empty() {
+            exit::PARTIAL
+        } else {
+            code
+        }
     })
 }
 
@@ -469,28 +492,51 @@ pub fn run_config(ctx: &AppContext, cmd: &ConfigCmd) -> i32 {
             print(&format!("{}\n", ctx.paths.config.display()));
             exit::OK
         }
-        ConfigCmd::Check => {
+        ConfigCmd::Check { strict } => {
             if !ctx.paths.config_exists() {
                 return err(format!(
                     "{}: no such file (write one with `sitrep config init`)",
                     ctx.paths.config.display()
                 ));
             }
-            match config::load(&ctx.paths.config) {
-                Ok(c) => {
-                    print(&format!(
-                        "{}: ok ({} providers, {} services, {} SLOs)\n",
-                        ctx.paths.config.display(),
-                        c.providers().count(),
-                        c.service.len(),
-                        c.slo.len()
-                    ));
-                    for w in c.insecure_http_warnings() {
-                        eprintln!("sitrep: warning: {}", crate::text::SafeText::line(&w));
+            let c = match config::load(&ctx.paths.config) {
+                Ok(c) => c,
+                Err(e) => return err(e),
+            };
+            let text = std::fs::read_to_string(&ctx.paths.config).unwrap_or_default();
+            let dirs = crate::runbooks::config_dirs(&ctx.paths.config, &c.runbooks);
+            let mut report = config_check::check(&c, &ctx.paths.config, &text, &dirs);
+            report.warnings.extend(c.insecure_http_warnings());
+            if *strict {
+                report.faults.append(&mut report.warnings);
+            }
+            for w in &report.warnings {
+                eprintln!("sitrep: warning: {}", crate::text::SafeText::line(w));
+            }
+            for f in &report.faults {
+                eprintln!("sitrep: {}", crate::text::SafeText::line(f));
+            }
+            if report.faults.is_empty() {
+                print(&format!(
+                    "{}: ok ({} providers, {} services, {} SLOs{})\n",
+                    ctx.paths.config.display(),
+                    c.providers().count(),
+                    c.service.len(),
+                    c.slo.len(),
+                    if report.warnings.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {} warnings", report.warnings.len())
                     }
-                    exit::OK
-                }
-                Err(e) => err(e),
+                ));
+                exit::OK
+            } else {
+                eprintln!(
+                    "sitrep: {}: {} faults",
+                    ctx.paths.config.display(),
+                    report.faults.len()
+                );
+                exit::USAGE
             }
         }
         ConfigCmd::Init { force } => {

@@ -283,6 +283,11 @@ pub struct PlanCtx {
     /// The responder's reason (may be empty for ack/note).
     pub reason: String,
     pub host: String,
+    /// For `flag on`: per provider name, the kill switch to undo — the
+    /// newest `flag.off` of this flag that succeeded, when no `flag.on`
+    /// succeeded after it, as `{"seq", "ts", "result"}` (`result` = what
+    /// the provider recorded). Filled from the audit log by the executor.
+    pub restore: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl PlanCtx {
@@ -291,6 +296,7 @@ impl PlanCtx {
             actor: actor.into(),
             reason: reason.into(),
             host: String::new(),
+            restore: Default::default(),
         }
     }
 

@@ -262,7 +262,11 @@ impl LaunchDarkly {
         let shown = SafeText::line(key);
         let state = |b: bool| if b { "ON" } else { "OFF" };
         let action = op.action_name();
-        let body = Self::body(&self.environment, *on, &Self::comment(action, ctx));
+        let restore = on
+            .then(|| super::recorded_restore(ctx, &self.basics.name))
+            .flatten();
+        let target = restore.as_ref().map_or(*on, |r| r.0);
+        let body = Self::body(&self.environment, target, &Self::comment(action, ctx));
         let mut stakes = vec![
             ("now".to_string(), state(env.on).to_string()),
             (
@@ -278,10 +282,16 @@ impl LaunchDarkly {
                 .into_string(),
             ),
         ];
-        if env.on == *on {
+        if let Some((_, note)) = &restore {
+            stakes.push(("restore".into(), note.clone()));
+        }
+        if env.on == target {
             stakes.push((
                 "change".into(),
-                format!("none: already {} (the request is still sent)", state(*on)),
+                format!(
+                    "none: already {} (the request is still sent)",
+                    state(target)
+                ),
             ));
         }
         Ok(Plan {
@@ -291,7 +301,7 @@ impl LaunchDarkly {
             provider: self.basics.name.clone(),
             summary: SafeText::line(&format!(
                 "turn LaunchDarkly flag {shown} {} in {}",
-                state(*on),
+                state(target),
                 self.environment
             ))
             .into_string(),
@@ -308,6 +318,7 @@ impl LaunchDarkly {
                 "project": self.project,
                 "environment": self.environment,
                 "was_on": env.on,
+                "target_on": target,
                 "flag_version": flag.version,
                 "env_version": env.version,
             }),
@@ -325,6 +336,12 @@ impl LaunchDarkly {
                 plan.op.action_name(),
             ));
         };
+        // A restore may put the flag back OFF (see `super::recorded_restore`).
+        let on = &plan
+            .detail
+            .get("target_on")
+            .and_then(Value::as_bool)
+            .unwrap_or(*on);
         let url = self.flag_url(key);
         let shown = SafeText::line(key);
         // The planned request is sent as confirmed (its comment may carry
@@ -365,6 +382,7 @@ impl LaunchDarkly {
             "on": env_after.map(|e| e.on),
             "env_version": env_after.and_then(|e| e.version),
             "comment": comment,
+            "was_on": plan.detail.get("was_on"),
         });
         if let Some(e) = env_after
             && e.on != *on

@@ -97,6 +97,27 @@ pub mod prometheus;
 pub mod rollback;
 pub mod sentry;
 pub mod slo_defs;
+
+/// For `flag on` on a provider whose flags are just on or off: the state
+/// to restore, from the kill switch recorded in `ctx` (see
+/// [`PlanCtx::restore`]) — what the flag was (`was_on`) when that kill
+/// switch ran — and a line for the plan saying so. `None`: no kill switch
+/// to undo, so `flag on` turns it on.
+pub fn recorded_restore(ctx: &crate::ops::PlanCtx, provider: &str) -> Option<(bool, String)> {
+    let r = ctx.restore.get(provider)?;
+    let was_on = r.get("result")?.get("was_on")?.as_bool()?;
+    let note = format!(
+        "as before the kill switch of {} (audit record {}): it was {} then",
+        r.get("ts")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("?"),
+        r.get("seq")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0),
+        if was_on { "ON" } else { "OFF" }
+    );
+    Some((was_on, note))
+}
 pub mod unleash;
 pub mod vercel;
 

@@ -578,13 +578,17 @@ impl Prometheus {
             }
         }
         for p in &self.problems {
-            out.push(self.placeholder(
-                &p.name,
-                p.service.as_deref(),
-                p.objective,
-                slo_defs::SLOTH_DEFAULT_PERIOD,
-                &p.message,
-            ));
+            out.push(
+                self.placeholder(
+                    &p.name,
+                    p.service.as_deref(),
+                    p.objective,
+                    p.window
+                        .as_deref()
+                        .unwrap_or(slo_defs::SLOTH_DEFAULT_PERIOD),
+                    &p.message,
+                ),
+            );
         }
         Ok(out)
     }

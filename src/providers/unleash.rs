@@ -146,7 +146,7 @@ impl Unleash {
         Ok(out)
     }
 
-    async fn make_plan(&self, op: &WriteOp, _ctx: &PlanCtx) -> Result<Plan, ProviderError> {
+    async fn make_plan(&self, op: &WriteOp, ctx: &PlanCtx) -> Result<Plan, ProviderError> {
         let WriteOp::FlagSet {
             key,
             environment,
@@ -192,7 +192,11 @@ impl Unleash {
                 )
             })?;
         let state = |b: bool| if b { "ON" } else { "OFF" };
-        let write_url = self.write_url(key, *on);
+        let restore = on
+            .then(|| super::recorded_restore(ctx, &self.basics.name))
+            .flatten();
+        let target = restore.as_ref().map_or(*on, |r| r.0);
+        let write_url = self.write_url(key, target);
         let mut stakes = vec![
             ("now".to_string(), state(env.enabled).to_string()),
             (
@@ -204,10 +208,16 @@ impl Unleash {
                 .into_string(),
             ),
         ];
-        if env.enabled == *on {
+        if let Some((_, note)) = &restore {
+            stakes.push(("restore".into(), note.clone()));
+        }
+        if env.enabled == target {
             stakes.push((
                 "change".into(),
-                format!("none: already {} (the request is still sent)", state(*on)),
+                format!(
+                    "none: already {} (the request is still sent)",
+                    state(target)
+                ),
             ));
         }
         Ok(Plan {
@@ -218,7 +228,7 @@ impl Unleash {
             summary: SafeText::line(&format!(
                 "turn Unleash feature {} {} in {}",
                 SafeText::line(key),
-                state(*on),
+                state(target),
                 self.environment
             ))
             .into_string(),
@@ -233,6 +243,7 @@ impl Unleash {
                 "project": self.project,
                 "environment": self.environment,
                 "was_on": env.enabled,
+                "target_on": target,
             }),
         })
     }
@@ -257,6 +268,12 @@ impl Unleash {
                 plan.op.action_name(),
             ));
         };
+        // A restore may put the feature back OFF (see `super::recorded_restore`).
+        let on = &plan
+            .detail
+            .get("target_on")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(*on);
         let shown = SafeText::line(key);
         let req = plan
             .requests
@@ -273,7 +290,7 @@ impl Unleash {
                 if *on { "ON" } else { "OFF" },
                 self.environment
             ),
-            detail: json!({"status": resp.status}),
+            detail: json!({"status": resp.status, "was_on": plan.detail.get("was_on")}),
         })
     }
 

@@ -8,8 +8,10 @@ mod common;
 
 mod audit_chain;
 mod audit_signing;
+mod config_check;
 mod escape_e2e;
 mod lifecycle;
 mod offline;
 mod secrets_sweep;
+mod slo_files;
 mod tmux_e2e;

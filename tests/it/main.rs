@@ -30,4 +30,5 @@ mod timeline_handoff;
 mod tui_flow;
 mod tui_snapshots;
 mod unleash;
+mod upstream;
 mod vercel;

@@ -349,3 +349,85 @@ async fn production_guard_follows_the_configured_environment() {
     let outcomes: Vec<&str> = g.records.iter().map(|r| r.outcome.as_str()).collect();
     assert_eq!(outcomes[0], "refused", "{outcomes:?}");
 }
+
+/// `flag on` after a kill switch restores the recorded state: ON when the
+/// feature was ON, OFF when the kill switch found it OFF already; a second
+/// `flag on` then turns it on.
+#[tokio::test]
+async fn flag_on_restores_the_state_the_kill_switch_recorded() {
+    use sitrep::actions::{ActionRequest, Executor, Mode};
+    let server = fake().await;
+    let dark = "/api/admin/projects/default/features/dark-launch";
+    let mut single = feature("dark-launch", "release", "", false);
+    single["project"] = json!("default");
+    Mock::given(method("GET"))
+        .and(path(dark))
+        .and(header("authorization", TOKEN))
+        .respond_with(ResponseTemplate::new(200).set_body_json(single))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(header("authorization", TOKEN))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let reg = Registry {
+        providers: vec![provider(&server, TOKEN)],
+        demo: false,
+    };
+    let ex = Executor::new(
+        reg,
+        Arc::new(sitrep::audit::AuditLog::new(
+            dir.path().join("audit.jsonl"),
+            sitrep::audit::Signer::ephemeral(),
+        )),
+    );
+    let run = |key: &'static str, on: bool| {
+        let ex = ex.clone();
+        async move {
+            let req = ActionRequest::new(op(key, on), "test");
+            let plan = ex.plan(&req).await.unwrap();
+            ex.execute(&req, &plan, Mode::Live).await.unwrap();
+            plan
+        }
+    };
+    run("checkout-v2", false).await;
+    let plan = run("checkout-v2", true).await;
+    assert!(
+        plan.requests[0]
+            .url
+            .ends_with("/environments/production/on")
+    );
+    assert!(
+        plan.stakes
+            .iter()
+            .any(|(k, v)| k == "restore" && v.contains("it was ON then")),
+        "{:?}",
+        plan.stakes
+    );
+    run("dark-launch", false).await;
+    let plan = run("dark-launch", true).await;
+    assert!(
+        plan.requests[0]
+            .url
+            .ends_with("/environments/production/off"),
+        "{}",
+        plan.requests[0].url
+    );
+    assert!(
+        plan.stakes
+            .iter()
+            .any(|(k, v)| k == "restore" && v.contains("it was OFF then")),
+        "{:?}",
+        plan.stakes
+    );
+    // The restore is done: the next `flag on` turns it on.
+    let plan = run("dark-launch", true).await;
+    assert!(
+        plan.requests[0]
+            .url
+            .ends_with("/environments/production/on")
+    );
+    assert!(!plan.stakes.iter().any(|(k, _)| k == "restore"));
+}

@@ -5,7 +5,7 @@
 use super::rules::{
     evaluates_on, is_boolean, is_off_like, off_variant, on_variant, variant, variants,
 };
-use super::{RESTORE_KEY, spans};
+use super::{RESTORE_KEY, spans, yaml_edit};
 use crate::model::Time;
 use crate::providers::{ErrorKind, ProviderError};
 use crate::text::SafeText;
@@ -38,7 +38,7 @@ pub struct Change {
 impl Change {
     /// The JSON pointer (RFC 6901), sanitized for display: a hostile flag
     /// key shows as inert text.
-    fn pointer(&self) -> String {
+    pub(super) fn pointer(&self) -> String {
         let raw: String = self
             .path
             .iter()
@@ -87,14 +87,51 @@ impl Change {
     }
 }
 
+/// How a flag file is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    /// `.yaml` / `.yml`, as flagd reads them.
+    Yaml,
+}
+
+impl Format {
+    /// By the file name, as flagd decides.
+    pub fn of(path: &Path) -> Format {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml") => {
+                Format::Yaml
+            }
+            _ => Format::Json,
+        }
+    }
+}
+
 /// A parsed flag file.
 pub struct Doc {
     pub text: String,
     pub sha256: String,
     pub value: Value,
-    /// Where the JSON starts (after a UTF-8 BOM).
+    pub format: Format,
+    /// Where the document starts (after a UTF-8 BOM).
     base: usize,
     pub mtime: Option<Time>,
+}
+
+/// The text as a JSON value, read as `format`; errors name the line and
+/// column in words.
+fn parse_value(format: Format, text: &str) -> Result<Value, (usize, usize, String)> {
+    match format {
+        Format::Json => serde_json::from_str(text).map_err(|e| {
+            let msg = e.to_string();
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+            (e.line(), e.column(), msg)
+        }),
+        Format::Yaml => serde_yaml_ng::from_str(text).map_err(|e| {
+            let (l, c) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+            (l, c, crate::providers::slo_defs::humanize(&e.to_string()))
+        }),
+    }
 }
 
 impl Doc {
@@ -117,13 +154,12 @@ impl Doc {
         } else {
             0
         };
-        let value: Value = serde_json::from_str(&text[base..]).map_err(|e| {
-            let msg = e.to_string();
-            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        let format = Format::of(path);
+        let value: Value = parse_value(format, &text[base..]).map_err(|(line, col, msg)| {
             ProviderError::new(
                 provider,
                 ErrorKind::Malformed,
-                format!("{}:{}:{}: {msg}", path.display(), e.line(), e.column()),
+                format!("{}:{line}:{col}: {msg}", path.display()),
             )
         })?;
         let shape = |m: String| {
@@ -157,6 +193,7 @@ impl Doc {
             text,
             sha256,
             value,
+            format,
             base,
             mtime: None,
         })
@@ -192,6 +229,51 @@ impl Doc {
         }
     }
 
+    /// The edits that put `key` back as it was before a kill switch whose
+    /// recorded edits are `recorded` (the `changes` of its audit record):
+    /// each recorded edit undone, provided the flag still holds what the
+    /// kill switch wrote. `None`: the flag changed since (or the record
+    /// names other members), so the record cannot be trusted.
+    pub fn restore_changes(&self, key: &str, recorded: &[Value]) -> Option<Vec<Change>> {
+        let (_, seg, flag) = self.find(key)?;
+        let base = vec![Seg::Key("flags".into()), seg];
+        let mut candidates: Vec<Vec<Seg>> = ["defaultVariant", "state", "metadata"]
+            .iter()
+            .map(|f| {
+                let mut p = base.clone();
+                p.push(Seg::Key((*f).into()));
+                p
+            })
+            .collect();
+        let mut memo = base.clone();
+        memo.push(Seg::Key("metadata".into()));
+        memo.push(Seg::Key(RESTORE_KEY.into()));
+        candidates.push(memo);
+        let mut out = Vec::new();
+        for r in recorded.iter().rev() {
+            let pointer = r.get("path").and_then(Value::as_str)?;
+            let path = candidates.iter().find(|p| {
+                Change {
+                    path: (*p).clone(),
+                    from: None,
+                    to: None,
+                }
+                .pointer()
+                    == pointer
+            })?;
+            let current = value_at(flag, &path[2..]).cloned();
+            if current.as_ref() != r.get("value") {
+                return None;
+            }
+            out.push(Change {
+                path: path.clone(),
+                from: current,
+                to: r.get("from_value").cloned(),
+            });
+        }
+        Some(out)
+    }
+
     /// The edits that make `key` evaluate `on` (empty: already so).
     pub fn changes_for(
         &self,
@@ -202,6 +284,9 @@ impl Doc {
         let (_, seg, flag) = self.find(key).ok_or_else(|| {
             ProviderError::new(provider, ErrorKind::NotFound, format!("no flag {key}"))
         })?;
+        // A YAML file is edited line by line: no metadata is added to it
+        // (the audit record of the kill switch holds what to restore).
+        let memo_ok = self.format == Format::Json;
         let at = |field: &str| {
             vec![
                 Seg::Key("flags".into()),
@@ -224,7 +309,8 @@ impl Doc {
                         from: default,
                         to: Some(Value::String(off)),
                     });
-                    if !is_boolean(flag)
+                    if memo_ok
+                        && !is_boolean(flag)
                         && on_variant(flag).is_none()
                         && let Some(prev) = prev
                     {
@@ -306,13 +392,20 @@ impl Doc {
         let mut text = self.text.clone();
         let mut expected = self.value.clone();
         for c in changes {
-            let tree = spans::parse(&text, self.base)
-                .ok_or_else(|| fail("cannot locate values in the file"))?;
-            text = spans::apply(&text, &tree, c)
-                .ok_or_else(|| fail("cannot locate the value to change"))?;
+            text = match self.format {
+                Format::Json => {
+                    let tree = spans::parse(&text, self.base)
+                        .ok_or_else(|| fail("cannot locate values in the file"))?;
+                    spans::apply(&text, &tree, c)
+                }
+                Format::Yaml => yaml_edit::apply(&text, c),
+            }
+            .ok_or_else(|| {
+                fail("cannot locate the value to change (only block-style YAML flags are edited)")
+            })?;
             apply_value(&mut expected, c).ok_or_else(|| fail("cannot apply the change"))?;
         }
-        let got: Value = serde_json::from_str(&text[self.base..])
+        let got: Value = parse_value(self.format, &text[self.base..])
             .map_err(|_| fail("the edited file does not parse"))?;
         if got != expected {
             return Err(fail("the edited file differs from the planned change"));
@@ -346,6 +439,17 @@ fn restore_memo_change(flag: &Value, meta_path: &[Seg], prev: Option<String>) ->
             to: prev.map(|p| json!({ RESTORE_KEY: p })),
         },
     }
+}
+
+fn value_at<'a>(root: &'a Value, path: &[Seg]) -> Option<&'a Value> {
+    let mut cur = root;
+    for s in path {
+        cur = match s {
+            Seg::Key(k) => cur.get(k.as_str())?,
+            Seg::Index(i) => cur.get(*i)?,
+        };
+    }
+    Some(cur)
 }
 
 fn apply_value(root: &mut Value, c: &Change) -> Option<()> {

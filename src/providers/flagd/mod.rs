@@ -40,8 +40,9 @@
 mod doc;
 mod rules;
 mod spans;
+mod yaml_edit;
 
-pub use doc::{Change, Doc, Seg, sha256_hex};
+pub use doc::{Change, Doc, Format, Seg, sha256_hex};
 pub use rules::{evaluates_on, is_boolean, is_kill_switch, off_variant, on_variant};
 
 use super::{Basics, BoxFut, BuildCtx, ErrorKind, Provider, ProviderError, is_flag_set};
@@ -183,12 +184,55 @@ impl Flagd {
         })
     }
 
+    /// The edits for `flag on/off`: on after a recorded kill switch undoes
+    /// exactly what it did (`restore`, see [`PlanCtx::restore`]); else the
+    /// flag's own variants decide. The second value says which, for the plan.
+    fn changes(
+        &self,
+        doc: &Doc,
+        key: &str,
+        on: bool,
+        restore: Option<&Value>,
+    ) -> Result<(Vec<Change>, Option<String>), ProviderError> {
+        if let (true, Some(r)) = (on, restore) {
+            let when = format!(
+                "the kill switch of {} (audit record {})",
+                r.get("ts").and_then(Value::as_str).unwrap_or("?"),
+                r.get("seq").and_then(Value::as_u64).unwrap_or(0)
+            );
+            let result = r.get("result");
+            if result.and_then(|v| v.get("changed")) == Some(&Value::Bool(false)) {
+                return Ok((
+                    vec![],
+                    Some(format!(
+                        "as before {when}: it was already OFF then, so nothing changes (run `flag on` again to turn it on)"
+                    )),
+                ));
+            }
+            let recorded = result
+                .and_then(|v| v.get("changes"))
+                .and_then(Value::as_array);
+            if let Some(changes) = recorded.and_then(|c| doc.restore_changes(key, c)) {
+                return Ok((changes, Some(format!("exactly as before {when}"))));
+            }
+            let changes = doc.changes_for(&self.basics.name, key, on)?;
+            return Ok((
+                changes,
+                Some(format!(
+                    "the flag changed since {when}, so it is turned on by its variants instead"
+                )),
+            ));
+        }
+        Ok((doc.changes_for(&self.basics.name, key, on)?, None))
+    }
+
     fn make_plan(
         &self,
         key: &str,
         environment: Option<&str>,
         on: bool,
         op: &WriteOp,
+        restore: Option<Value>,
     ) -> Result<Plan, ProviderError> {
         if let Some(env) = environment {
             return Err(self.err(
@@ -207,7 +251,7 @@ impl Flagd {
             )
         };
         let (_, _, flag) = doc.find(key).ok_or_else(not_found)?;
-        let changes = doc.changes_for(&self.basics.name, key, on)?;
+        let (changes, restoring) = self.changes(&doc, key, on, restore.as_ref())?;
         let shown = SafeText::line(key);
         let was_on = evaluates_on(flag);
         let change_json: Vec<Value> = changes.iter().map(Change::to_json).collect();
@@ -218,6 +262,9 @@ impl Flagd {
             ),
             ("file".to_string(), self.path.display().to_string()),
         ];
+        if let Some(r) = &restoring {
+            stakes.push(("restore".into(), r.clone()));
+        }
         if changes.is_empty() {
             stakes.push((
                 "change".into(),
@@ -265,6 +312,7 @@ impl Flagd {
                 "sha256": doc.sha256,
                 "was_on": was_on,
                 "changes": change_json,
+                "restore": restore,
             }),
             environment: self.environment.clone(),
             precondition: Precondition::FileUnchanged {
@@ -315,7 +363,8 @@ impl Flagd {
                 ),
             ));
         }
-        let changes = doc.changes_for(&self.basics.name, key, *on)?;
+        let restore = plan.detail.get("restore").filter(|r| !r.is_null());
+        let (changes, _) = self.changes(&doc, key, *on, restore)?;
         let change_json: Vec<Value> = changes.iter().map(Change::to_json).collect();
         if *planned_changes != Value::Array(change_json.clone()) {
             return Err(self.err(
@@ -471,7 +520,7 @@ impl Flagd {
     }
 
     /// `Provider::plan`: a flag set, worked out from the file as it is.
-    async fn plan_write(&self, op: &WriteOp, _ctx: &PlanCtx) -> Result<Plan, ProviderError> {
+    async fn plan_write(&self, op: &WriteOp, ctx: &PlanCtx) -> Result<Plan, ProviderError> {
         let WriteOp::FlagSet {
             key,
             environment,
@@ -486,8 +535,9 @@ impl Flagd {
             ));
         };
         let (key, env, on, op2) = (key.clone(), environment.clone(), *on, op.clone());
+        let restore = ctx.restore.get(&self.basics.name).cloned();
         self.blocking("file reader task failed", move |me| {
-            me.make_plan(&key, env.as_deref(), on, &op2)
+            me.make_plan(&key, env.as_deref(), on, &op2, restore)
         })
         .await
     }

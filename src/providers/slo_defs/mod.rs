@@ -3,15 +3,25 @@
 //! as they are. A problem in one file or one SLO becomes an [`SloProblem`]
 //! that names the file (and line where the YAML parser gives it); it never
 //! hides the other SLOs.
-//! OpenSLO v1 files (`[slo_files] openslo`) are read the same way.
+//! OpenSLO files (`[slo_files] openslo`) are read the same way. Both globs
+//! go to one reader, which tells the forms apart by their content (see
+//! `files`): a Sloth glob may hold OpenSLO files and the other way round,
+//! as Sloth itself reads both.
 //!
 //! The parts: this file holds the definitions ([`SloDef`], [`Sli`],
 //! [`SloProblem`]), the PromQL helpers, the `[[slo]]` entries of the config,
 //! finding the spec files and [`for_provider`], which puts them together;
-//! `sloth` reads Sloth specs and `openslo` reads OpenSLO documents.
+//! `files` splits files into objects and hands each to `sloth` (Sloth
+//! specs and CRDs) or `openslo` (OpenSLO objects); `locate` finds lines
+//! and words messages.
 
+mod files;
+mod locate;
 mod openslo;
 mod sloth;
+
+pub use files::parse_files;
+pub use locate::humanize;
 
 pub use openslo::{load_openslo_files, parse_openslo};
 pub use sloth::{load_sloth_files, parse_sloth};
@@ -66,6 +76,8 @@ pub struct SloProblem {
     pub name: String,
     pub service: Option<String>,
     pub objective: f64,
+    /// The window the file gives, when it gives one.
+    pub window: Option<String>,
     pub message: String,
 }
 
@@ -154,6 +166,7 @@ pub fn from_config(cfg: &Config, provider: &str) -> (Vec<SloDef>, Vec<SloProblem
                 name: s.name.clone(),
                 service: s.service.clone(),
                 objective: s.objective,
+                window: Some(s.window.clone()),
                 message: format!("[[slo]] {:?}: {message}", s.name),
             }),
         }
@@ -190,14 +203,6 @@ fn config_def(s: &SloConfig) -> Result<SloDef, String> {
     })
 }
 
-/// `<source>:<line>:<column>: <message>` for a YAML error.
-pub(super) fn yaml_error(source: &str, e: &serde_yaml_ng::Error) -> String {
-    match e.location() {
-        Some(l) => format!("{source}:{}:{}: {e}", l.line(), l.column()),
-        None => format!("{source}: {e}"),
-    }
-}
-
 /// Expand globs (relative ones against `base`) into sorted, unique files.
 pub(super) fn expand_globs(
     globs: &[String],
@@ -224,24 +229,25 @@ pub(super) fn expand_globs(
                             matched += 1;
                             files.push(p);
                         }
-                        Err(e) => problems.push(SloProblem {
-                            name: g.clone(),
-                            service: None,
-                            objective: 0.0,
-                            message: format!("[slo_files] {what} {g:?}: {e}"),
-                        }),
+                        Err(e) => problems.push(files::file_problem(
+                            g,
+                            format!("[slo_files] {what} {g:?}: {e}"),
+                        )),
                     }
                 }
                 if matched == 0 {
-                    tracing::warn!("[slo_files] {what} glob {g:?} matched no file");
+                    problems.push(files::file_problem(
+                        g,
+                        format!(
+                            "[slo_files] {what} glob {g:?} matches no file (looked for {pattern:?})"
+                        ),
+                    ));
                 }
             }
-            Err(e) => problems.push(SloProblem {
-                name: g.clone(),
-                service: None,
-                objective: 0.0,
-                message: format!("[slo_files] {what} glob {g:?}: {e}"),
-            }),
+            Err(e) => problems.push(files::file_problem(
+                g,
+                format!("[slo_files] {what} glob {g:?}: {e}"),
+            )),
         }
     }
     files.sort();
@@ -259,15 +265,33 @@ pub(super) fn read_all(
         let source = f.to_string_lossy().into_owned();
         match std::fs::read_to_string(&f) {
             Ok(text) => out.push((source, text)),
-            Err(e) => problems.push(SloProblem {
-                name: source.clone(),
-                service: None,
-                objective: 0.0,
-                message: format!("{source}: cannot read: {e}"),
-            }),
+            Err(e) => problems.push(files::file_problem(
+                &source,
+                format!("{source}: cannot read: {e}"),
+            )),
         }
     }
     out
+}
+
+/// Every SLO of the `[slo_files]` globs, read together (an OpenSLO
+/// `indicatorRef` may name an SLI in another file).
+pub fn load_spec_files(cfg: &Config) -> (Vec<SloDef>, Vec<SloProblem>) {
+    let base = cfg.base_dir.as_deref();
+    let mut problems = Vec::new();
+    let mut files = expand_globs(&cfg.slo_files.sloth, base, "sloth", &mut problems);
+    files.extend(expand_globs(
+        &cfg.slo_files.openslo,
+        base,
+        "openslo",
+        &mut problems,
+    ));
+    files.sort();
+    files.dedup();
+    let texts = read_all(files, &mut problems);
+    let (defs, p) = parse_files(&texts);
+    problems.extend(p);
+    (defs, problems)
 }
 
 /// Every SLO the Prometheus provider `provider` evaluates: its `[[slo]]`
@@ -281,17 +305,9 @@ pub fn for_provider(cfg: &Config, provider: &str) -> (Vec<SloDef>, Vec<SloProble
         .find(|p| p.kind == ProviderKind::Prometheus)
         .map(|p| p.name.as_str());
     if first_prom == Some(provider) {
-        let base = cfg.base_dir.as_deref();
-        if !cfg.slo_files.sloth.is_empty() {
-            let (d, p) = load_sloth_files(&cfg.slo_files.sloth, base);
-            defs.extend(d);
-            problems.extend(p);
-        }
-        if !cfg.slo_files.openslo.is_empty() {
-            let (d, p) = load_openslo_files(&cfg.slo_files.openslo, base);
-            defs.extend(d);
-            problems.extend(p);
-        }
+        let (d, p) = load_spec_files(cfg);
+        defs.extend(d);
+        problems.extend(p);
     }
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     let mut unique = Vec::with_capacity(defs.len());
@@ -301,6 +317,7 @@ pub fn for_provider(cfg: &Config, provider: &str) -> (Vec<SloDef>, Vec<SloProble
                 name: format!("{} ({})", d.name, d.source),
                 service: d.service.clone(),
                 objective: d.objective,
+                window: Some(d.window.clone()),
                 message: format!(
                     "{}: SLO {:?} is already defined in {first}; this one is ignored",
                     d.source, d.name

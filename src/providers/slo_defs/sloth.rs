@@ -1,9 +1,18 @@
-//! Sloth prometheus/v1 (slok/sloth pkg/prometheus/api/v1). Unknown keys are
-//! ignored so newer specs still load.
+//! Sloth specs (slok/sloth): the `version: "prometheus/v1"` form
+//! (pkg/prometheus/api/v1) and the Kubernetes CRD form (`apiVersion:
+//! sloth.slok.dev/v1`, `kind: PrometheusServiceLevel`, pkg/kubernetes/api/
+//! sloth/v1), which holds the same fields in camelCase under `spec`. Both
+//! give the same SLOs: Sloth's id `{service}-{slo name}`, its objective and
+//! its queries. Unknown keys are ignored so newer specs still load. The
+//! checks are Sloth's own (`sloth validate`): names, a non-empty service,
+//! the objective, one SLI kind, `{{.window}}` in every query, an alert name
+//! unless both alerts are disabled.
 
+use super::files::{Obj, file_problem, parse_files};
+use super::locate::Pos;
 use super::{
     SLOTH_DEFAULT_PERIOD, Sli, SloDef, SloProblem, check_objective, expand_globs, read_all,
-    window_of, yaml_error,
+    subst_window, window_of,
 };
 use serde::Deserialize;
 use std::path::Path;
@@ -11,6 +20,22 @@ use std::path::Path;
 #[derive(Deserialize)]
 struct SlothSpec {
     version: String,
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    slos: Vec<SlothSlo>,
+}
+
+#[derive(Deserialize)]
+struct SlothCrd {
+    kind: Option<String>,
+    #[serde(default)]
+    spec: Option<SlothCrdSpec>,
+}
+
+#[derive(Deserialize)]
+struct SlothCrdSpec {
+    #[serde(default)]
     service: String,
     #[serde(default)]
     slos: Vec<SlothSlo>,
@@ -20,10 +45,13 @@ struct SlothSpec {
 struct SlothSlo {
     name: String,
     objective: f64,
+    #[serde(default)]
     sli: SlothSli,
+    #[serde(default)]
+    alerting: SlothAlerting,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct SlothSli {
     events: Option<SlothEvents>,
     raw: Option<SlothRaw>,
@@ -32,118 +60,231 @@ struct SlothSli {
 
 #[derive(Deserialize)]
 struct SlothEvents {
+    #[serde(alias = "errorQuery")]
     error_query: String,
+    #[serde(alias = "totalQuery")]
     total_query: String,
 }
 
 #[derive(Deserialize)]
 struct SlothRaw {
+    #[serde(alias = "errorRatioQuery")]
     error_ratio_query: String,
 }
 
-/// Parse one Sloth spec file (one or more YAML documents). `source` names
-/// the file in messages. SLO names are Sloth's ids: `{service}-{slo name}`.
+#[derive(Deserialize, Default)]
+struct SlothAlerting {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default, alias = "pageAlert")]
+    page_alert: SlothAlert,
+    #[serde(default, alias = "ticketAlert")]
+    ticket_alert: SlothAlert,
+}
+
+#[derive(Deserialize, Default)]
+struct SlothAlert {
+    #[serde(default)]
+    disable: bool,
+}
+
+/// Sloth's name rule: alphanumeric at both ends, `.`, `_` and `-` inside.
+fn valid_name(n: &str) -> bool {
+    let ok = |c: char| c.is_ascii_alphanumeric();
+    n.chars().next().is_some_and(ok)
+        && n.chars().last().is_some_and(ok)
+        && n.chars().all(|c| ok(c) || matches!(c, '.' | '_' | '-'))
+}
+
+/// Parse one Sloth spec file (one or more YAML documents; an OpenSLO
+/// document in it is read too, as Sloth does). `source` names the file in
+/// messages. SLO names are Sloth's ids: `{service}-{slo name}`.
 pub fn parse_sloth(text: &str, source: &str) -> (Vec<SloDef>, Vec<SloProblem>) {
+    parse_files(&[(source.to_string(), text.to_string())])
+}
+
+/// A `version: ...` document.
+pub(super) fn read_v1(obj: &Obj<'_>) -> (Vec<SloDef>, Vec<SloProblem>) {
+    let spec: SlothSpec = match obj.typed() {
+        Ok(s) => s,
+        Err(m) => return (vec![], vec![file_problem(obj.source, m)]),
+    };
+    if spec.version != "prometheus/v1" {
+        let pos = obj.pos(obj.start(), "version", None);
+        return (
+            vec![],
+            vec![file_problem(
+                obj.source,
+                obj.msg(
+                    pos,
+                    &format!(
+                        "version {:?} is not supported (expected \"prometheus/v1\")",
+                        spec.version
+                    ),
+                ),
+            )],
+        );
+    }
+    read_slos(obj, &spec.service, spec.slos)
+}
+
+/// An `apiVersion: sloth.slok.dev/...` document.
+pub(super) fn read_crd(obj: &Obj<'_>, api: &str) -> (Vec<SloDef>, Vec<SloProblem>) {
+    let refuse = |pos: Pos, m: String| (vec![], vec![file_problem(obj.source, obj.msg(pos, &m))]);
+    if api != "sloth.slok.dev/v1" {
+        let pos = obj.pos(obj.start(), "apiVersion", None);
+        return refuse(
+            pos,
+            format!("apiVersion {api:?} is not supported (expected \"sloth.slok.dev/v1\")"),
+        );
+    }
+    let crd: SlothCrd = match obj.typed() {
+        Ok(c) => c,
+        Err(m) => return (vec![], vec![file_problem(obj.source, m)]),
+    };
+    match crd.kind.as_deref() {
+        Some("PrometheusServiceLevel") => {}
+        // Alert window settings (`--slo-period-windows-path`): no SLOs in it.
+        Some("AlertWindows") => return (vec![], vec![]),
+        other => {
+            let pos = obj.pos(obj.start(), "kind", None);
+            return refuse(
+                pos,
+                format!(
+                    "kind {} of sloth.slok.dev/v1 holds no SLOs (expected PrometheusServiceLevel)",
+                    other.map_or("(missing)".to_string(), |k| format!("{k:?}"))
+                ),
+            );
+        }
+    }
+    let Some(spec) = crd.spec else {
+        return refuse(obj.start(), "PrometheusServiceLevel has no `spec`".into());
+    };
+    read_slos(obj, &spec.service, spec.slos)
+}
+
+fn read_slos(obj: &Obj<'_>, service: &str, slos: Vec<SlothSlo>) -> (Vec<SloDef>, Vec<SloProblem>) {
     let mut defs = Vec::new();
     let mut problems = Vec::new();
-    let file_problem = |message: String| SloProblem {
-        name: source.to_string(),
-        service: None,
-        objective: 0.0,
-        message,
-    };
+    let service_pos = obj.pos(obj.start(), "service", None);
+    if service.trim().is_empty() {
+        problems.push(file_problem(
+            obj.source,
+            obj.msg(
+                service_pos,
+                "`service` is empty; Sloth needs a service name",
+            ),
+        ));
+        return (defs, problems);
+    }
+    if !valid_name(service) {
+        problems.push(file_problem(
+            obj.source,
+            obj.msg(
+                service_pos,
+                &format!(
+                    "service {service:?}: a name must start and end with a letter or digit and hold only letters, digits, '.', '_' and '-'"
+                ),
+            ),
+        ));
+        return (defs, problems);
+    }
     let (window_promql, window_days) = match window_of(SLOTH_DEFAULT_PERIOD) {
         Ok(w) => w,
-        Err(e) => return (defs, vec![file_problem(e)]),
+        Err(e) => return (defs, vec![file_problem(obj.source, e)]),
     };
-    for doc in serde_yaml_ng::Deserializer::from_str(text) {
-        let value = match serde_yaml_ng::Value::deserialize(doc) {
-            Ok(v) => v,
-            Err(e) => {
-                problems.push(file_problem(yaml_error(source, &e)));
-                // The parser cannot resume after a syntax error.
-                break;
-            }
+    let slos_pos = obj.pos(obj.start(), "slos", None);
+    for slo in slos {
+        let id = format!("{service}-{}", slo.name);
+        let slo_pos = obj.pos(slos_pos, "name", Some(&slo.name));
+        let problem = |pos: Pos, message: &str| SloProblem {
+            name: id.clone(),
+            service: Some(service.to_string()),
+            objective: slo.objective,
+            window: None,
+            message: obj.msg(pos, &format!("SLO {:?}: {message}", slo.name)),
         };
-        if value.is_null() {
-            continue; // an empty document (`---` at the end)
-        }
-        if value.get("apiVersion").is_some() && value.get("version").is_none() {
-            // A Kubernetes PrometheusServiceLevel CRD or an OpenSLO file.
-            problems.push(file_problem(format!(
-                "{source}: not a Sloth `version: \"prometheus/v1\"` spec (apiVersion {:?})",
-                value
-                    .get("apiVersion")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("?")
-            )));
+        if !valid_name(&slo.name) {
+            problems.push(problem(
+                slo_pos,
+                "a name must start and end with a letter or digit and hold only letters, digits, '.', '_' and '-'",
+            ));
             continue;
         }
-        let spec: SlothSpec = match serde_yaml_ng::from_value(value) {
-            Ok(s) => s,
-            Err(e) => {
-                problems.push(file_problem(yaml_error(source, &e)));
+        if let Err(e) = check_objective(slo.objective) {
+            problems.push(problem(obj.pos(slo_pos, "objective", None), &e));
+            continue;
+        }
+        let sli_pos = obj.pos(slo_pos, "sli", None);
+        let fallback = match (slo.sli.events, slo.sli.raw, slo.sli.plugin) {
+            (Some(ev), None, None) => Sli::Events {
+                errors: ev.error_query,
+                total: ev.total_query,
+            },
+            (None, Some(raw), None) => Sli::Raw {
+                error_ratio: raw.error_ratio_query,
+            },
+            (None, None, Some(_)) => {
+                problems.push(problem(
+                    obj.pos(sli_pos, "plugin", None),
+                    "SLI plugins are not supported; use `events` or `raw`, or load Sloth's recording rules and set `sloth_id` in an [[slo]] entry",
+                ));
+                continue;
+            }
+            _ => {
+                problems.push(problem(
+                    sli_pos,
+                    "`sli` needs exactly one of `events`, `raw` or `plugin`",
+                ));
                 continue;
             }
         };
-        if spec.version != "prometheus/v1" {
-            problems.push(file_problem(format!(
-                "{source}: version {:?} is not supported (expected \"prometheus/v1\")",
-                spec.version
-            )));
+        let queries: Vec<&String> = match &fallback {
+            Sli::Events { errors, total } => vec![errors, total],
+            Sli::Raw { error_ratio } => vec![error_ratio],
+            _ => vec![],
+        };
+        if let Some(q) = queries
+            .iter()
+            .find(|q| q.trim().is_empty() || subst_window(q, "1m") == q.as_str())
+        {
+            let what = if q.trim().is_empty() {
+                "a query is empty".to_string()
+            } else {
+                format!(
+                    "query {q:?} has no {{{{.window}}}} (Sloth fills in each burn-rate window there)"
+                )
+            };
+            problems.push(problem(sli_pos, &what));
             continue;
         }
-        if spec.service.trim().is_empty() {
-            problems.push(file_problem(format!("{source}: `service` is empty")));
+        let alerts_on = !(slo.alerting.page_alert.disable && slo.alerting.ticket_alert.disable);
+        if alerts_on
+            && slo
+                .alerting
+                .name
+                .as_deref()
+                .is_none_or(|n| n.trim().is_empty())
+        {
+            problems.push(problem(
+                obj.pos(slo_pos, "alerting", None),
+                "`alerting.name` is required unless both the page and the ticket alert are disabled",
+            ));
             continue;
         }
-        for slo in spec.slos {
-            let id = format!("{}-{}", spec.service, slo.name);
-            let problem = |message: String| SloProblem {
-                name: id.clone(),
-                service: Some(spec.service.clone()),
-                objective: slo.objective,
-                message: format!("{source}: SLO {:?}: {message}", slo.name),
-            };
-            if let Err(e) = check_objective(slo.objective) {
-                problems.push(problem(e));
-                continue;
-            }
-            let fallback = match (slo.sli.events, slo.sli.raw, slo.sli.plugin) {
-                (Some(ev), None, None) => Sli::Events {
-                    errors: ev.error_query,
-                    total: ev.total_query,
-                },
-                (None, Some(raw), None) => Sli::Raw {
-                    error_ratio: raw.error_ratio_query,
-                },
-                (None, None, Some(_)) => {
-                    problems.push(problem(
-                        "SLI plugins are not supported; use `events` or `raw`, or load Sloth's recording rules and set `sloth_id` in an [[slo]] entry".into(),
-                    ));
-                    continue;
-                }
-                _ => {
-                    problems.push(problem(
-                        "`sli` needs exactly one of `events`, `raw` or `plugin`".into(),
-                    ));
-                    continue;
-                }
-            };
-            defs.push(SloDef {
-                name: id.clone(),
-                service: Some(spec.service.clone()),
-                objective: slo.objective,
-                window: SLOTH_DEFAULT_PERIOD.into(),
-                window_promql: window_promql.clone(),
-                window_days,
-                sli: Sli::SlothAuto {
-                    sloth_id: id,
-                    fallback: Box::new(fallback),
-                },
-                source: source.to_string(),
-            });
-        }
+        defs.push(SloDef {
+            name: id.clone(),
+            service: Some(service.to_string()),
+            objective: slo.objective,
+            window: SLOTH_DEFAULT_PERIOD.into(),
+            window_promql: window_promql.clone(),
+            window_days,
+            sli: Sli::SlothAuto {
+                sloth_id: id,
+                fallback: Box::new(fallback),
+            },
+            source: obj.place(slo_pos),
+        });
     }
     (defs, problems)
 }
@@ -151,14 +292,11 @@ pub fn parse_sloth(text: &str, source: &str) -> (Vec<SloDef>, Vec<SloProblem>) {
 /// Expand the `[slo_files] sloth` globs (relative ones against `base`)
 /// and parse every file, sorted by path.
 pub fn load_sloth_files(globs: &[String], base: Option<&Path>) -> (Vec<SloDef>, Vec<SloProblem>) {
-    let mut defs = Vec::new();
     let mut problems = Vec::new();
     let files = expand_globs(globs, base, "sloth", &mut problems);
-    for (source, text) in read_all(files, &mut problems) {
-        let (d, p) = parse_sloth(&text, &source);
-        defs.extend(d);
-        problems.extend(p);
-    }
+    let texts = read_all(files, &mut problems);
+    let (defs, p) = parse_files(&texts);
+    problems.extend(p);
     (defs, problems)
 }
 
