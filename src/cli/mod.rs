@@ -114,9 +114,12 @@ pub enum Command {
         /// Only this severity or worse (e.g. SEV2)
         #[arg(long, value_name = "SEVn")]
         min_severity: Option<Severity>,
-        /// Include resolved incidents
+        /// Include resolved incidents (from providers that list them)
         #[arg(long)]
         all: bool,
+        /// With --all: how far back resolved incidents go (e.g. 2h, 7d)
+        #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_since)]
+        since: std::time::Duration,
     },
     /// Incident write actions
     Incident {
@@ -427,11 +430,59 @@ fn partial(store: &Store) -> i32 {
     }
 }
 
+/// `--since` of `incidents --all`.
+fn parse_since(s: &str) -> Result<std::time::Duration, String> {
+    crate::config::parse_duration(s)
+}
+
+/// `incidents --all`: what the providers that can list them resolved in
+/// the last `since`. A provider that fails is named on stderr; the open
+/// incidents are shown all the same. Returns the incidents and whether any
+/// provider failed.
+async fn resolved_incidents(
+    ctx: &AppContext,
+    since: std::time::Duration,
+) -> (Vec<crate::model::Incident>, bool) {
+    let Ok((registry, _)) = ctx.registry() else {
+        return (Vec::new(), false);
+    };
+    let from = ctx.now - chrono::Duration::from_std(since).unwrap_or(chrono::Duration::hours(24));
+    let results = futures::future::join_all(
+        registry
+            .providers
+            .iter()
+            .map(|p| async move { (p.name().to_string(), p.resolved_since(from).await) }),
+    )
+    .await;
+    let mut all = Vec::new();
+    let mut failed = false;
+    for (name, r) in results {
+        match r {
+            Ok(v) => all.extend(v),
+            Err(e) => {
+                failed = true;
+                eprintln!(
+                    "sitrep: {}: resolved incidents not listed: {}",
+                    crate::text::SafeText::line(&name),
+                    crate::text::SafeText::line(&e.to_string())
+                );
+            }
+        }
+    }
+    (all, failed)
+}
+
 /// Run a read command (the ones that aggregate provider data).
 pub async fn run_read(ctx: &AppContext, cmd: &Command) -> i32 {
     let (store, cfg, cache) = match ctx.load_store_unsaved().await {
         Ok(x) => x,
         Err(e) => return err(e),
+    };
+    let (resolved, resolved_failed) = match cmd {
+        Command::Incidents {
+            all: true, since, ..
+        } => resolved_incidents(ctx, *since).await,
+        _ => (Vec::new(), false),
     };
     // The cache is written (serialized, fsynced, renamed) on a thread of its
     // own while this one formats and prints: the answer does not wait for
@@ -442,6 +493,15 @@ pub async fn run_read(ctx: &AppContext, cmd: &Command) -> i32 {
             sc.spawn(move || store.save_fresh(c));
         }
         let mut snap = store.snapshot(ctx.now);
+        for i in resolved {
+            if !snap
+                .incidents
+                .iter()
+                .any(|o| o.provider == i.provider && o.id == i.id)
+            {
+                snap.incidents.push(i);
+            }
+        }
         if matches!(cmd, Command::Status { .. } | Command::Incidents { .. }) {
             let (catalog, _) = ctx.catalog(crate::runbooks::Detail::Full);
             crate::runbooks::link_incidents(&mut snap.incidents, &cfg.service, &catalog.runbooks);
@@ -452,6 +512,7 @@ pub async fn run_read(ctx: &AppContext, cmd: &Command) -> i32 {
                 json,
                 min_severity,
                 all,
+                ..
             } => output::incidents(&snap, ctx.now, *json, *min_severity, *all),
             Command::Oncall { json } => output::oncall(&snap, ctx.now, *json),
             Command::Slo { json } => output::slos(&snap, *json),
@@ -478,7 +539,7 @@ pub async fn run_read(ctx: &AppContext, cmd: &Command) -> i32 {
         for e in &slo_errors {
             eprintln!("sitrep: SLO error: {e}");
         }
-        if code == exit::OK && !slo_errors.is_empty() {
+        if code == exit::OK && (!slo_errors.is_empty() || resolved_failed) {
             exit::PARTIAL
         } else {
             code

@@ -275,6 +275,15 @@ pub trait Provider: Send + Sync {
     }
     /// Read everything this provider knows. Must never panic.
     fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>>;
+    /// Incidents resolved since `since` (`incidents --all`). Default: none
+    /// (the provider cannot list what is over, e.g. Alertmanager forgets
+    /// resolved alerts).
+    fn resolved_since(
+        &self,
+        _since: crate::model::Time,
+    ) -> BoxFut<'_, Result<Vec<crate::model::Incident>, ProviderError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
     /// What this provider returned last time (the offline cache), offered
     /// before the first fetch so that it can skip re-reading what cannot
     /// have changed. Default: ignored.

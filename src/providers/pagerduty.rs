@@ -279,6 +279,63 @@ impl PagerDuty {
             .collect())
     }
 
+    /// Incidents resolved in `[since, now]`: `statuses[]=resolved` with
+    /// `since`/`until`, every page (`incidents --all`).
+    pub async fn resolved(
+        &self,
+        since: crate::model::Time,
+    ) -> Result<Vec<Incident>, ProviderError> {
+        let url = self.http.url("/incidents");
+        let window = [
+            (
+                "since",
+                since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+            (
+                "until",
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+        ];
+        let (raw, truncated) = http::offset_pages(
+            PAGE,
+            OFFSET_CAP,
+            self.http.config().page_concurrency,
+            |offset| {
+                let mut q = self.list_query(offset);
+                q.retain(|(k, _)| *k != "statuses[]");
+                q.push(("statuses[]", "resolved".into()));
+                q.extend(window.iter().cloned());
+                let url = &url;
+                async move {
+                    let resp = self.http.get(url, &q).await?;
+                    let l: IncidentList<'_> = resp.json()?;
+                    Ok(OffsetPage {
+                        items: l
+                            .incidents
+                            .into_iter()
+                            .map(|i| self.normalize(i))
+                            .collect::<Vec<_>>(),
+                        more: l.more,
+                        total: l.total,
+                    })
+                }
+            },
+        )
+        .await?;
+        if truncated {
+            tracing::warn!(
+                "{}: more than {OFFSET_CAP} resolved incidents in the window; PagerDuty lists only the first {OFFSET_CAP}",
+                self.basics.name
+            );
+        }
+        let mut seen = HashSet::with_capacity(raw.len());
+        Ok(raw
+            .into_iter()
+            .filter(|i| seen.insert(i.id.clone()))
+            .filter(|i| !i.status.is_open())
+            .collect())
+    }
+
     /// Who is on call now (the earliest on-call per policy, level and user).
     pub async fn oncall(&self) -> Result<Vec<OnCall>, ProviderError> {
         let url = self.http.url("/oncalls");
@@ -451,6 +508,12 @@ const FETCH_REQUESTS: u32 = 4;
 
 impl Provider for PagerDuty {
     provider_basics!(fetch_requests: FETCH_REQUESTS);
+    fn resolved_since(
+        &self,
+        since: crate::model::Time,
+    ) -> BoxFut<'_, Result<Vec<Incident>, ProviderError>> {
+        Box::pin(self.resolved(since))
+    }
     fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
         Box::pin(async move {
             let (incidents, oncall) = futures::join!(self.incidents(), self.oncall());

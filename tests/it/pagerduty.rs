@@ -825,3 +825,74 @@ async fn escaped_text_decodes_whole_and_sanitized() {
     assert_eq!(i.assignee.as_ref().unwrap().as_str(), "Ana é");
     assert_eq!(i.provider.as_str(), "pd");
 }
+
+/// `incidents --all` adds what PagerDuty resolved in the `--since` window
+/// (SPEC §2): `statuses[]=resolved` with `since`/`until`, every page; the
+/// open list stays open-only.
+#[tokio::test]
+async fn all_adds_incidents_resolved_in_the_since_window() {
+    let mut incs: Vec<Value> = (1..=3).map(|n| incident(n, "triggered")).collect();
+    incs.extend((4..=130).map(|n| incident(n, "resolved")));
+    let s = fake(incs).await;
+    let p = provider(&s.uri(), "", fast_http());
+    let since = chrono::Utc::now() - chrono::Duration::hours(6);
+    let resolved = p.resolved(since).await.unwrap();
+    assert_eq!(resolved.len(), 127, "every page of resolved incidents");
+    assert!(
+        resolved
+            .iter()
+            .all(|i| i.status == IncidentStatus::Resolved)
+    );
+    assert_eq!(p.incidents().await.unwrap().len(), 3);
+    let reqs = s.received_requests().await.unwrap();
+    let windowed: Vec<Vec<(String, String)>> = reqs
+        .iter()
+        .map(|r| r.url.query_pairs().into_owned().collect::<Vec<_>>())
+        .filter(|q| q.iter().any(|(k, v)| k == "statuses[]" && v == "resolved"))
+        .collect();
+    assert!(windowed.len() >= 2, "paged");
+    let want = since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    for q in &windowed {
+        assert!(q.iter().any(|(k, v)| k == "since" && *v == want), "{q:?}");
+        assert!(q.iter().any(|(k, _)| k == "until"), "{q:?}");
+        assert!(
+            !q.iter().any(|(k, v)| k == "statuses[]" && v != "resolved"),
+            "{q:?}"
+        );
+    }
+
+    // Through the CLI: --all shows both, without it only the open ones.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[provider]]\nname = \"pd\"\nkind = \"pagerduty\"\nbase_url = \"{}\"\ntoken = {{ env = \"PD_TOKEN\" }}\n",
+            s.uri()
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sitrep"))
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .args(args)
+            .env("PD_TOKEN", TOKEN)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["incidents"].as_array().cloned().unwrap_or_default()
+    };
+    let all = run(&["incidents", "--json", "--all", "--since", "6h"]);
+    assert_eq!(all.len(), 130);
+    assert!(all.iter().any(|i| i["status"] == "resolved"));
+    let open = run(&["incidents", "--json"]);
+    assert_eq!(open.len(), 3);
+}
