@@ -551,3 +551,99 @@ async fn production_guard_follows_the_configured_environment() {
     let outcomes: Vec<&str> = g.records.iter().map(|r| r.outcome.as_str()).collect();
     assert_eq!(outcomes[0], "refused", "{outcomes:?}");
 }
+
+/// `flag on` after a kill switch restores the state the kill switch's
+/// audit record holds: ON when the flag was ON (`turnFlagOn`), OFF when
+/// the kill switch found it OFF already (`turnFlagOff`, said in the plan);
+/// once restored, the next `flag on` turns it on.
+#[tokio::test]
+async fn flag_on_restores_the_state_the_kill_switch_recorded() {
+    use sitrep::actions::{ActionRequest, Executor, Mode};
+    let server = fake().await;
+    let dark = "/api/v2/flags/web/dark-launch";
+    Mock::given(method("GET"))
+        .and(path(dark))
+        .and(header("authorization", TOKEN))
+        .respond_with(ResponseTemplate::new(200).set_body_json(flag(
+            "dark-launch",
+            "Dark launch",
+            "boolean",
+            true,
+            &[],
+            false,
+        )))
+        .mount(&server)
+        .await;
+    // The PATCH answers with the flag as the instruction left it.
+    struct Applied;
+    impl wiremock::Respond for Applied {
+        fn respond(&self, req: &Request) -> ResponseTemplate {
+            let body: Value = serde_json::from_slice(&req.body).unwrap_or_default();
+            let on = body["instructions"][0]["kind"] == "turnFlagOn";
+            ResponseTemplate::new(200).set_body_json(flag("x", "x", "boolean", false, &[], on))
+        }
+    }
+    for p in [FLAG_PATH, dark] {
+        Mock::given(method("PATCH"))
+            .and(path(p))
+            .and(header("authorization", TOKEN))
+            .and(header("content-type", SEMANTIC))
+            .respond_with(Applied)
+            .mount(&server)
+            .await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ex = Executor::new(
+        Registry {
+            providers: vec![provider(&server, TOKEN)],
+            demo: false,
+        },
+        Arc::new(sitrep::audit::AuditLog::new(
+            dir.path().join("audit.jsonl"),
+            sitrep::audit::Signer::ephemeral(),
+        )),
+    );
+    let run = |key: &'static str, on: bool| {
+        let ex = ex.clone();
+        async move {
+            let req = ActionRequest::new(op(key, on), "test");
+            let plan = ex.plan(&req).await.unwrap();
+            ex.execute(&req, &plan, Mode::Live).await.unwrap();
+            plan
+        }
+    };
+    let kind = |plan: &sitrep::ops::Plan| {
+        plan.requests[0].body.as_ref().unwrap()["instructions"][0]["kind"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let restore_note = |plan: &sitrep::ops::Plan| {
+        plan.stakes
+            .iter()
+            .find(|(k, _)| k == "restore")
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(
+        kind(&run("checkout-kill-switch", false).await),
+        "turnFlagOff"
+    );
+    let plan = run("checkout-kill-switch", true).await;
+    assert_eq!(kind(&plan), "turnFlagOn");
+    assert!(
+        restore_note(&plan).is_some_and(|n| n.contains("it was ON then")),
+        "{:?}",
+        plan.stakes
+    );
+    run("dark-launch", false).await;
+    let plan = run("dark-launch", true).await;
+    assert_eq!(kind(&plan), "turnFlagOff", "restored to OFF, as it was");
+    assert!(
+        restore_note(&plan).is_some_and(|n| n.contains("it was OFF then")),
+        "{:?}",
+        plan.stakes
+    );
+    let plan = run("dark-launch", true).await;
+    assert_eq!(kind(&plan), "turnFlagOn");
+    assert!(restore_note(&plan).is_none());
+}
