@@ -563,7 +563,8 @@ impl Vercel {
                 "to_sha": target.sha.as_str(),
                 "aliased_before": st.aliased,
             }),
-            environment: None,
+            // Vercel rolls back only production (checked above).
+            environment: Some("production".into()),
             precondition: Precondition::AliasUnchanged {
                 aliased: st.aliased.clone(),
             },

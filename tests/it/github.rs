@@ -1544,3 +1544,26 @@ async fn the_audited_executor_rolls_back_once_with_its_key_in_the_payload() {
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(!text.contains(TOKEN));
 }
+
+/// The production guard for a GitHub rollback comes from the plan (the
+/// environment it redeploys), for the CLI's `--yes` path: refused without
+/// `--i-know-this-is-production`, sent with it.
+#[tokio::test]
+async fn production_guard_follows_the_rollback_plan() {
+    let (server, f) = fake(&[
+        (2, "bbbb222", "v2", "production", 10, Some("success")),
+        (1, "aaaa111", "v1", "production", 20, Some("success")),
+    ])
+    .await;
+    let gh = provider(&server, "");
+    let plan = gh
+        .plan(&rollback("production", None), &PlanCtx::default())
+        .await
+        .unwrap();
+    assert_eq!(plan.target_environment(), Some("production"));
+    let g = crate::common::production_guard(Arc::new(gh), rollback("production", None)).await;
+    assert_eq!(g.yes_only, 2, "redeployed to production without the flag");
+    assert_eq!(g.acknowledged, 0);
+    assert_eq!(posts(&f), 1, "exactly the acknowledged rollback");
+    assert_eq!(g.records[0].outcome.as_str(), "refused");
+}

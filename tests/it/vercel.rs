@@ -596,3 +596,22 @@ fn arbitrary_list_bodies_never_panic() {
         })
         .unwrap();
 }
+
+/// Vercel rolls back production only: its plan says so, and the CLI's
+/// `--yes` path needs `--i-know-this-is-production` for it.
+#[tokio::test]
+async fn production_guard_follows_the_rollback_plan() {
+    let (server, f) = fake(&seeds(), 100).await;
+    let vc = provider(&server, "");
+    let plan = vc.plan(&rollback(None), &PlanCtx::default()).await.unwrap();
+    assert_eq!(plan.target_environment(), Some("production"));
+    let g = crate::common::production_guard(std::sync::Arc::new(vc), rollback(None)).await;
+    assert_eq!(g.yes_only, 2, "rolled back production without the flag");
+    assert_eq!(g.acknowledged, 0);
+    assert_eq!(
+        f.st.lock().unwrap().posts.len(),
+        1,
+        "exactly the acknowledged one"
+    );
+    assert_eq!(g.records[0].outcome.as_str(), "refused");
+}

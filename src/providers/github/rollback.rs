@@ -202,7 +202,7 @@ impl Github {
         stakes.push(("repository".into(), repo.full()));
         Ok(Plan {
             precondition: Precondition::None,
-            environment: None,
+            environment: Some(environment.to_string()),
             op: op.clone(),
             provider: self.basics.name.clone(),
             summary: format!(
