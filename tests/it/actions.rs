@@ -912,3 +912,116 @@ async fn executor_runs_on_spawned_tasks() {
     assert_eq!(done.records, vec![1, 2]);
     assert_eq!(requests(&s).await, 1);
 }
+
+/// A provider that, while carrying out the write, takes the audit log's
+/// lock and keeps it (another process holding it too long).
+struct HoldsTheLog {
+    audit: PathBuf,
+    held: Mutex<Option<std::fs::File>>,
+}
+
+impl Provider for HoldsTheLog {
+    fn name(&self) -> &str {
+        "ld"
+    }
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Launchdarkly
+    }
+    fn fetch(&self) -> BoxFut<'_, Result<Fetched, ProviderError>> {
+        Box::pin(async { Ok(Fetched::default()) })
+    }
+    fn supports(&self, op: &WriteOp) -> bool {
+        matches!(op, WriteOp::FlagSet { .. })
+    }
+    fn plan<'a>(
+        &'a self,
+        op: &'a WriteOp,
+        _ctx: &'a PlanCtx,
+    ) -> BoxFut<'a, Result<Plan, ProviderError>> {
+        Box::pin(async move {
+            Ok(Plan {
+                op: op.clone(),
+                provider: "ld".into(),
+                summary: "turn it off".into(),
+                stakes: vec![],
+                requests: vec![],
+                detail: serde_json::json!({}),
+                precondition: Precondition::None,
+                environment: None,
+            })
+        })
+    }
+    fn execute<'a>(
+        &'a self,
+        _plan: &'a Plan,
+        _key: &'a str,
+    ) -> BoxFut<'a, Result<ExecResult, ProviderError>> {
+        Box::pin(async move {
+            let f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&self.audit)
+                .map_err(|e| ProviderError::new("ld", ErrorKind::Unknown, e.to_string()))?;
+            f.lock()
+                .map_err(|e| ProviderError::new("ld", ErrorKind::Unknown, e.to_string()))?;
+            *self.held.lock().unwrap() = Some(f);
+            Ok(ExecResult {
+                message: "flag changed".into(),
+                detail: serde_json::json!({}),
+            })
+        })
+    }
+}
+
+/// The audit lock held past its wait when the result is written: the
+/// command fails with exit 6 saying the provider did it (never exit 0 with
+/// a lost record), and once the lock is free the next start records the
+/// open intent as outcome unknown.
+#[tokio::test]
+async fn a_result_blocked_by_a_held_lock_is_reported_then_reconciled() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("audit.jsonl");
+    let p = Arc::new(HoldsTheLog {
+        audit: log_path.clone(),
+        held: Mutex::new(None),
+    });
+    let ex = Executor::new(
+        Registry {
+            providers: vec![p.clone()],
+            demo: false,
+        },
+        Arc::new(
+            AuditLog::new(&log_path, sitrep::audit::Signer::ephemeral())
+                .with_lock_timeout(std::time::Duration::from_millis(100)),
+        ),
+    );
+    let req = ActionRequest::new(
+        WriteOp::FlagSet {
+            provider: None,
+            key: "k".into(),
+            environment: None,
+            on: false,
+        },
+        "drill",
+    );
+    let plan = ex.plan(&req).await.unwrap();
+    let e = ex.execute(&req, &plan, Mode::Live).await.unwrap_err();
+    assert!(
+        matches!(e, ExecError::Unrecorded { done: true, .. }),
+        "{e:?}"
+    );
+    assert_eq!(e.exit_code(), sitrep::app::exit::UNRECORDED);
+    assert!(e.to_string().contains("audit log busy"), "{e}");
+    let (recs, _) = audit::read(&log_path).unwrap();
+    assert_eq!(recs.len(), 1, "only the intent");
+    // The lock is let go; the next start closes the intent.
+    drop(p.held.lock().unwrap().take());
+    let later = chrono::Utc::now() + chrono::Duration::minutes(5);
+    assert_eq!(
+        ex.reconcile(later, sitrep::actions::reconcile_min_age())
+            .unwrap(),
+        1
+    );
+    let (recs, _) = audit::read(&log_path).unwrap();
+    assert_eq!(recs[1].detail["cause"], "outcome unknown");
+    assert_eq!(recs[1].outcome, Outcome::Error);
+}
