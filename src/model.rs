@@ -385,6 +385,26 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Providers that gave nothing this time: an error and no cached data.
+    pub fn unanswered(&self) -> Vec<&str> {
+        self.providers
+            .iter()
+            .filter(|p| p.error.is_some() && !p.stale)
+            .map(|p| p.name.as_str())
+            .collect()
+    }
+
+    /// No provider answered and nothing is cached: nothing is known (not
+    /// "all clear").
+    pub fn no_data(&self) -> bool {
+        !self.providers.is_empty() && self.unanswered().len() == self.providers.len()
+    }
+
+    /// Every provider answered (none failed, none shown from cache).
+    pub fn complete(&self) -> bool {
+        self.providers.iter().all(|p| p.error.is_none() && !p.stale)
+    }
+
     /// The service of flag `key` (matching provider and environment when
     /// given): what a kill switch's watch follows.
     pub fn flag_service(

@@ -20,6 +20,9 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     pub const AUDIT_BROKEN: i32 = 3;
     pub const PROVIDER_FAILED: i32 = 4;
+    /// A read command got nothing: no provider answered and nothing was
+    /// cached (1 is "some failed").
+    pub const NO_DATA: i32 = 5;
     /// The provider was asked (and may have done it) but the result record
     /// could not be written: the intent stays open until the next start
     /// reconciles it (docs/AUDIT.md).

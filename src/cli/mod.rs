@@ -539,7 +539,9 @@ pub async fn run_read(ctx: &AppContext, cmd: &Command) -> i32 {
         for e in &slo_errors {
             eprintln!("sitrep: SLO error: {e}");
         }
-        if code == exit::OK && (!slo_errors.is_empty() || resolved_failed) {
+        if snap.no_data() {
+            exit::NO_DATA
+        } else if code == exit::OK && (!slo_errors.is_empty() || resolved_failed) {
             exit::PARTIAL
         } else {
             code

@@ -26,7 +26,14 @@ impl Table {
         }
     }
 
+    /// Cap column `col` at `width` characters — on a terminal only: piped
+    /// output keeps every cell whole, so what is printed (an id) can be
+    /// pasted back.
     pub fn cap(mut self, col: usize, width: usize) -> Self {
+        use std::io::IsTerminal;
+        if !std::io::stdout().is_terminal() {
+            return self;
+        }
         if let Some(c) = self.caps.get_mut(col) {
             *c = width;
         }
@@ -128,17 +135,20 @@ fn opt(s: &Option<crate::text::SafeText>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// Which providers the answer lacks, one line each; the reasons are on
+/// stderr (printed once, there).
 fn provider_footer(snap: &Snapshot, now: Time) -> String {
     let mut out = String::new();
     for p in &snap.providers {
-        if let Some(e) = &p.error {
-            out.push_str(&format!("! {e}"));
-            if p.stale
-                && let Some(at) = p.fetched_at
-            {
-                out.push_str(&format!(" (cached data from {} ago)", util::age(now, at)));
+        if p.error.is_some() {
+            match p.fetched_at.filter(|_| p.stale) {
+                Some(at) => out.push_str(&format!(
+                    "! {}: failed, showing its cached data from {} ago\n",
+                    p.name,
+                    util::age(now, at)
+                )),
+                None => out.push_str(&format!("! {}: failed, no data from it\n", p.name)),
             }
-            out.push('\n');
         } else if p.stale {
             out.push_str(&format!("! {}: showing cached data\n", p.name));
         }
@@ -146,9 +156,35 @@ fn provider_footer(snap: &Snapshot, now: Time) -> String {
     out
 }
 
+/// What is said instead of zeros when no provider answered.
+fn no_data_line(snap: &Snapshot) -> String {
+    format!(
+        "NO DATA: none of the {} providers answered ({}); incidents, on-call, SLOs, deploys and flags are unknown, not clear\n",
+        snap.providers.len(),
+        snap.unanswered().join(", ")
+    )
+}
+
 pub fn status(snap: &Snapshot, now: Time, as_json: bool) -> Result<String, String> {
     if as_json {
-        return to_json(&serde_json::to_value(snap).map_err(|e| e.to_string())?);
+        let mut v = serde_json::to_value(snap).map_err(|e| e.to_string())?;
+        if let Some(m) = v.as_object_mut() {
+            m.insert("complete".into(), serde_json::Value::Bool(snap.complete()));
+            m.insert(
+                "failed".into(),
+                serde_json::json!(
+                    snap.providers
+                        .iter()
+                        .filter(|p| p.error.is_some())
+                        .map(|p| p.name.as_str())
+                        .collect::<Vec<_>>()
+                ),
+            );
+        }
+        return to_json(&v);
+    }
+    if snap.no_data() {
+        return Ok(no_data_line(snap));
     }
     let mut out = String::new();
     let c = snap.open_counts();
@@ -246,7 +282,11 @@ pub fn incidents(
             i.title.to_string(),
         ]);
     }
-    let mut out = if list.is_empty() {
+    let mut out = if snap.no_data() {
+        no_data_line(snap)
+    } else if list.is_empty() && !snap.unanswered().is_empty() {
+        "no open incidents from the providers that answered\n".to_string()
+    } else if list.is_empty() {
         "no open incidents\n".to_string()
     } else {
         t.render()
@@ -258,6 +298,9 @@ pub fn incidents(
 pub fn oncall(snap: &Snapshot, now: Time, as_json: bool) -> Result<String, String> {
     if as_json {
         return doc(snap, "oncall", &snap.oncall);
+    }
+    if snap.no_data() {
+        return Ok(no_data_line(snap));
     }
     let mut t = Table::new(vec!["POLICY", "LEVEL", "USER", "UNTIL", "PROVIDER"]).cap(0, 40);
     for o in &snap.oncall {
@@ -295,6 +338,9 @@ pub fn slos(snap: &Snapshot, as_json: bool) -> Result<String, String> {
             })
             .collect();
         return doc(snap, "slos", &list);
+    }
+    if snap.no_data() {
+        return Ok(no_data_line(snap));
     }
     let mut header = vec!["SLO", "SERVICE", "OBJECTIVE", "BUDGET", "7D"];
     header.extend(BURN_WINDOWS);
@@ -365,7 +411,9 @@ pub fn deploys(
             format!("{}/{}", d.provider, d.id),
         ]);
     }
-    let mut out = if list.is_empty() {
+    let mut out = if snap.no_data() {
+        no_data_line(snap)
+    } else if list.is_empty() {
         "no deploys\n".into()
     } else {
         t.render()
@@ -423,7 +471,9 @@ pub fn flags(
             f.name.to_string(),
         ]);
     }
-    let mut out = if list.is_empty() {
+    let mut out = if snap.no_data() {
+        no_data_line(snap)
+    } else if list.is_empty() {
         "no flags\n".into()
     } else {
         t.render()
