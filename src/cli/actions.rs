@@ -128,6 +128,11 @@ pub async fn run_write_with(
     tty: bool,
     input: &mut dyn BufRead,
 ) -> i32 {
+    // `pd/Q1…` as `incidents` prints it goes to pd.
+    let req = match ex.resolve_owner(req) {
+        Ok(r) => r,
+        Err(e) => return fail(&e, e.exit_code()),
+    };
     let plan = match ex.plan(&req).await {
         Ok(p) => p,
         Err(e) => return fail(&e, e.exit_code()),
