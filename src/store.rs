@@ -19,6 +19,21 @@ pub struct Slot {
     pub stale: bool,
     pub error: Option<ProviderError>,
     pub in_flight: bool,
+    /// When the last fetch (success or failure) ended.
+    pub attempted_at: Option<Time>,
+    /// Fetches that failed in a row (0 after a success).
+    pub failures: u32,
+    /// The provider's poll interval (the next try is after it, stretched
+    /// by [`crate::providers::poller::backoff`] while failing).
+    pub poll: std::time::Duration,
+}
+
+impl Slot {
+    /// About when the poller tries again (±20 % jitter), if it has tried.
+    pub fn next_try(&self) -> Option<Time> {
+        let wait = crate::providers::poller::backoff(self.poll, self.failures);
+        Some(self.attempted_at? + chrono::Duration::from_std(wait).ok()?)
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -42,6 +57,9 @@ impl Store {
                     stale: false,
                     error: None,
                     in_flight: false,
+                    attempted_at: None,
+                    failures: 0,
+                    poll: p.poll_interval(),
                 })
                 .collect(),
             warnings: Vec::new(),
@@ -107,6 +125,7 @@ impl Store {
                     return false;
                 };
                 s.in_flight = false;
+                s.attempted_at = Some(at);
                 match result {
                     Ok(data) => {
                         if let Some(c) = cache
@@ -119,6 +138,7 @@ impl Store {
                         s.fetched_at = Some(at);
                         s.stale = false;
                         s.error = None;
+                        s.failures = 0;
                         changed
                     }
                     Err(e) => {
@@ -126,6 +146,7 @@ impl Store {
                         // Keep the last data; it is now older than the error.
                         let changed = s.error.as_ref() != Some(&e);
                         s.error = Some(e);
+                        s.failures = s.failures.saturating_add(1);
                         changed
                     }
                 }

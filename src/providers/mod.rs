@@ -223,6 +223,17 @@ impl ProviderError {
         }
     }
 
+    /// The cause and its detail, without the provider's name: what a
+    /// column headed by the provider shows ("configuration: no API token:
+    /// environment variable PAGERDUTY_TOKEN is not set").
+    pub fn cause_line(&self) -> String {
+        if self.detail.is_empty() {
+            self.cause()
+        } else {
+            format!("{}: {}", self.cause(), self.detail)
+        }
+    }
+
     /// The short cause, e.g. "token rejected (401)".
     pub fn cause(&self) -> String {
         match &self.kind {

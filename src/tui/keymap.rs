@@ -176,6 +176,15 @@ pub const BINDINGS: &[Binding] = &[
         false
     ),
     b!(
+        &[(KeyCode::Char('9'), N)],
+        "9",
+        Action::View(View::Providers),
+        "providers: why one failed, next try",
+        Scope::Global,
+        false,
+        false
+    ),
+    b!(
         &[(KeyCode::Tab, N)],
         "Tab",
         Action::NextView,

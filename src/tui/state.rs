@@ -16,10 +16,11 @@ pub enum View {
     Runbooks,
     Audit,
     Timeline,
+    Providers,
 }
 
 impl View {
-    pub const ALL: [View; 8] = [
+    pub const ALL: [View; 9] = [
         View::Dashboard,
         View::Incidents,
         View::Slos,
@@ -28,6 +29,7 @@ impl View {
         View::Runbooks,
         View::Audit,
         View::Timeline,
+        View::Providers,
     ];
 
     pub fn index(self) -> usize {
@@ -44,6 +46,7 @@ impl View {
             View::Runbooks => "Runbooks",
             View::Audit => "Audit",
             View::Timeline => "Timeline",
+            View::Providers => "Providers",
         }
     }
 
@@ -58,6 +61,7 @@ impl View {
             View::Runbooks => "Book",
             View::Audit => "Audit",
             View::Timeline => "Time",
+            View::Providers => "Prov",
         }
     }
 
@@ -67,6 +71,33 @@ impl View {
 
     pub fn prev(self) -> View {
         View::ALL[(self.index() + View::ALL.len() - 1) % View::ALL.len()]
+    }
+}
+
+/// Which kind of data a pane shows, to tell "none" from "its provider
+/// failed".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Supplies {
+    Incidents,
+    Slos,
+    Deploys,
+    Flags,
+}
+
+impl Supplies {
+    /// Does a provider of `kind` (its config name) supply this?
+    pub fn by_kind(self, kind: &str) -> bool {
+        match self {
+            Supplies::Incidents => {
+                matches!(
+                    kind,
+                    "pagerduty" | "alertmanager" | "opsgenie" | "sentry" | "demo"
+                )
+            }
+            Supplies::Slos => matches!(kind, "prometheus" | "datadog" | "demo"),
+            Supplies::Deploys => matches!(kind, "github" | "vercel" | "demo"),
+            Supplies::Flags => matches!(kind, "launchdarkly" | "unleash" | "flagd" | "demo"),
+        }
     }
 }
 
@@ -171,7 +202,7 @@ pub struct State {
 #[derive(Clone, Debug)]
 pub struct UiState {
     pub view: View,
-    pub lists: [ListState; 8],
+    pub lists: [ListState; View::ALL.len()],
     pub filter_editing: bool,
     pub modal: Option<Modal>,
     pub help: bool,
@@ -515,6 +546,33 @@ impl State {
             View::Audit => self.audit_rows().len(),
             View::Runbooks => self.runbook_rows().len(),
             View::Timeline => self.timeline_rows().len(),
+            View::Providers => self.store.slots.len(),
+        }
+    }
+
+    /// The provider selected in the Providers view.
+    pub fn selected_slot(&self) -> Option<&crate::store::Slot> {
+        self.store.slots.get(self.list(View::Providers).selected)
+    }
+
+    /// What an empty pane of `what` says: "no data" naming the providers
+    /// of that kind that failed (their reasons are one key away, `9`), or
+    /// `otherwise` when none failed.
+    pub fn empty_reason(&self, what: Supplies, otherwise: &str) -> String {
+        let failed: Vec<&str> = self
+            .store
+            .slots
+            .iter()
+            .filter(|s| s.error.is_some() && what.by_kind(&s.kind))
+            .map(|s| s.name.as_str())
+            .collect();
+        if failed.is_empty() {
+            otherwise.to_string()
+        } else {
+            format!(
+                "no data: {} failed (9 shows why)",
+                crate::text::SafeText::line(&failed.join(", "))
+            )
         }
     }
 
@@ -626,16 +684,24 @@ impl State {
             .slots
             .iter()
             .filter(|s| s.error.is_some() || s.fetched_at.is_none())
+            .filter(|s| Supplies::Incidents.by_kind(&s.kind))
             .map(|s| s.name.as_str())
             .collect();
         if self.store.slots.is_empty() {
             ("no providers configured".into(), false)
+        } else if !self
+            .store
+            .slots
+            .iter()
+            .any(|s| Supplies::Incidents.by_kind(&s.kind))
+        {
+            ("no incident provider configured".into(), false)
         } else if failing.is_empty() {
             ("all clear: no open incidents".into(), true)
         } else {
             (
                 format!(
-                    "no incidents known, but not all clear: no data from {}",
+                    "no incidents known, but not all clear: no data from {} (9 shows why)",
                     failing.join(", ")
                 ),
                 false,

@@ -434,3 +434,62 @@ fn a_rollback_starts_a_watch_that_ends_with_a_verdict() {
         s.ui.toasts
     );
 }
+
+/// The Providers view (`9`) says why each provider failed, in words, at
+/// both sizes; empty panes of a failed provider's data say "no data: …
+/// failed", never "no flags".
+#[test]
+fn providers_view_says_why_each_failed() {
+    use sitrep::providers::{ErrorKind, ProviderError};
+    for (w, h) in [(160, 45), (80, 24)] {
+        let mut s = state();
+        let at = now() - chrono::Duration::seconds(20);
+        for slot in s.store.slots.iter_mut() {
+            slot.attempted_at = Some(at);
+            match slot.name.as_str() {
+                "pd" => {
+                    slot.error = Some(ProviderError::new(
+                        "pd",
+                        ErrorKind::Config,
+                        "no API token: environment variable PAGERDUTY_TOKEN is not set",
+                    ));
+                    slot.fetched_at = None;
+                    slot.failures = 1;
+                }
+                "ld" => {
+                    slot.error = Some(ProviderError::new(
+                        "ld",
+                        ErrorKind::Unauthorized { status: 401 },
+                        "GET /api/v2/flags/acme: Invalid access token",
+                    ));
+                    slot.data.flags.clear();
+                    slot.fetched_at = None;
+                    slot.failures = 2;
+                }
+                _ => {}
+            }
+        }
+        s.rebuild();
+        let dash = text(&draw(&mut s, w, h));
+        // At 80x24 the dashboard has no room for the flags pane.
+        if w == 160 {
+            assert!(
+                dash.contains("no data: ") && dash.contains("ld failed (9 shows why)"),
+                "{dash}"
+            );
+        }
+        key(&mut s, KeyCode::Char('9'));
+        assert_eq!(s.ui.view, View::Providers);
+        let t = text(&draw(&mut s, w, h));
+        assert!(t.contains("PAGERDUTY_TOKEN"), "{t}");
+        assert!(t.contains("after fix"), "{t}");
+        snap!(format!("view_providers_{w}x{h}"), t);
+        // The ld row's cause is a key away.
+        key(&mut s, KeyCode::Char('j'));
+        let sel = s.selected_slot().unwrap().name.clone();
+        let t = text(&draw(&mut s, w, h));
+        if sel == "ld" {
+            assert!(t.contains("token rejected (401)"), "{t}");
+        }
+    }
+}

@@ -140,7 +140,13 @@ fn slos(f: &mut Frame, area: Rect, state: &State) {
     f.render_widget(block, area);
     let slos = &state.snap.slos;
     if slos.is_empty() {
-        f.render_widget(Paragraph::new(muted_line("no SLOs configured", t)), inner);
+        f.render_widget(
+            Paragraph::new(muted_line(
+                &state.empty_reason(Supplies::Slos, "no SLOs configured"),
+                t,
+            )),
+            inner,
+        );
         return;
     }
     let w = inner.width as usize;
@@ -201,7 +207,13 @@ fn deploys(f: &mut Frame, area: Rect, state: &State) {
     f.render_widget(block, area);
     let groups = state.snap.deploy_groups();
     if groups.is_empty() {
-        f.render_widget(Paragraph::new(muted_line("no deploys", t)), inner);
+        f.render_widget(
+            Paragraph::new(muted_line(
+                &state.empty_reason(Supplies::Deploys, "no deploys"),
+                t,
+            )),
+            inner,
+        );
         return;
     }
     let w = inner.width as usize;
@@ -302,7 +314,13 @@ fn flags(f: &mut Frame, area: Rect, state: &State) {
     let inner = block.inner(area);
     f.render_widget(block, area);
     if state.snap.flags.is_empty() {
-        f.render_widget(Paragraph::new(muted_line("no flags", t)), inner);
+        f.render_widget(
+            Paragraph::new(muted_line(
+                &state.empty_reason(Supplies::Flags, "no flags"),
+                t,
+            )),
+            inner,
+        );
         return;
     }
     let w = inner.width as usize;

@@ -75,6 +75,7 @@ pub fn render(f: &mut Frame, state: &State) {
         View::Audit => views::audit(f, a.body, state),
         View::Timeline => views::timeline(f, a.body, state),
         View::Runbooks => views::runbooks(f, a.body, state),
+        View::Providers => views::providers(f, a.body, state),
     }
     footer(f, a.footer, state);
     overlays::toasts(f, a.body, state);
@@ -97,7 +98,8 @@ pub fn row_at(state: &State, col: u16, row: u16) -> Option<usize> {
         | View::Deploys
         | View::Flags
         | View::Audit
-        | View::Timeline => views::rows_area(state, body),
+        | View::Timeline
+        | View::Providers => views::rows_area(state, body),
         View::Runbooks if state.runbooks.walk.is_none() => views::rows_area(state, body),
         _ => return None,
     };
@@ -241,9 +243,20 @@ fn header(f: &mut Frame, area: Rect, state: &State) {
     }
     spans.push(Span::raw(" "));
     let compact = l1.width < 130;
+    // Where even the short names do not fit beside the badges and the
+    // clock, only the current view is named; the others are their keys.
+    let prefix: usize = spans.iter().map(|s| s.width()).sum();
+    let short_tabs: usize = View::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("{}{} ", i + 1, v.short()).len())
+        .sum();
+    let keys_only = prefix + short_tabs + " 00:00Z ".len() > l1.width as usize;
     for (i, v) in View::ALL.iter().enumerate() {
-        let label = if compact {
-            format!(" {}{} ", i + 1, v.short())
+        let label = if keys_only && *v != state.ui.view {
+            format!("{} ", i + 1)
+        } else if compact {
+            format!("{}{} ", i + 1, v.short())
         } else {
             format!(" {} {} ", i + 1, v.title())
         };

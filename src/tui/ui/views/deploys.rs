@@ -28,7 +28,7 @@ pub fn deploys(f: &mut Frame, body: Rect, state: &State) {
             Constraint::Length(6),
         ],
         list.len(),
-        "no deploys",
+        &state.empty_reason(Supplies::Deploys, "no deploys"),
         |i| {
             let d = list[i];
             let first = i == 0

@@ -23,7 +23,7 @@ pub fn flags(f: &mut Frame, body: Rect, state: &State) {
             Constraint::Length(8),
         ],
         list.len(),
-        "no flags",
+        &state.empty_reason(Supplies::Flags, "no flags"),
         |i| {
             let fl = list[i];
             Row::new(vec![

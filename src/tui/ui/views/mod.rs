@@ -1,5 +1,5 @@
 //! The list views, one file each (Incidents, SLOs, Deploys, Flags, Audit,
-//! Runbooks, Timeline), and what they share: the table, the details pane.
+//! Runbooks, Timeline, Providers), and what they share: the table, the details pane.
 //! Only the visible rows are built (virtualized), so 10,000 incidents cost
 //! what a screenful does.
 
@@ -9,6 +9,7 @@ mod audit;
 mod deploys;
 mod flags;
 mod incidents;
+mod providers;
 mod runbooks;
 mod slos;
 mod timeline;
@@ -17,6 +18,7 @@ pub use audit::audit;
 pub use deploys::deploys;
 pub use flags::flags;
 pub use incidents::incidents;
+pub use providers::providers;
 pub(super) use ratatui::widgets::{Cell, Row, Table, Wrap};
 pub use runbooks::runbooks;
 pub use slos::slos;

@@ -37,7 +37,7 @@ pub fn slos(f: &mut Frame, body: Rect, state: &State) {
         header,
         widths,
         list.len(),
-        "no SLOs configured",
+        &state.empty_reason(Supplies::Slos, "no SLOs configured"),
         |i| {
             let s = list[i];
             let budget = Cell::from(Span::styled(
