@@ -157,8 +157,11 @@ pub fn check(
     }
     // Every runbook in them, as `runbook check --config` sees it; a review
     // date past due is a warning here.
-    let dirs: Vec<std::path::PathBuf> =
-        catalog_dirs.iter().filter(|d| d.is_dir()).cloned().collect();
+    let dirs: Vec<std::path::PathBuf> = catalog_dirs
+        .iter()
+        .filter(|d| d.is_dir())
+        .cloned()
+        .collect();
     if !dirs.is_empty() {
         let rep = crate::runbooks::check::check_paths(
             &dirs,

@@ -341,11 +341,10 @@ pub enum RunbookCmd {
     /// Lint runbook files for CI: front matter, actions, placeholders,
     /// markers, links, review dates (exit 1 on faults)
     Check {
-        /// Files or directories of *.md (default: the bundled runbooks)
+        /// Files or directories of *.md (default: the bundled runbooks).
+        /// With `--config FILE` given, literal flags, services and
+        /// providers must also exist in that config.
         paths: Vec<std::path::PathBuf>,
-        /// Also check that literal flags, services and providers exist in this config
-        #[arg(long)]
-        config: Option<std::path::PathBuf>,
         /// The day review dates are measured from (YYYY-MM-DD; default today, UTC)
         #[arg(long)]
         today: Option<String>,
@@ -529,13 +528,8 @@ pub fn run_config(ctx: &AppContext, cmd: &ConfigCmd) -> i32 {
             };
             let text = std::fs::read_to_string(&ctx.paths.config).unwrap_or_default();
             let dirs = crate::runbooks::config_dirs(&ctx.paths.config, &c.runbooks);
-            let mut report = config_check::check(
-                &c,
-                &ctx.paths.config,
-                &text,
-                &dirs,
-                ctx.now.date_naive(),
-            );
+            let mut report =
+                config_check::check(&c, &ctx.paths.config, &text, &dirs, ctx.now.date_naive());
             report.warnings.extend(c.insecure_http_warnings());
             if *strict {
                 report.faults.append(&mut report.warnings);

@@ -47,11 +47,11 @@ pub async fn run(ctx: &AppContext, cmd: &super::RunbookCmd) -> i32 {
             };
             show(ctx, name, bindings.as_ref())
         }
-        super::RunbookCmd::Check {
-            paths,
-            config,
-            today,
-        } => check(ctx, paths, config.as_deref(), today.as_deref()),
+        super::RunbookCmd::Check { paths, today } => {
+            // The global `--config`, only when named explicitly.
+            let config = ctx.paths.config_explicit.then(|| ctx.paths.config.clone());
+            check(ctx, paths, config.as_deref(), today.as_deref())
+        }
     }
 }
 

@@ -106,7 +106,9 @@ impl Action {
     /// other placeholders are left as they are).
     pub fn bind_incident(&self, incident: &str) -> Action {
         let mut b = super::Bindings::default();
-        if b.set("incident", incident, super::Origin::Incident).is_err() {
+        if b.set("incident", incident, super::Origin::Incident)
+            .is_err()
+        {
             return self.clone();
         }
         let words: Vec<String> = self

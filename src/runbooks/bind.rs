@@ -43,7 +43,10 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ),
     ("instance", "the alerting instance label (asked for)"),
     ("alertname", "the alert name of an Alertmanager incident"),
-    ("deploy_ref", "the git ref of the service's current deploy in {env}"),
+    (
+        "deploy_ref",
+        "the git ref of the service's current deploy in {env}",
+    ),
     ("db_cluster", "[[service]] database"),
     ("repo", "[[service]] deploys.repo"),
 ];
@@ -176,7 +179,8 @@ pub fn find(text: &str) -> Vec<(String, Range<usize>)> {
         if b[i] == b'{' && (i == 0 || b[i - 1] != b'$') {
             let start = i + 1;
             let mut j = start;
-            while j < b.len() && (b[j].is_ascii_lowercase() || b[j] == b'_' || b[j].is_ascii_digit())
+            while j < b.len()
+                && (b[j].is_ascii_lowercase() || b[j] == b'_' || b[j].is_ascii_digit())
             {
                 j += 1;
             }
@@ -271,14 +275,11 @@ pub struct BindContext<'a> {
 
 /// The `[[service]]` entry named `name`, or mapping it as a PagerDuty service id.
 fn service_config<'a>(services: &'a [ServiceConfig], name: &str) -> Option<&'a ServiceConfig> {
-    services
-        .iter()
-        .find(|s| s.name == name)
-        .or_else(|| {
-            services
-                .iter()
-                .find(|s| s.pagerduty_services.iter().any(|p| p == name))
-        })
+    services.iter().find(|s| s.name == name).or_else(|| {
+        services
+            .iter()
+            .find(|s| s.pagerduty_services.iter().any(|p| p == name))
+    })
 }
 
 /// Bind what the context gives (see the module docs for the order).
@@ -333,9 +334,10 @@ pub fn bind(ctx: &BindContext) -> Bindings {
     if let (Some(svc), Some(snap)) = (service.as_deref(), ctx.snapshot) {
         let env = b.get("env").map(str::to_string);
         if let Some(env) = env.as_deref() {
-            let current = snap.deploys.iter().find(|d| {
-                d.current && d.service.as_str() == svc && d.environment.as_str() == env
-            });
+            let current = snap
+                .deploys
+                .iter()
+                .find(|d| d.current && d.service.as_str() == svc && d.environment.as_str() == env);
             b.offer(
                 "deploy_ref",
                 current.map(|d| d.git_ref.as_str()),

@@ -12,21 +12,60 @@ pub const MAX_BYTES: usize = 1024 * 1024;
 
 /// The runbooks compiled into the binary: (file name, text).
 pub const BUNDLED: [(&str, &str); 15] = [
-    ("db-failover.md", include_str!("../../runbooks/db-failover.md")),
-    ("auth-outage.md", include_str!("../../runbooks/auth-outage.md")),
+    (
+        "db-failover.md",
+        include_str!("../../runbooks/db-failover.md"),
+    ),
+    (
+        "auth-outage.md",
+        include_str!("../../runbooks/auth-outage.md"),
+    ),
     ("rollback.md", include_str!("../../runbooks/rollback.md")),
-    ("kill-switch.md", include_str!("../../runbooks/kill-switch.md")),
-    ("incident-command.md", include_str!("../../runbooks/incident-command.md")),
+    (
+        "kill-switch.md",
+        include_str!("../../runbooks/kill-switch.md"),
+    ),
+    (
+        "incident-command.md",
+        include_str!("../../runbooks/incident-command.md"),
+    ),
     ("disk-full.md", include_str!("../../runbooks/disk-full.md")),
-    ("certificate-expiry.md", include_str!("../../runbooks/certificate-expiry.md")),
-    ("replication-lag.md", include_str!("../../runbooks/replication-lag.md")),
-    ("data-restore.md", include_str!("../../runbooks/data-restore.md")),
-    ("secret-rotation.md", include_str!("../../runbooks/secret-rotation.md")),
-    ("postgres-overload.md", include_str!("../../runbooks/postgres-overload.md")),
-    ("third-party-outage.md", include_str!("../../runbooks/third-party-outage.md")),
-    ("redis-queue.md", include_str!("../../runbooks/redis-queue.md")),
-    ("ddos-rate-limit.md", include_str!("../../runbooks/ddos-rate-limit.md")),
-    ("error-spike-triage.md", include_str!("../../runbooks/error-spike-triage.md")),
+    (
+        "certificate-expiry.md",
+        include_str!("../../runbooks/certificate-expiry.md"),
+    ),
+    (
+        "replication-lag.md",
+        include_str!("../../runbooks/replication-lag.md"),
+    ),
+    (
+        "data-restore.md",
+        include_str!("../../runbooks/data-restore.md"),
+    ),
+    (
+        "secret-rotation.md",
+        include_str!("../../runbooks/secret-rotation.md"),
+    ),
+    (
+        "postgres-overload.md",
+        include_str!("../../runbooks/postgres-overload.md"),
+    ),
+    (
+        "third-party-outage.md",
+        include_str!("../../runbooks/third-party-outage.md"),
+    ),
+    (
+        "redis-queue.md",
+        include_str!("../../runbooks/redis-queue.md"),
+    ),
+    (
+        "ddos-rate-limit.md",
+        include_str!("../../runbooks/ddos-rate-limit.md"),
+    ),
+    (
+        "error-spike-triage.md",
+        include_str!("../../runbooks/error-spike-triage.md"),
+    ),
 ];
 
 /// Every runbook found, later sources overriding earlier ones by id.

@@ -440,7 +440,10 @@ fn check_one(inp: &Input, rb: &Runbook, ids: &[String], opts: &CheckOptions, out
             if !cfg.service.iter().any(|c| c.name == s.as_str()) {
                 out.push(fault(
                     fm_line(inp.text, "services"),
-                    format!("service {:?} is not a [[service]] of the config", s.as_str()),
+                    format!(
+                        "service {:?} is not a [[service]] of the config",
+                        s.as_str()
+                    ),
                 ));
             }
         }
@@ -572,7 +575,12 @@ mod tests {
         // the bundle passes on the day after its newest review and within
         // each runbook's review interval.
         let cat = super::super::Catalog::bundled();
-        let newest = cat.runbooks.iter().filter_map(|r| r.last_reviewed).max().unwrap();
+        let newest = cat
+            .runbooks
+            .iter()
+            .filter_map(|r| r.last_reviewed)
+            .max()
+            .unwrap();
         let r = check_bundled(&CheckOptions {
             today: newest,
             config: None,

@@ -53,7 +53,11 @@ pub fn runbook_for(
     let sev = incident.severity.label();
     let mut cands: Vec<&Runbook> = runbooks
         .iter()
-        .filter(|r| r.services.iter().any(|s| s.as_str() == svc || s.as_str() == "*"))
+        .filter(|r| {
+            r.services
+                .iter()
+                .any(|s| s.as_str() == svc || s.as_str() == "*")
+        })
         .collect();
     if cands.is_empty() {
         return None;

@@ -20,8 +20,8 @@
 
 pub mod action;
 pub mod bind;
-pub mod check;
 pub mod catalog;
+pub mod check;
 pub mod frontmatter;
 pub mod link;
 pub mod model;

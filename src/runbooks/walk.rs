@@ -102,7 +102,9 @@ pub fn angle_placeholder(text: &str) -> Option<&str> {
         let after = &rest[i + 1..];
         let n = after
             .bytes()
-            .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_' || *b == b'-')
+            .take_while(|b| {
+                b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_' || *b == b'-'
+            })
             .count();
         if n > 0 && after.as_bytes().get(n) == Some(&b'>') {
             let start = base + i;
@@ -273,9 +275,9 @@ impl Walk {
                 ..
             } => {
                 let (bound, unbound) = super::bind::substitute(text.as_str(), &self.bindings);
-                let host = host
-                    .as_ref()
-                    .map(|h| SafeText::line(&super::bind::substitute(h.as_str(), &self.bindings).0));
+                let host = host.as_ref().map(|h| {
+                    SafeText::line(&super::bind::substitute(h.as_str(), &self.bindings).0)
+                });
                 let copy = super::bind::substitute_marked(text.as_str(), &self.bindings).0;
                 Some(SelectedCode {
                     lang: lang.clone(),
@@ -404,8 +406,15 @@ mod tests {
             host: host.map(SafeText::line),
             interactive,
         };
-        assert_eq!(code(true, None, false, "set -eu\nsitrep slo").refuse_exec(), None);
-        assert!(code(false, None, false, "sitrep slo").refuse_exec().is_some());
+        assert_eq!(
+            code(true, None, false, "set -eu\nsitrep slo").refuse_exec(),
+            None
+        );
+        assert!(
+            code(false, None, false, "sitrep slo")
+                .refuse_exec()
+                .is_some()
+        );
         let other = code(true, Some("old-primary"), false, "set -eu").refuse_exec();
         assert!(other.unwrap().contains("old-primary"));
         assert!(code(true, None, true, "set -eu").refuse_exec().is_some());

@@ -199,6 +199,19 @@ pub(crate) fn bind_typed(state: &mut State, name: &str, value: &str) -> Vec<Effe
         });
         return vec![];
     }
+    // A typed service or environment brings what depends on it (the
+    // service's config, its current deploy, its kill switch).
+    let b = &walk.bindings;
+    let derived = crate::runbooks::bind::bind(&crate::runbooks::BindContext {
+        incident: b.get("incident"),
+        service: b.get("service"),
+        env: b.get("env"),
+        flag: b.get("flag"),
+        explicit: Some(crate::runbooks::Origin::Given),
+        snapshot: Some(&state.snap),
+        services: &state.runbooks.services,
+    });
+    walk.bindings.merge_missing(&derived);
     walk_action(state, Action::RunBlock)
 }
 
