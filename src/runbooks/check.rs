@@ -10,7 +10,7 @@
 //! - code blocks name only placeholders sitrep binds, carry only known
 //!   markers (`run`, `on=HOST`, `interactive`), and a `run` block is a
 //!   shell block for this machine that starts with `set -eu` and holds no
-//!   interactive command;
+//!   interactive command and no `<LIKE_THIS>` value;
 //! - relative links resolve (a file beside the runbook, or a runbook id);
 //! - with a config: every literal flag, service and provider an action or
 //!   the front matter names exists in it;
@@ -421,6 +421,12 @@ fn check_one(inp: &Input, rb: &Runbook, ids: &[String], opts: &CheckOptions, out
                                 "a runnable block starts with `set -eu`".into(),
                             ));
                         }
+                        if let Some(p) = super::walk::angle_placeholder(text.as_str()) {
+                            out.push(fault(
+                                *line,
+                                format!("a runnable block cannot hold {p}: sitrep never runs it"),
+                            ));
+                        }
                         for (i, l) in text.as_str().lines().enumerate() {
                             if let Some(why) = interactive_reason(l) {
                                 out.push(fault(
@@ -490,13 +496,13 @@ fn check_literals(
                 ));
             }
         }
-        WriteOp::Rollback { service, .. } if literal(service) => {
-            if !cfg.service.iter().any(|s| &s.name == service) {
-                out.push(fault(
-                    line,
-                    format!("service {service:?} is not a [[service]] of the config"),
-                ));
-            }
+        WriteOp::Rollback { service, .. }
+            if literal(service) && !cfg.service.iter().any(|s| &s.name == service) =>
+        {
+            out.push(fault(
+                line,
+                format!("service {service:?} is not a [[service]] of the config"),
+            ));
         }
         _ => {}
     }

@@ -258,7 +258,11 @@ fn runbook_check_passes_the_bundle_and_names_each_fault_at_its_line() {
              ```sh on=db-host fast\n\
              echo {{hostname}}\n\
              ```\n\
-             See [the other](missing-runbook.md).\n"
+             See [the other](missing-runbook.md).\n\
+             ```sh run\n\
+             set -eu\n\
+             kill <PID>\n\
+             ```\n"
         ),
     );
     write(
@@ -300,6 +304,7 @@ fn runbook_check_passes_the_bundle_and_names_each_fault_at_its_line() {
     has("faults.md", 23, "\"fast\"");
     has("faults.md", 23, "{hostname}");
     has("faults.md", 26, "missing-runbook.md");
+    has("faults.md", 27, "<PID>");
     has("faults.md", 7, "days ago");
     assert!(!got.iter().any(|f| f.contains("good.md")), "{got:?}");
     // Every fault names file:line.
