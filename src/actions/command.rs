@@ -27,6 +27,32 @@ impl Executor {
             self.deliver(&mut warnings).await;
             return Err(ExecError::ExecDisabled);
         }
+        // A value only the responder knows, or a placeholder left unbound:
+        // the command would act on a literal `<PID>` or `{service}`.
+        let unfilled = crate::runbooks::walk::angle_placeholder(command)
+            .map(str::to_string)
+            .or_else(|| {
+                crate::runbooks::bind::find(command)
+                    .into_iter()
+                    .find(|(n, _)| crate::runbooks::bind::is_known(n))
+                    .map(|(n, _)| format!("{{{n}}}"))
+            });
+        if let Some(p) = unfilled {
+            let why = format!("the command holds {p}, a value not filled in");
+            let e = self.entry(
+                req,
+                plan,
+                Phase::Result,
+                Outcome::Refused,
+                None,
+                json!({"refused": why, "command": command}),
+            );
+            if let Err(err) = self.record(e, &mut warnings).await {
+                tracing::warn!("could not record a refused runbook command: {err}");
+            }
+            self.deliver(&mut warnings).await;
+            return Err(ExecError::Refused(why));
+        }
         let key = new_idempotency_key();
         let intent = self.entry(
             req,

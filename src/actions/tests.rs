@@ -254,3 +254,32 @@ async fn an_unwritable_result_is_reported_and_reconciled_at_the_next_start() {
     // Once only.
     assert_eq!(next.reconcile(later, reconcile_min_age()).unwrap(), 0);
 }
+
+#[tokio::test]
+async fn runbook_exec_refuses_a_command_with_a_value_not_filled_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let marker = dir.path().join("ran");
+    let ex = Executor::new(
+        Registry::default(),
+        Arc::new(AuditLog::new(&path, crate::audit::Signer::ephemeral())),
+    )
+    .with_allow_exec(true);
+    for command in [
+        format!("touch {} # kill <PID>", marker.display()),
+        format!("touch {} # {{service}}", marker.display()),
+    ] {
+        let r = req(WriteOp::RunbookExec {
+            runbook: "rb".into(),
+            step: 1,
+            command,
+        });
+        let plan = ex.plan(&r).await.unwrap();
+        let e = ex.execute(&r, &plan, Mode::Live).await.unwrap_err();
+        assert!(matches!(e, ExecError::Refused(_)), "{e:?}");
+    }
+    assert!(!marker.exists(), "a refused command ran");
+    let (recs, _) = audit::read(&path).unwrap();
+    assert_eq!(recs.len(), 2);
+    assert!(recs.iter().all(|r| r.outcome == Outcome::Refused));
+}

@@ -46,7 +46,13 @@ fn token_present(r: &SecretRef) -> Result<(), String> {
 }
 
 /// Check a config already parsed from `path` (whose text is `text`).
-pub fn check(cfg: &Config, path: &Path, text: &str, catalog_dirs: &[std::path::PathBuf]) -> Report {
+pub fn check(
+    cfg: &Config,
+    path: &Path,
+    text: &str,
+    catalog_dirs: &[std::path::PathBuf],
+    today: chrono::NaiveDate,
+) -> Report {
     let mut r = Report::default();
     for p in cfg.providers() {
         let name = &p.name;
@@ -149,8 +155,29 @@ pub fn check(cfg: &Config, path: &Path, text: &str, catalog_dirs: &[std::path::P
             ));
         }
     }
-    let cat = crate::runbooks::Catalog::load_detail(catalog_dirs, crate::runbooks::Detail::Full);
-    r.faults
-        .extend(cat.broken.iter().map(|b| b.error.as_str().to_string()));
+    // Every runbook in them, as `runbook check --config` sees it; a review
+    // date past due is a warning here.
+    let dirs: Vec<std::path::PathBuf> = catalog_dirs
+        .iter()
+        .filter(|d| d.is_dir())
+        .cloned()
+        .collect();
+    if !dirs.is_empty() {
+        let rep = crate::runbooks::check::check_paths(
+            &dirs,
+            &crate::runbooks::check::CheckOptions {
+                today,
+                config: Some(cfg),
+            },
+        );
+        for f in rep.faults {
+            let line = SafeText::line(&f.to_string()).as_str().to_string();
+            if f.stale {
+                r.warnings.push(line);
+            } else {
+                r.faults.push(line);
+            }
+        }
+    }
     r
 }

@@ -327,8 +327,31 @@ pub enum RunbookCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Print a runbook as plain, sanitized text
-    Show { name: String },
+    /// Print a runbook as plain, sanitized text, its placeholders bound
+    /// from an incident or a service (unbound ones marked)
+    Show {
+        name: String,
+        /// Bind from this incident (its id, service, alert name; env production)
+        #[arg(long, conflicts_with = "service")]
+        incident: Option<String>,
+        /// Bind from this service ([[service]] config, current deploy, kill switch)
+        #[arg(long)]
+        service: Option<String>,
+        /// The environment `{env}` stands for
+        #[arg(long)]
+        env: Option<String>,
+    },
+    /// Lint runbook files for CI: front matter, actions, placeholders,
+    /// markers, links, review dates (exit 1 on faults)
+    Check {
+        /// Files or directories of *.md (default: the bundled runbooks).
+        /// With `--config FILE` given, literal flags, services and
+        /// providers must also exist in that config.
+        paths: Vec<std::path::PathBuf>,
+        /// The day review dates are measured from (YYYY-MM-DD; default today, UTC)
+        #[arg(long)]
+        today: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -568,7 +591,8 @@ pub fn run_config(ctx: &AppContext, cmd: &ConfigCmd) -> i32 {
             };
             let text = std::fs::read_to_string(&ctx.paths.config).unwrap_or_default();
             let dirs = crate::runbooks::config_dirs(&ctx.paths.config, &c.runbooks);
-            let mut report = config_check::check(&c, &ctx.paths.config, &text, &dirs);
+            let mut report =
+                config_check::check(&c, &ctx.paths.config, &text, &dirs, ctx.now.date_naive());
             report.warnings.extend(c.insecure_http_warnings());
             if *strict {
                 report.faults.append(&mut report.warnings);
@@ -742,7 +766,7 @@ pub async fn run(ctx: &AppContext, cmd: Command) -> i32 {
             )
             .await
         }
-        Command::Runbook { action } => runbook::run(ctx, action),
+        Command::Runbook { action } => runbook::run(ctx, action).await,
         Command::Audit {
             action,
             json,

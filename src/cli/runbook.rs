@@ -5,7 +5,8 @@ use super::{exit, print};
 use crate::app::AppContext;
 use crate::model::Time;
 use crate::present as render;
-use crate::runbooks::{Catalog, Detail};
+use crate::runbooks::check::CheckOptions;
+use crate::runbooks::{BindContext, Bindings, Catalog, Detail, Origin};
 use crate::text::SafeText;
 
 /// Width of `runbook show` output (stable, so output diffs and snapshots).
@@ -19,10 +20,109 @@ fn catalog(ctx: &AppContext, detail: Detail) -> Catalog {
     cat
 }
 
-pub fn run(ctx: &AppContext, cmd: &super::RunbookCmd) -> i32 {
+pub async fn run(ctx: &AppContext, cmd: &super::RunbookCmd) -> i32 {
     match cmd {
         super::RunbookCmd::List { json } => list(ctx, *json),
-        super::RunbookCmd::Show { name } => show(ctx, name),
+        super::RunbookCmd::Show {
+            name,
+            incident,
+            service,
+            env,
+        } => {
+            let binding = incident.is_some() || service.is_some() || env.is_some();
+            let bindings = if binding {
+                let snap = offline_snapshot(ctx).await;
+                let services = ctx.config().map(|c| c.service).unwrap_or_default();
+                Some(crate::runbooks::bind::bind(&BindContext {
+                    incident: incident.as_deref(),
+                    service: service.as_deref(),
+                    env: env.as_deref(),
+                    flag: None,
+                    explicit: Some(Origin::Given),
+                    snapshot: snap.as_ref(),
+                    services: &services,
+                }))
+            } else {
+                None
+            };
+            show(ctx, name, bindings.as_ref())
+        }
+        super::RunbookCmd::Check { paths, today } => {
+            // The global `--config`, only when named explicitly.
+            let config = ctx.paths.config_explicit.then(|| ctx.paths.config.clone());
+            check(ctx, paths, config.as_deref(), today.as_deref())
+        }
+    }
+}
+
+/// What the providers last reported, without the network: the demo's
+/// world under `--demo`, else the offline cache (none without a config).
+async fn offline_snapshot(ctx: &AppContext) -> Option<crate::model::Snapshot> {
+    if ctx.opts.demo {
+        return match ctx.load_store_unsaved().await {
+            Ok((store, _, _)) => Some(store.snapshot(ctx.now)),
+            Err(_) => None,
+        };
+    }
+    let (reg, _) = ctx.registry().ok()?;
+    let cache = ctx.cache()?;
+    let mut store = crate::store::Store::new(&reg);
+    store.load_cache(&cache);
+    Some(store.snapshot(ctx.now))
+}
+
+/// `runbook check`: exit 0 clean, 1 on faults, 2 on usage errors.
+fn check(
+    ctx: &AppContext,
+    paths: &[std::path::PathBuf],
+    config: Option<&std::path::Path>,
+    today: Option<&str>,
+) -> i32 {
+    let today = match today {
+        None => ctx.now.date_naive(),
+        Some(t) => match chrono::NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d") {
+            Ok(d) => d,
+            Err(_) => {
+                eprintln!(
+                    "sitrep: --today {:?} is not a date (YYYY-MM-DD)",
+                    SafeText::line(t).as_str()
+                );
+                return exit::USAGE;
+            }
+        },
+    };
+    let cfg = match config {
+        None => None,
+        Some(p) => match crate::config::load(p) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("sitrep: {}", SafeText::line(&e.to_string()).as_str());
+                return exit::USAGE;
+            }
+        },
+    };
+    let opts = CheckOptions {
+        today,
+        config: cfg.as_ref(),
+    };
+    let report = if paths.is_empty() {
+        crate::runbooks::check::check_bundled(&opts)
+    } else {
+        crate::runbooks::check::check_paths(paths, &opts)
+    };
+    for f in &report.faults {
+        println!("{}", SafeText::line(&f.to_string()).as_str());
+    }
+    if report.faults.is_empty() {
+        eprintln!("sitrep: {} runbook(s) checked, no fault", report.files);
+        exit::OK
+    } else {
+        eprintln!(
+            "sitrep: {} runbook(s) checked, {} fault(s)",
+            report.files,
+            report.faults.len()
+        );
+        exit::PARTIAL
     }
 }
 
@@ -97,7 +197,36 @@ fn list(ctx: &AppContext, json: bool) -> i32 {
     code
 }
 
-fn show(ctx: &AppContext, name: &str) -> i32 {
+/// `rb` with its placeholders bound (unbound ones written
+/// `<UNBOUND:name>`), and a preamble line naming every value and where it
+/// came from.
+pub fn bound_runbook(rb: &crate::runbooks::Runbook, b: &Bindings) -> crate::runbooks::Runbook {
+    let mut out = rb.clone();
+    let (body, unbound) = crate::runbooks::bind::substitute_marked(rb.body.as_str(), b);
+    let mut head = String::from("> Bound: ");
+    let vals: Vec<String> = b
+        .iter()
+        .map(|(k, v, o)| format!("`{{{k}}}` = `{v}` ({})", o.label()))
+        .collect();
+    head.push_str(&if vals.is_empty() {
+        "nothing".to_string()
+    } else {
+        vals.join(", ")
+    });
+    if !unbound.is_empty() {
+        let names: Vec<String> = unbound.iter().map(|n| format!("`{{{n}}}`")).collect();
+        head.push_str(&format!(
+            ". **Unbound** (shown `<UNBOUND:name>`; actions naming them cannot run): {}",
+            names.join(", ")
+        ));
+    }
+    head.push_str("\n\n");
+    head.push_str(&body);
+    out.body = SafeText::block(&head);
+    out
+}
+
+fn show(ctx: &AppContext, name: &str, bindings: Option<&Bindings>) -> i32 {
     // Only the text is shown: no steps, no revision.
     let cat = catalog(ctx, Detail::Text);
     let Some(rb) = cat.find(name) else {
@@ -111,6 +240,13 @@ fn show(ctx: &AppContext, name: &str) -> i32 {
         }
         return exit::USAGE;
     };
-    print(&render::render_plain(rb, SHOW_WIDTH, ctx.now));
+    match bindings {
+        Some(b) => print(&render::render_plain(
+            &bound_runbook(rb, b),
+            SHOW_WIDTH,
+            ctx.now,
+        )),
+        None => print(&render::render_plain(rb, SHOW_WIDTH, ctx.now)),
+    }
     exit::OK
 }

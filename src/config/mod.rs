@@ -574,6 +574,12 @@ pub struct ServiceConfig {
     pub flags: Vec<String>,
     #[serde(default)]
     pub alert_labels: BTreeMap<String, String>,
+    /// The flag that turns this service's risky path off: binds `{flag}`
+    /// in runbooks (kill switch, rollback).
+    pub kill_switch: Option<String>,
+    /// The service's database cluster (Patroni scope, RDS cluster id,
+    /// Cloud SQL instance): binds `{db_cluster}` in runbooks.
+    pub database: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -171,13 +171,25 @@ pub fn render_walk(w: &Walk, theme: &Theme, width: usize) -> Text<'static> {
         Some(Focus::Block(b)) => (None, Some(b)),
         None => (None, None),
     };
-    render_step(
-        &w.runbook,
-        w.progress.current_step,
-        &w.progress,
-        theme,
+    let step = w.progress.current_step;
+    let Some(s) = w.runbook.step(step) else {
+        return Text::default();
+    };
+    let checked = s
+        .items
+        .iter()
+        .map(|i| w.progress.is_checked(step, i.index))
+        .collect();
+    let opt = RenderOptions {
         width,
-        item,
-        block,
-    )
+        plain: false,
+        checked: Some(checked),
+        selected_item: item,
+        selected_block: block,
+    };
+    // The step as it will run: bound placeholders show their values
+    // (checked values: no markup, no shell syntax), unbound ones stay
+    // `{name}` and are asked for when the block is run.
+    let md = crate::runbooks::bind::substitute(s.markdown(&w.runbook), &w.bindings).0;
+    Text::from(markdown_lines(&md, theme, &opt))
 }

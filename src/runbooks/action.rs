@@ -14,16 +14,14 @@
 //!
 //! Words are split like a POSIX shell does, without expansion: `'…'` is
 //! literal, `"…"` honours `\"` and `\\`, a bare `\` escapes the next char.
-//! `--flag=value` is the same as `--flag value`. The word `{incident}` is
-//! a placeholder for the incident the runbook is walked for (see
-//! [`Action::bind_incident`]). `--yes` and `--dry-run` are refused: a
+//! `--flag=value` is the same as `--flag value`. `{incident}`, `{service}`,
+//! `{env}`, `{flag}`, ... are placeholders bound from the context the
+//! runbook is walked in (see [`super::bind`] and [`Action::bind`]); an
+//! unknown `{name}` is an error. `--yes` and `--dry-run` are refused: a
 //! runbook action is always shown and confirmed in the TUI.
 
 use crate::ops::{Matcher, WriteOp};
 use serde::Serialize;
-
-/// The placeholder for the incident the runbook is being walked for.
-pub const INCIDENT_PLACEHOLDER: &str = "{incident}";
 
 /// Longest action text accepted (one command).
 const ACTION_CAP: usize = 4 * 1024;
@@ -36,35 +34,89 @@ pub struct Action {
     pub reason: String,
     /// The command, normalized to one line (for display and the audit detail).
     pub command: String,
+    /// The command's words (`sitrep` dropped), placeholders unbound.
+    #[serde(skip)]
+    pub words: Vec<String>,
+}
+
+/// Why an action cannot run as written.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BindError {
+    /// These placeholders have no value (ask for them).
+    Unbound(Vec<String>),
+    /// The bound command does not parse.
+    Invalid(String),
+}
+
+impl std::fmt::Display for BindError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BindError::Unbound(v) => {
+                let names: Vec<String> = v.iter().map(|n| format!("{{{n}}}")).collect();
+                write!(f, "unbound: {}", names.join(", "))
+            }
+            BindError::Invalid(e) => f.write_str(e),
+        }
+    }
 }
 
 impl Action {
-    /// Does the action name the `{incident}` placeholder?
-    pub fn needs_incident(&self) -> bool {
-        let in_op = match &self.op {
-            WriteOp::IncidentAck { id, .. }
-            | WriteOp::IncidentResolve { id, .. }
-            | WriteOp::IncidentNote { id, .. } => id.contains(INCIDENT_PLACEHOLDER),
-            _ => false,
-        };
-        in_op || self.reason.contains(INCIDENT_PLACEHOLDER)
+    /// The placeholders the action names, in order, once each.
+    pub fn placeholders(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for w in &self.words {
+            for (n, _) in super::bind::find(w) {
+                if !out.contains(&n) {
+                    out.push(n);
+                }
+            }
+        }
+        out
     }
 
-    /// Replace `{incident}` with the id of the incident being worked.
-    pub fn bind_incident(&self, incident: &str) -> Action {
-        let sub = |s: &str| s.replace(INCIDENT_PLACEHOLDER, incident);
-        let mut a = self.clone();
-        match &mut a.op {
-            WriteOp::IncidentAck { id, .. } | WriteOp::IncidentResolve { id, .. } => *id = sub(id),
-            WriteOp::IncidentNote { id, text, .. } => {
-                *id = sub(id);
-                *text = sub(text);
-            }
-            _ => {}
+    /// Does the action name the `{incident}` placeholder?
+    pub fn needs_incident(&self) -> bool {
+        self.placeholders().iter().any(|n| n == "incident")
+    }
+
+    /// Bind every placeholder and parse the result again. An action with
+    /// a placeholder left unbound cannot run.
+    pub fn bind(&self, b: &super::Bindings) -> Result<Action, BindError> {
+        let mut unbound: Vec<String> = Vec::new();
+        let words: Vec<String> = self
+            .words
+            .iter()
+            .map(|w| {
+                let (t, u) = super::bind::substitute(w, b);
+                for n in u {
+                    if !unbound.contains(&n) {
+                        unbound.push(n);
+                    }
+                }
+                t
+            })
+            .collect();
+        if !unbound.is_empty() {
+            return Err(BindError::Unbound(unbound));
         }
-        a.reason = sub(&a.reason);
-        a.command = sub(&a.command);
-        a
+        parse_words(words).map_err(BindError::Invalid)
+    }
+
+    /// Replace `{incident}` with the id of the incident being worked (the
+    /// other placeholders are left as they are).
+    pub fn bind_incident(&self, incident: &str) -> Action {
+        let mut b = super::Bindings::default();
+        if b.set("incident", incident, super::Origin::Incident)
+            .is_err()
+        {
+            return self.clone();
+        }
+        let words: Vec<String> = self
+            .words
+            .iter()
+            .map(|w| super::bind::substitute(w, &b).0)
+            .collect();
+        parse_words(words).unwrap_or_else(|_| self.clone())
     }
 }
 
@@ -280,6 +332,24 @@ pub fn parse_action(block: &str) -> Result<Action, String> {
     if words.first().map(String::as_str) == Some("sitrep") {
         words.remove(0);
     }
+    for w in &words {
+        if let Some(p) = super::walk::angle_placeholder(w) {
+            return Err(format!(
+                "{p} cannot be filled in at run time: use a {{placeholder}} sitrep binds, or leave it out"
+            ));
+        }
+        if let Some(n) = super::bind::unknown_in(w).first() {
+            return Err(format!(
+                "{{{n}}} is not a placeholder sitrep binds ({})",
+                super::bind::known_list()
+            ));
+        }
+    }
+    parse_words(words)
+}
+
+/// Parse the words of one command (`sitrep` already dropped).
+fn parse_words(words: Vec<String>) -> Result<Action, String> {
     let Some(cmd) = words.first().cloned() else {
         return Err("empty action".into());
     };
@@ -406,6 +476,7 @@ pub fn parse_action(block: &str) -> Result<Action, String> {
         op,
         reason,
         command: words.join(" "),
+        words,
     })
 }
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 pub const MAX_BYTES: usize = 1024 * 1024;
 
 /// The runbooks compiled into the binary: (file name, text).
-pub const BUNDLED: [(&str, &str); 8] = [
+pub const BUNDLED: [(&str, &str); 15] = [
     (
         "db-failover.md",
         include_str!("../../runbooks/db-failover.md"),
@@ -37,6 +37,34 @@ pub const BUNDLED: [(&str, &str); 8] = [
     (
         "replication-lag.md",
         include_str!("../../runbooks/replication-lag.md"),
+    ),
+    (
+        "data-restore.md",
+        include_str!("../../runbooks/data-restore.md"),
+    ),
+    (
+        "secret-rotation.md",
+        include_str!("../../runbooks/secret-rotation.md"),
+    ),
+    (
+        "postgres-overload.md",
+        include_str!("../../runbooks/postgres-overload.md"),
+    ),
+    (
+        "third-party-outage.md",
+        include_str!("../../runbooks/third-party-outage.md"),
+    ),
+    (
+        "redis-queue.md",
+        include_str!("../../runbooks/redis-queue.md"),
+    ),
+    (
+        "ddos-rate-limit.md",
+        include_str!("../../runbooks/ddos-rate-limit.md"),
+    ),
+    (
+        "error-spike-triage.md",
+        include_str!("../../runbooks/error-spike-triage.md"),
     ),
 ];
 

@@ -20,6 +20,7 @@ struct FrontMatter {
     tags: OneOrMany,
     owner: Option<Scalar>,
     last_reviewed: Option<Scalar>,
+    review_every: Option<Scalar>,
     rto: Option<Scalar>,
     rpo: Option<Scalar>,
 }
@@ -203,6 +204,24 @@ pub fn parse_runbook_detail(
             }
         }
     };
+    let review_every_days = match &fm.review_every {
+        None => None,
+        Some(s) => {
+            let t = s.text();
+            match crate::config::parse_duration(t.trim()) {
+                Ok(d) if d.as_secs() >= 86_400 => Some((d.as_secs() / 86_400) as i64),
+                _ => {
+                    return Err(broken(
+                        fm_line("review_every"),
+                        format!(
+                            "review_every {:?} is not a duration of at least one day (e.g. 90d)",
+                            SafeText::line(&t).as_str()
+                        ),
+                    ));
+                }
+            }
+        }
+    };
     for sev in fm.severity.texts() {
         if sev.as_str().parse::<crate::model::Severity>().is_err() {
             return Err(broken(
@@ -240,6 +259,7 @@ pub fn parse_runbook_detail(
         tags: fm.tags.texts(),
         owner: opt(&fm.owner),
         last_reviewed,
+        review_every_days,
         rto: opt(&fm.rto),
         rpo: opt(&fm.rpo),
         path: shown,

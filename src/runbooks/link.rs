@@ -53,7 +53,11 @@ pub fn runbook_for(
     let sev = incident.severity.label();
     let mut cands: Vec<&Runbook> = runbooks
         .iter()
-        .filter(|r| r.services.iter().any(|s| s.as_str() == svc))
+        .filter(|r| {
+            r.services
+                .iter()
+                .any(|s| s.as_str() == svc || s.as_str() == "*")
+        })
         .collect();
     if cands.is_empty() {
         return None;
@@ -77,6 +81,8 @@ pub fn runbook_for(
         (
             std::cmp::Reverse(hits(r)),
             !r.severity.iter().any(|s| s.as_str() == sev),
+            // A runbook naming the service beats one for any service (`*`).
+            r.services.iter().any(|s| s.as_str() == "*"),
             r.services.len(),
             r.id.as_str().to_string(),
         )
@@ -178,7 +184,7 @@ mod tests {
                 .unwrap()
                 .services
                 .iter()
-                .any(|s| s.as_str() == "payments"),
+                .any(|s| s.as_str() == "payments" || s.as_str() == "*"),
             "{got}"
         );
         // Then front matter services, when the title names the runbook.

@@ -6,6 +6,8 @@
 //! - [`frontmatter`] parses one file (YAML front matter, then the body);
 //! - [`steps`] extracts the `##` steps, checklists and blocks of a body;
 //! - [`link`] decides which runbook an incident opens;
+//! - [`bind`] binds the placeholders (`{service}`, `{env}`, ...) of actions and commands;
+//! - [`check`] lints runbook files (`sitrep runbook check`);
 //! - [`action`] parses `sitrep` action blocks into `ops::WriteOp`s;
 //! - `crate::present` turns a body into ratatui `Text` or plain text;
 //! - [`progress`] keeps walk-mode progress in the data dir.
@@ -17,7 +19,9 @@
 //! `&#x1b;` decode to control characters).
 
 pub mod action;
+pub mod bind;
 pub mod catalog;
+pub mod check;
 pub mod frontmatter;
 pub mod link;
 pub mod model;
@@ -26,7 +30,8 @@ pub mod progress;
 pub mod steps;
 pub mod walk;
 
-pub use action::{Action, parse_action};
+pub use action::{Action, BindError, parse_action};
+pub use bind::{BindContext, Bindings, Origin};
 pub use catalog::{BUNDLED, Catalog, MAX_BYTES, config_dirs, search};
 pub use frontmatter::{parse_runbook, parse_runbook_detail};
 pub use link::{link_incidents, runbook_for};

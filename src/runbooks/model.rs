@@ -46,11 +46,28 @@ pub struct ChecklistItem {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Block {
-    /// A code block (`sh`, `sql`, ...): shown, copyable, runnable only with
-    /// `[runbooks] allow_exec = true`.
-    Code { lang: SafeText, text: SafeText },
+    /// A code block (`sh`, `sql`, ...): shown, copyable, run only when
+    /// marked runnable (```` ```sh run ````) and `[runbooks] allow_exec = true`.
+    Code {
+        lang: SafeText,
+        text: SafeText,
+        /// The info string after the language (`run`, `on=HOST`, `interactive`).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        attrs: Vec<SafeText>,
+        /// Marked `run`: sitrep may execute it on this machine.
+        run: bool,
+        /// Marked `on=HOST`: it belongs on that host, never run from here.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        host: Option<SafeText>,
+        /// Marked `interactive`: it prompts, never run by sitrep.
+        interactive: bool,
+        /// 1-based line of the opening fence in the file.
+        line: usize,
+    },
     /// A `sitrep` block: an action, or why it does not parse.
     Action {
+        /// 1-based line of the opening fence in the file.
+        line: usize,
         text: SafeText,
         #[serde(skip_serializing_if = "Option::is_none")]
         action: Option<Action>,
@@ -112,6 +129,8 @@ pub struct Runbook {
     pub tags: Vec<SafeText>,
     pub owner: Option<SafeText>,
     pub last_reviewed: Option<NaiveDate>,
+    /// `review_every` in days (default [`STALE_DAYS`]).
+    pub review_every_days: Option<i64>,
     pub rto: Option<SafeText>,
     pub rpo: Option<SafeText>,
     /// File it was read from (`<bundled>/NAME.md` for the embedded ones).
@@ -130,12 +149,18 @@ pub struct Runbook {
 }
 
 impl Runbook {
-    /// Not reviewed for more than [`STALE_DAYS`] before `now`, or never.
+    /// Not reviewed for more than `review_every` (default [`STALE_DAYS`])
+    /// days before `now`, or never.
     pub fn is_stale(&self, now: Time) -> bool {
         match self.last_reviewed {
             None => true,
-            Some(d) => (now.date_naive() - d).num_days() > STALE_DAYS,
+            Some(d) => (now.date_naive() - d).num_days() > self.review_days(),
         }
+    }
+
+    /// Days between reviews: `review_every`, else [`STALE_DAYS`].
+    pub fn review_days(&self) -> i64 {
+        self.review_every_days.unwrap_or(STALE_DAYS)
     }
 
     /// The markdown before the first `##` step (summary, scope, warnings).

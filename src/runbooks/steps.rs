@@ -43,6 +43,7 @@ pub(crate) fn extract_steps(body: &str, body_line: usize) -> Vec<Step> {
     let mut task: Option<(bool, String)> = None;
     let mut item_depth: Vec<bool> = Vec::new();
     let mut code: Option<(String, String)> = None;
+    let mut code_line = 0;
     for (ev, range) in Parser::new_ext(body, md_options()).into_offset_iter() {
         match ev {
             Event::Start(Tag::Heading {
@@ -104,27 +105,31 @@ pub(crate) fn extract_steps(body: &str, body_line: usize) -> Vec<Step> {
                 }
             }
             Event::Start(Tag::CodeBlock(kind)) => {
-                let lang = match kind {
-                    CodeBlockKind::Fenced(info) => {
-                        info.split_whitespace().next().unwrap_or("").to_string()
-                    }
+                let info = match kind {
+                    CodeBlockKind::Fenced(info) => info.to_string(),
                     CodeBlockKind::Indented => String::new(),
                 };
-                code = Some((lang, String::new()));
+                code = Some((info, String::new()));
+                code_line = line_of(range.start);
             }
             Event::End(TagEnd::CodeBlock) => {
-                if let Some((lang, text)) = code.take()
+                if let Some((info, text)) = code.take()
                     && let Some(step) = steps.last_mut()
                 {
                     let text = text.trim_end_matches('\n');
+                    let mut words = info.split_whitespace();
+                    let lang = words.next().unwrap_or("").to_string();
+                    let attrs: Vec<&str> = words.collect();
                     let block = if lang == "sitrep" {
                         match parse_action(text) {
                             Ok(a) => Block::Action {
+                                line: code_line,
                                 text: SafeText::block(text),
                                 action: Some(a),
                                 error: None,
                             },
                             Err(e) => Block::Action {
+                                line: code_line,
                                 text: SafeText::block(text),
                                 action: None,
                                 error: Some(SafeText::line(&format!(
@@ -138,6 +143,14 @@ pub(crate) fn extract_steps(body: &str, body_line: usize) -> Vec<Step> {
                         Block::Code {
                             lang: SafeText::line(&lang),
                             text: SafeText::block(text),
+                            run: attrs.contains(&"run"),
+                            host: attrs
+                                .iter()
+                                .find_map(|a| a.strip_prefix("on="))
+                                .map(SafeText::line),
+                            interactive: attrs.contains(&"interactive"),
+                            attrs: attrs.iter().map(|a| SafeText::line(a)).collect(),
+                            line: code_line,
                         }
                     };
                     step.order.push(Focus::Block(step.blocks.len()));

@@ -11,7 +11,7 @@
 //! - `y` on a code block → [`Walk::selected_code`] (copy with OSC 52);
 //!   run it only with `[runbooks] allow_exec = true`.
 
-use super::{Action, Block, Focus, Progress, Runbook, Step};
+use super::{Action, BindError, Bindings, Block, Focus, Origin, Progress, Runbook, Step};
 use crate::model::Time;
 use crate::ops::WriteOp;
 use crate::text::SafeText;
@@ -26,6 +26,94 @@ pub struct Walk {
     /// Shown by the view: the progress file could not be read (a fresh
     /// walk was started), or the runbook changed since the ticks were made.
     pub warning: Option<SafeText>,
+    /// Placeholder values (`{service}`, `{env}`, ...) for this walk: from
+    /// the context it was opened in, plus what the responder typed.
+    pub bindings: Bindings,
+}
+
+/// Why the action under the cursor cannot run yet.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ActionIssue {
+    /// These placeholders have no value: ask for the first one.
+    Unbound(Vec<String>),
+    /// The block does not parse, or does not once bound.
+    Invalid(SafeText),
+}
+
+impl std::fmt::Display for ActionIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ActionIssue::Unbound(v) => {
+                let names: Vec<String> = v.iter().map(|n| format!("{{{n}}}")).collect();
+                write!(f, "needs a value for {}", names.join(", "))
+            }
+            ActionIssue::Invalid(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// The code block under the cursor, bound.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SelectedCode {
+    pub lang: SafeText,
+    /// The text with bound placeholders substituted.
+    pub text: String,
+    /// What `y` copies: unbound placeholders written `<UNBOUND:name>`, so
+    /// a pasted command fails instead of acting.
+    pub copy: String,
+    /// Known placeholders left unbound.
+    pub unbound: Vec<String>,
+    pub run: bool,
+    pub host: Option<SafeText>,
+    pub interactive: bool,
+}
+
+impl SelectedCode {
+    /// Why sitrep must not execute this block, if it must not. Only a
+    /// block marked `run`, for this machine, not interactive, fully bound
+    /// and holding no `<PLACEHOLDER>` runs.
+    pub fn refuse_exec(&self) -> Option<String> {
+        if let Some(h) = &self.host {
+            return Some(format!("this block runs on {h}, not here: y copies it"));
+        }
+        if self.interactive {
+            return Some("this block is interactive: run it in a terminal (y copies it)".into());
+        }
+        if !self.run {
+            return Some("this block is not marked runnable (```sh run): y copies it".into());
+        }
+        if !self.unbound.is_empty() {
+            let names: Vec<String> = self.unbound.iter().map(|n| format!("{{{n}}}")).collect();
+            return Some(format!("bind {} first", names.join(", ")));
+        }
+        if let Some(p) = angle_placeholder(&self.text) {
+            return Some(format!("replace {p} first: y copies it"));
+        }
+        None
+    }
+}
+
+/// The first `<LIKE_THIS>` placeholder in a command (upper-case letters,
+/// digits, `_` and `-` between angle brackets).
+pub fn angle_placeholder(text: &str) -> Option<&str> {
+    let mut rest = text;
+    let mut base = 0;
+    while let Some(i) = rest.find('<') {
+        let after = &rest[i + 1..];
+        let n = after
+            .bytes()
+            .take_while(|b| {
+                b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_' || *b == b'-'
+            })
+            .count();
+        if n > 0 && after.as_bytes().get(n) == Some(&b'>') {
+            let start = base + i;
+            return text.get(start..start + n + 2);
+        }
+        base += i + 1;
+        rest = after;
+    }
+    None
 }
 
 impl Walk {
@@ -47,12 +135,28 @@ impl Walk {
         }
         let step = progress.current_step;
         progress.set_step(rb, step);
+        let mut bindings = Bindings::default();
+        if let Some(inc) = incident {
+            let _ = bindings.set("incident", inc, Origin::Incident);
+        }
         Walk {
             runbook: rb.clone(),
             progress,
             cursor: 0,
             warning,
+            bindings,
         }
+    }
+
+    /// Add the values the context gives (the walk's own values win).
+    pub fn with_bindings(mut self, b: &Bindings) -> Walk {
+        self.bindings.merge_missing(b);
+        self
+    }
+
+    /// Bind `name` to a value the responder typed.
+    pub fn set_binding(&mut self, name: &str, value: &str) -> Result<(), String> {
+        self.bindings.set(name, value.trim(), Origin::Given)
     }
 
     pub fn incident(&self) -> Option<&str> {
@@ -133,36 +237,58 @@ impl Walk {
         self.progress.save(data_dir, now)
     }
 
-    /// The action under the cursor, with `{incident}` bound to the walk's
-    /// incident. `Err` when the block does not parse, or when it needs an
-    /// incident and the walk has none (the view asks for one).
-    pub fn selected_action(&self) -> Option<Result<Action, SafeText>> {
+    /// The action under the cursor with every placeholder bound from the
+    /// walk's [`Bindings`]. `Err(Unbound)` names the placeholders still
+    /// without a value (the view asks for them: an action with an unbound
+    /// placeholder cannot run); `Err(Invalid)` when the block does not parse.
+    pub fn selected_action(&self) -> Option<Result<Action, ActionIssue>> {
         let Focus::Block(i) = self.focus()? else {
             return None;
         };
         match self.step()?.blocks.get(i)? {
             Block::Action { action, error, .. } => Some(match (action, error) {
-                (Some(a), _) => match self.incident() {
-                    Some(inc) => Ok(a.bind_incident(inc)),
-                    None if a.needs_incident() => Err(SafeText::trusted(
-                        "this action names {incident}: open the runbook from an incident, or pick one",
-                    )),
-                    None => Ok(a.clone()),
-                },
-                (None, Some(e)) => Err(e.clone()),
-                (None, None) => Err(SafeText::trusted("not a valid sitrep action")),
+                (Some(a), _) => a.bind(&self.bindings).map_err(|e| match e {
+                    BindError::Unbound(v) => ActionIssue::Unbound(v),
+                    BindError::Invalid(e) => ActionIssue::Invalid(SafeText::line(&e)),
+                }),
+                (None, Some(e)) => Err(ActionIssue::Invalid(e.clone())),
+                (None, None) => Err(ActionIssue::Invalid(SafeText::trusted(
+                    "not a valid sitrep action",
+                ))),
             }),
             Block::Code { .. } => None,
         }
     }
 
-    /// The code block under the cursor: (language, text).
-    pub fn selected_code(&self) -> Option<(&SafeText, &SafeText)> {
+    /// The code block under the cursor, its placeholders bound.
+    pub fn selected_code(&self) -> Option<SelectedCode> {
         let Focus::Block(i) = self.focus()? else {
             return None;
         };
         match self.step()?.blocks.get(i)? {
-            Block::Code { lang, text } => Some((lang, text)),
+            Block::Code {
+                lang,
+                text,
+                run,
+                host,
+                interactive,
+                ..
+            } => {
+                let (bound, unbound) = super::bind::substitute(text.as_str(), &self.bindings);
+                let host = host.as_ref().map(|h| {
+                    SafeText::line(&super::bind::substitute(h.as_str(), &self.bindings).0)
+                });
+                let copy = super::bind::substitute_marked(text.as_str(), &self.bindings).0;
+                Some(SelectedCode {
+                    lang: lang.clone(),
+                    copy,
+                    text: bound,
+                    unbound,
+                    run: *run,
+                    host,
+                    interactive: *interactive,
+                })
+            }
             Block::Action { .. } => None,
         }
     }
@@ -210,16 +336,25 @@ mod tests {
             }
         );
         assert!(w.status_line().contains("1/4 done"), "{}", w.status_line());
-        // Down to the action block of step 1 (after 4 items and 1 code block).
+        // Down to the last block of step 1: the note, bound to the incident
+        // and the database cluster.
         w.move_cursor(100);
+        assert_eq!(
+            w.selected_action().unwrap(),
+            Err(ActionIssue::Unbound(vec!["db_cluster".into()]))
+        );
+        w.set_binding("db_cluster", "pg-main").unwrap();
         let a = w.selected_action().unwrap().unwrap();
         assert!(
-            matches!(a.op, WriteOp::IncidentNote { ref id, .. } if id == "Q1PAY7LAG2"),
+            matches!(a.op, WriteOp::IncidentNote { ref id, ref text, .. }
+                if id == "Q1PAY7LAG2" && text.contains("pg-main")),
             "{a:?}"
         );
         assert!(w.toggle().is_none(), "not on an item");
         w.move_cursor(-1);
-        assert!(w.selected_code().is_some());
+        let code = w.selected_code().unwrap();
+        assert!(code.text.contains("pg-main"), "{}", code.text);
+        assert!(code.refuse_exec().is_some(), "not marked runnable");
         assert!(w.next_step());
         w.save(dir.path(), now()).unwrap();
 
@@ -231,19 +366,66 @@ mod tests {
     }
 
     #[test]
-    fn incident_placeholder_needs_an_incident() {
+    fn unbound_placeholders_block_the_action_until_given() {
         let dir = tempfile::tempdir().unwrap();
         let rb = Catalog::bundled().get("db-failover").cloned().unwrap();
         let mut w = Walk::open(dir.path(), &rb, None);
-        w.move_cursor(100);
-        assert!(w.selected_action().unwrap().is_err());
         w.go_to_step(2);
         w.move_cursor(100);
+        // flag off {flag} --env {env} --reason "... {db_cluster} ...": nothing
+        // binds them outside an incident.
+        assert_eq!(
+            w.selected_action().unwrap(),
+            Err(ActionIssue::Unbound(vec![
+                "flag".into(),
+                "env".into(),
+                "db_cluster".into()
+            ]))
+        );
+        assert!(w.set_binding("flag", "$(reboot)").is_err());
+        w.set_binding("flag", "orders-write-path").unwrap();
+        w.set_binding("env", "production").unwrap();
+        w.set_binding("db_cluster", "pg-main").unwrap();
         let a = w.selected_action().unwrap().unwrap();
         assert!(
-            matches!(a.op, WriteOp::FlagSet { ref key, on: false, .. } if key == "payments-ledger-async")
+            matches!(a.op, WriteOp::FlagSet { ref key, on: false, ref environment, .. }
+                if key == "orders-write-path" && environment.as_deref() == Some("production")),
+            "{a:?}"
         );
         assert!(!w.prev_step() || w.step_index() == 1);
+    }
+
+    #[test]
+    fn runnable_blocks_are_the_only_ones_that_may_run() {
+        let code = |run, host: Option<&str>, interactive, text: &str| SelectedCode {
+            lang: SafeText::line("sh"),
+            text: text.into(),
+            copy: text.into(),
+            unbound: vec![],
+            run,
+            host: host.map(SafeText::line),
+            interactive,
+        };
+        assert_eq!(
+            code(true, None, false, "set -eu\nsitrep slo").refuse_exec(),
+            None
+        );
+        assert!(
+            code(false, None, false, "sitrep slo")
+                .refuse_exec()
+                .is_some()
+        );
+        let other = code(true, Some("old-primary"), false, "set -eu").refuse_exec();
+        assert!(other.unwrap().contains("old-primary"));
+        assert!(code(true, None, true, "set -eu").refuse_exec().is_some());
+        assert!(
+            code(true, None, false, "set -eu\nkill <PID>")
+                .refuse_exec()
+                .unwrap()
+                .contains("<PID>")
+        );
+        assert_eq!(angle_placeholder("a <b> <PID> c"), Some("<PID>"));
+        assert_eq!(angle_placeholder("x < y > z"), None);
     }
 
     #[test]

@@ -227,11 +227,13 @@ impl Engine {
                 runbook,
                 incident,
                 data_dir,
+                bindings,
             } => {
                 let tx = self.tx.clone();
                 tokio::task::spawn_blocking(move || {
                     let w =
-                        crate::runbooks::walk::Walk::open(&data_dir, &runbook, incident.as_deref());
+                        crate::runbooks::walk::Walk::open(&data_dir, &runbook, incident.as_deref())
+                            .with_bindings(&bindings);
                     let _ = tx.blocking_send(Msg::WalkOpened(Box::new(w)));
                 });
             }

@@ -130,6 +130,8 @@ pub enum InputPurpose {
     NoteText { provider: String, id: String },
     /// Silence matchers, space-separated `k=v`, then a duration.
     SilenceMatchers { provider: String },
+    /// The value of a runbook placeholder the walk could not bind.
+    Binding { name: String },
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -102,3 +102,22 @@ sloth = ["nothing/*.yaml"]
     assert!(!out.contains("SECRETVALUE"), "{out}");
     assert!(out.contains("c.toml:4:"), "{out}");
 }
+
+#[test]
+fn config_check_runs_runbook_check_over_the_runbook_dirs() {
+    let dir = tempfile::tempdir().unwrap();
+    let rb = dir.path().join("team-runbooks");
+    std::fs::create_dir_all(&rb).unwrap();
+    // A literal flag the config does not know (line 13), and a review
+    // date long past (a warning here, line 7).
+    std::fs::write(
+        rb.join("ours.md"),
+        "---\ntitle: Ours\nservices: [svc]\nseverity: [SEV2]\ntags: [t]\nowner: team\nlast_reviewed: 2020-01-01\nrto: 5m\nrpo: 0\n---\n## 1. a\n```sitrep\nflag off not-in-config --reason r\n```\n",
+    )
+    .unwrap();
+    let cfg = "[runbooks]\ndirs = [\"team-runbooks\"]\n\n[[service]]\nname = \"svc\"\nkill_switch = \"svc-off\"\n";
+    let (code, out) = check(dir.path(), cfg, false);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("ours.md:13: flag \"not-in-config\""), "{out}");
+    assert!(out.contains("ours.md:7: last reviewed 2020-01-01"), "{out}");
+}

@@ -34,6 +34,14 @@ fn every_bundled_runbook_is_complete_and_its_actions_parse() {
         "incident-command",
         "disk-full",
         "certificate-expiry",
+        "replication-lag",
+        "data-restore",
+        "secret-rotation",
+        "postgres-overload",
+        "third-party-outage",
+        "redis-queue",
+        "ddos-rate-limit",
+        "error-spike-triage",
     ] {
         assert!(cat.get(id).is_some(), "missing bundled runbook {id}");
     }
@@ -58,7 +66,8 @@ fn every_bundled_runbook_is_complete_and_its_actions_parse() {
         );
         let reviewed = rb.last_reviewed.expect("last_reviewed");
         assert!(reviewed >= oldest, "{id}: last_reviewed {reviewed} too old");
-        assert!(!rb.is_stale(fixed_now()), "{id} is stale");
+        // Staleness is `runbook check`'s, measured from an injected day
+        // (see `runbook_check_*` below), never from a frozen clock here.
         assert!(rb.steps.len() >= 4, "{id}: {} steps", rb.steps.len());
         let items: usize = rb.steps.iter().map(|s| s.items.len()).sum();
         assert!(
@@ -71,7 +80,7 @@ fn every_bundled_runbook_is_complete_and_its_actions_parse() {
             assert!(!s.title.is_empty(), "{id} step {}: no title", s.index);
             for b in &s.blocks {
                 match b {
-                    Block::Code { lang, text } => {
+                    Block::Code { lang, text, .. } => {
                         assert!(
                             ["sh", "sql"].contains(&lang.as_str()),
                             "{id} step {}: code block language {lang:?}",
@@ -84,6 +93,7 @@ fn every_bundled_runbook_is_complete_and_its_actions_parse() {
                         text,
                         action,
                         error,
+                        ..
                     } => {
                         assert!(
                             action.is_some() && error.is_none(),
@@ -100,33 +110,353 @@ fn every_bundled_runbook_is_complete_and_its_actions_parse() {
     }
 }
 
+/// The demo's names (services, flags, incident ids, hosts, domain), read
+/// from the demo world itself so a name added there is covered here.
+fn demo_names() -> (Vec<String>, Vec<String>) {
+    let world: toml::Value =
+        toml::from_str(include_str!("../../src/providers/demo/world.toml")).unwrap();
+    let list = |table: &str, key: &str| -> Vec<String> {
+        world
+            .get(table)
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.get(key).and_then(|k| k.as_str()).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut services = list("incident", "service");
+    services.extend(list("flag", "service"));
+    services.sort();
+    services.dedup();
+    // Anywhere in a runbook: flag keys, incident ids, hosts, the domain.
+    let mut anywhere = list("flag", "key");
+    anywhere.extend(list("incident", "id"));
+    anywhere.extend(list("deploy", "git_ref"));
+    anywhere.extend(
+        [
+            "search-indexer-3",
+            "idp-proxy",
+            "acme.example",
+            "acme/",
+            "payments-db",
+            "replica-2",
+        ]
+        .map(String::from),
+    );
+    assert!(
+        services.len() >= 4 && anywhere.len() >= 10,
+        "demo world not read"
+    );
+    (services, anywhere)
+}
+
+fn has_word(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + word.len()..].chars().next();
+        let part = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '-' || c == '_');
+        !part(before) && !part(after)
+    })
+}
+
 #[test]
-fn bundled_actions_use_known_demo_flags_and_services() {
-    use sitrep::ops::WriteOp;
-    let flags = [
-        "checkout-writes",
-        "checkout-payments-v3",
-        "auth-social-login",
-        "auth-webauthn",
-        "search-new-analyzer",
-        "payments-ledger-async",
-    ];
-    let services = ["checkout", "payments", "auth", "search"];
+fn no_bundled_runbook_names_a_demo_service_flag_or_host() {
+    let (services, anywhere) = demo_names();
+    for (name, text) in sitrep::runbooks::BUNDLED {
+        let lower = text.to_lowercase();
+        for n in &anywhere {
+            assert!(
+                !has_word(&lower, &n.to_lowercase()),
+                "{name} names the demo's {n:?}"
+            );
+        }
+    }
+    // Services are also plain words ("search", "payments"): no action,
+    // command or front matter names one; the walk binds {service}.
     for rb in Catalog::bundled().runbooks {
-        for s in &rb.steps {
-            for a in s.actions() {
-                match &a.op {
-                    WriteOp::FlagSet { key, .. } => {
-                        assert!(flags.contains(&key.as_str()), "{}: flag {key}", rb.id)
-                    }
-                    WriteOp::Rollback { service, .. } => {
-                        assert!(services.contains(&service.as_str()), "{}: {service}", rb.id)
-                    }
-                    _ => {}
+        for s in &rb.services {
+            assert!(
+                !services.contains(&s.to_string()),
+                "{}: services lists {s}",
+                rb.id
+            );
+        }
+        for st in &rb.steps {
+            for b in &st.blocks {
+                let text = match b {
+                    Block::Code { text, .. } | Block::Action { text, .. } => text.as_str(),
+                };
+                for svc in &services {
+                    assert!(
+                        !has_word(text, svc),
+                        "{} step {}: block names the demo service {svc}: {text}",
+                        rb.id,
+                        st.index
+                    );
                 }
             }
         }
     }
+    // The test sees a literal name when there is one.
+    assert!(has_word("rollback checkout --env production", "checkout"));
+    assert!(!has_word("rollback {service} --env production", "checkout"));
+}
+
+// ---------------------------------------------------------------- check
+
+fn write(dir: &std::path::Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+const FM: &str = "---\ntitle: T\nservices: [svc]\nseverity: [SEV2]\ntags: [t]\nowner: team\nlast_reviewed: 2026-11-01\nreview_every: 30d\nrto: 5m\nrpo: 0\n---\n";
+
+#[test]
+fn runbook_check_passes_the_bundle_and_names_each_fault_at_its_line() {
+    use sitrep::runbooks::check::{CheckOptions, check_bundled, check_paths};
+    let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    // The bundle, measured from the day of its newest review.
+    let newest = Catalog::bundled()
+        .runbooks
+        .iter()
+        .filter_map(|r| r.last_reviewed)
+        .max()
+        .unwrap();
+    let ok = check_bundled(&CheckOptions {
+        today: newest,
+        config: None,
+    });
+    assert!(ok.faults.is_empty(), "{:?}", ok.faults);
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Line numbers below are file lines (the front matter is 11 lines).
+    write(
+        d,
+        "good.md",
+        &format!(
+            "{}## 1. Step\n- [ ] x\n```sitrep\nincident ack {{incident}}\n```\n",
+            FM.replace("30d", "90d")
+        ),
+    );
+    write(
+        d,
+        "faults.md",
+        &format!(
+            "{FM}## 1. Step\n\
+             - [ ] x\n\
+             ```sitrep\n\
+             flag off {{flag}}\n\
+             ```\n\
+             ```sitrep\n\
+             rollback {{servce}} --env {{env}} --reason r\n\
+             ```\n\
+             ```sh run\n\
+             psql -h db\n\
+             ```\n\
+             ```sh on=db-host fast\n\
+             echo {{hostname}}\n\
+             ```\n\
+             See [the other](missing-runbook.md).\n\
+             ```sh run\n\
+             set -eu\n\
+             kill <PID>\n\
+             ```\n"
+        ),
+    );
+    write(
+        d,
+        "incomplete.md",
+        "---\ntitle: Only a title\nlast_reviewed: 2026-01-01\n---\n## 1. a\n- [ ] b\n",
+    );
+    write(
+        d,
+        "broken.md",
+        "---\ntitle: t\nlast_reviewed: someday\n---\n## a\n",
+    );
+    let r = check_paths(
+        &[d.to_path_buf()],
+        &CheckOptions {
+            today: day("2026-12-04"),
+            config: None,
+        },
+    );
+    let got: Vec<String> = r.faults.iter().map(|f| f.to_string()).collect();
+    let has = |file: &str, line: usize, what: &str| {
+        assert!(
+            r.faults
+                .iter()
+                .any(|f| f.path.ends_with(file) && f.line == line && f.message.contains(what)),
+            "no {file}:{line} {what:?} in\n{}",
+            got.join("\n")
+        )
+    };
+    assert_eq!(r.files, 4);
+    has("broken.md", 3, "not a date");
+    has("incomplete.md", 1, "severity");
+    has("incomplete.md", 1, "owner");
+    has("incomplete.md", 3, "days ago");
+    has("faults.md", 15, "--reason");
+    has("faults.md", 18, "{servce}");
+    has("faults.md", 20, "set -eu");
+    has("faults.md", 21, "psql");
+    has("faults.md", 23, "\"fast\"");
+    has("faults.md", 23, "{hostname}");
+    has("faults.md", 26, "missing-runbook.md");
+    has("faults.md", 27, "<PID>");
+    has("faults.md", 7, "days ago");
+    assert!(!got.iter().any(|f| f.contains("good.md")), "{got:?}");
+    // Every fault names file:line.
+    assert!(got.iter().all(|f| f.contains(".md:")), "{got:?}");
+
+    // With a config, literal names must exist in it.
+    let cfg: sitrep::config::Config =
+        toml::from_str("[[service]]\nname = \"svc\"\nkill_switch = \"svc-off\"\n").unwrap();
+    let lit = tempfile::tempdir().unwrap();
+    write(
+        lit.path(),
+        "lit.md",
+        &format!(
+            "{FM}## 1. a\n- [ ] b\n```sitrep\nflag off svc-off --reason r\n```\n```sitrep\nflag off other-flag --reason r\n```\n```sitrep\nrollback nosuch --env production --reason r --provider ghx\n```\n"
+        ),
+    );
+    let r = check_paths(
+        &[lit.path().to_path_buf()],
+        &CheckOptions {
+            today: day("2026-11-02"),
+            config: Some(&cfg),
+        },
+    );
+    let got: Vec<String> = r.faults.iter().map(|f| f.to_string()).collect();
+    assert_eq!(got.len(), 3, "{got:#?}");
+    assert!(got[0].ends_with("lit.md:18: flag \"other-flag\" is not in the config (no [[service]] lists it in flags or kill_switch)"), "{got:?}");
+    assert!(
+        got.iter()
+            .any(|f| f.contains("lit.md:21: provider \"ghx\"")),
+        "{got:?}"
+    );
+    assert!(
+        got.iter()
+            .any(|f| f.contains("lit.md:21: service \"nosuch\"")),
+        "{got:?}"
+    );
+}
+
+fn sitrep_check(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_sitrep"))
+        .current_dir(dir)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("runbook")
+        .arg("check")
+        .args(args)
+        .env_remove("SITREP_CONFIG")
+        .env_remove("SITREP_DATA_DIR")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn runbook_check_cli_exits_1_on_faults_and_0_on_the_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let newest = Catalog::bundled()
+        .runbooks
+        .iter()
+        .filter_map(|r| r.last_reviewed)
+        .max()
+        .unwrap()
+        .to_string();
+    let out = sitrep_check(dir.path(), &["--today", &newest]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    write(
+        dir.path(),
+        "bad.md",
+        &format!("{FM}## 1. a\n```sitrep\nflag off x\n```\n"),
+    );
+    let out = sitrep_check(dir.path(), &["bad.md", "--today", "2026-11-02"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("bad.md:14: action:"), "{stdout}");
+    let out = sitrep_check(dir.path(), &["--today", "soon"]);
+    assert_eq!(out.status.code(), Some(2));
+    // With --config, a literal flag must exist in it.
+    std::fs::write(dir.path().join("c.toml"), "[[service]]\nname = \"svc\"\n").unwrap();
+    write(
+        dir.path(),
+        "lit.md",
+        &format!("{FM}## 1. a\n```sitrep\nflag off nope --reason r\n```\n"),
+    );
+    let out = sitrep_check(dir.path(), &["lit.md", "--today", "2026-11-02"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = sitrep_check(
+        dir.path(),
+        &["--config", "c.toml", "lit.md", "--today", "2026-11-02"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("lit.md:14: flag \"nope\""));
+}
+
+#[test]
+fn runbook_show_binds_from_an_incident_or_a_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sitrep_in(
+        dir.path(),
+        &[
+            "--demo",
+            "runbook",
+            "show",
+            "rollback",
+            "--incident",
+            "Q1PAY7LAG2",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("rollback payments --env production"),
+        "{text}"
+    );
+    assert!(text.contains("incident ack Q1PAY7LAG2"), "{text}");
+    assert!(!has_word(&text, "checkout"), "{text}");
+    // Unbound placeholders are marked, never left to act.
+    assert!(text.contains("<UNBOUND:repo>"), "{text}");
+    let out = sitrep_in(
+        dir.path(),
+        &[
+            "runbook",
+            "show",
+            "disk-full",
+            "--service",
+            "search",
+            "--env",
+            "staging",
+        ],
+    );
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("--matcher instance=<UNBOUND:instance>"),
+        "{text}"
+    );
+    assert!(text.contains("`{service}` = `search` (given)"), "{text}");
+    // Without a binding option the text is the runbook as written.
+    let out = sitrep_in(dir.path(), &["runbook", "show", "rollback"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("rollback {service} --env {env}"));
 }
 
 // ---------------------------------------------------------------- hostile
@@ -422,6 +752,8 @@ fn snapshot_walk_db_failover_160x45_with_cursor_on_an_action() {
     let dir = tempfile::tempdir().unwrap();
     let rb = Catalog::bundled().get("db-failover").cloned().unwrap();
     let mut w = sitrep::runbooks::Walk::open(dir.path(), &rb, Some("Q1PAY7LAG2"));
+    w.set_binding("flag", "orders-write-path").unwrap();
+    w.set_binding("env", "production").unwrap();
     w.go_to_step(2);
     w.toggle();
     w.move_cursor(3);
@@ -435,7 +767,7 @@ fn snapshot_walk_db_failover_160x45_with_cursor_on_an_action() {
 #[test]
 fn snapshot_list_table_and_json() {
     let cat = Catalog::bundled();
-    let later = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
+    let later = Utc.with_ymd_and_hms(2027, 9, 1, 0, 0, 0).unwrap();
     let table = sitrep::cli::runbook::list_table(&cat, later);
     assert!(table.contains("STALE"), "{table}");
     snap_settings().bind(|| insta::assert_snapshot!("runbook_list_table", table));

@@ -128,8 +128,16 @@ async fn walk_mode_ticks_and_actions_are_audited_with_runbook_and_step() {
     keys.push((Duration::ZERO, enter())); // walk it
     keys.push((Duration::from_millis(100), key('l'))); // step 2: turn it off
     keys.push((Duration::ZERO, key(' '))); // tick the item
-    keys.push((Duration::ZERO, key('j'))); // the action block
-    keys.push((Duration::from_millis(100), key('x'))); // plan it
+    for _ in 0..3 {
+        keys.push((Duration::ZERO, key('j'))); // past the other items, to the action block
+    }
+    keys.push((Duration::from_millis(100), key('x'))); // run it
+    // Walked from the list, not an incident: the walk asks for each
+    // placeholder the action names ({flag}, {env}, {incident}).
+    for value in ["checkout-payments-v3", "production", "Q1CHK5XZ01"] {
+        keys.extend(value.chars().map(|c| (Duration::ZERO, key(c))));
+        keys.push((Duration::ZERO, enter()));
+    }
     // The confirmation asks for the flag key.
     keys.extend("checkout-payments-v3".chars().map(|c| {
         (
@@ -167,7 +175,7 @@ async fn walk_mode_ticks_and_actions_are_audited_with_runbook_and_step() {
         assert_eq!(r["runbook"]["id"], "kill-switch");
         assert_eq!(r["runbook"]["step"], 2);
         assert_eq!(r["target"], "checkout-payments-v3");
-        assert_eq!(r["reason"], "kill switch: payments v3 errors");
+        assert_eq!(r["reason"], "kill switch for Q1CHK5XZ01");
     }
     assert_eq!(off[1]["outcome"], "ok");
     // The provider state changed.

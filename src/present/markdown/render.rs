@@ -273,6 +273,7 @@ impl<'t> Renderer<'t> {
     }
 
     fn code_block(&mut self, lang: &str, text: &str) {
+        // `lang` is the label: the language plus the block's markers.
         self.flush();
         self.blank_if_needed();
         let selected = self.opt.selected_block == Some(self.block_no);
@@ -601,9 +602,7 @@ impl<'t> Renderer<'t> {
             Tag::CodeBlock(kind) => {
                 self.flush();
                 let lang = match kind {
-                    CodeBlockKind::Fenced(info) => {
-                        info.split_whitespace().next().unwrap_or("").to_string()
-                    }
+                    CodeBlockKind::Fenced(info) => block_label(&info),
                     CodeBlockKind::Indented => String::new(),
                 };
                 self.code = Some((lang, String::new()));
@@ -783,4 +782,27 @@ enum Pre {
     Quote,
     Marker(String, Style),
     Pad(usize),
+}
+
+/// The label of a fenced block: its language, then what its markers say
+/// (`sh · on old-primary, not here`), so a block meant for another host or
+/// a prompt is never mistaken for one to paste on this machine.
+fn block_label(info: &str) -> String {
+    let mut words = info.split_whitespace();
+    let lang = words.next().unwrap_or("").to_string();
+    if lang == "sitrep" {
+        return lang;
+    }
+    let marks: Vec<String> = words
+        .filter_map(|w| match w {
+            "run" => Some("runnable here".to_string()),
+            "interactive" => Some("interactive: run it yourself".to_string()),
+            w => w.strip_prefix("on=").map(|h| format!("on {h}, not here")),
+        })
+        .collect();
+    if marks.is_empty() {
+        lang
+    } else {
+        format!("{lang} · {}", marks.join(" · "))
+    }
 }

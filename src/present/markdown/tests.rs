@@ -331,3 +331,12 @@ fn deep_nesting_is_capped() {
     let out = tui(&md, 60);
     assert!(out.lines().all(|l| str_width(l) <= 60), "{out}");
 }
+
+#[test]
+fn block_markers_label_the_frame() {
+    let md = "```sh on=old-primary\nsystemctl stop patroni\n```\n\n```sh run\nset -eu\n```\n\n```sh interactive\nvault login\n```\n";
+    let t = tui(md, 80);
+    assert!(t.contains("sh · on old-primary, not here"), "{t}");
+    assert!(t.contains("sh · runnable here"), "{t}");
+    assert!(t.contains("interactive: run it yourself"), "{t}");
+}

@@ -97,6 +97,12 @@ fn submit_input(state: &mut State, text: String, purpose: InputPurpose) -> Vec<E
             });
             vec![Effect::Plan { op, reason: text }]
         }
+        InputPurpose::Binding { name } => {
+            if text.is_empty() {
+                return vec![];
+            }
+            crate::tui::update::walk::bind_typed(state, &name, &text)
+        }
         InputPurpose::NoteText { provider, id } => {
             if text.is_empty() {
                 return vec![];

@@ -279,7 +279,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
                     .runbooks
                     .walk
                     .as_ref()
-                    .and_then(|w| w.selected_code().map(|(_, c)| c.as_str().to_string())),
+                    .and_then(|w| w.selected_code().map(|c| c.copy)),
                 _ => None,
             };
             match text {

@@ -9,7 +9,7 @@ mod mouse;
 mod palette;
 #[cfg(test)]
 mod tests;
-mod walk;
+pub(crate) mod walk;
 mod watch;
 
 use super::state::*;
@@ -130,6 +130,8 @@ pub enum Effect {
         runbook: Box<crate::runbooks::Runbook>,
         incident: Option<String>,
         data_dir: std::path::PathBuf,
+        /// Placeholder values from the console's context.
+        bindings: Box<crate::runbooks::Bindings>,
     },
     /// Save a walk's progress (in order, off the loop).
     SaveProgress {

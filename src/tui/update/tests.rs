@@ -395,3 +395,161 @@ fn the_banner_follows_the_plan_target_environment() {
         assert_eq!(*p, production, "{env:?}");
     }
 }
+
+/// Open runbook `id` as the console does (the effect, then the walk read
+/// off the loop) and hand the walk to the state.
+fn open_walk_in(s: &mut State, id: &str, incident: Option<&str>, dir: &std::path::Path) {
+    if s.runbooks.catalog.runbooks.is_empty() {
+        s.runbooks.catalog = std::sync::Arc::new(crate::runbooks::Catalog::bundled());
+    }
+    let effects = walk::open_walk(s, id, incident.map(str::to_string));
+    let Some(Effect::OpenWalk {
+        runbook,
+        incident,
+        bindings,
+        ..
+    }) = effects.into_iter().next()
+    else {
+        panic!("no walk opened for {id}");
+    };
+    let w = crate::runbooks::walk::Walk::open(dir, &runbook, incident.as_deref())
+        .with_bindings(&bindings);
+    update(s, Msg::WalkOpened(Box::new(w)));
+}
+
+/// Every write op the walk's action blocks plan, step by step.
+fn planned_ops(s: &mut State) -> Vec<WriteOp> {
+    let mut ops = Vec::new();
+    let steps = s
+        .runbooks
+        .walk
+        .as_ref()
+        .map(|w| w.step_count())
+        .unwrap_or(0);
+    for step in 1..=steps as u32 {
+        let n = {
+            let w = s.runbooks.walk.as_mut().unwrap();
+            w.go_to_step(step);
+            w.step().map(|st| st.order.len()).unwrap_or(0)
+        };
+        for i in 0..n {
+            s.runbooks.walk.as_mut().unwrap().cursor = i;
+            s.ui.modal = None;
+            for e in walk::walk_action(s, Action::RunBlock) {
+                if let Effect::Plan { op, .. } = e {
+                    ops.push(op);
+                }
+            }
+        }
+    }
+    ops
+}
+
+#[test]
+fn rollback_walked_from_a_payments_incident_rolls_back_payments() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = demo_state();
+    open_walk_in(&mut s, "rollback", Some("Q1PAY7LAG2"), dir.path());
+    let ops = planned_ops(&mut s);
+    let rollbacks: Vec<(&str, &str)> = ops
+        .iter()
+        .filter_map(|o| match o {
+            WriteOp::Rollback {
+                service,
+                environment,
+                ..
+            } => Some((service.as_str(), environment.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rollbacks, [("payments", "production")], "{ops:?}");
+    for op in &ops {
+        let text = format!("{op:?}");
+        assert!(!text.contains("checkout"), "{text}");
+        if let WriteOp::FlagSet { key, .. } = op {
+            // The demo's only kill switch of payments.
+            assert_eq!(key, "payments-ledger-async");
+        }
+        if let WriteOp::IncidentAck { id, .. } | WriteOp::IncidentNote { id, .. } = op {
+            assert_eq!(id, "Q1PAY7LAG2");
+        }
+    }
+    // The same runbook from a checkout incident targets checkout.
+    let dir2 = tempfile::tempdir().unwrap();
+    open_walk_in(&mut s, "rollback", Some("Q1CHK5XZ01"), dir2.path());
+    let ops = planned_ops(&mut s);
+    assert!(
+        ops.iter()
+            .any(|o| matches!(o, WriteOp::Rollback { service, .. } if service == "checkout"))
+    );
+}
+
+#[test]
+fn a_walk_asks_for_an_unbound_placeholder_then_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = demo_state();
+    // From the runbook list, not an incident: nothing binds {service}.
+    s.ui.view = View::Runbooks;
+    open_walk_in(&mut s, "rollback", None, dir.path());
+    let target = {
+        let w = s.runbooks.walk.as_ref().unwrap();
+        w.runbook
+            .steps
+            .iter()
+            .find(|st| {
+                st.actions()
+                    .any(|a| matches!(a.op, WriteOp::Rollback { .. }))
+            })
+            .map(|st| st.index)
+            .unwrap()
+    };
+    let w = s.runbooks.walk.as_mut().unwrap();
+    w.go_to_step(target);
+    let pos = w
+        .step()
+        .unwrap()
+        .order
+        .iter()
+        .position(|f| {
+            matches!(f, crate::runbooks::Focus::Block(b)
+                if matches!(w.step().unwrap().blocks[*b], crate::runbooks::Block::Action { .. }))
+        })
+        .unwrap();
+    w.cursor = pos;
+    let mut asked = Vec::new();
+    let mut planned = None;
+    let mut effects = walk::walk_action(&mut s, Action::RunBlock);
+    for _ in 0..6 {
+        if let Some(Effect::Plan { op, .. }) =
+            effects.iter().find(|e| matches!(e, Effect::Plan { .. }))
+        {
+            planned = Some(op.clone());
+            break;
+        }
+        let Some(Modal::Input {
+            purpose: InputPurpose::Binding { name },
+            ..
+        }) = s.ui.modal.clone()
+        else {
+            panic!("neither asked nor planned: {:?}", s.ui.modal);
+        };
+        asked.push(name.clone());
+        let value = match name.as_str() {
+            "service" => "payments",
+            "env" => "production",
+            "incident" => "Q1PAY7LAG2",
+            other => panic!("asked for {other}"),
+        };
+        for c in value.chars() {
+            update(&mut s, key(c));
+        }
+        effects = update(&mut s, code(KeyCode::Enter)).0;
+    }
+    // {deploy_ref} follows from the typed service (its current deploy).
+    assert_eq!(asked, ["service", "env", "incident"]);
+    assert!(
+        matches!(&planned, Some(WriteOp::Rollback { service, environment, .. })
+            if service == "payments" && environment == "production"),
+        "{planned:?}"
+    );
+}

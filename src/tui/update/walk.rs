@@ -2,13 +2,54 @@
 
 use super::*;
 
+/// The placeholder values the console gives a walk: the incident, else
+/// the selected row (a flag, a deploy, an SLO), the `[[service]]` config
+/// and what the providers report.
+pub(crate) fn walk_bindings(state: &State, incident: Option<&str>) -> crate::runbooks::Bindings {
+    let (mut service, mut env, mut flag) = (None, None, None);
+    if incident.is_none() {
+        match state.ui.view {
+            View::Flags => {
+                if let Some(f) = state.selected_flag() {
+                    flag = Some(f.key.as_str().to_string());
+                    service = f.service.as_ref().map(|s| s.as_str().to_string());
+                    env = f.environment.as_ref().map(|e| e.as_str().to_string());
+                }
+            }
+            View::Deploys => {
+                if let Some(d) = state.selected_deploy() {
+                    service = Some(d.service.as_str().to_string());
+                    env = Some(d.environment.as_str().to_string());
+                }
+            }
+            View::Slos => {
+                if let Some(s) = state.selected_slo() {
+                    service = s.service.as_ref().map(|s| s.as_str().to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    crate::runbooks::bind::bind(&crate::runbooks::BindContext {
+        incident,
+        service: service.as_deref(),
+        env: env.as_deref(),
+        flag: flag.as_deref(),
+        explicit: Some(crate::runbooks::Origin::Selection),
+        snapshot: Some(&state.snap),
+        services: &state.runbooks.services,
+    })
+}
+
 /// Open runbook `id` in walk mode (its saved progress is read off the loop).
 pub(crate) fn open_walk(state: &mut State, id: &str, incident: Option<String>) -> Vec<Effect> {
+    let bindings = walk_bindings(state, incident.as_deref());
     match state.runbooks.catalog.find(id) {
         Some(rb) => vec![Effect::OpenWalk {
             runbook: Box::new(rb.clone()),
             incident,
             data_dir: state.runbooks.data_dir.clone(),
+            bindings: Box::new(bindings),
         }],
         None => {
             state.toast(ToastKind::Error, format!("no runbook {id:?}"));
@@ -76,14 +117,25 @@ pub(crate) fn walk_action(state: &mut State, action: Action) -> Vec<Effect> {
                             }]
                         }
                     }
+                    Err(crate::runbooks::walk::ActionIssue::Unbound(names)) => {
+                        ask_binding(state, &names[0])
+                    }
                     Err(e) => {
                         state.toast(ToastKind::Error, e.to_string());
                         vec![]
                     }
                 };
             }
-            if let Some((_, code)) = walk.selected_code() {
-                let command = code.as_str().to_string();
+            if let Some(code) = walk.selected_code() {
+                if let Some(name) = code.unbound.first().filter(|_| code.run) {
+                    let name = name.clone();
+                    return ask_binding(state, &name);
+                }
+                if let Some(why) = code.refuse_exec() {
+                    state.toast(ToastKind::Info, why);
+                    return vec![];
+                }
+                let command = code.text;
                 if !state.runbooks.allow_exec {
                     state.toast(
                         ToastKind::Info,
@@ -113,6 +165,54 @@ pub(crate) fn walk_action(state: &mut State, action: Action) -> Vec<Effect> {
         }
         _ => vec![],
     }
+}
+
+/// Ask the responder for the value of placeholder `name`; on submit it is
+/// bound for the rest of the walk and the block under the cursor runs again.
+pub(crate) fn ask_binding(state: &mut State, name: &str) -> Vec<Effect> {
+    let what = crate::runbooks::bind::PLACEHOLDERS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, w)| *w)
+        .unwrap_or("");
+    state.ui.modal = Some(Modal::Input {
+        title: format!("Value for {{{name}}}"),
+        prompt: format!("{{{name}}}: {what}. Enter binds it for this walk, Esc cancels"),
+        text: String::new(),
+        purpose: InputPurpose::Binding {
+            name: name.to_string(),
+        },
+    });
+    vec![]
+}
+
+/// The responder typed a placeholder's value: bind it, then run the block
+/// under the cursor again (it may ask for the next one).
+pub(crate) fn bind_typed(state: &mut State, name: &str, value: &str) -> Vec<Effect> {
+    let Some(walk) = state.runbooks.walk.as_mut() else {
+        return vec![];
+    };
+    if let Err(e) = walk.set_binding(name, value) {
+        state.ui.modal = Some(Modal::Error {
+            title: format!("Bad value for {{{name}}}"),
+            text: e,
+        });
+        return vec![];
+    }
+    // A typed service or environment brings what depends on it (the
+    // service's config, its current deploy, its kill switch).
+    let b = &walk.bindings;
+    let derived = crate::runbooks::bind::bind(&crate::runbooks::BindContext {
+        incident: b.get("incident"),
+        service: b.get("service"),
+        env: b.get("env"),
+        flag: b.get("flag"),
+        explicit: Some(crate::runbooks::Origin::Given),
+        snapshot: Some(&state.snap),
+        services: &state.runbooks.services,
+    });
+    walk.bindings.merge_missing(&derived);
+    walk_action(state, Action::RunBlock)
 }
 
 /// Work to do when a view is entered: the Audit view reads the log fresh.
