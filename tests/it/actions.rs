@@ -485,7 +485,10 @@ async fn sitrep(
 }
 
 fn records(data: &Path) -> Vec<audit::Record> {
-    audit::read(&data.join("audit.jsonl")).unwrap().0
+    // The demo's own log, in its own data dir.
+    audit::read(&data.join("demo").join("audit.jsonl"))
+        .unwrap()
+        .0
 }
 
 #[tokio::test]
@@ -652,6 +655,14 @@ async fn secret_leak_sweep_over_every_action_and_every_file() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().join("data");
     let cfg = dir.path().join("config.toml");
+    // The flag actions go to a real (local) flagd file: the demo's actions
+    // are written to the demo's own log and never sent to the webhook.
+    let flags = dir.path().join("flags.json");
+    std::fs::write(
+        &flags,
+        r#"{"flags":{"checkout-payments-v3":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"on"}}}"#,
+    )
+    .unwrap();
     std::fs::write(
         &cfg,
         format!(
@@ -667,9 +678,16 @@ name = "pd"
 kind = "pagerduty"
 base_url = "{}"
 token = {{ env = "SITREP_TEST_PD_TOKEN" }}
+
+[[provider]]
+name = "ff"
+kind = "flagd"
+path = {:?}
+environment = "production"
 "#,
             hook.uri(),
-            hook.uri()
+            hook.uri(),
+            flags.display().to_string()
         ),
     )
     .unwrap();
@@ -726,7 +744,10 @@ token = {{ env = "SITREP_TEST_PD_TOKEN" }}
             &[][..],
             &["--yes", "--read-only"][..],
         ] {
-            let mut a = vec!["--demo", "-vv"];
+            let mut a = vec!["-vv"];
+            if args[0] != "flag" {
+                a.push("--demo");
+            }
             a.extend_from_slice(args);
             a.extend_from_slice(mode);
             let (code, out, err) = sitrep(&d, &cfg, &a, &env).await;
@@ -763,8 +784,14 @@ token = {{ env = "SITREP_TEST_PD_TOKEN" }}
         .into_iter()
         .filter(|r| r.url.path() == "/hook")
         .collect();
-    assert!(got.len() >= 28, "webhook deliveries: {}", got.len());
+    // Two flag actions, each live (intent + result), dry-run, refused
+    // without a terminal and refused read-only.
+    assert!(got.len() >= 10, "webhook deliveries: {}", got.len());
     for r in &got {
+        assert!(
+            !String::from_utf8_lossy(&r.body).contains("\"demo\""),
+            "a demo record reached the webhook"
+        );
         let sig = r.headers.get(SIGNATURE_HEADER).unwrap().to_str().unwrap();
         assert!(check_signature(&r.body, sig));
     }
@@ -794,6 +821,7 @@ token = {{ env = "SITREP_TEST_PD_TOKEN" }}
         assert!(!String::from_utf8_lossy(&r.body).contains(TOKEN));
     }
     assert!(audit::verify(&d.join("audit.jsonl")).is_ok());
+    assert!(audit::verify(&d.join("demo").join("audit.jsonl")).is_ok());
 }
 
 #[tokio::test]
