@@ -48,7 +48,8 @@ pub struct AppContext {
     /// (`<data dir>/demo`, see [`DEMO_DIR`]).
     pub paths: Paths,
     pub now: Time,
-    /// The paths without the demo (what a context switch starts from).
+    /// The paths without the demo (a context switch from the demo starts
+    /// from its data dir).
     base: Paths,
 }
 
@@ -103,7 +104,11 @@ impl AppContext {
     /// The same options pointed at context `name` (not the demo).
     pub fn for_context(&self, name: &str) -> Result<AppContext, String> {
         let mut c = self.clone();
-        c.paths = self.base.for_context(name)?;
+        let mut from = self.paths.clone();
+        if self.opts.demo {
+            from.data_dir = self.base.data_dir.clone();
+        }
+        c.paths = from.for_context(name)?;
         c.base = c.paths.clone();
         c.opts.context = Some(name.to_string());
         c.opts.demo = false;
@@ -114,7 +119,10 @@ impl AppContext {
     /// The same options on the embedded demo.
     pub fn demo(&self) -> AppContext {
         let mut c = self.clone();
-        c.paths = demo_paths(&self.base);
+        if !self.opts.demo {
+            c.base = self.paths.clone();
+            c.paths = demo_paths(&self.paths);
+        }
         c.opts.demo = true;
         c.now = chrono::Utc::now();
         c
@@ -156,7 +164,8 @@ impl AppContext {
     /// The providers: the demo or the configured ones.
     pub fn registry(&self) -> Result<(Registry, Config), String> {
         if self.opts.demo {
-            return Ok((Registry::demo(self.now), Config::default()));
+            let d = crate::sim::demo::start(self.now)?;
+            return Ok((d.registry, d.config));
         }
         if !self.paths.config_exists() {
             return Err(format!(

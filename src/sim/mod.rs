@@ -9,6 +9,7 @@
 //! (`Connection: close`), a `Content-Length` body, JSON answers. It is for
 //! loopback use by this process only.
 
+pub mod demo;
 pub mod pagerduty;
 
 use std::net::SocketAddr;
@@ -145,19 +146,67 @@ impl Drop for Server {
 pub async fn serve(handler: Arc<dyn Handler>) -> std::io::Result<Server> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let h = handler.clone();
-            tokio::spawn(async move {
-                // A client that hangs up mid-request is not our concern.
-                let _ = connection(stream, h).await;
-            });
-        }
-    });
+    let task = tokio::spawn(accept_loop(listener, handler));
     Ok(Server { addr, task })
+}
+
+async fn accept_loop(listener: TcpListener, handler: Arc<dyn Handler>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let h = handler.clone();
+        tokio::spawn(async move {
+            // A client that hangs up mid-request is not our concern.
+            let _ = connection(stream, h).await;
+        });
+    }
+}
+
+/// Simulators served on a thread of their own (with its own small
+/// runtime), so they can be started from any code, async or not, without
+/// waiting: the ports are bound before this returns. Dropping it stops them.
+pub struct Background {
+    addrs: Vec<SocketAddr>,
+    /// Dropped with the owner: the serving thread's runtime then ends.
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Background {
+    /// Bind one loopback port per handler and serve them all.
+    pub fn start(handlers: Vec<Arc<dyn Handler>>) -> std::io::Result<Background> {
+        let mut bound = Vec::with_capacity(handlers.len());
+        let mut addrs = Vec::with_capacity(handlers.len());
+        for h in handlers {
+            let l = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+            l.set_nonblocking(true)?;
+            addrs.push(l.local_addr()?);
+            bound.push((l, h));
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("sitrep-sim".into())
+            .spawn(move || {
+                rt.block_on(async move {
+                    for (l, h) in bound {
+                        if let Ok(l) = TcpListener::from_std(l) {
+                            tokio::spawn(accept_loop(l, h));
+                        }
+                    }
+                    let _ = stopped.await;
+                });
+            })?;
+        Ok(Background { addrs, _stop: stop })
+    }
+
+    /// `http://127.0.0.1:PORT` of handler `i` (in the order given).
+    pub fn url(&self, i: usize) -> Option<String> {
+        self.addrs.get(i).map(|a| format!("http://{a}"))
+    }
 }
 
 async fn connection(mut stream: TcpStream, handler: Arc<dyn Handler>) -> std::io::Result<()> {

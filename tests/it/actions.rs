@@ -171,6 +171,7 @@ fn executor(s: &Setup, log: AuditLog) -> Executor {
     let reg = Registry {
         providers: vec![s.fake.clone() as Arc<dyn Provider>],
         demo: false,
+        keep: Vec::new(),
     };
     Executor::new(reg, Arc::new(log)).with_actor("alice@example.com", "laptop")
 }
@@ -348,6 +349,7 @@ async fn ambiguous_providers_are_named_and_nothing_is_sent() {
     let reg = Registry {
         providers: vec![s.fake.clone() as Arc<dyn Provider>, other.clone()],
         demo: false,
+        keep: Vec::new(),
     };
     let ex = Executor::new(
         reg,
