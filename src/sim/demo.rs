@@ -4,10 +4,12 @@
 //! code; only the vendors are simulated.
 //!
 //! The company is `providers/demo/world.toml` (times relative to the
-//! moment the demo starts). PagerDuty is simulated ([`super::pagerduty`]);
+//! moment the demo starts). PagerDuty ([`super::pagerduty`]) and GitHub
+//! ([`super::github`], with the company's CD) are simulated;
 //! the other vendors are still served by the in-memory demo providers
 //! (`providers::demo`) until their simulators exist.
 
+use super::github::{self, Github};
 use super::pagerduty::{self, PagerDuty};
 use super::{Background, Handler};
 use crate::config::{Config, SecretRef};
@@ -37,7 +39,11 @@ pub struct Demo {
     pub registry: Registry,
     pub config: Config,
     pub pagerduty: Arc<PagerDuty>,
+    pub github: Arc<Github>,
 }
+
+/// How long a deployment the demo creates takes to go live.
+pub const DEPLOY_TIME: std::time::Duration = std::time::Duration::from_secs(4);
 
 /// Keeps the simulators running as long as a registry holds it.
 struct Running(#[allow(dead_code)] Background);
@@ -66,7 +72,7 @@ const SERVICES: &[(&str, &[&str], &[&str])] = &[
 ];
 
 /// The config of the demo, pointing at the simulators' URLs.
-pub fn config_text(pd_url: &str) -> String {
+pub fn config_text(pd_url: &str, gh_url: &str) -> String {
     let mut s = format!(
         r#"# The demo company, as sitrep's config would describe it.
 [[provider]]
@@ -74,6 +80,14 @@ name = "pd"
 kind = "pagerduty"
 base_url = "{pd_url}"
 from = "{FROM}"
+poll = "15s"
+
+[[provider]]
+name = "gh"
+kind = "github"
+base_url = "{gh_url}"
+repos = ["acme/checkout", "acme/payments", "acme/auth", "acme/search"]
+environments = ["production", "staging"]
 poll = "15s"
 "#
     );
@@ -85,7 +99,7 @@ poll = "15s"
                 .join(", ")
         };
         s.push_str(&format!(
-            "\n[[service]]\nname = {name:?}\npagerduty_services = [{:?}]\nrunbooks = [{}]\nflags = [{}]\n",
+            "\n[[service]]\nname = {name:?}\npagerduty_services = [{:?}]\nrunbooks = [{}]\nflags = [{}]\ndeploys = {{ provider = \"gh\", repo = \"acme/{name}\" }}\n",
             pd_service_id(name),
             quoted(runbooks),
             quoted(flags)
@@ -137,23 +151,62 @@ pub fn start(now: Time) -> Result<Demo, String> {
             end: o.until,
         });
     }
-    let handlers: Vec<Arc<dyn Handler>> = vec![pd.clone()];
+    let gh = Arc::new(Github::new(TOKEN, DEPLOY_TIME));
+    for d in &world.deploys {
+        gh.add(&github::Deployment {
+            repo: format!("acme/{}", d.service),
+            environment: d.environment.to_string(),
+            id: d.id.as_str().parse().unwrap_or(0),
+            git_ref: d.git_ref.to_string(),
+            sha: d.sha.to_string(),
+            state: match d.state {
+                crate::model::DeployState::Success => "success",
+                crate::model::DeployState::Failure => "failure",
+                crate::model::DeployState::InProgress => "in_progress",
+                crate::model::DeployState::Inactive => "inactive",
+                _ => "queued",
+            }
+            .into(),
+            created_at: d.created_at,
+            creator: d
+                .creator
+                .as_ref()
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+            description: d
+                .description
+                .as_ref()
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+        });
+    }
+    let handlers: Vec<Arc<dyn Handler>> = vec![pd.clone(), gh.clone()];
     let bg = Background::start(handlers)
         .map_err(|e| format!("cannot start the demo's simulators: {e}"))?;
     let pd_url = bg.url(0).unwrap_or_default();
-    let config = crate::config::parse(&config_text(&pd_url), std::path::Path::new("demo.toml"))
-        .map_err(|e| format!("the demo's config is malformed: {e}"))?;
+    let gh_url = bg.url(1).unwrap_or_default();
+    let config = crate::config::parse(
+        &config_text(&pd_url, &gh_url),
+        std::path::Path::new("demo.toml"),
+    )
+    .map_err(|e| format!("the demo's config is malformed: {e}"))?;
     let mut registry = Registry::from_config(&config, &DemoSecrets);
     registry.providers.extend(
         crate::providers::demo::providers(now)
             .into_iter()
-            .filter(|p| p.name() != "pd"),
+            .filter(|p| !matches!(p.name(), "pd" | "gh")),
     );
+    // The order the demo has always shown them in.
+    let order = ["pd", "am", "prom", "gh", "ld"];
+    registry
+        .providers
+        .sort_by_key(|p| order.iter().position(|n| *n == p.name()));
     registry.demo = true;
     registry.keep.push(Arc::new(Running(bg)));
     Ok(Demo {
         registry,
         config,
         pagerduty: pd,
+        github: gh,
     })
 }

@@ -10,6 +10,7 @@
 //! loopback use by this process only.
 
 pub mod demo;
+pub mod github;
 pub mod pagerduty;
 
 use std::net::SocketAddr;

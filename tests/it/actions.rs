@@ -585,10 +585,10 @@ async fn cli_refuses_without_a_terminal_and_guards_production() {
     .await;
     assert_eq!(code, 0);
     assert!(
-        out.contains("POST demo://gh/repos/acme/checkout/deployments"),
+        out.contains("POST http://127.0.0.1:") && out.contains("/repos/acme/checkout/deployments"),
         "{out}"
     );
-    assert!(out.contains("Authorization: <redacted>"), "{out}");
+    assert!(out.contains("Authorization: Bearer <redacted>"), "{out}");
     assert_eq!(records(d).last().unwrap().outcome, Outcome::DryRun);
     // Production with both flags goes through; ambiguity/unknowns exit 2.
     let (code, out, err) = sitrep(

@@ -26,6 +26,7 @@ mod pagerduty;
 mod prometheus_slo;
 mod runbooks;
 mod sentry;
+mod sim_demo;
 mod sim_pagerduty;
 mod timeline_handoff;
 mod tui_flow;
