@@ -21,6 +21,7 @@ pub mod present;
 pub mod providers;
 pub mod runbooks;
 pub mod secrets;
+pub mod sim;
 pub mod slo;
 pub mod store;
 pub mod text;

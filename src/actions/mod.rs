@@ -330,17 +330,21 @@ impl Executor {
         secrets: &dyn SecretSource,
         signer: crate::audit::Signer,
     ) -> Self {
-        let path = cfg
-            .audit
-            .path
-            .clone()
-            .unwrap_or_else(|| data_dir.join("audit.jsonl"));
-        let mut ex = Executor::new(registry, Arc::new(AuditLog::new(path, signer)));
+        // The demo writes its own log in its own data dir, marked, and
+        // sends no webhook: nothing of it reaches the user's records.
+        let demo = registry.demo;
+        let path = match &cfg.audit.path {
+            Some(p) if !demo => p.clone(),
+            _ => data_dir.join("audit.jsonl"),
+        };
+        let log = AuditLog::new(path, signer);
+        let log = if demo { log.marking_demo() } else { log };
+        let mut ex = Executor::new(registry, Arc::new(log));
         ex.actor = default_actor(cfg, &ex.host);
         ex.read_only = read_only;
         ex.production_envs = cfg.production_envs();
         ex.allow_exec = cfg.runbooks.allow_exec;
-        if let Some(w) = &cfg.audit.webhook {
+        if let Some(w) = cfg.audit.webhook.as_ref().filter(|_| !demo) {
             let secret = match &w.secret {
                 None => Ok(None),
                 Some(r) => secrets.get(r).map(Some),

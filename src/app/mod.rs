@@ -47,8 +47,37 @@ pub struct Options {
 #[derive(Clone, Debug)]
 pub struct AppContext {
     pub opts: Options,
+    /// The paths in use: with `--demo`, the data dir is the demo's own
+    /// (`<data dir>/demo`, see [`DEMO_DIR`]).
     pub paths: Paths,
     pub now: Time,
+    /// The paths without the demo (a context switch from the demo starts
+    /// from its data dir).
+    base: Paths,
+}
+
+/// The demo's data dir below the user's: its audit log, runbook progress
+/// and log file live there, never beside the user's own.
+pub const DEMO_DIR: &str = "demo";
+
+/// The seed of the demo's audit signing key: public on purpose. The demo
+/// log proves nothing about anyone; its key is trusted by `--demo` alone.
+const DEMO_KEY_SEED: [u8; 32] = *b"sitrep demo audit key, not real!";
+
+/// The key that signs the demo's audit log (the same in every process,
+/// so `sitrep --demo audit verify` checks earlier demo runs too).
+pub fn demo_signer() -> crate::audit::Signer {
+    match crate::audit::AuditKey::from_seed(&DEMO_KEY_SEED) {
+        Ok(k) => crate::audit::Signer::fixed(k),
+        Err(_) => crate::audit::Signer::ephemeral(),
+    }
+}
+
+/// `paths` with the data dir of the demo.
+fn demo_paths(paths: &Paths) -> Paths {
+    let mut p = paths.clone();
+    p.data_dir = paths.data_dir.join(DEMO_DIR);
+    p
 }
 
 impl AppContext {
@@ -63,17 +92,27 @@ impl AppContext {
             }
             paths = p;
         }
+        let base = paths.clone();
+        if opts.demo {
+            paths = demo_paths(&base);
+        }
         Ok(AppContext {
             opts,
             paths,
             now: chrono::Utc::now(),
+            base,
         })
     }
 
     /// The same options pointed at context `name` (not the demo).
     pub fn for_context(&self, name: &str) -> Result<AppContext, String> {
         let mut c = self.clone();
-        c.paths = self.paths.for_context(name)?;
+        let mut from = self.paths.clone();
+        if self.opts.demo {
+            from.data_dir = self.base.data_dir.clone();
+        }
+        c.paths = from.for_context(name)?;
+        c.base = c.paths.clone();
         c.opts.context = Some(name.to_string());
         c.opts.demo = false;
         c.now = chrono::Utc::now();
@@ -83,6 +122,10 @@ impl AppContext {
     /// The same options on the embedded demo.
     pub fn demo(&self) -> AppContext {
         let mut c = self.clone();
+        if !self.opts.demo {
+            c.base = self.paths.clone();
+            c.paths = demo_paths(&self.paths);
+        }
         c.opts.demo = true;
         c.now = chrono::Utc::now();
         c
@@ -99,22 +142,33 @@ impl AppContext {
     /// The installation's audit signing key (loaded on the first record),
     /// from `[audit] signing_key` or the OS keyring; public keys go to
     /// `<config dir>/audit-keys/`.
+    /// The demo signs with [`demo_signer`] and touches no key store.
     pub fn signer(&self, cfg: &Config) -> crate::audit::Signer {
+        if self.opts.demo {
+            return demo_signer();
+        }
         crate::audit::Signer::installation(
             crate::audit::KeySource::from_config(cfg.audit.signing_key.as_ref()),
             &self.paths.config_dir,
         )
     }
 
-    /// The keys `audit verify` trusts: `<config dir>/audit-keys/*.pub`.
+    /// The keys `audit verify` trusts: `<config dir>/audit-keys/*.pub`;
+    /// with `--demo`, the demo's key alone.
     pub fn trusted_keys(&self) -> Result<crate::audit::TrustedKeys, String> {
+        if self.opts.demo {
+            let signer = demo_signer();
+            let key = signer.key()?;
+            return Ok(crate::audit::TrustedKeys::new().with(key.key.id()));
+        }
         crate::audit::keys::installation_trust(&self.paths.config_dir)
     }
 
     /// The providers: the demo or the configured ones.
     pub fn registry(&self) -> Result<(Registry, Config), String> {
         if self.opts.demo {
-            return Ok((Registry::demo(self.now), Config::default()));
+            let d = crate::sim::demo::start(self.now)?;
+            return Ok((d.registry, d.config));
         }
         if !self.paths.config_exists() {
             return Err(format!(

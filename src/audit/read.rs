@@ -220,6 +220,7 @@ mod tests {
             let r = Record {
                 action: "flag.off".into(),
                 actor: "a".into(),
+                demo: false,
                 detail: serde_json::json!({ "pad": "x".repeat(pad) }),
                 hash: "h".into(),
                 host: "h".into(),

@@ -62,6 +62,10 @@ pub struct RunbookRef {
 pub struct Record {
     pub action: String,
     pub actor: String,
+    /// `true` on a record of `--demo` (written to the demo's own log, never
+    /// the user's); absent on every other record (SPEC §6, additive).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub demo: bool,
     pub detail: Value,
     pub hash: String,
     pub host: String,
@@ -162,6 +166,7 @@ fn line_text(s: &str) -> String {
 impl Entry {
     /// Seal the entry into a record at `seq` after `prev`, signed with
     /// `key`: returns the record and its line (canonical JSON + `\n`).
+    #[cfg(test)]
     pub(super) fn seal(
         &self,
         seq: u64,
@@ -169,9 +174,22 @@ impl Entry {
         ts: String,
         key: &AuditKey,
     ) -> Result<(Record, Vec<u8>), AuditError> {
+        self.seal_marked(seq, prev, ts, key, false)
+    }
+
+    /// [`Entry::seal`], marked `demo: true` when `demo`.
+    pub(super) fn seal_marked(
+        &self,
+        seq: u64,
+        prev: &str,
+        ts: String,
+        key: &AuditKey,
+        demo: bool,
+    ) -> Result<(Record, Vec<u8>), AuditError> {
         let mut rec = Record {
             action: line_text(&self.action),
             actor: line_text(&self.actor),
+            demo,
             detail: sanitize_detail(&self.detail),
             hash: String::new(),
             host: line_text(&self.host),

@@ -61,6 +61,8 @@ pub struct AuditLog {
     poisoned: AtomicBool,
     lock_timeout: Duration,
     faults: Mutex<FaultState>,
+    /// Every record is marked `demo: true` (the demo's own log).
+    demo: bool,
 }
 
 impl fmt::Debug for AuditLog {
@@ -88,7 +90,19 @@ impl AuditLog {
             poisoned: AtomicBool::new(false),
             lock_timeout: LOCK_TIMEOUT,
             faults: Mutex::new(FaultState::default()),
+            demo: false,
         }
+    }
+
+    /// The log of `--demo`: every record it writes says `demo: true`.
+    pub fn marking_demo(mut self) -> Self {
+        self.demo = true;
+        self
+    }
+
+    /// Whether records are marked `demo: true`.
+    pub fn is_demo(&self) -> bool {
+        self.demo
     }
 
     pub fn path(&self) -> &Path {
@@ -206,7 +220,7 @@ impl AuditLog {
             Some((s, h)) => (s + 1, h.clone()),
             None => (1, ZERO_HASH.to_string()),
         };
-        let (record, line) = entry.seal(seq, &prev, now_ts(), key)?;
+        let (record, line) = entry.seal_marked(seq, &prev, now_ts(), key, self.demo)?;
         self.write_record(f, &line)?;
         self.sync(f)?;
         if tail.last.is_none() {

@@ -37,13 +37,20 @@ pub fn action_config(ctx: &AppContext) -> Result<Config, String> {
             Config::default()
         };
         cfg.provider.clear();
+        // The demo's log, key and webhook are its own (AppContext::demo).
+        cfg.audit.path = None;
+        cfg.audit.webhook = None;
+        cfg.audit.signing_key = None;
         return Ok(cfg);
     }
     ctx.config()
 }
 
-/// The audit log path for a config.
+/// The audit log path for a config (the demo's: in its own data dir).
 pub fn audit_path(ctx: &AppContext, cfg: &Config) -> PathBuf {
+    if ctx.opts.demo {
+        return ctx.paths.default_audit();
+    }
     cfg.audit
         .path
         .clone()

@@ -43,7 +43,9 @@ fn audit_records(ctx: &AppContext) -> (Vec<Record>, Config, Vec<SafeText>) {
     };
     let path = super::actions::audit_path(ctx, &cfg);
     let recs = match audit::read(&path) {
-        Ok((r, bad)) => {
+        Ok((mut r, bad)) => {
+            // A demo record belongs to the demo alone, wherever it is read.
+            r.retain(|r| r.demo == ctx.opts.demo);
             if bad > 0 {
                 warnings.push(SafeText::line(&format!(
                     "{bad} audit line(s) could not be read; run `sitrep audit verify`"

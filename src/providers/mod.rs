@@ -622,8 +622,10 @@ pub fn decode_wire(kind: ProviderKind, body: &[u8]) -> Result<(), ProviderError>
 #[derive(Clone, Default)]
 pub struct Registry {
     pub providers: Vec<Arc<dyn Provider>>,
-    /// Demo mode (the embedded providers).
+    /// Demo mode (the real providers against the demo's simulators).
     pub demo: bool,
+    /// What the providers need kept alive (the demo's simulators).
+    pub keep: Vec<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 impl Registry {
@@ -632,13 +634,33 @@ impl Registry {
         Registry {
             providers: config.providers().map(|pc| build_one(pc, &ctx)).collect(),
             demo: false,
+            keep: Vec::new(),
         }
     }
 
+    /// The demo company: its simulators started, the real providers
+    /// pointed at them (`sim::demo`). If they cannot start, the demo's
+    /// PagerDuty stays on screen with the reason.
     pub fn demo(now: crate::model::Time) -> Self {
-        Registry {
-            providers: demo::providers(now),
-            demo: true,
+        match crate::sim::demo::start(now) {
+            Ok(d) => d.registry,
+            Err(e) => {
+                let mut providers: Vec<Arc<dyn Provider>> = vec![Arc::new(Broken {
+                    name: "pd".into(),
+                    kind: ProviderKind::Pagerduty,
+                    error: ProviderError::new("pd", ErrorKind::Connect, e),
+                })];
+                providers.extend(
+                    demo::providers(now)
+                        .into_iter()
+                        .filter(|p| p.name() != "pd"),
+                );
+                Registry {
+                    providers,
+                    demo: true,
+                    keep: Vec::new(),
+                }
+            }
         }
     }
 

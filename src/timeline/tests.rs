@@ -65,6 +65,7 @@ fn record(seq: u64, action: &str, target: &str, mins: i64, outcome: Outcome) -> 
     Record {
         action: action.into(),
         actor: "alice".into(),
+        demo: false,
         detail: serde_json::Value::Null,
         hash: String::new(),
         host: "box".into(),

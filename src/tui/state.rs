@@ -779,12 +779,18 @@ impl State {
 /// The demo console at a fixed time, as tests and benchmarks see it: every
 /// provider fetched at `now`.
 pub async fn demo_state(now: Time) -> State {
-    let reg = crate::providers::Registry::demo(now);
+    let (reg, services) = match crate::sim::demo::start(now) {
+        Ok(d) => (d.registry, d.config.service),
+        Err(_) => (crate::providers::Registry::demo(now), Vec::new()),
+    };
     let mut store = Store::fetch_all(&reg, None).await;
     for s in &mut store.slots {
         s.fetched_at = Some(now);
     }
     let mut s = State::new(store, Theme::default_theme(), now);
+    s.runbooks.services = services;
+    s.runbooks.catalog = std::sync::Arc::new(crate::runbooks::Catalog::bundled());
+    s.rebuild();
     s.demo = true;
     s.log_path = PathBuf::from("/home/oncall/.local/share/sitrep/sitrep.log");
     s

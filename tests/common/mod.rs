@@ -308,6 +308,7 @@ pub async fn production_guard(
     let registry = sitrep::providers::Registry {
         providers: vec![provider],
         demo: false,
+        keep: Vec::new(),
     };
     let ex = Executor::new(
         registry,

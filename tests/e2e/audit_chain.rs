@@ -515,7 +515,9 @@ fn sitrep_binary_concurrent_demo_actions_chain() {
     for h in hs {
         h.join().unwrap();
     }
-    let p = dir.path().join("audit.jsonl");
+    // The demo's log, in its own data dir, every record marked.
+    let p = dir.path().join("demo").join("audit.jsonl");
+    assert!(!dir.path().join("audit.jsonl").exists());
     let out = Command::new(env!("CARGO_BIN_EXE_sitrep"))
         .args(["--demo", "audit", "verify", "--data-dir"])
         .arg(dir.path())
@@ -528,6 +530,7 @@ fn sitrep_binary_concurrent_demo_actions_chain() {
     assert!(ok, "{py}");
     // Each action: intent then result with the same key.
     let (recs, _) = audit::read(&p).unwrap();
+    assert!(recs.iter().all(|r| r.demo));
     let mut keys: BTreeMap<String, Vec<Phase>> = BTreeMap::new();
     for r in &recs {
         keys.entry(r.idempotency_key.clone().unwrap())

@@ -28,9 +28,20 @@ impl Install {
         let xdg = dir.path().join("xdg");
         let data = dir.path().join("data");
         let config = dir.path().join("config.toml");
+        // A local flagd file: real actions without a network (the demo
+        // writes its own log, never this one).
+        let flags = dir.path().join("flags.json");
+        std::fs::write(
+            &flags,
+            r#"{"flags":{"checkout-writes":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"on"},"checkout-payments-v3":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"on"}}}"#,
+        )
+        .unwrap();
         std::fs::write(
             &config,
-            format!("[audit]\nsigning_key = {{ env = \"{SEED_VAR}\" }}\n"),
+            format!(
+                "[audit]\nsigning_key = {{ env = \"{SEED_VAR}\" }}\n\n[[provider]]\nname = \"ff\"\nkind = \"flagd\"\npath = {:?}\nenvironment = \"production\"\n",
+                flags.display().to_string()
+            ),
         )
         .unwrap();
         let seed = base64::engine::general_purpose::STANDARD.encode([42u8; 32]);
@@ -60,12 +71,11 @@ impl Install {
         self.data.join("audit.jsonl")
     }
 
-    /// Six signed records: three demo kill switches (intent + result).
+    /// Six signed records: three kill switches (intent + result).
     fn seeded() -> Install {
         let i = Install::new();
         for key in ["checkout-writes", "checkout-payments-v3", "checkout-writes"] {
             let out = i.run(&[
-                "--demo",
                 "flag",
                 "off",
                 key,
@@ -282,7 +292,6 @@ fn a_log_stripped_of_signatures_is_refused_unless_told_it_predates_them() {
     assert!(out.contains("the first 6 record(s) are unsigned"), "{out}");
     // A new action after it is signed; unsigned after signed never passes.
     let out = i.run(&[
-        "--demo",
         "flag",
         "on",
         "checkout-writes",

@@ -41,11 +41,16 @@ fn seed_audit(data: &Path) -> Vec<u8> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    std::fs::read(data.join("audit.jsonl")).unwrap()
+    std::fs::read(demo_log(data)).unwrap()
+}
+
+/// The demo's own log, in its own data dir below `data`.
+fn demo_log(data: &Path) -> std::path::PathBuf {
+    data.join("demo").join("audit.jsonl")
 }
 
 fn assert_audit_whole(data: &Path, before: &[u8]) {
-    let now = std::fs::read(data.join("audit.jsonl")).unwrap();
+    let now = std::fs::read(demo_log(data)).unwrap();
     assert_eq!(now, before, "the audit log changed");
     let out = sitrep(data, &["audit", "verify"]);
     assert!(
@@ -54,7 +59,7 @@ fn assert_audit_whole(data: &Path, before: &[u8]) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let torn = std::fs::read_dir(data)
+    let torn = std::fs::read_dir(data.join("demo"))
         .unwrap()
         .filter_map(|e| e.ok())
         .any(|e| e.file_name().to_string_lossy().contains("torn"));

@@ -9,6 +9,7 @@ mod common;
 mod audit_chain;
 mod audit_signing;
 mod config_check;
+mod demo_isolation;
 mod escape_e2e;
 mod lifecycle;
 mod offline;

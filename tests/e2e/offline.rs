@@ -136,6 +136,9 @@ fn files_and_directories_sitrep_creates_are_private() {
             & 0o777
     };
     assert_eq!(mode(&data), 0o700, "data dir");
-    assert_eq!(mode(&data.join("audit.jsonl")), 0o600, "audit log");
-    assert_eq!(mode(&data.join("sitrep.log")), 0o600, "log file");
+    // The demo writes in its own data dir below the user's.
+    let demo = data.join("demo");
+    assert_eq!(mode(&demo), 0o700, "demo data dir");
+    assert_eq!(mode(&demo.join("audit.jsonl")), 0o600, "audit log");
+    assert_eq!(mode(&demo.join("sitrep.log")), 0o600, "log file");
 }

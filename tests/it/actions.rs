@@ -171,6 +171,7 @@ fn executor(s: &Setup, log: AuditLog) -> Executor {
     let reg = Registry {
         providers: vec![s.fake.clone() as Arc<dyn Provider>],
         demo: false,
+        keep: Vec::new(),
     };
     Executor::new(reg, Arc::new(log)).with_actor("alice@example.com", "laptop")
 }
@@ -348,6 +349,7 @@ async fn ambiguous_providers_are_named_and_nothing_is_sent() {
     let reg = Registry {
         providers: vec![s.fake.clone() as Arc<dyn Provider>, other.clone()],
         demo: false,
+        keep: Vec::new(),
     };
     let ex = Executor::new(
         reg,
@@ -485,7 +487,10 @@ async fn sitrep(
 }
 
 fn records(data: &Path) -> Vec<audit::Record> {
-    audit::read(&data.join("audit.jsonl")).unwrap().0
+    // The demo's own log, in its own data dir.
+    audit::read(&data.join("demo").join("audit.jsonl"))
+        .unwrap()
+        .0
 }
 
 #[tokio::test]
@@ -580,10 +585,10 @@ async fn cli_refuses_without_a_terminal_and_guards_production() {
     .await;
     assert_eq!(code, 0);
     assert!(
-        out.contains("POST demo://gh/repos/acme/checkout/deployments"),
+        out.contains("POST http://127.0.0.1:") && out.contains("/repos/acme/checkout/deployments"),
         "{out}"
     );
-    assert!(out.contains("Authorization: <redacted>"), "{out}");
+    assert!(out.contains("Authorization: Bearer <redacted>"), "{out}");
     assert_eq!(records(d).last().unwrap().outcome, Outcome::DryRun);
     // Production with both flags goes through; ambiguity/unknowns exit 2.
     let (code, out, err) = sitrep(
@@ -652,6 +657,14 @@ async fn secret_leak_sweep_over_every_action_and_every_file() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().join("data");
     let cfg = dir.path().join("config.toml");
+    // The flag actions go to a real (local) flagd file: the demo's actions
+    // are written to the demo's own log and never sent to the webhook.
+    let flags = dir.path().join("flags.json");
+    std::fs::write(
+        &flags,
+        r#"{"flags":{"checkout-payments-v3":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"on"}}}"#,
+    )
+    .unwrap();
     std::fs::write(
         &cfg,
         format!(
@@ -667,9 +680,16 @@ name = "pd"
 kind = "pagerduty"
 base_url = "{}"
 token = {{ env = "SITREP_TEST_PD_TOKEN" }}
+
+[[provider]]
+name = "ff"
+kind = "flagd"
+path = {:?}
+environment = "production"
 "#,
             hook.uri(),
-            hook.uri()
+            hook.uri(),
+            flags.display().to_string()
         ),
     )
     .unwrap();
@@ -726,7 +746,10 @@ token = {{ env = "SITREP_TEST_PD_TOKEN" }}
             &[][..],
             &["--yes", "--read-only"][..],
         ] {
-            let mut a = vec!["--demo", "-vv"];
+            let mut a = vec!["-vv"];
+            if args[0] != "flag" {
+                a.push("--demo");
+            }
             a.extend_from_slice(args);
             a.extend_from_slice(mode);
             let (code, out, err) = sitrep(&d, &cfg, &a, &env).await;
@@ -763,8 +786,14 @@ token = {{ env = "SITREP_TEST_PD_TOKEN" }}
         .into_iter()
         .filter(|r| r.url.path() == "/hook")
         .collect();
-    assert!(got.len() >= 28, "webhook deliveries: {}", got.len());
+    // Two flag actions, each live (intent + result), dry-run, refused
+    // without a terminal and refused read-only.
+    assert!(got.len() >= 10, "webhook deliveries: {}", got.len());
     for r in &got {
+        assert!(
+            !String::from_utf8_lossy(&r.body).contains("\"demo\""),
+            "a demo record reached the webhook"
+        );
         let sig = r.headers.get(SIGNATURE_HEADER).unwrap().to_str().unwrap();
         assert!(check_signature(&r.body, sig));
     }
@@ -794,6 +823,7 @@ token = {{ env = "SITREP_TEST_PD_TOKEN" }}
         assert!(!String::from_utf8_lossy(&r.body).contains(TOKEN));
     }
     assert!(audit::verify(&d.join("audit.jsonl")).is_ok());
+    assert!(audit::verify(&d.join("demo").join("audit.jsonl")).is_ok());
 }
 
 #[tokio::test]
@@ -988,6 +1018,7 @@ async fn a_result_blocked_by_a_held_lock_is_reported_then_reconciled() {
         Registry {
             providers: vec![p.clone()],
             demo: false,
+            keep: Vec::new(),
         },
         Arc::new(
             AuditLog::new(&log_path, sitrep::audit::Signer::ephemeral())

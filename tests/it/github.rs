@@ -1497,6 +1497,7 @@ async fn the_audited_executor_rolls_back_once_with_its_key_in_the_payload() {
     let registry = Registry {
         providers: vec![Arc::new(provider(&server, ""))],
         demo: false,
+        keep: Vec::new(),
     };
     let ex = Executor::new(
         registry,

@@ -597,6 +597,7 @@ async fn flag_on_restores_the_state_the_kill_switch_recorded() {
         Registry {
             providers: vec![provider(&server, TOKEN)],
             demo: false,
+            keep: Vec::new(),
         },
         Arc::new(sitrep::audit::AuditLog::new(
             dir.path().join("audit.jsonl"),

@@ -26,6 +26,8 @@ mod pagerduty;
 mod prometheus_slo;
 mod runbooks;
 mod sentry;
+mod sim_demo;
+mod sim_pagerduty;
 mod status_cli;
 mod timeline_handoff;
 mod tui_flow;

@@ -150,7 +150,7 @@ fn printed_ids_round_trip_and_impossible_actions_say_what_instead() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("acknowledged"), "{out}");
     // Recorded against the owner, with the bare id.
-    let audit = std::fs::read_to_string(data.join("audit.jsonl")).unwrap();
+    let audit = std::fs::read_to_string(data.join("demo/audit.jsonl")).unwrap();
     let last: Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();
     assert_eq!(last["provider"], "pd");
     assert_eq!(last["target"], &id["pd/".len()..]);
@@ -198,7 +198,7 @@ fn the_actor_falls_back_to_the_login_name() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let audit = std::fs::read_to_string(data.join("audit.jsonl")).unwrap();
+    let audit = std::fs::read_to_string(data.join("demo/audit.jsonl")).unwrap();
     let last: Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();
     let actor = last["actor"].as_str().unwrap();
     assert!(!actor.starts_with("unknown@"), "{actor}");

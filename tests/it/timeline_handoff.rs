@@ -65,6 +65,7 @@ fn record(
     Record {
         action: action.into(),
         actor: "dana.kim@example.com".into(),
+        demo: false,
         detail,
         hash: String::new(),
         host: "laptop".into(),
@@ -254,7 +255,9 @@ fn sitrep(data: &Path, args: &[&str]) -> (i32, String, String) {
 }
 
 fn records(data: &Path) -> Vec<Record> {
-    audit::read(&data.join("audit.jsonl")).expect("audit").0
+    audit::read(&data.join("demo").join("audit.jsonl"))
+        .expect("audit")
+        .0
 }
 
 #[test]
@@ -346,7 +349,7 @@ fn cli_handoff_post_note_follows_the_write_rules() {
         ],
     );
     assert_eq!(code, 2, "{err}");
-    assert!(audit::verify(&d.join("audit.jsonl")).is_ok());
+    assert!(audit::verify(&d.join("demo").join("audit.jsonl")).is_ok());
     // The next hand-off lists the note among the actions taken.
     let (_, out, _) = sitrep(d, &["--demo", "handoff", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
@@ -395,7 +398,7 @@ fn cli_flag_off_watch_prints_a_verdict_and_records_it() {
     assert_eq!(w.target, "checkout-payments-v3");
     assert_eq!(w.detail["service"], "checkout");
     assert_eq!(w.detail["verdict"], "no change");
-    assert!(audit::verify(&d.join("audit.jsonl")).is_ok());
+    assert!(audit::verify(&d.join("demo").join("audit.jsonl")).is_ok());
     // A dry run has nothing to watch; a bad --watch-for acts on nothing.
     let (code, _, err) = sitrep(
         d,

@@ -155,7 +155,9 @@ async fn walk_mode_ticks_and_actions_are_audited_with_runbook_and_step() {
     let mut tui = Tui::new(term, blank_state(), console);
     tui.run(Box::pin(script)).await.unwrap();
 
-    let log = std::fs::read_to_string(dir.path().join("audit.jsonl")).expect("audit log written");
+    // The demo's own log, in its own data dir.
+    let log = std::fs::read_to_string(dir.path().join("demo").join("audit.jsonl"))
+        .expect("audit log written");
     let records: Vec<serde_json::Value> = log
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -190,7 +192,7 @@ async fn walk_mode_ticks_and_actions_are_audited_with_runbook_and_step() {
     // Progress was saved for the next session.
     assert!(
         dir.path()
-            .join("runbooks/progress/kill-switch/none.json")
+            .join("demo/runbooks/progress/kill-switch/none.json")
             .exists()
     );
 }

@@ -375,6 +375,7 @@ async fn flag_on_restores_the_state_the_kill_switch_recorded() {
     let reg = Registry {
         providers: vec![provider(&server, TOKEN)],
         demo: false,
+        keep: Vec::new(),
     };
     let ex = Executor::new(
         reg,

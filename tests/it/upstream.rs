@@ -580,6 +580,7 @@ fn executor(dir: &Path, file: &Path) -> Executor {
     let reg = Registry {
         providers: vec![Arc::new(p) as Arc<dyn Provider>],
         demo: false,
+        keep: Vec::new(),
     };
     Executor::new(
         reg,

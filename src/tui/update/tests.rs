@@ -1,5 +1,4 @@
 use super::*;
-use crate::providers::Registry;
 use crate::store::Store;
 use chrono::TimeZone;
 
@@ -8,14 +7,17 @@ pub fn demo_state() -> State {
         .with_ymd_and_hms(2026, 11, 22, 3, 4, 5)
         .single()
         .unwrap();
-    let reg = Registry::demo(now);
+    let demo = crate::sim::demo::start(now).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let store = rt.block_on(Store::fetch_all(&reg, None));
+    let store = rt.block_on(Store::fetch_all(&demo.registry, None));
     let mut s = State::new(store, crate::theme::Theme::default_theme(), now);
+    s.runbooks.services = demo.config.service;
+    s.runbooks.catalog = std::sync::Arc::new(crate::runbooks::Catalog::bundled());
     s.demo = true;
+    s.rebuild();
     s
 }
 

@@ -1,0 +1,298 @@
+//! PagerDuty REST API v2 (`providers.md` §1): `GET /incidents` and
+//! `GET /oncalls` with classic offset pagination (`limit` ≤ 100, `more`,
+//! `total` only when asked, 400 past offset + limit 10000), `GET` and `PUT
+//! /incidents/{id}`, `POST /incidents/{id}/notes`. Auth is `Authorization:
+//! Token token=<KEY>` (401, code 2006, otherwise); writes need `From` (400,
+//! code 2001). Every answer carries the `ratelimit-*` headers; errors are
+//! `{"error": {"message", "code", "errors"}}`.
+
+use super::{Handler, Request, Response};
+use crate::model::Time;
+use serde_json::{Value, json};
+use std::sync::Mutex;
+
+/// The limit when none is asked for, and the largest accepted.
+const DEFAULT_LIMIT: usize = 25;
+const MAX_LIMIT: usize = 100;
+/// `offset + limit` above this is refused.
+const OFFSET_CAP: usize = 10_000;
+/// Requests per minute per key (the `ratelimit-limit` header).
+const RATE_LIMIT: u32 = 960;
+
+/// One incident as the simulator is seeded with it.
+#[derive(Clone, Debug)]
+pub struct Incident {
+    pub id: String,
+    pub title: String,
+    /// `triggered`, `acknowledged` or `resolved`.
+    pub status: String,
+    /// `P1`..`P5`, as the account's priorities are named.
+    pub priority: Option<String>,
+    pub urgency: String,
+    pub service_id: String,
+    pub service_name: String,
+    pub created_at: Time,
+    pub assignee: Option<String>,
+}
+
+/// One on-call entry.
+#[derive(Clone, Debug)]
+pub struct OnCall {
+    pub policy: String,
+    pub level: u32,
+    pub user: String,
+    pub end: Option<Time>,
+}
+
+/// A PagerDuty account.
+pub struct PagerDuty {
+    token: String,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    incidents: Vec<Value>,
+    oncalls: Vec<Value>,
+    /// `(incident id, note content, who)`.
+    notes: Vec<(String, String, String)>,
+}
+
+fn error(status: u16, code: u32, message: &str, detail: &str) -> Response {
+    Response::json(
+        status,
+        &json!({"error": {"message": message, "code": code, "errors": [detail]}}),
+    )
+}
+
+fn ts(t: &Time) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+impl PagerDuty {
+    /// An account whose API key is `token`.
+    pub fn new(token: &str) -> PagerDuty {
+        PagerDuty {
+            token: token.to_string(),
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // A handler that panicked left whole values behind: keep serving.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Add an incident (as PagerDuty would list it).
+    pub fn add_incident(&self, i: &Incident) {
+        let n = self.state().incidents.len() + 1;
+        let mut v = json!({
+            "id": i.id,
+            "type": "incident",
+            "incident_number": n,
+            "title": i.title,
+            "summary": format!("[#{n}] {}", i.title),
+            "status": i.status,
+            "urgency": i.urgency,
+            "created_at": ts(&i.created_at),
+            "html_url": format!("https://acme.pagerduty.com/incidents/{}", i.id),
+            "self": format!("https://api.pagerduty.com/incidents/{}", i.id),
+            "service": {"id": i.service_id, "type": "service_reference", "summary": i.service_name},
+            "assignments": i.assignee.iter().map(|a| json!({"at": ts(&i.created_at), "assignee": {"id": "PUSER01", "type": "user_reference", "summary": a}})).collect::<Vec<_>>(),
+        });
+        if let (Some(p), Value::Object(m)) = (&i.priority, &mut v) {
+            m.insert(
+                "priority".into(),
+                json!({"id": format!("PPRIO{p}"), "type": "priority_reference", "summary": p}),
+            );
+        }
+        self.state().incidents.push(v);
+    }
+
+    /// Add an on-call entry.
+    pub fn add_oncall(&self, o: &OnCall) {
+        self.state().oncalls.push(json!({
+            "escalation_level": o.level,
+            "escalation_policy": {"id": "PPOL001", "type": "escalation_policy_reference", "summary": o.policy},
+            "user": {"id": "PUSER01", "type": "user_reference", "summary": o.user},
+            "start": Value::Null,
+            "end": o.end.as_ref().map(ts),
+        }));
+    }
+
+    /// The status of incident `id` now.
+    pub fn status(&self, id: &str) -> Option<String> {
+        self.state()
+            .incidents
+            .iter()
+            .find(|i| i["id"] == id)
+            .and_then(|i| i["status"].as_str().map(str::to_string))
+    }
+
+    /// The notes added to incident `id`, oldest first.
+    pub fn notes(&self, id: &str) -> Vec<String> {
+        self.state()
+            .notes
+            .iter()
+            .filter(|(i, _, _)| i == id)
+            .map(|(_, c, _)| c.clone())
+            .collect()
+    }
+
+    fn list(&self, req: &Request, key: &str, items: Vec<Value>) -> Response {
+        let limit = match req.query("limit").map(str::parse::<usize>) {
+            None => DEFAULT_LIMIT,
+            Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => n,
+            Some(_) => return error(400, 2001, "Invalid Input Provided", "limit"),
+        };
+        let offset = match req.query("offset").map(str::parse::<usize>) {
+            None => 0,
+            Some(Ok(n)) => n,
+            Some(Err(_)) => return error(400, 2001, "Invalid Input Provided", "offset"),
+        };
+        if offset + limit > OFFSET_CAP {
+            return error(
+                400,
+                2001,
+                "Invalid Input Provided",
+                "Offset must be less than 10000",
+            );
+        }
+        let total = items.len();
+        let page: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
+        let more = offset + page.len() < total;
+        let total = match req.query("total") {
+            Some("true") => json!(total),
+            _ => Value::Null,
+        };
+        Response::json(
+            200,
+            &json!({key: page, "limit": limit, "offset": offset, "more": more, "total": total}),
+        )
+    }
+
+    fn incidents(&self, req: &Request) -> Response {
+        let statuses = req.query_all("statuses[]");
+        let services = req.query_all("service_ids[]");
+        let items: Vec<Value> = self
+            .state()
+            .incidents
+            .iter()
+            .filter(|i| {
+                statuses.is_empty() || statuses.iter().any(|s| i["status"].as_str() == Some(*s))
+            })
+            .filter(|i| {
+                services.is_empty()
+                    || services
+                        .iter()
+                        .any(|s| i["service"]["id"].as_str() == Some(*s))
+            })
+            .cloned()
+            .collect();
+        self.list(req, "incidents", items)
+    }
+
+    fn update(&self, req: &Request, id: &str) -> Response {
+        let body = req.json();
+        let Some(status) = body["incident"]["status"].as_str() else {
+            return error(
+                400,
+                2001,
+                "Invalid Input Provided",
+                "incident.status is required",
+            );
+        };
+        if body["incident"]["type"] != "incident_reference" {
+            return error(
+                400,
+                2001,
+                "Invalid Input Provided",
+                "incident.type must be incident_reference",
+            );
+        }
+        let mut st = self.state();
+        let Some(inc) = st.incidents.iter_mut().find(|i| i["id"] == id) else {
+            return error(404, 5001, "Incident Not Found", id);
+        };
+        match (inc["status"].as_str(), status) {
+            (Some("resolved"), _) => {
+                return error(400, 1001, "Incident Already Resolved", id);
+            }
+            (_, "acknowledged" | "resolved") => {}
+            _ => return error(400, 1003, "Invalid Status Provided", status),
+        }
+        inc["status"] = json!(status);
+        if let Some(r) = body["incident"]["resolution"].as_str() {
+            inc["resolution"] = json!(r);
+        }
+        Response::json(200, &json!({"incident": inc.clone()}))
+    }
+
+    fn note(&self, req: &Request, id: &str, from: &str) -> Response {
+        let body = req.json();
+        let Some(content) = body["note"]["content"].as_str() else {
+            return error(
+                400,
+                2001,
+                "Invalid Input Provided",
+                "note.content is required",
+            );
+        };
+        let mut st = self.state();
+        if !st.incidents.iter().any(|i| i["id"] == id) {
+            return error(404, 5001, "Incident Not Found", id);
+        }
+        st.notes
+            .push((id.to_string(), content.to_string(), from.to_string()));
+        let n = st.notes.len();
+        Response::json(
+            201,
+            &json!({"note": {"id": format!("PNOTE{n:03}"), "content": content, "user": {"summary": from}, "created_at": ts(&chrono::Utc::now())}}),
+        )
+    }
+
+    fn route(&self, req: &Request) -> Response {
+        let expected = format!("Token token={}", self.token);
+        match req.header("authorization") {
+            Some(a) if a == expected => {}
+            _ => return error(401, 2006, "Authentication failed", "invalid API key"),
+        }
+        let seg = req.segments();
+        let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
+        let write = req.method != "GET";
+        let from = req.header("from").unwrap_or("").to_string();
+        if write && !from.contains('@') {
+            return error(
+                400,
+                2001,
+                "Invalid Input Provided",
+                "A valid From header is required",
+            );
+        }
+        match (req.method.as_str(), seg.as_slice()) {
+            ("GET", ["incidents"]) => self.incidents(req),
+            ("GET", ["oncalls"]) => {
+                let items = self.state().oncalls.clone();
+                self.list(req, "oncalls", items)
+            }
+            ("GET", ["incidents", id]) => {
+                match self.state().incidents.iter().find(|i| i["id"] == *id) {
+                    Some(i) => Response::json(200, &json!({"incident": i})),
+                    None => error(404, 5001, "Incident Not Found", id),
+                }
+            }
+            ("PUT", ["incidents", id]) => self.update(req, id),
+            ("POST", ["incidents", id, "notes"]) => self.note(req, id, &from),
+            _ => error(404, 2100, "Not Found", &req.path),
+        }
+    }
+}
+
+impl Handler for PagerDuty {
+    fn handle(&self, req: &Request) -> Response {
+        self.route(req)
+            .with_header("ratelimit-limit", RATE_LIMIT.to_string())
+            .with_header("ratelimit-remaining", (RATE_LIMIT - 1).to_string())
+            .with_header("ratelimit-reset", "60")
+    }
+}
