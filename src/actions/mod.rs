@@ -10,14 +10,21 @@
 
 mod command;
 mod identity;
+mod local;
+use local::{is_local, local_plan};
+mod owner;
+mod reconcile;
+mod restore;
 #[cfg(test)]
 mod tests;
 pub mod watch;
 
+pub use reconcile::{RECONCILE_WINDOW, reconcile_min_age};
+
 use crate::audit::webhook::Webhook;
-use crate::audit::{self, AuditError, AuditLog, Entry, Outcome, Phase, Record, RunbookRef};
+use crate::audit::{self, AuditError, AuditLog, Entry, Outcome, Phase, RunbookRef};
 use crate::config::Config;
-use crate::ops::{ExecResult, Plan, PlanCtx, Precondition, WriteOp};
+use crate::ops::{ExecResult, Plan, PlanCtx, WriteOp};
 use crate::providers::{ErrorKind, Provider, ProviderError, Registry};
 use crate::secrets::SecretSource;
 use crate::text::SafeText;
@@ -167,42 +174,6 @@ impl ExecError {
     }
 }
 
-/// What to do instead of an action a provider of `kind` cannot do.
-fn instead_of(kind: crate::config::ProviderKind, op: &WriteOp) -> Option<&'static str> {
-    use crate::config::ProviderKind as K;
-    match (kind, op) {
-        // The demo stands in for several kinds: its own errors say it.
-        (K::Demo, _) => None,
-        (K::Alertmanager, WriteOp::IncidentAck { .. } | WriteOp::IncidentResolve { .. }) => Some(
-            "Alertmanager alerts cannot be acknowledged or resolved: silence the alert (`s` in the console, `sitrep silence --matcher alertname=…`); it resolves when its condition clears",
-        ),
-        (K::Alertmanager, WriteOp::IncidentNote { .. }) => Some(
-            "Alertmanager alerts take no notes: put the note in a silence's comment, or on the paging incident",
-        ),
-        (_, WriteOp::SilenceExpire { .. }) => {
-            Some("only Alertmanager has silences: expire it on the Alertmanager provider")
-        }
-        (
-            _,
-            WriteOp::IncidentAck { .. }
-            | WriteOp::IncidentResolve { .. }
-            | WriteOp::IncidentNote { .. },
-        ) => Some(
-            "this provider has no incidents to act on: act on the incident at its paging provider",
-        ),
-        _ => None,
-    }
-}
-
-/// How many of the newest records [`Executor::reconcile`] looks through.
-pub const RECONCILE_WINDOW: usize = 2000;
-
-/// Intents younger than this may still be in flight in another sitrep
-/// (two write timeouts): [`Executor::reconcile`] leaves them.
-pub fn reconcile_min_age() -> chrono::Duration {
-    chrono::Duration::seconds(2 * EXECUTE_TIMEOUT.as_secs() as i64)
-}
-
 /// The audited write pipeline. Cheap to clone; share it with spawned tasks.
 #[derive(Clone)]
 pub struct Executor {
@@ -224,60 +195,6 @@ impl fmt::Debug for Executor {
             .field("actor", &self.actor)
             .finish_non_exhaustive()
     }
-}
-
-fn local_plan(op: &WriteOp) -> Plan {
-    let (summary, detail) = match op {
-        WriteOp::RunbookStep {
-            runbook,
-            step,
-            item,
-            checked,
-        } => (
-            format!(
-                "mark {} of step {step} of runbook {runbook} as {}",
-                item.map(|i| format!("item {i}"))
-                    .unwrap_or_else(|| "the step".into()),
-                if *checked { "done" } else { "not done" }
-            ),
-            json!({"item": item, "checked": checked}),
-        ),
-        WriteOp::RunbookExec {
-            runbook,
-            step,
-            command,
-        } => (
-            format!("run the shell command of step {step} of runbook {runbook}"),
-            json!({"command": command}),
-        ),
-        WriteOp::Watch {
-            target,
-            service,
-            verdict,
-            detail,
-        } => (
-            format!("watch after action on {target}: {service} {verdict}"),
-            detail.clone(),
-        ),
-        other => (other.action_name().to_string(), Value::Null),
-    };
-    Plan {
-        precondition: Precondition::None,
-        environment: None,
-        op: op.clone(),
-        provider: "sitrep".into(),
-        summary: SafeText::line(&summary).into_string(),
-        stakes: vec![],
-        requests: vec![],
-        detail,
-    }
-}
-
-fn is_local(op: &WriteOp) -> bool {
-    matches!(
-        op,
-        WriteOp::RunbookStep { .. } | WriteOp::RunbookExec { .. } | WriteOp::Watch { .. }
-    )
 }
 
 /// Rank of a planning error when no provider succeeded: the most specific wins.
@@ -410,46 +327,8 @@ impl Executor {
         Ok((recs, bad))
     }
 
-    /// Per provider, the kill switch of flag `key` that `flag on` undoes
-    /// (see [`PlanCtx::restore`]), from the newest records of the audit log.
-    /// A log that cannot be read gives none: `flag on` then goes by the
-    /// flag's variants, as without a record.
-    async fn kill_switches_to_undo(&self, key: &str) -> std::collections::BTreeMap<String, Value> {
-        let path = self.audit.path().to_path_buf();
-        let key = key.to_string();
-        tokio::task::spawn_blocking(move || {
-            let mut out = std::collections::BTreeMap::new();
-            let Ok((recs, _)) = audit::read::tail(&path, RESTORE_LOOKBACK) else {
-                return out;
-            };
-            let mut decided = std::collections::BTreeSet::new();
-            for r in recs.iter().rev() {
-                if r.target != key
-                    || r.phase != Phase::Result
-                    || r.outcome != Outcome::Ok
-                    || !(r.action == "flag.off" || r.action == "flag.on")
-                {
-                    continue;
-                }
-                let Some(p) = &r.provider else { continue };
-                if !decided.insert(p.clone()) {
-                    continue;
-                }
-                if r.action == "flag.off" {
-                    out.insert(
-                        p.clone(),
-                        json!({"seq": r.seq, "ts": r.ts, "result": r.detail.get("result")}),
-                    );
-                }
-            }
-            out
-        })
-        .await
-        .unwrap_or_default()
-    }
-
-    /// Verify the whole log (blocking).
-    /// Every signature must be by a key the installation trusts.
+    /// Verify the whole log (blocking): every signature must be by a key
+    /// the installation trusts.
     pub fn verify(&self) -> Result<audit::Verified, audit::VerifyError> {
         let trust = self
             .audit
@@ -491,41 +370,6 @@ impl Executor {
     }
 
     /// Resolve the provider and work out the exact request(s). Sends no write.
-    /// Route an id as sitrep prints it, `provider/id`, to that provider
-    /// (when the prefix names a configured provider and none was named),
-    /// and refuse an action the owning provider cannot do with what to do
-    /// instead. Call before [`Executor::plan`] and use the result for both
-    /// `plan` and `execute`.
-    pub fn resolve_owner(&self, mut req: ActionRequest) -> Result<ActionRequest, ExecError> {
-        let (provider, id) = match &mut req.op {
-            WriteOp::IncidentAck { provider, id }
-            | WriteOp::IncidentResolve { provider, id }
-            | WriteOp::IncidentNote { provider, id, .. }
-            | WriteOp::SilenceExpire { provider, id } => (provider, id),
-            _ => return Ok(req),
-        };
-        if provider.is_none()
-            && let Some((name, rest)) = id.split_once('/')
-            && !rest.is_empty()
-            && self.registry.get(name).is_some()
-        {
-            *provider = Some(name.to_string());
-            *id = rest.to_string();
-        }
-        if let Some(p) = req.op.provider().and_then(|n| self.registry.get(n))
-            && p.build_error().is_none()
-            && !p.supports(&req.op)
-            && let Some(instead) = instead_of(p.kind(), &req.op)
-        {
-            return Err(ExecError::Refused(format!(
-                "{} ({}): {instead}",
-                SafeText::line(p.name()),
-                p.kind().as_str()
-            )));
-        }
-        Ok(req)
-    }
-
     pub async fn plan(&self, req: &ActionRequest) -> Result<Plan, ExecError> {
         let op = &req.op;
         if is_local(op) {
@@ -708,67 +552,6 @@ impl Executor {
                 )),
             }
         }
-    }
-
-    /// Close intents that never got a result (a crash, a kill, or a result
-    /// that could not be written) and are older than `min_age` (younger
-    /// ones may be in flight in another sitrep): each gets a result record
-    /// `outcome: error` with `detail.cause = "outcome unknown"` and the
-    /// intent's seq, so the log says what is not known instead of leaving
-    /// it open. The provider is not asked (a write's effect cannot be read
-    /// back the same way for every kind); the record says to check it.
-    /// Only the newest [`RECONCILE_WINDOW`] records are looked at. Returns
-    /// how many were closed. Blocking.
-    pub fn reconcile(
-        &self,
-        now: chrono::DateTime<chrono::Utc>,
-        min_age: chrono::Duration,
-    ) -> Result<usize, AuditError> {
-        if self.read_only || !self.audit.path().exists() {
-            return Ok(0);
-        }
-        let (recs, _) =
-            audit::read::tail(self.audit.path(), RECONCILE_WINDOW).map_err(AuditError::Open)?;
-        let open: Vec<Record> = audit::unresolved(&recs)
-            .into_iter()
-            .filter(|r| {
-                chrono::DateTime::parse_from_rfc3339(&r.ts)
-                    .map(|t| now - t.with_timezone(&chrono::Utc) >= min_age)
-                    .unwrap_or(true)
-            })
-            .cloned()
-            .collect();
-        for r in &open {
-            let e = Entry {
-                action: r.action.clone(),
-                actor: self.actor.clone(),
-                detail: json!({
-                    "cause": "outcome unknown",
-                    "error": format!(
-                        "no result was recorded for intent seq {} (sitrep stopped, or the log could not be written); check the provider's state",
-                        r.seq
-                    ),
-                    "reconciled_intent": r.seq,
-                }),
-                host: self.host.clone(),
-                idempotency_key: r.idempotency_key.clone(),
-                incident: r.incident.clone(),
-                outcome: Outcome::Error,
-                phase: Phase::Result,
-                provider: r.provider.clone(),
-                reason: r.reason.clone(),
-                runbook: r.runbook.clone(),
-                target: r.target.clone(),
-            };
-            self.audit.append(&e)?;
-            tracing::warn!(
-                "audit: intent seq {} ({} {}) had no result; recorded as outcome unknown",
-                r.seq,
-                r.action,
-                r.target
-            );
-        }
-        Ok(open.len())
     }
 
     /// Record a refusal decided outside the executor (confirmation declined,

@@ -2,6 +2,7 @@
 //! commands go through the audited executor.
 
 pub mod actions;
+mod audit;
 pub mod config_check;
 pub mod output;
 pub mod report;
@@ -463,13 +464,11 @@ fn parse_since(s: &str) -> Result<std::time::Duration, String> {
 /// incidents are shown all the same. Returns the incidents and whether any
 /// provider failed.
 async fn resolved_incidents(
-    ctx: &AppContext,
+    registry: &crate::providers::Registry,
+    now: crate::model::Time,
     since: std::time::Duration,
 ) -> (Vec<crate::model::Incident>, bool) {
-    let Ok((registry, _)) = ctx.registry() else {
-        return (Vec::new(), false);
-    };
-    let from = ctx.now - chrono::Duration::from_std(since).unwrap_or(chrono::Duration::hours(24));
+    let from = now - chrono::Duration::from_std(since).unwrap_or(chrono::Duration::hours(24));
     let results = futures::future::join_all(
         registry
             .providers
@@ -497,16 +496,25 @@ async fn resolved_incidents(
 
 /// Run a read command (the ones that aggregate provider data).
 pub async fn run_read(ctx: &AppContext, cmd: &Command) -> i32 {
-    let (store, cfg, cache) = match ctx.load_store_unsaved().await {
+    let (registry, cfg) = match ctx.registry() {
         Ok(x) => x,
         Err(e) => return err(e),
     };
-    let (resolved, resolved_failed) = match cmd {
-        Command::Incidents {
-            all: true, since, ..
-        } => resolved_incidents(ctx, *since).await,
-        _ => (Vec::new(), false),
+    let cache = ctx.cache();
+    // `incidents --all` asks for the resolved ones at the same time as the
+    // open ones, of the same providers.
+    let resolved = async {
+        match cmd {
+            Command::Incidents {
+                all: true, since, ..
+            } => resolved_incidents(&registry, ctx.now, *since).await,
+            _ => (Vec::new(), false),
+        }
     };
+    let (store, (resolved, resolved_failed)) = futures::join!(
+        Store::fetch_all_unsaved(&registry, cache.as_ref()),
+        resolved
+    );
     // The cache is written (serialized, fsynced, renamed) on a thread of its
     // own while this one formats and prints: the answer does not wait for
     // the disk, and the process exits once both are done.
@@ -771,7 +779,7 @@ pub async fn run(ctx: &AppContext, cmd: Command) -> i32 {
             action,
             json,
             limit,
-        } => actions::audit(ctx, action.as_ref(), *json, *limit),
+        } => audit::audit(ctx, action.as_ref(), *json, *limit),
         Command::Auth { action } => actions::auth(ctx, action),
     }
 }

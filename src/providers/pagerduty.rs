@@ -212,13 +212,13 @@ impl PagerDuty {
         }
     }
 
-    fn list_query(&self, offset: usize) -> Vec<(&'static str, String)> {
-        let mut q = vec![
-            ("statuses[]", "triggered".to_string()),
-            ("statuses[]", "acknowledged".to_string()),
-            ("limit", PAGE.to_string()),
-            ("offset", offset.to_string()),
-        ];
+    fn list_query(&self, statuses: &[&str], offset: usize) -> Vec<(&'static str, String)> {
+        let mut q: Vec<(&'static str, String)> = statuses
+            .iter()
+            .map(|s| ("statuses[]", s.to_string()))
+            .collect();
+        q.push(("limit", PAGE.to_string()));
+        q.push(("offset", offset.to_string()));
         if offset == 0 {
             q.push(("total", "true".into()));
         }
@@ -239,13 +239,44 @@ impl PagerDuty {
 
     /// All open incidents (triggered + acknowledged), deduplicated by id.
     pub async fn incidents(&self) -> Result<Vec<Incident>, ProviderError> {
+        let open = self
+            .list(&["triggered", "acknowledged"], &[], "open")
+            .await?;
+        Ok(open.into_iter().filter(|i| i.status.is_open()).collect())
+    }
+
+    /// Incidents resolved in `[since, now]`: `statuses[]=resolved` with
+    /// `since`/`until`, every page (`incidents --all`).
+    pub async fn resolved(
+        &self,
+        since: crate::model::Time,
+    ) -> Result<Vec<Incident>, ProviderError> {
+        let stamp = |t: crate::model::Time| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let window = [
+            ("since", stamp(since)),
+            ("until", stamp(chrono::Utc::now())),
+        ];
+        let done = self.list(&["resolved"], &window, "resolved").await?;
+        Ok(done.into_iter().filter(|i| !i.status.is_open()).collect())
+    }
+
+    /// Every page of `GET /incidents` with `statuses` (and `extra` query
+    /// pairs), normalized page by page, deduplicated by id. `what` names
+    /// the list in the warning when the offset cap cuts it.
+    async fn list(
+        &self,
+        statuses: &[&str],
+        extra: &[(&'static str, String)],
+        what: &str,
+    ) -> Result<Vec<Incident>, ProviderError> {
         let url = self.http.url("/incidents");
         let (raw, truncated) = http::offset_pages(
             PAGE,
             OFFSET_CAP,
             self.http.config().page_concurrency,
             |offset| {
-                let q = self.list_query(offset);
+                let mut q = self.list_query(statuses, offset);
+                q.extend(extra.iter().cloned());
                 let url = &url;
                 async move {
                     let resp = self.http.get(url, &q).await?;
@@ -267,7 +298,7 @@ impl PagerDuty {
         .await?;
         if truncated {
             tracing::warn!(
-                "{}: more than {OFFSET_CAP} open incidents; PagerDuty lists only the first {OFFSET_CAP}",
+                "{}: more than {OFFSET_CAP} {what} incidents; PagerDuty lists only the first {OFFSET_CAP}",
                 self.basics.name
             );
         }
@@ -275,64 +306,6 @@ impl PagerDuty {
         Ok(raw
             .into_iter()
             .filter(|i| seen.insert(i.id.clone()))
-            .filter(|i| i.status.is_open())
-            .collect())
-    }
-
-    /// Incidents resolved in `[since, now]`: `statuses[]=resolved` with
-    /// `since`/`until`, every page (`incidents --all`).
-    pub async fn resolved(
-        &self,
-        since: crate::model::Time,
-    ) -> Result<Vec<Incident>, ProviderError> {
-        let url = self.http.url("/incidents");
-        let window = [
-            (
-                "since",
-                since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            ),
-            (
-                "until",
-                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            ),
-        ];
-        let (raw, truncated) = http::offset_pages(
-            PAGE,
-            OFFSET_CAP,
-            self.http.config().page_concurrency,
-            |offset| {
-                let mut q = self.list_query(offset);
-                q.retain(|(k, _)| *k != "statuses[]");
-                q.push(("statuses[]", "resolved".into()));
-                q.extend(window.iter().cloned());
-                let url = &url;
-                async move {
-                    let resp = self.http.get(url, &q).await?;
-                    let l: IncidentList<'_> = resp.json()?;
-                    Ok(OffsetPage {
-                        items: l
-                            .incidents
-                            .into_iter()
-                            .map(|i| self.normalize(i))
-                            .collect::<Vec<_>>(),
-                        more: l.more,
-                        total: l.total,
-                    })
-                }
-            },
-        )
-        .await?;
-        if truncated {
-            tracing::warn!(
-                "{}: more than {OFFSET_CAP} resolved incidents in the window; PagerDuty lists only the first {OFFSET_CAP}",
-                self.basics.name
-            );
-        }
-        let mut seen = HashSet::with_capacity(raw.len());
-        Ok(raw
-            .into_iter()
-            .filter(|i| seen.insert(i.id.clone()))
-            .filter(|i| !i.status.is_open())
             .collect())
     }
 

@@ -88,39 +88,7 @@ impl Engine {
         if s.poller.is_none() && !s.registry.providers.is_empty() {
             s.poller = Some(Poller::start(&s.registry, self.poll_tx.clone()));
         }
-        self.reconcile_then_load_audit();
-    }
-
-    /// At the start of a session: close intents a previous run left without
-    /// a result (recorded as outcome unknown, and said), then read the log.
-    fn reconcile_then_load_audit(&self) {
-        let Some(s) = &self.session else {
-            return;
-        };
-        let ex = s.executor.clone();
-        let cursor = s.verified.clone();
-        let tx = self.tx.clone();
-        tokio::task::spawn_blocking(move || {
-            match ex.reconcile(chrono::Utc::now(), crate::actions::reconcile_min_age()) {
-                Ok(0) => {}
-                Ok(n) => {
-                    let _ = tx.blocking_send(Msg::Notice(
-                        ToastKind::Error,
-                        format!(
-                            "{n} earlier action(s) had no recorded result: recorded as outcome unknown; check the provider (audit view: a)"
-                        ),
-                    ));
-                }
-                Err(e) => {
-                    let _ = tx.blocking_send(Msg::Notice(
-                        ToastKind::Error,
-                        format!("cannot close earlier unfinished actions in the audit log: {e}"),
-                    ));
-                }
-            }
-            let v = load_audit(&ex, &cursor);
-            let _ = tx.blocking_send(Msg::AuditLoaded(Box::new(v)));
-        });
+        self.load_audit(true);
     }
 
     fn install(&mut self, console: Box<Console>) {
@@ -153,7 +121,10 @@ impl Engine {
         }
     }
 
-    fn load_audit(&self) {
+    /// Read the audit log off the loop; at the start of a session
+    /// (`reconcile`), first close the intents a previous run left without a
+    /// result, and say so.
+    fn load_audit(&self, reconcile: bool) {
         let Some(s) = &self.session else {
             return;
         };
@@ -161,6 +132,9 @@ impl Engine {
         let cursor = s.verified.clone();
         let tx = self.tx.clone();
         tokio::task::spawn_blocking(move || {
+            if reconcile && let Some(note) = ex.reconcile_at_start() {
+                let _ = tx.blocking_send(Msg::Notice(ToastKind::Error, note));
+            }
             let v = load_audit(&ex, &cursor);
             let _ = tx.blocking_send(Msg::AuditLoaded(Box::new(v)));
         });
@@ -222,7 +196,7 @@ impl Engine {
                 };
                 self.record(op, ctx);
             }
-            Effect::LoadAudit => self.load_audit(),
+            Effect::LoadAudit => self.load_audit(false),
             Effect::OpenWalk {
                 runbook,
                 incident,

@@ -69,7 +69,7 @@ pub fn providers(f: &mut Frame, body: Rect, state: &State) {
             let why = s.error.as_ref().map(|e| e.cause_line()).unwrap_or_default();
             Row::new(vec![
                 Cell::from(state_span(s, t)),
-                Cell::from(SafeTextCell::of(&s.name)),
+                Cell::from(crate::text::SafeText::line(&s.name).into_string()),
                 Cell::from(Span::styled(s.kind.clone(), t.muted)),
                 Cell::from(Span::styled(
                     s.fetched_at
@@ -90,7 +90,7 @@ pub fn providers(f: &mut Frame, body: Rect, state: &State) {
                     Line::from(vec![
                         state_span(s, t),
                         Span::raw(" "),
-                        Span::styled(SafeTextCell::of(&s.name), t.title),
+                        Span::styled(crate::text::SafeText::line(&s.name).into_string(), t.title),
                         Span::styled(format!("  {}", s.kind), t.muted),
                     ]),
                     kv(
@@ -135,14 +135,5 @@ pub fn providers(f: &mut Frame, body: Rect, state: &State) {
             }
         };
         details(f, da, state, "Details", lines);
-    }
-}
-
-/// A provider name as a cell (names are config values: sanitized).
-struct SafeTextCell;
-
-impl SafeTextCell {
-    fn of(s: &str) -> String {
-        crate::text::SafeText::line(s).into_string()
     }
 }
