@@ -26,6 +26,8 @@ pub struct Slot {
     /// The provider's poll interval (the next try is after it, stretched
     /// by [`crate::providers::poller::backoff`] while failing).
     pub poll: std::time::Duration,
+    /// Which incident actions this provider can carry out (and why not).
+    pub actions: crate::actions::IncidentActions,
 }
 
 impl Slot {
@@ -60,6 +62,7 @@ impl Store {
                     attempted_at: None,
                     failures: 0,
                     poll: p.poll_interval(),
+                    actions: crate::actions::IncidentActions::of(p.as_ref()),
                 })
                 .collect(),
             warnings: Vec::new(),

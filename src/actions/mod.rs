@@ -13,6 +13,7 @@ mod identity;
 mod local;
 use local::{is_local, local_plan};
 mod owner;
+pub use owner::IncidentActions;
 mod reconcile;
 mod restore;
 #[cfg(test)]

@@ -43,6 +43,70 @@ impl Executor {
     }
 }
 
+/// Which incident actions a provider can carry out: `None` where it can,
+/// the refusal (with what to do instead) where it cannot. Asked of the
+/// provider once, so the console offers only what can run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IncidentActions {
+    pub ack: Option<String>,
+    pub resolve: Option<String>,
+    pub note: Option<String>,
+    pub silence: Option<String>,
+}
+
+impl IncidentActions {
+    /// Ask `p` (a sample id; Sentry ignores take `issue=<id>`).
+    pub fn of(p: &dyn crate::providers::Provider) -> Self {
+        let name = Some(p.name().to_string());
+        let id = "1".to_string();
+        let why = |op: WriteOp| {
+            if p.build_error().is_some() || p.supports(&op) {
+                return None;
+            }
+            let instead = instead_of(p.kind(), &op)
+                .unwrap_or("this provider cannot do it: act at the provider itself");
+            Some(format!("{} ({}): {instead}", SafeText::line(p.name()), p.kind().as_str()))
+        };
+        let matcher = |n: &str| crate::ops::Matcher {
+            name: n.to_string(),
+            value: id.clone(),
+            is_regex: false,
+            is_equal: true,
+        };
+        let silence_ok = [matcher("alertname"), matcher("issue")].into_iter().any(|m| {
+            p.supports(&WriteOp::SilenceCreate {
+                provider: name.clone(),
+                matchers: vec![m],
+                duration_secs: 3600,
+            })
+        });
+        IncidentActions {
+            ack: why(WriteOp::IncidentAck {
+                provider: name.clone(),
+                id: id.clone(),
+            }),
+            resolve: why(WriteOp::IncidentResolve {
+                provider: name.clone(),
+                id: id.clone(),
+            }),
+            note: why(WriteOp::IncidentNote {
+                provider: name.clone(),
+                id: id.clone(),
+                text: String::new(),
+            }),
+            silence: if silence_ok || p.build_error().is_some() {
+                None
+            } else {
+                why(WriteOp::SilenceCreate {
+                    provider: name.clone(),
+                    matchers: vec![],
+                    duration_secs: 3600,
+                })
+            },
+        }
+    }
+}
+
 /// What to do instead of an action a provider of `kind` cannot do.
 fn instead_of(kind: crate::config::ProviderKind, op: &WriteOp) -> Option<&'static str> {
     use crate::config::ProviderKind as K;
@@ -54,6 +118,12 @@ fn instead_of(kind: crate::config::ProviderKind, op: &WriteOp) -> Option<&'stati
         ),
         (K::Alertmanager, WriteOp::IncidentNote { .. }) => Some(
             "Alertmanager alerts take no notes: put the note in a silence's comment, or on the paging incident",
+        ),
+        (K::Pagerduty | K::Opsgenie, WriteOp::SilenceCreate { .. }) => Some(
+            "paging incidents are not silenced: acknowledge it (`a`, `sitrep incident ack`) so it stops escalating, or silence the alert behind it at Alertmanager",
+        ),
+        (K::Sentry, WriteOp::IncidentAck { .. } | WriteOp::IncidentNote { .. }) => Some(
+            "Sentry issues cannot be acknowledged or noted: ignore it for a while (`s`, matcher issue=<id>) or resolve it (`R`)",
         ),
         (_, WriteOp::SilenceExpire { .. }) => {
             Some("only Alertmanager has silences: expire it on the Alertmanager provider")

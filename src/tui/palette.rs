@@ -129,7 +129,8 @@ pub fn entries(state: &State) -> Vec<Entry> {
         for i in state.snap.incidents.iter().filter(|i| i.status.is_open()) {
             let provider = Some(i.provider.as_str().to_string());
             let id = i.id.as_str().to_string();
-            if i.status.is_unacked() {
+            let can = |a| state.incident_refusal(i, a).is_none();
+            if i.status.is_unacked() && can(Action::Ack) {
                 v.push(Entry {
                     label: format!("ack {id}"),
                     hint: format!("{} {}", i.severity, i.title),
@@ -139,11 +140,13 @@ pub fn entries(state: &State) -> Vec<Entry> {
                     }),
                 });
             }
-            v.push(Entry {
-                label: format!("resolve {id}"),
-                hint: format!("{} {}", i.severity, i.title),
-                command: Command::Op(WriteOp::IncidentResolve { provider, id }),
-            });
+            if can(Action::Resolve) {
+                v.push(Entry {
+                    label: format!("resolve {id}"),
+                    hint: format!("{} {}", i.severity, i.title),
+                    command: Command::Op(WriteOp::IncidentResolve { provider, id }),
+                });
+            }
         }
     }
     v

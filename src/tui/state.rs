@@ -4,6 +4,7 @@ use crate::model::*;
 use crate::ops::{Plan, WriteOp};
 use crate::store::Store;
 use crate::theme::Theme;
+use crate::tui::keymap::Action;
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -656,6 +657,35 @@ impl State {
             View::Incidents
         };
         self.incident_at(v, self.list(v).selected)
+    }
+
+    /// Why `action` cannot be done on incident `i` by the provider that
+    /// owns it, with what to do instead; `None` when it can.
+    pub fn incident_refusal(&self, i: &Incident, action: Action) -> Option<&str> {
+        let slot = self
+            .store
+            .slots
+            .iter()
+            .find(|s| s.name == i.provider.as_str())?;
+        let a = &slot.actions;
+        match action {
+            Action::Ack => a.ack.as_deref(),
+            Action::Resolve => a.resolve.as_deref(),
+            Action::Note => a.note.as_deref(),
+            Action::Silence => a.silence.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether the footer and palette offer `action` for what is selected
+    /// (incident actions the owning provider cannot do are not offered).
+    pub fn offers(&self, action: Action) -> bool {
+        match action {
+            Action::Ack | Action::Resolve | Action::Note | Action::Silence => self
+                .selected_incident()
+                .is_none_or(|i| self.incident_refusal(i, action).is_none()),
+            _ => true,
+        }
     }
 
     pub fn selected_deploy(&self) -> Option<&Deploy> {

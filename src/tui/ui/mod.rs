@@ -367,6 +367,9 @@ fn footer(f: &mut Frame, area: Rect, state: &State) {
             spans.push(Span::styled(format!("[/{filter}] "), t.focus));
         }
         for b in keymap::footer(state.ui.view) {
+            if !state.offers(b.action) {
+                continue;
+            }
             let disabled = b.write && state.read_only;
             let ks = if disabled {
                 t.muted.add_modifier(Modifier::CROSSED_OUT)

@@ -21,6 +21,11 @@ pub(crate) fn incident_action(state: &mut State, action: Action) -> Vec<Effect> 
         state.toast(ToastKind::Info, "no incident selected");
         return vec![];
     };
+    if let Some(why) = state.incident_refusal(&i, action) {
+        let why = why.to_string();
+        state.toast(ToastKind::Error, why);
+        return vec![];
+    }
     let provider = Some(i.provider.as_str().to_string());
     let id = i.id.as_str().to_string();
     state.ui.action_ctx.incident = Some(id.clone());
@@ -61,7 +66,13 @@ pub(crate) fn incident_action(state: &mut State, action: Action) -> Vec<Effect> 
                 state.toast(ToastKind::Info, format!("{id} is already silenced"));
                 return vec![];
             }
-            // Alertmanager titles are "alertname: summary".
+            let sentry = state
+                .store
+                .slots
+                .iter()
+                .any(|s| s.name == i.provider.as_str() && s.kind == "sentry");
+            // Alertmanager titles are "alertname: summary"; a Sentry
+            // issue is ignored by its id.
             let name = i
                 .title
                 .as_str()
@@ -73,7 +84,11 @@ pub(crate) fn incident_action(state: &mut State, action: Action) -> Vec<Effect> 
             state.ui.modal = Some(Modal::Input {
                 title: "Silence alerts".into(),
                 prompt: "Matchers (label=value ...) then duration, e.g. alertname=X 1h".into(),
-                text: format!("alertname={name} 1h"),
+                text: if sentry {
+                    format!("issue={id} 1h")
+                } else {
+                    format!("alertname={name} 1h")
+                },
                 purpose: InputPurpose::SilenceMatchers {
                     provider: i.provider.as_str().to_string(),
                 },

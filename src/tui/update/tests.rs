@@ -555,3 +555,104 @@ fn a_walk_asks_for_an_unbound_placeholder_then_runs() {
         "{planned:?}"
     );
 }
+
+/// A state on real providers that never answered: an Alertmanager `am`
+/// and a PagerDuty `pd` (with a token), one open incident of each.
+fn real_state() -> State {
+    use crate::model::{Incident, IncidentStatus, Severity};
+    use crate::text::SafeText;
+    let now = chrono::Utc
+        .with_ymd_and_hms(2026, 11, 22, 3, 4, 5)
+        .single()
+        .unwrap();
+    let cfg: crate::config::Config = toml::from_str(
+        r#"
+[[provider]]
+name = "am"
+kind = "alertmanager"
+base_url = "http://127.0.0.1:9"
+allow_insecure_http = true
+[[provider]]
+name = "pd"
+kind = "pagerduty"
+token = { env = "SITREP_TEST_TOKEN" }
+"#,
+    )
+    .unwrap();
+    struct Token;
+    impl crate::secrets::SecretSource for Token {
+        fn get(&self, _: &crate::config::SecretRef) -> Result<crate::secrets::Secret, String> {
+            Ok(crate::secrets::Secret::new("t"))
+        }
+    }
+    let reg = crate::providers::Registry::from_config(&cfg, &Token);
+    let mut store = Store::new(&reg);
+    let inc = |provider: &str, id: &str, status| Incident {
+        assignee: None,
+        created_at: now,
+        id: SafeText::line(id),
+        provider: SafeText::line(provider),
+        runbook: None,
+        service: Some(SafeText::line("api")),
+        severity: Severity::Sev2,
+        status,
+        title: SafeText::line("HighErrorRate: api 5xx"),
+        url: None,
+    };
+    for slot in &mut store.slots {
+        let i = if slot.name == "am" {
+            inc("am", "fp1", IncidentStatus::Firing)
+        } else {
+            inc("pd", "PX1", IncidentStatus::Triggered)
+        };
+        slot.data.incidents = vec![i];
+        slot.fetched_at = Some(now);
+    }
+    let mut s = State::new(store, crate::theme::Theme::default_theme(), now);
+    s.rebuild();
+    s
+}
+
+fn select_incident_of(s: &mut State, provider: &str) {
+    let at = (0..s.len(View::Dashboard))
+        .find(|&n| {
+            s.incident_at(View::Dashboard, n)
+                .is_some_and(|i| i.provider.as_str() == provider)
+        })
+        .unwrap();
+    s.list_mut(View::Dashboard).selected = at;
+}
+
+/// No key offers an action the owning provider cannot do: an
+/// Alertmanager alert is not offered ack/resolve (pressing `a` says to
+/// silence it and sends nothing), a PagerDuty incident is not offered a
+/// silence; each offers what it can.
+#[test]
+fn only_actions_the_owning_provider_can_do_are_offered() {
+    let mut s = real_state();
+    select_incident_of(&mut s, "am");
+    assert!(!s.offers(Action::Ack) && !s.offers(Action::Resolve));
+    assert!(s.offers(Action::Silence));
+    let (fx, _) = update(&mut s, key('a'));
+    assert!(fx.is_empty() && s.ui.modal.is_none(), "{fx:?}");
+    let toast = &s.ui.toasts.last().unwrap().text;
+    assert!(
+        toast.contains("cannot be acknowledged") && toast.contains("silence"),
+        "{toast}"
+    );
+    let labels: Vec<String> = crate::tui::palette::entries(&s)
+        .into_iter()
+        .map(|e| e.label)
+        .collect();
+    assert!(!labels.iter().any(|l| l == "ack fp1" || l == "resolve fp1"));
+    assert!(labels.iter().any(|l| l == "ack PX1"), "{labels:?}");
+
+    select_incident_of(&mut s, "pd");
+    assert!(s.offers(Action::Ack) && !s.offers(Action::Silence));
+    let (fx, _) = update(&mut s, key('s'));
+    assert!(fx.is_empty() && s.ui.modal.is_none(), "{fx:?}");
+    let toast = &s.ui.toasts.last().unwrap().text;
+    assert!(toast.contains("acknowledge"), "{toast}");
+    let (fx, _) = update(&mut s, key('a'));
+    assert!(matches!(fx.as_slice(), [Effect::Plan { .. }]), "{fx:?}");
+}
