@@ -182,6 +182,7 @@ impl Engine {
                 }
             }
             Effect::Plan { op, reason } => self.plan(op, reason, state.ui.action_ctx.clone()),
+            Effect::Probe(op) => self.probe(op, state.ui.action_ctx.clone()),
             Effect::Execute { plan, reason } => {
                 self.execute(*plan, reason, state.ui.action_ctx.clone())
             }
@@ -266,6 +267,20 @@ impl Engine {
             let req = request(op, reason.clone(), &ctx);
             let result = ex.plan(&req).await;
             let _ = tx.send(Msg::Planned { result, reason }).await;
+        });
+    }
+
+    /// Plan `op` without its reason, only to learn whether it can be done.
+    fn probe(&self, op: WriteOp, ctx: ActionCtx) {
+        let Some(ex) = self.executor() else { return };
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let req = request(op.clone(), String::new(), &ctx);
+            let result = match ex.plan(&req).await {
+                Ok(plan) => Ok(plan.summary),
+                Err(e) => Err(e.to_string()),
+            };
+            let _ = tx.send(Msg::Probed { op, result }).await;
         });
     }
 

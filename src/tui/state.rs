@@ -122,6 +122,15 @@ pub struct Toast {
     pub at: Time,
 }
 
+/// Whether the action whose reason is being typed can be done: checked by
+/// planning it once without the reason.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Probe {
+    pub op: WriteOp,
+    /// `None` while checking; the plan's summary once it could be planned.
+    pub summary: Option<String>,
+}
+
 /// What a text-input modal is for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum InputPurpose {
@@ -220,6 +229,8 @@ pub struct UiState {
     /// Where the action being planned comes from (a runbook step, an
     /// incident), recorded with it in the audit log.
     pub action_ctx: ActionCtx,
+    /// The feasibility check of the action whose reason is being typed.
+    pub probe: Option<Probe>,
 }
 
 /// Caches derived from the data (see [`State::refresh`]).
@@ -292,6 +303,7 @@ impl State {
                 show_details: true,
                 palette_history: Vec::new(),
                 action_ctx: ActionCtx::default(),
+                probe: None,
             },
             derived: Derived::default(),
             store,

@@ -55,29 +55,39 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, m: &Modal) {
         title,
         prompt,
         text,
-        ..
+        purpose,
     } = m
     else {
         return;
     };
-    let r = centered(area, 76, 7);
+    let mut lines = vec![
+        muted_line(prompt, t),
+        Line::from(""),
+        Line::from(vec![
+            Span::styled("> ", t.key),
+            Span::styled(text.clone(), t.title),
+            Span::styled("▏", t.focus),
+        ]),
+    ];
+    // Whether the action can be done at all, checked while this is typed.
+    if let InputPurpose::Reason(op) = purpose
+        && let Some(p) = state.ui.probe.as_ref().filter(|p| p.op == *op)
+    {
+        lines.push(Line::from(""));
+        lines.push(match &p.summary {
+            None => muted_line("checking that it can be done…", t),
+            Some(s) => Line::from(vec![
+                Span::styled("✓ ", t.ok),
+                Span::styled(crate::text::SafeText::line(s).to_string(), t.text),
+            ]),
+        });
+    }
+    let r = centered(area, 76, lines.len() as u16 + 4);
     f.render_widget(Clear, r);
     let block = panel(title, t, true);
     let inner = block.inner(r);
     f.render_widget(block, r);
-    f.render_widget(
-        Paragraph::new(vec![
-            muted_line(prompt, t),
-            Line::from(""),
-            Line::from(vec![
-                Span::styled("> ", t.key),
-                Span::styled(text.clone(), t.title),
-                Span::styled("▏", t.focus),
-            ]),
-        ])
-        .wrap(Wrap { trim: false }),
-        inner,
-    );
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
 fn submit_input(state: &mut State, text: String, purpose: InputPurpose) -> Vec<Effect> {

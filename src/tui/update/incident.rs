@@ -111,7 +111,11 @@ pub(crate) fn ask_reason(state: &mut State, op: WriteOp) -> Vec<Effect> {
         title: format!("{} {}", op.action_name(), op.target()),
         prompt: "Reason (recorded in the audit log; Enter to plan, Esc to cancel)".into(),
         text: String::new(),
-        purpose: InputPurpose::Reason(op),
+        purpose: InputPurpose::Reason(op.clone()),
     });
-    vec![]
+    state.ui.probe = Some(Probe {
+        op: op.clone(),
+        summary: None,
+    });
+    vec![Effect::Probe(op)]
 }

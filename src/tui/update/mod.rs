@@ -65,6 +65,12 @@ pub enum Msg {
     Warn(String),
     /// Something to tell the responder (a URL opened, or not).
     Notice(ToastKind, String),
+    /// What planning `op` (without its reason) said: the plan's summary,
+    /// or why it cannot be done.
+    Probed {
+        op: WriteOp,
+        result: Result<String, String>,
+    },
     /// A write action succeeded (after `Executed`): watch its effect.
     Acted(WriteOp),
 }
@@ -115,6 +121,9 @@ pub enum Effect {
         op: WriteOp,
         reason: String,
     },
+    /// Check that an action can be planned at all (nothing earlier to roll
+    /// back to, a missing token) while the reason is typed.
+    Probe(WriteOp),
     /// Carry out a confirmed plan through the audited executor.
     Execute {
         plan: Box<Plan>,
@@ -227,7 +236,35 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
                 minute || second || verdicts || toasts != state.ui.toasts.len(),
             )
         }
+        Msg::Probed { op, result } => {
+            if state.ui.probe.as_ref().is_none_or(|p| p.op != op) {
+                return (vec![], false);
+            }
+            let typing = matches!(
+                &state.ui.modal,
+                Some(Modal::Input { purpose: InputPurpose::Reason(o), .. }) if *o == op
+            );
+            match result {
+                Err(text) => {
+                    state.ui.probe = None;
+                    if typing {
+                        // Before the reason is typed, not after.
+                        state.ui.modal = Some(Modal::Error {
+                            title: format!("Cannot {} {}", op.action_name(), op.target()),
+                            text,
+                        });
+                    }
+                }
+                Ok(summary) => {
+                    if let Some(p) = state.ui.probe.as_mut() {
+                        p.summary = Some(summary);
+                    }
+                }
+            }
+            (vec![], true)
+        }
         Msg::Planned { result, reason } => {
+            state.ui.probe = None;
             match result {
                 Ok(plan) => {
                     let need = plan.op.typed_confirmation();

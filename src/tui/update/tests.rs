@@ -656,3 +656,61 @@ fn only_actions_the_owning_provider_can_do_are_offered() {
     let (fx, _) = update(&mut s, key('a'));
     assert!(matches!(fx.as_slice(), [Effect::Plan { .. }]), "{fx:?}");
 }
+
+/// Feasibility comes before the reason: the rollback key opens the
+/// reason prompt and checks the plan at once; "nothing earlier to roll
+/// back to" replaces the prompt before anything is typed, and a plan that
+/// can be made shows what it will do while the reason is typed.
+#[test]
+fn rollback_feasibility_is_checked_before_the_reason() {
+    let mut s = demo_state();
+    update(&mut s, key('4'));
+    let (fx, _) = update(&mut s, key('b'));
+    let [Effect::Probe(op)] = fx.as_slice() else {
+        panic!("no probe: {fx:?}");
+    };
+    let op = op.clone();
+    assert!(matches!(
+        &s.ui.modal,
+        Some(Modal::Input {
+            purpose: InputPurpose::Reason(_),
+            ..
+        })
+    ));
+    // An answer for another action is not this one's.
+    let other = WriteOp::IncidentAck {
+        provider: None,
+        id: "x".into(),
+    };
+    update(
+        &mut s,
+        Msg::Probed {
+            op: other,
+            result: Err("no".into()),
+        },
+    );
+    assert!(matches!(&s.ui.modal, Some(Modal::Input { .. })));
+    update(
+        &mut s,
+        Msg::Probed {
+            op: op.clone(),
+            result: Ok("roll back to v2.13.9".into()),
+        },
+    );
+    assert_eq!(
+        s.ui.probe.as_ref().and_then(|p| p.summary.as_deref()),
+        Some("roll back to v2.13.9")
+    );
+    update(
+        &mut s,
+        Msg::Probed {
+            op,
+            result: Err("nothing earlier to roll back to".into()),
+        },
+    );
+    let Some(Modal::Error { title, text }) = &s.ui.modal else {
+        panic!("{:?}", s.ui.modal);
+    };
+    assert!(title.starts_with("Cannot rollback"), "{title}");
+    assert_eq!(text, "nothing earlier to roll back to");
+}
