@@ -65,7 +65,11 @@ impl IncidentActions {
             }
             let instead = instead_of(p.kind(), &op)
                 .unwrap_or("this provider cannot do it: act at the provider itself");
-            Some(format!("{} ({}): {instead}", SafeText::line(p.name()), p.kind().as_str()))
+            Some(format!(
+                "{} ({}): {instead}",
+                SafeText::line(p.name()),
+                p.kind().as_str()
+            ))
         };
         let matcher = |n: &str| crate::ops::Matcher {
             name: n.to_string(),
@@ -73,13 +77,15 @@ impl IncidentActions {
             is_regex: false,
             is_equal: true,
         };
-        let silence_ok = [matcher("alertname"), matcher("issue")].into_iter().any(|m| {
-            p.supports(&WriteOp::SilenceCreate {
-                provider: name.clone(),
-                matchers: vec![m],
-                duration_secs: 3600,
-            })
-        });
+        let silence_ok = [matcher("alertname"), matcher("issue")]
+            .into_iter()
+            .any(|m| {
+                p.supports(&WriteOp::SilenceCreate {
+                    provider: name.clone(),
+                    matchers: vec![m],
+                    duration_secs: 3600,
+                })
+            });
         IncidentActions {
             ack: why(WriteOp::IncidentAck {
                 provider: name.clone(),

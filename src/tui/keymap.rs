@@ -463,6 +463,11 @@ pub enum LayerKey {
     Yes,
     /// Cancel a plan that needs no typed name.
     No,
+    /// Scroll what a dialog shows (the confirm's request).
+    ScrollDown,
+    ScrollUp,
+    /// Show the whole request (headers, bodies untruncated) or the summary.
+    Full,
     /// Open the embedded demo.
     Demo,
     Quit,
@@ -556,6 +561,27 @@ pub const LAYER_BINDINGS: &[LayerBinding] = &[
         desc: "no: cancel",
     },
     LayerBinding {
+        layers: &[Layer::Confirm],
+        keys: &[(KeyCode::Down, N), (KeyCode::PageDown, N)],
+        label: "↓/PgDn",
+        key: LayerKey::ScrollDown,
+        desc: "scroll the request",
+    },
+    LayerBinding {
+        layers: &[Layer::Confirm],
+        keys: &[(KeyCode::Up, N), (KeyCode::PageUp, N)],
+        label: "↑/PgUp",
+        key: LayerKey::ScrollUp,
+        desc: "scroll back",
+    },
+    LayerBinding {
+        layers: &[Layer::Confirm],
+        keys: &[(KeyCode::Tab, N)],
+        label: "Tab",
+        key: LayerKey::Full,
+        desc: "the full request",
+    },
+    LayerBinding {
         layers: &[Layer::FirstRun],
         keys: &[(KeyCode::Char('d'), N)],
         label: "d",
@@ -633,7 +659,15 @@ pub fn help_rows() -> Vec<(String, &'static str, String)> {
         if let Action::View(_) = b.action {
             if !views_shown {
                 views_shown = true;
-                rows.push(("1-8".to_string(), "switch view", "everywhere".to_string()));
+                let n = BINDINGS
+                    .iter()
+                    .filter(|b| matches!(b.action, Action::View(_)))
+                    .count();
+                rows.push((
+                    format!("1-{n}"),
+                    "views; 9: why one failed",
+                    "everywhere".to_string(),
+                ));
             }
             continue;
         }

@@ -160,6 +160,10 @@ pub enum Modal {
         /// Current SLO burn of the service, if known.
         burn: Option<String>,
         error: Option<String>,
+        /// Lines of the request scrolled past (the controls stay pinned).
+        scroll: u16,
+        /// The whole request: headers and pretty-printed bodies, untruncated.
+        full: bool,
     },
     /// Running; the result arrives as a toast.
     Running { what: String },

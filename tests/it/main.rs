@@ -30,6 +30,7 @@ mod sim_demo;
 mod sim_pagerduty;
 mod status_cli;
 mod timeline_handoff;
+mod tui_confirm;
 mod tui_flow;
 mod tui_snapshots;
 mod unleash;

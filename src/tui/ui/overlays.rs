@@ -22,14 +22,18 @@ pub fn help(f: &mut Frame, area: Rect, state: &State) {
     let col_w: u16 = 38;
     let cols = ((area.width.saturating_sub(4)) / col_w).clamp(1, 3) as usize;
     let per_col = rows.len().div_ceil(cols);
-    let h = (per_col as u16 + 5).min(area.height);
+    let h = (per_col as u16 + 3).min(area.height);
     let w = (col_w * cols as u16 + 2).min(area.width);
     let r = centered(area, w, h);
     f.render_widget(Clear, r);
-    let block = panel("Help — keys", t, true);
+    let block = panel(
+        "Help — keys · ? Esc q close · the mouse selects and scrolls",
+        t,
+        true,
+    );
     let inner = block.inner(r);
     f.render_widget(block, r);
-    let [grid, foot] = Layout::vertical([Constraint::Min(1), Constraint::Length(3)]).areas(inner);
+    let [grid, foot] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
     let col_areas = Layout::horizontal(vec![Constraint::Length(col_w); cols]).split(grid);
     for (c, chunk) in rows.chunks(per_col).enumerate() {
         let Some(ca) = col_areas.get(c) else { break };
@@ -48,17 +52,11 @@ pub fn help(f: &mut Frame, area: Rect, state: &State) {
             .collect();
         f.render_widget(Paragraph::new(lines), *ca);
     }
-    let lines = vec![
-        Line::from(vec![
-            Span::styled("log file ", t.muted),
-            Span::styled(state.log_path.display().to_string(), t.text),
-        ]),
-        Line::from(Span::styled(
-            "The mouse selects and scrolls. ? / Esc / q closes this help.",
-            t.muted,
-        )),
-    ];
-    f.render_widget(Paragraph::new(lines), foot);
+    let line = Line::from(vec![
+        Span::styled("log file ", t.muted),
+        Span::styled(state.log_path.display().to_string(), t.text),
+    ]);
+    f.render_widget(Paragraph::new(line), foot);
 }
 
 pub fn toasts(f: &mut Frame, body: Rect, state: &State) {

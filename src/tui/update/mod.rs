@@ -282,6 +282,8 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
                         production,
                         burn,
                         error: None,
+                        scroll: 0,
+                        full: false,
                     });
                 }
                 Err(e) => {
