@@ -366,10 +366,23 @@ fn footer(f: &mut Frame, area: Rect, state: &State) {
         if !filter.is_empty() {
             spans.push(Span::styled(format!("[/{filter}] "), t.focus));
         }
+        // By priority: the view's own keys, then the global ones, as many
+        // as fit whole; `? help` (which lists them all) always shows.
+        let used: usize = spans.iter().map(|s| s.width()).sum();
+        let help = keymap::footer(state.ui.view)
+            .into_iter()
+            .find(|b| b.action == keymap::Action::Help);
+        let help_w = help.map_or(0, |b| b.label.len() + b.desc.len() + 3);
+        let mut room = (area.width as usize).saturating_sub(used + help_w);
         for b in keymap::footer(state.ui.view) {
-            if !state.offers(b.action) {
+            if !state.offers(b.action) || b.action == keymap::Action::Help {
                 continue;
             }
+            let w = unicode_width::UnicodeWidthStr::width(b.label) + b.desc.len() + 3;
+            if w > room {
+                continue;
+            }
+            room -= w;
             let disabled = b.write && state.read_only;
             let ks = if disabled {
                 t.muted.add_modifier(Modifier::CROSSED_OUT)
@@ -381,6 +394,10 @@ fn footer(f: &mut Frame, area: Rect, state: &State) {
                 format!(" {}  ", b.desc),
                 if disabled { t.muted } else { t.footer },
             ));
+        }
+        if let Some(b) = help {
+            spans.push(Span::styled(b.label, t.key));
+            spans.push(Span::styled(format!(" {}", b.desc), t.footer));
         }
     }
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.footer), area);
