@@ -348,10 +348,17 @@ fn write(job: DiskJob) -> Option<String> {
         DiskJob::Progress {
             mut progress,
             data_dir,
-        } => progress
-            .save(&data_dir, chrono::Utc::now())
-            .err()
-            .map(|e| format!("progress not saved: {e}")),
+        } => {
+            // A runbook opened and closed without a tick leaves no open
+            // checklist behind (an existing one is kept up to date).
+            if progress.checked.is_empty() && !progress.path(&data_dir).exists() {
+                return None;
+            }
+            progress
+                .save(&data_dir, chrono::Utc::now())
+                .err()
+                .map(|e| format!("progress not saved: {e}"))
+        }
     }
 }
 
@@ -528,5 +535,37 @@ mod tests {
             matches!(v.chain, Some(Err(_))),
             "a forged record does not verify"
         );
+    }
+}
+
+#[cfg(test)]
+mod progress_tests {
+    use super::*;
+
+    /// Opening a runbook and leaving without a tick creates no open
+    /// checklist; once ticked it is saved, and unticking is saved too.
+    #[test]
+    fn an_untouched_walk_leaves_no_checklist() {
+        let dir = tempfile::tempdir().unwrap();
+        let save = |p: &crate::runbooks::progress::Progress| {
+            write(DiskJob::Progress {
+                progress: Box::new(p.clone()),
+                data_dir: dir.path().to_path_buf(),
+            })
+        };
+        let mut p = crate::runbooks::progress::Progress::new("rollback", Some("Q1"));
+        assert_eq!(save(&p), None);
+        assert!(
+            !p.path(dir.path()).exists(),
+            "no file for an untouched walk"
+        );
+        p.toggle(1, 0);
+        assert_eq!(save(&p), None);
+        assert!(p.path(dir.path()).exists());
+        p.toggle(1, 0);
+        save(&p);
+        let back =
+            crate::runbooks::progress::Progress::load(dir.path(), "rollback", Some("Q1")).unwrap();
+        assert!(back.checked.is_empty(), "the untick was saved");
     }
 }

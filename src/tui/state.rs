@@ -233,6 +233,8 @@ pub struct UiState {
     /// Where the action being planned comes from (a runbook step, an
     /// incident), recorded with it in the audit log.
     pub action_ctx: ActionCtx,
+    /// The view a runbook walk was opened from (Esc returns there).
+    pub walk_from: Option<View>,
     /// The feasibility check of the action whose reason is being typed.
     pub probe: Option<Probe>,
 }
@@ -246,8 +248,57 @@ struct Derived {
     /// snapshot or the filter changed (a frame reads them several times).
     incident_rows: [Option<FilteredIncidents>; 2],
     /// What changed (last 12 h), newest first, suspects marked: built while
-    /// the Timeline view is shown (only it reads it).
+    /// the Timeline view or the dashboard (which marks suspects) is shown.
     timeline: Option<Vec<crate::timeline::Event>>,
+    /// The timeline's suspects by what they name (built with it).
+    suspects: Suspects,
+}
+
+/// The suspect changes (a production deploy or flag flip shortly before an
+/// incident on the same service), keyed so the dashboard marks them where
+/// they show: a deploy by `provider/id`, a flag by key, an incident by id
+/// (with the reasons of the changes suspected for it).
+#[derive(Clone, Debug, Default)]
+pub struct Suspects {
+    pub deploys: std::collections::HashMap<String, String>,
+    pub flags: std::collections::HashMap<String, String>,
+    pub incidents: std::collections::HashMap<String, Vec<String>>,
+}
+
+impl Suspects {
+    fn of(events: &[crate::timeline::Event], audit: &[crate::audit::Record]) -> Suspects {
+        use crate::timeline::EventKind;
+        let mut out = Suspects::default();
+        for e in events {
+            let Some(s) = &e.suspect else { continue };
+            let why = s.reason.to_string();
+            let r = e.reference.as_ref().map(|r| r.as_str()).unwrap_or("");
+            match e.kind {
+                EventKind::Deploy => {
+                    out.deploys.insert(r.to_string(), why.clone());
+                }
+                EventKind::Flag => {
+                    // A flip sitrep made is `audit#seq`: its target is the key.
+                    let key = match r.strip_prefix("audit#") {
+                        Some(seq) => audit
+                            .iter()
+                            .find(|a| a.seq.to_string() == seq)
+                            .map(|a| a.target.clone()),
+                        None => r.split_once('/').map(|(_, k)| k.to_string()),
+                    };
+                    if let Some(k) = key {
+                        out.flags.insert(k, why.clone());
+                    }
+                }
+                _ => {}
+            }
+            if let Some(i) = &s.incident {
+                let what = format!("{why}: {}", e.summary);
+                out.incidents.entry(i.to_string()).or_default().push(what);
+            }
+        }
+        out
+    }
 }
 
 /// The open incidents a list shows: indices into `snap.incidents`, and how
@@ -308,6 +359,7 @@ impl State {
                 palette_history: Vec::new(),
                 action_ctx: ActionCtx::default(),
                 probe: None,
+                walk_from: None,
             },
             derived: Derived::default(),
             store,
@@ -397,17 +449,17 @@ impl State {
                 self.derived.incident_rows[slot] = Some(self.compute_incidents(v));
             }
         }
+        if matches!(self.ui.view, View::Timeline | View::Dashboard)
+            && self.derived.timeline.is_none()
+        {
+            let opts =
+                crate::timeline::Options::new(self.now, self.now - chrono::Duration::hours(12))
+                    .with_production(self.production_envs.clone());
+            let events = crate::timeline::build(&self.snap, &self.audit.records, &opts);
+            self.derived.suspects = Suspects::of(&events, &self.audit.records);
+            self.derived.timeline = Some(events);
+        }
         if self.ui.view == View::Timeline {
-            if self.derived.timeline.is_none() {
-                let opts =
-                    crate::timeline::Options::new(self.now, self.now - chrono::Duration::hours(12))
-                        .with_production(self.production_envs.clone());
-                self.derived.timeline = Some(crate::timeline::build(
-                    &self.snap,
-                    &self.audit.records,
-                    &opts,
-                ));
-            }
             self.clamp_selection(View::Timeline);
         }
     }
@@ -618,6 +670,11 @@ impl State {
     /// What changed in the last 12 h, newest first, suspects marked (built
     /// from the snapshot and the audit log by `refresh` while the Timeline
     /// view is shown; empty before).
+    /// The suspect changes, for the dashboard (empty until it was shown).
+    pub fn suspects(&self) -> &Suspects {
+        &self.derived.suspects
+    }
+
     pub fn timeline(&self) -> &[crate::timeline::Event] {
         self.derived.timeline.as_deref().unwrap_or(&[])
     }

@@ -69,7 +69,12 @@ fn incidents(f: &mut Frame, area: Rect, state: &State) {
         if unacked > 0 { t.crit } else { t.ok },
     ));
     let rows = rows_in_panel(area);
-    let h = rows.height as usize;
+    // The selected incident's runbook and suspect change, under the list.
+    let hint = state
+        .selected_incident()
+        .map(|i| incident_hint(i, state, inner.width as usize))
+        .unwrap_or_default();
+    let h = (rows.height as usize).saturating_sub(hint.len()).max(1);
     let mut lines = vec![Line::from(counts)];
     if list.is_empty() {
         let (msg, calm) = state.empty_incidents_message();
@@ -115,6 +120,9 @@ fn incidents(f: &mut Frame, area: Rect, state: &State) {
         } else {
             String::new()
         };
+        if state.suspects().incidents.contains_key(inc.id.as_str()) {
+            spans.push(Span::styled("◆ ", t.warn));
+        }
         let used: usize = spans.iter().map(|s| s.width()).sum();
         let room = w.saturating_sub(used + who.chars().count());
         let title = crate::text::truncate(inc.title.as_str(), room);
@@ -130,7 +138,71 @@ fn incidents(f: &mut Frame, area: Rect, state: &State) {
         }
         lines.push(line);
     }
+    if !hint.is_empty() {
+        let top = inner.height.saturating_sub(hint.len() as u16);
+        let body = Rect::new(inner.x, inner.y, inner.width, top);
+        f.render_widget(Paragraph::new(lines), body);
+        let foot = Rect::new(inner.x, inner.y + top, inner.width, inner.height - top);
+        f.render_widget(Paragraph::new(hint), foot);
+        return;
+    }
     f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// What to do with the selected incident: the runbook that Enter walks
+/// (or that none is linked), and the change suspected for it.
+fn incident_hint(i: &Incident, state: &State, w: usize) -> Vec<Line<'static>> {
+    let t = &state.theme;
+    let mut out = Vec::new();
+    let mut spans = vec![Span::styled("▸ ", t.muted)];
+    match &i.runbook {
+        Some(rb) => {
+            spans.push(Span::styled("Enter", t.key));
+            spans.push(Span::styled(" walks runbook ", t.muted));
+            spans.push(Span::styled(rb.to_string(), t.text));
+        }
+        None => spans.push(Span::styled(
+            "no runbook linked ([[service]] runbooks, or the alert's runbook annotation)",
+            t.muted,
+        )),
+    }
+    out.push(truncate_line(spans, w));
+    if let Some(why) = state
+        .suspects()
+        .incidents
+        .get(i.id.as_str())
+        .and_then(|v| v.first())
+    {
+        let spans = vec![
+            Span::styled("◆ SUSPECT ", t.warn),
+            Span::styled(why.clone(), t.text),
+        ];
+        out.push(truncate_line(spans, w));
+    }
+    out
+}
+
+/// Cut spans to `w` cells (the last one shortened with an ellipsis).
+fn truncate_line(spans: Vec<Span<'static>>, w: usize) -> Line<'static> {
+    let mut used = 0;
+    let mut out = Vec::new();
+    for s in spans {
+        let sw = s.width();
+        if used + sw <= w {
+            used += sw;
+            out.push(s);
+        } else {
+            let room = w.saturating_sub(used);
+            if room > 1 {
+                out.push(Span::styled(
+                    crate::text::truncate(&s.content, room),
+                    s.style,
+                ));
+            }
+            break;
+        }
+    }
+    Line::from(out)
 }
 
 fn slos(f: &mut Frame, area: Rect, state: &State) {
@@ -303,6 +375,21 @@ fn deploys(f: &mut Frame, area: Rect, state: &State) {
             spans.push(Span::raw(" "));
             spans.push(Span::styled("gate FROZEN", t.crit));
         }
+        let suspect = ds.iter().any(|d| {
+            state
+                .suspects()
+                .deploys
+                .contains_key(&format!("{}/{}", d.provider, d.id))
+        });
+        if suspect {
+            let used: usize = spans.iter().map(|s| s.width()).sum();
+            let mark = if used + 10 <= w {
+                " ◆ SUSPECT"
+            } else {
+                " ◆"
+            };
+            spans.push(Span::styled(mark, t.warn));
+        }
         lines.push(Line::from(spans));
     }
     f.render_widget(Paragraph::new(lines), inner);
@@ -338,11 +425,14 @@ fn flags(f: &mut Frame, area: Rect, state: &State) {
             .updated_at
             .map(|u| format!(" {:>5}", util::age(state.now, u)))
             .unwrap_or_default();
-        let key_w = w.saturating_sub(4 + 1 + 3 + age.len());
+        let suspect = state.suspects().flags.contains_key(fl.key.as_str());
+        let mark = if suspect { " ◆" } else { "" };
+        let key_w = w.saturating_sub(4 + 1 + 3 + age.len() + mark.chars().count());
         spans.push(Span::styled(
             format!("{:<key_w$}", crate::text::truncate(fl.key.as_str(), key_w)),
             t.text,
         ));
+        spans.push(Span::styled(mark, t.warn));
         spans.push(Span::styled(age, t.muted));
         lines.push(Line::from(spans));
     }

@@ -158,6 +158,27 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             vec![Effect::Refresh]
         }
         Action::Details => {
+            // An incident with a runbook: Enter walks it (Esc comes back).
+            if matches!(state.ui.view, View::Dashboard | View::Incidents)
+                && let Some(i) = state.selected_incident()
+                && let Some(rb) = &i.runbook
+            {
+                let (id, incident) = (rb.as_str().to_string(), Some(i.id.as_str().to_string()));
+                state.ui.walk_from = Some(state.ui.view);
+                state.ui.view = View::Runbooks;
+                return open_walk(state, &id, incident);
+            }
+            if state.ui.view == View::Incidents
+                && let Some(i) = state.selected_incident()
+            {
+                let msg = format!(
+                    "no runbook is linked to {}: link one with [[service]] runbooks or the alert's runbook annotation",
+                    i.id
+                );
+                state.toast(ToastKind::Info, msg);
+                state.ui.show_details = true;
+                return vec![];
+            }
             if state.ui.view == View::Dashboard {
                 state.ui.view = View::Incidents;
                 if let Some(i) = state.selected_incident().map(|i| i.id.clone()) {
@@ -167,13 +188,6 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
                         .position(|x| x.id == i);
                     state.list_mut(View::Incidents).selected = pos.unwrap_or(0);
                 }
-            } else if state.ui.view == View::Incidents
-                && let Some(i) = state.selected_incident()
-                && let Some(rb) = &i.runbook
-            {
-                let (id, incident) = (rb.as_str().to_string(), Some(i.id.as_str().to_string()));
-                state.ui.view = View::Runbooks;
-                return open_walk(state, &id, incident);
             } else if state.ui.view == View::Runbooks {
                 if let Some(rb) = state.selected_runbook() {
                     let id = rb.id.as_str().to_string();
@@ -188,6 +202,19 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             if state.ui.view == View::Runbooks
                 && let Some(walk) = state.runbooks.walk.take()
             {
+                // Back where the walk was started from, on its incident.
+                if let Some(from) = state.ui.walk_from.take() {
+                    state.ui.view = from;
+                    if let Some(id) = walk.incident() {
+                        let pos = state
+                            .incidents(from)
+                            .iter()
+                            .position(|x| x.id.as_str() == id);
+                        if let Some(p) = pos {
+                            state.list_mut(from).selected = p;
+                        }
+                    }
+                }
                 return vec![save_progress(state, *walk)];
             }
             if !state.list(view).filter.is_empty() {

@@ -79,10 +79,12 @@ fn q_quits_and_help_toggles() {
 #[test]
 fn the_timeline_is_built_only_when_shown_and_its_selection_clamped_then() {
     let mut s = demo_state();
+    assert!(s.timeline_built(), "the dashboard marks its suspects");
+    update(&mut s, key('2'));
     s.rebuild();
     assert!(
         !s.timeline_built(),
-        "a rebuild on the dashboard built the timeline"
+        "a rebuild on the incidents view built the timeline"
     );
     s.list_mut(View::Timeline).selected = 10_000;
     s.rebuild();
@@ -713,4 +715,80 @@ fn rollback_feasibility_is_checked_before_the_reason() {
     };
     assert!(title.starts_with("Cannot rollback"), "{title}");
     assert_eq!(text, "nothing earlier to roll back to");
+}
+
+/// Enter on the dashboard's incident walks its runbook; Esc comes back to
+/// the dashboard on that incident. An incident with no runbook says so.
+#[test]
+fn enter_walks_the_incidents_runbook_and_esc_returns_to_it() {
+    let mut s = demo_state();
+    let n = s.len(View::Dashboard);
+    let at = (0..n)
+        .find(|&k| {
+            s.incident_at(View::Dashboard, k)
+                .is_some_and(|i| i.runbook.is_some())
+                && k > 0
+        })
+        .expect("a linked incident below the first");
+    s.list_mut(View::Dashboard).selected = at;
+    let id = s.selected_incident().unwrap().id.to_string();
+    let (fx, _) = update(&mut s, code(KeyCode::Enter));
+    assert!(
+        matches!(fx.as_slice(), [Effect::OpenWalk { incident: Some(i), .. }] if *i == id),
+        "{fx:?}"
+    );
+    assert_eq!(s.ui.view, View::Runbooks);
+    let Some(Effect::OpenWalk { runbook, .. }) = fx.into_iter().next() else {
+        unreachable!()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let walk = crate::runbooks::walk::Walk::open(dir.path(), &runbook, Some(&id));
+    update(&mut s, Msg::WalkOpened(Box::new(walk)));
+    s.list_mut(View::Dashboard).selected = 0;
+    update(&mut s, code(KeyCode::Esc));
+    assert_eq!(s.ui.view, View::Dashboard);
+    assert_eq!(s.selected_incident().unwrap().id.as_str(), id);
+
+    // No runbook: said, not silently nothing.
+    update(&mut s, key('2'));
+    let k = (0..s.len(View::Incidents))
+        .find(|&k| {
+            s.incident_at(View::Incidents, k)
+                .is_some_and(|i| i.runbook.is_none())
+        })
+        .expect("an incident without a runbook");
+    s.list_mut(View::Incidents).selected = k;
+    let (fx, _) = update(&mut s, code(KeyCode::Enter));
+    assert!(fx.is_empty());
+    let toast = &s.ui.toasts.last().unwrap().text;
+    assert!(toast.starts_with("no runbook is linked"), "{toast}");
+}
+
+/// The dashboard knows the suspect changes: the checkout production deploy
+/// shortly before the checkout SEV1, and that incident names it.
+#[test]
+fn the_dashboard_marks_the_suspect_deploy_and_its_incident() {
+    let s = demo_state();
+    let sus = s.suspects();
+    let checkout = s
+        .snap
+        .deploys
+        .iter()
+        .find(|d| {
+            d.service.as_str() == "checkout" && d.current && s.is_production(d.environment.as_str())
+        })
+        .unwrap();
+    let key = format!("{}/{}", checkout.provider, checkout.id);
+    assert!(sus.deploys.contains_key(&key), "{:?}", sus.deploys);
+    let sev1 = s
+        .snap
+        .incidents
+        .iter()
+        .find(|i| i.severity == crate::model::Severity::Sev1)
+        .unwrap();
+    let why = &sus.incidents[sev1.id.as_str()];
+    assert!(
+        why.iter().any(|w| w.contains(checkout.git_ref.as_str())),
+        "{why:?}"
+    );
 }
