@@ -3,6 +3,7 @@
 //! in `<config dir>/themes/NAME.toml`. A broken user theme is a visible
 //! warning and the default is used, never a crash.
 
+use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -104,6 +105,85 @@ struct StyleDef {
     reversed: bool,
     #[serde(default)]
     dim: bool,
+}
+
+/// The least contrast a selected row's text keeps (WCAG 2 AA, normal text).
+pub const MIN_CONTRAST: f64 = 4.5;
+
+/// The sRGB value of `c`; named and indexed colours as xterm draws them.
+/// `None` for the terminal's own default (`Reset`), which is unknown.
+pub fn rgb(c: Color) -> Option<(u8, u8, u8)> {
+    const BASE: [(u8, u8, u8); 16] = [
+        (0, 0, 0),
+        (205, 0, 0),
+        (0, 205, 0),
+        (205, 205, 0),
+        (0, 0, 238),
+        (205, 0, 205),
+        (0, 205, 205),
+        (229, 229, 229),
+        (127, 127, 127),
+        (255, 0, 0),
+        (0, 255, 0),
+        (255, 255, 0),
+        (92, 92, 255),
+        (255, 0, 255),
+        (0, 255, 255),
+        (255, 255, 255),
+    ];
+    let indexed = |i: u8| -> (u8, u8, u8) {
+        match i {
+            0..=15 => BASE[usize::from(i)],
+            16..=231 => {
+                let i = i - 16;
+                let step = |v: u8| if v == 0 { 0 } else { 55 + v * 40 };
+                (step(i / 36), step((i / 6) % 6), step(i % 6))
+            }
+            _ => {
+                let v = 8 + (i - 232) * 10;
+                (v, v, v)
+            }
+        }
+    };
+    Some(match c {
+        Color::Reset => return None,
+        Color::Rgb(r, g, b) => (r, g, b),
+        Color::Indexed(i) => indexed(i),
+        Color::Black => BASE[0],
+        Color::Red => BASE[1],
+        Color::Green => BASE[2],
+        Color::Yellow => BASE[3],
+        Color::Blue => BASE[4],
+        Color::Magenta => BASE[5],
+        Color::Cyan => BASE[6],
+        Color::Gray => BASE[7],
+        Color::DarkGray => BASE[8],
+        Color::LightRed => BASE[9],
+        Color::LightGreen => BASE[10],
+        Color::LightYellow => BASE[11],
+        Color::LightBlue => BASE[12],
+        Color::LightMagenta => BASE[13],
+        Color::LightCyan => BASE[14],
+        Color::White => BASE[15],
+    })
+}
+
+/// WCAG 2 contrast ratio of two colours (1 to 21), when both are known.
+pub fn contrast(a: Color, b: Color) -> Option<f64> {
+    fn lum((r, g, b): (u8, u8, u8)) -> f64 {
+        let ch = |v: u8| {
+            let c = f64::from(v) / 255.0;
+            if c <= 0.03928 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * ch(r) + 0.7152 * ch(g) + 0.0722 * ch(b)
+    }
+    let (la, lb) = (lum(rgb(a)?), lum(rgb(b)?));
+    let (hi, lo) = if la > lb { (la, lb) } else { (lb, la) };
+    Some((hi + 0.05) / (lo + 0.05))
 }
 
 fn parse_color(s: &str) -> Result<Color, String> {
@@ -291,6 +371,45 @@ impl Theme {
                     Theme::names().join(", ")
                 )),
             ),
+        }
+    }
+
+    /// `s` as drawn in a selected row: on the selection's background, and
+    /// with the selection's foreground wherever `s`'s own would read below
+    /// [`MIN_CONTRAST`] against it (WCAG AA). A style with a background of
+    /// its own (a severity badge) keeps it.
+    pub fn on_selection(&self, s: Style) -> Style {
+        let sel = self.selection;
+        let mut out = sel.patch(s);
+        if s.bg.is_some_and(|b| b != Color::Reset) {
+            return out;
+        }
+        out.bg = sel.bg;
+        if let (Some(fg), Some(bg)) = (out.fg, out.bg)
+            && contrast(fg, bg).is_some_and(|c| c < MIN_CONTRAST)
+        {
+            out.fg = sel.fg;
+        }
+        out
+    }
+
+    /// Make the selected row `area` of `buf` readable: every cell drawn
+    /// with the selection's background gets [`Theme::on_selection`]'s
+    /// foreground.
+    pub fn fix_selection(&self, buf: &mut ratatui::buffer::Buffer, area: Rect) {
+        let Some(bg) = self.selection.bg else { return };
+        let area = area.intersection(buf.area);
+        for y in area.top()..area.bottom() {
+            for x in area.left()..area.right() {
+                let cell = &mut buf[(x, y)];
+                if cell.bg != bg {
+                    continue;
+                }
+                let fixed = self.on_selection(Style::new().fg(cell.fg));
+                if let Some(fg) = fixed.fg {
+                    cell.fg = fg;
+                }
+            }
         }
     }
 

@@ -512,3 +512,78 @@ fn providers_view_says_why_each_failed() {
         }
     }
 }
+
+/// The selected row is readable in every theme: each glyph drawn on the
+/// selection's background contrasts with it at least 4.5:1 (WCAG AA), in
+/// every list view and on the dashboard, whatever colour its cell had
+/// (muted text, state words, severity); and every theme slot drawn on a
+/// selected row keeps that contrast.
+#[test]
+fn the_selected_row_is_readable_in_every_theme() {
+    use sitrep::theme::{MIN_CONTRAST, Theme, contrast};
+    for name in Theme::names() {
+        let theme = Theme::bundled(name).unwrap();
+        let Some(sel_bg) = theme.selection.bg else {
+            // Reverse video: the terminal's own colours, swapped.
+            continue;
+        };
+        let sel_fg = theme.selection.fg.unwrap();
+        assert!(
+            contrast(sel_fg, sel_bg).unwrap() >= MIN_CONTRAST,
+            "{name}: the selection's own colours"
+        );
+        let slots = [
+            theme.text,
+            theme.muted,
+            theme.title,
+            theme.key,
+            theme.ok,
+            theme.warn,
+            theme.crit,
+            theme.stale,
+            theme.info,
+            theme.on,
+            theme.off,
+            theme.focus,
+        ];
+        for s in slots.into_iter().chain(theme.sev) {
+            let on = theme.on_selection(s);
+            if let (Some(fg), Some(bg)) = (on.fg, on.bg) {
+                let c = contrast(fg, bg).unwrap();
+                assert!(c >= MIN_CONTRAST, "{name}: {s:?} on the selection: {c:.2}");
+            }
+        }
+        let mut st = state();
+        st.theme = theme.clone();
+        for view in [
+            View::Dashboard,
+            View::Incidents,
+            View::Deploys,
+            View::Flags,
+            View::Slos,
+            View::Timeline,
+            View::Providers,
+        ] {
+            st.ui.view = view;
+            st.rebuild();
+            let mut checked = 0;
+            for (w, h) in [(160, 45), (80, 24)] {
+                let t = draw(&mut st, w, h);
+                let buf = t.backend().buffer();
+                for cell in buf.content().iter() {
+                    if cell.bg != sel_bg || cell.symbol().trim().is_empty() {
+                        continue;
+                    }
+                    checked += 1;
+                    let c = contrast(cell.fg, cell.bg).unwrap_or(21.0);
+                    assert!(
+                        c >= MIN_CONTRAST,
+                        "{name} {view:?} {w}x{h}: {:?} on the selection: {c:.2}",
+                        cell
+                    );
+                }
+            }
+            assert!(checked > 0, "{name} {view:?}: no selected row drawn");
+        }
+    }
+}

@@ -138,15 +138,20 @@ fn incidents(f: &mut Frame, area: Rect, state: &State) {
         }
         lines.push(line);
     }
-    if !hint.is_empty() {
+    if hint.is_empty() {
+        f.render_widget(Paragraph::new(lines), inner);
+    } else {
         let top = inner.height.saturating_sub(hint.len() as u16);
         let body = Rect::new(inner.x, inner.y, inner.width, top);
         f.render_widget(Paragraph::new(lines), body);
         let foot = Rect::new(inner.x, inner.y + top, inner.width, inner.height - top);
         f.render_widget(Paragraph::new(hint), foot);
-        return;
     }
-    f.render_widget(Paragraph::new(lines), inner);
+    // The selected row stays readable whatever its cells' colours.
+    if sel >= off && sel < off + h && !list.is_empty() {
+        let y = inner.y + 1 + (sel - off) as u16;
+        t.fix_selection(f.buffer_mut(), Rect::new(inner.x, y, inner.width, 1));
+    }
 }
 
 /// What to do with the selected incident: the runbook that Enter walks

@@ -120,6 +120,9 @@ pub(super) fn table<'a>(
         Table::new(rows, widths).header(header).column_spacing(1),
         inner,
     );
+    // The selected row stays readable whatever its cells' colours.
+    let y = inner.y + 1 + (sel - off) as u16;
+    t.fix_selection(f.buffer_mut(), Rect::new(inner.x, y, inner.width, 1));
     if len > h && inner.width > 12 {
         let pos = format!(" {}/{} ", sel + 1, len);
         let r = Rect::new(
