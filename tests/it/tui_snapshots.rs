@@ -587,3 +587,15 @@ fn the_selected_row_is_readable_in_every_theme() {
         }
     }
 }
+
+/// The burn chart reads on its own: a time axis ending at now, a burn
+/// scale, and the 14.4x / 6x page thresholds named over it.
+#[test]
+fn the_burn_chart_has_a_time_axis_a_scale_and_the_page_thresholds() {
+    let mut s = state();
+    key(&mut s, KeyCode::Char('3'));
+    let out = text(&draw(&mut s, 160, 45));
+    for want in ["-24h", "-12h", "now", "0x", "14.4x page", "6x page"] {
+        assert!(out.contains(want), "{want} missing:\n{out}");
+    }
+}

@@ -262,17 +262,20 @@ fn slos(f: &mut Frame, area: Rect, state: &State) {
             let [label, spark] =
                 Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(chart_area);
             f.render_widget(
-                Paragraph::new(Line::from(vec![
-                    Span::styled("burn history ", t.muted),
-                    Span::styled(worst.name.to_string(), t.text),
-                    Span::styled(
-                        format!(" (now {})", util::burn(worst.burn_rates.h1)),
-                        t.muted,
-                    ),
-                ])),
+                Paragraph::new(burn_legend(
+                    vec![
+                        Span::styled("1h burn ", t.muted),
+                        Span::styled(worst.name.to_string(), t.text),
+                        Span::styled(
+                            format!(" (now {})", util::burn(worst.burn_rates.h1)),
+                            t.muted,
+                        ),
+                    ],
+                    t,
+                )),
                 label,
             );
-            burn_sparkline(f, spark, &worst.history, t);
+            burn_chart(f, spark, &worst.history, t);
         }
     }
 }

@@ -152,8 +152,14 @@ pub fn slos(f: &mut Frame, body: Rect, state: &State) {
         if chart.height >= 2 && !s.history.is_empty() {
             let [label, sp] =
                 Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(chart);
-            f.render_widget(Paragraph::new(muted_line("1h burn rate history", t)), label);
-            burn_sparkline(f, sp, &s.history, t);
+            f.render_widget(
+                Paragraph::new(burn_legend(
+                    vec![Span::styled("1h burn rate, last 24h", t.muted)],
+                    t,
+                )),
+                label,
+            );
+            burn_chart(f, sp, &s.history, t);
         }
     }
 }
