@@ -960,6 +960,19 @@ async fn retried_rollback_with_the_same_key_deploys_once() {
     assert_eq!(sent["ref"], "aaaa111");
     assert_eq!(sent["payload"]["sitrep"]["idempotency_key"], "key-123");
     assert_eq!(sent["payload"]["sitrep"]["reason"], "checkout 5xx after v2");
+    // The responder is named, not the token's owner (sitrep-bot).
+    assert_eq!(sent["payload"]["sitrep"]["actor"], "dana@example.com");
+    assert_eq!(
+        sent["description"],
+        "Rollback to v1 (aaaa111) by dana@example.com via sitrep"
+    );
+    let listed = gh.fetch().await.unwrap();
+    let made = listed
+        .deploys
+        .iter()
+        .find(|d| d.id.as_str() == r1.detail["deployment_id"].to_string())
+        .expect("the rollback's deployment is listed");
+    assert_eq!(made.creator.as_ref().unwrap().as_str(), "dana@example.com");
     // Same process, same key: nothing sent.
     gh.execute(&plan, "key-123").await.unwrap();
     assert_eq!(posts(&f), 1);

@@ -233,10 +233,16 @@ impl Github {
             state: map_state(s.state.as_deref()),
             provider_state: SafeText::line(s.state.as_deref().unwrap_or("none")),
             created_at: d.created_at,
+            // A rollback sitrep made names the responder (in its payload),
+            // not the token's owner that GitHub records as creator.
             creator: d
-                .creator
-                .as_ref()
-                .and_then(|c| c.login.as_deref())
+                .payload
+                .pointer("/sitrep/actor")
+                .and_then(|a| a.as_str())
+                .filter(|_| {
+                    d.payload.pointer("/sitrep/action").and_then(|a| a.as_str()) == Some("rollback")
+                })
+                .or_else(|| d.creator.as_ref().and_then(|c| c.login.as_deref()))
                 .map(SafeText::line),
             url: Some(SafeText::line(&url)),
             current: false,

@@ -34,17 +34,33 @@ impl Github {
         let mut plan = self
             .plan_rollback(op, r.service, r.environment, r.to)
             .await?;
-        // The reason travels in the deployment's own payload.
+        // The reason and the responder travel in the deployment's own
+        // payload, and the responder in its description: the deploy list
+        // then names who rolled back, not the token's owner.
         let reason = ctx.reason.trim();
+        let actor = crate::text::SafeText::line(ctx.actor.trim()).to_string();
         for r in &mut plan.requests {
-            if let Some(s) = r
-                .body
-                .as_mut()
-                .and_then(|b| b.pointer_mut("/payload/sitrep"))
-                .and_then(|s| s.as_object_mut())
-                && !reason.is_empty()
+            let Some(body) = r.body.as_mut() else {
+                continue;
+            };
+            if !actor.is_empty()
+                && let Some(d) = body.get_mut("description")
+                && let Some(text) = d.as_str()
             {
-                s.insert("reason".into(), reason.into());
+                let by = text.replace(" via sitrep", &format!(" by {actor} via sitrep"));
+                // GitHub refuses a description over 140 characters.
+                *d = by.chars().take(140).collect::<String>().into();
+            }
+            if let Some(s) = body
+                .pointer_mut("/payload/sitrep")
+                .and_then(|s| s.as_object_mut())
+            {
+                if !reason.is_empty() {
+                    s.insert("reason".into(), reason.into());
+                }
+                if !actor.is_empty() {
+                    s.insert("actor".into(), actor.clone().into());
+                }
             }
         }
         Ok(plan)
