@@ -80,6 +80,18 @@ impl IncidentStatus {
         }
     }
 
+    /// The word the console and the tables show: the JSON word, in capitals
+    /// (one set of state words everywhere, docs/CONSOLE.md).
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Triggered => "TRIGGERED",
+            Self::Firing => "FIRING",
+            Self::Acknowledged => "ACKNOWLEDGED",
+            Self::Silenced => "SILENCED",
+            Self::Resolved => "RESOLVED",
+        }
+    }
+
     /// Open = needs someone (not resolved, not silenced).
     pub fn is_open(self) -> bool {
         !matches!(self, Self::Resolved)
@@ -135,20 +147,51 @@ pub const BURN_WINDOWS: [&str; 7] = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"];
 /// Burn rate per window; `None` = no data (never NaN).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct BurnRates {
-    #[serde(rename = "5m")]
+    #[serde(rename = "5m", serialize_with = "rounded::burn")]
     pub m5: Option<f64>,
-    #[serde(rename = "30m")]
+    #[serde(rename = "30m", serialize_with = "rounded::burn")]
     pub m30: Option<f64>,
-    #[serde(rename = "1h")]
+    #[serde(rename = "1h", serialize_with = "rounded::burn")]
     pub h1: Option<f64>,
-    #[serde(rename = "2h")]
+    #[serde(rename = "2h", serialize_with = "rounded::burn")]
     pub h2: Option<f64>,
-    #[serde(rename = "6h")]
+    #[serde(rename = "6h", serialize_with = "rounded::burn")]
     pub h6: Option<f64>,
-    #[serde(rename = "1d")]
+    #[serde(rename = "1d", serialize_with = "rounded::burn")]
     pub d1: Option<f64>,
-    #[serde(rename = "3d")]
+    #[serde(rename = "3d", serialize_with = "rounded::burn")]
     pub d3: Option<f64>,
+}
+
+/// Numbers in JSON rounded to what the data supports: a burn rate to
+/// 0.001x, a share of the budget to 0.01 % (no `19.000000000002093`).
+mod rounded {
+    use serde::Serializer;
+
+    fn round(v: f64, places: i32) -> f64 {
+        let k = 10f64.powi(places);
+        let r = (v * k).round() / k;
+        // Keep -0.0 out of the output.
+        if r == 0.0 { 0.0 } else { r }
+    }
+
+    pub fn burn<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => s.serialize_f64(round(*v, 3)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn share<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => s.serialize_f64(round(*v, 4)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn burns<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|v| round(*v, 3)))
+    }
 }
 
 impl BurnRates {
@@ -215,8 +258,10 @@ pub struct Slo {
     pub objective: f64,
     pub window: String,
     /// Share of the budget left over the SLO window (1.0 = untouched, < 0 = overspent).
+    #[serde(serialize_with = "rounded::share")]
     pub error_budget_remaining: Option<f64>,
     /// Share of the whole budget burned in the last 7 days.
+    #[serde(serialize_with = "rounded::share")]
     pub budget_burned_7d: Option<f64>,
     pub burn_rates: BurnRates,
     pub alerts: Vec<SloAlert>,
@@ -225,7 +270,11 @@ pub struct Slo {
     #[serde(default)]
     pub provider: SafeText,
     /// Burn-rate history for the chart (oldest first, 1h burn), extension.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "rounded::burns"
+    )]
     pub history: Vec<f64>,
     /// Why this SLO has no numbers (a query the server rejected, a bad
     /// spec file entry), extension. The other SLOs are still shown.
@@ -293,6 +342,19 @@ impl DeployState {
             Self::Failure => "failure",
             Self::Inactive => "inactive",
             Self::Canceled => "canceled",
+        }
+    }
+
+    /// The word the console and the tables show: the JSON word, in capitals
+    /// (`in_progress` as IN PROGRESS).
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Queued => "QUEUED",
+            Self::InProgress => "IN PROGRESS",
+            Self::Success => "SUCCESS",
+            Self::Failure => "FAILURE",
+            Self::Inactive => "INACTIVE",
+            Self::Canceled => "CANCELED",
         }
     }
 }
@@ -516,6 +578,23 @@ impl Snapshot {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    /// JSON carries numbers rounded to what the data supports.
+    #[test]
+    fn floats_in_json_are_rounded() {
+        let b = BurnRates {
+            h1: Some(19.000000000002093),
+            m5: Some(-0.00000001),
+            ..Default::default()
+        };
+        let j = serde_json::to_string(&b).unwrap();
+        assert!(j.contains("\"1h\":19.0"), "{j}");
+        assert!(j.contains("\"5m\":0.0"), "{j}");
+        assert!(j.contains("\"30m\":null"), "{j}");
+        let mut v = serde_json::json!({});
+        v["x"] = serde_json::to_value(&b).unwrap();
+        assert_eq!(v["x"]["1h"], 19.0);
+    }
 
     fn inc(id: &str, sev: Severity, st: IncidentStatus, min: i64) -> Incident {
         Incident {

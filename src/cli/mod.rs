@@ -19,10 +19,20 @@ use std::path::PathBuf;
 
 pub use crate::app::exit;
 
+/// `sitrep --version`: the release, the commit and its date (build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("SITREP_COMMIT"),
+    " ",
+    env!("SITREP_COMMIT_DATE"),
+    ")"
+);
+
 #[derive(Parser, Debug)]
 #[command(
     name = "sitrep",
-    version,
+    version = VERSION,
     about = "A terminal operations console for on-call engineers",
     long_about = "One screen for incidents, SLO burn, deploys and feature flags, with runbooks and audited actions.\n\nRun `sitrep` for the console, `sitrep --demo` to try it on embedded data."
 )]

@@ -7,6 +7,9 @@ use serde::Serialize;
 use serde_json::Value;
 use unicode_width::UnicodeWidthStr;
 
+/// Open incidents `status` lists (the most urgent); the rest are counted.
+const STATUS_INCIDENTS: usize = 5;
+
 /// A plain text table: header, rows, columns padded; the last column is
 /// not padded. Cells are already sanitized.
 pub struct Table {
@@ -192,13 +195,25 @@ pub fn status(snap: &Snapshot, now: Time, as_json: bool) -> Result<String, Strin
         "INCIDENTS  SEV1 {}  SEV2 {}  SEV3 {}  SEV4 {}\n",
         c[0], c[1], c[2], c[3]
     ));
-    for i in snap.incidents.iter().filter(|i| i.status.is_open()).take(5) {
+    let open = snap.incidents.iter().filter(|i| i.status.is_open()).count();
+    for i in snap
+        .incidents
+        .iter()
+        .filter(|i| i.status.is_open())
+        .take(STATUS_INCIDENTS)
+    {
         out.push_str(&format!(
             "  {} {:<12} {:>5}  {}\n",
             i.severity,
-            i.status.label(),
+            i.status.word(),
             util::age(now, i.created_at),
             crate::text::truncate(i.title.as_str(), 90)
+        ));
+    }
+    if open > STATUS_INCIDENTS {
+        out.push_str(&format!(
+            "  +{} more (sitrep incidents)\n",
+            open - STATUS_INCIDENTS
         ));
     }
     out.push_str("\nON CALL\n");
@@ -226,7 +241,7 @@ pub fn status(snap: &Snapshot, now: Time, as_json: bool) -> Result<String, Strin
             live.map(|d| format!("{} {}", d.git_ref, util::short_sha(d.sha.as_str())))
                 .unwrap_or_else(|| "-".into()),
             failed
-                .map(|d| format!("  (newest {} FAILED)", d.git_ref))
+                .map(|d| format!("  (newest {} {})", d.git_ref, d.state.word()))
                 .unwrap_or_default()
         ));
     }
@@ -274,7 +289,7 @@ pub fn incidents(
     for i in &list {
         t.row(vec![
             i.severity.to_string(),
-            i.status.label().into(),
+            i.status.word().into(),
             util::age(now, i.created_at),
             opt(&i.service),
             format!("{}/{}", i.provider, i.id),
@@ -402,7 +417,7 @@ pub fn deploys(
         t.row(vec![
             d.service.to_string(),
             d.environment.to_string(),
-            d.state.label().to_uppercase(),
+            d.state.word().into(),
             if d.current { "LIVE".into() } else { "".into() },
             d.git_ref.to_string(),
             util::short_sha(d.sha.as_str()).to_string(),

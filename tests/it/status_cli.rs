@@ -204,3 +204,51 @@ fn the_actor_falls_back_to_the_login_name() {
     assert!(!actor.starts_with("unknown@"), "{actor}");
     assert!(actor.contains('@'), "{actor}");
 }
+
+/// `status` lists the five most urgent open incidents and counts the
+/// rest, with the state words of the console (ACKNOWLEDGED, FAILURE).
+#[test]
+fn status_says_how_many_more_and_uses_the_consoles_state_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sitrep"))
+        .args(["--demo", "--data-dir"])
+        .arg(dir.path())
+        .arg("status")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let open: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .take_while(|l| l.starts_with("  SEV"))
+        .collect();
+    assert_eq!(open.len(), 5, "{text}");
+    assert!(text.contains("  +2 more (sitrep incidents)"), "{text}");
+    assert!(text.contains("ACKNOWLEDGED"), "{text}");
+    assert!(text.contains("(newest v5.2.0 FAILURE)"), "{text}");
+}
+
+/// `--version` names the commit and its date.
+#[test]
+fn version_names_the_commit_and_its_date() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sitrep"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    let v = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let inner = v
+        .strip_prefix(&format!("sitrep {} (", env!("CARGO_PKG_VERSION")))
+        .and_then(|r| r.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{v}"));
+    let (commit, date) = inner.split_once(' ').unwrap();
+    let hash = commit.strip_suffix("-dirty").unwrap_or(commit);
+    assert!(
+        hash == "unknown" || (hash.len() >= 7 && hash.chars().all(|c| c.is_ascii_hexdigit())),
+        "{v}"
+    );
+    assert!(
+        date == "unknown"
+            || (date.len() == 10 && chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_ok()),
+        "{v}"
+    );
+}

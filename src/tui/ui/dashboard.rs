@@ -100,7 +100,7 @@ fn incidents(f: &mut Frame, area: Rect, state: &State) {
             status_span(inc.status, t),
         ];
         let used: usize = spans.iter().map(|s| s.width()).sum();
-        spans.push(Span::raw(" ".repeat(16usize.saturating_sub(used))));
+        spans.push(Span::raw(" ".repeat(19usize.saturating_sub(used))));
         spans.push(Span::styled(
             format!("{:>5} ", util::age(state.now, inc.created_at)),
             t.muted,

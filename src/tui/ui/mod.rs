@@ -132,26 +132,17 @@ pub fn status_span(s: IncidentStatus, t: &crate::theme::Theme) -> Span<'static> 
         IncidentStatus::Acknowledged => t.warn,
         IncidentStatus::Silenced | IncidentStatus::Resolved => t.muted,
     };
-    let label = match s {
-        IncidentStatus::Triggered => "TRIGGERED",
-        IncidentStatus::Firing => "FIRING",
-        IncidentStatus::Acknowledged => "ACKED",
-        IncidentStatus::Silenced => "SILENCED",
-        IncidentStatus::Resolved => "RESOLVED",
-    };
-    Span::styled(label, style)
+    Span::styled(s.word(), style)
 }
 
 pub fn deploy_state_span(d: DeployState, t: &crate::theme::Theme) -> Span<'static> {
-    let (label, style) = match d {
-        DeployState::Success => ("SUCCESS", t.ok),
-        DeployState::Failure => ("FAILED", t.crit),
-        DeployState::InProgress => ("DEPLOYING", t.info),
-        DeployState::Queued => ("QUEUED", t.info),
-        DeployState::Inactive => ("inactive", t.muted),
-        DeployState::Canceled => ("canceled", t.muted),
+    let style = match d {
+        DeployState::Success => t.ok,
+        DeployState::Failure => t.crit,
+        DeployState::InProgress | DeployState::Queued => t.info,
+        DeployState::Inactive | DeployState::Canceled => t.muted,
     };
-    Span::styled(label, style)
+    Span::styled(d.word(), style)
 }
 
 pub fn gate_span(g: Option<Gate>, t: &crate::theme::Theme) -> Span<'static> {

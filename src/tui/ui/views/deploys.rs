@@ -19,7 +19,7 @@ pub fn deploys(f: &mut Frame, body: Rect, state: &State) {
         vec![
             Constraint::Length(10),
             Constraint::Length(11),
-            Constraint::Length(9),
+            Constraint::Length(11),
             Constraint::Length(4),
             Constraint::Min(8),
             Constraint::Length(7),

@@ -17,7 +17,7 @@ pub fn incidents(f: &mut Frame, body: Rect, state: &State) {
         vec!["SEV", "STATUS", "AGE", "SERVICE", "TITLE"],
         vec![
             Constraint::Length(6),
-            Constraint::Length(9),
+            Constraint::Length(12),
             Constraint::Length(6),
             Constraint::Length(10),
             Constraint::Min(20),
