@@ -970,7 +970,13 @@ async fn retried_rollback_with_the_same_key_deploys_once() {
     let made = listed
         .deploys
         .iter()
-        .find(|d| d.id.as_str() == r1.detail["deployment_id"].to_string())
+        .find(|d| {
+            Some(d.id.as_str())
+                == r1.detail["deployment_id"]
+                    .as_u64()
+                    .map(|n| n.to_string())
+                    .as_deref()
+        })
         .expect("the rollback's deployment is listed");
     assert_eq!(made.creator.as_ref().unwrap().as_str(), "dana@example.com");
     // Same process, same key: nothing sent.
