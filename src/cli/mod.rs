@@ -232,8 +232,8 @@ pub enum Command {
     Completions { shell: clap_complete::Shell },
     /// What changed: deploys, flag flips, incidents, alerts, silences, SLO state and audited actions, newest first, with suspects marked
     Timeline {
-        /// How far back
-        #[arg(long, default_value = "2h", value_name = "DURATION")]
+        /// How far back (the console's Timeline view and `handoff` look back 12h too)
+        #[arg(long, default_value = "12h", value_name = "DURATION")]
         since: String,
         /// A deploy or flag flip this long before an incident (or burn-rate rise) on its service is a suspect
         #[arg(long, default_value = "30m", value_name = "DURATION")]

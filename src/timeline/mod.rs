@@ -38,6 +38,9 @@ use serde::Serialize;
 
 /// Default correlation window.
 pub const DEFAULT_WINDOW_MINS: i64 = 30;
+/// How far back the timeline looks unless told: the same 12 h in the
+/// console's Timeline view, `sitrep timeline` and `sitrep handoff` (a shift).
+pub const DEFAULT_SINCE_HOURS: i64 = 12;
 /// A flag change seen in the provider data within this many seconds of an
 /// audited flip of the same flag is the same change (the audited one, with
 /// who and why, is kept).

@@ -453,7 +453,10 @@ impl State {
             && self.derived.timeline.is_none()
         {
             let opts =
-                crate::timeline::Options::new(self.now, self.now - chrono::Duration::hours(12))
+                crate::timeline::Options::new(
+                    self.now,
+                    self.now - chrono::Duration::hours(crate::timeline::DEFAULT_SINCE_HOURS),
+                )
                     .with_production(self.production_envs.clone());
             let events = crate::timeline::build(&self.snap, &self.audit.records, &opts);
             self.derived.suspects = Suspects::of(&events, &self.audit.records);
