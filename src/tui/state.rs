@@ -89,14 +89,11 @@ impl Supplies {
     pub fn by_kind(self, kind: &str) -> bool {
         match self {
             Supplies::Incidents => {
-                matches!(
-                    kind,
-                    "pagerduty" | "alertmanager" | "opsgenie" | "sentry" | "demo"
-                )
+                matches!(kind, "pagerduty" | "alertmanager" | "opsgenie" | "sentry")
             }
-            Supplies::Slos => matches!(kind, "prometheus" | "datadog" | "demo"),
-            Supplies::Deploys => matches!(kind, "github" | "vercel" | "demo"),
-            Supplies::Flags => matches!(kind, "launchdarkly" | "unleash" | "flagd" | "demo"),
+            Supplies::Slos => matches!(kind, "prometheus" | "datadog"),
+            Supplies::Deploys => matches!(kind, "github" | "vercel"),
+            Supplies::Flags => matches!(kind, "launchdarkly" | "unleash" | "flagd"),
         }
     }
 }
