@@ -45,8 +45,8 @@ fn ts(t: &Time) -> String {
 }
 
 impl Unleash {
-    /// `environments[0]` is where a seeded feature's `enabled` applies; the
-    /// others start disabled.
+    /// Every feature has every environment of `environments`; the first
+    /// is the one whose changes [`Unleash::on_change`] hears.
     pub fn new(token: &str, project: &str, environments: &[&str]) -> Unleash {
         Unleash {
             token: token.to_string(),
@@ -67,11 +67,9 @@ impl Unleash {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Add a feature, `enabled` in every environment.
     pub fn add(&self, f: &Feature) {
-        let mut on = vec![false; self.environments.len()];
-        if let Some(first) = on.first_mut() {
-            *first = f.enabled;
-        }
+        let on = vec![f.enabled; self.environments.len()];
         self.state().push((f.clone(), on));
     }
 
