@@ -24,7 +24,7 @@ pub use crate::app::exit;
     name = "sitrep",
     version,
     about = "A terminal operations console for on-call engineers",
-    long_about = "One screen for incidents, SLO burn, deploys and feature flags, with runbooks and audited actions.\n\nRun `sitrep` for the console, `sitrep --demo` to try it on embedded data."
+    long_about = "One screen for incidents, SLO burn, deploys and feature flags, with runbooks and audited actions.\n\nRun `sitrep` for the console, `sitrep --demo` to try it on a simulated company."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -44,7 +44,7 @@ pub struct Global {
     /// A context (team/account): <config dir>/contexts/NAME.toml with its own data dir
     #[arg(long, global = true, env = "SITREP_CONTEXT", value_name = "NAME")]
     pub context: Option<String>,
-    /// Use the embedded demo providers (no network, no config needed)
+    /// The demo company: the real providers against vendors simulated on this machine (no config needed)
     #[arg(long, global = true)]
     pub demo: bool,
     /// Refuse every write action

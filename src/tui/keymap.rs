@@ -463,7 +463,7 @@ pub enum LayerKey {
     Yes,
     /// Cancel a plan that needs no typed name.
     No,
-    /// Open the embedded demo.
+    /// Open the demo.
     Demo,
     Quit,
 }
