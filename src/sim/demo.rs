@@ -300,12 +300,44 @@ fn write_flag_file(path: &Path, world: &World) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The prefix of the demo's directories under the temp dir
+/// (`sitrep-demo-<pid>-<random>`).
+const DIR_PREFIX: &str = "sitrep-demo-";
+
+/// Remove the directories of demos whose process is gone (one that ended
+/// without unwinding: killed, or the benchmark hook's immediate exit).
+/// Only where a process can be looked up (`/proc`).
+fn sweep_stale_dirs(base: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(rd) = std::fs::read_dir(base) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(DIR_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let alive = pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists();
+        if !alive && e.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 /// A new directory of the demo's own under the temp dir.
 fn flag_dir() -> std::io::Result<PathBuf> {
     let base = std::env::temp_dir();
+    sweep_stale_dirs(&base);
     for _ in 0..8 {
         let dir = base.join(format!(
-            "sitrep-demo-{}-{}",
+            "{DIR_PREFIX}{}-{}",
             std::process::id(),
             uuid::Uuid::new_v4().simple()
         ));
@@ -602,6 +634,23 @@ pub fn snapshot_blocking(now: Time) -> Result<crate::model::Snapshot, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_directories_of_demos_that_are_gone_are_swept() {
+        let base = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let gone = base.path().join("sitrep-demo-4294967295-abc");
+        let mine = base
+            .path()
+            .join(format!("sitrep-demo-{}-def", std::process::id()));
+        let other = base.path().join("sitrep-demo-notapid");
+        for d in [&gone, &mine, &other] {
+            std::fs::create_dir(d).unwrap_or_else(|e| panic!("{e}"));
+        }
+        std::fs::write(gone.join("flags.json"), "{}").unwrap_or_else(|e| panic!("{e}"));
+        sweep_stale_dirs(base.path());
+        assert!(!gone.exists());
+        assert!(mine.exists() && other.exists());
+    }
 
     #[test]
     fn every_provider_of_the_demo_config_is_a_real_one() {
