@@ -44,7 +44,7 @@ pub struct Global {
     /// A context (team/account): <config dir>/contexts/NAME.toml with its own data dir
     #[arg(long, global = true, env = "SITREP_CONTEXT", value_name = "NAME")]
     pub context: Option<String>,
-    /// The demo company: the real providers against vendors simulated on this machine (no config needed)
+    /// The demo company: the real providers against vendors simulated on this machine (no network, no config needed)
     #[arg(long, global = true)]
     pub demo: bool,
     /// Refuse every write action
