@@ -331,7 +331,8 @@ fn sweep_stale_dirs(base: &Path) {
     }
 }
 
-/// A new directory of the demo's own under the temp dir.
+/// A new directory of the demo's own under the temp dir (0700 where
+/// modes exist).
 fn flag_dir() -> std::io::Result<PathBuf> {
     let base = std::env::temp_dir();
     sweep_stale_dirs(&base);
@@ -341,7 +342,10 @@ fn flag_dir() -> std::io::Result<PathBuf> {
             std::process::id(),
             uuid::Uuid::new_v4().simple()
         ));
-        match std::fs::create_dir(&dir) {
+        let mut b = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+        match b.create(&dir) {
             Ok(()) => return Ok(dir),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
@@ -634,6 +638,27 @@ pub fn snapshot_blocking(now: Time) -> Result<crate::model::Snapshot, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_flag_file_lives_in_a_private_directory_gone_with_the_demo() {
+        let demo = start(chrono::Utc::now()).unwrap_or_else(|e| panic!("{e}"));
+        let dir = demo
+            .flagd_file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        assert!(demo.flagd_file.is_file());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&dir)
+                .map(|m| m.permissions().mode() & 0o777)
+                .unwrap_or(0);
+            assert_eq!(mode, 0o700);
+        }
+        drop(demo);
+        assert!(!dir.exists(), "{}", dir.display());
+    }
 
     #[test]
     fn the_directories_of_demos_that_are_gone_are_swept() {
