@@ -616,14 +616,19 @@ pub fn start(now: Time) -> Result<Demo, String> {
 }
 
 /// What the demo shows at `now`: every provider fetched once (as of
-/// `now`), the snapshot assembled (the demo stops again when this returns).
+/// `now`), the snapshot assembled and its incidents linked to the bundled
+/// runbooks through the demo's `[[service]]` entries, as the CLI does (the
+/// demo stops again when this returns).
 pub async fn snapshot(now: Time) -> Result<crate::model::Snapshot, String> {
     let demo = start(now)?;
     let mut store = crate::store::Store::fetch_all_unsaved(&demo.registry, None).await;
     for s in &mut store.slots {
         s.fetched_at = s.fetched_at.map(|_| now);
     }
-    Ok(store.snapshot(now))
+    let mut snap = store.snapshot(now);
+    let catalog = crate::runbooks::Catalog::bundled();
+    crate::runbooks::link_incidents(&mut snap.incidents, &demo.config.service, &catalog.runbooks);
+    Ok(snap)
 }
 
 /// [`snapshot`] on a runtime of its own, for code that is not async.
