@@ -516,3 +516,80 @@ fn providers_view_says_why_each_failed() {
         }
     }
 }
+
+/// RFC 3339 times (`2026-12-05T05:21:23.431Z`, also cut by a line end)
+/// with their digits as `N`, so a snapshot of a plan made now is stable and
+/// keeps its layout.
+fn times_named(s: &str) -> String {
+    let mut out: Vec<char> = s.chars().collect();
+    let n = out.len();
+    let mut i = 0;
+    while i + 10 < n {
+        let is_date = (0..4).all(|k| out[i + k].is_ascii_digit())
+            && out[i + 4] == '-'
+            && out[i + 7] == '-'
+            && out[i + 10] == 'T';
+        if is_date {
+            let mut j = i;
+            while j < n && (out[j].is_ascii_digit() || "-T:.".contains(out[j])) {
+                if out[j].is_ascii_digit() {
+                    out[j] = 'N';
+                }
+                j += 1;
+            }
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    out.into_iter().collect()
+}
+
+#[test]
+fn silence_modal_shows_the_real_alertmanager_request() {
+    let mut s = state();
+    key(&mut s, KeyCode::Char('2'));
+    let idx = s
+        .incidents(View::Incidents)
+        .iter()
+        .position(|i| i.title.as_str().starts_with("DiskWillFillIn4Hours"))
+        .unwrap();
+    s.list_mut(View::Incidents).selected = idx;
+    key(&mut s, KeyCode::Char('s'));
+    // The matchers and duration as offered, then the reason.
+    key(&mut s, KeyCode::Enter);
+    for c in "indexer disk cleanup running".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    let fx = update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    )
+    .0;
+    let Some(sitrep::tui::update::Effect::Plan { op, reason }) = fx.into_iter().next() else {
+        panic!("no plan: {:?}", s.ui.modal)
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let reg = sitrep::providers::Registry::demo(now());
+    let ctx = PlanCtx::new("dana.kim@acme.example", reason.clone());
+    let plan = rt.block_on(reg.get("am").unwrap().plan(&op, &ctx)).unwrap();
+    update(
+        &mut s,
+        Msg::Planned {
+            result: Ok(plan),
+            reason,
+        },
+    );
+    for (w, h) in [(160, 45), (80, 24)] {
+        let out = times_named(&loopback_port_named(&text(&draw(&mut s, w, h))));
+        assert!(
+            out.contains("POST http://127.0.0.1:NNNNN/api/v2/silences"),
+            "{out}"
+        );
+        assert!(out.contains("DiskWillFillIn4Hours"), "{out}");
+        snap!(format!("silence_modal_{w}x{h}"), out);
+    }
+}
