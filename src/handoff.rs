@@ -598,7 +598,7 @@ mod tests {
 
     #[test]
     fn hostile_titles_stay_inert() {
-        let w = crate::providers::demo::World::load(now()).unwrap_or_else(|e| panic!("{e}"));
+        let w = crate::sim::demo::snapshot_blocking(now()).unwrap_or_else(|e| panic!("{e}"));
         let mut snap = Snapshot {
             incidents: w.incidents.clone(),
             ..Default::default()
@@ -617,7 +617,7 @@ mod tests {
     fn checklists_from_progress_files() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let cat = crate::runbooks::Catalog::bundled();
-        let w = crate::providers::demo::World::load(now()).unwrap_or_else(|e| panic!("{e}"));
+        let w = crate::sim::demo::snapshot_blocking(now()).unwrap_or_else(|e| panic!("{e}"));
         let snap = Snapshot {
             incidents: w.incidents.clone(),
             ..Default::default()

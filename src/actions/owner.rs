@@ -117,8 +117,6 @@ impl IncidentActions {
 fn instead_of(kind: crate::config::ProviderKind, op: &WriteOp) -> Option<&'static str> {
     use crate::config::ProviderKind as K;
     match (kind, op) {
-        // The demo stands in for several kinds: its own errors say it.
-        (K::Demo, _) => None,
         (K::Alertmanager, WriteOp::IncidentAck { .. } | WriteOp::IncidentResolve { .. }) => Some(
             "Alertmanager alerts cannot be acknowledged or resolved: silence the alert (`s` in the console, `sitrep silence --matcher alertname=…`); it resolves when its condition clears",
         ),

@@ -66,6 +66,16 @@ async fn demo_flow_records_intent_then_result() {
         ex.plan(&r).await.unwrap_err(),
         ExecError::UnknownProvider("nope".into())
     );
+    // No provider that can: the demo without its Alertmanager.
+    let mut reg = Registry::demo(chrono::Utc::now());
+    reg.providers.retain(|p| p.name() != "am");
+    let ex = Executor::new(
+        reg,
+        Arc::new(AuditLog::new(
+            dir.path().join("audit2.jsonl"),
+            crate::audit::Signer::ephemeral(),
+        )),
+    );
     let r = req(WriteOp::SilenceExpire {
         provider: None,
         id: "x".into(),

@@ -34,7 +34,7 @@ pub const VERSION: &str = concat!(
     name = "sitrep",
     version = VERSION,
     about = "A terminal operations console for on-call engineers",
-    long_about = "One screen for incidents, SLO burn, deploys and feature flags, with runbooks and audited actions.\n\nRun `sitrep` for the console, `sitrep --demo` to try it on embedded data."
+    long_about = "One screen for incidents, SLO burn, deploys and feature flags, with runbooks and audited actions.\n\nRun `sitrep` for the console, `sitrep --demo` to try it on a simulated company."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -54,7 +54,7 @@ pub struct Global {
     /// A context (team/account): <config dir>/contexts/NAME.toml with its own data dir
     #[arg(long, global = true, env = "SITREP_CONTEXT", value_name = "NAME")]
     pub context: Option<String>,
-    /// Use the embedded demo providers (no network, no config needed)
+    /// The demo company: the real providers against vendors simulated on this machine (no network, no config needed)
     #[arg(long, global = true)]
     pub demo: bool,
     /// Refuse every write action

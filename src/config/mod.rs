@@ -269,8 +269,6 @@ pub enum ProviderKind {
     Launchdarkly,
     Unleash,
     Flagd,
-    /// The embedded demo (only through `--demo`).
-    Demo,
 }
 
 impl ProviderKind {
@@ -287,7 +285,6 @@ impl ProviderKind {
             Self::Launchdarkly => "launchdarkly",
             Self::Unleash => "unleash",
             Self::Flagd => "flagd",
-            Self::Demo => "demo",
         }
     }
 
@@ -307,10 +304,7 @@ impl ProviderKind {
 
     /// Does this kind need a token?
     pub fn needs_token(self) -> bool {
-        !matches!(
-            self,
-            Self::Alertmanager | Self::Prometheus | Self::Flagd | Self::Demo
-        )
+        !matches!(self, Self::Alertmanager | Self::Prometheus | Self::Flagd)
     }
 
     /// Keys allowed for this kind beyond the common ones.
@@ -333,7 +327,6 @@ impl ProviderKind {
             Self::Launchdarkly => &["project", "environment"],
             Self::Unleash => &["project", "environment"],
             Self::Flagd => &["path", "environment"],
-            Self::Demo => &[],
         }
     }
 }

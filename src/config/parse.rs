@@ -81,12 +81,6 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 ),
             ));
         }
-        if p.kind == ProviderKind::Demo {
-            return Err(err(
-                Some(key_offset("kind")),
-                "kind \"demo\" is only available through --demo".into(),
-            ));
-        }
         if let Some(first) = seen.get(&p.name) {
             let (l, _) = line_col(text, *first);
             return Err(err(

@@ -5,6 +5,7 @@
 //!   (both `env` and `filterEnv`, as providers.md advises), paged with
 //!   `offset` while `_links.next` is present or `totalCount` says there is more.
 //! - `on` = `environments.<env>.on`; archived flags are left out.
+//! - `service`: the `[[service]]` whose `flags` or `kill_switch` names the key.
 //! - `kill_switch`: the flag is tagged `kill-switch` (also `killswitch`,
 //!   `kill_switch`), or it is a permanent (`temporary: false`) boolean flag,
 //!   which is what LaunchDarkly's own "kill switch" flag template creates.
@@ -37,6 +38,8 @@ pub struct LaunchDarkly {
     project: String,
     environment: String,
     http: HttpClient,
+    /// Flag key → `[[service]]` (`flags`, `kill_switch`).
+    services: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -122,6 +125,7 @@ impl LaunchDarkly {
             project,
             environment,
             http,
+            services: super::flag_services(ctx.config),
         })
     }
 
@@ -170,7 +174,7 @@ impl LaunchDarkly {
                 .site
                 .as_ref()
                 .map(|s| SafeText::line(&self.http.url(s.href.as_str()))),
-            service: None,
+            service: self.services.get(f.key.as_str()).map(|s| SafeText::line(s)),
         })
     }
 

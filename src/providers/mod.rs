@@ -85,7 +85,6 @@ macro_rules! delegate_writes {
 
 pub mod alertmanager;
 pub mod datadog;
-pub mod demo;
 pub mod flagd;
 pub mod github;
 pub mod http;
@@ -439,6 +438,19 @@ pub fn require_base_url(pc: &ProviderConfig, missing: &str) -> Result<String, Pr
         .ok_or_else(|| ProviderError::config(&pc.name, missing))
 }
 
+/// The `[[service]]` of each flag key its `flags` or `kill_switch` names
+/// (the first service that names a key wins): flag providers whose vendor
+/// has no notion of a service take it from here.
+pub fn flag_services(config: &crate::config::Config) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for s in &config.service {
+        for k in s.flags.iter().chain(s.kill_switch.iter()) {
+            out.entry(k.clone()).or_insert_with(|| s.name.clone());
+        }
+    }
+    out
+}
+
 /// `pc.<field>` when set and not blank, or the configuration error `missing`.
 pub fn require(
     pc: &ProviderConfig,
@@ -613,8 +625,6 @@ pub fn decode_wire(kind: ProviderKind, body: &[u8]) -> Result<(), ProviderError>
         ProviderKind::Flagd => {
             flagd::Doc::parse("fuzz", std::path::Path::new("fuzz.json"), body.to_vec()).map(drop)
         }
-        // Embedded data: nothing to decode.
-        ProviderKind::Demo => Ok(()),
     }
 }
 
@@ -640,27 +650,19 @@ impl Registry {
 
     /// The demo company: its simulators started, the real providers
     /// pointed at them (`sim::demo`). If they cannot start, the demo's
-    /// PagerDuty stays on screen with the reason.
+    /// one provider is on screen with the reason.
     pub fn demo(now: crate::model::Time) -> Self {
         match crate::sim::demo::start(now) {
             Ok(d) => d.registry,
-            Err(e) => {
-                let mut providers: Vec<Arc<dyn Provider>> = vec![Arc::new(Broken {
-                    name: "pd".into(),
+            Err(e) => Registry {
+                providers: vec![Arc::new(Broken {
+                    name: "demo".into(),
                     kind: ProviderKind::Pagerduty,
-                    error: ProviderError::new("pd", ErrorKind::Connect, e),
-                })];
-                providers.extend(
-                    demo::providers(now)
-                        .into_iter()
-                        .filter(|p| p.name() != "pd"),
-                );
-                Registry {
-                    providers,
-                    demo: true,
-                    keep: Vec::new(),
-                }
-            }
+                    error: ProviderError::new("demo", ErrorKind::Connect, e),
+                })],
+                demo: true,
+                keep: Vec::new(),
+            },
         }
     }
 

@@ -4,7 +4,8 @@
 //!   token, service-account token or admin API token (`*:*.<secret>`).
 //! - Read: `GET /api/admin/projects/{project}/features` (one response, no
 //!   paging); `on` = the configured environment's `enabled`.
-//! - `kill_switch` = the feature's `type` is `kill-switch`.
+//! - `kill_switch` = the feature's `type` is `kill-switch`; `service` = the
+//!   `[[service]]` whose `flags` or `kill_switch` names the feature.
 //! - Write: `POST /api/admin/projects/{project}/features/{feature}/environments/{env}/off|on`,
 //!   no body, answered with 200 and an empty body. Never retried.
 
@@ -26,6 +27,8 @@ pub struct Unleash {
     project: String,
     environment: String,
     http: HttpClient,
+    /// Feature name → `[[service]]` (`flags`, `kill_switch`).
+    services: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -71,6 +74,7 @@ impl Unleash {
             project,
             environment,
             http,
+            services: super::flag_services(ctx.config),
         })
     }
 
@@ -122,7 +126,10 @@ impl Unleash {
                 kill_switch: f.kind.as_ref().is_some_and(|k| k.as_str() == "kill-switch"),
                 updated_at: None::<Time>,
                 url: Some(SafeText::line(&self.ui_url(f.name.as_str()))),
-                service: None,
+                service: self
+                    .services
+                    .get(f.name.as_str())
+                    .map(|s| SafeText::line(s)),
             });
         }
         if !seen_env {

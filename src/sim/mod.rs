@@ -3,15 +3,23 @@
 //! as `providers.md` describes them), with state that the writes change.
 //! The real providers are pointed at them, so what they exercise is the
 //! real code. One server core ([`serve`]) and one handler per vendor
-//! ([`pagerduty`]).
+//! ([`pagerduty`], [`alertmanager`], [`prometheus`], [`github`],
+//! [`vercel`], [`launchdarkly`], [`unleash`]); [`world`] is the demo
+//! company they are seeded from and [`demo`] starts them for `--demo`.
 //!
 //! The server is deliberately small: one request per connection
 //! (`Connection: close`), a `Content-Length` body, JSON answers. It is for
 //! loopback use by this process only.
 
+pub mod alertmanager;
 pub mod demo;
 pub mod github;
+pub mod launchdarkly;
 pub mod pagerduty;
+pub mod prometheus;
+pub mod unleash;
+pub mod vercel;
+pub mod world;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

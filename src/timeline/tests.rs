@@ -103,7 +103,7 @@ fn newest_first_with_slo_state_on_top() {
         flags: vec![flag("f", "d", 70)],
         ..Default::default()
     };
-    let mut burning = crate::providers::demo::World::load(now())
+    let mut burning = crate::sim::demo::snapshot_blocking(now())
         .unwrap_or_else(|e| panic!("{e}"))
         .slos;
     burning.retain(|s| s.page_firing());
@@ -261,7 +261,7 @@ fn flag_flips_from_data_and_audit_are_correlated_and_deduplicated() {
 
 #[test]
 fn burn_rate_rise_marks_recent_changes_on_the_service() {
-    let world = crate::providers::demo::World::load(now()).unwrap_or_else(|e| panic!("{e}"));
+    let world = crate::sim::demo::snapshot_blocking(now()).unwrap_or_else(|e| panic!("{e}"));
     let slo = world
         .slos
         .iter()
@@ -294,7 +294,7 @@ fn burn_rate_rise_marks_recent_changes_on_the_service() {
 
 #[test]
 fn changes_during_an_open_incident_are_responses_not_burn_suspects() {
-    let world = crate::providers::demo::World::load(now()).unwrap_or_else(|e| panic!("{e}"));
+    let world = crate::sim::demo::snapshot_blocking(now()).unwrap_or_else(|e| panic!("{e}"));
     let slo = world
         .slos
         .iter()
@@ -335,7 +335,7 @@ fn staging_and_unstarted_deploys_are_not_suspects() {
 
 #[test]
 fn demo_data_suspects() {
-    let w = crate::providers::demo::World::load(now()).unwrap_or_else(|e| panic!("{e}"));
+    let w = crate::sim::demo::snapshot_blocking(now()).unwrap_or_else(|e| panic!("{e}"));
     let snap = Snapshot {
         incidents: w.incidents.clone(),
         slos: w.slos.clone(),
@@ -350,9 +350,13 @@ fn demo_data_suspects() {
         "deployed 4m before SEV1 Q1CHK5XZ01 on checkout"
     );
     assert!(find(&ev, "gh/1888").suspect.is_some());
-    assert!(find(&ev, "gh/1885").suspect.is_none());
+    assert!(
+        find(&ev, "vercel/dpl_7Ke2sRQvbN1xHcT9aWmY4pLd")
+            .suspect
+            .is_none()
+    );
     assert!(find(&ev, "ld/checkout-payments-v3").suspect.is_some());
-    assert!(find(&ev, "ld/search-new-analyzer").suspect.is_none());
+    assert!(find(&ev, "flagd/search-new-analyzer").suspect.is_none());
     // Strings from outside stay sanitized.
     assert!(ev.iter().all(|e| !e.summary.as_str().contains('\u{1b}')));
 }

@@ -468,7 +468,7 @@ pub enum LayerKey {
     ScrollUp,
     /// Show the whole request (headers, bodies untruncated) or the summary.
     Full,
-    /// Open the embedded demo.
+    /// Open the demo.
     Demo,
     Quit,
 }

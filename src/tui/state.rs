@@ -90,14 +90,11 @@ impl Supplies {
     pub fn by_kind(self, kind: &str) -> bool {
         match self {
             Supplies::Incidents => {
-                matches!(
-                    kind,
-                    "pagerduty" | "alertmanager" | "opsgenie" | "sentry" | "demo"
-                )
+                matches!(kind, "pagerduty" | "alertmanager" | "opsgenie" | "sentry")
             }
-            Supplies::Slos => matches!(kind, "prometheus" | "datadog" | "demo"),
-            Supplies::Deploys => matches!(kind, "github" | "vercel" | "demo"),
-            Supplies::Flags => matches!(kind, "launchdarkly" | "unleash" | "flagd" | "demo"),
+            Supplies::Slos => matches!(kind, "prometheus" | "datadog"),
+            Supplies::Deploys => matches!(kind, "github" | "vercel"),
+            Supplies::Flags => matches!(kind, "launchdarkly" | "unleash" | "flagd"),
         }
     }
 }
@@ -452,12 +449,11 @@ impl State {
         if matches!(self.ui.view, View::Timeline | View::Dashboard)
             && self.derived.timeline.is_none()
         {
-            let opts =
-                crate::timeline::Options::new(
-                    self.now,
-                    self.now - chrono::Duration::hours(crate::timeline::DEFAULT_SINCE_HOURS),
-                )
-                    .with_production(self.production_envs.clone());
+            let opts = crate::timeline::Options::new(
+                self.now,
+                self.now - chrono::Duration::hours(crate::timeline::DEFAULT_SINCE_HOURS),
+            )
+            .with_production(self.production_envs.clone());
             let events = crate::timeline::build(&self.snap, &self.audit.records, &opts);
             self.derived.suspects = Suspects::of(&events, &self.audit.records);
             self.derived.timeline = Some(events);

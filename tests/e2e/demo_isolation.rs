@@ -1,7 +1,8 @@
-//! `--demo` keeps to its own data dir: a demo session (ack, rollback, kill
-//! switch) leaves the user's data dir and config dir byte-for-byte as they
-//! were, its own log verifies and marks every record `demo: true`, and
-//! nothing of it shows in `audit`, `timeline` or `handoff` without `--demo`.
+//! `--demo` keeps to its own data dir: a demo session (ack, silence,
+//! rollback, kill switch) leaves the user's data dir and config dir
+//! byte-for-byte as they were, its own log verifies and marks every record
+//! `demo: true`, nothing of it shows in `audit`, `timeline` or `handoff`
+//! without `--demo`, and the directory of its flag file is gone when it ends.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,8 @@ use std::process::{Command, Output, Stdio};
 
 struct Home {
     _dir: tempfile::TempDir,
+    /// The temp dir the child processes use (the demo's flag file).
+    tmp: PathBuf,
     xdg: PathBuf,
     data: PathBuf,
     config: PathBuf,
@@ -23,6 +26,7 @@ impl Home {
                 "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=",
             )
             .env_remove("SITREP_READ_ONLY")
+            .env("TMPDIR", &self.tmp)
             .arg("--config")
             .arg(&self.config)
             .arg("--data-dir")
@@ -84,7 +88,10 @@ fn a_demo_session_leaves_the_users_data_untouched_and_its_own_log_verifies() {
         ),
     )
     .unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
     let home = Home {
+        tmp,
         xdg: dir.path().join("xdg"),
         data: dir.path().join("data"),
         config,
@@ -101,6 +108,16 @@ fn a_demo_session_leaves_the_users_data_untouched_and_its_own_log_verifies() {
     // The demo session.
     for args in [
         &["incident", "ack", "Q1CHK5XZ01", "--yes"][..],
+        &[
+            "silence",
+            "--matcher",
+            "alertname=DiskWillFillIn4Hours",
+            "--duration",
+            "2h",
+            "--reason",
+            "cleanup",
+            "--yes",
+        ],
         &[
             "rollback",
             "checkout",
@@ -134,17 +151,21 @@ fn a_demo_session_leaves_the_users_data_untouched_and_its_own_log_verifies() {
     assert_eq!(tree(&home.xdg, None), xdg_before);
     assert_eq!(std::fs::read(&flags).unwrap(), flags_before);
 
-    // The demo's log: three actions, intent + result each, all marked.
+    // Each demo process removed its flag file's directory when it ended.
+    let left: Vec<_> = std::fs::read_dir(&home.tmp).unwrap().flatten().collect();
+    assert!(left.is_empty(), "{left:?}");
+
+    // The demo's log: four actions, intent + result each, all marked.
     let log = std::fs::read_to_string(demo.join("audit.jsonl")).unwrap();
     let recs: Vec<serde_json::Value> = log
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(recs.len(), 6, "{log}");
+    assert_eq!(recs.len(), 8, "{log}");
     assert!(recs.iter().all(|r| r["demo"] == true), "{log}");
     let out = home.run(&["--demo", "audit", "verify"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("ok, 6 records"), "{}", text(&out));
+    assert!(text(&out).contains("ok, 8 records"), "{}", text(&out));
     // The user's log has no demo field and still verifies.
     let user_log = std::fs::read_to_string(home.data.join("audit.jsonl")).unwrap();
     assert!(!user_log.contains("\"demo\""), "{user_log}");

@@ -113,8 +113,7 @@ fn every_bundled_runbook_is_complete_and_its_actions_parse() {
 /// The demo's names (services, flags, incident ids, hosts, domain), read
 /// from the demo world itself so a name added there is covered here.
 fn demo_names() -> (Vec<String>, Vec<String>) {
-    let world: toml::Value =
-        toml::from_str(include_str!("../../src/providers/demo/world.toml")).unwrap();
+    let world: toml::Value = toml::from_str(include_str!("../../src/sim/world.toml")).unwrap();
     let list = |table: &str, key: &str| -> Vec<String> {
         world
             .get(table)

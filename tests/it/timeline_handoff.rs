@@ -6,10 +6,9 @@
 use chrono::{Duration, TimeZone, Utc};
 use sitrep::audit::{self, Outcome, Phase, Record};
 use sitrep::handoff;
-use sitrep::model::{ProviderStatus, Snapshot, Time};
+use sitrep::model::{Snapshot, Time};
 use sitrep::runbooks::Catalog;
 use sitrep::runbooks::progress::Progress;
-use sitrep::text::SafeText;
 use sitrep::timeline;
 use std::path::Path;
 
@@ -29,20 +28,7 @@ fn snap_settings() -> insta::Settings {
 /// The demo world at the fixed clock, as the CLI would assemble it.
 async fn demo_snapshot() -> Snapshot {
     let now = fixed_now();
-    let mut statuses = Vec::new();
-    let mut data = Vec::new();
-    for p in sitrep::providers::demo::providers(now) {
-        data.push(p.fetch().await.expect("demo fetch"));
-        statuses.push(ProviderStatus {
-            name: SafeText::line(p.name()),
-            kind: "demo".into(),
-            ok: true,
-            error: None,
-            fetched_at: Some(now),
-            stale: false,
-        });
-    }
-    let mut snap = Snapshot::assemble(now, statuses, data.iter());
+    let mut snap = sitrep::sim::demo::snapshot(now).await.expect("demo");
     // The kill switch of the audit log below, as the provider reports it.
     for f in snap.flags.iter_mut() {
         if f.key.as_str() == "checkout-payments-v3" {

@@ -65,10 +65,12 @@ fn key(s: &mut State, c: KeyCode) {
     update(s, Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)));
 }
 
+/// A snapshot, with the simulators' ports named (see
+/// [`loopback_port_named`]).
 macro_rules! snap {
     ($name:expr, $value:expr) => {
         insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
-            insta::assert_snapshot!($name, $value);
+            insta::assert_snapshot!($name, loopback_port_named(&$value));
         })
     };
 }
@@ -485,6 +487,8 @@ fn providers_view_says_why_each_failed() {
                     slot.fetched_at = None;
                     slot.failures = 2;
                 }
+                // The other flag providers answer with no flags.
+                "unleash" | "flagd" => slot.data.flags.clear(),
                 _ => {}
             }
         }
@@ -597,5 +601,105 @@ fn the_burn_chart_has_a_time_axis_a_scale_and_the_page_thresholds() {
     let out = text(&draw(&mut s, 160, 45));
     for want in ["-24h", "-12h", "now", "0x", "14.4x page", "6x page"] {
         assert!(out.contains(want), "{want} missing:\n{out}");
+    }
+}
+
+/// RFC 3339 times (`2026-12-05T05:21:23.431Z`, also wrapped inside a
+/// dialog) with their digits as `N`, so a snapshot of a plan made now is
+/// stable and keeps its layout.
+fn times_named(s: &str) -> String {
+    let mut grid: Vec<Vec<char>> = s.lines().map(|l| l.chars().collect()).collect();
+    // Each line on its own, then the dialog's inside read as one text.
+    let mut runs: Vec<Vec<(usize, usize)>> = grid
+        .iter()
+        .enumerate()
+        .map(|(r, l)| (0..l.len()).map(|c| (r, c)).collect())
+        .collect();
+    let top = grid
+        .iter()
+        .position(|l| l.iter().collect::<String>().contains("╭ Confirm"));
+    if let Some(top) = top {
+        let left = grid[top].iter().position(|&c| c == '╭').unwrap_or(0);
+        let right = grid[top].iter().rposition(|&c| c == '╮').unwrap_or(0);
+        let inside = (top + 1..grid.len())
+            .take_while(|&r| grid[r].get(left) == Some(&'│'))
+            .flat_map(|r| (left + 1..right).map(move |c| (r, c)))
+            .collect();
+        runs.push(inside);
+    }
+    for seq in runs {
+        let at = |g: &[Vec<char>], k: usize| g[seq[k].0].get(seq[k].1).copied().unwrap_or(' ');
+        let n = seq.len();
+        let mut i = 0;
+        while i + 10 < n {
+            let is_date = (0..4).all(|k| at(&grid, i + k).is_ascii_digit())
+                && at(&grid, i + 4) == '-'
+                && at(&grid, i + 7) == '-'
+                && at(&grid, i + 10) == 'T';
+            if !is_date {
+                i += 1;
+                continue;
+            }
+            while i < n && (at(&grid, i).is_ascii_digit() || "-T:.".contains(at(&grid, i))) {
+                if at(&grid, i).is_ascii_digit() {
+                    grid[seq[i].0][seq[i].1] = 'N';
+                }
+                i += 1;
+            }
+        }
+    }
+    let mut out: Vec<String> = grid.into_iter().map(|l| l.into_iter().collect()).collect();
+    if s.ends_with('\n') {
+        out.push(String::new());
+    }
+    out.join("\n")
+}
+
+#[test]
+fn silence_modal_shows_the_real_alertmanager_request() {
+    let mut s = state();
+    key(&mut s, KeyCode::Char('2'));
+    let idx = s
+        .incidents(View::Incidents)
+        .iter()
+        .position(|i| i.title.as_str().starts_with("DiskWillFillIn4Hours"))
+        .unwrap();
+    s.list_mut(View::Incidents).selected = idx;
+    key(&mut s, KeyCode::Char('s'));
+    // The matchers and duration as offered, then the reason.
+    key(&mut s, KeyCode::Enter);
+    for c in "indexer disk cleanup running".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    let fx = update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    )
+    .0;
+    let Some(sitrep::tui::update::Effect::Plan { op, reason }) = fx.into_iter().next() else {
+        panic!("no plan: {:?}", s.ui.modal)
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let reg = sitrep::providers::Registry::demo(now());
+    let ctx = PlanCtx::new("dana.kim@acme.example", reason.clone());
+    let plan = rt.block_on(reg.get("am").unwrap().plan(&op, &ctx)).unwrap();
+    update(
+        &mut s,
+        Msg::Planned {
+            result: Ok(plan),
+            reason,
+        },
+    );
+    for (w, h) in [(160, 45), (80, 24)] {
+        let out = times_named(&loopback_port_named(&text(&draw(&mut s, w, h))));
+        assert!(
+            out.contains("POST http://127.0.0.1:NNNNN/api/v2/silences"),
+            "{out}"
+        );
+        assert!(out.contains("DiskWillFillIn4Hours"), "{out}");
+        snap!(format!("silence_modal_{w}x{h}"), out);
     }
 }

@@ -72,10 +72,13 @@ pub struct Flagd {
     /// What the file serves (`environment = "production"`): the
     /// production guard applies to its writes.
     environment: Option<String>,
+    /// Flag key → `[[service]]` (`flags`, `kill_switch`), for flags whose
+    /// metadata names no service.
+    services: std::collections::BTreeMap<String, String>,
 }
 
 impl Flagd {
-    pub fn new(pc: &ProviderConfig, _ctx: &BuildCtx<'_>) -> Result<Self, ProviderError> {
+    pub fn new(pc: &ProviderConfig, ctx: &BuildCtx<'_>) -> Result<Self, ProviderError> {
         let path = pc
             .path
             .clone()
@@ -94,6 +97,7 @@ impl Flagd {
             basics: Basics::new(pc, ProviderKind::Flagd),
             path,
             environment: pc.environment.clone(),
+            services: super::flag_services(ctx.config),
         })
     }
 
@@ -107,6 +111,7 @@ impl Flagd {
             },
             path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
             environment: None,
+            services: Default::default(),
         }
     }
 
@@ -174,7 +179,9 @@ impl Flagd {
                     kill_switch: is_kill_switch(flag),
                     updated_at: doc.mtime,
                     url: Some(SafeText::line(&url)),
-                    service: text("service").map(SafeText::line),
+                    service: text("service")
+                        .or_else(|| self.services.get(key).map(String::as_str))
+                        .map(SafeText::line),
                 }
             })
             .collect();

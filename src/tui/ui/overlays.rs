@@ -124,7 +124,7 @@ pub fn first_run(f: &mut Frame, area: Rect, state: &State, path: &Path) {
             Span::styled("Press ", t.text),
             Span::styled("d", t.key),
             Span::styled(
-                " to try the demo (embedded data, nothing is sent), ",
+                " to try the demo (vendors simulated here, nothing leaves), ",
                 t.text,
             ),
             Span::styled("q", t.key),

@@ -151,7 +151,7 @@ pub enum Effect {
     RecordStep(WriteOp),
     /// Read another context (team/account config) off the loop.
     SwitchContext(String),
-    /// Open the embedded demo (the first-run screen's `d`).
+    /// Open the demo (the first-run screen's `d`).
     StartDemo,
     /// Use the providers, cache and executor of the context the state
     /// was just configured from.
