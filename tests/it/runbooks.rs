@@ -454,6 +454,31 @@ fn runbook_show_binds_from_an_incident_or_a_service() {
         "{text}"
     );
     assert!(text.contains("`{service}` = `search` (given)"), "{text}");
+    // An Alertmanager incident binds {instance} and {alertname} from its
+    // labels: the silence targets the alerting host and port.
+    let out = sitrep_in(
+        dir.path(),
+        &[
+            "--demo",
+            "runbook",
+            "show",
+            "disk-full",
+            "--incident",
+            "DiskWillFillIn4Hours",
+        ],
+    );
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "silence --matcher alertname=DiskWillFillIn4Hours --matcher instance=search-indexer-3:9100"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("`{instance}` = `search-indexer-3:9100` (incident)"),
+        "{text}"
+    );
     // Without a binding option the text is the runbook as written.
     let out = sitrep_in(dir.path(), &["runbook", "show", "rollback"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("rollback {service} --env {env}"));

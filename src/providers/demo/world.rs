@@ -7,6 +7,7 @@ use crate::model::*;
 use crate::slo;
 use chrono::Duration as Cd;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 
 /// The data file, compiled in.
 const DATA: &str = include_str!("world.toml");
@@ -49,6 +50,9 @@ struct IncidentSeed {
     ago_mins: i64,
     assignee: Option<String>,
     runbook: Option<String>,
+    /// Alert labels (`am` incidents): `instance`, `mountpoint`, ...
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -119,6 +123,11 @@ impl World {
             .map(|i| Incident {
                 provider: t(&i.provider),
                 id: t(&i.id),
+                labels: i
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), t(v)))
+                    .collect(),
                 title: t(&i.title),
                 severity: i.severity,
                 status: i.status,
