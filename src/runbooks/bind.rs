@@ -503,5 +503,4 @@ mod tests {
         assert_eq!(b.get("incident"), Some("fp1"));
         assert_eq!(b.get("instance"), None);
     }
-
 }

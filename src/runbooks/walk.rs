@@ -151,12 +151,26 @@ impl Walk {
     /// Add the values the context gives (the walk's own values win).
     pub fn with_bindings(mut self, b: &Bindings) -> Walk {
         self.bindings.merge_missing(b);
+        self.remember_given();
         self
     }
 
     /// Bind `name` to a value the responder typed.
     pub fn set_binding(&mut self, name: &str, value: &str) -> Result<(), String> {
-        self.bindings.set(name, value.trim(), Origin::Given)
+        self.bindings.set(name, value.trim(), Origin::Given)?;
+        self.remember_given();
+        Ok(())
+    }
+
+    /// Keep the values given for this walk (selected row, typed) in its
+    /// progress, so the hand-off binds the checklist as the walk does.
+    fn remember_given(&mut self) {
+        self.progress.given = self
+            .bindings
+            .iter()
+            .filter(|(_, _, o)| matches!(o, Origin::Given | Origin::Selection))
+            .map(|(n, v, _)| (n.to_string(), v.to_string()))
+            .collect();
     }
 
     pub fn incident(&self) -> Option<&str> {

@@ -521,7 +521,13 @@ fn a_walk_asks_for_an_unbound_placeholder_then_runs() {
     let mut asked = Vec::new();
     let mut planned = None;
     let mut effects = walk::walk_action(&mut s, Action::RunBlock);
+    let mut saved_service = None;
     for _ in 0..6 {
+        for e in &effects {
+            if let Effect::SaveProgress { progress, .. } = e {
+                saved_service = progress.given.get("service").cloned();
+            }
+        }
         if let Some(Effect::Plan { op, .. }) =
             effects.iter().find(|e| matches!(e, Effect::Plan { .. }))
         {
@@ -549,6 +555,11 @@ fn a_walk_asks_for_an_unbound_placeholder_then_runs() {
     }
     // {deploy_ref} follows from the typed service (its current deploy).
     assert_eq!(asked, ["service", "env", "incident"]);
+    // The typed values are saved with the walk (the hand-off binds its
+    // checklist with them).
+    assert_eq!(saved_service.as_deref(), Some("payments"));
+    let given = &s.runbooks.walk.as_ref().unwrap().progress.given;
+    assert_eq!(given.get("env").map(String::as_str), Some("production"));
     assert!(
         matches!(&planned, Some(WriteOp::Rollback { service, environment, .. })
             if service == "payments" && environment == "production"),

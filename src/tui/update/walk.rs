@@ -212,7 +212,12 @@ pub(crate) fn bind_typed(state: &mut State, name: &str, value: &str) -> Vec<Effe
         services: &state.runbooks.services,
     });
     walk.bindings.merge_missing(&derived);
-    walk_action(state, Action::RunBlock)
+    // The typed value is kept with the walk's progress (the hand-off binds
+    // the checklist with it).
+    let w = (**walk).clone();
+    let mut effects = vec![save_progress(state, w)];
+    effects.extend(walk_action(state, Action::RunBlock));
+    effects
 }
 
 /// Work to do when a view is entered: the Audit view reads the log fresh.
