@@ -42,6 +42,11 @@ fn every_bundled_runbook_is_complete_and_its_actions_parse() {
         "redis-queue",
         "ddos-rate-limit",
         "error-spike-triage",
+        "double-charge",
+        "cache-dns",
+        "monitoring-blind",
+        "db-switchover",
+        "region-outage",
     ] {
         assert!(cat.get(id).is_some(), "missing bundled runbook {id}");
     }
@@ -1003,4 +1008,26 @@ proptest::proptest! {
     fn arbitrary_actions_never_panic(s in "(flag|rollback|incident|silence|sitrep| |--[a-z]{1,8}|=|'|\"|\\\\|\n|#|[a-z0-9])*") {
         let _ = sitrep::runbooks::parse_action(&s);
     }
+}
+
+#[test]
+fn docs_list_every_bundled_runbook() {
+    let docs = include_str!("../../docs/RUNBOOKS.md");
+    let section = docs
+        .split("## Bundled runbooks")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("docs/RUNBOOKS.md has a Bundled runbooks section");
+    let listed: Vec<&str> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .collect();
+    let mut ids: Vec<String> = Catalog::bundled()
+        .runbooks
+        .iter()
+        .map(|r| r.id.to_string())
+        .collect();
+    ids.sort();
+    assert_eq!(listed, ids, "docs/RUNBOOKS.md lists other runbooks");
 }
