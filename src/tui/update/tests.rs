@@ -566,3 +566,29 @@ fn a_walk_asks_for_an_unbound_placeholder_then_runs() {
         "{planned:?}"
     );
 }
+
+#[test]
+fn a_resumed_walk_keeps_its_typed_service_and_what_follows_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = demo_state();
+    s.ui.view = View::Runbooks;
+    // A walk outside an incident where the responder typed the service.
+    let mut p = crate::runbooks::Progress::new("rollback", None);
+    p.given.insert("service".into(), "payments".into());
+    p.given.insert("env".into(), "production".into());
+    p.save(dir.path(), s.now).unwrap();
+    open_walk_in(&mut s, "rollback", None, dir.path());
+    let w = s.runbooks.walk.as_ref().unwrap();
+    assert_eq!(w.bindings.get("service"), Some("payments"));
+    // Derived from the resumed service: its current production deploy.
+    let current = s
+        .snap
+        .deploys
+        .iter()
+        .find(|d| {
+            d.current && d.service.as_str() == "payments" && d.environment.as_str() == "production"
+        })
+        .map(|d| d.git_ref.as_str().to_string());
+    assert!(current.is_some(), "the demo has a current payments deploy");
+    assert_eq!(w.bindings.get("deploy_ref").map(str::to_string), current);
+}
