@@ -151,8 +151,12 @@ impl Walk {
     /// Add the values the context gives. Order: the walk's own values,
     /// then what the context gives explicitly (the selected row, the
     /// command line), then the values given earlier in this walk (kept in
-    /// its progress: a resumed walk does not ask again), then the rest of
-    /// the context (incident, config, providers).
+    /// its progress: a resumed walk for an incident does not ask again),
+    /// then the rest of the context (incident, config, providers).
+    ///
+    /// Outside an incident nothing is resumed: that progress is shared by
+    /// every walk of the runbook without an incident, and last week's host
+    /// must not be bound to today's walk.
     pub fn with_bindings(mut self, b: &Bindings) -> Walk {
         let mut explicit = Bindings::default();
         for (name, value, origin) in b.iter() {
@@ -161,12 +165,15 @@ impl Walk {
             }
         }
         self.bindings.merge_missing(&explicit);
-        let saved: Vec<(String, String)> = self
-            .progress
-            .given
-            .iter()
-            .map(|(n, v)| (n.clone(), v.clone()))
-            .collect();
+        let saved: Vec<(String, String)> = match self.progress.incident {
+            Some(_) => self
+                .progress
+                .given
+                .iter()
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect(),
+            None => Vec::new(),
+        };
         for (name, value) in saved {
             if self.bindings.get(&name).is_none() {
                 // A value that no longer passes (a hand-edited file) is asked for.
@@ -486,7 +493,8 @@ mod tests {
     fn values_given_in_a_walk_are_kept_and_resumed() {
         let dir = tempfile::tempdir().unwrap();
         let rb = Catalog::bundled().get("disk-full").cloned().unwrap();
-        let mut w = Walk::open(dir.path(), &rb, None).with_bindings(&Bindings::default());
+        let inc = Some("INC-7");
+        let mut w = Walk::open(dir.path(), &rb, inc).with_bindings(&Bindings::default());
         w.set_binding("instance", "db-7:9100").unwrap();
         w.set_binding("service", "typed-svc").unwrap();
         assert_eq!(
@@ -496,7 +504,7 @@ mod tests {
         w.save(dir.path(), now()).unwrap();
 
         // Resumed without a selection: the typed values come back.
-        let w2 = Walk::open(dir.path(), &rb, None).with_bindings(&Bindings::default());
+        let w2 = Walk::open(dir.path(), &rb, inc).with_bindings(&Bindings::default());
         assert_eq!(w2.bindings.get("instance"), Some("db-7:9100"));
         assert_eq!(w2.bindings.origin("instance"), Some(Origin::Given));
         assert_eq!(w2.bindings.get("service"), Some("typed-svc"));
@@ -509,12 +517,19 @@ mod tests {
             .unwrap();
         ctx.set("instance", "from-incident:9100", Origin::Incident)
             .unwrap();
-        let w3 = Walk::open(dir.path(), &rb, None).with_bindings(&ctx);
+        let w3 = Walk::open(dir.path(), &rb, inc).with_bindings(&ctx);
         assert_eq!(w3.bindings.get("service"), Some("selected-svc"));
         assert_eq!(w3.bindings.get("instance"), Some("db-7:9100"));
         assert_eq!(
             w3.progress.given.get("service").map(String::as_str),
             Some("selected-svc")
         );
+
+        // Outside an incident the saved values are not bound again.
+        let mut o = Walk::open(dir.path(), &rb, None).with_bindings(&Bindings::default());
+        o.set_binding("instance", "old-host:9100").unwrap();
+        o.save(dir.path(), now()).unwrap();
+        let o2 = Walk::open(dir.path(), &rb, None).with_bindings(&Bindings::default());
+        assert_eq!(o2.bindings.get("instance"), None);
     }
 }

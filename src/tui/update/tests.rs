@@ -572,12 +572,12 @@ fn a_resumed_walk_keeps_its_typed_service_and_what_follows_from_it() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = demo_state();
     s.ui.view = View::Runbooks;
-    // A walk outside an incident where the responder typed the service.
-    let mut p = crate::runbooks::Progress::new("rollback", None);
+    // A walk for an incident the providers no longer list (no service to
+    // bind from it), where the responder typed the service.
+    let mut p = crate::runbooks::Progress::new("rollback", Some("INC-GONE"));
     p.given.insert("service".into(), "payments".into());
-    p.given.insert("env".into(), "production".into());
     p.save(dir.path(), s.now).unwrap();
-    open_walk_in(&mut s, "rollback", None, dir.path());
+    open_walk_in(&mut s, "rollback", Some("INC-GONE"), dir.path());
     let w = s.runbooks.walk.as_ref().unwrap();
     assert_eq!(w.bindings.get("service"), Some("payments"));
     // Derived from the resumed service: its current production deploy.
