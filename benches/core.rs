@@ -34,6 +34,7 @@ fn state_with(n: usize) -> State {
         .map(|i| Incident {
             provider: SafeText::line("pd"),
             id: SafeText::line(&format!("Q{i:08}")),
+            labels: Default::default(),
             title: SafeText::line(&format!(
                 "checkout-{i} error rate above threshold on shard {}",
                 i % 97

@@ -5,15 +5,18 @@
 //! severity and owner; actions taken since `since` (audit result records,
 //! with who and why; runbook ticks and dry runs are counted, not listed);
 //! runbook checklists still open (progress files with unticked items whose
-//! incident is open or that were touched since `since`); SLOs burning (page
+//! incident is open or that were touched since `since`; their texts bound
+//! like the walk binds them); SLOs burning (page
 //! or ticket alert firing) and gates frozen; what changed (the timeline,
 //! suspects first). Building is pure; [`scan_checklists`] reads the
 //! progress files.
 
 use crate::audit::{Outcome, Phase, Record};
+use crate::config::ServiceConfig;
 use crate::model::*;
 use crate::runbooks::Runbook;
 use crate::runbooks::progress::Progress;
+use crate::runbooks::{BindContext, Bindings, Origin, bind};
 use crate::text::SafeText;
 use crate::timeline::{self, Event};
 use crate::util;
@@ -193,8 +196,39 @@ fn burning(snap: &Snapshot) -> Vec<BurningSlo> {
         .collect()
 }
 
-/// The checklist state of one walk, if it has unticked items.
-pub fn checklist(p: &Progress, rb: &Runbook, snap: &Snapshot) -> Option<OpenChecklist> {
+/// The placeholder values of one walk, as the walk bound them: the values
+/// given for it (kept in its progress), then its incident, the service's
+/// `[[service]]` config and what the providers report.
+pub fn walk_bindings(p: &Progress, snap: &Snapshot, services: &[ServiceConfig]) -> Bindings {
+    let mut b = Bindings::default();
+    for (name, value) in &p.given {
+        // A value that no longer passes (a hand-edited file) stays unbound.
+        let _ = b.set(name, value, Origin::Given);
+    }
+    let derived = bind::bind(&BindContext {
+        incident: p.incident.as_deref(),
+        service: b.get("service"),
+        env: b.get("env"),
+        flag: b.get("flag"),
+        explicit: Some(Origin::Given),
+        snapshot: Some(snap),
+        services,
+    });
+    b.merge_missing(&derived);
+    b
+}
+
+/// The checklist state of one walk, if it has unticked items. Item and
+/// step texts are bound like the walk binds them; unbound placeholders are
+/// written `<UNBOUND:name>`, as `runbook show` does.
+pub fn checklist(
+    p: &Progress,
+    rb: &Runbook,
+    snap: &Snapshot,
+    services: &[ServiceConfig],
+) -> Option<OpenChecklist> {
+    let b = walk_bindings(p, snap, services);
+    let bound = |t: &str| bind::substitute_marked(t, &b).0;
     let (mut done, mut total) = (0, 0);
     for s in &rb.steps {
         let (d, t) = p.step_counts(rb, s.index);
@@ -213,7 +247,14 @@ pub fn checklist(p: &Progress, rb: &Runbook, snap: &Snapshot) -> Option<OpenChec
             s.items
                 .iter()
                 .filter(move |i| !p.is_checked(s.index, i.index))
-                .map(move |i| SafeText::line(&format!("{}. {}: {}", s.index, s.title, i.text)))
+                .map(move |i| {
+                    SafeText::line(&format!(
+                        "{}. {}: {}",
+                        s.index,
+                        bound(s.title.as_str()),
+                        bound(i.text.as_str())
+                    ))
+                })
         })
         .take(NEXT_ITEMS)
         .collect();
@@ -231,7 +272,9 @@ pub fn checklist(p: &Progress, rb: &Runbook, snap: &Snapshot) -> Option<OpenChec
         done,
         total,
         current_step: p.current_step,
-        current_step_title: rb.step(p.current_step).map(|s| s.title.clone()),
+        current_step_title: rb
+            .step(p.current_step)
+            .map(|s| SafeText::line(&bound(s.title.as_str()))),
         next,
         updated_at: p.updated_at,
     })
@@ -244,6 +287,7 @@ pub fn scan_checklists(
     data_dir: &Path,
     runbooks: &[Runbook],
     snap: &Snapshot,
+    services: &[ServiceConfig],
     since: Time,
 ) -> (Vec<OpenChecklist>, Vec<SafeText>) {
     use std::io::Read;
@@ -286,7 +330,7 @@ pub fn scan_checklists(
         let Some(rb) = runbooks.iter().find(|r| r.id.as_str() == p.runbook) else {
             continue;
         };
-        let Some(c) = checklist(&p, rb, snap) else {
+        let Some(c) = checklist(&p, rb, snap, services) else {
             continue;
         };
         let recent = c.updated_at.is_some_and(|t| t >= since);
@@ -651,6 +695,7 @@ mod tests {
             dir.path(),
             &cat.runbooks,
             &snap,
+            &[],
             now() - Duration::hours(12),
         );
         assert_eq!(list.len(), 1, "{list:#?}");
@@ -665,5 +710,65 @@ mod tests {
         assert!(c.next[0].as_str().starts_with("2. "), "{:?}", c.next);
         assert_eq!(warn.len(), 1);
         assert!(warn[0].as_str().contains("corrupt"));
+    }
+
+    #[test]
+    fn checklist_items_are_bound_like_the_walk() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let cat = crate::runbooks::Catalog::bundled();
+        let w = crate::sim::demo::snapshot_blocking(now()).unwrap_or_else(|e| panic!("{e}"));
+        let snap = Snapshot {
+            incidents: w.incidents.clone(),
+            ..Default::default()
+        };
+        // Walked for the payments incident: {service} from the incident,
+        // {deploy_ref} unknown (no deploys reported) and marked.
+        let mut p = Progress::new("rollback", Some("Q1PAY7LAG2"));
+        p.toggle(1, 0);
+        p.save(dir.path(), now()).unwrap_or_else(|e| panic!("{e}"));
+        // Walked outside an incident for a service the responder chose.
+        let mut q = Progress::new("kill-switch", None);
+        q.given.insert("service".into(), "search".into());
+        q.save(dir.path(), now()).unwrap_or_else(|e| panic!("{e}"));
+        let (list, warn) = scan_checklists(
+            dir.path(),
+            &cat.runbooks,
+            &snap,
+            &[],
+            now() - Duration::hours(12),
+        );
+        assert!(warn.is_empty(), "{warn:?}");
+        let find = |id: &str| {
+            list.iter()
+                .find(|c| c.runbook.as_str() == id)
+                .unwrap_or_else(|| panic!("no {id} in {list:#?}"))
+        };
+        let rb = find("rollback");
+        let next: Vec<&str> = rb.next.iter().map(|n| n.as_str()).collect();
+        assert!(
+            next.iter()
+                .any(|n| n.contains("the burn of payments starts")),
+            "{next:?}"
+        );
+        assert!(
+            next.iter()
+                .any(|n| n.contains("bad ref (<UNBOUND:deploy_ref>)")),
+            "{next:?}"
+        );
+        assert!(!next.iter().any(|n| n.contains("{service}")), "{next:?}");
+        let ks = find("kill-switch");
+        assert!(
+            ks.next
+                .iter()
+                .any(|n| n.as_str().contains("filtered by search:")),
+            "{:?}",
+            ks.next
+        );
+        // The markdown keeps the marker inert and the bound value.
+        let o = timeline::Options::new(now(), now() - Duration::hours(12));
+        let m = markdown(&build(&snap, &[], list.clone(), &o));
+        assert!(m.contains("the burn of payments starts"), "{m}");
+        assert!(m.contains("bad ref (\\<UNBOUND:deploy_ref>)"), "{m}");
+        assert!(!m.contains("{service}"), "{m}");
     }
 }

@@ -110,6 +110,11 @@ pub struct Incident {
     pub assignee: Option<SafeText>,
     pub created_at: Time,
     pub id: SafeText,
+    /// The alert's labels (Alertmanager: `instance`, `alertname`,
+    /// `mountpoint`, ...); empty for providers without labels, and then
+    /// left out of the JSON.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, SafeText>,
     pub provider: SafeText,
     pub runbook: Option<SafeText>,
     pub service: Option<SafeText>,
@@ -600,6 +605,7 @@ mod tests {
         Incident {
             provider: SafeText::line("p"),
             id: SafeText::line(id),
+            labels: Default::default(),
             title: SafeText::line(id),
             severity: sev,
             status: st,

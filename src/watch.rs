@@ -485,6 +485,7 @@ pub(crate) mod tests {
         Incident {
             provider: SafeText::line("pd"),
             id: SafeText::line(id),
+            labels: Default::default(),
             title: SafeText::line(id),
             severity: Severity::Sev1,
             status,

@@ -524,6 +524,7 @@ mod tests {
             incidents: vec![Incident {
                 provider: t("pd"),
                 id: t("Q1"),
+                labels: Default::default(),
                 title: t("checkout 5xx"),
                 severity: Severity::Sev1,
                 status: IncidentStatus::Triggered,

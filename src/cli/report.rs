@@ -172,8 +172,13 @@ pub async fn build_handoff(
     let (recs, acfg, mut warnings) = audit_records(ctx);
     warnings.extend(warning);
     let since_t = ctx.now - since;
-    let (checklists, w) =
-        handoff::scan_checklists(&ctx.paths.data_dir, &catalog.runbooks, &snap, since_t);
+    let (checklists, w) = handoff::scan_checklists(
+        &ctx.paths.data_dir,
+        &catalog.runbooks,
+        &snap,
+        &cfg.service,
+        since_t,
+    );
     warnings.extend(w);
     let opts = timeline::Options::new(ctx.now, since_t)
         .with_window(window)

@@ -9,7 +9,8 @@
 //!   (case-insensitive), else SEV3.
 //! - Title: `alertname` + the `summary` annotation; service: a `[[service]]`
 //!   whose `alert_labels` all match, else the `service` label, else `job`;
-//!   runbook: the `runbook_url` (or `runbook`) annotation.
+//!   runbook: the `runbook_url` (or `runbook`) annotation; labels: the
+//!   alert's labels (runbooks bind `{instance}` and `{alertname}` from them).
 //! - Silences: `POST /api/v2/silences` (createdBy = actor, comment = reason),
 //!   expire with `DELETE /api/v2/silence/{id}`. Alertmanager has no
 //!   idempotency key: a repeated create makes a second, identical silence
@@ -202,6 +203,12 @@ impl Alertmanager {
         Incident {
             provider: SafeText::line(&self.basics.name),
             id: SafeText::line(&a.fingerprint),
+            labels: a
+                .labels
+                .iter()
+                .filter(|(k, v)| !k.is_empty() && !v.trim().is_empty())
+                .map(|(k, v)| (SafeText::line(k).into_string(), SafeText::line(v)))
+                .collect(),
             severity: self.severity_of(&a.labels),
             title: SafeText::line(&title),
             status: if suppressed {

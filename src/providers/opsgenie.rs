@@ -150,6 +150,7 @@ impl Opsgenie {
         Incident {
             provider: SafeText::line(&self.basics.name),
             id: SafeText::line(&a.id),
+            labels: Default::default(),
             title: SafeText::line(title),
             severity,
             status,

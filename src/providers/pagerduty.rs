@@ -198,6 +198,7 @@ impl PagerDuty {
             provider: self.label.clone(),
             severity: self.severity_of(&i),
             id: SafeText::line(&i.id),
+            labels: Default::default(),
             title,
             status,
             service,

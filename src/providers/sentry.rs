@@ -131,6 +131,7 @@ impl Sentry {
         Incident {
             provider: SafeText::line(&self.basics.name),
             id: SafeText::line(&i.id),
+            labels: Default::default(),
             title: SafeText::line(&title),
             severity,
             status,

@@ -10,8 +10,10 @@
 //!    the walk asked for it;
 //! 2. the incident being worked: `{incident}` (its id), `{service}` (its
 //!    service, mapped through `[[service]] pagerduty_services`),
-//!    `{alertname}` (the `alertname:` prefix of an Alertmanager title) and
-//!    `{env}` = `production` (incidents page for production);
+//!    `{instance}` and `{alertname}` (the alert's `instance` and
+//!    `alertname` labels; `{alertname}` else the `alertname:` prefix of an
+//!    Alertmanager title) and `{env}` = `production` (incidents page for
+//!    production);
 //! 3. the service's `[[service]]` config: `kill_switch` → `{flag}`,
 //!    `database` → `{db_cluster}`, `deploys.repo` → `{repo}`;
 //! 4. what the providers report: the service's current deploy in `{env}`
@@ -41,8 +43,14 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
         "flag",
         "[[service]] kill_switch, the selected flag, or the service's only kill-switch flag",
     ),
-    ("instance", "the alerting instance label (asked for)"),
-    ("alertname", "the alert name of an Alertmanager incident"),
+    (
+        "instance",
+        "the incident's instance label (Alertmanager), else asked for",
+    ),
+    (
+        "alertname",
+        "the incident's alertname label, else the alertname: prefix of its title",
+    ),
     (
         "deploy_ref",
         "the git ref of the service's current deploy in {env}",
@@ -303,7 +311,11 @@ pub fn bind(ctx: &BindContext) -> Bindings {
                     .unwrap_or(svc.as_str());
                 b.offer("service", Some(name), Origin::Incident);
             }
-            // Alertmanager titles are "alertname: summary".
+            // The alert's labels; else the title, as Alertmanager writes
+            // it ("alertname: summary").
+            let label = |k: &str| inc.labels.get(k).map(|v| v.as_str());
+            b.offer("instance", label("instance"), Origin::Incident);
+            b.offer("alertname", label("alertname"), Origin::Incident);
             let alertname = inc
                 .title
                 .as_str()
@@ -395,5 +407,100 @@ mod tests {
         b.set("instance", "search-indexer-3:9100", Origin::Given)
             .unwrap();
         assert_eq!(b.get("instance"), Some("search-indexer-3:9100"));
+    }
+
+    fn incident(id: &str, title: &str, labels: &[(&str, &str)]) -> crate::model::Incident {
+        use crate::model::{Incident, IncidentStatus, Severity};
+        use crate::text::SafeText;
+        Incident {
+            assignee: None,
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            id: SafeText::line(id),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), SafeText::line(v)))
+                .collect(),
+            provider: SafeText::line("am"),
+            runbook: None,
+            service: Some(SafeText::line("search")),
+            severity: Severity::Sev3,
+            status: IncidentStatus::Firing,
+            title: SafeText::line(title),
+            url: None,
+        }
+    }
+
+    fn bind_for(inc: crate::model::Incident) -> Bindings {
+        let id = inc.id.as_str().to_string();
+        let snap = Snapshot {
+            incidents: vec![inc],
+            ..Default::default()
+        };
+        bind(&BindContext {
+            incident: Some(&id),
+            snapshot: Some(&snap),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn instance_and_alertname_come_from_the_alert_labels() {
+        let b = bind_for(incident(
+            "fp1",
+            "Summary without a prefix: the disk fills",
+            &[
+                ("alertname", "DiskWillFillIn4Hours"),
+                ("instance", "indexer-7:9100"),
+                ("mountpoint", "/data"),
+            ],
+        ));
+        assert_eq!(b.get("instance"), Some("indexer-7:9100"));
+        assert_eq!(b.origin("instance"), Some(Origin::Incident));
+        // The label wins over the title's prefix.
+        assert_eq!(b.get("alertname"), Some("DiskWillFillIn4Hours"));
+        assert_eq!(b.get("service"), Some("search"));
+        let (cmd, unbound) = substitute(
+            "silence --matcher alertname={alertname} --matcher instance={instance}",
+            &b,
+        );
+        assert_eq!(
+            cmd,
+            "silence --matcher alertname=DiskWillFillIn4Hours --matcher instance=indexer-7:9100"
+        );
+        assert!(unbound.is_empty());
+    }
+
+    #[test]
+    fn without_labels_instance_is_asked_for_and_alertname_read_from_the_title() {
+        let b = bind_for(incident("fp2", "HostDown: a host is down", &[]));
+        assert_eq!(b.get("instance"), None);
+        assert_eq!(b.get("alertname"), Some("HostDown"));
+        let (_, unbound) = substitute("ssh {instance}", &b);
+        assert_eq!(unbound, ["instance"]);
+        // A label that could change a command is not bound (asked for
+        // instead), and an unfit alertname label falls back to the title.
+        let b = bind_for(incident(
+            "fp3",
+            "HostDown: a host is down",
+            &[("instance", "h1;rm -rf /"), ("alertname", "two words")],
+        ));
+        assert_eq!(b.get("instance"), None);
+        assert_eq!(b.get("alertname"), Some("HostDown"));
+    }
+
+    #[test]
+    fn labels_of_another_incident_are_not_used() {
+        let other = incident("fp9", "DiskFull: full", &[("instance", "db-9:9100")]);
+        let snap = Snapshot {
+            incidents: vec![other],
+            ..Default::default()
+        };
+        let b = bind(&BindContext {
+            incident: Some("fp1"),
+            snapshot: Some(&snap),
+            ..Default::default()
+        });
+        assert_eq!(b.get("incident"), Some("fp1"));
+        assert_eq!(b.get("instance"), None);
     }
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 pub const MAX_BYTES: usize = 1024 * 1024;
 
 /// The runbooks compiled into the binary: (file name, text).
-pub const BUNDLED: [(&str, &str); 15] = [
+pub const BUNDLED: [(&str, &str); 20] = [
     (
         "db-failover.md",
         include_str!("../../runbooks/db-failover.md"),
@@ -65,6 +65,23 @@ pub const BUNDLED: [(&str, &str); 15] = [
     (
         "error-spike-triage.md",
         include_str!("../../runbooks/error-spike-triage.md"),
+    ),
+    (
+        "double-charge.md",
+        include_str!("../../runbooks/double-charge.md"),
+    ),
+    ("cache-dns.md", include_str!("../../runbooks/cache-dns.md")),
+    (
+        "monitoring-blind.md",
+        include_str!("../../runbooks/monitoring-blind.md"),
+    ),
+    (
+        "db-switchover.md",
+        include_str!("../../runbooks/db-switchover.md"),
+    ),
+    (
+        "region-outage.md",
+        include_str!("../../runbooks/region-outage.md"),
     ),
 ];
 

@@ -117,6 +117,7 @@ mod tests {
         Incident {
             provider: SafeText::line("pd"),
             id: SafeText::line("Q1"),
+            labels: Default::default(),
             title: SafeText::line("t"),
             severity: sev,
             status: IncidentStatus::Triggered,

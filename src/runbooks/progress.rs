@@ -36,6 +36,12 @@ pub struct Progress {
     pub revision: String,
     #[serde(default)]
     pub updated_at: Option<Time>,
+    /// Placeholder values given for this walk (the selected row, typed in
+    /// the walk), so a reader of the progress (the hand-off) binds the
+    /// checklist as the walk did; the incident's own values are bound
+    /// again from the incident.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub given: BTreeMap<String, String>,
 }
 
 /// Load the progress of `runbook` for `incident` from `data_dir`, or a
@@ -87,6 +93,7 @@ impl Progress {
             checked: BTreeMap::new(),
             revision: String::new(),
             updated_at: None,
+            given: BTreeMap::new(),
         }
     }
 

@@ -148,15 +148,59 @@ impl Walk {
         }
     }
 
-    /// Add the values the context gives (the walk's own values win).
+    /// Add the values the context gives. Order: the walk's own values,
+    /// then what the context gives explicitly (the selected row, the
+    /// command line), then the values given earlier in this walk (kept in
+    /// its progress: a resumed walk for an incident does not ask again),
+    /// then the rest of the context (incident, config, providers).
+    ///
+    /// Outside an incident nothing is resumed: that progress is shared by
+    /// every walk of the runbook without an incident, and last week's host
+    /// must not be bound to today's walk.
     pub fn with_bindings(mut self, b: &Bindings) -> Walk {
+        let mut explicit = Bindings::default();
+        for (name, value, origin) in b.iter() {
+            if matches!(origin, Origin::Given | Origin::Selection) {
+                let _ = explicit.set(name, value, origin);
+            }
+        }
+        self.bindings.merge_missing(&explicit);
+        let saved: Vec<(String, String)> = match self.progress.incident {
+            Some(_) => self
+                .progress
+                .given
+                .iter()
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect(),
+            None => Vec::new(),
+        };
+        for (name, value) in saved {
+            if self.bindings.get(&name).is_none() {
+                // A value that no longer passes (a hand-edited file) is asked for.
+                let _ = self.bindings.set(&name, &value, Origin::Given);
+            }
+        }
         self.bindings.merge_missing(b);
+        self.remember_given();
         self
     }
 
     /// Bind `name` to a value the responder typed.
     pub fn set_binding(&mut self, name: &str, value: &str) -> Result<(), String> {
-        self.bindings.set(name, value.trim(), Origin::Given)
+        self.bindings.set(name, value.trim(), Origin::Given)?;
+        self.remember_given();
+        Ok(())
+    }
+
+    /// Keep the values given for this walk (selected row, typed) in its
+    /// progress, so the hand-off binds the checklist as the walk does.
+    fn remember_given(&mut self) {
+        self.progress.given = self
+            .bindings
+            .iter()
+            .filter(|(_, _, o)| matches!(o, Origin::Given | Origin::Selection))
+            .map(|(n, v, _)| (n.to_string(), v.to_string()))
+            .collect();
     }
 
     pub fn incident(&self) -> Option<&str> {
@@ -443,5 +487,49 @@ mod tests {
         let w = Walk::open(dir.path(), &rb, None);
         assert!(w.warning.unwrap().as_str().contains("fresh"));
         assert!(w.progress.checked.is_empty());
+    }
+
+    #[test]
+    fn values_given_in_a_walk_are_kept_and_resumed() {
+        let dir = tempfile::tempdir().unwrap();
+        let rb = Catalog::bundled().get("disk-full").cloned().unwrap();
+        let inc = Some("INC-7");
+        let mut w = Walk::open(dir.path(), &rb, inc).with_bindings(&Bindings::default());
+        w.set_binding("instance", "db-7:9100").unwrap();
+        w.set_binding("service", "typed-svc").unwrap();
+        assert_eq!(
+            w.progress.given.get("instance").map(String::as_str),
+            Some("db-7:9100")
+        );
+        w.save(dir.path(), now()).unwrap();
+
+        // Resumed without a selection: the typed values come back.
+        let w2 = Walk::open(dir.path(), &rb, inc).with_bindings(&Bindings::default());
+        assert_eq!(w2.bindings.get("instance"), Some("db-7:9100"));
+        assert_eq!(w2.bindings.origin("instance"), Some(Origin::Given));
+        assert_eq!(w2.bindings.get("service"), Some("typed-svc"));
+
+        // Resumed from a selected row: the selection wins over the saved
+        // service, the saved instance still fills the gap, and what the
+        // context derived (config, providers) comes last.
+        let mut ctx = Bindings::default();
+        ctx.set("service", "selected-svc", Origin::Selection)
+            .unwrap();
+        ctx.set("instance", "from-incident:9100", Origin::Incident)
+            .unwrap();
+        let w3 = Walk::open(dir.path(), &rb, inc).with_bindings(&ctx);
+        assert_eq!(w3.bindings.get("service"), Some("selected-svc"));
+        assert_eq!(w3.bindings.get("instance"), Some("db-7:9100"));
+        assert_eq!(
+            w3.progress.given.get("service").map(String::as_str),
+            Some("selected-svc")
+        );
+
+        // Outside an incident the saved values are not bound again.
+        let mut o = Walk::open(dir.path(), &rb, None).with_bindings(&Bindings::default());
+        o.set_binding("instance", "old-host:9100").unwrap();
+        o.save(dir.path(), now()).unwrap();
+        let o2 = Walk::open(dir.path(), &rb, None).with_bindings(&Bindings::default());
+        assert_eq!(o2.bindings.get("instance"), None);
     }
 }

@@ -414,7 +414,8 @@ fn seed(world: &World, health: &Arc<Health>) -> Sims {
             }),
             _ => {
                 let (name, summary) = i.title.split_once(": ").unwrap_or((&i.title, ""));
-                let labels = BTreeMap::from([
+                let mut labels = i.labels.clone();
+                labels.extend([
                     ("alertname".to_string(), name.to_string()),
                     ("service".to_string(), i.service.clone()),
                     (

@@ -8,6 +8,7 @@
 use crate::model::{DeployState, IncidentStatus, Severity, Time};
 use chrono::Duration as Cd;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 /// The data file, compiled in.
@@ -51,6 +52,9 @@ struct IncidentSeed {
     ago_mins: i64,
     assignee: Option<String>,
     runbook: Option<String>,
+    /// Alert labels (`am` incidents): `instance`, `mountpoint`, ...
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
 }
 
 /// An incident (`pd`) or an alert (`am`; its `id` is the alert name).
@@ -66,6 +70,8 @@ pub struct Incident {
     pub created_at: Time,
     pub assignee: Option<String>,
     pub runbook: Option<String>,
+    /// Alert labels beyond alertname, service and severity (`am` only).
+    pub labels: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -205,6 +211,7 @@ impl World {
                     created_at: ago(i.ago_mins),
                     assignee: i.assignee,
                     runbook: i.runbook,
+                    labels: i.labels,
                 })
                 .collect(),
             oncall: data

@@ -36,6 +36,7 @@ fn incident(svc: &str, id: &str, sev: Severity, mins: i64) -> Incident {
     Incident {
         provider: SafeText::line("pd"),
         id: SafeText::line(id),
+        labels: Default::default(),
         title: SafeText::line("it broke"),
         severity: sev,
         status: IncidentStatus::Triggered,

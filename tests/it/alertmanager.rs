@@ -291,3 +291,47 @@ async fn silences_are_capped_and_the_plan_says_until_when() {
         );
     }
 }
+
+/// The alert's labels ride on the incident (a served `/api/v2/alerts`
+/// body, no Alertmanager needed), so runbooks can bind `{instance}`.
+#[tokio::test]
+async fn alert_labels_ride_on_the_incident() {
+    use crate::common::fault::{Fault, FaultServer};
+    init();
+    let body = serde_json::json!([
+        {"labels": {"alertname": "DiskFilling", "job": "node", "instance": "db1:9100",
+                    "mountpoint": "/var/lib/postgresql", "empty": " ", "k\u{1b}[2J": "v\u{202e}"},
+         "annotations": {"summary": "disk will fill in 4h"},
+         "startsAt": "2026-11-22T03:00:00Z", "fingerprint": "0123456789abcdef",
+         "status": {"state": "active", "silencedBy": [], "inhibitedBy": []}}
+    ]);
+    let server = FaultServer::start(Fault::ok(serde_json::to_vec(&body).unwrap())).await;
+    let cfg = am_config(&server.url);
+    let secrets = MapSecrets::default();
+    let p = Alertmanager::with_http_config(
+        cfg.provider_named("am").unwrap(),
+        &ctx(&cfg, &secrets),
+        fast_http(),
+    )
+    .unwrap();
+    let f = p.fetch().await.unwrap();
+    let inc = &f.incidents[0];
+    let label = |k: &str| inc.labels.get(k).map(|v| v.as_str());
+    assert_eq!(label("instance"), Some("db1:9100"));
+    assert_eq!(label("alertname"), Some("DiskFilling"));
+    assert_eq!(label("mountpoint"), Some("/var/lib/postgresql"));
+    assert_eq!(label("empty"), None, "blank values are dropped");
+    assert!(
+        inc.labels
+            .iter()
+            .all(|(k, v)| !k.contains('\u{1b}') && !v.as_str().contains('\u{202e}')),
+        "{:?}",
+        inc.labels
+    );
+    // The JSON carries them; an incident without labels has no key.
+    let json = serde_json::to_value(inc).unwrap();
+    assert_eq!(json["labels"]["instance"], "db1:9100");
+    let mut bare = inc.clone();
+    bare.labels.clear();
+    assert!(serde_json::to_value(&bare).unwrap().get("labels").is_none());
+}

@@ -42,6 +42,11 @@ fn every_bundled_runbook_is_complete_and_its_actions_parse() {
         "redis-queue",
         "ddos-rate-limit",
         "error-spike-triage",
+        "double-charge",
+        "cache-dns",
+        "monitoring-blind",
+        "db-switchover",
+        "region-outage",
     ] {
         assert!(cat.get(id).is_some(), "missing bundled runbook {id}");
     }
@@ -453,6 +458,39 @@ fn runbook_show_binds_from_an_incident_or_a_service() {
         "{text}"
     );
     assert!(text.contains("`{service}` = `search` (given)"), "{text}");
+    // An Alertmanager incident binds {instance} and {alertname} from its
+    // labels: the silence targets the alerting host and port. Its id is
+    // the alert's fingerprint, as `incidents --json` prints it.
+    let out = sitrep_in(dir.path(), &["--demo", "incidents", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let disk = list["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| {
+            i["title"]
+                .as_str()
+                .unwrap()
+                .starts_with("DiskWillFillIn4Hours")
+        })
+        .unwrap();
+    let id = disk["id"].as_str().unwrap();
+    let out = sitrep_in(
+        dir.path(),
+        &["--demo", "runbook", "show", "disk-full", "--incident", id],
+    );
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "silence --matcher alertname=DiskWillFillIn4Hours --matcher instance=search-indexer-3:9100"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("`{instance}` = `search-indexer-3:9100` (incident)"),
+        "{text}"
+    );
     // Without a binding option the text is the runbook as written.
     let out = sitrep_in(dir.path(), &["runbook", "show", "rollback"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("rollback {service} --env {env}"));
@@ -977,4 +1015,26 @@ proptest::proptest! {
     fn arbitrary_actions_never_panic(s in "(flag|rollback|incident|silence|sitrep| |--[a-z]{1,8}|=|'|\"|\\\\|\n|#|[a-z0-9])*") {
         let _ = sitrep::runbooks::parse_action(&s);
     }
+}
+
+#[test]
+fn docs_list_every_bundled_runbook() {
+    let docs = include_str!("../../docs/RUNBOOKS.md");
+    let section = docs
+        .split("## Bundled runbooks")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("docs/RUNBOOKS.md has a Bundled runbooks section");
+    let listed: Vec<&str> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .collect();
+    let mut ids: Vec<String> = Catalog::bundled()
+        .runbooks
+        .iter()
+        .map(|r| r.id.to_string())
+        .collect();
+    ids.sort();
+    assert_eq!(listed, ids, "docs/RUNBOOKS.md lists other runbooks");
 }

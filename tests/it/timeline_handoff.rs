@@ -186,8 +186,13 @@ fn checklists(dir: &Path, snap: &Snapshot) -> Vec<handoff::OpenChecklist> {
     p.save(dir, fixed_now() - Duration::minutes(5))
         .expect("save");
     let cat = Catalog::bundled();
-    let (list, warnings) =
-        handoff::scan_checklists(dir, &cat.runbooks, snap, fixed_now() - Duration::hours(12));
+    let (list, warnings) = handoff::scan_checklists(
+        dir,
+        &cat.runbooks,
+        snap,
+        &[],
+        fixed_now() - Duration::hours(12),
+    );
     assert!(warnings.is_empty(), "{warnings:?}");
     list
 }

@@ -703,3 +703,29 @@ fn silence_modal_shows_the_real_alertmanager_request() {
         snap!(format!("silence_modal_{w}x{h}"), out);
     }
 }
+
+#[test]
+fn incident_detail_shows_the_alert_labels() {
+    let mut s = state();
+    s.ui.view = View::Incidents;
+    let mut seen = 0;
+    while !s
+        .selected_incident()
+        .is_some_and(|i| i.title.as_str().starts_with("DiskWillFillIn4Hours"))
+    {
+        key(&mut s, KeyCode::Char('j'));
+        seen += 1;
+        assert!(seen < 50, "the demo's disk alert is not listed");
+    }
+    let t = text(&draw(&mut s, 160, 45));
+    assert!(
+        t.contains("labels    instance=search-indexer-3:9100 job=node"),
+        "{t}"
+    );
+    assert!(t.contains("mountpoint=/var/lib/search"), "{t}");
+    // A PagerDuty incident has no labels: no line for them.
+    while s.selected_incident().map(|i| i.provider.as_str()) != Some("pd") {
+        key(&mut s, KeyCode::Char('k'));
+    }
+    assert!(!text(&draw(&mut s, 160, 45)).contains("labels    "));
+}

@@ -203,10 +203,13 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
                 (vec![], true)
             }
         },
-        Msg::WalkOpened(w) => {
+        Msg::WalkOpened(mut w) => {
             if let Some(warn) = &w.warning {
                 state.toast(ToastKind::Error, warn.to_string());
             }
+            // Values resumed from the walk's progress bring what follows
+            // from them, as typed ones do.
+            walk::derive_missing(&state.snap, &state.runbooks.services, &mut w);
             state.runbooks.walk = Some(w);
             state.ui.view = View::Runbooks;
             (vec![], true)

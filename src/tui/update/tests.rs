@@ -523,7 +523,13 @@ fn a_walk_asks_for_an_unbound_placeholder_then_runs() {
     let mut asked = Vec::new();
     let mut planned = None;
     let mut effects = walk::walk_action(&mut s, Action::RunBlock);
+    let mut saved_service = None;
     for _ in 0..6 {
+        for e in &effects {
+            if let Effect::SaveProgress { progress, .. } = e {
+                saved_service = progress.given.get("service").cloned();
+            }
+        }
         if let Some(Effect::Plan { op, .. }) =
             effects.iter().find(|e| matches!(e, Effect::Plan { .. }))
         {
@@ -551,6 +557,11 @@ fn a_walk_asks_for_an_unbound_placeholder_then_runs() {
     }
     // {deploy_ref} follows from the typed service (its current deploy).
     assert_eq!(asked, ["service", "env", "incident"]);
+    // The typed values are saved with the walk (the hand-off binds its
+    // checklist with them).
+    assert_eq!(saved_service.as_deref(), Some("payments"));
+    let given = &s.runbooks.walk.as_ref().unwrap().progress.given;
+    assert_eq!(given.get("env").map(String::as_str), Some("production"));
     assert!(
         matches!(&planned, Some(WriteOp::Rollback { service, environment, .. })
             if service == "payments" && environment == "production"),
@@ -593,6 +604,7 @@ token = { env = "SITREP_TEST_TOKEN" }
         assignee: None,
         created_at: now,
         id: SafeText::line(id),
+        labels: Default::default(),
         provider: SafeText::line(provider),
         runbook: None,
         service: Some(SafeText::line("api")),
@@ -791,4 +803,30 @@ fn the_dashboard_marks_the_suspect_deploy_and_its_incident() {
         why.iter().any(|w| w.contains(checkout.git_ref.as_str())),
         "{why:?}"
     );
+}
+
+#[test]
+fn a_resumed_walk_keeps_its_typed_service_and_what_follows_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = demo_state();
+    s.ui.view = View::Runbooks;
+    // A walk for an incident the providers no longer list (no service to
+    // bind from it), where the responder typed the service.
+    let mut p = crate::runbooks::Progress::new("rollback", Some("INC-GONE"));
+    p.given.insert("service".into(), "payments".into());
+    p.save(dir.path(), s.now).unwrap();
+    open_walk_in(&mut s, "rollback", Some("INC-GONE"), dir.path());
+    let w = s.runbooks.walk.as_ref().unwrap();
+    assert_eq!(w.bindings.get("service"), Some("payments"));
+    // Derived from the resumed service: its current production deploy.
+    let current = s
+        .snap
+        .deploys
+        .iter()
+        .find(|d| {
+            d.current && d.service.as_str() == "payments" && d.environment.as_str() == "production"
+        })
+        .map(|d| d.git_ref.as_str().to_string());
+    assert!(current.is_some(), "the demo has a current payments deploy");
+    assert_eq!(w.bindings.get("deploy_ref").map(str::to_string), current);
 }

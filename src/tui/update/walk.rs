@@ -201,6 +201,23 @@ pub(crate) fn bind_typed(state: &mut State, name: &str, value: &str) -> Vec<Effe
     }
     // A typed service or environment brings what depends on it (the
     // service's config, its current deploy, its kill switch).
+    derive_missing(&state.snap, &state.runbooks.services, walk);
+    // The typed value is kept with the walk's progress (the hand-off binds
+    // the checklist with it).
+    let w = (**walk).clone();
+    let mut effects = vec![save_progress(state, w)];
+    effects.extend(walk_action(state, Action::RunBlock));
+    effects
+}
+
+/// Bind what follows from the walk's values (a typed or resumed service
+/// or environment brings its config, its current deploy, its kill
+/// switch); values the walk has are kept.
+pub(crate) fn derive_missing(
+    snap: &crate::model::Snapshot,
+    services: &[crate::config::ServiceConfig],
+    walk: &mut crate::runbooks::walk::Walk,
+) {
     let b = &walk.bindings;
     let derived = crate::runbooks::bind::bind(&crate::runbooks::BindContext {
         incident: b.get("incident"),
@@ -208,11 +225,10 @@ pub(crate) fn bind_typed(state: &mut State, name: &str, value: &str) -> Vec<Effe
         env: b.get("env"),
         flag: b.get("flag"),
         explicit: Some(crate::runbooks::Origin::Given),
-        snapshot: Some(&state.snap),
-        services: &state.runbooks.services,
+        snapshot: Some(snap),
+        services,
     });
     walk.bindings.merge_missing(&derived);
-    walk_action(state, Action::RunBlock)
 }
 
 /// Work to do when a view is entered: the Audit view reads the log fresh.

@@ -65,6 +65,17 @@ pub fn incidents(f: &mut Frame, body: Rect, state: &State) {
                     kv("runbook", opt(&i.runbook), t),
                     kv("url", opt(&i.url), t),
                 ];
+                // The alert's labels (the title already names alertname):
+                // the instance a runbook's {instance} binds to.
+                let labels: Vec<String> = i
+                    .labels
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != "alertname")
+                    .map(|(k, v)| format!("{}={v}", crate::text::SafeText::line(k)))
+                    .collect();
+                if !labels.is_empty() {
+                    l.insert(l.len() - 2, kv("labels", labels.join(" "), t));
+                }
                 if state.read_only {
                     l.push(muted_line("read-only: actions disabled", t));
                 } else {
