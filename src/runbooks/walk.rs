@@ -263,6 +263,54 @@ impl Walk {
         self.cursor = c.clamp(0, n as isize - 1) as usize;
     }
 
+    /// After `op` ran from step `step` of this walk: tick the first
+    /// unticked item of that step that names what it did ("Ack the
+    /// incident" for an ack, "Roll back ..." for a rollback, "Turn it off"
+    /// for a flag off). Returns the `runbook.step` op to audit, or None
+    /// when no item of the step speaks of it (nothing is ticked by guess).
+    pub fn tick_for(&mut self, step: u32, op: &WriteOp) -> Option<WriteOp> {
+        let words: &[&str] = match op {
+            WriteOp::IncidentAck { .. } => &["ack", "acknowledge"],
+            WriteOp::IncidentResolve { .. } => &["resolve"],
+            WriteOp::IncidentNote { .. } => &["note"],
+            WriteOp::SilenceCreate { .. } => &["silence"],
+            WriteOp::SilenceExpire { .. } => &["expire", "unsilence"],
+            WriteOp::Rollback { .. } => &["roll back", "rollback", "roll it back"],
+            WriteOp::FlagSet { on: false, .. } => &[
+                "turn it off",
+                "turn off",
+                "flag off",
+                "switch off",
+                "kill switch",
+            ],
+            WriteOp::FlagSet { on: true, .. } => {
+                &["turn it on", "turn on", "flag on", "switch on", "back on"]
+            }
+            WriteOp::RunbookStep { .. } | WriteOp::RunbookExec { .. } | WriteOp::Watch { .. } => {
+                &[]
+            }
+        };
+        // Whole words only: "ack" is not in "roll back".
+        let phrase = |t: &str| {
+            let words: Vec<String> = t
+                .to_lowercase()
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_string)
+                .collect();
+            format!(" {} ", words.join(" "))
+        };
+        let item = self.runbook.step(step)?.items.iter().find(|i| {
+            let text = phrase(i.text.as_str());
+            !self.progress.is_checked(step, i.index)
+                && words.iter().any(|w| text.contains(&format!(" {w} ")))
+        })?;
+        let index = item.index;
+        self.progress.toggle(step, index);
+        self.progress.stamp(&self.runbook);
+        Some(self.progress.step_op(step, Some(index)))
+    }
+
     /// Tick or untick the item under the cursor. Returns the
     /// `runbook.step` op to audit, or None when the cursor is not on an
     /// item. Call [`Walk::save`] after.

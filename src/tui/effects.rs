@@ -248,8 +248,7 @@ impl Engine {
             Effect::OpenUrl(url) => {
                 let tx = self.tx.clone();
                 tokio::task::spawn_blocking(move || {
-                    let (kind, text) = open_url(&url);
-                    let _ = tx.blocking_send(Msg::Notice(kind, text));
+                    let _ = tx.blocking_send(open_url(&url));
                 });
             }
             Effect::Copy(text) => super::clipboard::copy(&text),
@@ -315,7 +314,8 @@ impl Engine {
             let acted = result.is_ok().then(|| plan.op.clone());
             let _ = tx.send(Msg::Executed(result)).await;
             if let Some(op) = acted {
-                let _ = tx.send(Msg::Acted(op)).await;
+                let runbook = ctx.runbook.clone();
+                let _ = tx.send(Msg::Acted { op, runbook }).await;
             }
         });
     }
@@ -405,26 +405,41 @@ pub fn load_audit(
     v
 }
 
-/// Open a web URL in the browser (blocking: run it off the loop).
-fn open_url(url: &str) -> (ToastKind, String) {
+/// Open a web URL in the browser (blocking: run it off the loop). With
+/// no browser (no display, or the opener failed) the answer is
+/// [`Msg::NoBrowser`]: the console then shows the whole URL to copy.
+fn open_url(url: &str) -> Msg {
     if !(url.starts_with("https://") || url.starts_with("http://")) {
-        return (ToastKind::Info, format!("not a web URL: {url}"));
+        return Msg::Notice(ToastKind::Info, format!("not a web URL: {url}"));
     }
-    let opener = if cfg!(target_os = "macos") {
-        "open"
-    } else {
-        "xdg-open"
-    };
-    match std::process::Command::new(opener)
+    let macos = cfg!(target_os = "macos");
+    let display = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
+    if !macos && !display {
+        return Msg::NoBrowser(url.to_string());
+    }
+    let opener = if macos { "open" } else { "xdg-open" };
+    let child = std::process::Command::new(opener)
         .arg(url)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
-        .spawn()
-    {
-        Ok(_) => (ToastKind::Ok, format!("opened {url}")),
-        Err(_) => (ToastKind::Info, format!("no browser here; URL: {url}")),
+        .spawn();
+    let Ok(mut child) = child else {
+        return Msg::NoBrowser(url.to_string());
+    };
+    // The opener hands the URL over and exits; one that fails says so by
+    // its status within moments. Still running after that: it opened.
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(3) {
+        match child.try_wait() {
+            Ok(Some(st)) if st.success() => break,
+            Ok(Some(_)) | Err(_) => return Msg::NoBrowser(url.to_string()),
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(50)),
+        }
     }
+    Msg::Notice(ToastKind::Ok, format!("opened {url}"))
 }
 
 #[cfg(test)]

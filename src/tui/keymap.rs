@@ -337,7 +337,7 @@ pub const BINDINGS: &[Binding] = &[
         "s",
         Action::Silence,
         "silence alert",
-        Scope::Views(&[View::Incidents]),
+        Scope::Views(INC),
         true,
         true
     ),
@@ -354,7 +354,7 @@ pub const BINDINGS: &[Binding] = &[
         &[(KeyCode::Char('K'), S), (KeyCode::Char('K'), N)],
         "K",
         Action::KillSwitch,
-        "kill switch (off)",
+        "kill switch: feature off",
         Scope::Views(FLG),
         true,
         true

@@ -840,10 +840,14 @@ impl State {
         self.store.slots.iter().any(|s| s.in_flight)
     }
 
+    /// Show a message for a few seconds. The same message again restarts
+    /// its time instead of stacking a copy.
     pub fn toast(&mut self, kind: ToastKind, text: impl Into<String>) {
+        let text = text.into();
+        self.ui.toasts.retain(|t| t.kind != kind || t.text != text);
         self.ui.toasts.push(Toast {
             kind,
-            text: text.into(),
+            text,
             at: self.now,
         });
         if self.ui.toasts.len() > 4 {

@@ -430,7 +430,7 @@ fn a_rollback_starts_a_watch_that_ends_with_a_verdict() {
         environment: "production".into(),
         to: None,
     };
-    update(&mut s, Msg::Acted(op));
+    update(&mut s, Msg::Acted { op, runbook: None });
     assert_eq!(s.watches.len(), 1);
     assert!(
         s.ui.toasts

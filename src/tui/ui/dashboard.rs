@@ -2,10 +2,17 @@
 
 use super::*;
 
-/// [incidents, SLOs, deploys, flags]. Wide: a 2x2 grid. Narrow (80
-/// columns): incidents and SLOs full width, deploys and flags side by side.
-fn grid(body: Rect) -> [Rect; 4] {
-    if body.width < 100 {
+/// Below this width the panels stack (incidents full width), so a wider
+/// screen never shows fewer incident columns than a narrow one.
+const WIDE: u16 = 140;
+/// From this height (and [`WIDE`]) a fifth panel shows what changed.
+const TALL: u16 = 50;
+
+/// [incidents, SLOs, deploys, flags] and, on a tall wide screen, the
+/// timeline. Wide: a 2x2 grid (over the timeline when tall). Narrow:
+/// incidents and SLOs full width, deploys and flags side by side.
+fn grid(body: Rect) -> ([Rect; 4], Option<Rect>) {
+    if body.width < WIDE {
         let [inc, slo, bottom] = Layout::vertical([
             Constraint::Percentage(40),
             Constraint::Percentage(30),
@@ -14,21 +21,28 @@ fn grid(body: Rect) -> [Rect; 4] {
         .areas(body);
         let [bl, br] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
             .areas(bottom);
-        return [inc, slo, bl, br];
+        return ([inc, slo, bl, br], None);
     }
+    let (grid, changes) = if body.height >= TALL {
+        let [g, c] =
+            Layout::vertical([Constraint::Percentage(70), Constraint::Percentage(30)]).areas(body);
+        (g, Some(c))
+    } else {
+        (body, None)
+    };
     let [top, bottom] =
-        Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
+        Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(grid);
     let [tl, tr] =
         Layout::horizontal([Constraint::Percentage(56), Constraint::Percentage(44)]).areas(top);
     let [bl, br] =
         Layout::horizontal([Constraint::Percentage(56), Constraint::Percentage(44)]).areas(bottom);
-    [tl, tr, bl, br]
+    ([tl, tr, bl, br], changes)
 }
 
 /// Where the incident rows are (for the mouse): inside the border, below
 /// the severity counts line.
 pub fn incident_rows_area(body: Rect) -> Rect {
-    rows_in_panel(grid(body)[0])
+    rows_in_panel(grid(body).0[0])
 }
 
 fn rows_in_panel(tl: Rect) -> Rect {
@@ -41,11 +55,77 @@ fn rows_in_panel(tl: Rect) -> Rect {
 }
 
 pub fn render(f: &mut Frame, body: Rect, state: &State) {
-    let [tl, tr, bl, br] = grid(body);
+    let ([tl, tr, bl, br], more) = grid(body);
     incidents(f, tl, state);
     slos(f, tr, state);
     deploys(f, bl, state);
     flags(f, br, state);
+    if let Some(area) = more {
+        changes(f, area, state);
+    }
+}
+
+/// What changed (the timeline, newest first), suspects marked: the space
+/// a tall screen has.
+fn changes(f: &mut Frame, area: Rect, state: &State) {
+    let t = &state.theme;
+    let events = state.timeline();
+    let suspects = events.iter().filter(|e| e.suspect.is_some()).count();
+    let mut title = format!(
+        "What changed, {}h ({})",
+        crate::timeline::DEFAULT_SINCE_HOURS,
+        events.len()
+    );
+    if suspects > 0 {
+        title.push_str(&format!(" · {suspects} suspect"));
+    }
+    title.push_str(" · 8 for all");
+    let block = panel(&title, t, false);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if events.is_empty() {
+        f.render_widget(
+            Paragraph::new(muted_line(
+                &format!(
+                    "nothing changed in the last {} hours",
+                    crate::timeline::DEFAULT_SINCE_HOURS
+                ),
+                t,
+            )),
+            inner,
+        );
+        return;
+    }
+    let w = inner.width as usize;
+    let lines: Vec<Line> = events
+        .iter()
+        .take(inner.height as usize)
+        .map(|e| {
+            let when = crate::timeline::when(e, state.now);
+            let service = e
+                .service
+                .as_ref()
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            let mut spans = vec![
+                Span::styled(format!("{when:<10}"), t.muted),
+                Span::raw(format!("{:<8} ", e.kind.label())),
+                Span::raw(format!("{:<10} ", crate::text::truncate(&service, 10))),
+                if e.suspect.is_some() {
+                    Span::styled("◆ SUSPECT ", t.crit)
+                } else {
+                    Span::raw("          ")
+                },
+            ];
+            let used: usize = spans.iter().map(|s| s.width()).sum();
+            spans.push(Span::raw(crate::text::truncate(
+                e.summary.as_str(),
+                w.saturating_sub(used),
+            )));
+            Line::from(spans)
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), inner);
 }
 
 fn incidents(f: &mut Frame, area: Rect, state: &State) {
@@ -221,7 +301,8 @@ fn slos(f: &mut Frame, area: Rect, state: &State) {
             Paragraph::new(muted_line(
                 &state.empty_reason(Supplies::Slos, "no SLOs configured"),
                 t,
-            )),
+            ))
+            .wrap(ratatui::widgets::Wrap { trim: true }),
             inner,
         );
         return;
@@ -291,7 +372,8 @@ fn deploys(f: &mut Frame, area: Rect, state: &State) {
             Paragraph::new(muted_line(
                 &state.empty_reason(Supplies::Deploys, "no deploys"),
                 t,
-            )),
+            ))
+            .wrap(ratatui::widgets::Wrap { trim: true }),
             inner,
         );
         return;
@@ -405,7 +487,13 @@ fn deploys(f: &mut Frame, area: Rect, state: &State) {
 
 fn flags(f: &mut Frame, area: Rect, state: &State) {
     let t = &state.theme;
-    let block = panel("Kill switches & flags", t, false);
+    // What OFF means, in the title: the feature is off.
+    let title = if area.width >= 52 {
+        "Kill switches & flags · OFF = feature off"
+    } else {
+        "Flags · OFF = feature off"
+    };
+    let block = panel(title, t, false);
     let inner = block.inner(area);
     f.render_widget(block, area);
     if state.snap.flags.is_empty() {
@@ -413,7 +501,8 @@ fn flags(f: &mut Frame, area: Rect, state: &State) {
             Paragraph::new(muted_line(
                 &state.empty_reason(Supplies::Flags, "no flags"),
                 t,
-            )),
+            ))
+            .wrap(ratatui::widgets::Wrap { trim: true }),
             inner,
         );
         return;

@@ -24,19 +24,27 @@ pub const MIN_H: u16 = 16;
 pub struct Areas {
     pub header: Rect,
     pub body: Rect,
+    /// The messages (toasts): rows of their own between the body and the
+    /// footer, so they never cover a border or a row of content.
+    pub toasts: Rect,
     pub footer: Rect,
 }
 
-pub fn areas(area: Rect) -> Areas {
-    let [header, body, footer] = Layout::vertical([
+pub fn areas(area: Rect, state: &State) -> Areas {
+    let rows = overlays::toast_lines(state, area.width).len() as u16;
+    // The body keeps at least half the screen.
+    let rows = rows.min(area.height.saturating_sub(3) / 2);
+    let [header, body, toasts, footer] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Min(1),
+        Constraint::Length(rows),
         Constraint::Length(1),
     ])
     .areas(area);
     Areas {
         header,
         body,
+        toasts,
         footer,
     }
 }
@@ -64,7 +72,7 @@ pub fn render(f: &mut Frame, state: &State) {
         overlays::first_run(f, area, state, path);
         return;
     }
-    let a = areas(area);
+    let a = areas(area, state);
     header(f, a.header, state);
     match state.ui.view {
         View::Dashboard => dashboard::render(f, a.body, state),
@@ -78,7 +86,7 @@ pub fn render(f: &mut Frame, state: &State) {
         View::Providers => views::providers(f, a.body, state),
     }
     footer(f, a.footer, state);
-    overlays::toasts(f, a.body, state);
+    overlays::toasts(f, a.toasts, state);
     if state.ui.help {
         overlays::help(f, area, state);
     }
@@ -90,7 +98,7 @@ pub fn render(f: &mut Frame, state: &State) {
 /// Which list row is at a screen position (for the mouse).
 pub fn row_at(state: &State, col: u16, row: u16) -> Option<usize> {
     let area = Rect::new(0, 0, state.ui.size.0, state.ui.size.1);
-    let body = areas(area).body;
+    let body = areas(area, state).body;
     let list = match state.ui.view {
         View::Dashboard => dashboard::incident_rows_area(body),
         View::Incidents

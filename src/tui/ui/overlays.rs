@@ -59,33 +59,59 @@ pub fn help(f: &mut Frame, area: Rect, state: &State) {
     f.render_widget(Paragraph::new(line), foot);
 }
 
-pub fn toasts(f: &mut Frame, body: Rect, state: &State) {
+/// At most this many messages are shown, newest last.
+const TOASTS_SHOWN: usize = 3;
+/// Rows one message may take; a longer one ends in `…`.
+const TOAST_ROWS: usize = 3;
+
+/// The messages as the rows they take at `width`: each word-wrapped under
+/// its mark (✓ done, ✗ failed, · info), at most [`TOAST_ROWS`] rows each.
+pub fn toast_lines(state: &State, width: u16) -> Vec<Line<'static>> {
     let t = &state.theme;
-    let mut y = body.y + body.height;
-    for toast in state.ui.toasts.iter().rev().take(3) {
+    let text_w = (width as usize).saturating_sub(4).max(1);
+    let shown = state.ui.toasts.len().saturating_sub(TOASTS_SHOWN);
+    let mut out = Vec::new();
+    for toast in &state.ui.toasts[shown..] {
         let (mark, style) = match toast.kind {
-            ToastKind::Ok => ("✓ ", t.ok),
-            ToastKind::Error => ("✗ ", t.crit),
-            ToastKind::Info => ("· ", t.info),
+            ToastKind::Ok => ("✓", t.ok),
+            ToastKind::Error => ("✗", t.crit),
+            ToastKind::Info => ("·", t.info),
         };
-        let text =
-            crate::text::truncate(&toast.text, (body.width as usize).saturating_sub(8).min(90));
-        let w = (text.chars().count() as u16 + 4).min(body.width);
-        if y <= body.y + 1 {
-            break;
+        let mut rows: Vec<String> =
+            crate::present::markdown::wrap(&[(toast.text.as_str(), t.text)], text_w)
+                .into_iter()
+                .map(|runs| runs.into_iter().map(|(s, _)| s).collect())
+                .collect();
+        if rows.len() > TOAST_ROWS {
+            let rest = rows.split_off(TOAST_ROWS - 1).join(" ");
+            rows.push(crate::text::truncate(&rest, text_w));
         }
-        y -= 1;
-        let r = Rect::new(body.x + body.width - w, y, w, 1);
-        f.render_widget(Clear, r);
-        f.render_widget(
-            Paragraph::new(Line::from(vec![
-                Span::styled(format!(" {mark}"), style),
-                Span::styled(text, t.text),
-            ]))
-            .style(t.header),
-            r,
-        );
+        for (n, row) in rows.into_iter().enumerate() {
+            let lead = if n == 0 {
+                format!(" {mark} ")
+            } else {
+                "   ".into()
+            };
+            out.push(Line::from(vec![
+                Span::styled(lead, style),
+                Span::styled(row, t.text),
+            ]));
+        }
     }
+    out
+}
+
+pub fn toasts(f: &mut Frame, area: Rect, state: &State) {
+    if area.height == 0 {
+        return;
+    }
+    let lines = toast_lines(state, area.width);
+    // Newest last: when the rows are short, the oldest give way.
+    let skip = lines.len().saturating_sub(area.height as usize);
+    f.render_widget(
+        Paragraph::new(lines.into_iter().skip(skip).collect::<Vec<_>>()).style(state.theme.header),
+        area,
+    );
 }
 
 pub fn first_run(f: &mut Frame, area: Rect, state: &State, path: &Path) {

@@ -63,8 +63,11 @@ pub enum Msg {
     /// A background job failed (a runbook step could not be audited,
     /// progress not saved).
     Warn(String),
-    /// Something to tell the responder (a URL opened, or not).
+    /// Something to tell the responder (a URL opened).
     Notice(ToastKind, String),
+    /// A URL could not be opened here (no browser, no display): shown
+    /// whole for copying, and put on the clipboard.
+    NoBrowser(String),
     /// What planning `op` (without its reason) said: the plan's summary,
     /// or why it cannot be done.
     Probed {
@@ -72,7 +75,11 @@ pub enum Msg {
         result: Result<String, String>,
     },
     /// A write action succeeded (after `Executed`): watch its effect.
-    Acted(WriteOp),
+    /// `op` ran (from a runbook step when `runbook` names one).
+    Acted {
+        op: WriteOp,
+        runbook: Option<crate::audit::RunbookRef>,
+    },
 }
 
 /// What a finished action reports: the provider's message and warnings.
@@ -218,6 +225,14 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
             state.toast(kind, text);
             (vec![], true)
         }
+        Msg::NoBrowser(url) => {
+            let url = crate::text::SafeText::line(&url).to_string();
+            state.ui.modal = Some(Modal::Error {
+                title: "No browser here: copy the URL".into(),
+                text: format!("{url}\n\nAlso sent to the clipboard (OSC 52)."),
+            });
+            (vec![Effect::Copy(url)], true)
+        }
         Msg::Poll(ev) => apply_polls(state, vec![ev]),
         Msg::Polls(evs) => apply_polls(state, evs),
         Msg::Tick(now) => {
@@ -317,7 +332,18 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
             }
             (vec![Effect::Refresh, Effect::LoadAudit], true)
         }
-        Msg::Acted(op) => {
+        Msg::Acted { op, runbook } => {
+            let mut fx = Vec::new();
+            // Running a step's action ticks the step's item that names it.
+            if let Some(rb) = runbook
+                && let Some(walk) = state.runbooks.walk.as_mut()
+                && walk.runbook.id.as_str() == rb.id
+                && let Some(tick) = walk.tick_for(rb.step, &op)
+            {
+                let w = (**walk).clone();
+                fx.push(walk::save_progress(state, w));
+                fx.push(Effect::RecordStep(tick));
+            }
             let service = match &op {
                 WriteOp::Rollback { service, .. } => Some(service.clone()),
                 WriteOp::FlagSet {
@@ -342,7 +368,7 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
                 );
                 state.watches.push(w);
             }
-            (vec![], true)
+            (fx, true)
         }
         Msg::Warn(w) => {
             state.toast(ToastKind::Error, w);

@@ -671,6 +671,67 @@ fn only_actions_the_owning_provider_can_do_are_offered() {
     assert!(matches!(fx.as_slice(), [Effect::Plan { .. }]), "{fx:?}");
 }
 
+fn screen(s: &State, w: u16, h: u16) -> Vec<String> {
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+    t.draw(|f| crate::tui::ui::render(f, s)).unwrap();
+    let buf = t.backend().buffer();
+    (0..h)
+        .map(|y| (0..w).map(|x| buf[(x, y)].symbol()).collect::<String>())
+        .collect()
+}
+
+/// The dashboard's footer offers what the selected row's provider can
+/// do, at 80 columns: silence for an alert, acknowledge for an incident.
+#[test]
+fn the_dashboard_footer_offers_the_selected_rows_actions() {
+    let mut s = real_state();
+    select_incident_of(&mut s, "am");
+    let foot = screen(&s, 80, 24).pop().unwrap();
+    assert!(foot.contains("s silence alert"), "{foot}");
+    assert!(!foot.contains("acknowledge"), "{foot}");
+    select_incident_of(&mut s, "pd");
+    let foot = screen(&s, 80, 24).pop().unwrap();
+    assert!(foot.contains("a acknowledge"), "{foot}");
+    assert!(!foot.contains("silence"), "{foot}");
+}
+
+/// Messages take rows of their own above the footer: the frame's bottom
+/// border and every row of content stay whole; a long message wraps
+/// instead of being cut; the same message twice shows once; they go after
+/// 8 s.
+#[test]
+fn toasts_take_their_own_rows_do_not_stack_and_time_out() {
+    let mut s = real_state();
+    let before = screen(&s, 80, 24);
+    select_incident_of(&mut s, "am");
+    update(&mut s, key('a'));
+    update(&mut s, key('a'));
+    assert_eq!(s.ui.toasts.len(), 1, "{:?}", s.ui.toasts);
+    let after = screen(&s, 80, 24);
+    let text = after.join("\n");
+    // The whole message, wrapped, with the alternative.
+    let msg: Vec<&String> = after
+        .iter()
+        .filter(|l| !l.starts_with('│') && !l.starts_with('╭') && !l.starts_with('╰'))
+        .collect();
+    assert!(
+        text.contains("✗ am (alertmanager): Alertmanager alerts cannot be"),
+        "{text}"
+    );
+    assert!(msg.iter().any(|l| l.contains("silence")), "{text}");
+    // Every panel still closes with its bottom border.
+    let closes = |rows: &[String]| rows.iter().filter(|l| l.starts_with('╰')).count();
+    assert_eq!(closes(&after), closes(&before), "{text}");
+    assert!(
+        text.contains("it resolves when its condition clears"),
+        "{text}"
+    );
+    let later = s.now + chrono::Duration::seconds(9);
+    update(&mut s, Msg::Tick(later));
+    assert!(s.ui.toasts.is_empty());
+    assert_eq!(screen(&s, 80, 24).len(), 24);
+}
+
 /// Feasibility comes before the reason: the rollback key opens the
 /// reason prompt and checks the plan at once; "nothing earlier to roll
 /// back to" replaces the prompt before anything is typed, and a plan that
@@ -829,4 +890,132 @@ fn a_resumed_walk_keeps_its_typed_service_and_what_follows_from_it() {
         .map(|d| d.git_ref.as_str().to_string());
     assert!(current.is_some(), "the demo has a current payments deploy");
     assert_eq!(w.bindings.get("deploy_ref").map(str::to_string), current);
+}
+
+/// `o` where no browser can open: the whole URL is shown for copying (not
+/// cut at the screen's width) and put on the clipboard.
+#[test]
+fn no_browser_shows_the_whole_url_and_copies_it() {
+    let mut s = real_state();
+    let url = format!(
+        "https://grafana.example.com/d/api-slo?orgId=1&var-service=api&from=now-24h&to=now&{}",
+        "x".repeat(120)
+    );
+    let (fx, _) = update(&mut s, Msg::NoBrowser(url.clone()));
+    assert!(
+        matches!(fx.as_slice(), [Effect::Copy(u)] if *u == url),
+        "{fx:?}"
+    );
+    let rows = screen(&s, 80, 24);
+    // The URL's characters, read back in order from the dialog's rows.
+    let top = rows
+        .iter()
+        .position(|r| r.contains("╭ No browser"))
+        .unwrap();
+    let chars: Vec<Vec<char>> = rows.iter().map(|r| r.chars().collect()).collect();
+    // The dialog's corners: the last ones on its top row.
+    let left = chars[top].iter().rposition(|&c| c == '╭').unwrap();
+    let right = chars[top].iter().rposition(|&c| c == '╮').unwrap();
+    let inside: String = chars[top + 1..]
+        .iter()
+        .map(|r| r[left + 1..right.min(r.len())].iter().collect::<String>())
+        .map(|r| r.trim().to_string())
+        .collect();
+    assert!(inside.contains(&url), "{}", rows.join("\n"));
+    assert!(rows.join("\n").contains("No browser here"));
+}
+
+/// Running a step's action ticks the step's item that names it: the ack
+/// in step 1 of the rollback runbook ticks "Ack the incident" (recorded
+/// and saved like a tick by hand); an action no item names ticks nothing;
+/// an action from outside the walk ticks nothing.
+#[test]
+fn running_a_steps_action_ticks_that_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = demo_state();
+    open_walk_in(&mut s, "rollback", Some("Q1CHK5XZ01"), dir.path());
+    let ack = WriteOp::IncidentAck {
+        provider: Some("pd".into()),
+        id: "Q1CHK5XZ01".into(),
+    };
+    let rb = |step| {
+        Some(crate::audit::RunbookRef {
+            id: "rollback".into(),
+            step,
+        })
+    };
+    // Outside the walk: nothing.
+    let (fx, _) = update(
+        &mut s,
+        Msg::Acted {
+            op: ack.clone(),
+            runbook: None,
+        },
+    );
+    assert!(fx.is_empty(), "{fx:?}");
+    let (fx, _) = update(
+        &mut s,
+        Msg::Acted {
+            op: ack.clone(),
+            runbook: rb(1),
+        },
+    );
+    assert!(
+        fx.iter().any(|e| matches!(
+            e,
+            Effect::RecordStep(WriteOp::RunbookStep {
+                step: 1,
+                item: Some(0),
+                ..
+            })
+        )),
+        "{fx:?}"
+    );
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::SaveProgress { .. })),
+        "{fx:?}"
+    );
+    let w = s.runbooks.walk.as_ref().unwrap();
+    assert!(w.progress.is_checked(1, 0));
+    assert_eq!(w.progress.step_counts(&w.runbook, 1).0, 1);
+    // Step 1 names no rollback ("Roll back" is step 4's): nothing more.
+    let back = WriteOp::Rollback {
+        provider: None,
+        service: "checkout".into(),
+        environment: "production".into(),
+        to: None,
+    };
+    let (fx, _) = update(
+        &mut s,
+        Msg::Acted {
+            op: back,
+            runbook: rb(1),
+        },
+    );
+    assert!(fx.is_empty(), "{fx:?}");
+    let w = s.runbooks.walk.as_ref().unwrap();
+    assert_eq!(w.progress.step_counts(&w.runbook, 1).0, 1);
+}
+
+/// A wider screen never shows fewer incident columns than a narrow one
+/// (the service column at 80, 120 and 200 columns), and a tall wide
+/// screen uses its room for what changed, suspects marked.
+#[test]
+fn wider_screens_show_no_less_and_tall_ones_show_what_changed() {
+    let s = demo_state();
+    let sev1 = |rows: &[String]| {
+        rows.iter()
+            .find(|r| r.contains("SEV1") && r.contains("TRIGGERED"))
+            .cloned()
+            .unwrap_or_default()
+    };
+    for (w, h) in [(80, 24), (120, 35), (160, 45), (200, 60)] {
+        let rows = screen(&s, w, h);
+        let row = sev1(&rows);
+        assert!(row.contains("checkout"), "{w}x{h}: {row}\n{}", rows.join("\n"));
+    }
+    let tall = screen(&s, 200, 60).join("\n");
+    assert!(tall.contains("What changed, 12h"), "{tall}");
+    assert!(tall.contains("◆ SUSPECT"), "{tall}");
+    assert!(!screen(&s, 160, 45).join("\n").contains("What changed"));
 }

@@ -12,7 +12,10 @@ pub fn flags(f: &mut Frame, body: Rect, state: &State) {
         ta,
         state,
         View::Flags,
-        title_with_count("Flags", list.len(), state.snap.flags.len(), &filter),
+        format!(
+            "{} · KS kill switch: OFF = its feature is off",
+            title_with_count("Flags", list.len(), state.snap.flags.len(), &filter)
+        ),
         vec!["STATE", "KILL", "KEY", "ENV", "CHANGED", "PROVIDER"],
         vec![
             Constraint::Length(5),
@@ -51,6 +54,7 @@ pub fn flags(f: &mut Frame, body: Rect, state: &State) {
                     Span::styled(fl.key.to_string(), t.title),
                 ]),
                 kv("name", fl.name.to_string(), t),
+                kv("means", flag_meaning(fl).to_string(), t),
                 kv(
                     "kind",
                     if fl.kill_switch {
@@ -79,5 +83,15 @@ pub fn flags(f: &mut Frame, body: Rect, state: &State) {
             ],
         };
         details(f, da, state, "Details", lines);
+    }
+}
+
+/// What a flag's state means for its feature, in words.
+pub(crate) fn flag_meaning(fl: &crate::model::Flag) -> &'static str {
+    match (fl.kill_switch, fl.on) {
+        (true, true) => "ON: the feature runs (kill switch not pulled)",
+        (true, false) => "OFF: the feature is switched off (kill switch pulled)",
+        (false, true) => "ON: the flag serves its on variation",
+        (false, false) => "OFF: the flag serves its off variation",
     }
 }
