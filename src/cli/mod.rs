@@ -46,28 +46,52 @@ pub struct Cli {
 #[derive(Args, Debug, Clone)]
 pub struct Global {
     /// Config file [default: <config dir>/config.toml]
-    #[arg(long, global = true, env = "SITREP_CONFIG", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "SITREP_CONFIG",
+        value_name = "PATH",
+        help_heading = "Global options"
+    )]
     pub config: Option<PathBuf>,
     /// Where the cache, runbook progress and audit log live
-    #[arg(long, global = true, env = "SITREP_DATA_DIR", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "SITREP_DATA_DIR",
+        value_name = "PATH",
+        help_heading = "Global options"
+    )]
     pub data_dir: Option<PathBuf>,
     /// A context (team/account): <config dir>/contexts/NAME.toml with its own data dir
-    #[arg(long, global = true, env = "SITREP_CONTEXT", value_name = "NAME")]
+    #[arg(
+        long,
+        global = true,
+        env = "SITREP_CONTEXT",
+        value_name = "NAME",
+        help_heading = "Global options"
+    )]
     pub context: Option<String>,
     /// The demo company: the real providers against vendors simulated on this machine (no network, no config needed)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub demo: bool,
     /// Refuse every write action
-    #[arg(long, global = true, env = "SITREP_READ_ONLY", value_parser = parse_boolish, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    #[arg(long, global = true, env = "SITREP_READ_ONLY", value_parser = parse_boolish, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", help_heading = "Global options")]
     pub read_only: bool,
     /// Theme name (bundled or user)
-    #[arg(long, global = true, env = "SITREP_THEME", value_name = "NAME")]
+    #[arg(
+        long,
+        global = true,
+        env = "SITREP_THEME",
+        value_name = "NAME",
+        help_heading = "Global options"
+    )]
     pub theme: Option<String>,
     /// No colours (also NO_COLOR)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub no_color: bool,
     /// More logging to <data dir>/sitrep.log (-v info, -vv debug)
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Global options")]
     pub verbose: u8,
 }
 
@@ -98,16 +122,16 @@ fn parse_boolish(s: &str) -> Result<bool, String> {
 #[derive(Args, Debug, Clone, Default)]
 pub struct WriteFlags {
     /// Print the exact request that would be sent; send nothing
-    #[arg(long)]
+    #[arg(long, help_heading = "Confirmation")]
     pub dry_run: bool,
-    /// Do not ask for confirmation
-    #[arg(long, short = 'y')]
+    /// Do not ask for confirmation (without a terminal, --yes is required)
+    #[arg(long, short = 'y', help_heading = "Confirmation")]
     pub yes: bool,
     /// Required with --yes for actions against production environments
-    #[arg(long)]
+    #[arg(long, help_heading = "Confirmation")]
     pub i_know_this_is_production: bool,
-    /// Link the action to an incident in the audit log
-    #[arg(long, value_name = "ID")]
+    /// Link the action to an incident in the audit log (provider/id as `sitrep incidents` prints it)
+    #[arg(long, value_name = "ID", help_heading = "Audit")]
     pub incident: Option<String>,
 }
 
@@ -139,15 +163,24 @@ pub enum Command {
     },
     /// Create an Alertmanager silence
     Silence {
-        /// label=value (repeatable; =~, != and !~ also work)
-        #[arg(long = "matcher", short = 'm', required = true)]
+        /// label=value (repeatable; =~, != and !~ also work); every matcher must match
+        #[arg(
+            long = "matcher",
+            short = 'm',
+            required = true,
+            value_name = "MATCHER",
+            help_heading = "Target"
+        )]
         matchers: Vec<String>,
-        #[arg(long, default_value = "1h")]
+        /// How long, from now (e.g. 30m, 2h; at most the provider's max_silence, 7d by default)
+        #[arg(long, default_value = "1h", help_heading = "Target")]
         duration: String,
-        #[arg(long)]
-        reason: String,
-        #[arg(long)]
+        /// The Alertmanager provider (config name), when there is more than one
+        #[arg(long, value_name = "NAME", help_heading = "Target")]
         provider: Option<String>,
+        /// Why: the silence's comment, and the audit log
+        #[arg(long, help_heading = "Audit")]
+        reason: String,
         #[command(flatten)]
         write: WriteFlags,
     },
@@ -172,16 +205,20 @@ pub enum Command {
     },
     /// Roll back to the previous good deploy (or --to)
     Rollback {
+        /// The service, as `sitrep deploys` names it
         service: String,
-        #[arg(long)]
+        /// The environment to roll back (e.g. production)
+        #[arg(long, help_heading = "Target")]
         env: String,
-        /// Deploy id to roll back to
-        #[arg(long)]
+        /// Deploy id to roll back to (as `sitrep deploys --json` prints it); default: the last good deploy before the current one
+        #[arg(long, value_name = "DEPLOY_ID", help_heading = "Target")]
         to: Option<String>,
-        #[arg(long)]
-        reason: String,
-        #[arg(long)]
+        /// The deploy provider (config name), when more than one deploys the service
+        #[arg(long, value_name = "NAME", help_heading = "Target")]
         provider: Option<String>,
+        /// Why: recorded in the audit log (and in the deploy's description where the provider keeps one)
+        #[arg(long, help_heading = "Audit")]
+        reason: String,
         #[command(flatten)]
         write: WriteFlags,
         #[command(flatten)]
@@ -194,7 +231,7 @@ pub enum Command {
         #[arg(long)]
         filter: Option<String>,
     },
-    /// Kill switch (off) / restore (on)
+    /// Turn a flag off (the kill switch: its feature stops) or back on
     Flag {
         #[command(subcommand)]
         action: FlagCmd,
@@ -270,29 +307,38 @@ pub enum Command {
 pub enum IncidentCmd {
     /// Acknowledge
     Ack {
+        /// The incident, as `sitrep incidents` prints it: provider/id, or the bare id
         id: String,
-        #[arg(long)]
+        /// The provider that owns it (config name), for a bare id
+        #[arg(long, value_name = "NAME", help_heading = "Target")]
         provider: Option<String>,
-        #[arg(long, default_value = "")]
+        /// Why: recorded in the audit log
+        #[arg(long, default_value = "", help_heading = "Audit")]
         reason: String,
         #[command(flatten)]
         write: WriteFlags,
     },
     /// Resolve
     Resolve {
+        /// The incident, as `sitrep incidents` prints it: provider/id, or the bare id
         id: String,
-        #[arg(long)]
+        /// The provider that owns it (config name), for a bare id
+        #[arg(long, value_name = "NAME", help_heading = "Target")]
         provider: Option<String>,
-        #[arg(long, default_value = "")]
+        /// Why: recorded in the audit log
+        #[arg(long, default_value = "", help_heading = "Audit")]
         reason: String,
         #[command(flatten)]
         write: WriteFlags,
     },
     /// Add a note
     Note {
+        /// The incident, as `sitrep incidents` prints it: provider/id, or the bare id
         id: String,
+        /// The note's text (also recorded in the audit log)
         text: String,
-        #[arg(long)]
+        /// The provider that owns it (config name), for a bare id
+        #[arg(long, value_name = "NAME", help_heading = "Target")]
         provider: Option<String>,
         #[command(flatten)]
         write: WriteFlags,
@@ -301,15 +347,19 @@ pub enum IncidentCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum FlagCmd {
-    /// Turn a flag off (kill switch)
+    /// Turn a flag off: as a kill switch, its feature stops
     Off {
+        /// The flag's key, as `sitrep flags` prints it
         key: String,
-        #[arg(long)]
-        reason: String,
-        #[arg(long)]
+        /// The flag provider (config name), when more than one serves the key
+        #[arg(long, value_name = "NAME", help_heading = "Target")]
         provider: Option<String>,
-        #[arg(long)]
+        /// The environment (LaunchDarkly, Unleash); default: the provider's configured one
+        #[arg(long, help_heading = "Target")]
         env: Option<String>,
+        /// Why: recorded in the audit log
+        #[arg(long, help_heading = "Audit")]
+        reason: String,
         #[command(flatten)]
         write: WriteFlags,
         #[command(flatten)]
@@ -317,13 +367,17 @@ pub enum FlagCmd {
     },
     /// Turn a flag back on
     On {
+        /// The flag's key, as `sitrep flags` prints it
         key: String,
-        #[arg(long)]
-        reason: String,
-        #[arg(long)]
+        /// The flag provider (config name), when more than one serves the key
+        #[arg(long, value_name = "NAME", help_heading = "Target")]
         provider: Option<String>,
-        #[arg(long)]
+        /// The environment (LaunchDarkly, Unleash); default: the provider's configured one
+        #[arg(long, help_heading = "Target")]
         env: Option<String>,
+        /// Why: recorded in the audit log
+        #[arg(long, help_heading = "Audit")]
+        reason: String,
         #[command(flatten)]
         write: WriteFlags,
         #[command(flatten)]

@@ -19,10 +19,10 @@ use std::io::IsTerminal;
 #[derive(Args, Debug, Clone, Default)]
 pub struct WatchFlags {
     /// After the action, watch the service's burn rate and open incidents and print a verdict
-    #[arg(long)]
+    #[arg(long, help_heading = "After the action")]
     pub watch: bool,
     /// How long to watch (implies --watch) [default: 10m]
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", help_heading = "After the action")]
     pub watch_for: Option<String>,
 }
 

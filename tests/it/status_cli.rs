@@ -252,3 +252,47 @@ fn version_names_the_commit_and_its_date() {
         "{v}"
     );
 }
+
+/// `--help` of every write command describes every argument and option,
+/// grouped: what it acts on (Target), why (Audit), how it is confirmed,
+/// and the global options last.
+#[test]
+fn write_commands_describe_every_option_in_groups() {
+    for cmd in [
+        &["rollback"][..],
+        &["silence"],
+        &["incident", "ack"],
+        &["incident", "resolve"],
+        &["incident", "note"],
+        &["flag", "off"],
+        &["flag", "on"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_sitrep"))
+            .args(cmd)
+            .arg("--help")
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{cmd:?}: {help}");
+        for heading in ["Target:", "Audit:", "Confirmation:", "Global options:"] {
+            assert!(help.contains(heading), "{cmd:?} has no {heading}\n{help}");
+        }
+        assert!(
+            help.find("Target:") < help.find("Confirmation:")
+                && help.find("Confirmation:") < help.find("Global options:"),
+            "{cmd:?}: groups out of order\n{help}"
+        );
+        // Every argument and option line says what it is for.
+        for line in help.lines() {
+            let l = line.trim_start();
+            let is_arg = l.starts_with('-') || (l.starts_with('<') && line.starts_with("  "));
+            if !is_arg {
+                continue;
+            }
+            let described = l
+                .split_once("  ")
+                .is_some_and(|(_, rest)| !rest.trim().is_empty());
+            assert!(described, "{cmd:?}: no description for {l:?}\n{help}");
+        }
+    }
+}

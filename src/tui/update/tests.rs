@@ -1012,7 +1012,11 @@ fn wider_screens_show_no_less_and_tall_ones_show_what_changed() {
     for (w, h) in [(80, 24), (120, 35), (160, 45), (200, 60)] {
         let rows = screen(&s, w, h);
         let row = sev1(&rows);
-        assert!(row.contains("checkout"), "{w}x{h}: {row}\n{}", rows.join("\n"));
+        assert!(
+            row.contains("checkout"),
+            "{w}x{h}: {row}\n{}",
+            rows.join("\n")
+        );
     }
     let tall = screen(&s, 200, 60).join("\n");
     assert!(tall.contains("What changed, 12h"), "{tall}");
