@@ -233,6 +233,32 @@ impl ProviderError {
         }
     }
 
+    /// The cause in the fewest words that say what to fix, for a one-line
+    /// column: "PAGERDUTY_TOKEN is not set", "cannot resolve host
+    /// api.example.com", "no such file /etc/flagd/flags.json", "token
+    /// rejected (401)"; else [`Self::cause_line`].
+    pub fn headline(&self) -> String {
+        let d = self.detail.as_str();
+        match &self.kind {
+            ErrorKind::Config => match d.find("environment variable ") {
+                Some(at) => d[at + "environment variable ".len()..].to_string(),
+                None => self.cause_line(),
+            },
+            ErrorKind::Connect
+                if d.starts_with("cannot resolve host") || d.starts_with("connection refused") =>
+            {
+                d.to_string()
+            }
+            ErrorKind::Io
+                if d.starts_with("no such file") || d.starts_with("permission denied") =>
+            {
+                d.to_string()
+            }
+            ErrorKind::Unauthorized { .. } => self.cause(),
+            _ => self.cause_line(),
+        }
+    }
+
     /// The short cause, e.g. "token rejected (401)".
     pub fn cause(&self) -> String {
         match &self.kind {

@@ -13,6 +13,7 @@ mod demo_isolation;
 mod escape_e2e;
 mod lifecycle;
 mod offline;
+mod real_console;
 mod secrets_sweep;
 mod slo_files;
 mod tmux_e2e;

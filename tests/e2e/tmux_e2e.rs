@@ -84,7 +84,7 @@ fn run_demo(w: u16, h: u16) {
         "Incidents",
         "SLO burn",
         "Deploys",
-        "Kill switches",
+        "OFF = feature off",
         "SEV1",
         "checkout-availability",
     ]);

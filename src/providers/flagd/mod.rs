@@ -130,10 +130,13 @@ impl Flagd {
     }
 
     fn io_err(&self, what: &str, e: &std::io::Error) -> ProviderError {
-        self.err(
-            ErrorKind::Io,
-            format!("{}: {what}: {e}", self.path.display()),
-        )
+        let path = self.path.display();
+        let detail = match e.kind() {
+            std::io::ErrorKind::NotFound => format!("no such file {path}"),
+            std::io::ErrorKind::PermissionDenied => format!("permission denied: {path} ({what})"),
+            _ => format!("{path}: {what}: {e}"),
+        };
+        self.err(ErrorKind::Io, detail)
     }
 
     fn url(&self) -> String {

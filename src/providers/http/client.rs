@@ -112,7 +112,7 @@ pub(crate) fn send_error(e: &reqwest::Error, what: &str) -> (ErrorKind, String, 
                 true,
             )
         } else {
-            (ErrorKind::Connect, format!("{what}: {}", cause()), true)
+            (ErrorKind::Connect, connect_detail(e, what, &cause()), true)
         }
     } else if e.is_timeout() {
         (
@@ -130,6 +130,29 @@ pub(crate) fn send_error(e: &reqwest::Error, what: &str) -> (ErrorKind, String, 
         )
     } else {
         (ErrorKind::Connect, format!("{what}: {}", cause()), false)
+    }
+}
+
+/// A connect failure in words a responder acts on: the host that does not
+/// resolve, or the address that refused, before the request it was for.
+fn connect_detail(e: &reqwest::Error, what: &str, cause: &str) -> String {
+    let url = e.url();
+    let host = url.and_then(|u| u.host_str()).unwrap_or("?");
+    let lower = cause.to_ascii_lowercase();
+    let dns = [
+        "lookup address",
+        "not known",
+        "name resolution",
+        "dns error",
+        "no address",
+    ];
+    if dns.iter().any(|d| lower.contains(d)) {
+        format!("cannot resolve host {host} ({what})")
+    } else if lower.contains("refused") {
+        let port = url.and_then(|u| u.port_or_known_default()).unwrap_or(0);
+        format!("connection refused by {host}:{port} ({what})")
+    } else {
+        format!("{what}: {cause}")
     }
 }
 

@@ -79,16 +79,23 @@ pub fn incidents(f: &mut Frame, body: Rect, state: &State) {
                 if state.read_only {
                     l.push(muted_line("read-only: actions disabled", t));
                 } else {
-                    l.push(Line::from(vec![
-                        Span::styled("a", t.key),
-                        Span::styled(" ack  ", t.muted),
-                        Span::styled("R", t.key),
-                        Span::styled(" resolve  ", t.muted),
-                        Span::styled("n", t.key),
-                        Span::styled(" note  ", t.muted),
-                        Span::styled("s", t.key),
-                        Span::styled(" silence", t.muted),
-                    ]));
+                    // Only what this incident's provider can do.
+                    use crate::tui::keymap::Action;
+                    let mut keys = Vec::new();
+                    for (key, what, action) in [
+                        ("a", " ack  ", Action::Ack),
+                        ("R", " resolve  ", Action::Resolve),
+                        ("n", " note  ", Action::Note),
+                        ("s", " silence  ", Action::Silence),
+                    ] {
+                        if state.offers(action) {
+                            keys.push(Span::styled(key, t.key));
+                            keys.push(Span::styled(what, t.muted));
+                        }
+                    }
+                    if !keys.is_empty() {
+                        l.push(Line::from(keys));
+                    }
                 }
                 l
             }

@@ -43,6 +43,15 @@ pub fn providers(f: &mut Frame, body: Rect, state: &State) {
     let slots = &state.store.slots;
     let (ta, da) = split(state, body);
     let failed = slots.iter().filter(|s| s.error.is_some()).count();
+    // At 80 columns the cause comes first: kind, last ok and next try are
+    // in the details below.
+    let narrow = ta.width < 90;
+    // Room for FAILED·CACHED only when a row says it.
+    let state_w = if slots.iter().any(|s| s.error.is_some() && s.stale) {
+        13
+    } else {
+        8
+    };
     table(
         f,
         ta,
@@ -53,33 +62,48 @@ pub fn providers(f: &mut Frame, body: Rect, state: &State) {
         } else {
             format!("Providers ({})", slots.len())
         },
-        vec!["STATE", "PROVIDER", "KIND", "LAST OK", "NEXT TRY", "WHY"],
-        vec![
-            Constraint::Length(13),
-            Constraint::Length(12),
-            Constraint::Length(12),
-            Constraint::Length(10),
-            Constraint::Length(9),
-            Constraint::Min(20),
-        ],
+        if narrow {
+            vec!["STATE", "PROVIDER", "WHY"]
+        } else {
+            vec!["STATE", "PROVIDER", "KIND", "LAST OK", "NEXT TRY", "WHY"]
+        },
+        if narrow {
+            vec![
+                Constraint::Length(state_w),
+                Constraint::Length(10),
+                Constraint::Min(20),
+            ]
+        } else {
+            vec![
+                Constraint::Length(state_w),
+                Constraint::Length(10),
+                Constraint::Length(12),
+                Constraint::Length(10),
+                Constraint::Length(9),
+                Constraint::Min(20),
+            ]
+        },
         slots.len(),
         "no providers configured (sitrep config init writes an example)",
         |i| {
             let s = &slots[i];
-            let why = s.error.as_ref().map(|e| e.cause_line()).unwrap_or_default();
-            Row::new(vec![
+            let why = s.error.as_ref().map(|e| e.headline()).unwrap_or_default();
+            let mut cells = vec![
                 Cell::from(state_span(s, t)),
                 Cell::from(crate::text::SafeText::line(&s.name).into_string()),
-                Cell::from(Span::styled(s.kind.clone(), t.muted)),
-                Cell::from(Span::styled(
+            ];
+            if !narrow {
+                cells.push(Cell::from(Span::styled(s.kind.clone(), t.muted)));
+                cells.push(Cell::from(Span::styled(
                     s.fetched_at
                         .map(|a| util::age(state.now, a))
                         .unwrap_or_else(|| "-".into()),
                     t.muted,
-                )),
-                Cell::from(Span::styled(next_try(state, s), t.muted)),
-                Cell::from(Span::styled(why, t.text)),
-            ])
+                )));
+                cells.push(Cell::from(Span::styled(next_try(state, s), t.muted)));
+            }
+            cells.push(Cell::from(Span::styled(why, t.text)));
+            Row::new(cells)
         },
     );
     if let Some(da) = da {
