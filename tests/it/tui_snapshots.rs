@@ -729,3 +729,27 @@ fn incident_detail_shows_the_alert_labels() {
     }
     assert!(!text(&draw(&mut s, 160, 45)).contains("labels    "));
 }
+
+/// The README's screenshot is the real current screen: the demo
+/// dashboard's 80x24 snapshot, character for character.
+#[test]
+fn the_readme_shows_the_current_dashboard() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let snap =
+        std::fs::read_to_string(format!("{root}/snapshots/view_dashboard_80x24.snap")).unwrap();
+    let screen = snap
+        .splitn(3, "---\n")
+        .nth(2)
+        .unwrap()
+        .trim_end_matches('\n');
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let start = readme
+        .find("The demo dashboard at 80x24:\n\n```\n")
+        .unwrap()
+        + "The demo dashboard at 80x24:\n\n```\n".len();
+    let shown = readme[start..].split("\n```").next().unwrap();
+    assert_eq!(
+        shown, screen,
+        "README.md's screenshot differs from snapshots/view_dashboard_80x24.snap: copy the snapshot in"
+    );
+}
