@@ -178,17 +178,24 @@ fn the_console_on_real_providers_says_why_refuses_confirms_and_its_ids_paste_bac
     t.send(&["Tab"]);
     t.wait_for(&["y/Enter run"]);
     t.send(&["y"]);
-    t.wait_for(&["✓"]);
-    let silences = rt.block_on(am.get_json("/api/v2/silences"));
-    let active: Vec<&serde_json::Value> = silences
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["status"]["state"] == "active")
-        .collect();
-    assert_eq!(active.len(), 1, "{silences}");
+    let active = || -> Vec<serde_json::Value> {
+        let all = rt.block_on(am.get_json("/api/v2/silences"));
+        all.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| s["status"]["state"] == "active")
+            .cloned()
+            .collect()
+    };
+    eventually("Alertmanager has the silence", || !active().is_empty());
+    let active = active();
+    assert_eq!(active.len(), 1, "{active:?}");
     assert_eq!(active[0]["comment"], "api 5xx under investigation");
     assert_eq!(active[0]["createdBy"], "dana@example.com");
+    // The console refreshes after the action: the alert reads SILENCED.
+    eventually("the console shows the silence", || {
+        t.capture().contains("SILENCED")
+    });
 
     // The PagerDuty incident's id as the details show it, pasted back
     // into the CLI: it reaches the incident's own provider.
