@@ -61,8 +61,13 @@ pub struct GithubOptions {
 
 impl GithubOptions {
     pub fn from_config(pc: &ProviderConfig) -> Self {
+        let mut http = HttpConfig::from_timeout(pc.timeout());
+        // Every page after the first at once (at most `max_pages - 1` = 9):
+        // far below the 100 concurrent requests GitHub's secondary limit
+        // allows.
+        http.page_concurrency = 10;
         GithubOptions {
-            http: HttpConfig::from_timeout(pc.timeout()),
+            http,
             max_pages: 10,
             status_concurrency: 8,
             refresh_window: 5,
@@ -221,7 +226,8 @@ impl Github {
         };
         let http = HttpClient::new(&name, &base, Auth::Bearer(token.clone()), opts.http.clone())?
             .with_header("Accept", ACCEPT)
-            .with_header("X-GitHub-Api-Version", API_VERSION);
+            .with_header("X-GitHub-Api-Version", API_VERSION)
+            .with_conditional_gets();
         Ok(Github {
             basics: Basics::new(pc, ProviderKind::Github),
             base: http.base_url().to_string(),

@@ -18,6 +18,9 @@ pub struct Response {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    /// The server answered `304 Not Modified` to a conditional GET: status,
+    /// headers and body are the ones remembered with its validator.
+    pub not_modified: bool,
     provider: String,
     what: String,
 }
@@ -51,6 +54,19 @@ impl Response {
             .filter_map(|v| v.to_str().ok())
             .find_map(|h| link_rel(h, rel))
     }
+}
+
+/// The key a conditional GET's answer is remembered under: the URL with
+/// the query as it is sent.
+fn validator_key(url: &str, query: &[(&str, String)]) -> String {
+    if query.is_empty() {
+        return url.to_string();
+    }
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())))
+        .finish();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{q}")
 }
 
 /// The reqwest client of one provider: rustls (ring), the configured
@@ -144,6 +160,23 @@ pub(crate) fn short_cause(e: &reqwest::Error) -> String {
     if s.is_empty() { e.to_string() } else { s }
 }
 
+/// A GET answer remembered with its validator (`ETag`), for conditional
+/// requests.
+#[derive(Clone)]
+struct Validated {
+    etag: HeaderValue,
+    status: u16,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+/// The answers remembered for conditional GETs, by URL with its query.
+type Validators = std::sync::Mutex<std::collections::HashMap<String, Validated>>;
+
+/// URLs remembered for conditional GETs at most; past it the memory is
+/// cleared (every URL is asked for in full once more).
+const MAX_VALIDATED: usize = 4096;
+
 /// One provider's HTTP client.
 pub struct HttpClient {
     provider: String,
@@ -158,6 +191,8 @@ pub struct HttpClient {
     guard: ReadGuard,
     /// Response bytes held at once across concurrent requests (≤ body_cap).
     body_budget: BodyBudget,
+    /// Conditional GETs ([`HttpClient::with_conditional_gets`]).
+    validators: Option<Validators>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -210,7 +245,50 @@ impl HttpClient {
                 .with_sleeper(cfg.sleeper.clone()),
             body_budget: BodyBudget::new(cfg.body_cap),
             cfg,
+            validators: None,
         })
+    }
+
+    /// Send every GET conditionally: a 2xx answer with an `ETag` is
+    /// remembered, the next GET of the same URL and query carries
+    /// `If-None-Match`, and a `304 Not Modified` is answered from memory
+    /// (`Response::not_modified`). GitHub does not count a 304 against its
+    /// rate limit (providers.md §4.2 sources), so an unchanged refresh costs
+    /// none of it.
+    pub fn with_conditional_gets(mut self) -> Self {
+        self.validators = Some(Default::default());
+        self
+    }
+
+    fn validated(&self, key: &str) -> Option<Validated> {
+        let v = self.validators.as_ref()?;
+        v.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    fn remember(&self, key: &str, r: &Response) {
+        let Some(v) = &self.validators else {
+            return;
+        };
+        let mut map = v.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(etag) = r.headers.get("etag").cloned() else {
+            map.remove(key);
+            return;
+        };
+        if map.len() >= MAX_VALIDATED && !map.contains_key(key) {
+            map.clear();
+        }
+        map.insert(
+            key.to_string(),
+            Validated {
+                etag,
+                status: r.status,
+                headers: r.headers.clone(),
+                body: r.body.clone(),
+            },
+        );
     }
 
     /// Set a non-secret header sent on every request (replaces one of the
@@ -352,12 +430,20 @@ impl HttpClient {
             not_sent: true,
         })?;
         let what = format!("{} {}", method, Self::path_of(url));
-        let headers = self.headers(extra).map_err(|err| Failure {
+        let mut headers = self.headers(extra).map_err(|err| Failure {
             err,
             retryable: false,
             wait: None,
             not_sent: true,
         })?;
+        // Conditional GET: the validator of the answer remembered for this
+        // URL and query.
+        let key = (*method == Method::GET && self.validators.is_some())
+            .then(|| validator_key(url, query));
+        let known = key.as_deref().and_then(|k| self.validated(k));
+        if let Some(k) = &known {
+            headers.insert(reqwest::header::IF_NONE_MATCH, k.etag.clone());
+        }
         let mut rb = self
             .client
             .request(method.clone(), url)
@@ -371,7 +457,7 @@ impl HttpClient {
         }
         // Belt and braces: reqwest's own timeout should fire first.
         let guard = timeout + Duration::from_secs(1);
-        let result = tokio::time::timeout(guard, self.exchange(rb, &what)).await;
+        let result = tokio::time::timeout(guard, self.exchange(rb, &what, known)).await;
         let result = match result {
             Ok(r) => r,
             Err(_) => Err(Failure {
@@ -387,10 +473,20 @@ impl HttpClient {
         // Breaker: the server is healthy unless it timed out, refused or 5xx'd.
         self.guard
             .record_outcome(result.as_ref().err().map(|f| &f.err));
+        if let (Some(k), Ok(r)) = (&key, &result)
+            && !r.not_modified
+        {
+            self.remember(k, r);
+        }
         result
     }
 
-    async fn exchange(&self, rb: reqwest::RequestBuilder, what: &str) -> Result<Response, Failure> {
+    async fn exchange(
+        &self,
+        rb: reqwest::RequestBuilder,
+        what: &str,
+        known: Option<Validated>,
+    ) -> Result<Response, Failure> {
         let mut resp = rb.send().await.map_err(|e| {
             let (kind, detail, not_sent) = send_error(&e, what);
             Failure {
@@ -402,6 +498,18 @@ impl HttpClient {
         })?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
+        if status == 304
+            && let Some(k) = known
+        {
+            return Ok(Response {
+                status: k.status,
+                headers: k.headers,
+                body: k.body,
+                not_modified: true,
+                provider: self.provider.clone(),
+                what: what.to_string(),
+            });
+        }
         let cap = self.cfg.body_cap;
         let too_large = |n: String| Failure {
             err: self.err(
@@ -457,6 +565,7 @@ impl HttpClient {
                 status,
                 headers,
                 body,
+                not_modified: false,
                 provider: self.provider.clone(),
                 what: what.to_string(),
             });
