@@ -685,6 +685,49 @@ async fn a_new_process_seeded_from_the_cache_reads_only_the_statuses_that_can_ch
     assert_eq!(got, cached);
 }
 
+/// A refresh with nothing changed asks conditionally (`If-None-Match`) for
+/// every page and status it asks for; GitHub answers 304 to each, which
+/// costs none of its rate limit, and the deploys are the same.
+#[tokio::test]
+async fn an_unchanged_refresh_is_conditional_and_all_304() {
+    let (_server, f, gh) = production_list(250, |_| "success").await;
+    let first = gh.fetch().await.unwrap();
+    let (sent, n304) = {
+        let st = f.st.lock().unwrap();
+        (st.list_calls + st.status_calls, st.not_modified)
+    };
+    assert_eq!((sent, n304), (3 + 5, 0));
+    let again = gh.fetch().await.unwrap();
+    let st = f.st.lock().unwrap();
+    let sent_again = st.list_calls + st.status_calls - sent;
+    assert_eq!(sent_again, 3 + 5);
+    assert_eq!(
+        st.conditional, sent_again,
+        "every GET carried If-None-Match"
+    );
+    assert_eq!(st.not_modified, sent_again, "every answer a 304");
+    drop(st);
+    assert_eq!(again, first);
+    // Something changed: a new status on the live deploy. Only that
+    // answer is a 200; the refresh shows it.
+    {
+        let mut st = f.st.lock().unwrap();
+        st.statuses
+            .get_mut(&250)
+            .unwrap()
+            .insert(0, status("inactive", "2026-11-22T04:00:00Z"));
+    }
+    let changed = gh.fetch().await.unwrap();
+    let st = f.st.lock().unwrap();
+    assert_eq!(st.not_modified, 2 * sent_again - 1);
+    let d250 = changed
+        .deploys
+        .iter()
+        .find(|d| d.id.as_str() == "250")
+        .unwrap();
+    assert_eq!(d250.state, DeployState::Inactive);
+}
+
 #[tokio::test]
 async fn hostile_text_is_inert_after_decode() {
     let (server, f) = fake(&[(1, "abc1234", "main", "production", 5, Some("success"))]).await;

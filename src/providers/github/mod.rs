@@ -49,7 +49,8 @@ pub struct GithubOptions {
     pub http: HttpConfig,
     /// Deployment pages (of 100) read per repository and environment.
     pub max_pages: usize,
-    /// Status requests in flight at once.
+    /// Status requests in flight at once (beside the pages': together far
+    /// below the 100 concurrent requests GitHub's secondary limit allows).
     pub status_concurrency: usize,
     /// The newest N deployments per repository and environment whose
     /// cached `success` status is read again each poll (a live deploy can
@@ -69,7 +70,7 @@ impl GithubOptions {
         GithubOptions {
             http,
             max_pages: 10,
-            status_concurrency: 8,
+            status_concurrency: 16,
             refresh_window: 5,
             skip_status_checks: pc.skip_status_checks.unwrap_or(false),
         }

@@ -252,9 +252,10 @@ impl HttpClient {
     /// Send every GET conditionally: a 2xx answer with an `ETag` is
     /// remembered, the next GET of the same URL and query carries
     /// `If-None-Match`, and a `304 Not Modified` is answered from memory
-    /// (`Response::not_modified`). GitHub does not count a 304 against its
-    /// rate limit (providers.md §4.2 sources), so an unchanged refresh costs
-    /// none of it.
+    /// (`Response::not_modified`). GitHub does not count a 304 to an
+    /// authorized conditional request against its primary rate limit
+    /// (docs.github.com, "Best practices for using the REST API"), so an
+    /// unchanged refresh costs none of it.
     pub fn with_conditional_gets(mut self) -> Self {
         self.validators = Some(Default::default());
         self
