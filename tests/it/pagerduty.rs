@@ -279,7 +279,7 @@ async fn offset_cap_of_10000_is_respected() {
     let t = Instant::now();
     let f = p.fetch().await.unwrap();
     eprintln!(
-        "10,000 incidents over 100 pages (4 at a time, debug build): {:?}",
+        "10,000 incidents over 100 pages (50 at a time, debug build): {:?}",
         t.elapsed()
     );
     assert_eq!(
