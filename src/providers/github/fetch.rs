@@ -314,21 +314,31 @@ impl Github {
                 jobs.push((repo, env));
             }
         }
-        let futs: Vec<_> = jobs
-            .into_iter()
-            .map(|(repo, env)| self.group_deploys(repo, env))
-            .collect();
-        let results: Vec<Result<Vec<Deploy>, ProviderError>> =
-            futures::stream::iter(futs).buffered(4).collect().await;
+        // Every repository and environment at once, and the workflow runs
+        // beside them: the client bounds what is in flight (MAX_IN_FLIGHT).
+        let groups = futures::future::join_all(
+            jobs.into_iter()
+                .map(|(repo, env)| self.group_deploys(repo, env)),
+        );
+        let runs = async {
+            match &self.workflow {
+                Some(wf) => {
+                    futures::future::join_all(
+                        self.repos.iter().map(|repo| self.workflow_runs(repo, wf)),
+                    )
+                    .await
+                }
+                None => Vec::new(),
+            }
+        };
+        let (results, run_results) = futures::join!(groups, runs);
         let mut deploys = Vec::new();
         for r in results {
             deploys.extend(r?);
         }
         let mut runs = Vec::new();
-        if let Some(wf) = &self.workflow {
-            for repo in &self.repos {
-                runs.extend(self.workflow_runs(repo, wf).await?);
-            }
+        for r in run_results {
+            runs.extend(r?);
         }
         // Keep the status cache to what is still listed.
         let ids: HashSet<u64> = deploys

@@ -40,6 +40,10 @@ use std::time::Duration;
 /// The REST API version sent on every request.
 pub const API_VERSION: &str = "2022-11-28";
 const ACCEPT: &str = "application/vnd.github+json";
+/// Requests in flight at once, over every repository and environment:
+/// half the 100 concurrent requests GitHub's secondary limit allows
+/// (docs.github.com, "Rate limits for the REST API").
+pub const MAX_IN_FLIGHT: usize = 50;
 /// Placeholder shown in a plan for the key the executor assigns.
 pub const KEY_PLACEHOLDER: &str = "<idempotency key, set at execution>";
 
@@ -228,7 +232,8 @@ impl Github {
         let http = HttpClient::new(&name, &base, Auth::Bearer(token.clone()), opts.http.clone())?
             .with_header("Accept", ACCEPT)
             .with_header("X-GitHub-Api-Version", API_VERSION)
-            .with_conditional_gets();
+            .with_conditional_gets()
+            .with_max_in_flight(MAX_IN_FLIGHT);
         Ok(Github {
             basics: Basics::new(pc, ProviderKind::Github),
             base: http.base_url().to_string(),

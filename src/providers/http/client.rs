@@ -170,12 +170,17 @@ struct Validated {
     body: Vec<u8>,
 }
 
-/// The answers remembered for conditional GETs, by URL with its query.
-type Validators = std::sync::Mutex<std::collections::HashMap<String, Validated>>;
+/// The answers remembered for conditional GETs, by URL with its query,
+/// and the body bytes they hold.
+type Validators = std::sync::Mutex<(std::collections::HashMap<String, Validated>, usize)>;
 
 /// URLs remembered for conditional GETs at most; past it the memory is
 /// cleared (every URL is asked for in full once more).
 const MAX_VALIDATED: usize = 4096;
+/// Body bytes remembered for conditional GETs at most, per client: an
+/// answer that does not fit is not remembered (its URL is asked for in
+/// full next time), so the memory stays bounded whatever the lists hold.
+const MAX_VALIDATED_BYTES: usize = 8 * 1024 * 1024;
 
 /// One provider's HTTP client.
 pub struct HttpClient {
@@ -193,6 +198,8 @@ pub struct HttpClient {
     body_budget: BodyBudget,
     /// Conditional GETs ([`HttpClient::with_conditional_gets`]).
     validators: Option<Validators>,
+    /// Requests in flight at once ([`HttpClient::with_max_in_flight`]).
+    in_flight: Option<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -246,13 +253,22 @@ impl HttpClient {
             body_budget: BodyBudget::new(cfg.body_cap),
             cfg,
             validators: None,
+            in_flight: None,
         })
+    }
+
+    /// At most `n` requests of this client in flight at once (a vendor's
+    /// concurrency limit); the others wait for a free slot before sending.
+    pub fn with_max_in_flight(mut self, n: usize) -> Self {
+        self.in_flight = Some(tokio::sync::Semaphore::new(n.max(1)));
+        self
     }
 
     /// Send every GET conditionally: a 2xx answer with an `ETag` is
     /// remembered, the next GET of the same URL and query carries
     /// `If-None-Match`, and a `304 Not Modified` is answered from memory
-    /// (`Response::not_modified`). GitHub does not count a 304 to an
+    /// (`Response::not_modified`). At most 8 MiB of bodies are remembered
+    /// per client. GitHub does not count a 304 to an
     /// authorized conditional request against its primary rate limit
     /// (docs.github.com, "Best practices for using the REST API"), so an
     /// unchanged refresh costs none of it.
@@ -265,6 +281,7 @@ impl HttpClient {
         let v = self.validators.as_ref()?;
         v.lock()
             .unwrap_or_else(|p| p.into_inner())
+            .0
             .get(key)
             .cloned()
     }
@@ -273,14 +290,22 @@ impl HttpClient {
         let Some(v) = &self.validators else {
             return;
         };
-        let mut map = v.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = v.lock().unwrap_or_else(|p| p.into_inner());
+        let (map, bytes) = &mut *guard;
+        if let Some(old) = map.remove(key) {
+            *bytes = bytes.saturating_sub(old.body.len());
+        }
         let Some(etag) = r.headers.get("etag").cloned() else {
-            map.remove(key);
             return;
         };
-        if map.len() >= MAX_VALIDATED && !map.contains_key(key) {
+        if map.len() >= MAX_VALIDATED {
             map.clear();
+            *bytes = 0;
         }
+        if *bytes + r.body.len() > MAX_VALIDATED_BYTES {
+            return;
+        }
+        *bytes += r.body.len();
         map.insert(
             key.to_string(),
             Validated {
@@ -456,6 +481,12 @@ impl HttpClient {
         if let Some(b) = body {
             rb = rb.json(b);
         }
+        // A free slot first, when the client has a bound (never closed;
+        // if it were, the request goes anyway).
+        let _slot = match &self.in_flight {
+            Some(s) => s.acquire().await.ok(),
+            None => None,
+        };
         // Belt and braces: reqwest's own timeout should fire first.
         let guard = timeout + Duration::from_secs(1);
         let result = tokio::time::timeout(guard, self.exchange(rb, &what, known)).await;
