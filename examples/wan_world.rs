@@ -125,6 +125,23 @@ async fn world(
             flagd_file: &d.flagd_file,
         },
     );
+    // The demo reads its other tokens from its own secret source; a sitrep
+    // process reads them from the environment.
+    let text = text
+        .split("[[provider]]")
+        .map(|block| {
+            if block.contains("base_url") && !block.contains("token =") {
+                block.replacen(
+                    "\nkind = ",
+                    "\ntoken = { env = \"SITREP_DEMO_TOKEN\" }\nkind = ",
+                    1,
+                )
+            } else {
+                block.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("[[provider]]");
     Ok((d, text, counts))
 }
 
