@@ -13,15 +13,41 @@
 //! Absolute-form request targets (`GET http://host/path`, as an HTTP proxy
 //! receives them) are accepted, so `gh` can reach it through `HTTP_PROXY`.
 //! Binds 127.0.0.1 only.
+//!
+//! `fake_api PORT KIND N [LATENCY_MS]`: every answer is held LATENCY_MS
+//! (default 100) before it is written, as a far vendor would: wall time /
+//! latency is then the round trips a client waits through. 0 = loopback.
+//! GitHub answers carry an `ETag` (a hash of the body) and a GET whose
+//! `If-None-Match` names it is answered `304 Not Modified`, as GitHub does.
+//! `GET /__stats` (answered at once) returns the requests served since the
+//! last `/__stats`, the 304s among them and the most in flight at once,
+//! and starts the counts again.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
 struct Data {
     kind: String,
     items: Vec<String>,
+    latency: Duration,
+    requests: AtomicUsize,
+    not_modified: AtomicUsize,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+/// A strong validator for a body (FNV-1a).
+fn etag(body: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in body.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("\"{h:016x}\"")
 }
 
 fn pd_incident(i: usize) -> String {
@@ -201,6 +227,7 @@ async fn serve(sock: tokio::net::TcpStream, data: Arc<Data>) -> std::io::Result<
         let mut host = String::from("127.0.0.1");
         let mut len = 0usize;
         let mut close = false;
+        let mut if_none_match = String::new();
         loop {
             let mut h = String::new();
             if rd.read_line(&mut h).await? == 0 {
@@ -216,6 +243,7 @@ async fn serve(sock: tokio::net::TcpStream, data: Arc<Data>) -> std::io::Result<
                     "host" => host = v.to_string(),
                     "content-length" => len = v.parse().unwrap_or(0),
                     "connection" => close = v.eq_ignore_ascii_case("close"),
+                    "if-none-match" => if_none_match = v.to_string(),
                     _ => {}
                 }
             }
@@ -232,9 +260,42 @@ async fn serve(sock: tokio::net::TcpStream, data: Arc<Data>) -> std::io::Result<
             host = h.to_string();
             target = if p.is_empty() { "/".into() } else { p.into() };
         }
-        let (status, extra, body) = answer(&data, &target, &host);
+        if target == "/__stats" {
+            let body = format!(
+                r#"{{"requests":{},"not_modified":{},"max_in_flight":{}}}"#,
+                data.requests.swap(0, Ordering::SeqCst),
+                data.not_modified.swap(0, Ordering::SeqCst),
+                data.max_in_flight.swap(0, Ordering::SeqCst),
+            );
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            let sock = rd.get_mut();
+            sock.write_all(head.as_bytes()).await?;
+            sock.write_all(body.as_bytes()).await?;
+            continue;
+        }
+        data.requests.fetch_add(1, Ordering::SeqCst);
+        let now = data.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        data.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        let (mut status, mut extra, mut body) = answer(&data, &target, &host);
+        if data.kind == "github" && status == 200 {
+            let tag = etag(&body);
+            if if_none_match == tag {
+                data.not_modified.fetch_add(1, Ordering::SeqCst);
+                status = 304;
+                body = String::new();
+            }
+            extra.push_str(&format!("ETag: {tag}\r\n"));
+        }
+        if !data.latency.is_zero() {
+            tokio::time::sleep(data.latency).await;
+        }
+        data.in_flight.fetch_sub(1, Ordering::SeqCst);
         let reason = match status {
             200 => "OK",
+            304 => "Not Modified",
             400 => "Bad Request",
             _ => "Not Found",
         };
@@ -254,10 +315,11 @@ async fn serve(sock: tokio::net::TcpStream, data: Arc<Data>) -> std::io::Result<
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() != 4 {
-        eprintln!("usage: fake_api PORT pagerduty|github N");
+    if !(4..=5).contains(&args.len()) {
+        eprintln!("usage: fake_api PORT pagerduty|github N [LATENCY_MS]");
         std::process::exit(2);
     }
+    let latency = Duration::from_millis(args.get(4).and_then(|v| v.parse().ok()).unwrap_or(100));
     let port: u16 = args[1].parse().unwrap_or(0);
     let kind = args[2].clone();
     let n: usize = args[3].parse().unwrap_or(0);
@@ -269,7 +331,15 @@ async fn main() -> std::io::Result<()> {
             std::process::exit(2);
         }
     };
-    let data = Arc::new(Data { kind, items });
+    let data = Arc::new(Data {
+        kind,
+        items,
+        latency,
+        requests: AtomicUsize::new(0),
+        not_modified: AtomicUsize::new(0),
+        in_flight: AtomicUsize::new(0),
+        max_in_flight: AtomicUsize::new(0),
+    });
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     println!("ready {}", listener.local_addr()?);
     loop {

@@ -336,6 +336,9 @@ pub enum DeployState {
     Failure,
     Inactive,
     Canceled,
+    /// Not read: the provider did not ask for this deploy's status (an
+    /// older deploy than the live one and the rollback candidates).
+    Unknown,
 }
 
 impl DeployState {
@@ -347,6 +350,7 @@ impl DeployState {
             Self::Failure => "failure",
             Self::Inactive => "inactive",
             Self::Canceled => "canceled",
+            Self::Unknown => "unknown",
         }
     }
 
@@ -360,6 +364,7 @@ impl DeployState {
             Self::Failure => "FAILURE",
             Self::Inactive => "INACTIVE",
             Self::Canceled => "CANCELED",
+            Self::Unknown => "UNKNOWN",
         }
     }
 }

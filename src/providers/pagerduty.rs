@@ -4,7 +4,10 @@
 //! - Open = `statuses[]=triggered&statuses[]=acknowledged`, every page
 //!   (`limit=100`, `offset + limit ≤ 10000`), optional `service_ids[]` /
 //!   `team_ids[]` from `services` / `teams`. The first page asks for
-//!   `total=true`; the remaining pages are fetched a few at a time.
+//!   `total=true`; the remaining pages are then requested all at once
+//!   ([`PAGE_CONCURRENCY`] in flight at most, and at most half of the
+//!   `ratelimit-remaining` the first page reports), kept in order and
+//!   deduplicated by id: two round trips for any list up to 5,000.
 //! - Severity: `priority.summary` through `[severity] pagerduty_priority`,
 //!   else `urgency` through `pagerduty_urgency`, else SEV3.
 //! - Writes: `PUT /incidents/{id}` with `From` (ack, resolve), `POST
@@ -29,6 +32,12 @@ use std::collections::{BTreeMap, HashSet};
 /// PagerDuty's limit on `offset + limit`.
 pub const OFFSET_CAP: usize = 10_000;
 const PAGE: usize = 100;
+/// Pages of one list in flight at once after the first. PagerDuty limits
+/// an API key to 960 requests a minute (providers.md §1.3) and documents
+/// no limit on concurrent requests: the largest list it serves (10,000,
+/// the offset cap) is 100 pages, about a tenth of a minute's budget, and
+/// 50 at once reads 5,000 incidents in one round trip after the first.
+pub const PAGE_CONCURRENCY: usize = 50;
 const ACCEPT: &str = "application/vnd.pagerduty+json;version=2";
 
 pub struct PagerDuty {
@@ -128,6 +137,12 @@ struct OnCallList {
     total: Option<usize>,
 }
 
+/// `ratelimit-remaining` of a PagerDuty answer (providers.md §1.3).
+fn rate_budget(resp: &http::Response) -> Option<usize> {
+    resp.header("ratelimit-remaining")
+        .and_then(|v| v.trim().parse().ok())
+}
+
 fn opt_text(s: Option<&str>) -> Option<SafeText> {
     s.filter(|s| !s.trim().is_empty()).map(SafeText::line)
 }
@@ -163,6 +178,12 @@ impl PagerDuty {
     }
 
     new_with_default_http!();
+
+    /// Pages in flight at once: [`PAGE_CONCURRENCY`], or the client's
+    /// `page_concurrency` when that was set higher.
+    fn page_concurrency(&self) -> usize {
+        PAGE_CONCURRENCY.max(self.http.config().page_concurrency)
+    }
 
     fn severity_of(&self, i: &PdIncident<'_>) -> Severity {
         i.priority
@@ -271,16 +292,14 @@ impl PagerDuty {
         what: &str,
     ) -> Result<Vec<Incident>, ProviderError> {
         let url = self.http.url("/incidents");
-        let (raw, truncated) = http::offset_pages(
-            PAGE,
-            OFFSET_CAP,
-            self.http.config().page_concurrency,
-            |offset| {
+        let (raw, truncated) =
+            http::offset_pages(PAGE, OFFSET_CAP, self.page_concurrency(), |offset| {
                 let mut q = self.list_query(statuses, offset);
                 q.extend(extra.iter().cloned());
                 let url = &url;
                 async move {
                     let resp = self.http.get(url, &q).await?;
+                    let budget = rate_budget(&resp);
                     let l: IncidentList<'_> = resp.json()?;
                     // Normalized page by page: a page's raw records are
                     // dropped before the next pages are read.
@@ -292,11 +311,11 @@ impl PagerDuty {
                             .collect::<Vec<_>>(),
                         more: l.more,
                         total: l.total,
+                        budget,
                     })
                 }
-            },
-        )
-        .await?;
+            })
+            .await?;
         if truncated {
             tracing::warn!(
                 "{}: more than {OFFSET_CAP} {what} incidents; PagerDuty lists only the first {OFFSET_CAP}",
@@ -313,30 +332,27 @@ impl PagerDuty {
     /// Who is on call now (the earliest on-call per policy, level and user).
     pub async fn oncall(&self) -> Result<Vec<OnCall>, ProviderError> {
         let url = self.http.url("/oncalls");
-        let (raw, _) = http::offset_pages(
-            PAGE,
-            OFFSET_CAP,
-            self.http.config().page_concurrency,
-            |offset| {
-                let mut q = vec![
-                    ("limit", PAGE.to_string()),
-                    ("offset", offset.to_string()),
-                    ("earliest", "true".to_string()),
-                ];
-                if offset == 0 {
-                    q.push(("total", "true".into()));
-                }
-                let url = &url;
-                async move {
-                    let l: OnCallList = self.http.get_json(url, &q).await?;
-                    Ok(OffsetPage {
-                        items: l.oncalls,
-                        more: l.more,
-                        total: l.total,
-                    })
-                }
-            },
-        )
+        let (raw, _) = http::offset_pages(PAGE, OFFSET_CAP, self.page_concurrency(), |offset| {
+            let mut q = vec![
+                ("limit", PAGE.to_string()),
+                ("offset", offset.to_string()),
+                ("earliest", "true".to_string()),
+            ];
+            if offset == 0 {
+                q.push(("total", "true".into()));
+            }
+            let url = &url;
+            async move {
+                let resp = self.http.get(url, &q).await?;
+                let l: OnCallList = resp.json()?;
+                Ok(OffsetPage {
+                    items: l.oncalls,
+                    more: l.more,
+                    total: l.total,
+                    budget: rate_budget(&resp),
+                })
+            }
+        })
         .await?;
         Ok(raw
             .into_iter()

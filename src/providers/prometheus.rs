@@ -15,6 +15,12 @@
 //!   `avg_over_time(slo:sli_error:ratio_rate5m{selector}[7d])`.
 //!
 //! Missing series, NaN and ±Inf are "no data" (`None`), never NaN.
+//!
+//! Fetching: one lead query first (the first SLO's 5m ratio, or its Sloth
+//! probe), so a failing server answers with its own error instead of a
+//! burst of failures; then every window and the chart of every SLO at
+//! once, at most [`QUERY_CONCURRENCY`] in flight. A fetch is two round
+//! trips (three when a later SLO needs its own Sloth probe).
 
 use super::http::{HttpClient, HttpConfig};
 use super::slo_defs::{self, Sli, SloDef, SloProblem, promql_str, subst_window};
@@ -26,16 +32,18 @@ use crate::config::{ProviderConfig, ProviderKind};
 use crate::model::{BURN_WINDOWS, BurnRates, Slo};
 use crate::slo;
 use crate::text::SafeText;
-use futures::StreamExt;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// Queries of one SLO in flight at once.
-const QUERY_CONCURRENCY: usize = 4;
-/// SLOs evaluated at once.
-const SLO_CONCURRENCY: usize = 2;
+/// Queries in flight at once, over all of the provider's SLOs. Every
+/// window of every SLO is asked for at once (one round trip for a fetch
+/// after the lead query, not one per window); this bound keeps the
+/// connections to one server sane with many SLOs. Prometheus itself runs
+/// `--query.max-concurrency` (default 20) queries at a time and queues
+/// the rest, so twice that keeps it busy without piling up.
+pub const QUERY_CONCURRENCY: usize = 40;
 /// The chart: 1h burn over the last 24 h at 30 min steps.
 pub const HISTORY_SPAN_SECS: f64 = 24.0 * 3600.0;
 pub const HISTORY_STEP_SECS: f64 = 1800.0;
@@ -165,6 +173,8 @@ pub struct Prometheus {
     /// Fixed evaluation time (unix seconds) instead of "now": tests over
     /// backfilled data, and replaying a past moment.
     eval_time: Mutex<Option<f64>>,
+    /// Queries in flight ([`QUERY_CONCURRENCY`]).
+    in_flight: tokio::sync::Semaphore,
 }
 
 impl Prometheus {
@@ -188,6 +198,7 @@ impl Prometheus {
             http,
             slos,
             problems,
+            in_flight: tokio::sync::Semaphore::new(QUERY_CONCURRENCY),
             eval_time: Mutex::new(None),
         })
     }
@@ -267,6 +278,8 @@ impl Prometheus {
         q: &str,
     ) -> Result<Data, ProviderError> {
         let url = self.http.url(path);
+        // The semaphore is never closed; if it were, the query goes anyway.
+        let _permit = self.in_flight.acquire().await.ok();
         let resp = self
             .http
             .get(&url, query)
@@ -466,21 +479,23 @@ impl Prometheus {
     /// Evaluate one SLO at `t`.
     pub async fn evaluate(&self, def: &SloDef, t: f64) -> Result<Slo, ProviderError> {
         let sli = self.resolve(def, t).await?;
+        self.evaluate_sli(def, &sli, t).await
+    }
+
+    /// Evaluate one SLO at `t` with its SLI already resolved.
+    async fn evaluate_sli(&self, def: &SloDef, sli: &Sli, t: f64) -> Result<Slo, ProviderError> {
+        let sli = sli.clone();
         let name = def.name.as_str();
         let mut windows: Vec<String> = BURN_WINDOWS.iter().map(|w| w.to_string()).collect();
         windows.push(def.window_promql.clone());
         windows.push("7d".into());
-        let ratios: Vec<Result<Option<f64>, ProviderError>> = futures::stream::iter(
-            windows
-                .iter()
-                .map(|w| self.ratio(&sli, w, t, name))
-                .collect::<Vec<_>>(),
-        )
-        .buffered(QUERY_CONCURRENCY)
-        .collect::<Vec<_>>()
-        .await;
+        // Every window and the chart at once (bounded by `in_flight`).
+        let (ratios, history) = futures::join!(
+            futures::future::join_all(windows.iter().map(|w| self.ratio(&sli, w, t, name))),
+            self.history(&sli, def.objective, t, name)
+        );
         let ratios = root_cause(ratios)?;
-        let history = self.history(&sli, def.objective, t, name).await?;
+        let history = history?;
         let mut burn = BurnRates::default();
         for (w, r) in BURN_WINDOWS.iter().zip(&ratios) {
             burn.set(w, r.and_then(|r| slo::burn_rate(r, def.objective)));
@@ -529,9 +544,20 @@ impl Prometheus {
         // One lead query alone first: a failing server answers with its own
         // error (not a circuit opened by a burst of parallel failures) and
         // is not flooded with every SLO's queries.
+        // A Sloth probe is a query of its own and serves as the lead; the
+        // SLI it resolved is kept for that SLO's evaluation.
+        let mut lead_sli = None;
         if let Some(first) = self.slos.first() {
             let lead = match self.resolve(first, t).await {
-                Ok(sli) => self.ratio(&sli, "5m", t, &first.name).await.map(|_| ()),
+                Ok(sli) if matches!(first.sli, Sli::SlothAuto { .. }) => {
+                    lead_sli = Some(sli);
+                    Ok(())
+                }
+                Ok(sli) => {
+                    let r = self.ratio(&sli, "5m", t, &first.name).await.map(|_| ());
+                    lead_sli = Some(sli);
+                    r
+                }
                 Err(e) => Err(e),
             };
             if let Err(e) = lead
@@ -540,18 +566,17 @@ impl Prometheus {
                 return Err(e);
             }
         }
-        let futs: Vec<_> = self
-            .slos
-            .iter()
-            .enumerate()
-            .map(|(i, d)| async move { (i, self.evaluate(d, t).await) })
-            .collect();
-        let results: Vec<(usize, Result<Slo, ProviderError>)> = futures::stream::iter(futs)
-            .buffer_unordered(SLO_CONCURRENCY)
-            .collect()
+        let lead_sli = &lead_sli;
+        // Every SLO at once: their queries share `in_flight`.
+        let results: Vec<(usize, Result<Slo, ProviderError>)> =
+            futures::future::join_all(self.slos.iter().enumerate().map(|(i, d)| async move {
+                let r = match lead_sli.as_ref().filter(|_| i == 0) {
+                    Some(sli) => self.evaluate_sli(d, sli, t).await,
+                    None => self.evaluate(d, t).await,
+                };
+                (i, r)
+            }))
             .await;
-        let mut results = results;
-        results.sort_by_key(|(i, _)| *i);
         root_cause(
             results
                 .iter()
@@ -631,9 +656,14 @@ impl Provider for Prometheus {
     provider_basics!(fetch: slos <- fetch_slos);
 
     fn fetch_deadline(&self) -> Duration {
-        // ~20 queries per SLO, QUERY_CONCURRENCY × SLO_CONCURRENCY at once.
-        let in_flight = QUERY_CONCURRENCY * SLO_CONCURRENCY;
-        slo_fetch_deadline(self.http.config(), self.slos.len(), 20, in_flight, 1)
+        // ~20 queries per SLO, QUERY_CONCURRENCY at once.
+        slo_fetch_deadline(
+            self.http.config(),
+            self.slos.len(),
+            20,
+            QUERY_CONCURRENCY,
+            2,
+        )
     }
 }
 

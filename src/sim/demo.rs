@@ -361,7 +361,7 @@ fn gh_state(s: DeployState) -> &'static str {
         DeployState::InProgress => "in_progress",
         DeployState::Inactive => "inactive",
         DeployState::Canceled => "error",
-        DeployState::Queued => "queued",
+        DeployState::Queued | DeployState::Unknown => "queued",
     }
 }
 
@@ -371,7 +371,7 @@ fn vercel_state(s: DeployState) -> &'static str {
         DeployState::Failure => "ERROR",
         DeployState::InProgress => "BUILDING",
         DeployState::Canceled => "CANCELED",
-        DeployState::Queued => "QUEUED",
+        DeployState::Queued | DeployState::Unknown => "QUEUED",
     }
 }
 

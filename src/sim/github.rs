@@ -4,6 +4,9 @@
 //! (newest first, 404 for an unknown deployment). `Authorization: Bearer
 //! <token>` (401 "Bad credentials" otherwise); errors are `{"message",
 //! "documentation_url"}`; every answer carries the `x-ratelimit-*` headers.
+//! A `200` to a GET carries a strong `ETag` over its body; a GET whose
+//! `If-None-Match` names it is answered `304 Not Modified` with no body
+//! (GitHub's conditional requests, which cost no rate limit).
 //!
 //! The repository's CD is simulated too: a deployment created through the
 //! API is `in_progress` at once and `success` [`Github::deploy_time`]
@@ -299,11 +302,28 @@ fn latest(s: &Stored, now: Time) -> Option<(&str, Time)> {
         .map(|(st, at)| (st.as_str(), *at))
 }
 
+/// A strong validator for a body (FNV-1a over its bytes).
+fn etag(body: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in body {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("\"{h:016x}\"")
+}
+
 impl Handler for Github {
     fn handle(&self, req: &Request) -> Response {
         let reset = chrono::Utc::now().timestamp() + 3600;
-        self.route(req)
-            .with_header("x-ratelimit-limit", RATE_LIMIT.to_string())
+        let mut r = self.route(req);
+        if req.method == "GET" && r.status == 200 {
+            let tag = etag(&r.body);
+            if req.header("if-none-match") == Some(tag.as_str()) {
+                r = Response::empty(304);
+            }
+            r = r.with_header("ETag", tag);
+        }
+        r.with_header("x-ratelimit-limit", RATE_LIMIT.to_string())
             .with_header("x-ratelimit-remaining", (RATE_LIMIT - 1).to_string())
             .with_header("x-ratelimit-used", "1")
             .with_header("x-ratelimit-reset", reset.to_string())

@@ -7,6 +7,7 @@
 
 pub mod audit_entry;
 pub mod fault;
+pub mod gate;
 pub mod tmux;
 
 use sitrep::config::{Config, SecretRef};

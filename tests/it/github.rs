@@ -47,6 +47,10 @@ struct GhState {
     runs: Vec<Value>,
     list_calls: usize,
     status_calls: usize,
+    /// GETs answered `304 Not Modified` (their `If-None-Match` matched).
+    not_modified: usize,
+    /// GETs that carried `If-None-Match`.
+    conditional: usize,
     /// Answers served before the normal ones (status, headers, body), for
     /// any request.
     scripted: Vec<Scripted>,
@@ -68,6 +72,30 @@ fn rate_headers(t: ResponseTemplate) -> ResponseTemplate {
         .insert_header("x-ratelimit-used", "10")
         .insert_header("x-ratelimit-reset", "4102444800")
         .insert_header("x-ratelimit-resource", "core")
+}
+
+/// A GET answer as GitHub gives it: a strong `ETag` over the body, and
+/// `304 Not Modified` (no body) when the request's `If-None-Match` names it.
+fn conditional(st: &mut GhState, req: &Request, body: &Value) -> ResponseTemplate {
+    use std::hash::{Hash, Hasher};
+    let text = body.to_string();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    let etag = format!("\"{:016x}\"", h.finish());
+    let inm = req
+        .headers
+        .get("if-none-match")
+        .and_then(|v| v.to_str().ok());
+    if inm.is_some() {
+        st.conditional += 1;
+    }
+    if inm == Some(etag.as_str()) {
+        st.not_modified += 1;
+        return rate_headers(ResponseTemplate::new(304)).insert_header("etag", etag.as_str());
+    }
+    rate_headers(ResponseTemplate::new(200))
+        .insert_header("etag", etag.as_str())
+        .set_body_raw(text, "application/json; charset=utf-8")
 }
 
 fn gh_error(status: u16, message: &str) -> ResponseTemplate {
@@ -128,7 +156,8 @@ impl Respond for GhFake {
                 .take(per_page)
                 .copied()
                 .collect();
-            let mut t = rate_headers(ResponseTemplate::new(200)).set_body_json(&items);
+            let items = json!(items);
+            let mut t = conditional(&mut st, req, &items);
             if page < pages {
                 let mut base_q: Vec<(String, String)> = q
                     .iter()
@@ -176,7 +205,7 @@ impl Respond for GhFake {
                 .into_iter()
                 .take(per_page)
                 .collect();
-            return rate_headers(ResponseTemplate::new(200)).set_body_json(list);
+            return conditional(&mut st, req, &json!(list));
         }
         if method == "GET" && path == format!("{REPO}/actions/workflows/deploy.yml/runs") {
             return rate_headers(ResponseTemplate::new(200)).set_body_json(json!({
@@ -461,34 +490,101 @@ async fn link_pagination_over_three_pages_with_absolute_urls() {
     let current: Vec<_> = got.deploys.iter().filter(|d| d.current).collect();
     assert_eq!(current.len(), 1);
     assert_eq!(current[0].id.as_str(), "250");
-    // Served oldest first: every status is read once on the first poll; on
-    // the next, only the newest successes (the refresh window), with no
-    // read-ahead from the first page (it holds the oldest).
-    assert_eq!(f.st.lock().unwrap().status_calls, 250);
+    // Served oldest first: the statuses are read once the list is whole
+    // (no read-ahead from the first page, it holds the oldest), and only
+    // the newest `refresh_window`: they hold the live deploy (250) and a
+    // rollback candidate (249). The rest are not read.
+    assert_eq!(f.st.lock().unwrap().status_calls, 5);
+    assert_eq!(
+        got.deploys
+            .iter()
+            .filter(|d| d.state == DeployState::Unknown)
+            .count(),
+        245
+    );
+    // The next poll asks again for the 5 successes (they can still turn
+    // inactive), conditionally: nothing changed, so all are 304s.
     gh.fetch().await.unwrap();
-    assert_eq!(f.st.lock().unwrap().status_calls, 250 + 5);
+    let st = f.st.lock().unwrap();
+    assert_eq!(st.status_calls, 5 + 5);
+    assert_eq!(
+        st.not_modified,
+        3 + 5,
+        "3 list pages and 5 statuses unchanged"
+    );
 }
 
 #[tokio::test]
 async fn newest_first_pages_read_statuses_once_each() {
     // Served newest first (as GitHub does): the first page's statuses are
-    // read while the other pages load, and none is read twice.
-    let (_server, f, gh) =
-        production_list(250, |i| if i % 7 == 0 { "failure" } else { "success" }).await;
+    // read while the other pages load, and none is read twice. The newest
+    // ten failed, so the live deploy and a rollback candidate are further
+    // down: the reads reach on past the window until both are known
+    // (5 in the window, then the next 5, then 10: each round reaches twice
+    // as far), never all 250.
+    let (_server, f, gh) = production_list(250, |i| {
+        if i > 240 || i % 7 == 0 {
+            "failure"
+        } else {
+            "success"
+        }
+    })
+    .await;
     let got = gh.fetch().await.unwrap();
     assert_eq!(got.deploys.len(), 250);
-    assert_eq!(f.st.lock().unwrap().status_calls, 250);
+    assert_eq!(f.st.lock().unwrap().status_calls, 20);
     let current: Vec<_> = got.deploys.iter().filter(|d| d.current).collect();
     assert_eq!(current.len(), 1);
-    assert_eq!(current[0].id.as_str(), "250");
-    assert!(
+    assert_eq!(current[0].id.as_str(), "240");
+    let state = |id: &str| {
         got.deploys
             .iter()
-            .filter(|d| d.id.as_str() == "245")
-            .all(|d| d.state == DeployState::Failure)
-    );
+            .find(|d| d.id.as_str() == id)
+            .map(|d| d.state)
+    };
+    assert_eq!(state("245"), Some(DeployState::Failure));
+    assert_eq!(state("239"), Some(DeployState::Success));
+    assert_eq!(state("230"), Some(DeployState::Unknown));
+    // The next poll: the failures are settled; what can change is in the
+    // window (all failures now) and the live deploy is known, so nothing
+    // is read again.
     gh.fetch().await.unwrap();
-    assert_eq!(f.st.lock().unwrap().status_calls, 250 + 5);
+    assert_eq!(f.st.lock().unwrap().status_calls, 20);
+}
+
+/// A rollback still finds the right earlier successful deploy when it is
+/// far older than the newest deploys: the reads reach as far as needed.
+#[tokio::test]
+async fn rollback_target_found_past_the_statuses_shown() {
+    // 200 deploys; 200 is live; 199..=150 failed; 149 is the newest
+    // earlier success of another sha.
+    let (_server, f, gh) = production_list(200, |i| match i {
+        150..=199 => "failure",
+        _ => "success",
+    })
+    .await;
+    let plan = gh
+        .plan(&rollback("production", None), &PlanCtx::default())
+        .await
+        .unwrap();
+    assert_eq!(plan.detail["to_id"], "149", "{}", plan.detail);
+    assert_eq!(plan.detail["from_id"], "200");
+    // Not every status: the window's 5, then 5, 10, 20 and 40 further
+    // (the last round holds 149); nothing after.
+    assert_eq!(f.st.lock().unwrap().status_calls, 80);
+    // `--to` an old deploy whose status was never shown is read, and
+    // refused when it failed.
+    let e = gh
+        .plan(&rollback("production", Some("3")), &PlanCtx::default())
+        .await;
+    assert!(e.is_ok(), "deploy 3 succeeded: {e:?}");
+    let (_server, _f, gh) =
+        production_list(60, |i| if i == 3 { "failure" } else { "success" }).await;
+    let e = gh
+        .plan(&rollback("production", Some("3")), &PlanCtx::default())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("failure"), "{e}");
 }
 
 #[tokio::test]
@@ -522,12 +618,22 @@ async fn thousand_deployments_over_ten_pages_decode() {
     assert_eq!(ids.len(), 1000);
     assert_eq!(got.deploys[0].id.as_str(), "1000");
     assert_eq!(got.deploys[999].id.as_str(), "1");
+    // 1000 is live, 999 the rollback candidate: the newest 5 statuses are
+    // read, beside the pages; no other.
+    assert_eq!(f.st.lock().unwrap().status_calls, 5);
+    let read: Vec<&str> = got
+        .deploys
+        .iter()
+        .filter(|d| d.state != DeployState::Unknown)
+        .map(|d| d.id.as_str())
+        .collect();
+    assert_eq!(read, ["1000", "999", "998", "997", "996"]);
     assert_eq!(
         got.deploys
             .iter()
-            .filter(|d| d.state == DeployState::Failure)
-            .count(),
-        142
+            .find(|d| d.id.as_str() == "994")
+            .map(|d| d.provider_state.as_str()),
+        Some("unknown")
     );
     assert_eq!(got.deploys[0].sha.as_str().len(), 40);
     // 1000 is a multiple of... no: 1000 % 7 = 6, so 1000 succeeded and is live.
@@ -556,25 +662,72 @@ async fn a_new_process_seeded_from_the_cache_reads_only_the_statuses_that_can_ch
         environments: Some(vec!["production".into()]),
         ..pc
     };
+    let window = opts(&pc).refresh_window;
     let first = Github::with_options(&pc, &token_ctx(&c, &FixedSecret(TOKEN)), opts(&pc)).unwrap();
     let cached = first.fetch().await.unwrap();
-    assert_eq!(f.st.lock().unwrap().status_calls, 300);
+    // The window (300 failed, 299..296 succeeded) holds the live deploy
+    // and a candidate.
+    assert_eq!(f.st.lock().unwrap().status_calls, window);
     // A new process: same provider config, the cached data offered first.
     let again = Github::with_options(&pc, &token_ctx(&c, &FixedSecret(TOKEN)), opts(&pc)).unwrap();
     again.seed(&cached);
     let before = f.st.lock().unwrap().status_calls;
     let got = again.fetch().await.unwrap();
     let calls = f.st.lock().unwrap().status_calls - before;
-    // Not settled (in progress: 30, no status: 30) and the successes among
-    // the newest `refresh_window` deployments; not the older successes nor
-    // the 30 failures.
+    // The successes of the window only: not the settled failure (300),
+    // and nothing older (never read, and not needed).
     let newest_successes = (1..=300u64)
         .rev()
-        .take(opts(&pc).refresh_window)
+        .take(window)
         .filter(|i| i % 10 >= 3)
         .count();
-    assert_eq!(calls, 60 + newest_successes);
+    assert_eq!(calls, newest_successes);
     assert_eq!(got, cached);
+}
+
+/// A refresh with nothing changed asks conditionally (`If-None-Match`) for
+/// every page and status it asks for; GitHub answers 304 to each, which
+/// costs none of its rate limit, and the deploys are the same.
+#[tokio::test]
+async fn an_unchanged_refresh_is_conditional_and_all_304() {
+    let (_server, f, gh) = production_list(250, |_| "success").await;
+    let first = gh.fetch().await.unwrap();
+    let (sent, n304) = {
+        let st = f.st.lock().unwrap();
+        (st.list_calls + st.status_calls, st.not_modified)
+    };
+    assert_eq!((sent, n304), (3 + 5, 0));
+    let again = gh.fetch().await.unwrap();
+    let (sent_again, conditional, not_modified) = {
+        let st = f.st.lock().unwrap();
+        (
+            st.list_calls + st.status_calls - sent,
+            st.conditional,
+            st.not_modified,
+        )
+    };
+    assert_eq!(sent_again, 3 + 5);
+    assert_eq!(conditional, sent_again, "every GET carried If-None-Match");
+    assert_eq!(not_modified, sent_again, "every answer a 304");
+    assert_eq!(again, first);
+    // Something changed: a new status on the live deploy. Only that
+    // answer is a 200; the refresh shows it.
+    {
+        let mut st = f.st.lock().unwrap();
+        st.statuses
+            .get_mut(&250)
+            .unwrap()
+            .insert(0, status("inactive", "2026-11-22T04:00:00Z"));
+    }
+    let changed = gh.fetch().await.unwrap();
+    let st = f.st.lock().unwrap();
+    assert_eq!(st.not_modified, 2 * sent_again - 1);
+    let d250 = changed
+        .deploys
+        .iter()
+        .find(|d| d.id.as_str() == "250")
+        .unwrap();
+    assert_eq!(d250.state, DeployState::Inactive);
 }
 
 #[tokio::test]

@@ -17,6 +17,7 @@ mod alertmanager;
 mod auth;
 mod datadog_slo;
 mod decoders;
+mod fetch_pattern;
 mod flagd;
 mod flags_ownership;
 mod github;

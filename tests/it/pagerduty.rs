@@ -279,7 +279,7 @@ async fn offset_cap_of_10000_is_respected() {
     let t = Instant::now();
     let f = p.fetch().await.unwrap();
     eprintln!(
-        "10,000 incidents over 100 pages (4 at a time, debug build): {:?}",
+        "10,000 incidents over 100 pages (50 at a time, debug build): {:?}",
         t.elapsed()
     );
     assert_eq!(
@@ -895,4 +895,99 @@ async fn all_adds_incidents_resolved_in_the_since_window() {
     assert!(all.iter().any(|i| i["status"] == "resolved"));
     let open = run(&["incidents", "--json"]);
     assert_eq!(open.len(), 3);
+}
+
+/// A PagerDuty `/incidents` route over `n` open incidents for the gate
+/// server: the first page (offset 0) answers at once, every other page is
+/// held until `gate` are in flight. `remaining` is the
+/// `ratelimit-remaining` sent; `fail_at` answers that offset with a 400.
+fn gated_incidents(
+    n: usize,
+    remaining: usize,
+    fail_at: Option<usize>,
+) -> impl Fn(&gate::GateRequest) -> gate::GateAnswer + Send + Sync + 'static {
+    let all: Vec<Value> = (0..n).map(|i| incident(i, "triggered")).collect();
+    move |r| {
+        let rate = vec![
+            ("ratelimit-limit".to_string(), "960".to_string()),
+            ("ratelimit-remaining".to_string(), remaining.to_string()),
+            ("ratelimit-reset".to_string(), "30".to_string()),
+        ];
+        if r.path == "/oncalls" {
+            return gate::GateAnswer {
+                status: 200,
+                headers: rate,
+                body: json!({"oncalls": [], "limit": 100, "offset": 0, "more": false, "total": 0})
+                    .to_string(),
+                held: false,
+            };
+        }
+        let offset: usize = r.q("offset").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let limit: usize = r.q("limit").and_then(|v| v.parse().ok()).unwrap_or(25);
+        if Some(offset) == fail_at {
+            return gate::GateAnswer {
+                status: 400,
+                headers: rate,
+                body: pd_error("Invalid Input Provided", 2001).to_string(),
+                held: true,
+            };
+        }
+        let page: Vec<&Value> = all.iter().skip(offset).take(limit).collect();
+        let total = if r.q("total") == Some("true") {
+            json!(all.len())
+        } else {
+            Value::Null
+        };
+        gate::GateAnswer {
+            status: 200,
+            headers: rate,
+            body: json!({"incidents": page, "limit": limit, "offset": offset,
+                         "more": offset + limit < all.len(), "total": total})
+            .to_string(),
+            held: offset > 0,
+        }
+    }
+}
+
+/// 5,000 incidents: the first page alone (it tells the total), then the
+/// other 49 pages all in flight together: two round trips, 50 requests.
+#[tokio::test]
+async fn pages_after_the_first_are_requested_together() {
+    let g = gate::GateServer::start(49, gated_incidents(5000, 959, None)).await;
+    let pd = provider(&g.url, "", fast_http());
+    let got = pd.incidents().await.unwrap();
+    assert_eq!(got.len(), 5000);
+    let ids: Vec<String> = got.iter().map(|i| i.id.to_string()).collect();
+    let want: Vec<String> = (0..5000).map(|n| format!("PINC{n:05}")).collect();
+    assert_eq!(ids, want, "in order, no duplicates");
+    assert_eq!(g.max_in_flight(), 49, "every page after the first at once");
+    let pages: Vec<String> = g
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("/incidents"))
+        .collect();
+    assert_eq!(pages.len(), 50);
+    assert!(pages[0].contains("offset=0") && pages[0].contains("total=true"));
+}
+
+/// With little of the rate-limit window left, fewer pages go at once: at
+/// most half of `ratelimit-remaining`.
+#[tokio::test]
+async fn pages_in_flight_stay_within_half_the_remaining_budget() {
+    let g = gate::GateServer::start(10, gated_incidents(5000, 20, None)).await;
+    let pd = provider(&g.url, "", fast_http());
+    assert_eq!(pd.incidents().await.unwrap().len(), 5000);
+    assert_eq!(g.max_in_flight(), 10);
+}
+
+/// A page that fails fails the list, and the error names the provider and
+/// the page.
+#[tokio::test]
+async fn a_failed_page_is_named() {
+    let g = gate::GateServer::start(49, gated_incidents(5000, 959, Some(2500))).await;
+    let pd = provider(&g.url, "", fast_http());
+    let e = pd.incidents().await.unwrap_err();
+    let text = e.to_string();
+    assert!(text.starts_with("pd:"), "{text}");
+    assert!(text.contains("page at offset 2500"), "{text}");
 }

@@ -2,23 +2,39 @@
 //!
 //! Per repository × environment: `GET /repos/{o}/{r}/deployments?
 //! environment=…&per_page=100`, all pages up to `max_pages` through the
-//! shared `Link` page loop (numbered pages after the first read 4 at a
-//! time). The statuses the first page already shows to be needed are read
-//! while the other pages load; the rest after. Every request goes through
-//! the provider's [`HttpClient`](crate::providers::http::HttpClient).
+//! shared `Link` page loop: once the first page's `Link` names the last
+//! page, every other page is requested at once. The statuses the first
+//! page already shows to be needed (see [`super::status_cache`]: the live
+//! deploy, the rollback candidates, the newest few) are read while the
+//! other pages load; any still needed after. Every request goes through
+//! the provider's [`HttpClient`](crate::providers::http::HttpClient),
+//! conditionally (`If-None-Match`): an unchanged refresh is answered with
+//! 304s, which GitHub does not count against its rate limit.
 
 use super::status_cache::StatusInfo;
-use super::wire::{GhDeployment, GhRun, GhRuns, GhStatus, map_run, map_state, runs_environment};
+use super::wire::{
+    GhDeployment, GhRun, GhRuns, GhStatus, map_run, map_state, payload_from_sha, runs_environment,
+};
 use super::{Github, Repo};
-use crate::model::{Deploy, Fetched};
+use crate::model::{Deploy, DeployState, Fetched};
 use crate::providers::http::{LinkPage, seg};
 use crate::providers::{ErrorKind, ProviderError, rollback};
 use crate::text::SafeText;
 use futures::StreamExt;
 use std::collections::HashSet;
 
-/// Statuses read at once while the list's pages are still loading.
-const EARLY_STATUS_CONCURRENCY: usize = 2;
+/// The shas earlier sitrep rollbacks moved away from (never a candidate).
+pub(super) fn rolled_back_from<'a>(
+    list: impl IntoIterator<Item = &'a GhDeployment>,
+) -> Vec<String> {
+    let mut skip: Vec<String> = list
+        .into_iter()
+        .filter_map(|d| payload_from_sha(&d.payload))
+        .collect();
+    skip.sort();
+    skip.dedup();
+    skip
+}
 
 fn newest_first(a: &GhDeployment, b: &GhDeployment) -> std::cmp::Ordering {
     b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id))
@@ -120,12 +136,16 @@ impl Github {
     }
 
     /// Deployments of one repository (one environment, or all when none is
-    /// configured), newest first, with their latest statuses.
+    /// configured), newest first, each with its latest status when it was
+    /// read (`None`: not read, see [`super::status_cache`]). `want`: ids
+    /// whose status is read whatever the rules say (a rollback's `--to`).
     pub(super) async fn group(
         &self,
         repo: &Repo,
         env: Option<&str>,
-    ) -> Result<Vec<(GhDeployment, StatusInfo)>, ProviderError> {
+        want: &[u64],
+    ) -> Result<Vec<(GhDeployment, Option<StatusInfo>)>, ProviderError> {
+        let window = self.opts.refresh_window;
         let first = self.first_deployments(repo, env, None).await?;
         // The statuses the first page already shows to be needed are read
         // while the remaining pages load: GitHub lists newest first, so the
@@ -137,30 +157,48 @@ impl Github {
             .windows(2)
             .all(|w| newest_first(&w[0], &w[1]) != std::cmp::Ordering::Greater);
         let early: Vec<u64> = if in_order {
-            self.statuses.needed(&first.items, self.opts.refresh_window)
+            let skip = rolled_back_from(&first.items);
+            let mut ids = self.statuses.needed(&first.items, window, window, &skip);
+            for id in want {
+                if !ids.contains(id) {
+                    ids.push(*id);
+                }
+            }
+            ids
         } else {
             Vec::new()
         };
         let (list, got) = futures::join!(
             self.rest_of(first, self.opts.max_pages),
-            // Beside the pages' own requests: a few at a time, so the
-            // two together stay near the connections the pages use.
-            self.read_statuses(repo, &early, EARLY_STATUS_CONCURRENCY)
+            self.read_statuses(repo, &early, self.opts.status_concurrency)
         );
         let mut list = list?;
         self.statuses.remember(got?);
         // Newest-first order is not documented: sort.
         list.sort_by(newest_first);
-        let late: Vec<u64> = self
-            .statuses
-            .needed(&list, self.opts.refresh_window)
-            .into_iter()
-            .filter(|id| !early.contains(id))
-            .collect();
-        let got = self
-            .read_statuses(repo, &late, self.opts.status_concurrency)
-            .await?;
-        self.statuses.remember(got);
+        let skip = rolled_back_from(&list);
+        let mut read: HashSet<u64> = early.into_iter().collect();
+        // Rounds: each reads the statuses still needed, reaching twice as
+        // far past the newest as the one before; usually the first (read
+        // beside the pages) found the live deploy and a candidate.
+        let mut reach = window.max(1);
+        loop {
+            let ids: Vec<u64> = self
+                .statuses
+                .needed(&list, window, reach, &skip)
+                .into_iter()
+                .chain(want.iter().copied().filter(|id| !self.statuses.knows(*id)))
+                .filter(|id| read.insert(*id))
+                .collect();
+            if ids.is_empty() {
+                break;
+            }
+            let got = self
+                .read_statuses(repo, &ids, self.opts.status_concurrency)
+                .await?;
+            self.statuses.remember(got);
+            reach = reach.saturating_mul(2);
+        }
         Ok(list
             .into_iter()
             .map(|d| {
@@ -195,9 +233,9 @@ impl Github {
         repo: &Repo,
         env: Option<&str>,
     ) -> Result<Vec<Deploy>, ProviderError> {
-        let g = self.group(repo, env).await?;
+        let g = self.group(repo, env, &[]).await?;
         Ok(g.iter()
-            .map(|(d, s)| self.to_deploy(repo, env, d, s))
+            .map(|(d, s)| self.to_deploy(repo, env, d, s.as_ref()))
             .collect())
     }
 
@@ -206,15 +244,22 @@ impl Github {
         repo: &Repo,
         env: Option<&str>,
         d: &GhDeployment,
-        s: &StatusInfo,
+        s: Option<&StatusInfo>,
     ) -> Deploy {
+        let (state, raw) = match s {
+            Some(s) => (
+                map_state(s.state.as_deref()),
+                s.state.as_deref().unwrap_or("none"),
+            ),
+            None => (DeployState::Unknown, "unknown"),
+        };
         let environment = d
             .environment
             .as_deref()
             .or(env)
             .unwrap_or("production")
             .to_string();
-        let url = s.url.clone().unwrap_or_else(|| {
+        let url = s.and_then(|s| s.url.clone()).unwrap_or_else(|| {
             format!(
                 "{}/{}/{}/deployments/{}",
                 self.web,
@@ -230,8 +275,8 @@ impl Github {
             id: SafeText::line(&d.id.to_string()),
             git_ref: SafeText::line(&d.git_ref),
             sha: SafeText::line(&d.sha),
-            state: map_state(s.state.as_deref()),
-            provider_state: SafeText::line(s.state.as_deref().unwrap_or("none")),
+            state,
+            provider_state: SafeText::line(raw),
             created_at: d.created_at,
             // A rollback sitrep made names the responder (in its payload),
             // not the token's owner that GitHub records as creator.
@@ -269,21 +314,31 @@ impl Github {
                 jobs.push((repo, env));
             }
         }
-        let futs: Vec<_> = jobs
-            .into_iter()
-            .map(|(repo, env)| self.group_deploys(repo, env))
-            .collect();
-        let results: Vec<Result<Vec<Deploy>, ProviderError>> =
-            futures::stream::iter(futs).buffered(4).collect().await;
+        // Every repository and environment at once, and the workflow runs
+        // beside them: the client bounds what is in flight (MAX_IN_FLIGHT).
+        let groups = futures::future::join_all(
+            jobs.into_iter()
+                .map(|(repo, env)| self.group_deploys(repo, env)),
+        );
+        let runs = async {
+            match &self.workflow {
+                Some(wf) => {
+                    futures::future::join_all(
+                        self.repos.iter().map(|repo| self.workflow_runs(repo, wf)),
+                    )
+                    .await
+                }
+                None => Vec::new(),
+            }
+        };
+        let (results, run_results) = futures::join!(groups, runs);
         let mut deploys = Vec::new();
         for r in results {
             deploys.extend(r?);
         }
         let mut runs = Vec::new();
-        if let Some(wf) = &self.workflow {
-            for repo in &self.repos {
-                runs.extend(self.workflow_runs(repo, wf).await?);
-            }
+        for r in run_results {
+            runs.extend(r?);
         }
         // Keep the status cache to what is still listed.
         let ids: HashSet<u64> = deploys

@@ -40,6 +40,10 @@ use std::time::Duration;
 /// The REST API version sent on every request.
 pub const API_VERSION: &str = "2022-11-28";
 const ACCEPT: &str = "application/vnd.github+json";
+/// Requests in flight at once, over every repository and environment:
+/// half the 100 concurrent requests GitHub's secondary limit allows
+/// (docs.github.com, "Rate limits for the REST API").
+pub const MAX_IN_FLIGHT: usize = 50;
 /// Placeholder shown in a plan for the key the executor assigns.
 pub const KEY_PLACEHOLDER: &str = "<idempotency key, set at execution>";
 
@@ -49,7 +53,8 @@ pub struct GithubOptions {
     pub http: HttpConfig,
     /// Deployment pages (of 100) read per repository and environment.
     pub max_pages: usize,
-    /// Status requests in flight at once.
+    /// Status requests in flight at once (beside the pages': together far
+    /// below the 100 concurrent requests GitHub's secondary limit allows).
     pub status_concurrency: usize,
     /// The newest N deployments per repository and environment whose
     /// cached `success` status is read again each poll (a live deploy can
@@ -61,10 +66,15 @@ pub struct GithubOptions {
 
 impl GithubOptions {
     pub fn from_config(pc: &ProviderConfig) -> Self {
+        let mut http = HttpConfig::from_timeout(pc.timeout());
+        // Every page after the first at once (at most `max_pages - 1` = 9):
+        // far below the 100 concurrent requests GitHub's secondary limit
+        // allows.
+        http.page_concurrency = 10;
         GithubOptions {
-            http: HttpConfig::from_timeout(pc.timeout()),
+            http,
             max_pages: 10,
-            status_concurrency: 8,
+            status_concurrency: 16,
             refresh_window: 5,
             skip_status_checks: pc.skip_status_checks.unwrap_or(false),
         }
@@ -221,7 +231,9 @@ impl Github {
         };
         let http = HttpClient::new(&name, &base, Auth::Bearer(token.clone()), opts.http.clone())?
             .with_header("Accept", ACCEPT)
-            .with_header("X-GitHub-Api-Version", API_VERSION);
+            .with_header("X-GitHub-Api-Version", API_VERSION)
+            .with_conditional_gets()
+            .with_max_in_flight(MAX_IN_FLIGHT);
         Ok(Github {
             basics: Basics::new(pc, ProviderKind::Github),
             base: http.base_url().to_string(),

@@ -9,7 +9,7 @@
 //! goes through the shared client's `send`, never retried. See
 //! docs/PROVIDERS.md, "Deploys".
 
-use super::wire::{GhDeployment, map_state, payload_action, payload_from_sha, payload_key};
+use super::wire::{GhDeployment, map_state, payload_action, payload_key};
 use super::{Github, KEY_PLACEHOLDER, Repo, Strategy};
 use crate::model::{Deploy, DeployState};
 use crate::ops::{ExecResult, Plan, PlanCtx, PlannedRequest, Precondition, WriteOp};
@@ -133,10 +133,13 @@ impl Github {
             ));
         }
         let repo = self.repo_for(service)?;
-        let g = self.group(repo, Some(environment)).await?;
+        // A deploy named with `--to` has its status read even when it is
+        // older than what the list shows.
+        let want: Vec<u64> = to.and_then(|t| t.trim().parse().ok()).into_iter().collect();
+        let g = self.group(repo, Some(environment), &want).await?;
         let mut deploys: Vec<Deploy> = g
             .iter()
-            .map(|(d, s)| self.to_deploy(repo, Some(environment), d, s))
+            .map(|(d, s)| self.to_deploy(repo, Some(environment), d, s.as_ref()))
             .filter(|d| d.environment.as_str() == environment)
             .collect();
         rollback::mark_current(&mut deploys);
@@ -146,10 +149,12 @@ impl Github {
         if to.is_none()
             && let Some((d, st)) = g.iter().find(|(d, st)| {
                 payload_action(&d.payload).as_deref() == Some("rollback")
-                    && matches!(
-                        map_state(st.state.as_deref()),
-                        DeployState::Queued | DeployState::InProgress
-                    )
+                    && st.as_ref().is_some_and(|st| {
+                        matches!(
+                            map_state(st.state.as_deref()),
+                            DeployState::Queued | DeployState::InProgress
+                        )
+                    })
                     && now - d.created_at < chrono::Duration::minutes(PENDING_ROLLBACK_MINUTES)
             })
         {
@@ -159,19 +164,16 @@ impl Github {
                     "a rollback of {service}/{environment} to {} {} is still {} (deployment {}, {} ago); wait for it to finish, or name the target with --to",
                     d.git_ref,
                     util::short_sha(&d.sha),
-                    st.state.as_deref().unwrap_or("waiting for a status"),
+                    st.as_ref()
+                        .and_then(|s| s.state.as_deref())
+                        .unwrap_or("waiting for a status"),
                     d.id,
                     util::age(now, d.created_at)
                 ),
             ));
         }
         // Shas earlier sitrep rollbacks moved away from are not targets.
-        let mut skip: Vec<String> = g
-            .iter()
-            .filter_map(|(d, _)| payload_from_sha(&d.payload))
-            .collect();
-        skip.sort();
-        skip.dedup();
+        let skip = super::fetch::rolled_back_from(g.iter().map(|(d, _)| d));
         let (live, target) =
             rollback::pick_skipping(&self.basics.name, service, environment, &deploys, to, &skip)?;
         let mut stakes = rollback::stakes(live, target, now);

@@ -1,15 +1,24 @@
 //! The latest status of each deployment, remembered between polls.
 //!
-//! A first poll reads the latest status of every deployment listed; later
-//! polls read only the ones that can still change: no status yet, not
-//! settled (`error`, `failure`, `inactive` never change again), or a
-//! `success` among the newest `refresh_window` deployments of its
-//! environment (a live deploy can still turn failed or inactive). A new
-//! process seeds the cache from the offline cache of the last fetch, so it
-//! is a later poll too.
+//! Statuses are read only for what the console shows as live and what a
+//! rollback needs, never one request per deployment listed. Per
+//! environment, newest first:
+//! - the newest `refresh_window` deployments whose status can still change
+//!   (none known yet, or not settled: `error`, `failure`, `inactive` never
+//!   change again; a `success` can still turn failed or inactive);
+//! - older ones only while the environment's live deploy (its newest
+//!   `success`) or a rollback candidate (an older `success`/`inactive` of
+//!   another sha, not one a rollback moved away from) is not known yet: the
+//!   next unknown ones, twice as many each round ([`StatusCache::needed`]).
+//!
+//! Older statuses are never read: those deploys show as `unknown` unless a
+//! status is remembered. A new process seeds the cache from the offline
+//! cache of the last fetch, so it is a later poll too. The reads are
+//! conditional (`If-None-Match`), so a status that did not change costs
+//! none of GitHub's rate limit.
 
 use super::wire::GhDeployment;
-use crate::model::Fetched;
+use crate::model::{DeployState, Fetched};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
@@ -42,38 +51,76 @@ impl StatusCache {
     }
 
     /// The deployments of a newest-first list whose latest status must be
-    /// read: not known yet, not settled, or a success among the newest
-    /// `refresh_window` of its environment (it may have gone inactive).
+    /// read now (see the module's rules): among the newest
+    /// `refresh_window` of an environment, those not known or not settled;
+    /// beyond them (once the window's are all known), up to `reach` not
+    /// known yet, while the live deploy or a rollback candidate of the
+    /// environment is not known. `skip`: shas
+    /// an earlier rollback moved away from (never a candidate).
     pub fn needed<'a>(
         &self,
         list: impl IntoIterator<Item = &'a GhDeployment>,
         refresh_window: usize,
+        reach: usize,
+        skip: &[String],
     ) -> Vec<u64> {
+        #[derive(Default)]
+        struct Walk<'s> {
+            rank: usize,
+            /// A deploy of the window has no status known yet: wait for it
+            /// before reaching further.
+            window_unknown: bool,
+            live: Option<&'s str>,
+            candidate: bool,
+            unknown_beyond: usize,
+        }
         let cache = self.lock();
-        let mut newest_per_env: HashMap<&str, usize> = HashMap::new();
-        list.into_iter()
-            .filter(|d| {
-                let e = d.environment.as_deref().unwrap_or_default();
-                let rank = newest_per_env.entry(e).or_insert(0);
-                *rank += 1;
-                match cache.get(&d.id) {
-                    None => true,
-                    Some(s) if s.settled() => false,
-                    Some(s) if s.state.as_deref() == Some("success") => *rank <= refresh_window,
-                    Some(_) => true,
+        let mut envs: HashMap<&str, Walk<'_>> = HashMap::new();
+        let mut out = Vec::new();
+        for d in list {
+            let w = envs
+                .entry(d.environment.as_deref().unwrap_or_default())
+                .or_default();
+            w.rank += 1;
+            let known = cache.get(&d.id).and_then(|s| s.state.as_deref());
+            let wanted = if w.rank <= refresh_window {
+                w.window_unknown |= !cache.contains_key(&d.id);
+                !cache.get(&d.id).is_some_and(StatusInfo::settled)
+            } else if known.is_none() && !w.window_unknown && !(w.live.is_some() && w.candidate) {
+                w.unknown_beyond += 1;
+                w.unknown_beyond <= reach
+            } else {
+                false
+            };
+            if wanted {
+                out.push(d.id);
+            }
+            match known {
+                Some("success") if w.live.is_none() => w.live = Some(d.sha.as_str()),
+                Some("success" | "inactive")
+                    if w.live.is_some_and(|l| l != d.sha || d.sha.is_empty())
+                        && !skip.iter().any(|s| !s.is_empty() && *s == d.sha) =>
+                {
+                    w.candidate = true
                 }
-            })
-            .map(|d| d.id)
-            .collect()
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Whether the status of `id` is remembered (read, or seeded).
+    pub fn knows(&self, id: u64) -> bool {
+        self.lock().contains_key(&id)
     }
 
     pub fn remember(&self, got: Vec<(u64, StatusInfo)>) {
         self.lock().extend(got);
     }
 
-    /// The remembered status of `id` (none yet when unknown).
-    pub fn get(&self, id: u64) -> StatusInfo {
-        self.lock().get(&id).cloned().unwrap_or_default()
+    /// The remembered status of `id`; `None` when it was never read.
+    pub fn get(&self, id: u64) -> Option<StatusInfo> {
+        self.lock().get(&id).cloned()
     }
 
     /// Forget the deployments no longer listed.
@@ -96,7 +143,7 @@ impl StatusCache {
                 continue;
             };
             let raw = d.provider_state.as_str();
-            if raw == "none" || raw.is_empty() {
+            if raw == "none" || raw.is_empty() || d.state == DeployState::Unknown {
                 continue;
             }
             cache.insert(

@@ -18,6 +18,9 @@ pub struct Response {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    /// The server answered `304 Not Modified` to a conditional GET: status,
+    /// headers and body are the ones remembered with its validator.
+    pub not_modified: bool,
     provider: String,
     what: String,
 }
@@ -51,6 +54,19 @@ impl Response {
             .filter_map(|v| v.to_str().ok())
             .find_map(|h| link_rel(h, rel))
     }
+}
+
+/// The key a conditional GET's answer is remembered under: the URL with
+/// the query as it is sent.
+fn validator_key(url: &str, query: &[(&str, String)]) -> String {
+    if query.is_empty() {
+        return url.to_string();
+    }
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())))
+        .finish();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{q}")
 }
 
 /// The reqwest client of one provider: rustls (ring), the configured
@@ -167,6 +183,28 @@ pub(crate) fn short_cause(e: &reqwest::Error) -> String {
     if s.is_empty() { e.to_string() } else { s }
 }
 
+/// A GET answer remembered with its validator (`ETag`), for conditional
+/// requests.
+#[derive(Clone)]
+struct Validated {
+    etag: HeaderValue,
+    status: u16,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+/// The answers remembered for conditional GETs, by URL with its query,
+/// and the body bytes they hold.
+type Validators = std::sync::Mutex<(std::collections::HashMap<String, Validated>, usize)>;
+
+/// URLs remembered for conditional GETs at most; past it the memory is
+/// cleared (every URL is asked for in full once more).
+const MAX_VALIDATED: usize = 4096;
+/// Body bytes remembered for conditional GETs at most, per client: an
+/// answer that does not fit is not remembered (its URL is asked for in
+/// full next time), so the memory stays bounded whatever the lists hold.
+const MAX_VALIDATED_BYTES: usize = 8 * 1024 * 1024;
+
 /// One provider's HTTP client.
 pub struct HttpClient {
     provider: String,
@@ -181,6 +219,10 @@ pub struct HttpClient {
     guard: ReadGuard,
     /// Response bytes held at once across concurrent requests (≤ body_cap).
     body_budget: BodyBudget,
+    /// Conditional GETs ([`HttpClient::with_conditional_gets`]).
+    validators: Option<Validators>,
+    /// Requests in flight at once ([`HttpClient::with_max_in_flight`]).
+    in_flight: Option<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -233,7 +275,69 @@ impl HttpClient {
                 .with_sleeper(cfg.sleeper.clone()),
             body_budget: BodyBudget::new(cfg.body_cap),
             cfg,
+            validators: None,
+            in_flight: None,
         })
+    }
+
+    /// At most `n` requests of this client in flight at once (a vendor's
+    /// concurrency limit); the others wait for a free slot before sending.
+    pub fn with_max_in_flight(mut self, n: usize) -> Self {
+        self.in_flight = Some(tokio::sync::Semaphore::new(n.max(1)));
+        self
+    }
+
+    /// Send every GET conditionally: a 2xx answer with an `ETag` is
+    /// remembered, the next GET of the same URL and query carries
+    /// `If-None-Match`, and a `304 Not Modified` is answered from memory
+    /// (`Response::not_modified`). At most 8 MiB of bodies are remembered
+    /// per client. GitHub does not count a 304 to an
+    /// authorized conditional request against its primary rate limit
+    /// (docs.github.com, "Best practices for using the REST API"), so an
+    /// unchanged refresh costs none of it.
+    pub fn with_conditional_gets(mut self) -> Self {
+        self.validators = Some(Default::default());
+        self
+    }
+
+    fn validated(&self, key: &str) -> Option<Validated> {
+        let v = self.validators.as_ref()?;
+        v.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .0
+            .get(key)
+            .cloned()
+    }
+
+    fn remember(&self, key: &str, r: &Response) {
+        let Some(v) = &self.validators else {
+            return;
+        };
+        let mut guard = v.lock().unwrap_or_else(|p| p.into_inner());
+        let (map, bytes) = &mut *guard;
+        if let Some(old) = map.remove(key) {
+            *bytes = bytes.saturating_sub(old.body.len());
+        }
+        let Some(etag) = r.headers.get("etag").cloned() else {
+            return;
+        };
+        if map.len() >= MAX_VALIDATED {
+            map.clear();
+            *bytes = 0;
+        }
+        if *bytes + r.body.len() > MAX_VALIDATED_BYTES {
+            return;
+        }
+        *bytes += r.body.len();
+        map.insert(
+            key.to_string(),
+            Validated {
+                etag,
+                status: r.status,
+                headers: r.headers.clone(),
+                body: r.body.clone(),
+            },
+        );
     }
 
     /// Set a non-secret header sent on every request (replaces one of the
@@ -375,12 +479,20 @@ impl HttpClient {
             not_sent: true,
         })?;
         let what = format!("{} {}", method, Self::path_of(url));
-        let headers = self.headers(extra).map_err(|err| Failure {
+        let mut headers = self.headers(extra).map_err(|err| Failure {
             err,
             retryable: false,
             wait: None,
             not_sent: true,
         })?;
+        // Conditional GET: the validator of the answer remembered for this
+        // URL and query.
+        let key = (*method == Method::GET && self.validators.is_some())
+            .then(|| validator_key(url, query));
+        let known = key.as_deref().and_then(|k| self.validated(k));
+        if let Some(k) = &known {
+            headers.insert(reqwest::header::IF_NONE_MATCH, k.etag.clone());
+        }
         let mut rb = self
             .client
             .request(method.clone(), url)
@@ -392,9 +504,15 @@ impl HttpClient {
         if let Some(b) = body {
             rb = rb.json(b);
         }
+        // A free slot first, when the client has a bound (never closed;
+        // if it were, the request goes anyway).
+        let _slot = match &self.in_flight {
+            Some(s) => s.acquire().await.ok(),
+            None => None,
+        };
         // Belt and braces: reqwest's own timeout should fire first.
         let guard = timeout + Duration::from_secs(1);
-        let result = tokio::time::timeout(guard, self.exchange(rb, &what)).await;
+        let result = tokio::time::timeout(guard, self.exchange(rb, &what, known)).await;
         let result = match result {
             Ok(r) => r,
             Err(_) => Err(Failure {
@@ -410,10 +528,20 @@ impl HttpClient {
         // Breaker: the server is healthy unless it timed out, refused or 5xx'd.
         self.guard
             .record_outcome(result.as_ref().err().map(|f| &f.err));
+        if let (Some(k), Ok(r)) = (&key, &result)
+            && !r.not_modified
+        {
+            self.remember(k, r);
+        }
         result
     }
 
-    async fn exchange(&self, rb: reqwest::RequestBuilder, what: &str) -> Result<Response, Failure> {
+    async fn exchange(
+        &self,
+        rb: reqwest::RequestBuilder,
+        what: &str,
+        known: Option<Validated>,
+    ) -> Result<Response, Failure> {
         let mut resp = rb.send().await.map_err(|e| {
             let (kind, detail, not_sent) = send_error(&e, what);
             Failure {
@@ -425,6 +553,18 @@ impl HttpClient {
         })?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
+        if status == 304
+            && let Some(k) = known
+        {
+            return Ok(Response {
+                status: k.status,
+                headers: k.headers,
+                body: k.body,
+                not_modified: true,
+                provider: self.provider.clone(),
+                what: what.to_string(),
+            });
+        }
         let cap = self.cfg.body_cap;
         let too_large = |n: String| Failure {
             err: self.err(
@@ -480,6 +620,7 @@ impl HttpClient {
                 status,
                 headers,
                 body,
+                not_modified: false,
                 provider: self.provider.clone(),
                 what: what.to_string(),
             });

@@ -14,15 +14,20 @@ pub struct OffsetPage<T> {
     pub more: bool,
     /// The total, when the API reports it (PagerDuty `total=true`).
     pub total: Option<usize>,
+    /// Requests left in the vendor's rate-limit window, when the answer
+    /// says (PagerDuty `ratelimit-remaining`).
+    pub budget: Option<usize>,
 }
 
 /// All items of an offset/limit list (PagerDuty classic pagination).
 ///
 /// The first page is fetched alone; when it reports a total, the remaining
-/// pages are fetched `concurrency` at a time (in order), then any growth
-/// since is followed sequentially while `more`. `offset + limit` never
-/// exceeds `cap` (PagerDuty: 10000, beyond → 400). Returns the items and
-/// whether the list was cut at the cap.
+/// pages are fetched at once, at most `concurrency` in flight and at most
+/// half of the first page's rate-limit `budget` (kept in order: one round
+/// trip more, not one per page), then any growth since is followed
+/// sequentially while `more`. `offset + limit` never exceeds `cap`
+/// (PagerDuty: 10000, beyond → 400). A failed page fails the list, naming
+/// its offset. Returns the items and whether the list was cut at the cap.
 pub async fn offset_pages<T, F, Fut>(
     limit: usize,
     cap: usize,
@@ -47,8 +52,18 @@ where
         if let Some(last) = offsets.last() {
             next = last + limit;
         }
-        let mut pages =
-            futures::stream::iter(offsets.into_iter().map(&fetch)).buffered(concurrency.max(1));
+        let at_once = match first.budget {
+            Some(b) => concurrency.min(b / 2),
+            None => concurrency,
+        }
+        .max(1);
+        let fetch = &fetch;
+        let mut pages = futures::stream::iter(
+            offsets
+                .into_iter()
+                .map(|o| async move { fetch(o).await.map_err(|e| at_offset(e, o)) }),
+        )
+        .buffered(at_once);
         while let Some(p) = pages.next().await {
             let p = p?;
             more = p.more;
@@ -56,12 +71,18 @@ where
         }
     }
     while more && next <= max_offset {
-        let p = fetch(next).await?;
+        let p = fetch(next).await.map_err(|e| at_offset(e, next))?;
         more = p.more && !p.items.is_empty();
         items.extend(p.items);
         next += limit;
     }
     Ok((items, more))
+}
+
+/// `e` with the page it happened on.
+fn at_offset(e: ProviderError, offset: usize) -> ProviderError {
+    let detail = format!("page at offset {offset}: {}", e.detail);
+    ProviderError::new(&e.provider, e.kind, detail)
 }
 
 /// One page of a list paginated with `Link` headers: its items and the

@@ -718,6 +718,7 @@ async fn offset_pages_respects_the_cap_and_concurrency() {
                 items: (off..off + 100).collect::<Vec<usize>>(),
                 more: true,
                 total: Some(20_000),
+                budget: None,
             })
         }
     })
@@ -736,6 +737,7 @@ async fn offset_pages_respects_the_cap_and_concurrency() {
             items: (off..(off + 10).min(35)).collect::<Vec<usize>>(),
             more: off + 10 < 35,
             total: None,
+            budget: None,
         })
     })
     .await

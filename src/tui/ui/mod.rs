@@ -148,7 +148,7 @@ pub fn deploy_state_span(d: DeployState, t: &crate::theme::Theme) -> Span<'stati
         DeployState::Success => t.ok,
         DeployState::Failure => t.crit,
         DeployState::InProgress | DeployState::Queued => t.info,
-        DeployState::Inactive | DeployState::Canceled => t.muted,
+        DeployState::Inactive | DeployState::Canceled | DeployState::Unknown => t.muted,
     };
     Span::styled(d.word(), style)
 }
