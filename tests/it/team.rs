@@ -506,3 +506,138 @@ async fn many_consoles_migrate_at_once() {
     assert!(e.contains("team database"), "{e}");
     assert!(!e.contains("wrong-pw-123") && !e.contains(&pg.url()), "{e}");
 }
+
+async fn sitrep(data: &Path, config: &Path, args: &[&str], url: &str) -> (i32, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_sitrep"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env("SITREP_CONFIG", config)
+        .env("SITREP_TEST_TEAM_URL", url)
+        .env_remove("SITREP_READ_ONLY")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_cli_responders_share_one_log_and_one_lease() {
+    let Some(pg) = start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let flags = dir.path().join("flags.json");
+    std::fs::write(
+        &flags,
+        r#"{"flags":{"checkout-payments-v3":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"on"}}}"#,
+    )
+    .unwrap();
+    let write_config = |who: &str| {
+        let p = dir.path().join(format!("{who}.toml"));
+        std::fs::write(
+            &p,
+            format!(
+                r#"
+[identity]
+name = "{who}@example.com"
+
+[team]
+database_url = {{ env = "SITREP_TEST_TEAM_URL" }}
+name = "payments"
+lease_ttl = "60s"
+
+[[provider]]
+name = "ff"
+kind = "flagd"
+path = {:?}
+environment = "production"
+"#,
+                flags.display().to_string()
+            ),
+        )
+        .unwrap();
+        p
+    };
+    let (cfg_a, cfg_b) = (write_config("dana"), write_config("erin"));
+    let (data_a, data_b) = (dir.path().join("a"), dir.path().join("b"));
+    let url = pg.url();
+    let off = [
+        "-vv",
+        "flag",
+        "off",
+        "checkout-payments-v3",
+        "--reason",
+        "kill",
+        "--yes",
+        "--i-know-this-is-production",
+    ];
+    let mut seen = String::new();
+    let (code, out, err) = sitrep(&data_a, &cfg_a, &off, &url).await;
+    assert_eq!(code, 0, "{out}{err}");
+    seen.push_str(&(out + &err));
+    // The other responder is kept off the flag, told by whom and why.
+    let (code, out, err) = sitrep(&data_b, &cfg_b, &off, &url).await;
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("dana@example.com is turning off") && err.contains("(\"kill\")"),
+        "{err}"
+    );
+    assert!(err.contains("--take-over"), "{err}");
+    seen.push_str(&(out + &err));
+    let mut on: Vec<&str> = off.to_vec();
+    on[2] = "on";
+    on[5] = "restore";
+    on.push("--take-over");
+    let (code, out, err) = sitrep(&data_b, &cfg_b, &on, &url).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("lease taken over from dana@example.com"), "{err}");
+    seen.push_str(&(out + &err));
+
+    // One log for both: dana's console lists erin's records, and verifies.
+    let (code, out, err) = sitrep(&data_a, &cfg_a, &["audit", "--json"], &url).await;
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["team"], "payments");
+    let actors: Vec<&str> = doc["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["actor"].as_str().unwrap())
+        .collect();
+    // intent+result by dana, a refusal by erin, intent+result by erin.
+    assert_eq!(actors.len(), 5, "{actors:?}");
+    assert_eq!(actors.iter().filter(|a| a.starts_with("erin")).count(), 3);
+    seen.push_str(&(out + &err));
+    let (code, out, err) = sitrep(&data_b, &cfg_b, &["audit", "verify"], &url).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("team log payments: ok, 5 records"), "{out}");
+    seen.push_str(&(out + &err));
+
+    // Neither the password nor the URL in any output or file.
+    assert!(!seen.contains(common::pg::PASSWORD), "{seen}");
+    for d in [&data_a, &data_b] {
+        for e in walk(d) {
+            let text = String::from_utf8_lossy(&std::fs::read(&e).unwrap()).into_owned();
+            assert!(!text.contains(common::pg::PASSWORD), "{}", e.display());
+        }
+    }
+}
+
+fn walk(d: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(d) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
