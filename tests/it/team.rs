@@ -594,7 +594,10 @@ environment = "production"
     on.push("--take-over");
     let (code, out, err) = sitrep(&data_b, &cfg_b, &on, &url).await;
     assert_eq!(code, 0, "{out}{err}");
-    assert!(err.contains("lease taken over from dana@example.com"), "{err}");
+    assert!(
+        err.contains("lease taken over from dana@example.com"),
+        "{err}"
+    );
     seen.push_str(&(out + &err));
 
     // One log for both: dana's console lists erin's records, and verifies.
