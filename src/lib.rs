@@ -24,6 +24,7 @@ pub mod secrets;
 pub mod sim;
 pub mod slo;
 pub mod store;
+pub mod team;
 pub mod text;
 pub mod theme;
 pub mod timeline;

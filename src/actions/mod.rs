@@ -132,6 +132,13 @@ pub enum ExecError {
     /// The audit log could not record the intent: refused, nothing sent.
     #[error("refused: the audit log cannot record the action ({0}); nothing was sent")]
     Audit(AuditError),
+    /// Another responder holds the lease on the target (team mode):
+    /// refused, recorded, nothing sent.
+    #[error(
+        "refused: {}; nothing was sent (take the lease over with --take-over, the takeover is recorded)",
+        SafeText::line(.0)
+    )]
+    Leased(String),
     /// The provider failed the write (the result is recorded).
     #[error("the action failed at {0}")]
     Provider(ProviderError),
@@ -175,6 +182,15 @@ impl ExecError {
     }
 }
 
+/// A task that ends when its guard is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// The audited write pipeline. Cheap to clone; share it with spawned tasks.
 #[derive(Clone)]
 pub struct Executor {
@@ -186,6 +202,10 @@ pub struct Executor {
     production_envs: crate::model::ProductionEnvs,
     allow_exec: bool,
     webhook: Option<Arc<Webhook>>,
+    /// Team mode: the shared audit log and leases (docs/TEAM.md).
+    team: Option<Arc<crate::team::Team>>,
+    /// Take over a lease another responder holds (`--take-over`).
+    take_over: bool,
 }
 
 impl fmt::Debug for Executor {
@@ -233,6 +253,8 @@ impl Executor {
             production_envs: Default::default(),
             allow_exec: false,
             webhook: None,
+            team: None,
+            take_over: false,
         }
     }
 
@@ -262,6 +284,10 @@ impl Executor {
         ex.read_only = read_only;
         ex.production_envs = cfg.production_envs();
         ex.allow_exec = cfg.runbooks.allow_exec;
+        // The demo never writes to a team's database.
+        if let Some(t) = cfg.team.as_ref().filter(|_| !demo) {
+            ex.team = Some(Arc::new(crate::team::Team::from_config(t, secrets)));
+        }
         if let Some(w) = cfg.audit.webhook.as_ref().filter(|_| !demo) {
             let secret = match &w.secret {
                 None => Ok(None),
@@ -295,6 +321,31 @@ impl Executor {
     pub fn with_webhook(mut self, w: Option<Webhook>) -> Self {
         self.webhook = w.map(Arc::new);
         self
+    }
+
+    pub fn with_team(mut self, team: Option<Arc<crate::team::Team>>) -> Self {
+        self.team = team;
+        self
+    }
+
+    /// Take over a lease held by another responder (audited).
+    pub fn with_take_over(mut self, on: bool) -> Self {
+        self.take_over = on;
+        self
+    }
+
+    /// The team handle, with `[team]`.
+    pub fn team(&self) -> Option<&Arc<crate::team::Team>> {
+        self.team.as_ref()
+    }
+
+    /// Push the local records the team log lacks (team mode; a no-op
+    /// otherwise). The error says the team log is unreachable.
+    pub async fn sync_team(&self) -> Result<(), String> {
+        match &self.team {
+            Some(t) => t.sync(self.audit.path()).await.map(|_| ()),
+            None => Ok(()),
+        }
     }
 
     pub fn with_production_envs(mut self, envs: Option<Vec<String>>) -> Self {
@@ -522,6 +573,16 @@ impl Executor {
         if let Some(r) = &appended.recovered {
             warnings.push(SafeText::line(&r.to_string()));
         }
+        // Team mode: the record goes to the shared log too; while the
+        // database is away it waits in the local log, unsynced.
+        if let Some(t) = &self.team
+            && let Err(e) = t.sync(self.audit.path()).await
+        {
+            let n = t.status().unsynced;
+            warnings.push(SafeText::line(&format!(
+                "team log not updated ({e}); {n} record(s) kept in the local log, appended when the database answers again"
+            )));
+        }
         if let Some(w) = self.webhook.clone() {
             let line = appended.line.clone();
             match tokio::task::spawn_blocking(move || w.enqueue(&line)).await {
@@ -670,6 +731,86 @@ impl Executor {
         }
     }
 
+    /// Team mode: take the lease on the action's target. `Ok(true)`:
+    /// taken (a takeover is put into the intent's detail); `Ok(false)`:
+    /// no team, or the database is unreachable (said in a warning: the
+    /// action goes ahead without a lease); `Err`: another responder holds
+    /// it (recorded as refused).
+    async fn take_lease(
+        &self,
+        req: &ActionRequest,
+        plan: &Plan,
+        detail: &mut Value,
+        warnings: &mut Vec<SafeText>,
+    ) -> Result<bool, ExecError> {
+        let Some(team) = &self.team else {
+            return Ok(false);
+        };
+        let target = req.op.target();
+        let got = team
+            .acquire(
+                &target,
+                &self.actor,
+                &self.host,
+                req.op.action_name(),
+                &SafeText::line(&req.reason).into_string(),
+                req.incident.as_deref(),
+                self.take_over,
+            )
+            .await;
+        match got {
+            Ok(crate::team::Acquired::Taken { took_over }) => {
+                if let Some(h) = took_over
+                    && let Value::Object(m) = detail
+                {
+                    warnings.push(SafeText::line(&format!(
+                        "lease taken over from {}",
+                        h.describe()
+                    )));
+                    m.insert("lease_taken_over".into(), h.detail());
+                }
+                Ok(true)
+            }
+            Ok(crate::team::Acquired::Held(h)) => {
+                let why = h.describe();
+                let e = self.entry(
+                    req,
+                    plan,
+                    Phase::Result,
+                    Outcome::Refused,
+                    None,
+                    json!({"refused": "leased by another responder", "lease": h.detail(), "summary": plan.summary}),
+                );
+                let mut w = Vec::new();
+                if let Err(err) = self.record(e, &mut w).await {
+                    tracing::warn!("could not record a refusal: {err}");
+                }
+                self.deliver(&mut w).await;
+                Err(ExecError::Leased(why))
+            }
+            Err(e) => {
+                warnings.push(SafeText::line(&format!(
+                    "no lease taken on {target}: {e}; other responders are not kept off it"
+                )));
+                Ok(false)
+            }
+        }
+    }
+
+    /// Heartbeat this console's lease on `target` until the guard drops.
+    fn heartbeat(&self, target: String) -> Option<AbortOnDrop> {
+        let team = self.team.clone()?;
+        let every = (team.lease_ttl() / 3).max(Duration::from_millis(100));
+        Some(AbortOnDrop(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if !matches!(team.heartbeat(&target).await, Ok(true)) {
+                    tracing::warn!("the lease heartbeat on a target failed");
+                }
+            }
+        })))
+    }
+
     async fn run_provider(
         &self,
         req: &ActionRequest,
@@ -681,6 +822,11 @@ impl Executor {
             .get(&plan.provider)
             .cloned()
             .ok_or_else(|| ExecError::UnknownProvider(plan.provider.clone()))?;
+        // Team mode: the lease on the target first.
+        let mut detail = plan_detail(plan);
+        let leased = self
+            .take_lease(req, plan, &mut detail, &mut warnings)
+            .await?;
         let key = new_idempotency_key();
         let intent = self.entry(
             req,
@@ -688,15 +834,20 @@ impl Executor {
             Phase::Intent,
             Outcome::Pending,
             Some(&key),
-            plan_detail(plan),
+            detail,
         );
         // Fail closed: no durable intent, no request.
         let intent_seq = self
             .record(intent, &mut warnings)
             .await
             .map_err(ExecError::Audit)?;
+        // The lease is kept alive while the provider works.
+        // (stopped when this future ends or is dropped).
+        let beat = leased.then(|| self.heartbeat(req.op.target())).flatten();
         // Exactly one call; never retried here.
-        let res = match tokio::time::timeout(EXECUTE_TIMEOUT, provider.execute(plan, &key)).await {
+        let res = tokio::time::timeout(EXECUTE_TIMEOUT, provider.execute(plan, &key)).await;
+        drop(beat);
+        let res = match res {
             Ok(r) => r,
             Err(_) => Err(ProviderError::new(
                 &plan.provider,

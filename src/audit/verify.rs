@@ -243,6 +243,18 @@ pub(super) fn check_line(line: &[u8], scratch: &mut Vec<u8>) -> Result<Checked, 
     })
 }
 
+/// A record line checked on its own, wherever it is stored (the team's
+/// shared log keeps each console's lines as written): JSON object,
+/// schema, canonical form, its own hash, and its signature under the key
+/// it names. `Ok((prev, hash, key_id))`, or why not.
+pub fn check_record(line: &[u8]) -> Result<(String, String, Option<String>), String> {
+    let mut scratch = Vec::new();
+    match check_line(line, &mut scratch) {
+        Ok(c) => Ok((c.prev, c.hash, c.key_id)),
+        Err(b) => Err(b.reason),
+    }
+}
+
 /// A streaming verifier: feed lines (without `\n`) in order.
 pub struct Verifier {
     line: u64,

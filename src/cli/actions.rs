@@ -111,7 +111,7 @@ fn is_yes(typed: &str) -> bool {
 /// Run a write action with the real stdin.
 pub async fn run_write(ctx: &AppContext, req: ActionRequest, flags: &WriteFlags) -> i32 {
     let ex = match executor(ctx) {
-        Ok(e) => e,
+        Ok(e) => e.with_take_over(flags.take_over),
         Err(e) => return fail(e, exit::USAGE),
     };
     let tty = std::io::stdin().is_terminal();

@@ -151,6 +151,88 @@ fn audit_head(ctx: &AppContext, path: &Path) -> i32 {
     }
 }
 
+/// Team mode (`[team]`, not the demo): the handle, this console's local
+/// records pushed first (best effort: a failure is said, the shared log is
+/// still read if it answers).
+pub async fn team_of(ctx: &AppContext, cfg: &Config) -> Option<crate::team::Team> {
+    if ctx.opts.demo {
+        return None;
+    }
+    let t = cfg.team.as_ref()?;
+    let team = crate::team::Team::from_config(t, &crate::secrets::SystemSecrets);
+    if let Err(e) = team.sync(&audit_path(ctx, cfg)).await {
+        eprintln!(
+            "sitrep: warning: team log not updated: {}; {} local record(s) unsynced",
+            SafeText::line(&e),
+            team.status().unsynced
+        );
+    }
+    Some(team)
+}
+
+/// The records `audit`, `timeline` and `handoff` read: the team's shared
+/// log in team mode (falling back to the local log, said, while it is
+/// unreachable), else the local log. `limit`: the newest N only.
+pub async fn records_for(
+    ctx: &AppContext,
+    cfg: &Config,
+    limit: Option<usize>,
+) -> Result<(Vec<Record>, usize), String> {
+    if let Some(team) = team_of(ctx, cfg).await {
+        match team.records(limit).await {
+            Ok(r) => return Ok(r),
+            Err(e) => eprintln!(
+                "sitrep: warning: team log unreachable ({}); showing this console's local log",
+                SafeText::line(&e)
+            ),
+        }
+    }
+    audit::read(&audit_path(ctx, cfg))
+}
+
+async fn team_verify(ctx: &AppContext, cfg: &Config) -> Option<i32> {
+    let team = team_of(ctx, cfg).await?;
+    match team.verify().await {
+        Ok(v) => {
+            let mut out = format!(
+                "team log {}: ok, {} records, chain intact, head {} (seq {})\n",
+                SafeText::line(team.name()),
+                v.records,
+                v.head,
+                v.last_seq
+            );
+            if !v.signers.is_empty() {
+                let ids: Vec<&str> = v.signers.iter().map(|k| audit::keys::short_id(k)).collect();
+                out.push_str(&format!(
+                    "  signatures: {} records signed by {} registered key(s): {}\n",
+                    v.records - v.unsigned,
+                    ids.len(),
+                    ids.join(", ")
+                ));
+            }
+            if v.unsigned > 0 {
+                out.push_str(&format!(
+                    "  warning: {} record(s) are unsigned; only the hash chains cover them\n",
+                    v.unsigned
+                ));
+            }
+            print(&out);
+            Some(exit::OK)
+        }
+        Err(e) if e.starts_with("BROKEN") => Some(fail(
+            format!("team log {}: {e}", team.name()),
+            exit::AUDIT_BROKEN,
+        )),
+        Err(e) => {
+            eprintln!(
+                "sitrep: warning: team log unreachable ({}); verifying this console's local log only",
+                SafeText::line(&e)
+            );
+            None
+        }
+    }
+}
+
 fn record_row(r: &Record) -> Vec<String> {
     let s = |x: &str| SafeText::line(x).into_string();
     vec![
@@ -168,7 +250,7 @@ fn record_row(r: &Record) -> Vec<String> {
 
 /// `audit [--json] [--limit N]`, `audit verify [--key F]... [--anchor F]`,
 /// `audit key` and `audit head`.
-pub fn audit(ctx: &AppContext, cmd: Option<&AuditCmd>, json: bool, limit: usize) -> i32 {
+pub async fn audit(ctx: &AppContext, cmd: Option<&AuditCmd>, json: bool, limit: usize) -> i32 {
     let cfg = match action_config(ctx) {
         Ok(c) => c,
         Err(e) => return fail(e, exit::USAGE),
@@ -180,13 +262,24 @@ pub fn audit(ctx: &AppContext, cmd: Option<&AuditCmd>, json: bool, limit: usize)
             anchor,
             allow_unsigned_prefix,
         }) => {
+            // Team mode verifies the shared log (keys from the team's
+            // registry); --key/--anchor are about a local log.
+            if keys.is_empty()
+                && anchor.is_none()
+                && let Some(code) = team_verify(ctx, &cfg).await
+            {
+                return code;
+            }
             return audit_verify(ctx, &path, keys, anchor.as_deref(), *allow_unsigned_prefix);
         }
         Some(AuditCmd::Key) => return audit_key(ctx, &cfg),
         Some(AuditCmd::Head) => return audit_head(ctx, &path),
         None => {}
     }
-    let (mut recs, bad) = match audit::read(&path) {
+    let team = (!ctx.opts.demo)
+        .then(|| cfg.team.as_ref().map(|t| t.name.clone()))
+        .flatten();
+    let (mut recs, bad) = match records_for(ctx, &cfg, None).await {
         Ok(x) => x,
         Err(e) => return fail(e, exit::USAGE),
     };
@@ -206,6 +299,7 @@ pub fn audit(ctx: &AppContext, cmd: Option<&AuditCmd>, json: bool, limit: usize)
             "generated_at": ctx.now,
             "providers": [],
             "path": path.display().to_string(),
+            "team": team,
             "unresolved": open.iter().map(|(s, _, _)| *s).collect::<Vec<_>>(),
             "entries": entries,
         });

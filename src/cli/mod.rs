@@ -133,6 +133,10 @@ pub struct WriteFlags {
     /// Link the action to an incident in the audit log (provider/id as `sitrep incidents` prints it)
     #[arg(long, value_name = "ID", help_heading = "Audit")]
     pub incident: Option<String>,
+    /// Team mode: take over the target's lease from the responder who
+    /// holds it (the takeover is recorded)
+    #[arg(long)]
+    pub take_over: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -843,7 +847,7 @@ pub async fn run(ctx: &AppContext, cmd: Command) -> i32 {
             action,
             json,
             limit,
-        } => audit::audit(ctx, action.as_ref(), *json, *limit),
+        } => audit::audit(ctx, action.as_ref(), *json, *limit).await,
         Command::Auth { action } => actions::auth(ctx, action),
     }
 }

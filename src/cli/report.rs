@@ -4,7 +4,7 @@
 use super::{WriteFlags, exit, print};
 use crate::actions::ActionRequest;
 use crate::app::AppContext;
-use crate::audit::{self, Record};
+use crate::audit::Record;
 use crate::config::Config;
 use crate::handoff;
 use crate::model::{Snapshot, Time};
@@ -30,7 +30,7 @@ pub fn parse_span(flag: &str, s: &str) -> Result<chrono::Duration, String> {
 
 /// The audit records and the config that locates them (a broken or
 /// missing log only warns: the report still helps).
-fn audit_records(ctx: &AppContext) -> (Vec<Record>, Config, Vec<SafeText>) {
+async fn audit_records(ctx: &AppContext) -> (Vec<Record>, Config, Vec<SafeText>) {
     let mut warnings = Vec::new();
     let cfg = match super::actions::action_config(ctx) {
         Ok(c) => c,
@@ -41,8 +41,7 @@ fn audit_records(ctx: &AppContext) -> (Vec<Record>, Config, Vec<SafeText>) {
             Config::default()
         }
     };
-    let path = super::actions::audit_path(ctx, &cfg);
-    let recs = match audit::read(&path) {
+    let recs = match super::audit::records_for(ctx, &cfg, None).await {
         Ok((mut r, bad)) => {
             // A demo record belongs to the demo alone, wherever it is read.
             r.retain(|r| r.demo == ctx.opts.demo);
@@ -131,7 +130,7 @@ pub async fn timeline(ctx: &AppContext, since: &str, window: &str, json: bool) -
         Err(e) => return fail(e),
     };
     let snap = store.snapshot(ctx.now);
-    let (recs, cfg, warnings) = audit_records(ctx);
+    let (recs, cfg, warnings) = audit_records(ctx).await;
     let since_t = ctx.now - since_d;
     let opts = timeline::Options::new(ctx.now, since_t)
         .with_window(window_d)
@@ -169,7 +168,7 @@ pub async fn build_handoff(
     let mut snap = store.snapshot(ctx.now);
     let (catalog, warning) = ctx.catalog(crate::runbooks::Detail::Full);
     crate::runbooks::link_incidents(&mut snap.incidents, &cfg.service, &catalog.runbooks);
-    let (recs, acfg, mut warnings) = audit_records(ctx);
+    let (recs, acfg, mut warnings) = audit_records(ctx).await;
     warnings.extend(warning);
     let since_t = ctx.now - since;
     let (checklists, w) = handoff::scan_checklists(

@@ -146,7 +146,7 @@ async fn run_watched(
         Err(e) => return fail(e, exit::USAGE),
     };
     let ex = match super::actions::executor(ctx) {
-        Ok(e) => e,
+        Ok(e) => e.with_take_over(write.take_over),
         Err(e) => return fail(e, exit::USAGE),
     };
     let code = {

@@ -64,6 +64,9 @@ pub struct Config {
     pub runbooks: RunbooksConfig,
     #[serde(default)]
     pub ui: UiConfig,
+    /// Team mode (docs/TEAM.md): the shared audit log, action leases.
+    /// Absent: everything stays on this machine.
+    pub team: Option<TeamConfig>,
     /// Environments that are production (production guard). Default: "production", "prod".
     #[serde(default)]
     pub production_environments: Option<Vec<String>>,
@@ -77,6 +80,25 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct Identity {
     pub name: Option<String>,
+}
+
+/// `[team]`: the PostgreSQL database a team shares (docs/TEAM.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamConfig {
+    /// The connection URL (`postgres://user:password@host/db`), from env
+    /// or keyring only: it holds the password.
+    pub database_url: SecretRef,
+    /// The team's namespace: every row carries it (default "default").
+    #[serde(default = "default_team_name")]
+    pub name: String,
+    /// How long a lease outlives its holder's last heartbeat (default 2m).
+    #[serde(default, with = "opt_duration")]
+    pub lease_ttl: Option<std::time::Duration>,
+}
+
+fn default_team_name() -> String {
+    "default".into()
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

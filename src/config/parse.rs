@@ -180,6 +180,22 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             ));
         }
     }
+    if let Some(t) = &cfg.team {
+        let n = &t.name;
+        let ok = !n.is_empty()
+            && n.len() <= 64
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if !ok {
+            return Err(err(
+                text.find("[team]"),
+                format!(
+                    "[team] name {:?} must be 1 to 64 letters, digits, '.', '_' or '-'",
+                    crate::text::SafeText::line(n).as_str()
+                ),
+            ));
+        }
+    }
     if let Some(h) = &cfg.audit.webhook {
         let at = text.find("webhook");
         if url::Url::parse(&h.url).is_err() {

@@ -6,7 +6,7 @@
 
 use super::state::{ActionCtx, AuditView, State, ToastKind};
 use super::update::{Done, Effect, Msg};
-use crate::actions::{ActionRequest, Executor, Mode};
+use crate::actions::{ActionRequest, ExecError, Executor, Mode};
 use crate::app::{AppContext, Console};
 use crate::cache::Cache;
 use crate::ops::{Plan, WriteOp};
@@ -39,7 +39,23 @@ struct Session {
     cache: Option<Cache>,
     executor: Executor,
     poller: Option<Poller>,
+    /// Team mode: pushes unsynced records and reports the database's
+    /// status every few seconds; stopped with the session.
+    _team_sync: Option<TeamSync>,
 }
+
+/// The team sync task of a session (aborted when the session goes).
+struct TeamSync(tokio::task::JoinHandle<()>);
+
+impl Drop for TeamSync {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// How often the console pushes unsynced records and checks the team
+/// database.
+const TEAM_SYNC_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The loop's side of the console: what effects need beyond the state.
 pub struct Engine {
@@ -108,6 +124,19 @@ impl Engine {
             &crate::secrets::SystemSecrets,
             ctx.signer(&config),
         );
+        let team_sync = executor.team().cloned().map(|team| {
+            let ex = executor.clone();
+            let tx = self.tx.clone();
+            TeamSync(tokio::spawn(async move {
+                loop {
+                    let _ = ex.sync_team().await;
+                    if tx.send(Msg::TeamStatus(team.status())).await.is_err() {
+                        break;
+                    }
+                    tokio::time::sleep(TEAM_SYNC_EVERY).await;
+                }
+            }))
+        });
         self.session = Some(Session {
             verified: Default::default(),
             ctx,
@@ -115,6 +144,7 @@ impl Engine {
             cache,
             executor,
             poller: None,
+            _team_sync: team_sync,
         });
         if self.first_frame {
             self.start_session();
@@ -183,9 +213,11 @@ impl Engine {
             }
             Effect::Plan { op, reason } => self.plan(op, reason, state.ui.action_ctx.clone()),
             Effect::Probe(op) => self.probe(op, state.ui.action_ctx.clone()),
-            Effect::Execute { plan, reason } => {
-                self.execute(*plan, reason, state.ui.action_ctx.clone())
-            }
+            Effect::Execute {
+                plan,
+                reason,
+                take_over,
+            } => self.execute(*plan, reason, state.ui.action_ctx.clone(), take_over),
             Effect::RecordStep(op) => {
                 let ctx = ActionCtx {
                     incident: state
@@ -302,15 +334,29 @@ impl Engine {
         });
     }
 
-    fn execute(&self, plan: Plan, reason: String, ctx: ActionCtx) {
+    fn execute(&self, plan: Plan, reason: String, ctx: ActionCtx, take_over: bool) {
         let Some(ex) = self.executor() else { return };
+        let ex = ex.with_take_over(take_over);
         let tx = self.tx.clone();
         tokio::spawn(async move {
-            let req = request(plan.op.clone(), reason, &ctx);
+            let req = request(plan.op.clone(), reason.clone(), &ctx);
             let result = ex.execute(&req, &plan, Mode::Live).await.map(|done| Done {
                 message: done.message.to_string(),
                 warnings: done.warnings.iter().map(|w| w.to_string()).collect(),
             });
+            if let Some(t) = ex.team() {
+                let _ = tx.send(Msg::TeamStatus(t.status())).await;
+            }
+            if let Err(ExecError::Leased(holder)) = &result {
+                let _ = tx
+                    .send(Msg::Leased {
+                        plan: Box::new(plan),
+                        reason,
+                        holder: holder.clone(),
+                    })
+                    .await;
+                return;
+            }
             let acted = result.is_ok().then(|| plan.op.clone());
             let _ = tx.send(Msg::Executed(result)).await;
             if let Some(op) = acted {

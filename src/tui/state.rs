@@ -161,6 +161,8 @@ pub enum Modal {
         scroll: u16,
         /// The whole request: headers and pretty-printed bodies, untruncated.
         full: bool,
+        /// Team mode: confirming takes over another responder's lease.
+        take_over: bool,
     },
     /// Running; the result arrives as a toast.
     Running { what: String },
@@ -192,6 +194,8 @@ pub struct State {
     pub snap: Snapshot,
     pub now: Time,
     pub read_only: bool,
+    /// Team mode: the team database's status (None: no `[team]`).
+    pub team: Option<crate::team::Status>,
     pub demo: bool,
     /// No config and no demo: the first-run screen, naming the config path.
     pub first_run: Option<PathBuf>,
@@ -363,6 +367,7 @@ impl State {
             snap,
             now,
             read_only: false,
+            team: None,
             demo: false,
             first_run: None,
             theme,

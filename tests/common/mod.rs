@@ -8,6 +8,7 @@
 pub mod audit_entry;
 pub mod fault;
 pub mod gate;
+pub mod pg;
 pub mod tmux;
 
 use sitrep::config::{Config, SecretRef};
@@ -23,13 +24,14 @@ use std::time::{Duration, Instant};
 
 /// A program from the host that some tests drive: the real servers, tmux
 /// and the independent audit verifier's interpreter.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tool {
     Prometheus,
     Promtool,
     Alertmanager,
     Tmux,
     Python3,
+    Postgres,
 }
 
 impl Tool {
@@ -42,10 +44,14 @@ impl Tool {
             Tool::Alertmanager => ("prometheus-alertmanager", AM_BIN, "prometheus-alertmanager"),
             Tool::Tmux => ("tmux", "tmux", "tmux"),
             Tool::Python3 => ("python3", "python3", "python3"),
+            Tool::Postgres => ("postgresql", "/usr/lib/postgresql", "postgresql"),
         }
     }
 
     fn installed(self) -> bool {
+        if self == Tool::Postgres {
+            return pg::bin_dir().is_some();
+        }
         let (_, at, _) = self.spec();
         let runnable = |p: &Path| {
             use std::os::unix::fs::PermissionsExt;

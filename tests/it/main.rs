@@ -35,6 +35,7 @@ mod sim_prometheus;
 mod sim_unleash;
 mod sim_vercel;
 mod status_cli;
+mod team;
 mod timeline_handoff;
 mod tui_confirm;
 mod tui_flow;

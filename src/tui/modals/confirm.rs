@@ -32,6 +32,7 @@ pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent) -> Vec<Effect> {
         error,
         mut scroll,
         mut full,
+        take_over,
     } = modal
     else {
         return vec![];
@@ -46,7 +47,7 @@ pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent) -> Vec<Effect> {
             return vec![];
         }
         Some(LayerKey::Submit) if need.as_ref().is_none_or(|n| typed == *n) => {
-            return run(state, plan, reason);
+            return run(state, plan, reason, take_over);
         }
         Some(LayerKey::Submit) => {
             error_out = Some(format!(
@@ -54,7 +55,7 @@ pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent) -> Vec<Effect> {
                 need.as_deref().unwrap_or_default()
             ));
         }
-        Some(LayerKey::Yes) => return run(state, plan, reason),
+        Some(LayerKey::Yes) => return run(state, plan, reason, take_over),
         Some(LayerKey::Erase) => {
             typed.pop();
         }
@@ -98,14 +99,19 @@ pub fn on_key(state: &mut State, modal: Modal, k: KeyEvent) -> Vec<Effect> {
         error: error_out,
         scroll,
         full,
+        take_over,
     });
     vec![]
 }
 
-fn run(state: &mut State, plan: Box<Plan>, reason: String) -> Vec<Effect> {
+fn run(state: &mut State, plan: Box<Plan>, reason: String, take_over: bool) -> Vec<Effect> {
     let what = plan.summary.clone();
     state.ui.modal = Some(Modal::Running { what });
-    vec![Effect::Execute { plan, reason }]
+    vec![Effect::Execute {
+        plan,
+        reason,
+        take_over,
+    }]
 }
 
 /// What the dialog shows above its pinned controls.
@@ -134,6 +140,15 @@ impl Dialog {
                 format!(" PRODUCTION ({env}) ")
             };
             lines.push(Line::from(Span::styled(label, t.prod)));
+        }
+        // Team mode without the database: no lease will keep others off.
+        if let Some(st) = &state.team
+            && st.reachable == Some(false)
+        {
+            lines.push(Line::from(Span::styled(
+                "team database unreachable: no lease is taken, other responders are not kept off this target",
+                t.warn,
+            )));
         }
         lines.push(Line::from(Span::styled(plan.summary.clone(), t.title)));
         lines.push(Line::from(vec![
@@ -266,6 +281,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, m: &Modal) {
         error,
         scroll,
         full,
+        ..
     } = m
     else {
         return;

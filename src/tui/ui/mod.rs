@@ -240,6 +240,15 @@ fn header(f: &mut Frame, area: Rect, state: &State) {
     if state.read_only {
         spans.push(Span::styled(" READ-ONLY ", t.readonly));
     }
+    // Team mode: loud while the team log cannot be reached.
+    if let Some(st) = &state.team
+        && st.reachable == Some(false)
+    {
+        spans.push(Span::styled(
+            format!(" TEAM LOG UNREACHABLE · {} unsynced ", st.unsynced),
+            t.crit.add_modifier(Modifier::REVERSED),
+        ));
+    }
     spans.push(Span::raw(" "));
     let compact = l1.width < 130;
     // Where even the short names do not fit beside the badges and the

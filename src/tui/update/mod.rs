@@ -80,6 +80,15 @@ pub enum Msg {
         op: WriteOp,
         runbook: Option<crate::audit::RunbookRef>,
     },
+    /// Team mode: another responder holds the lease on the target; the
+    /// confirmation opens again, to take it over.
+    Leased {
+        plan: Box<Plan>,
+        reason: String,
+        holder: String,
+    },
+    /// Team mode: how the team database is (the header's banner).
+    TeamStatus(crate::team::Status),
 }
 
 /// What a finished action reports: the provider's message and warnings.
@@ -135,6 +144,9 @@ pub enum Effect {
     Execute {
         plan: Box<Plan>,
         reason: String,
+        /// Take over the target's lease from another responder (team
+        /// mode; recorded).
+        take_over: bool,
     },
     OpenUrl(String),
     /// Copy to the clipboard (OSC 52, our own escape, base64 payload).
@@ -302,6 +314,7 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
                         error: None,
                         scroll: 0,
                         full: false,
+                        take_over: false,
                     });
                 }
                 Err(e) => {
@@ -312,6 +325,49 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
                 }
             }
             (vec![], true)
+        }
+        Msg::Leased {
+            plan,
+            reason,
+            holder,
+        } => {
+            let need = plan.op.typed_confirmation();
+            let env = plan.target_environment().map(str::to_string);
+            let production = env.as_deref().is_some_and(|e| state.is_production(e));
+            state.toast(ToastKind::Error, format!("refused: {holder}"));
+            state.ui.modal = Some(Modal::Confirm {
+                plan,
+                reason,
+                need,
+                typed: String::new(),
+                production,
+                burn: None,
+                error: Some(format!(
+                    "{holder}: confirm again to take the lease over (recorded), Esc leaves it"
+                )),
+                scroll: 0,
+                full: false,
+                take_over: true,
+            });
+            (vec![Effect::LoadAudit], true)
+        }
+        Msg::TeamStatus(st) => {
+            let was = state.team.as_ref().and_then(|t| t.reachable);
+            match (was, st.reachable) {
+                (w, Some(false)) if w != Some(false) => {
+                    if let Some(b) = st.banner() {
+                        state.toast(ToastKind::Error, b);
+                    }
+                }
+                (Some(false), Some(true)) => state.toast(
+                    ToastKind::Ok,
+                    "team log reachable again: local records appended",
+                ),
+                _ => {}
+            }
+            let changed = state.team.as_ref() != Some(&st);
+            state.team = Some(st);
+            (vec![], changed)
         }
         Msg::Executed(r) => {
             state.ui.modal = None;

@@ -1023,3 +1023,93 @@ fn wider_screens_show_no_less_and_tall_ones_show_what_changed() {
     assert!(tall.contains("◆ SUSPECT"), "{tall}");
     assert!(!screen(&s, 160, 45).join("\n").contains("What changed"));
 }
+
+/// Team mode: a target leased by another responder opens the
+/// confirmation again, as a takeover; an unreachable team database is
+/// said in the header and in the confirmation.
+#[test]
+fn a_leased_target_offers_a_takeover_and_an_unreachable_team_log_is_shown() {
+    let mut s = demo_state();
+    let op = WriteOp::IncidentAck {
+        provider: Some("pd".into()),
+        id: "Q1".into(),
+    };
+    let plan = Plan {
+        precondition: crate::ops::Precondition::None,
+        environment: None,
+        op,
+        provider: "pd".into(),
+        summary: "ack".into(),
+        stakes: vec![],
+        requests: vec![],
+        detail: serde_json::Value::Null,
+    };
+    update(
+        &mut s,
+        Msg::Leased {
+            plan: Box::new(plan),
+            reason: "mine".into(),
+            holder: "dana@x is acknowledging Q1, 40s ago".into(),
+        },
+    );
+    let Some(Modal::Confirm {
+        take_over: true,
+        error: Some(e),
+        ..
+    }) = &s.ui.modal
+    else {
+        panic!("no takeover confirmation: {:?}", s.ui.modal);
+    };
+    assert!(e.contains("dana@x is acknowledging Q1") && e.contains("take the lease over"));
+    let (fx, _) = update(&mut s, key('y'));
+    assert!(
+        matches!(
+            fx.as_slice(),
+            [Effect::Execute {
+                take_over: true,
+                ..
+            }]
+        ),
+        "{fx:?}"
+    );
+
+    let st = crate::team::Status {
+        reachable: Some(false),
+        error: Some("team database: connection refused".into()),
+        unsynced: 3,
+    };
+    update(&mut s, Msg::TeamStatus(st));
+    assert_eq!(s.ui.toasts.last().map(|t| t.kind), Some(ToastKind::Error));
+    let backend = ratatui::backend::TestBackend::new(140, 30);
+    let mut term = ratatui::Terminal::new(backend).unwrap();
+    term.draw(|f| crate::tui::ui::render(f, &s)).unwrap();
+    let screen: String = term
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(
+        screen.contains("TEAM LOG UNREACHABLE · 3 unsynced"),
+        "{screen}"
+    );
+    update(
+        &mut s,
+        Msg::TeamStatus(crate::team::Status {
+            reachable: Some(true),
+            error: None,
+            unsynced: 0,
+        }),
+    );
+    assert_eq!(s.ui.toasts.last().map(|t| t.kind), Some(ToastKind::Ok));
+    term.draw(|f| crate::tui::ui::render(f, &s)).unwrap();
+    let screen: String = term
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(!screen.contains("UNREACHABLE"));
+}
