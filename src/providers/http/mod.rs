@@ -31,7 +31,8 @@
 //! `breaker`, `retry` ([`ReadGuard`], retry budget), `wait` (backoff,
 //! `Retry-After`, vendor reset headers), `links`, `decode` (error excerpts,
 //! [`decode_json`]), `client` ([`HttpClient`]), `body` (body budget),
-//! `paginate` ([`offset_pages`], the `Link` page loop). Who acts and why is
+//! `paginate` ([`offset_pages`], the `Link` page loop), `send_error` (a
+//! failed send in words). Who acts and why is
 //! not the transport's business: providers get it as `ops::PlanCtx` when
 //! they plan.
 
@@ -44,6 +45,7 @@ mod decode;
 mod links;
 mod paginate;
 mod retry;
+mod send_error;
 mod wait;
 
 pub use auth::*;
@@ -55,6 +57,7 @@ pub use decode::*;
 pub use links::*;
 pub use paginate::*;
 pub use retry::*;
+pub(crate) use send_error::*;
 pub use wait::*;
 
 #[cfg(test)]
