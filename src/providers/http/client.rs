@@ -4,8 +4,8 @@ use super::{
     Auth, BodyBudget, CircuitBreaker, Failure, HttpConfig, ReadGuard, clamp_wait, decode_attempt,
     decode_json, error_excerpt, github_limit, header_str, link_rel, server_wait,
 };
-use crate::ops::PlannedRequest;
 use super::{send_error, short_cause};
+use crate::ops::PlannedRequest;
 use crate::providers::{ErrorKind, ProviderError};
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
