@@ -12,6 +12,7 @@ pub mod hooks;
 pub mod keymap;
 pub mod modals;
 pub mod palette;
+pub mod screen;
 pub mod state;
 pub mod terminal;
 pub mod ui;
