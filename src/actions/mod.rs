@@ -9,7 +9,9 @@
 //! Never retries a write.
 
 mod command;
+mod error;
 mod identity;
+mod lease;
 mod local;
 use local::{is_local, local_plan};
 mod owner;
@@ -29,6 +31,7 @@ use crate::ops::{ExecResult, Plan, PlanCtx, WriteOp};
 use crate::providers::{ErrorKind, Provider, ProviderError, Registry};
 use crate::secrets::SecretSource;
 use crate::text::SafeText;
+pub use error::ExecError;
 pub use identity::{default_actor, hostname, new_idempotency_key};
 use serde_json::{Value, json};
 use std::fmt;
@@ -92,103 +95,6 @@ pub struct Executed {
     /// Things the responder should know (a torn tail recovered, the result
     /// record could not be written, webhook delivery pending...).
     pub warnings: Vec<SafeText>,
-}
-
-/// Why an action did not happen, or did not finish. Provider and user
-/// text is sanitized where it is quoted.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-pub enum ExecError {
-    /// Read-only mode: refused (and recorded as `refused`).
-    #[error(
-        "refused: sitrep is in read-only mode (--read-only / SITREP_READ_ONLY); nothing was sent"
-    )]
-    ReadOnly,
-    /// `--provider NAME` names no configured provider.
-    #[error("no provider named {}", SafeText::line(.0))]
-    UnknownProvider(String),
-    /// No configured provider can carry out this action.
-    #[error("no configured provider can do {action}")]
-    NoProvider { action: String },
-    /// Several providers could carry it out: name one.
-    #[error(
-        "{action} {} is ambiguous: providers {} can all do it; name one with --provider",
-        SafeText::line(target),
-        SafeText::line(&providers.join(", "))
-    )]
-    Ambiguous {
-        action: String,
-        target: String,
-        providers: Vec<String>,
-    },
-    /// Planning failed (not found, unreachable...). Nothing was sent.
-    #[error("cannot plan the action: {0}")]
-    Plan(ProviderError),
-    /// Refused by policy or confirmation (recorded as `refused` by the caller).
-    #[error("refused: {}", SafeText::line(.0))]
-    Refused(String),
-    /// `[runbooks] allow_exec` is off.
-    #[error("refused: runbook shell commands run only with [runbooks] allow_exec = true")]
-    ExecDisabled,
-    /// The audit log could not record the intent: refused, nothing sent.
-    #[error("refused: the audit log cannot record the action ({0}); nothing was sent")]
-    Audit(AuditError),
-    /// Another responder holds the lease on the target (team mode):
-    /// refused, recorded, nothing sent.
-    #[error(
-        "refused: {}; nothing was sent (take the lease over with --take-over, the takeover is recorded)",
-        SafeText::line(.0)
-    )]
-    Leased(String),
-    /// The provider failed the write (the result is recorded).
-    #[error("the action failed at {0}")]
-    Provider(ProviderError),
-    /// A runbook command failed or could not run.
-    #[error("runbook command failed: {}", SafeText::line(.0))]
-    Command(String),
-    /// The provider was asked, but the result could not be recorded: the
-    /// intent (seq `intent`) stays open until the next start reconciles it.
-    #[error(
-        "the provider {} but the result could not be recorded ({cause}); the intent (seq {intent}) stays open and is recorded as outcome unknown at the next start: check the provider's state before doing anything again",
-        if *done { "carried out the action" } else { "answered with an error" }
-    )]
-    Unrecorded {
-        done: bool,
-        intent: u64,
-        cause: AuditError,
-    },
-}
-
-impl ExecError {
-    /// The request may have reached the provider but no answer came back
-    /// (a cut-off write): the responder must check before retrying.
-    pub fn outcome_unknown(&self) -> bool {
-        matches!(self, ExecError::Provider(e) if e.kind == ErrorKind::Unknown)
-    }
-
-    /// SPEC §2 exit code.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            ExecError::Provider(_) | ExecError::Command(_) => 4,
-            ExecError::Unrecorded { .. } => crate::app::exit::UNRECORDED,
-            ExecError::Plan(e) => match e.kind {
-                ErrorKind::NotFound
-                | ErrorKind::Unsupported
-                | ErrorKind::Config
-                | ErrorKind::Conflict { .. } => 2,
-                _ => 4,
-            },
-            _ => 2,
-        }
-    }
-}
-
-/// A task that ends when its guard is dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 /// The audited write pipeline. Cheap to clone; share it with spawned tasks.
@@ -729,86 +635,6 @@ impl Executor {
             }
             _ => self.run_provider(req, plan, warnings).await,
         }
-    }
-
-    /// Team mode: take the lease on the action's target. `Ok(true)`:
-    /// taken (a takeover is put into the intent's detail); `Ok(false)`:
-    /// no team, or the database is unreachable (said in a warning: the
-    /// action goes ahead without a lease); `Err`: another responder holds
-    /// it (recorded as refused).
-    async fn take_lease(
-        &self,
-        req: &ActionRequest,
-        plan: &Plan,
-        detail: &mut Value,
-        warnings: &mut Vec<SafeText>,
-    ) -> Result<bool, ExecError> {
-        let Some(team) = &self.team else {
-            return Ok(false);
-        };
-        let target = req.op.target();
-        let got = team
-            .acquire(
-                &target,
-                &self.actor,
-                &self.host,
-                req.op.action_name(),
-                &SafeText::line(&req.reason).into_string(),
-                req.incident.as_deref(),
-                self.take_over,
-            )
-            .await;
-        match got {
-            Ok(crate::team::Acquired::Taken { took_over }) => {
-                if let Some(h) = took_over
-                    && let Value::Object(m) = detail
-                {
-                    warnings.push(SafeText::line(&format!(
-                        "lease taken over from {}",
-                        h.describe()
-                    )));
-                    m.insert("lease_taken_over".into(), h.detail());
-                }
-                Ok(true)
-            }
-            Ok(crate::team::Acquired::Held(h)) => {
-                let why = h.describe();
-                let e = self.entry(
-                    req,
-                    plan,
-                    Phase::Result,
-                    Outcome::Refused,
-                    None,
-                    json!({"refused": "leased by another responder", "lease": h.detail(), "summary": plan.summary}),
-                );
-                let mut w = Vec::new();
-                if let Err(err) = self.record(e, &mut w).await {
-                    tracing::warn!("could not record a refusal: {err}");
-                }
-                self.deliver(&mut w).await;
-                Err(ExecError::Leased(why))
-            }
-            Err(e) => {
-                warnings.push(SafeText::line(&format!(
-                    "no lease taken on {target}: {e}; other responders are not kept off it"
-                )));
-                Ok(false)
-            }
-        }
-    }
-
-    /// Heartbeat this console's lease on `target` until the guard drops.
-    fn heartbeat(&self, target: String) -> Option<AbortOnDrop> {
-        let team = self.team.clone()?;
-        let every = (team.lease_ttl() / 3).max(Duration::from_millis(100));
-        Some(AbortOnDrop(tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                if !matches!(team.heartbeat(&target).await, Ok(true)) {
-                    tracing::warn!("the lease heartbeat on a target failed");
-                }
-            }
-        })))
     }
 
     async fn run_provider(
