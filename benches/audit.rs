@@ -69,13 +69,55 @@ fn build(n: u64) -> Vec<u8> {
     out
 }
 
+/// [`build`], each record signed as the writer signs it (`key_id`, and
+/// `sig` over `prev + "\n" + canonical(record without hash and sig)`; the
+/// hash covers the signature): the log every installation writes.
+fn build_signed(n: u64, key: &audit::AuditKey) -> Vec<u8> {
+    let mut out = Vec::with_capacity(n as usize * 650);
+    let mut prev = audit::ZERO_HASH.to_string();
+    for i in 0..n {
+        let e = entry(i);
+        let mut v = serde_json::json!({
+            "action": e.action, "actor": e.actor, "detail": e.detail, "host": e.host,
+            "idempotency_key": e.idempotency_key, "incident": e.incident,
+            "key_id": key.id(), "outcome": e.outcome, "phase": e.phase, "prev": prev,
+            "provider": e.provider, "reason": e.reason, "runbook": null, "seq": i + 1,
+            "target": e.target, "ts": "2026-11-22T03:04:05.123Z",
+        });
+        let mut signed = format!("{prev}\n").into_bytes();
+        signed.extend_from_slice(&audit::canonical(&v).unwrap());
+        v["sig"] = serde_json::Value::String(key.sign(&signed));
+        let hash = audit::chain_hash(&prev, &audit::canonical(&v).unwrap());
+        v["hash"] = serde_json::Value::String(hash.clone());
+        out.extend_from_slice(&audit::canonical(&v).unwrap());
+        out.push(b'\n');
+        prev = hash;
+    }
+    out
+}
+
+/// Best of 3 `audit::verify` of the log at `p`, which must hold `n` records.
+fn best_verify(p: &std::path::Path, n: u64) -> Duration {
+    let mut best = Duration::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let v = audit::verify(p).unwrap();
+        best = best.min(t.elapsed());
+        assert_eq!(v.records, n);
+    }
+    best
+}
+
 fn main() {
-    // `--write PATH`: write the 100,000-record log to PATH and exit
-    // (`benches/run` times `sitrep audit verify` on it as a whole process).
+    // `--write PATH`: write the 100,000-record log, every record signed,
+    // to PATH and its public key to PATH.pub, and exit (`benches/run`
+    // times `sitrep audit verify --key PATH.pub` on it as a whole process).
     let args: Vec<String> = std::env::args().collect();
     if let Some(k) = args.iter().position(|a| a == "--write") {
         let p = args.get(k + 1).expect("--write PATH");
-        std::fs::write(p, build(100_000)).expect("write the log");
+        let (key, _) = audit::AuditKey::generate().expect("a signing key");
+        std::fs::write(p, build_signed(100_000, &key)).expect("write the log");
+        std::fs::write(format!("{p}.pub"), key.public_line() + "\n").expect("write the key");
         return;
     }
     let dir = std::env::temp_dir().join(format!("sitrep-bench-{}", std::process::id()));
@@ -87,16 +129,22 @@ fn main() {
         .unwrap()
         .write_all(&bytes)
         .unwrap();
-    let mut best = Duration::MAX;
-    for _ in 0..3 {
-        let t = Instant::now();
-        let v = audit::verify(&p).unwrap();
-        best = best.min(t.elapsed());
-        assert_eq!(v.records, n);
-    }
+    let best = best_verify(&p, n);
     println!(
         "audit verify: {n} records, {:.1} MB: {:.3} s (best of 3)",
         bytes.len() as f64 / 1e6,
+        best.as_secs_f64()
+    );
+    // The same log signed record by record, as every installation writes
+    // it: verify checks each Ed25519 signature too.
+    let (key, _) = audit::AuditKey::generate().unwrap();
+    let signed = build_signed(n, &key);
+    let ps = dir.join("audit-signed.jsonl");
+    std::fs::write(&ps, &signed).unwrap();
+    let best = best_verify(&ps, n);
+    println!(
+        "audit verify, every record signed: {n} records, {:.1} MB: {:.3} s (best of 3)",
+        signed.len() as f64 / 1e6,
         best.as_secs_f64()
     );
     // Append latency (open, lock, read tail, write, fdatasync) on the same file.

@@ -73,7 +73,10 @@ fn pd_incident(i: usize) -> String {
 }
 
 fn gh_deployment(host: &str, i: usize, n: usize) -> String {
+    // Newest first, as GitHub lists them: ids and creation times fall
+    // together over the 19 days before 2026-11-20 23:59.
     let id = 100_000 + (n - i);
+    let tm = i * 19 * 24 * 60 / n.max(1);
     let env = if i.is_multiple_of(2) {
         "production"
     } else {
@@ -82,9 +85,9 @@ fn gh_deployment(host: &str, i: usize, n: usize) -> String {
     format!(
         r#"{{"url":"{host}/repos/acme/checkout/deployments/{id}","id":{id},"node_id":"DE_kwDO{id}","sha":"{sha:040x}","ref":"v1.{i}","task":"deploy","payload":{{}},"original_environment":"{env}","environment":"{env}","description":"deploy v1.{i}","creator":{{"login":"deploy-bot","id":1,"node_id":"U_1","avatar_url":"https://avatars.example/u/1","gravatar_id":"","url":"{host}/users/deploy-bot","html_url":"https://github.com/deploy-bot","type":"Bot","site_admin":false}},"created_at":"2026-11-{d:02}T{h:02}:{m:02}:00Z","updated_at":"2026-11-{d:02}T{h:02}:{m:02}:30Z","statuses_url":"{host}/repos/acme/checkout/deployments/{id}/statuses","repository_url":"{host}/repos/acme/checkout","transient_environment":false,"production_environment":{prod}}}"#,
         sha = id as u128 * 0x9e37_79b9_7f4a_7c15,
-        d = 20 - (i * 19 / n.max(1)),
-        h = 23 - i % 24,
-        m = 59 - i % 60,
+        d = 20 - tm / 1440,
+        h = 23 - (tm / 60) % 24,
+        m = 59 - tm % 60,
         prod = env == "production",
     )
 }

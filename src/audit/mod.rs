@@ -29,6 +29,7 @@ mod faults;
 pub mod keys;
 pub mod read;
 mod record;
+mod stream;
 pub mod verify;
 pub mod webhook;
 mod writer;

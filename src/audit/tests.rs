@@ -365,3 +365,53 @@ fn a_huge_torn_tail_is_moved_aside_and_a_huge_record_refused() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Lines are checked a block at a time on every core: whatever block a
+/// break falls in (the first, a later one, the last line of a block, the
+/// first of the next), the first broken line in file order is reported,
+/// with the lines before it counted, as a line-by-line read would.
+#[test]
+fn a_break_in_any_block_is_reported_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("audit.jsonl");
+    let (bytes, head) = sealed(1, 2_500, ZERO_HASH);
+    std::fs::write(&p, &bytes).unwrap();
+    let ok = verify(&p).unwrap();
+    assert_eq!(
+        (ok.records, ok.last_seq, ok.head.as_str()),
+        (2_500, 2_500, head.as_str())
+    );
+    let lines: Vec<&[u8]> = bytes.split_inclusive(|b| *b == b'\n').collect();
+    for at in [0usize, 700, 1_023, 1_024, 2_047, 2_499] {
+        let mut changed = Vec::new();
+        for (i, l) in lines.iter().enumerate() {
+            if i == at {
+                // A changed reason: the line's own hash no longer matches.
+                let t = String::from_utf8(l.to_vec()).unwrap();
+                changed
+                    .extend_from_slice(t.replacen("\"reason\":\"", "\"reason\":\"X", 1).as_bytes());
+            } else {
+                changed.extend_from_slice(l);
+            }
+        }
+        // Two breaks: only the first is reported.
+        let last = changed.len() - 10;
+        changed[last] ^= 1;
+        std::fs::write(&p, &changed).unwrap();
+        match verify(&p) {
+            Err(VerifyError::Broken(b)) => {
+                assert_eq!(b.line, at as u64 + 1, "break at index {at}: {b:?}");
+                assert_eq!(b.kind, BreakKind::Hash, "break at index {at}");
+            }
+            other => panic!("break at index {at} not found: {other:?}"),
+        }
+    }
+    // A torn tail after whole blocks is reported after every line before it.
+    let mut torn = bytes.clone();
+    torn.extend_from_slice(b"{\"torn");
+    std::fs::write(&p, &torn).unwrap();
+    match verify(&p) {
+        Err(VerifyError::Broken(b)) => assert_eq!((b.line, b.kind), (2_501, BreakKind::Torn)),
+        other => panic!("torn tail not found: {other:?}"),
+    }
+}

@@ -6,6 +6,7 @@ use super::canonical::canonical_top;
 use super::io_err;
 use super::keys::{TrustedKeys, short_id, verify_sig};
 use super::record::ZERO_HASH;
+use super::stream::stream_counted;
 use super::writer::MAX_RECORD;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -332,9 +333,17 @@ impl Verifier {
 
     /// Check the next line.
     pub fn push(&mut self, line: &[u8]) -> Result<(), Broken> {
+        let c = check_line(line, &mut self.scratch);
+        self.accept(c)
+    }
+
+    /// Take the next line's own check ([`check_line`], which needs nothing
+    /// of the lines before it, so it may run elsewhere) and check it
+    /// against the chain so far.
+    pub(super) fn accept(&mut self, c: Result<Checked, LineBreak>) -> Result<(), Broken> {
         self.line += 1;
         let n = self.line;
-        let c = check_line(line, &mut self.scratch).map_err(|b| Broken {
+        let c = c.map_err(|b| Broken {
             line: n,
             kind: b.kind,
             reason: b.reason,
@@ -417,7 +426,7 @@ impl Verifier {
     }
 
     /// The next line is longer than any record can be.
-    fn too_long(&mut self) -> Broken {
+    pub(super) fn too_long(&mut self) -> Broken {
         self.line += 1;
         Broken {
             line: self.line,
@@ -448,34 +457,6 @@ pub fn verify_reader(r: impl Read) -> Result<Verified, VerifyError> {
 /// Feed every line of `r` to `v`.
 pub fn verify_stream(v: Verifier, r: impl Read) -> Result<Verified, VerifyError> {
     stream_counted(v, r).map(|(ok, _)| ok)
-}
-
-/// [`verify_stream`], also returning how many bytes the verified lines
-/// took (newlines included).
-fn stream_counted(mut v: Verifier, r: impl Read) -> Result<(Verified, u64), VerifyError> {
-    let mut r = BufReader::with_capacity(256 * 1024, r);
-    let mut buf = Vec::with_capacity(1024);
-    let mut bytes = 0u64;
-    loop {
-        buf.clear();
-        // Bounded: a line longer than a record can be is not read whole.
-        let n = (&mut r)
-            .take(MAX_RECORD + 1)
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| VerifyError::Io(format!("cannot read the audit log: {e}")))?;
-        if n == 0 {
-            return Ok((v.finish(), bytes));
-        }
-        if buf.last() != Some(&b'\n') {
-            if n as u64 > MAX_RECORD {
-                return Err(VerifyError::Broken(v.too_long()));
-            }
-            return Err(VerifyError::Broken(v.torn()));
-        }
-        buf.pop();
-        v.push(&buf).map_err(VerifyError::Broken)?;
-        bytes += n as u64;
-    }
 }
 
 /// Verify the log at `path`: every signature must verify under the key it

@@ -38,12 +38,15 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// Queries in flight at once, over all of the provider's SLOs. Every
-/// window of every SLO is asked for at once (one round trip for a fetch
-/// after the lead query, not one per window); this bound keeps the
-/// connections to one server sane with many SLOs. Prometheus itself runs
-/// `--query.max-concurrency` (default 20) queries at a time and queues
-/// the rest, so twice that keeps it busy without piling up.
-pub const QUERY_CONCURRENCY: usize = 40;
+/// window of every SLO is asked for at once: one round trip for a fetch
+/// after the lead query, not one per window or per wave. On a far link
+/// every wave costs a round trip, so the bound is set high enough for six
+/// SLOs' 120 queries to go in one; Prometheus itself runs
+/// `--query.max-concurrency` (default 20) at a time and queues the rest
+/// in its own memory, which costs it no more work than waves would. The
+/// bound only keeps a config with dozens of SLOs from opening hundreds of
+/// connections to one server.
+pub const QUERY_CONCURRENCY: usize = 128;
 /// The chart: 1h burn over the last 24 h at 30 min steps.
 pub const HISTORY_SPAN_SECS: f64 = 24.0 * 3600.0;
 pub const HISTORY_STEP_SECS: f64 = 1800.0;

@@ -2,8 +2,11 @@
 //!
 //! Reads: `GET /v9/projects/{project}` (the project id and the last
 //! alias request, which says which deployment production points at after
-//! an instant rollback), then `GET /v6/deployments?projectId=…&target=…`
-//! for `production` and `preview`, paged with `until = pagination.next`.
+//! an instant rollback) and `GET /v6/deployments?projectId=…&target=…`
+//! for `production` and `preview` at once, each paged with `until =
+//! pagination.next`. The lists need the project's id: the first fetch
+//! reads the project first (two round trips), later ones (or a `prj_…`
+//! project in the config) send all three together (one).
 //! Writes: instant rollback `POST /v9/projects/{id}/rollback/{deployment}`
 //! with body `{}`; a `--to` deployment that never served production is
 //! promoted instead (`POST /v10/projects/{id}/promote/{deployment}`).
@@ -155,6 +158,10 @@ pub struct Vercel {
     paths: BTreeMap<String, String>,
     opts: VercelOptions,
     done: Mutex<HashMap<String, ExecResult>>,
+    /// The project's id once known (a `prj_…` project in the config, or
+    /// the last project read): both targets' lists then go out beside
+    /// the project read instead of after it.
+    project_id: Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for Vercel {
@@ -237,6 +244,7 @@ impl Vercel {
                 ("slug".to_string(), t)
             }
         });
+        let project_id = Some(project.clone()).filter(|p| p.starts_with("prj_"));
         Ok(Vercel {
             basics: Basics::new(pc, ProviderKind::Vercel),
             http,
@@ -246,6 +254,7 @@ impl Vercel {
             paths,
             opts,
             done: Mutex::new(HashMap::new()),
+            project_id: Mutex::new(project_id),
         })
     }
 
@@ -388,14 +397,52 @@ impl Vercel {
         }
     }
 
-    async fn state(&self) -> Result<State, ProviderError> {
-        let project = self.get_project().await?;
-        let mut deploys = Vec::new();
-        for target in TARGETS {
-            for d in self.list(&project.id, target).await? {
-                deploys.push(self.to_deploy(&d, target));
+    /// Both targets' deployments of project `id`, read at once.
+    async fn list_targets(&self, id: &str) -> Result<Vec<Deploy>, ProviderError> {
+        let lists = futures::future::try_join_all(TARGETS.iter().map(|t| self.list(id, t))).await?;
+        Ok(TARGETS
+            .iter()
+            .zip(lists)
+            .flat_map(|(t, l)| {
+                l.into_iter()
+                    .map(|d| self.to_deploy(&d, t))
+                    .collect::<Vec<_>>()
+            })
+            .collect())
+    }
+
+    /// The project and its deployments: one round trip when the project's
+    /// id is known (the lists go beside the project read), two when not.
+    /// A project recreated under the same name (a new id) is listed again.
+    async fn project_and_deploys(&self) -> Result<(VProject, Vec<Deploy>), ProviderError> {
+        let known = self
+            .project_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let (project, deploys) = match known {
+            Some(id) => {
+                let (project, deploys) = futures::join!(self.get_project(), self.list_targets(&id));
+                let project = project?;
+                if project.id == id {
+                    (project, deploys?)
+                } else {
+                    let deploys = self.list_targets(&project.id).await?;
+                    (project, deploys)
+                }
             }
-        }
+            None => {
+                let project = self.get_project().await?;
+                let deploys = self.list_targets(&project.id).await?;
+                (project, deploys)
+            }
+        };
+        *self.project_id.lock().unwrap_or_else(|p| p.into_inner()) = Some(project.id.clone());
+        Ok((project, deploys))
+    }
+
+    async fn state(&self) -> Result<State, ProviderError> {
+        let (project, mut deploys) = self.project_and_deploys().await?;
         rollback::mark_current(&mut deploys);
         let (mut aliased, mut pending) = (None, None);
         if let Some(a) = &project.last_alias_request

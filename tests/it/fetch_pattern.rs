@@ -11,6 +11,7 @@ use sitrep::model::DeployState;
 use sitrep::providers::Provider;
 use sitrep::providers::github::{Github, GithubOptions};
 use sitrep::providers::prometheus::{Prometheus, QUERY_CONCURRENCY};
+use sitrep::providers::vercel::{Vercel, VercelOptions};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -23,14 +24,15 @@ fn ok(body: serde_json::Value, held: bool) -> GateAnswer {
     }
 }
 
-/// Two SLOs of events: after the lead query (two requests), every window (9, two queries
-/// each) and the chart (two range queries) of both go out at once.
+/// Six SLOs of events: after the lead query (two requests), every window
+/// (9, two queries each) and the chart (two range queries) of all six go
+/// out at once: 120 requests in one round trip, not in waves.
 #[tokio::test]
 async fn prometheus_asks_for_every_window_of_every_slo_at_once() {
     init();
     let seen = Arc::new(AtomicUsize::new(0));
     let s2 = seen.clone();
-    let g = GateServer::start(40, move |r: &GateRequest| {
+    let g = GateServer::start(120, move |r: &GateRequest| {
         // The first two requests are the lead query (the first SLO's 5m
         // errors and total), answered at once.
         let held = s2.fetch_add(1, Ordering::SeqCst) > 1;
@@ -48,29 +50,27 @@ async fn prometheus_asks_for_every_window_of_every_slo_at_once() {
         )
     })
     .await;
-    let text = format!(
+    let mut text = format!(
         r#"
 [[provider]]
 name = "prom"
 kind = "prometheus"
 base_url = "{}"
-
-[[slo]]
-name = "a"
-provider = "prom"
-objective = 99.9
-errors = 'sum(rate(e_a[{{{{.window}}}}]))'
-total = 'sum(rate(t_a[{{{{.window}}}}]))'
-
-[[slo]]
-name = "b"
-provider = "prom"
-objective = 99.9
-errors = 'sum(rate(e_b[{{{{.window}}}}]))'
-total = 'sum(rate(t_b[{{{{.window}}}}]))'
 "#,
         g.url
     );
+    for n in 0..6 {
+        text.push_str(&format!(
+            r#"
+[[slo]]
+name = "s{n}"
+provider = "prom"
+objective = 99.9
+errors = 'sum(rate(e_{n}[{{{{.window}}}}]))'
+total = 'sum(rate(t_{n}[{{{{.window}}}}]))'
+"#
+        ));
+    }
     let cfg = config(&text);
     let s = FixedSecret("unused");
     let p = Prometheus::with_http_config(
@@ -80,13 +80,13 @@ total = 'sum(rate(t_b[{{{{.window}}}}]))'
     )
     .unwrap();
     let slos = p.fetch_slos().await.unwrap();
-    assert_eq!(slos.len(), 2);
+    assert_eq!(slos.len(), 6);
     assert!(slos.iter().all(|s| s.error.is_none()), "{slos:?}");
-    // 2 SLOs × (9 windows × 2 queries + 2 range queries) = 40, all at once
-    // (QUERY_CONCURRENCY is the bound, and it is not lower than that).
-    assert_eq!(QUERY_CONCURRENCY, 40);
-    assert_eq!(g.max_in_flight(), 40);
-    assert_eq!(g.requests().len(), 2 + 40);
+    // 6 SLOs × (9 windows × 2 queries + 2 range queries) = 120, all at
+    // once (QUERY_CONCURRENCY is the bound, and it is not lower than that).
+    assert_eq!(QUERY_CONCURRENCY, 128);
+    assert_eq!(g.max_in_flight(), 120);
+    assert_eq!(g.requests().len(), 2 + 120);
 }
 
 /// 1,000 GitHub deployments in two environments, cold: the first page
@@ -168,4 +168,63 @@ token = {{ env = "GH_TOKEN_UNUSED" }}
             .count(),
         N - 10
     );
+}
+
+/// Vercel: the deployments lists need the project's id. The first fetch
+/// reads the project alone, then both targets' lists at once; later
+/// fetches know the id and send all three at once (one round trip).
+#[tokio::test]
+async fn vercel_lists_both_targets_at_once_and_beside_the_project_once_its_id_is_known() {
+    init();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let s2 = seen.clone();
+    let g = GateServer::start(3, move |r: &GateRequest| {
+        // The first fetch (3 requests) is answered at once; the second
+        // fetch's are held until 3 are in flight together.
+        let held = s2.fetch_add(1, Ordering::SeqCst) >= 3;
+        if r.path == "/v9/projects/web" {
+            return ok(json!({"id": "prj_123", "name": "web"}), held);
+        }
+        assert_eq!(
+            r.q("projectId"),
+            Some("prj_123"),
+            "lists name the project's id"
+        );
+        let target = r.q("target").unwrap_or("none").to_string();
+        ok(
+            json!({"pagination": {"count": 1, "next": null, "prev": null},
+                   "deployments": [{"uid": format!("dpl_{target}"), "name": "web",
+                     "projectId": "prj_123", "url": format!("web-{target}.vercel.app"),
+                     "created": 1_795_000_000_000i64, "createdAt": 1_795_000_000_000i64,
+                     "state": "READY", "readyState": "READY", "type": "LAMBDAS",
+                     "target": target, "creator": {"uid": "u_1"}, "inspectorUrl": null}]}),
+            held,
+        )
+    })
+    .await;
+    let cfg = config(&format!(
+        r#"
+[[provider]]
+name = "vc"
+kind = "vercel"
+base_url = "{}"
+project = "web"
+token = {{ env = "VC_TOKEN_UNUSED" }}
+"#,
+        g.url
+    ));
+    let pc: ProviderConfig = cfg.provider_named("vc").unwrap().clone();
+    let s = FixedSecret("vercel_x");
+    let vc =
+        Vercel::with_options(&pc, &token_ctx(&cfg, &s), VercelOptions::from_config(&pc)).unwrap();
+    let first = vc.fetch().await.unwrap();
+    assert_eq!(first.deploys.len(), 2);
+    let reqs = g.requests();
+    assert_eq!(reqs.len(), 3);
+    assert!(reqs[0].starts_with("/v9/projects/web"), "{reqs:?}");
+    assert_eq!(g.max_in_flight(), 0, "nothing of the first fetch was held");
+    let second = vc.fetch().await.unwrap();
+    assert_eq!(second.deploys.len(), 2);
+    assert_eq!(g.requests().len(), 6);
+    assert_eq!(g.max_in_flight(), 3, "the project and both lists at once");
 }

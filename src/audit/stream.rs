@@ -1,0 +1,114 @@
+//! Reading a log for [`super::verify`]: lines are read in blocks, each
+//! line's own checks ([`check_line`]: JSON, schema, canonical form, its
+//! hash and its Ed25519 signature, which need nothing of the lines before
+//! it) run on every core at once, and the chain (seq, prev, signers) is
+//! then checked in order by the one [`Verifier`]. The first broken line in
+//! file order is the one reported, as when reading line by line; at most
+//! one block is read past it.
+
+use super::verify::{Checked, LineBreak, VerifyError, check_line};
+use super::writer::MAX_RECORD;
+use super::{Verified, Verifier};
+use std::io::{BufRead, BufReader, Read};
+
+/// Lines read before their checks run.
+const BLOCK: usize = 1024;
+/// Blocks smaller than this are checked on one thread (not worth a spawn).
+const MIN_PARALLEL: usize = 64;
+
+/// How a block's reading stopped.
+enum Stop {
+    Full,
+    Eof,
+    Torn,
+    TooLong,
+}
+
+/// Feed every line of `r` to `v`; also returns how many bytes the verified
+/// lines took (newlines included).
+pub(super) fn stream_counted(
+    mut v: Verifier,
+    r: impl Read,
+) -> Result<(Verified, u64), VerifyError> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    let mut r = BufReader::with_capacity(256 * 1024, r);
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    let mut sizes: Vec<u64> = Vec::with_capacity(BLOCK);
+    let mut bytes = 0u64;
+    loop {
+        sizes.clear();
+        let mut stop = Stop::Full;
+        while sizes.len() < BLOCK {
+            let i = sizes.len();
+            if lines.len() <= i {
+                lines.push(Vec::with_capacity(1024));
+            }
+            let buf = &mut lines[i];
+            buf.clear();
+            // Bounded: a line longer than a record can be is not read whole.
+            let n = (&mut r)
+                .take(MAX_RECORD + 1)
+                .read_until(b'\n', buf)
+                .map_err(|e| VerifyError::Io(format!("cannot read the audit log: {e}")))?;
+            if n == 0 {
+                stop = Stop::Eof;
+                break;
+            }
+            if buf.last() != Some(&b'\n') {
+                stop = if n as u64 > MAX_RECORD {
+                    Stop::TooLong
+                } else {
+                    Stop::Torn
+                };
+                break;
+            }
+            buf.pop();
+            sizes.push(n as u64);
+        }
+        let checked = check_block(&lines[..sizes.len()], threads);
+        for (c, n) in checked.into_iter().zip(&sizes) {
+            v.accept(c).map_err(VerifyError::Broken)?;
+            bytes += n;
+        }
+        match stop {
+            Stop::Full => {}
+            Stop::Eof => return Ok((v.finish(), bytes)),
+            Stop::Torn => return Err(VerifyError::Broken(v.torn())),
+            Stop::TooLong => return Err(VerifyError::Broken(v.too_long())),
+        }
+    }
+}
+
+/// Each line's own checks, in order, split over up to `threads` threads.
+fn check_block(lines: &[Vec<u8>], threads: usize) -> Vec<Result<Checked, LineBreak>> {
+    let one = |chunk: &[Vec<u8>]| {
+        let mut scratch = Vec::with_capacity(1024);
+        chunk
+            .iter()
+            .map(|l| check_line(l, &mut scratch))
+            .collect::<Vec<_>>()
+    };
+    if threads <= 1 || lines.len() < MIN_PARALLEL {
+        return one(lines);
+    }
+    let size = lines.len().div_ceil(threads);
+    let mut chunks = lines.chunks(size);
+    let Some(first) = chunks.next() else {
+        return Vec::new();
+    };
+    std::thread::scope(|s| {
+        let others: Vec<_> = chunks.map(|c| s.spawn(move || one(c))).collect();
+        let mut out = one(first);
+        for h in others {
+            match h.join() {
+                Ok(mut part) => out.append(&mut part),
+                // A check that panicked (a bug): the panic goes on here.
+                Err(p) => std::panic::resume_unwind(p),
+            }
+        }
+        out
+    })
+}
