@@ -1,0 +1,224 @@
+//! Team mode's live side of the console (docs/TEAM.md): the listener
+//! (ticks and presence changes heard through NOTIFY, handed to `update`
+//! as messages), shared ticks, and this console's presence row (written
+//! when the incident in view changes, while an action runs on it, and
+//! every [`live::PRESENCE_EVERY`]; the others on it read each time).
+//! Everything stops with the session.
+
+use super::update::Msg;
+use crate::team::listen::{self, Heard};
+use crate::team::live::{self, Event};
+use crate::team::{Seen, Team, Tick};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+
+/// What this console is on.
+#[derive(Default)]
+struct Here {
+    focus: Mutex<Option<String>>,
+    /// An action running on an incident: (incident, action).
+    acting: Mutex<Option<(String, String)>>,
+    kick: Notify,
+}
+
+impl Here {
+    fn focus(&self) -> Option<String> {
+        self.focus.lock().ok().and_then(|f| f.clone())
+    }
+
+    fn current(&self) -> Option<Seen> {
+        if let Some((incident, action)) = self.acting.lock().ok().and_then(|a| a.clone()) {
+            return Some(Seen {
+                incident,
+                what: "acting",
+                detail: action,
+            });
+        }
+        self.focus().map(|incident| Seen {
+            incident,
+            what: "viewing",
+            detail: String::new(),
+        })
+    }
+}
+
+/// Sets this console's "acting" presence (from the action's task).
+pub(super) struct Acting(Arc<Here>);
+
+impl Acting {
+    /// An action runs on `(incident, action)`; `None`: it finished.
+    pub(super) fn set(&self, act: Option<(String, String)>) {
+        if let Ok(mut a) = self.0.acting.lock() {
+            *a = act;
+        }
+        self.0.kick.notify_one();
+    }
+}
+
+/// The live tasks of one session (aborted when it goes).
+pub(super) struct Live {
+    team: Arc<Team>,
+    actor: String,
+    host: String,
+    here: Arc<Here>,
+    tx: mpsc::Sender<Msg>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        // Leave the incident (best effort: else the row expires).
+        if let Some(seen) = self.here.current() {
+            let team = self.team.clone();
+            tokio::spawn(async move {
+                let _ = team.clear_presence(&seen.incident).await;
+            });
+        }
+    }
+}
+
+impl Live {
+    pub(super) fn start(team: Arc<Team>, actor: &str, host: &str, tx: mpsc::Sender<Msg>) -> Live {
+        let here = Arc::new(Here::default());
+        let (htx, hrx) = mpsc::channel(256);
+        let listener = listen::spawn(team.clone(), htx, crate::team::RETRY_EVERY);
+        let forward = tokio::spawn(forward(hrx, here.clone(), tx.clone()));
+        let presence = tokio::spawn(presence(
+            team.clone(),
+            actor.to_string(),
+            host.to_string(),
+            here.clone(),
+            tx.clone(),
+        ));
+        Live {
+            team,
+            actor: actor.to_string(),
+            host: host.to_string(),
+            here,
+            tx,
+            tasks: vec![listener, forward, presence],
+        }
+    }
+
+    /// The incident in view changed.
+    pub(super) fn focus(&self, incident: Option<String>) {
+        if let Ok(mut f) = self.here.focus.lock() {
+            *f = incident;
+        }
+        self.here.kick.notify_one();
+    }
+
+    /// Say that an action runs on an incident, and when it finished.
+    pub(super) fn acting_handle(&self) -> Acting {
+        Acting(self.here.clone())
+    }
+
+    /// Share a checklist tick (queued while the database is away).
+    pub(super) fn share(
+        &self,
+        incident: String,
+        runbook: String,
+        step: u32,
+        item: u32,
+        checked: bool,
+    ) {
+        let t = Tick {
+            incident,
+            runbook,
+            step,
+            item,
+            checked,
+            actor: crate::text::SafeText::line(&self.actor),
+            host: crate::text::SafeText::line(&self.host),
+            session: self.team.session().to_string(),
+            at: None,
+            own: true,
+        };
+        let (team, tx) = (self.team.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            if team.tick(t).await.is_err() {
+                let _ = tx.send(Msg::TeamStatus(team.status())).await;
+            }
+        });
+    }
+
+    /// Read the shared ticks of a walk.
+    pub(super) fn load_ticks(&self, incident: String, runbook: String) {
+        let (team, tx) = (self.team.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            if let Ok(ticks) = team.ticks(&incident, &runbook).await {
+                let _ = tx.send(Msg::SharedTicks(ticks)).await;
+            }
+        });
+    }
+}
+
+/// Hand what the listener heard to the console.
+async fn forward(mut rx: mpsc::Receiver<Heard>, here: Arc<Here>, tx: mpsc::Sender<Msg>) {
+    while let Some(h) = rx.recv().await {
+        let msg = match h {
+            Heard::Connected => {
+                here.kick.notify_one();
+                Msg::TeamListening(true)
+            }
+            Heard::Lost(_) => Msg::TeamListening(false),
+            Heard::Event(Event::Tick(t)) => Msg::SharedTicks(vec![t]),
+            Heard::Event(Event::Presence { incident }) => {
+                if here.focus().as_deref() == Some(incident.as_str()) {
+                    here.kick.notify_one();
+                }
+                continue;
+            }
+        };
+        if tx.send(msg).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Keep this console's presence row and read the others'.
+async fn presence(
+    team: Arc<Team>,
+    actor: String,
+    host: String,
+    here: Arc<Here>,
+    tx: mpsc::Sender<Msg>,
+) {
+    let mut last: Option<Seen> = None;
+    loop {
+        let cur = here.current();
+        if let Some(old) = &last
+            && cur.as_ref().map(|c| &c.incident) != Some(&old.incident)
+        {
+            let _ = team.clear_presence(&old.incident).await;
+        }
+        if let Some(seen) = &cur {
+            let changed = last.as_ref() != Some(seen);
+            let written = team
+                .set_presence(&actor, &host, seen, changed)
+                .await
+                .is_ok();
+            if let Ok(others) = team.present(&seen.incident).await {
+                let msg = Msg::Presence {
+                    incident: seen.incident.clone(),
+                    others,
+                };
+                if tx.send(msg).await.is_err() {
+                    return;
+                }
+            }
+            // Not written: say it changed next time (the others are told then).
+            last = written.then_some(seen.clone());
+        } else {
+            last = None;
+        }
+        tokio::select! {
+            _ = here.kick.notified() => {}
+            _ = tokio::time::sleep(live::PRESENCE_EVERY) => {}
+        }
+    }
+}
