@@ -222,3 +222,118 @@ async fn presence(
         }
     }
 }
+
+#[cfg(test)]
+#[path = "../../tests/common/pg.rs"]
+#[allow(dead_code)]
+mod pg;
+
+#[cfg(test)]
+mod tests {
+    //! Two in-process consoles on a real PostgreSQL (skipped without it,
+    //! unless SITREP_REQUIRE_REAL_TESTS=1): what one does reaches the
+    //! other's update loop as messages.
+
+    use super::*;
+    use crate::secrets::Secret;
+    use crate::tui::state::State;
+    use crate::tui::update::update;
+    use std::time::Duration;
+
+    const BOUND: Duration = Duration::from_secs(10);
+
+    fn server() -> Option<pg::PgServer> {
+        if pg::bin_dir().is_none() {
+            assert!(
+                std::env::var_os("SITREP_REQUIRE_REAL_TESTS").is_none(),
+                "postgresql is not installed"
+            );
+            return None;
+        }
+        Some(pg::PgServer::start())
+    }
+
+    async fn wait_for(rx: &mut mpsc::Receiver<Msg>, want: impl Fn(&Msg) -> bool) -> Msg {
+        loop {
+            match tokio::time::timeout(BOUND, rx.recv()).await {
+                Ok(Some(m)) if want(&m) => return m,
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("channel closed"),
+                Err(_) => panic!("not received within {BOUND:?}"),
+            }
+        }
+    }
+
+    fn labels(m: &Msg) -> Vec<String> {
+        match m {
+            Msg::Presence { others, .. } => others.iter().map(|p| p.label()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_consoles_share_ticks_and_presence_through_the_update_loop() {
+        let Some(server) = server() else { return };
+        let url = server.url();
+        let team = || {
+            Arc::new(Team::new(
+                Ok(Secret::new(url.clone())),
+                "ops",
+                Duration::from_secs(120),
+            ))
+        };
+        let (atx, mut arx) = mpsc::channel(256);
+        let (btx, mut brx) = mpsc::channel(256);
+        let a = Live::start(team(), "dana", "dana-laptop", atx);
+        let b = Live::start(team(), "lee", "lee-box", btx);
+        wait_for(&mut arx, |m| matches!(m, Msg::TeamListening(true))).await;
+        wait_for(&mut brx, |m| matches!(m, Msg::TeamListening(true))).await;
+
+        // Both on INC-7: each sees the other, never itself.
+        a.focus(Some("INC-7".into()));
+        b.focus(Some("INC-7".into()));
+        let m = wait_for(&mut brx, |m| !labels(m).is_empty()).await;
+        assert_eq!(labels(&m), vec!["dana@dana-laptop (viewing)"]);
+        let m = wait_for(&mut arx, |m| !labels(m).is_empty()).await;
+        assert_eq!(labels(&m), vec!["lee@lee-box (viewing)"]);
+
+        // A ticks; B's walk of the same incident follows, naming A.
+        a.share("INC-7".into(), "rollback".into(), 1, 0, true);
+        let m = wait_for(&mut brx, |m| matches!(m, Msg::SharedTicks(_))).await;
+        let dir = tempfile::tempdir().unwrap();
+        let rb = crate::runbooks::Catalog::bundled()
+            .get("rollback")
+            .cloned()
+            .unwrap();
+        let mut s = State::new(
+            crate::store::Store::default(),
+            crate::theme::Theme::default_theme(),
+            chrono::Utc::now(),
+        );
+        s.runbooks.walk = Some(Box::new(crate::runbooks::walk::Walk::open(
+            dir.path(),
+            &rb,
+            Some("INC-7"),
+        )));
+        update(&mut s, m);
+        let w = s.runbooks.walk.as_ref().unwrap();
+        assert!(w.progress.is_checked(1, 0));
+        let by = w.ticked_by(1)[0].clone().unwrap_or_default();
+        assert!(by.starts_with("✓ dana@dana-laptop "), "{by}");
+
+        // A acts on the incident, then closes: B sees both.
+        a.acting_handle()
+            .set(Some(("INC-7".into(), "rollback".into())));
+        wait_for(&mut brx, |m| {
+            labels(m) == vec!["dana@dana-laptop (acting: rollback)".to_string()]
+        })
+        .await;
+        drop(a);
+        wait_for(
+            &mut brx,
+            |m| matches!(m, Msg::Presence { others, .. } if others.is_empty()),
+        )
+        .await;
+        drop(b);
+    }
+}
