@@ -168,12 +168,23 @@ impl Engine {
         let ex = s.executor.clone();
         let cursor = s.verified.clone();
         let tx = self.tx.clone();
-        tokio::task::spawn_blocking(move || {
-            if reconcile && let Some(note) = ex.reconcile_at_start() {
-                let _ = tx.blocking_send(Msg::Notice(ToastKind::Error, note));
+        tokio::spawn(async move {
+            let local = {
+                let (ex, tx) = (ex.clone(), tx.clone());
+                tokio::task::spawn_blocking(move || {
+                    if reconcile && let Some(note) = ex.reconcile_at_start() {
+                        let _ = tx.blocking_send(Msg::Notice(ToastKind::Error, note));
+                    }
+                    load_audit(&ex, &cursor)
+                })
+                .await
+            };
+            let Ok(mut v) = local else { return };
+            // Team mode: the shared log, while it can be read.
+            if let Some(team) = ex.team() {
+                super::team_live::team_audit(team, &mut v).await;
             }
-            let v = load_audit(&ex, &cursor);
-            let _ = tx.blocking_send(Msg::AuditLoaded(Box::new(v)));
+            let _ = tx.send(Msg::AuditLoaded(Box::new(v))).await;
         });
     }
 

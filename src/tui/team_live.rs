@@ -223,6 +223,40 @@ async fn presence(
     }
 }
 
+/// The Audit view in team mode: the newest records of the shared log
+/// (read back inert) and its verification; while it cannot be read, the
+/// local log `v` already holds, said in its chain line.
+pub(super) async fn team_audit(team: &Team, v: &mut crate::tui::state::AuditView) {
+    let name = crate::text::SafeText::line(team.name());
+    let (records, bad) = match team.records(Some(500)).await {
+        Ok(r) => r,
+        Err(e) => {
+            let why = crate::text::SafeText::line(&e);
+            v.chain = v.chain.take().map(|c| {
+                c.map(|ok| format!("team log unreachable ({why}): this console's log, {ok}"))
+            });
+            return;
+        }
+    };
+    v.records = records
+        .into_iter()
+        .rev()
+        .map(crate::audit::Record::inert)
+        .collect();
+    v.unreadable = bad;
+    v.chain = Some(match team.verify().await {
+        Ok(ok) => Ok(format!(
+            "team log {name}: chain verified: {} records, head {}",
+            ok.records,
+            ok.head.get(..12).unwrap_or(&ok.head)
+        )),
+        Err(e) => Err(format!(
+            "team log {name}: {}",
+            crate::text::SafeText::line(&e)
+        )),
+    });
+}
+
 #[cfg(test)]
 #[path = "../../tests/common/pg.rs"]
 #[allow(dead_code)]
@@ -335,5 +369,71 @@ mod tests {
         )
         .await;
         drop(b);
+    }
+
+    /// The Audit view reads the shared log in team mode: records another
+    /// console pushed are listed, the team chain verified; unreachable,
+    /// the local view stays and says so.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_audit_view_reads_the_shared_log() {
+        use crate::audit::{AuditLog, Entry, Outcome, Phase, Signer};
+        use crate::tui::state::AuditView;
+        let local = || AuditView {
+            loaded: true,
+            chain: Some(Ok("chain verified: 0 records, head 000000000000".into())),
+            ..Default::default()
+        };
+        let away = Team::new(
+            Err("SITREP_TEAM_DATABASE_URL is not set".into()),
+            "ops",
+            Duration::from_secs(1),
+        );
+        let mut v = local();
+        team_audit(&away, &mut v).await;
+        let chain = v.chain.clone().unwrap().unwrap();
+        assert!(
+            chain.starts_with("team log unreachable (SITREP_TEAM_DATABASE_URL is not set): this console's log, chain verified"),
+            "{chain}"
+        );
+
+        let Some(server) = server() else { return };
+        let other = Team::new(
+            Ok(Secret::new(server.url())),
+            "ops",
+            Duration::from_secs(120),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::new(&path, Signer::ephemeral());
+        log.append(&Entry {
+            action: "flag.off".into(),
+            actor: "dana".into(),
+            detail: serde_json::json!({}),
+            host: "dana-laptop".into(),
+            idempotency_key: None,
+            incident: None,
+            outcome: Outcome::Ok,
+            phase: Phase::Result,
+            provider: Some("ff".into()),
+            reason: "kill switch".into(),
+            runbook: None,
+            target: "checkout-v3".into(),
+        })
+        .unwrap();
+        other.sync(&path).await.unwrap();
+        let me = Team::new(
+            Ok(Secret::new(server.url())),
+            "ops",
+            Duration::from_secs(120),
+        );
+        let mut v = local();
+        team_audit(&me, &mut v).await;
+        assert_eq!(v.records.len(), 1, "{:?}", v.chain);
+        assert_eq!(v.records[0].actor, "dana");
+        let chain = v.chain.clone().unwrap().unwrap();
+        assert!(
+            chain.starts_with("team log ops: chain verified: 1 records"),
+            "{chain}"
+        );
     }
 }
