@@ -16,7 +16,7 @@ use crate::model::Time;
 use crate::ops::WriteOp;
 use crate::team::Tick;
 use crate::text::SafeText;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 #[derive(Clone, Debug)]
@@ -34,6 +34,10 @@ pub struct Walk {
     /// Team mode: the newest shared tick of each item (step, item), for
     /// who ticked it (docs/TEAM.md).
     pub shared: BTreeMap<(u32, u32), Tick>,
+    /// Items ticked here whose tick the team has not echoed back yet:
+    /// that tick reaches the database after any other tick heard before
+    /// the echo, and wins there.
+    unechoed: BTreeSet<(u32, u32)>,
 }
 
 /// Why the action under the cursor cannot run yet.
@@ -151,6 +155,7 @@ impl Walk {
             warning,
             bindings,
             shared: BTreeMap::new(),
+            unechoed: BTreeSet::new(),
         }
     }
 
@@ -313,6 +318,7 @@ impl Walk {
         })?;
         let index = item.index;
         self.shared.remove(&(step, index));
+        self.unechoed.insert((step, index));
         self.progress.toggle(step, index);
         self.progress.stamp(&self.runbook);
         Some(self.progress.step_op(step, Some(index)))
@@ -328,6 +334,7 @@ impl Walk {
         let step = self.progress.current_step;
         let item = self.step()?.items.get(i)?.index;
         self.shared.remove(&(step, item));
+        self.unechoed.insert((step, item));
         self.progress.toggle(step, item);
         self.progress.stamp(&self.runbook);
         Some(self.progress.step_op(step, Some(item)))
@@ -338,10 +345,12 @@ impl Walk {
     }
 
     /// Team mode: a tick shared by a console of the team (this one's
-    /// echoed back too). Another's tick sets the item; this console's own
-    /// only names who ticked when the item still agrees (a newer local
-    /// tick is on its way). Older than the item's last shared tick
-    /// (database time): ignored. Returns (redraw, save the progress).
+    /// echoed back too), in the database's order. It sets the item,
+    /// unless a tick made here is still on its way to the database (it
+    /// will arrive later and win): then only its own echo, agreeing with
+    /// the item, counts (and names who ticked). Older than the item's
+    /// last shared tick (database time): ignored. Returns (redraw, save
+    /// the progress).
     pub fn apply_shared(&mut self, t: &Tick) -> (bool, bool) {
         if self.runbook.id.as_str() != t.runbook || self.incident() != Some(t.incident.as_str()) {
             return (false, false);
@@ -360,8 +369,11 @@ impl Walk {
             return (false, false);
         }
         let now = self.progress.is_checked(t.step, t.item);
-        if t.own && now != t.checked {
-            return (false, false);
+        if self.unechoed.contains(&key) {
+            if !t.own || now != t.checked {
+                return (false, false);
+            }
+            self.unechoed.remove(&key);
         }
         self.shared.insert(key, t.clone());
         if now != t.checked {

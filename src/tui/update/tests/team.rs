@@ -107,13 +107,6 @@ fn a_shared_tick_marks_the_item_with_who_ticked_it() {
         Msg::SharedTicks(vec![tick("Q1CHK5XZ01", 0, false, 1, false)]),
     );
     assert!(s.runbooks.walk.as_ref().unwrap().progress.is_checked(1, 0));
-    // This console's own echo that disagrees with its newer local state
-    // changes nothing.
-    update(
-        &mut s,
-        Msg::SharedTicks(vec![tick("Q1CHK5XZ01", 1, true, 3, true)]),
-    );
-    assert!(!s.runbooks.walk.as_ref().unwrap().progress.is_checked(1, 1));
 
     // Unticked by someone else: the item follows, and says who.
     update(
@@ -133,7 +126,27 @@ fn a_shared_tick_marks_the_item_with_who_ticked_it() {
         fx.iter().any(|e| matches!(e, Effect::RecordStep(_))),
         "the tick is audited: {fx:?}"
     );
-    assert_eq!(s.runbooks.walk.as_ref().unwrap().ticked_by(1)[0], None);
+    let w = s.runbooks.walk.as_ref().unwrap();
+    assert!(w.progress.is_checked(1, 0));
+    assert_eq!(w.ticked_by(1)[0], None);
+    // Another's tick heard before the echo reached the database first:
+    // the local tick, on its way, wins there, and here.
+    let older = tick("Q1CHK5XZ01", 0, false, 5, false);
+    update(&mut s, Msg::SharedTicks(vec![older]));
+    assert!(s.runbooks.walk.as_ref().unwrap().progress.is_checked(1, 0));
+    // So does this console's own earlier echo that disagrees.
+    let stale_echo = tick("Q1CHK5XZ01", 0, false, 5, true);
+    update(&mut s, Msg::SharedTicks(vec![stale_echo]));
+    assert!(s.runbooks.walk.as_ref().unwrap().progress.is_checked(1, 0));
+    // The echo names this console; after it, others' ticks apply again.
+    let mut echo = tick("Q1CHK5XZ01", 0, true, 6, true);
+    echo.actor = SafeText::line("me");
+    update(&mut s, Msg::SharedTicks(vec![echo]));
+    let w = s.runbooks.walk.as_ref().unwrap();
+    assert_eq!(w.ticked_by(1)[0].as_deref(), Some("✓ me@dana-laptop 14:06"));
+    let newer = tick("Q1CHK5XZ01", 0, false, 7, false);
+    update(&mut s, Msg::SharedTicks(vec![newer]));
+    assert!(!s.runbooks.walk.as_ref().unwrap().progress.is_checked(1, 0));
 }
 
 #[test]
