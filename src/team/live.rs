@@ -181,9 +181,9 @@ fn int(field: &str, v: u32) -> Result<i32, String> {
     i32::try_from(v).map_err(|_| format!("team database: {field} {v} is out of range"))
 }
 
-/// Write a tick (the newer write wins: database time) and NOTIFY it;
-/// returns the database time of the write.
-pub async fn push_tick(c: &Client, team: &str, t: &Tick) -> Result<Time, String> {
+/// A tick the database can hold: its fields' sizes, step and item as
+/// PostgreSQL integers.
+fn check_tick(t: &Tick) -> Result<(i32, i32), String> {
     for (f, v) in [
         ("incident", t.incident.as_str()),
         ("runbook", t.runbook.as_str()),
@@ -192,7 +192,13 @@ pub async fn push_tick(c: &Client, team: &str, t: &Tick) -> Result<Time, String>
     ] {
         check_len(f, v)?;
     }
-    let (step, item) = (int("step", t.step)?, int("item", t.item)?);
+    Ok((int("step", t.step)?, int("item", t.item)?))
+}
+
+/// Write a tick (the newer write wins: database time) and NOTIFY it;
+/// returns the database time of the write.
+pub async fn push_tick(c: &Client, team: &str, t: &Tick) -> Result<Time, String> {
+    let (step, item) = check_tick(t)?;
     let row = c
         .query_one(
             "WITH up AS (
@@ -386,6 +392,8 @@ impl Team {
     /// pushed in order. While the database is unreachable it waits there
     /// (see [`Team::flush_ticks`]); the error says so.
     pub async fn tick(&self, t: Tick) -> Result<usize, String> {
+        // One that can never be written must not hold the queue up.
+        check_tick(&t)?;
         if let Ok(mut q) = self.pending.lock() {
             q.retain(|p| p.key() != t.key());
             q.push(t);
@@ -491,6 +499,34 @@ mod tests {
                 incident: "I1".into()
             })
         );
+    }
+
+    /// A tick that can never be written is refused, not queued (it
+    /// would hold up every later one).
+    #[tokio::test]
+    async fn an_unwritable_tick_is_refused_not_queued() {
+        let team = Team::new(Err("no url".into()), "ops", Duration::from_secs(1));
+        let t = Tick {
+            incident: "I".repeat(MAX_FIELD + 1),
+            runbook: "rb".into(),
+            step: 1,
+            item: 0,
+            checked: true,
+            actor: SafeText::line("dana"),
+            host: SafeText::line("h"),
+            session: "s".into(),
+            at: None,
+            own: true,
+        };
+        let err = team.tick(t.clone()).await.unwrap_err();
+        assert!(err.contains("incident is longer than 256 bytes"), "{err}");
+        assert_eq!(team.unshared_ticks(), 0);
+        let ok = Tick {
+            incident: "I1".into(),
+            ..t
+        };
+        assert_eq!(team.tick(ok).await.unwrap_err(), "no url");
+        assert_eq!(team.unshared_ticks(), 1, "kept for the reconnect");
     }
 
     #[test]

@@ -72,9 +72,11 @@ impl Drop for Live {
             t.abort();
         }
         // Leave the incident (best effort: else the row expires).
-        if let Some(seen) = self.here.current() {
+        if let Some(seen) = self.here.current()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
             let team = self.team.clone();
-            tokio::spawn(async move {
+            rt.spawn(async move {
                 let _ = team.clear_presence(&seen.incident).await;
             });
         }
