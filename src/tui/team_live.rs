@@ -88,7 +88,7 @@ impl Live {
         let here = Arc::new(Here::default());
         let (htx, hrx) = mpsc::channel(256);
         let listener = listen::spawn(team.clone(), htx, crate::team::RETRY_EVERY);
-        let forward = tokio::spawn(forward(hrx, here.clone(), tx.clone()));
+        let forward = tokio::spawn(forward(team.clone(), hrx, here.clone(), tx.clone()));
         let presence = tokio::spawn(presence(
             team.clone(),
             actor.to_string(),
@@ -160,10 +160,21 @@ impl Live {
 }
 
 /// Hand what the listener heard to the console.
-async fn forward(mut rx: mpsc::Receiver<Heard>, here: Arc<Here>, tx: mpsc::Sender<Msg>) {
+async fn forward(
+    team: Arc<Team>,
+    mut rx: mpsc::Receiver<Heard>,
+    here: Arc<Here>,
+    tx: mpsc::Sender<Msg>,
+) {
     while let Some(h) = rx.recv().await {
         let msg = match h {
             Heard::Connected => {
+                // Back: the ticks made meanwhile go now (not at the next
+                // retry), presence is written again.
+                let t = team.clone();
+                tokio::spawn(async move {
+                    let _ = t.flush_ticks().await;
+                });
                 here.kick.notify_one();
                 Msg::TeamListening(true)
             }
@@ -437,5 +448,61 @@ mod tests {
             chain.starts_with("team log ops: chain verified: 1 records"),
             "{chain}"
         );
+    }
+
+    /// A tick made while the database is down reaches the other console
+    /// once it is back: pushed when the ticking console's listener
+    /// reconnects, heard (or read again on the other's reconnect).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_tick_made_offline_reaches_the_other_console_on_reconnect() {
+        let Some(mut server) = server() else { return };
+        let url = server.url();
+        let team = || {
+            Arc::new(Team::new(
+                Ok(Secret::new(url.clone())),
+                "ops",
+                Duration::from_secs(120),
+            ))
+        };
+        let (atx, mut arx) = mpsc::channel(256);
+        let (btx, mut brx) = mpsc::channel(256);
+        let a = Live::start(team(), "dana", "dana-laptop", atx);
+        let b = Live::start(team(), "lee", "lee-box", btx);
+        wait_for(&mut arx, |m| matches!(m, Msg::TeamListening(true))).await;
+        wait_for(&mut brx, |m| matches!(m, Msg::TeamListening(true))).await;
+
+        server.stop();
+        wait_for(&mut brx, |m| matches!(m, Msg::TeamListening(false))).await;
+        a.share("INC-9".into(), "rollback".into(), 1, 2, true);
+        wait_for(
+            &mut arx,
+            |m| matches!(m, Msg::TeamStatus(st) if st.reachable == Some(false)),
+        )
+        .await;
+        assert_eq!(a.team.unshared_ticks(), 1, "the tick waits");
+
+        server.resume();
+        // B's console reads the walk again when its listener is back
+        // (update's answer to TeamListening(true)); A's tick arrives
+        // either way.
+        wait_for(&mut brx, |m| matches!(m, Msg::TeamListening(true))).await;
+        b.load_ticks("INC-9".into(), "rollback".into());
+        let heard = |m: &Msg| {
+            matches!(m, Msg::SharedTicks(v) if v.iter().any(|t| {
+                t.incident == "INC-9" && t.item == 2 && t.checked && t.actor.as_str() == "dana"
+            }))
+        };
+        tokio::time::timeout(Duration::from_secs(30), async {
+            loop {
+                let m = wait_for(&mut brx, |m| matches!(m, Msg::SharedTicks(_))).await;
+                if heard(&m) {
+                    break;
+                }
+            }
+        })
+        .await
+        .expect("the offline tick never reached the other console");
+        assert_eq!(a.team.unshared_ticks(), 0);
+        drop((a, b));
     }
 }
