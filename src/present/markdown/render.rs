@@ -546,6 +546,9 @@ impl<'t> Renderer<'t> {
             }
             TagEnd::Item => {
                 self.flush();
+                // An item with no text of its own: the name is not
+                // carried to the next line.
+                self.task_by = None;
                 if matches!(self.containers.last(), Some(Container::Item { .. })) {
                     self.containers.pop();
                     self.items_open = self.items_open.saturating_sub(1);
