@@ -7,7 +7,12 @@
 //!   (one `acquire` = one transaction: look, insert-or-update, commit);
 //!   p50/p95/p99 over every call, and one console alone for the floor;
 //! - shared audit append: one console pushing one record (the push after
-//!   each local append), p50/p95.
+//!   each local append), p50/p95;
+//! - checklist propagation: 50 consoles, each with its own connection
+//!   and its own listening connection; from just before one console
+//!   writes a tick until each of the other 49 hears it (NOTIFY), over
+//!   every delivery: one tick at a time (the ticker rotates), then all 50
+//!   ticking at once.
 //!
 //! `cargo bench --bench team` (release). Prints one line per figure.
 
@@ -17,9 +22,14 @@ mod pg;
 
 use sitrep::audit::{AuditLog, Entry, Outcome, Phase, Signer};
 use sitrep::secrets::Secret;
-use sitrep::team::{Acquired, Team};
+use sitrep::team::listen::{self, Heard};
+use sitrep::team::live::Event;
+use sitrep::team::{Acquired, Team, Tick};
+use sitrep::text::SafeText;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 
 const CONSOLES: usize = 50;
 const ROUNDS: usize = 40;
@@ -130,5 +140,98 @@ fn main() {
             pushes.push(s.elapsed());
         }
         line("shared audit push of one record (1 console)", pushes);
+
+        propagation(&consoles).await;
     });
+}
+
+fn tick(t: &Team, item: u32) -> Tick {
+    Tick {
+        incident: "INC-bench".into(),
+        runbook: "bench".into(),
+        step: 1,
+        item,
+        checked: true,
+        actor: SafeText::line("bench"),
+        host: SafeText::line("bench"),
+        session: t.session().to_string(),
+        at: None,
+        own: true,
+    }
+}
+
+/// Checklist propagation through LISTEN/NOTIFY to every other console.
+async fn propagation(consoles: &[Arc<Team>]) {
+    // Every console listens; each hears others' ticks as (item, when).
+    let (htx, mut heard) = mpsc::unbounded_channel::<(u32, Instant)>();
+    let (ready_tx, mut ready) = mpsc::unbounded_channel::<()>();
+    for t in consoles {
+        let (tx, mut rx) = mpsc::channel(1024);
+        listen::spawn(t.clone(), tx, sitrep::team::RETRY_EVERY);
+        let (htx, ready_tx) = (htx.clone(), ready_tx.clone());
+        tokio::spawn(async move {
+            while let Some(h) = rx.recv().await {
+                match h {
+                    Heard::Connected => {
+                        let _ = ready_tx.send(());
+                    }
+                    Heard::Event(Event::Tick(t)) if !t.own => {
+                        let _ = htx.send((t.item, Instant::now()));
+                    }
+                    _ => {}
+                }
+            }
+        });
+    }
+    for _ in consoles {
+        ready.recv().await.unwrap();
+    }
+    let others = consoles.len() - 1;
+    let mut collect = async |sent: &HashMap<u32, Instant>, out: &mut Vec<Duration>| {
+        let want = sent.len() * others;
+        for _ in 0..want {
+            let (item, at) = tokio::time::timeout(Duration::from_secs(30), heard.recv())
+                .await
+                .expect("a tick was not heard within 30 s")
+                .unwrap();
+            out.push(at - sent[&item]);
+        }
+    };
+    // One tick at a time, the ticker rotating.
+    let mut one = Vec::new();
+    for round in 0..ROUNDS as u32 * 2 {
+        let t = &consoles[round as usize % consoles.len()];
+        let mut sent = HashMap::new();
+        sent.insert(round, Instant::now());
+        t.tick(tick(t, round)).await.unwrap();
+        collect(&sent, &mut one).await;
+    }
+    line(
+        &format!("checklist propagation, 1 tick heard by {others} consoles (loopback)"),
+        one,
+    );
+    // All at once.
+    let mut burst = Vec::new();
+    for round in 0..10u32 {
+        let mut sent = HashMap::new();
+        let mut tasks = Vec::new();
+        let base = 100_000 + round * consoles.len() as u32;
+        for (i, t) in consoles.iter().enumerate() {
+            let item = base + i as u32;
+            sent.insert(item, Instant::now());
+            let t = t.clone();
+            tasks.push(tokio::spawn(async move { t.tick(tick(&t, item)).await }));
+        }
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        collect(&sent, &mut burst).await;
+    }
+    line(
+        &format!(
+            "checklist propagation, {} consoles ticking at once, each heard by {others}",
+            consoles.len()
+        ),
+        burst,
+    );
 }

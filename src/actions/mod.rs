@@ -267,6 +267,10 @@ impl Executor {
         &self.actor
     }
 
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
     pub fn audit(&self) -> &AuditLog {
         &self.audit
     }

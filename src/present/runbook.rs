@@ -144,6 +144,7 @@ pub fn render_step(
         width,
         plain: false,
         checked: Some(checked),
+        ticked_by: None,
         selected_item,
         selected_block,
     };
@@ -184,6 +185,7 @@ pub fn render_walk(w: &Walk, theme: &Theme, width: usize) -> Text<'static> {
         width,
         plain: false,
         checked: Some(checked),
+        ticked_by: (!w.shared.is_empty()).then(|| w.ticked_by(step)),
         selected_item: item,
         selected_block: block,
     };

@@ -14,7 +14,9 @@
 use super::{Action, BindError, Bindings, Block, Focus, Origin, Progress, Runbook, Step};
 use crate::model::Time;
 use crate::ops::WriteOp;
+use crate::team::Tick;
 use crate::text::SafeText;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 #[derive(Clone, Debug)]
@@ -29,6 +31,13 @@ pub struct Walk {
     /// Placeholder values (`{service}`, `{env}`, ...) for this walk: from
     /// the context it was opened in, plus what the responder typed.
     pub bindings: Bindings,
+    /// Team mode: the newest shared tick of each item (step, item), for
+    /// who ticked it (docs/TEAM.md).
+    pub shared: BTreeMap<(u32, u32), Tick>,
+    /// Items ticked here whose tick the team has not echoed back yet:
+    /// that tick reaches the database after any other tick heard before
+    /// the echo, and wins there.
+    unechoed: BTreeSet<(u32, u32)>,
 }
 
 /// Why the action under the cursor cannot run yet.
@@ -145,6 +154,8 @@ impl Walk {
             cursor: 0,
             warning,
             bindings,
+            shared: BTreeMap::new(),
+            unechoed: BTreeSet::new(),
         }
     }
 
@@ -306,6 +317,8 @@ impl Walk {
                 && words.iter().any(|w| text.contains(&format!(" {w} ")))
         })?;
         let index = item.index;
+        self.shared.remove(&(step, index));
+        self.unechoed.insert((step, index));
         self.progress.toggle(step, index);
         self.progress.stamp(&self.runbook);
         Some(self.progress.step_op(step, Some(index)))
@@ -320,6 +333,8 @@ impl Walk {
         };
         let step = self.progress.current_step;
         let item = self.step()?.items.get(i)?.index;
+        self.shared.remove(&(step, item));
+        self.unechoed.insert((step, item));
         self.progress.toggle(step, item);
         self.progress.stamp(&self.runbook);
         Some(self.progress.step_op(step, Some(item)))
@@ -327,6 +342,59 @@ impl Walk {
 
     pub fn save(&mut self, data_dir: &Path, now: Time) -> Result<(), String> {
         self.progress.save(data_dir, now)
+    }
+
+    /// Team mode: a tick shared by a console of the team (this one's
+    /// echoed back too), in the database's order. It sets the item,
+    /// unless a tick made here is still on its way to the database (it
+    /// will arrive later and win): then only its own echo, agreeing with
+    /// the item, counts (and names who ticked). Older than the item's
+    /// last shared tick (database time): ignored. Returns (redraw, save
+    /// the progress).
+    pub fn apply_shared(&mut self, t: &Tick) -> (bool, bool) {
+        if self.runbook.id.as_str() != t.runbook || self.incident() != Some(t.incident.as_str()) {
+            return (false, false);
+        }
+        let key = (t.step, t.item);
+        if self
+            .runbook
+            .step(t.step)
+            .is_none_or(|s| !s.items.iter().any(|i| i.index == t.item))
+        {
+            return (false, false);
+        }
+        if let Some(seen) = self.shared.get(&key)
+            && seen.at > t.at
+        {
+            return (false, false);
+        }
+        let now = self.progress.is_checked(t.step, t.item);
+        if self.unechoed.contains(&key) {
+            if !t.own || now != t.checked {
+                return (false, false);
+            }
+            self.unechoed.remove(&key);
+        }
+        self.shared.insert(key, t.clone());
+        if now != t.checked {
+            self.progress.toggle(t.step, t.item);
+            self.progress.stamp(&self.runbook);
+            return (true, true);
+        }
+        (true, false)
+    }
+
+    /// Who ticked each item of step `step`, in item order (team mode).
+    pub fn ticked_by(&self, step: u32) -> Vec<Option<String>> {
+        self.runbook
+            .step(step)
+            .map(|s| {
+                s.items
+                    .iter()
+                    .map(|i| self.shared.get(&(step, i.index)).map(Tick::by_line))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The action under the cursor with every placeholder bound from the

@@ -5,8 +5,10 @@
 
 use crate::secrets::Secret;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
 use tokio_postgres::config::{Host, SslMode};
-use tokio_postgres::{Client, Config};
+use tokio_postgres::{AsyncMessage, Client, Config, Connection, Notification};
 
 /// The longest a connection attempt may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -14,9 +16,10 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// The schema, one migration a version, applied in order under an
 /// advisory lock (several consoles may start at once). Never edit a
 /// published migration: add the next one.
-pub const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    "CREATE TABLE sitrep_audit_head (
+pub const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        "CREATE TABLE sitrep_audit_head (
         team text PRIMARY KEY,
         seq bigint NOT NULL,
         hash text NOT NULL
@@ -60,7 +63,36 @@ pub const MIGRATIONS: &[(i32, &str)] = &[(
         ttl_ms bigint NOT NULL,
         PRIMARY KEY (team, target)
     );",
-)];
+    ),
+    (
+        2,
+        "CREATE TABLE sitrep_ticks (
+        team text NOT NULL,
+        incident text NOT NULL,
+        runbook text NOT NULL,
+        step integer NOT NULL,
+        item integer NOT NULL,
+        checked boolean NOT NULL,
+        actor text NOT NULL,
+        host text NOT NULL,
+        session text NOT NULL,
+        at timestamptz NOT NULL,
+        PRIMARY KEY (team, incident, runbook, step, item)
+    );
+    CREATE TABLE sitrep_presence (
+        team text NOT NULL,
+        incident text NOT NULL,
+        session text NOT NULL,
+        actor text NOT NULL,
+        host text NOT NULL,
+        what text NOT NULL,
+        detail text NOT NULL,
+        heartbeat timestamptz NOT NULL,
+        ttl_ms bigint NOT NULL,
+        PRIMARY KEY (team, incident, session)
+    );",
+    ),
+];
 
 /// The advisory lock key that serializes migrations (any constant; the
 /// same in every sitrep).
@@ -103,6 +135,43 @@ fn local_only(cfg: &Config) -> bool {
 /// reached without TLS; any other host only over TLS (rustls, the
 /// platform's roots), whatever the URL's `sslmode` says.
 pub async fn connect(url: &Secret) -> Result<Client, String> {
+    connect_with(url, None).await
+}
+
+/// [`connect`], the connection's notifications (LISTEN) sent to `notify`;
+/// `notify` is dropped when the connection ends.
+pub async fn connect_listening(
+    url: &Secret,
+    notify: mpsc::UnboundedSender<Notification>,
+) -> Result<Client, String> {
+    connect_with(url, Some(notify)).await
+}
+
+/// Drive a connection on its own task, forwarding notifications.
+fn drive<S, T>(mut conn: Connection<S, T>, notify: Option<mpsc::UnboundedSender<Notification>>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        let Some(tx) = notify else {
+            let _ = conn.await;
+            return;
+        };
+        while let Some(Ok(m)) = futures::future::poll_fn(|cx| conn.poll_message(cx)).await {
+            if let AsyncMessage::Notification(n) = m
+                && tx.send(n).is_err()
+            {
+                break;
+            }
+        }
+    });
+}
+
+async fn connect_with(
+    url: &Secret,
+    notify: Option<mpsc::UnboundedSender<Notification>>,
+) -> Result<Client, String> {
     let mut cfg: Config = url
         .expose()
         .parse()
@@ -123,9 +192,7 @@ pub async fn connect(url: &Secret) -> Result<Client, String> {
     let connect = async {
         if local_only(&cfg) {
             let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.map_err(fail)?;
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
+            drive(conn, notify);
             Ok::<Client, String>(client)
         } else {
             cfg.ssl_mode(SslMode::Require);
@@ -135,9 +202,7 @@ pub async fn connect(url: &Secret) -> Result<Client, String> {
                 .map_err(|e| format!("team database: TLS set-up failed: {e}"))?;
             let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls);
             let (client, conn) = cfg.connect(tls).await.map_err(fail)?;
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
+            drive(conn, notify);
             Ok(client)
         }
     };

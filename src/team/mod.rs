@@ -11,6 +11,8 @@
 
 pub mod db;
 pub mod lease;
+pub mod listen;
+pub mod live;
 pub mod log;
 
 use crate::config::TeamConfig;
@@ -21,7 +23,12 @@ use std::time::Duration;
 use tokio_postgres::Client;
 
 pub use lease::{Acquired, Holder};
+pub use live::{Presence, Seen, Tick};
 pub use log::{Pushed, TeamVerified};
+
+/// How often team mode tries the database again after a failure (the
+/// console's sync, the listener's reconnect).
+pub const RETRY_EVERY: Duration = Duration::from_secs(5);
 
 /// A lease outlives its holder's last heartbeat by this, unless
 /// `[team] lease_ttl` says otherwise.
@@ -60,6 +67,10 @@ pub struct Team {
     session: String,
     client: tokio::sync::Mutex<Option<Client>>,
     status: Mutex<Status>,
+    /// Ticks not yet in the database, oldest first, one per item.
+    pending: Mutex<Vec<live::Tick>>,
+    /// How long this console's presence counts after a heartbeat.
+    presence_ttl: Duration,
 }
 
 impl std::fmt::Debug for Team {
@@ -89,7 +100,21 @@ impl Team {
             session: uuid::Uuid::new_v4().to_string(),
             client: tokio::sync::Mutex::new(None),
             status: Mutex::new(Status::default()),
+            pending: Mutex::new(Vec::new()),
+            presence_ttl: live::PRESENCE_TTL,
         }
+    }
+
+    /// Presence rows of this console count this long after a heartbeat.
+    pub fn with_presence_ttl(mut self, ttl: Duration) -> Team {
+        self.presence_ttl = ttl;
+        self
+    }
+
+    /// This console's session (a random id, the same for leases,
+    /// ticks and presence).
+    pub fn session(&self) -> &str {
+        &self.session
     }
 
     pub fn name(&self) -> &str {

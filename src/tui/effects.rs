@@ -42,6 +42,8 @@ struct Session {
     /// Team mode: pushes unsynced records and reports the database's
     /// status every few seconds; stopped with the session.
     _team_sync: Option<TeamSync>,
+    /// Team mode: the listener, shared ticks and presence.
+    live: Option<super::team_live::Live>,
 }
 
 /// The team sync task of a session (aborted when the session goes).
@@ -53,9 +55,9 @@ impl Drop for TeamSync {
     }
 }
 
-/// How often the console pushes unsynced records and checks the team
-/// database.
-const TEAM_SYNC_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+/// How often the console pushes unsynced records (and ticks) and checks
+/// the team database.
+const TEAM_SYNC_EVERY: std::time::Duration = crate::team::RETRY_EVERY;
 
 /// The loop's side of the console: what effects need beyond the state.
 pub struct Engine {
@@ -130,12 +132,16 @@ impl Engine {
             TeamSync(tokio::spawn(async move {
                 loop {
                     let _ = ex.sync_team().await;
+                    let _ = team.flush_ticks().await;
                     if tx.send(Msg::TeamStatus(team.status())).await.is_err() {
                         break;
                     }
                     tokio::time::sleep(TEAM_SYNC_EVERY).await;
                 }
             }))
+        });
+        let live = executor.team().cloned().map(|team| {
+            super::team_live::Live::start(team, executor.actor(), executor.host(), self.tx.clone())
         });
         self.session = Some(Session {
             verified: Default::default(),
@@ -145,6 +151,7 @@ impl Engine {
             executor,
             poller: None,
             _team_sync: team_sync,
+            live,
         });
         if self.first_frame {
             self.start_session();
@@ -161,12 +168,23 @@ impl Engine {
         let ex = s.executor.clone();
         let cursor = s.verified.clone();
         let tx = self.tx.clone();
-        tokio::task::spawn_blocking(move || {
-            if reconcile && let Some(note) = ex.reconcile_at_start() {
-                let _ = tx.blocking_send(Msg::Notice(ToastKind::Error, note));
+        tokio::spawn(async move {
+            let local = {
+                let (ex, tx) = (ex.clone(), tx.clone());
+                tokio::task::spawn_blocking(move || {
+                    if reconcile && let Some(note) = ex.reconcile_at_start() {
+                        let _ = tx.blocking_send(Msg::Notice(ToastKind::Error, note));
+                    }
+                    load_audit(&ex, &cursor)
+                })
+                .await
+            };
+            let Ok(mut v) = local else { return };
+            // Team mode: the shared log, while it can be read.
+            if let Some(team) = ex.team() {
+                super::team_live::team_audit(team, &mut v).await;
             }
-            let v = load_audit(&ex, &cursor);
-            let _ = tx.blocking_send(Msg::AuditLoaded(Box::new(v)));
+            let _ = tx.send(Msg::AuditLoaded(Box::new(v))).await;
         });
     }
 
@@ -227,7 +245,28 @@ impl Engine {
                         .and_then(|w| w.incident().map(str::to_string)),
                     runbook: None,
                 };
+                if let Some(live) = self.live()
+                    && let Some(incident) = ctx.incident.clone()
+                    && let WriteOp::RunbookStep {
+                        runbook,
+                        step,
+                        item: Some(item),
+                        checked,
+                    } = &op
+                {
+                    live.share(incident, runbook.clone(), *step, *item, *checked);
+                }
                 self.record(op, ctx);
+            }
+            Effect::LoadTicks { incident, runbook } => {
+                if let Some(live) = self.live() {
+                    live.load_ticks(incident, runbook);
+                }
+            }
+            Effect::Focus(incident) => {
+                if let Some(live) = self.live() {
+                    live.focus(incident);
+                }
             }
             Effect::LoadAudit => self.load_audit(false),
             Effect::OpenWalk {
@@ -287,6 +326,10 @@ impl Engine {
         }
     }
 
+    fn live(&self) -> Option<&super::team_live::Live> {
+        self.session.as_ref().and_then(|s| s.live.as_ref())
+    }
+
     fn executor(&self) -> Option<Executor> {
         self.session.as_ref().map(|s| s.executor.clone())
     }
@@ -338,12 +381,23 @@ impl Engine {
         let Some(ex) = self.executor() else { return };
         let ex = ex.with_take_over(take_over);
         let tx = self.tx.clone();
+        // Team mode: the others see this console acting on the incident.
+        let acting = ctx
+            .incident
+            .clone()
+            .zip(self.live().map(|l| l.acting_handle()));
+        if let Some((incident, h)) = &acting {
+            h.set(Some((incident.clone(), plan.op.action_name().to_string())));
+        }
         tokio::spawn(async move {
             let req = request(plan.op.clone(), reason.clone(), &ctx);
             let result = ex.execute(&req, &plan, Mode::Live).await.map(|done| Done {
                 message: done.message.to_string(),
                 warnings: done.warnings.iter().map(|w| w.to_string()).collect(),
             });
+            if let Some((_, h)) = &acting {
+                h.set(None);
+            }
             if let Some(t) = ex.team() {
                 let _ = tx.send(Msg::TeamStatus(t.status())).await;
             }

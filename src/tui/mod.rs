@@ -14,6 +14,7 @@ pub mod modals;
 pub mod palette;
 pub mod screen;
 pub mod state;
+mod team_live;
 pub mod terminal;
 pub mod ui;
 pub mod update;

@@ -23,6 +23,8 @@ pub struct State {
     pub read_only: bool,
     /// Team mode: the team database's status (None: no `[team]`).
     pub team: Option<crate::team::Status>,
+    /// Team mode: the incident this console is on, and who else is.
+    pub presence: PresenceView,
     pub demo: bool,
     /// No config and no demo: the first-run screen, naming the config path.
     pub first_run: Option<PathBuf>,
@@ -162,6 +164,15 @@ pub struct AuditView {
     pub loaded: bool,
 }
 
+/// Team mode: presence on the incident in view (docs/TEAM.md).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PresenceView {
+    /// The incident this console shows (its presence row says so).
+    pub focus: Option<String>,
+    /// The other consoles on `focus` (read with their names sanitized).
+    pub others: Vec<crate::team::Presence>,
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ActionCtx {
     pub incident: Option<String>,
@@ -195,6 +206,7 @@ impl State {
             now,
             read_only: false,
             team: None,
+            presence: PresenceView::default(),
             demo: false,
             first_run: None,
             theme,
@@ -233,6 +245,7 @@ impl State {
             services: console.config.service.clone(),
         };
         self.audit = AuditView::default();
+        self.presence = PresenceView::default();
         self.watches.clear();
         self.ui.action_ctx = ActionCtx::default();
         self.contexts = ctx.paths.contexts();

@@ -36,6 +36,7 @@ mod sim_unleash;
 mod sim_vercel;
 mod status_cli;
 mod team;
+mod team_live;
 mod timeline_handoff;
 mod tui_confirm;
 mod tui_flow;

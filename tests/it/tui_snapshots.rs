@@ -753,3 +753,73 @@ fn the_readme_shows_the_current_dashboard() {
         "README.md's screenshot differs from snapshots/view_dashboard_80x24.snap: copy the snapshot in"
     );
 }
+
+/// Team mode: the walk names who ticked an item (a tick shared by another
+/// console, through the update loop), and an incident's details say who
+/// else is on it.
+#[test]
+fn team_walk_with_a_shared_tick_and_incident_presence() {
+    use sitrep::team::{Presence, Status, Tick};
+    use sitrep::text::SafeText;
+    let mut s = state();
+    s.team = Some(Status {
+        reachable: Some(true),
+        ..Default::default()
+    });
+    s.runbooks.catalog = std::sync::Arc::new(sitrep::runbooks::Catalog::bundled());
+    let dir = tempfile::tempdir().unwrap();
+    let rb = s.runbooks.catalog.find("rollback").unwrap().clone();
+    let w = sitrep::runbooks::walk::Walk::open(dir.path(), &rb, Some("Q1CHK5XZ01"));
+    update(&mut s, Msg::WalkOpened(Box::new(w)));
+    let tick = Tick {
+        incident: "Q1CHK5XZ01".into(),
+        runbook: "rollback".into(),
+        step: 1,
+        item: 0,
+        checked: true,
+        actor: SafeText::line("dana"),
+        host: SafeText::line("dana-laptop"),
+        session: "s-dana".into(),
+        at: chrono::Utc.with_ymd_and_hms(2026, 11, 22, 3, 2, 0).single(),
+        own: false,
+    };
+    update(&mut s, Msg::SharedTicks(vec![tick]));
+    let out = text(&draw(&mut s, 80, 24));
+    assert!(
+        out.contains("[x]") && out.contains("✓ dana@dana-laptop 03:02"),
+        "{out}"
+    );
+    snap!("view_walk_shared_tick_80x24", out);
+
+    let mut s = state();
+    s.team = Some(Status {
+        reachable: Some(true),
+        ..Default::default()
+    });
+    s.ui.view = View::Incidents;
+    update(&mut s, Msg::Resize(160, 45));
+    let id = s.selected_incident().unwrap().id.as_str().to_string();
+    let who = |actor: &str, host: &str, what: &str, detail: &str| Presence {
+        actor: SafeText::line(actor),
+        host: SafeText::line(host),
+        what: SafeText::line(what),
+        detail: SafeText::line(detail),
+    };
+    update(
+        &mut s,
+        Msg::Presence {
+            incident: id,
+            others: vec![
+                who("dana", "dana-laptop", "viewing", ""),
+                who("lee", "lee-box", "acting", "rollback"),
+            ],
+        },
+    );
+    let out = text(&draw(&mut s, 160, 45));
+    assert!(
+        out.contains("also here dana@dana-laptop (viewing)")
+            && out.contains("          lee@lee-box (acting: rollback)"),
+        "{out}"
+    );
+    snap!("view_incidents_presence_160x45", out);
+}

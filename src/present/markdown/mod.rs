@@ -43,6 +43,9 @@ pub struct RenderOptions {
     /// Walk mode: the state of each task item, in document order (it
     /// overrides the `[ ]`/`[x]` written in the file).
     pub checked: Option<Vec<bool>>,
+    /// Walk mode (team): who ticked each task item, in document order,
+    /// shown after the item's text (`✓ dana@host 14:02`).
+    pub ticked_by: Option<Vec<Option<String>>>,
     /// Walk mode: the task item under the cursor (document order).
     pub selected_item: Option<usize>,
     /// Walk mode: the fenced block under the cursor (document order).

@@ -49,6 +49,8 @@ pub(crate) struct Renderer<'t> {
     /// quadratic on deep nesting).
     items_open: usize,
     task_no: usize,
+    /// Who ticked the task item being read (shown after its text).
+    task_by: Option<String>,
     block_no: usize,
     image: usize,
     /// Steps of work done (events, container visits, bytes wrapped): the
@@ -77,6 +79,7 @@ impl<'t> Renderer<'t> {
             need_blank: false,
             items_open: 0,
             task_no: 0,
+            task_by: None,
             block_no: 0,
             image: 0,
             ops: std::cell::Cell::new(0),
@@ -260,6 +263,10 @@ impl<'t> Renderer<'t> {
         if self.inline.is_empty() {
             return;
         }
+        if let Some(by) = self.task_by.take() {
+            let st = self.st(self.theme.muted);
+            self.inline.push((format!("  {}", clean_line(&by)), st));
+        }
         let mut inline = std::mem::take(&mut self.inline);
         if inline.iter().all(|(t, _)| t.trim().is_empty()) {
             inline.clear();
@@ -381,6 +388,11 @@ impl<'t> Renderer<'t> {
                     st = st.patch(self.theme.selection);
                 }
                 let st = self.st(st);
+                self.task_by = self
+                    .opt
+                    .ticked_by
+                    .as_ref()
+                    .and_then(|v| v.get(n).cloned().flatten());
                 let m = if checked { "[x] " } else { "[ ] " };
                 if let Some(Container::Item { indent, marker }) = self.containers.last_mut() {
                     *marker = Some((m.to_string(), st));
@@ -534,6 +546,9 @@ impl<'t> Renderer<'t> {
             }
             TagEnd::Item => {
                 self.flush();
+                // An item with no text of its own: the name is not
+                // carried to the next line.
+                self.task_by = None;
                 if matches!(self.containers.last(), Some(Container::Item { .. })) {
                     self.containers.pop();
                     self.items_open = self.items_open.saturating_sub(1);

@@ -307,6 +307,33 @@ fn walk_mode_uses_progress() {
     assert!(out.contains("[ ] a") && out.contains("[x] b"), "{out}");
 }
 
+/// Team mode: who ticked an item follows its text, on its line only,
+/// sanitized.
+#[test]
+fn walk_mode_names_who_ticked() {
+    let md = "## s\n- [ ] a\n- [ ] b\n- [ ] c\n\nafter\n";
+    let t = Theme::default_theme();
+    let opt = RenderOptions {
+        width: 60,
+        checked: Some(vec![true, true, false]),
+        ticked_by: Some(vec![
+            Some("✓ dana@laptop 14:02".into()),
+            Some("✓ eve\u{1b}[2J@h 14:03".into()),
+            None,
+        ]),
+        ..Default::default()
+    };
+    let out = lines_to_string(&markdown_lines(md, &t, &opt));
+    let line = |s: &str| out.lines().find(|l| l.contains(s)).unwrap_or_default();
+    assert!(line("[x] a").ends_with("✓ dana@laptop 14:02"), "{out}");
+    assert!(line("[x] b").contains("✓ eve"), "{out}");
+    assert!(
+        !line("[ ] c").contains('✓') && !line("after").contains('✓'),
+        "{out}"
+    );
+    assert!(!out.contains('\u{1b}'), "{out:?}");
+}
+
 #[test]
 fn defuse_only_touches_deep_lines() {
     let normal = "- a\n  - b\n> > q\n1. x\n";

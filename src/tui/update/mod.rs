@@ -7,6 +7,7 @@ mod incident;
 mod keys;
 mod mouse;
 mod palette;
+mod team;
 #[cfg(test)]
 mod tests;
 pub(crate) mod walk;
@@ -89,6 +90,16 @@ pub enum Msg {
     },
     /// Team mode: how the team database is (the header's banner).
     TeamStatus(crate::team::Status),
+    /// Team mode: checklist ticks shared by the team's consoles (heard,
+    /// or read when a walk opens or the listener reconnects).
+    SharedTicks(Vec<crate::team::Tick>),
+    /// Team mode: who else is on an incident now.
+    Presence {
+        incident: String,
+        others: Vec<crate::team::Presence>,
+    },
+    /// Team mode: the listener is (again) connected, or lost.
+    TeamListening(bool),
 }
 
 /// What a finished action reports: the provider's message and warnings.
@@ -179,16 +190,27 @@ pub enum Effect {
     WriteCache(String),
     /// Record a watch verdict in the audit log.
     RecordWatch(Box<crate::watch::Watch>, Box<crate::watch::Verdict>),
+    /// Team mode: read the shared ticks of an incident's runbook.
+    LoadTicks {
+        incident: String,
+        runbook: String,
+    },
+    /// Team mode: this console is now on this incident (or none).
+    Focus(Option<String>),
 }
 
 /// Returns the side effects to run; `state` is changed in place. The
 /// return value of `dirty` says whether a redraw is needed.
 pub fn update(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
-    let out = dispatch(state, msg);
+    let (mut fx, mut dirty) = dispatch(state, msg);
     // The derived caches follow what changed (the timeline is built once
     // its view is shown, and its selection clamped then).
     state.refresh();
-    out
+    if let Some(f) = team::refocus(state) {
+        fx.push(f);
+        dirty = true;
+    }
+    (fx, dirty)
 }
 
 fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
@@ -231,7 +253,7 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
             walk::derive_missing(&state.snap, &state.runbooks.services, &mut w);
             state.runbooks.walk = Some(w);
             state.ui.view = View::Runbooks;
-            (vec![], true)
+            (team::load_ticks(state).into_iter().collect(), true)
         }
         Msg::Notice(kind, text) => {
             state.toast(kind, text);
@@ -369,6 +391,16 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
             state.team = Some(st);
             (vec![], changed)
         }
+        Msg::SharedTicks(ticks) => team::shared_ticks(state, &ticks),
+        Msg::Presence { incident, others } => team::presence(state, incident, others),
+        Msg::TeamListening(up) => (
+            if up {
+                team::load_ticks(state).into_iter().collect()
+            } else {
+                vec![]
+            },
+            false,
+        ),
         Msg::Executed(r) => {
             state.ui.modal = None;
             match r {

@@ -76,6 +76,16 @@ pub fn incidents(f: &mut Frame, body: Rect, state: &State) {
                 if !labels.is_empty() {
                     l.insert(l.len() - 2, kv("labels", labels.join(" "), t));
                 }
+                // Team mode: the other consoles on this incident.
+                if state.presence.focus.as_deref() == Some(i.id.as_str())
+                    && !state.presence.others.is_empty()
+                {
+                    // One console a line: "dana@host (viewing)".
+                    for (n, p) in state.presence.others.iter().enumerate() {
+                        let k = if n == 0 { "also here" } else { "" };
+                        l.insert(2 + n, kv(k, p.label(), t));
+                    }
+                }
                 if state.read_only {
                     l.push(muted_line("read-only: actions disabled", t));
                 } else {
