@@ -312,7 +312,11 @@ async fn alert_labels_ride_on_the_incident() {
          "createdBy": "raj\u{1b}[2J", "comment": "disk swap\u{202e}", "status": {"state": "active"}}
     ]);
     let server = FaultServer::start(
-        Fault::route("/api/v2/alerts", Fault::ok(serde_json::to_vec(&body).unwrap())).or(
+        Fault::route(
+            "/api/v2/alerts",
+            Fault::ok(serde_json::to_vec(&body).unwrap()),
+        )
+        .or(
             "/api/v2/silences",
             Fault::ok(serde_json::to_vec(&silences).unwrap()),
         ),
@@ -334,7 +338,11 @@ async fn alert_labels_ride_on_the_incident() {
     assert_eq!(s.matchers[0].as_str(), "instance=\"db1:9100\"");
     assert_eq!(s.state.as_str(), "active");
     assert_eq!(s.provider.as_str(), "am");
-    assert!(!s.created_by.as_str().contains('\u{1b}'), "{:?}", s.created_by);
+    assert!(
+        !s.created_by.as_str().contains('\u{1b}'),
+        "{:?}",
+        s.created_by
+    );
     assert!(!s.comment.as_str().contains('\u{202e}'), "{:?}", s.comment);
     let inc = &f.incidents[0];
     let label = |k: &str| inc.labels.get(k).map(|v| v.as_str());

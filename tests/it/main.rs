@@ -39,6 +39,7 @@ mod team;
 mod timeline_handoff;
 mod tui_confirm;
 mod tui_flow;
+mod tui_silences;
 mod tui_snapshots;
 mod unleash;
 mod upstream;

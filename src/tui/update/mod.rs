@@ -7,6 +7,7 @@ mod incident;
 mod keys;
 mod mouse;
 mod palette;
+mod rows;
 #[cfg(test)]
 mod tests;
 pub(crate) mod walk;
@@ -24,6 +25,7 @@ pub use keys::page_rows;
 use keys::*;
 use mouse::*;
 pub(crate) use palette::*;
+use rows::*;
 use walk::*;
 use watch::*;
 

@@ -76,6 +76,19 @@ pub fn incidents(f: &mut Frame, body: Rect, state: &State) {
                 if !labels.is_empty() {
                     l.insert(l.len() - 2, kv("labels", labels.join(" "), t));
                 }
+                // What mutes a silenced alert, and why (the Silences view, 0).
+                for sil in state.silences_muting(i) {
+                    l.insert(
+                        2,
+                        Line::from(Span::styled(
+                            format!(
+                                "silenced by {} ({}: {})",
+                                sil.id, sil.created_by, sil.comment
+                            ),
+                            t.warn,
+                        )),
+                    );
+                }
                 if state.read_only {
                     l.push(muted_line("read-only: actions disabled", t));
                 } else {
