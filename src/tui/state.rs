@@ -605,6 +605,10 @@ impl State {
             Action::Ack | Action::Resolve | Action::Note | Action::Silence => self
                 .selected_incident()
                 .is_none_or(|i| self.incident_refusal(i, action).is_none()),
+            // Only an active or pending silence its provider can expire.
+            Action::Expire => self
+                .selected_silence()
+                .is_none_or(|s| self.expire_refusal(s).is_none()),
             _ => true,
         }
     }

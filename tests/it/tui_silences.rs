@@ -94,6 +94,16 @@ fn silences_view_lists_each_state_with_who_why_and_when() {
         assert!(!out.contains('\u{202e}') && !out.contains('\u{1b}'));
         snap!(format!("view_silences_{w}x{h}"), out);
     }
+    // An expired one is not offered for expiry.
+    let expired = s
+        .silences()
+        .iter()
+        .position(|x| x.state.as_str() == "expired")
+        .unwrap();
+    s.list_mut(View::Silences).selected = expired;
+    let out = text(&mut s, 160, 45);
+    assert!(!out.contains("x expire"), "{out}");
+    s.list_mut(View::Silences).selected = 0;
     // The details say why and what it mutes.
     let out = text(&mut s, 160, 45);
     assert!(out.contains("renewal ticket SEC-412"), "{out}");
@@ -154,6 +164,10 @@ fn describe_shows_the_incident_as_json_and_scrolls() {
         assert!(
             out.contains("\"severity\"") && out.contains("Esc closes"),
             "{out}"
+        );
+        assert!(
+            out.contains("close the JSON"),
+            "the footer has its keys: {out}"
         );
         snap!(format!("describe_incident_{w}x{h}"), out);
     }

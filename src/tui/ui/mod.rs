@@ -370,6 +370,22 @@ fn footer(f: &mut Frame, area: Rect, state: &State) {
             t.title,
         ));
         spans.push(Span::styled("▏ Enter apply · Esc clear", t.muted));
+    } else if matches!(state.ui.modal, Some(Modal::Describe { .. })) {
+        // The view's keys do nothing under the JSON: its own do, as many
+        // as fit whole.
+        let mut room = (area.width as usize).saturating_sub(1);
+        for b in keymap::LAYER_BINDINGS
+            .iter()
+            .filter(|b| b.layers.contains(&keymap::Layer::Describe))
+        {
+            let w = unicode_width::UnicodeWidthStr::width(b.label) + b.desc.len() + 3;
+            if w > room {
+                break;
+            }
+            room -= w;
+            spans.push(Span::styled(b.label, t.key));
+            spans.push(Span::styled(format!(" {}  ", b.desc), t.footer));
+        }
     } else {
         let filter = &state.list(state.ui.view).filter;
         if !filter.is_empty() {
