@@ -129,3 +129,28 @@ fn silences_sort_by_end_then_reverse() {
     update(&mut s, key('S'));
     assert_eq!(s.list(View::Slos).sort, None);
 }
+
+#[test]
+fn flags_sort_off_first_then_by_key_then_newest_change() {
+    let mut s = demo_state();
+    update(&mut s, key('5'));
+    update(&mut s, key('S')); // STATE: OFF first
+    let on: Vec<bool> = s.flags().iter().map(|f| f.on).collect();
+    assert!(on.windows(2).all(|w| w[0] <= w[1]), "{on:?}");
+    assert!(!on[0], "a pulled kill switch is first");
+    update(&mut s, key('S')); // KEY
+    let keys: Vec<String> = s.flags().iter().map(|f| f.key.to_string()).collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    update(&mut s, key('-'));
+    sorted.reverse();
+    let keys: Vec<String> = s.flags().iter().map(|f| f.key.to_string()).collect();
+    assert_eq!(keys, sorted);
+    // The selection follows the sorted rows: the first one.
+    assert_eq!(s.list(View::Flags).selected, 0);
+    assert_eq!(
+        s.selected_flag().map(|f| f.key.to_string()),
+        keys.first().cloned()
+    );
+}
