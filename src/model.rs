@@ -417,6 +417,31 @@ impl Flag {
     }
 }
 
+/// An Alertmanager silence: who muted what, why and until when.
+/// Fields in key order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Silence {
+    pub comment: SafeText,
+    pub created_by: SafeText,
+    pub ends_at: Time,
+    pub id: SafeText,
+    /// `name=value`, `name=~regex`, `name!=value`, `name!~regex`.
+    pub matchers: Vec<SafeText>,
+    /// The ids of the listed alerts it mutes now (their `silencedBy`).
+    #[serde(default)]
+    pub muting: Vec<SafeText>,
+    pub provider: SafeText,
+    pub starts_at: Time,
+    /// `active`, `pending` or `expired`, as the provider says.
+    pub state: SafeText,
+}
+
+impl Silence {
+    pub fn is_active(&self) -> bool {
+        self.state.as_str() == "active"
+    }
+}
+
 /// Fields in key order: `--json` prints them as declared, sorted (see
 /// `cli::output::doc` and its test).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -442,6 +467,8 @@ pub struct Fetched {
     pub deploys: Vec<Deploy>,
     #[serde(default)]
     pub flags: Vec<Flag>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub silences: Vec<Silence>,
 }
 
 /// The aggregated picture, `sitrep status --json`.
@@ -454,6 +481,9 @@ pub struct Snapshot {
     pub slos: Vec<Slo>,
     pub deploys: Vec<Deploy>,
     pub flags: Vec<Flag>,
+    /// Alertmanager silences (an extension: absent when there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub silences: Vec<Silence>,
 }
 
 impl Snapshot {
@@ -512,6 +542,7 @@ impl Snapshot {
             s.slos.extend(f.slos.iter().cloned());
             s.deploys.extend(f.deploys.iter().cloned());
             s.flags.extend(f.flags.iter().cloned());
+            s.silences.extend(f.silences.iter().cloned());
         }
         s.sort();
         s
@@ -519,6 +550,14 @@ impl Snapshot {
 
     pub fn sort(&mut self) {
         self.incidents.sort_by(Incident::urgency_cmp);
+        // Active first, then pending, then expired; the newest first.
+        let rank = |s: &Silence| match s.state.as_str() {
+            "active" => 0,
+            "pending" => 1,
+            _ => 2,
+        };
+        self.silences
+            .sort_by(|a, b| rank(a).cmp(&rank(b)).then(b.starts_at.cmp(&a.starts_at)));
         self.oncall
             .sort_by(|a, b| a.policy.cmp(&b.policy).then(a.level.cmp(&b.level)));
         self.slos.sort_by(|a, b| {

@@ -52,6 +52,8 @@ pub struct IncidentActions {
     pub resolve: Option<String>,
     pub note: Option<String>,
     pub silence: Option<String>,
+    /// Expiring one of its silences (`silence.expire`).
+    pub expire: Option<String>,
 }
 
 impl IncidentActions {
@@ -109,6 +111,10 @@ impl IncidentActions {
                     duration_secs: 3600,
                 })
             },
+            expire: why(WriteOp::SilenceExpire {
+                provider: name.clone(),
+                id: id.clone(),
+            }),
         }
     }
 }

@@ -568,6 +568,7 @@ mod tests {
                 url: Some(t("https://x/f")),
                 service: Some(t("checkout")),
             }],
+            silences: Vec::new(),
         }
     }
 

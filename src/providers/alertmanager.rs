@@ -97,6 +97,8 @@ struct GettableSilence {
     id: String,
     #[serde(default)]
     matchers: Vec<AmMatcher>,
+    #[serde(rename = "startsAt")]
+    starts_at: Option<Time>,
     #[serde(rename = "endsAt")]
     ends_at: Time,
     #[serde(default, rename = "createdBy")]
@@ -423,11 +425,74 @@ impl Alertmanager {
     }
 }
 
-/// One fetch is a single read: `GET /api/v2/alerts`.
+/// One fetch is two reads at once (`GET /api/v2/alerts` and
+/// `GET /api/v2/silences`): one round trip of time.
 const FETCH_REQUESTS: u32 = 1;
 
+/// Expired silences older than this are left out of the list.
+const EXPIRED_SHOWN: chrono::Duration = chrono::Duration::hours(24);
+
+impl Alertmanager {
+    /// Alerts and silences, read at once; each silence knows the alerts it
+    /// mutes (from their `silencedBy`).
+    async fn fetch_all(&self) -> Result<crate::model::Fetched, ProviderError> {
+        let silences_url = self.http.url("/api/v2/silences");
+        let (alerts, silences) = futures::join!(
+            self.alerts(&[]),
+            self.http
+                .get_json::<Vec<GettableSilence>>(&silences_url, &[] as &[(&str, String)])
+        );
+        let alerts = alerts?;
+        let silences = silences?;
+        let now = chrono::Utc::now();
+        let mut muting: BTreeMap<&str, Vec<SafeText>> = BTreeMap::new();
+        for a in &alerts {
+            for id in &a.status.silenced_by {
+                muting
+                    .entry(id.as_str())
+                    .or_default()
+                    .push(SafeText::line(&a.fingerprint));
+            }
+        }
+        let silences = silences
+            .iter()
+            .filter(|s| s.status.state != "expired" || now - s.ends_at < EXPIRED_SHOWN)
+            .map(|s| crate::model::Silence {
+                comment: SafeText::line(&s.comment),
+                created_by: SafeText::line(&s.created_by),
+                ends_at: s.ends_at,
+                id: SafeText::line(&s.id),
+                matchers: s
+                    .matchers
+                    .iter()
+                    .map(|m| {
+                        SafeText::line(&filter_expr(&Matcher {
+                            name: m.name.clone(),
+                            value: m.value.clone(),
+                            is_regex: m.is_regex,
+                            is_equal: m.is_equal,
+                        }))
+                    })
+                    .collect(),
+                muting: muting.get(s.id.as_str()).cloned().unwrap_or_default(),
+                provider: SafeText::line(&self.basics.name),
+                starts_at: s.starts_at.unwrap_or(s.ends_at),
+                state: SafeText::line(&s.status.state),
+            })
+            .collect();
+        Ok(crate::model::Fetched {
+            incidents: alerts.into_iter().map(|a| self.normalize(a)).collect(),
+            silences,
+            ..Default::default()
+        })
+    }
+}
+
 impl Provider for Alertmanager {
-    provider_basics!(fetch_requests: FETCH_REQUESTS, fetch: incidents <- incidents);
+    provider_basics!(fetch_requests: FETCH_REQUESTS);
+    fn fetch(&self) -> super::BoxFut<'_, Result<crate::model::Fetched, ProviderError>> {
+        Box::pin(self.fetch_all())
+    }
     fn supports(&self, op: &WriteOp) -> bool {
         matches!(
             op,

@@ -124,6 +124,9 @@ pub struct Alertmanager {
     /// Alertmanager is by default.
     token: Option<String>,
     state: Mutex<State>,
+    /// How far this Alertmanager's clock is ahead of the real one, in
+    /// seconds (the demo runs "as of" the moment it was started for).
+    skew: std::sync::atomic::AtomicI64,
 }
 
 fn ts(t: &Time) -> String {
@@ -152,7 +155,19 @@ impl Alertmanager {
         Alertmanager {
             token: token.map(str::to_string),
             state: Mutex::new(State::default()),
+            skew: std::sync::atomic::AtomicI64::new(0),
         }
+    }
+
+    /// Run as if it were `now`: silences start, end and mute by this clock.
+    pub fn set_now(&self, now: Time) {
+        let skew = (now - chrono::Utc::now()).num_seconds();
+        self.skew.store(skew, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn now(&self) -> Time {
+        let skew = self.skew.load(std::sync::atomic::Ordering::Relaxed);
+        chrono::Utc::now() + chrono::Duration::seconds(skew)
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -173,7 +188,18 @@ impl Alertmanager {
         comment: &str,
     ) -> String {
         let mut st = self.state();
-        let id = uuid::Uuid::new_v4().to_string();
+        // A UUID as Alertmanager's look, the same for the same silences
+        // made in the same order (the demo's screens are reproducible).
+        let mut h = sha2::Sha256::new();
+        h.update(st.silences.len().to_le_bytes());
+        h.update(created_by.as_bytes());
+        h.update(comment.as_bytes());
+        h.update(starts_at.timestamp().to_le_bytes());
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&h.finalize()[..16]);
+        let id = uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string();
         st.silences.push(Silence {
             id: id.clone(),
             matchers,
@@ -188,7 +214,7 @@ impl Alertmanager {
 
     /// The silences active now: `(id, created by, matchers as text)`.
     pub fn active_silences(&self) -> Vec<(String, String, Vec<String>)> {
-        let now = chrono::Utc::now();
+        let now = self.now();
         self.state()
             .silences
             .iter()
@@ -221,7 +247,7 @@ impl Alertmanager {
             Err(r) => return r,
         };
         let flag = |k: &str| req.query(k) != Some("false");
-        let now = chrono::Utc::now();
+        let now = self.now();
         let st = self.state();
         let items: Vec<Value> = st
             .alerts
@@ -294,12 +320,16 @@ impl Alertmanager {
         let (Some(starts_at), Some(ends_at)) = (time("startsAt"), time("endsAt")) else {
             return error(400, "silence invalid: startsAt and endsAt are required");
         };
+        // The client's times are on the real clock; this one may run ahead
+        // or behind (`set_now`).
+        let skew = self.now() - chrono::Utc::now();
+        let (starts_at, ends_at) = (starts_at + skew, ends_at + skew);
         let (Some(created_by), Some(comment)) =
             (body["createdBy"].as_str(), body["comment"].as_str())
         else {
             return error(400, "silence invalid: createdBy and comment are required");
         };
-        let now = chrono::Utc::now();
+        let now = self.now();
         if starts_at >= ends_at {
             return error(400, "silence invalid: start time must be before end time");
         }
@@ -334,7 +364,7 @@ impl Alertmanager {
         }
         let seg = req.segments();
         let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
-        let now = chrono::Utc::now();
+        let now = self.now();
         match (req.method.as_str(), seg.as_slice()) {
             ("GET", ["api", "v2", "alerts"]) => self.alerts(req),
             ("POST", ["api", "v2", "silences"]) => self.create(req),

@@ -386,9 +386,10 @@ struct Sims {
     un: Arc<Unleash>,
 }
 
-fn seed(world: &World, health: &Arc<Health>) -> Sims {
+fn seed(world: &World, health: &Arc<Health>, now: Time) -> Sims {
     let pd = Arc::new(PagerDuty::new(TOKEN));
     let am = Arc::new(Alertmanager::new(Some(TOKEN)));
+    am.set_now(now);
     for i in &world.incidents {
         match i.provider.as_str() {
             "pd" => pd.add_incident(&pagerduty::Incident {
@@ -452,6 +453,7 @@ fn seed(world: &World, health: &Arc<Health>) -> Sims {
             }
         }
     }
+    demo_silences(&am, now);
     for o in &world.oncall {
         pd.add_oncall(&pagerduty::OnCall {
             policy: o.policy.clone(),
@@ -551,6 +553,34 @@ fn seed(world: &World, health: &Arc<Health>) -> Sims {
     }
 }
 
+/// Silences beside the one on the certificate alert: a maintenance window
+/// that has not started and one that ended an hour ago.
+fn demo_silences(am: &Alertmanager, now: Time) {
+    let m = |name: &str, value: &str, is_regex: bool| alertmanager::Matcher {
+        name: name.into(),
+        value: value.into(),
+        is_regex,
+        is_equal: true,
+    };
+    am.add_silence(
+        vec![
+            m("service", "payments-db", false),
+            m("alertname", "Replication.*", true),
+        ],
+        now + chrono::Duration::hours(2),
+        now + chrono::Duration::hours(4),
+        "mia.chen",
+        "planned failover drill CHG-2291",
+    );
+    am.add_silence(
+        vec![m("instance", "search-indexer-1:9100", false)],
+        now - chrono::Duration::hours(3),
+        now - chrono::Duration::hours(1),
+        "dana.kim",
+        "kernel patch reboot",
+    );
+}
+
 /// Start the demo at `now`: load the company, start its simulators,
 /// build the real providers against them.
 pub fn start(now: Time) -> Result<Demo, String> {
@@ -558,7 +588,7 @@ pub fn start(now: Time) -> Result<Demo, String> {
     let now = chrono::DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
     let world = World::load(now)?;
     let health = Arc::new(Health::new(&world, chrono::Utc::now()));
-    let sims = seed(&world, &health);
+    let sims = seed(&world, &health, now);
     let dir = flag_dir().map_err(|e| format!("cannot make the demo's flag directory: {e}"))?;
     let flagd_file = dir.join("flags.json");
     if let Err(e) = write_flag_file(&flagd_file, &world) {

@@ -13,6 +13,8 @@ pub mod keymap;
 pub mod modals;
 pub mod palette;
 pub mod screen;
+pub mod silences;
+pub mod sort;
 pub mod state;
 mod team_live;
 pub mod terminal;

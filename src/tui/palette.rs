@@ -18,6 +18,8 @@ pub enum Command {
     Context(String),
     /// Open a runbook in walk mode.
     Runbook(String),
+    /// Nothing to run: the entry says something (its hint is shown).
+    Say(String),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -50,15 +52,12 @@ pub fn entries(state: &State) -> Vec<Entry> {
             command: Command::Key(a),
         });
     }
-    for c in &state.contexts {
-        if state.context.as_deref() != Some(c.as_str()) {
-            v.push(Entry {
-                label: format!("ctx {c}"),
-                hint: "switch to this context (config)".into(),
-                command: Command::Context(c.clone()),
-            });
-        }
-    }
+    // The switches; `:ctx` lists them all (and says when there are none).
+    v.extend(
+        contexts(state)
+            .into_iter()
+            .filter(|e| matches!(e.command, Command::Context(_))),
+    );
     for rb in &state.runbooks.catalog.runbooks {
         v.push(Entry {
             label: format!("runbook {}", rb.id),
@@ -152,9 +151,58 @@ pub fn entries(state: &State) -> Vec<Entry> {
     v
 }
 
+/// `:ctx`: every context, the one in use marked; with none, one entry
+/// saying how to make one.
+pub fn contexts(state: &State) -> Vec<Entry> {
+    let dir = state
+        .contexts_dir
+        .as_ref()
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|| "<config dir>/contexts".into());
+    if state.contexts.is_empty() {
+        let hint = format!(
+            "no contexts: add {dir}/NAME.toml (a config), then :ctx NAME or sitrep --context NAME"
+        );
+        return vec![Entry {
+            label: "ctx".into(),
+            hint: hint.clone(),
+            command: Command::Say(hint),
+        }];
+    }
+    state
+        .contexts
+        .iter()
+        .map(|c| {
+            let here = state.context.as_deref() == Some(c.as_str());
+            Entry {
+                label: format!("ctx {c}"),
+                hint: if here {
+                    "in use".into()
+                } else {
+                    format!("switch to this context ({dir}/{c}.toml)")
+                },
+                command: if here {
+                    Command::Say(format!("context {c} is in use"))
+                } else {
+                    Command::Context(c.clone())
+                },
+            }
+        })
+        .collect()
+}
+
 /// Entries matching `query`, best first; an empty query lists the history
-/// first, then everything in order.
+/// first, then everything in order. `ctx` (and `ctx NAME…`) lists the
+/// contexts only.
 pub fn matches(state: &State, query: &str) -> Vec<Entry> {
+    let q = query.trim_start();
+    if q == "ctx" || q.starts_with("ctx ") {
+        let name = q["ctx".len()..].trim().to_lowercase();
+        return contexts(state)
+            .into_iter()
+            .filter(|e| name.is_empty() || e.label.to_lowercase().contains(&name))
+            .collect();
+    }
     let all = entries(state);
     if query.trim().is_empty() {
         let mut out: Vec<Entry> = state
@@ -223,6 +271,31 @@ mod tests {
                 .iter()
                 .all(|e| !matches!(e.command, Command::Op(_)))
         );
+    }
+
+    #[test]
+    fn ctx_lists_the_contexts_or_says_how_to_make_one() {
+        let mut s = state();
+        s.contexts_dir = Some("/home/oncall/.config/sitrep/contexts".into());
+        let m = matches(&s, "ctx");
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(
+            m[0].hint
+                .starts_with("no contexts: add /home/oncall/.config/sitrep/contexts/NAME.toml"),
+            "{}",
+            m[0].hint
+        );
+        assert!(matches!(m[0].command, Command::Say(_)));
+        s.contexts = vec!["prod".into(), "staging".into()];
+        s.context = Some("prod".into());
+        let m = matches(&s, "ctx");
+        let labels: Vec<&str> = m.iter().map(|e| e.label.as_str()).collect();
+        assert_eq!(labels, ["ctx prod", "ctx staging"]);
+        assert_eq!(m[0].hint, "in use");
+        assert_eq!(m[1].command, Command::Context("staging".into()));
+        let m = matches(&s, "ctx sta");
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].label, "ctx staging");
     }
 
     #[test]

@@ -15,10 +15,11 @@ pub enum View {
     Audit,
     Timeline,
     Providers,
+    Silences,
 }
 
 impl View {
-    pub const ALL: [View; 9] = [
+    pub const ALL: [View; 10] = [
         View::Dashboard,
         View::Incidents,
         View::Slos,
@@ -28,6 +29,7 @@ impl View {
         View::Audit,
         View::Timeline,
         View::Providers,
+        View::Silences,
     ];
 
     pub fn index(self) -> usize {
@@ -45,6 +47,7 @@ impl View {
             View::Audit => "Audit",
             View::Timeline => "Timeline",
             View::Providers => "Providers",
+            View::Silences => "Silences",
         }
     }
 
@@ -60,7 +63,13 @@ impl View {
             View::Audit => "Audit",
             View::Timeline => "Time",
             View::Providers => "Prov",
+            View::Silences => "Sil",
         }
+    }
+
+    /// The key that shows it: `1`..`9`, then `0`.
+    pub fn key(self) -> char {
+        char::from_digit((self.index() as u32 + 1) % 10, 10).unwrap_or('?')
     }
 
     pub fn next(self) -> View {
@@ -80,6 +89,7 @@ pub enum Supplies {
     Slos,
     Deploys,
     Flags,
+    Silences,
 }
 
 impl Supplies {
@@ -92,6 +102,7 @@ impl Supplies {
             Supplies::Slos => matches!(kind, "prometheus" | "datadog"),
             Supplies::Deploys => matches!(kind, "github" | "vercel"),
             Supplies::Flags => matches!(kind, "launchdarkly" | "unleash" | "flagd"),
+            Supplies::Silences => kind == "alertmanager",
         }
     }
 }
@@ -100,6 +111,18 @@ impl Supplies {
 pub struct ListState {
     pub selected: usize,
     pub filter: String,
+    /// The column sorted by (`S` cycles): `None` is the list's own order.
+    pub sort: Option<usize>,
+    /// The sort is reversed (`-`).
+    pub reverse: bool,
+}
+
+impl ListState {
+    /// Shows the same rows in the same order as `other` (the selection
+    /// aside).
+    pub fn same_rows(&self, other: &ListState) -> bool {
+        self.filter == other.filter && self.sort == other.sort && self.reverse == other.reverse
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -176,4 +199,10 @@ pub enum Modal {
     Palette { query: String, selected: usize },
     /// An error that needs reading (e.g. plan failed).
     Error { title: String, text: String },
+    /// The raw record of a row (`d`, describe): its JSON, scrolled.
+    Describe {
+        title: String,
+        lines: Vec<String>,
+        scroll: u16,
+    },
 }

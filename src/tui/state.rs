@@ -40,6 +40,9 @@ pub struct State {
     /// Contexts that exist, and the one in use.
     pub contexts: Vec<String>,
     pub context: Option<String>,
+    /// Where contexts live (`<config dir>/contexts`), for the hint when
+    /// there are none.
+    pub contexts_dir: Option<PathBuf>,
     /// Watches running after a rollback or kill switch.
     pub watches: Vec<crate::watch::Watch>,
 }
@@ -136,7 +139,8 @@ impl Suspects {
 #[derive(Clone, Debug)]
 pub struct FilteredIncidents {
     generation: u64,
-    filter: String,
+    /// The filter and sort it was computed for (`selected` left at 0).
+    list: ListState,
     pub rows: std::sync::Arc<[usize]>,
     pub unacked: usize,
 }
@@ -217,6 +221,7 @@ impl State {
             runbooks: RunbooksView::default(),
             contexts: Vec::new(),
             context: None,
+            contexts_dir: None,
             watches: Vec::new(),
         };
         s.rebuild();
@@ -250,6 +255,7 @@ impl State {
         self.ui.action_ctx = ActionCtx::default();
         self.contexts = ctx.paths.contexts();
         self.context = ctx.paths.context.clone();
+        self.contexts_dir = Some(ctx.paths.config_dir.join("contexts"));
         self.rebuild();
         for w in std::mem::take(&mut console.warnings) {
             self.toast(ToastKind::Error, w);
@@ -285,7 +291,7 @@ impl State {
     pub fn refresh(&mut self) {
         for (slot, v) in [View::Dashboard, View::Incidents].into_iter().enumerate() {
             let fresh = self.derived.incident_rows[slot].as_ref().is_some_and(|c| {
-                c.generation == self.derived.generation && c.filter == self.list(v).filter
+                c.generation == self.derived.generation && c.list.same_rows(self.list(v))
             });
             if !fresh {
                 self.derived.incident_rows[slot] = Some(self.compute_incidents(v));
@@ -337,7 +343,7 @@ impl State {
         let slot = usize::from(v != View::Dashboard);
         if let Some(c) = &self.derived.incident_rows[slot]
             && c.generation == self.derived.generation
-            && c.filter == self.list(v).filter
+            && c.list.same_rows(self.list(v))
         {
             return c.clone();
         }
@@ -371,13 +377,20 @@ impl State {
             })
             .map(|(n, _)| n)
             .collect();
+        let mut rows = rows;
+        if let Some(r) = std::sync::Arc::get_mut(&mut rows) {
+            super::sort::incidents(r, &self.snap.incidents, self.list(v));
+        }
         let unacked = rows
             .iter()
             .filter(|&&n| self.snap.incidents[n].status.is_unacked())
             .count();
         FilteredIncidents {
             generation: self.derived.generation,
-            filter: filter.clone(),
+            list: ListState {
+                selected: 0,
+                ..self.list(v).clone()
+            },
             rows,
             unacked,
         }
@@ -444,11 +457,14 @@ impl State {
 
     pub fn flags(&self) -> Vec<&Flag> {
         let q = self.list(View::Flags).filter.clone();
-        self.snap
+        let mut v: Vec<&Flag> = self
+            .snap
             .flags
             .iter()
             .filter(|f| q.is_empty() || f.matches(&q))
-            .collect()
+            .collect();
+        super::sort::flags(&mut v, self.list(View::Flags));
+        v
     }
 
     /// Number of rows in a view's list.
@@ -462,6 +478,7 @@ impl State {
             View::Runbooks => self.runbook_rows().len(),
             View::Timeline => self.timeline_rows().len(),
             View::Providers => self.store.slots.len(),
+            View::Silences => self.silences().len(),
         }
     }
 
@@ -601,6 +618,10 @@ impl State {
             Action::Ack | Action::Resolve | Action::Note | Action::Silence => self
                 .selected_incident()
                 .is_none_or(|i| self.incident_refusal(i, action).is_none()),
+            // Only an active or pending silence its provider can expire.
+            Action::Expire => self
+                .selected_silence()
+                .is_none_or(|s| self.expire_refusal(s).is_none()),
             _ => true,
         }
     }

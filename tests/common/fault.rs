@@ -31,6 +31,9 @@ pub enum Fault {
     /// A hostile server: `status` with the request head (credentials
     /// included) echoed back in a JSON error message.
     Echo(u16),
+    /// By path (the request target without its query): the first route
+    /// whose path is the request's answers; any other path is a 404.
+    Routes(Vec<(String, Fault)>),
 }
 
 impl Fault {
@@ -48,6 +51,19 @@ impl Fault {
             headers: vec![(name.to_string(), value.to_string())],
             body: br#"{"message":"slow down"}"#.to_vec(),
         }
+    }
+
+    /// A fake that answers `path` with `fault`, and more routes with `.or`.
+    pub fn route(path: &str, fault: Fault) -> Fault {
+        Fault::Routes(vec![(path.to_string(), fault)])
+    }
+
+    pub fn or(self, path: &str, fault: Fault) -> Fault {
+        let Fault::Routes(mut r) = self else {
+            panic!("Fault::or adds a route to Fault::route");
+        };
+        r.push((path.to_string(), fault));
+        Fault::Routes(r)
     }
 
     pub fn ok(body: impl Into<Vec<u8>>) -> Fault {
@@ -149,6 +165,18 @@ async fn serve(mut sock: TcpStream, fault: Fault, hits: Arc<AtomicUsize>) -> std
     };
     hits.fetch_add(1, Ordering::SeqCst);
     let fault = match fault {
+        Fault::Routes(routes) => {
+            let target = request.split_whitespace().nth(1).unwrap_or("");
+            let path = target.split('?').next().unwrap_or("");
+            routes
+                .into_iter()
+                .find(|(p, _)| p == path)
+                .map(|(_, f)| f)
+                .unwrap_or_else(|| Fault::status(404))
+        }
+        f => f,
+    };
+    let fault = match fault {
         Fault::Echo(status) => Fault::Respond {
             status,
             headers: vec![],
@@ -159,7 +187,7 @@ async fn serve(mut sock: TcpStream, fault: Fault, hits: Arc<AtomicUsize>) -> std
         f => f,
     };
     match fault {
-        Fault::Echo(_) => {}
+        Fault::Echo(_) | Fault::Routes(_) => {}
         Fault::Hang => {
             // Hold the socket open well past any client timeout.
             tokio::time::sleep(Duration::from_secs(300)).await;

@@ -305,7 +305,23 @@ async fn alert_labels_ride_on_the_incident() {
          "startsAt": "2026-11-22T03:00:00Z", "fingerprint": "0123456789abcdef",
          "status": {"state": "active", "silencedBy": [], "inhibitedBy": []}}
     ]);
-    let server = FaultServer::start(Fault::ok(serde_json::to_vec(&body).unwrap())).await;
+    let silences = serde_json::json!([
+        {"id": "5f0c1d7e-0000-4000-8000-000000000001",
+         "matchers": [{"name": "instance", "value": "db1:9100", "isRegex": false, "isEqual": true}],
+         "startsAt": "2026-11-22T02:00:00Z", "endsAt": "2999-01-01T00:00:00Z",
+         "createdBy": "raj\u{1b}[2J", "comment": "disk swap\u{202e}", "status": {"state": "active"}}
+    ]);
+    let server = FaultServer::start(
+        Fault::route(
+            "/api/v2/alerts",
+            Fault::ok(serde_json::to_vec(&body).unwrap()),
+        )
+        .or(
+            "/api/v2/silences",
+            Fault::ok(serde_json::to_vec(&silences).unwrap()),
+        ),
+    )
+    .await;
     let cfg = am_config(&server.url);
     let secrets = MapSecrets::default();
     let p = Alertmanager::with_http_config(
@@ -315,6 +331,19 @@ async fn alert_labels_ride_on_the_incident() {
     )
     .unwrap();
     let f = p.fetch().await.unwrap();
+    assert_eq!(server.hits(), 2, "alerts and silences, one read each");
+    // The silence rides along, its provider text made safe.
+    assert_eq!(f.silences.len(), 1, "{:?}", f.silences);
+    let s = &f.silences[0];
+    assert_eq!(s.matchers[0].as_str(), "instance=\"db1:9100\"");
+    assert_eq!(s.state.as_str(), "active");
+    assert_eq!(s.provider.as_str(), "am");
+    assert!(
+        !s.created_by.as_str().contains('\u{1b}'),
+        "{:?}",
+        s.created_by
+    );
+    assert!(!s.comment.as_str().contains('\u{202e}'), "{:?}", s.comment);
     let inc = &f.incidents[0];
     let label = |k: &str| inc.labels.get(k).map(|v| v.as_str());
     assert_eq!(label("instance"), Some("db1:9100"));

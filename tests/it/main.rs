@@ -40,6 +40,7 @@ mod team_live;
 mod timeline_handoff;
 mod tui_confirm;
 mod tui_flow;
+mod tui_silences;
 mod tui_snapshots;
 mod unleash;
 mod upstream;

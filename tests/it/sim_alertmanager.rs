@@ -194,3 +194,89 @@ async fn the_simulator_answers_errors_as_alertmanager_does() {
     assert_eq!(v, serde_json::json!([]));
     assert!(am.active_silences().is_empty());
 }
+
+/// The Silences view's `x`: `silence.expire` through the audited executor
+/// (plan, then the run with its intent and result records) against the
+/// demo's Alertmanager, whose silence on the certificate alert ends: the
+/// next read lists it expired and the alert firing again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listed_silence_is_expired_through_the_executor_and_audited() {
+    use sitrep::actions::{ActionRequest, Executor, Mode};
+    use sitrep::audit::{self, AuditLog, Outcome, Phase};
+    init();
+    let demo = sitrep::sim::demo::start(chrono::Utc::now()).unwrap();
+    let am = demo.registry.get("am").unwrap().clone();
+    let f = am.fetch().await.unwrap();
+    let states: Vec<&str> = f.silences.iter().map(|s| s.state.as_str()).collect();
+    assert!(
+        states.contains(&"active") && states.contains(&"pending"),
+        "{states:?}"
+    );
+    assert!(states.contains(&"expired"), "ended an hour ago: {states:?}");
+    let s = f
+        .silences
+        .iter()
+        .find(|s| s.created_by.as_str() == "raj.patel")
+        .unwrap();
+    assert_eq!(s.state.as_str(), "active");
+    let cert = f
+        .incidents
+        .iter()
+        .find(|i| i.title.as_str().starts_with("CertificateExpiry"))
+        .unwrap();
+    assert_eq!(cert.status, IncidentStatus::Silenced);
+    assert!(s.muting.contains(&cert.id), "{:?}", s.muting);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let reg = sitrep::providers::Registry {
+        providers: vec![am.clone()],
+        demo: false,
+        keep: Vec::new(),
+    };
+    let ex = Executor::new(
+        reg,
+        Arc::new(AuditLog::new(&path, audit::Signer::ephemeral())),
+    )
+    .with_actor("dana.kim@acme.example", "laptop");
+    let req = ActionRequest::new(
+        WriteOp::SilenceExpire {
+            provider: Some("am".into()),
+            id: s.id.as_str().to_string(),
+        },
+        "",
+    );
+    let plan = ex.plan(&req).await.unwrap();
+    assert_eq!(plan.requests.len(), 1);
+    assert_eq!(plan.requests[0].method, "DELETE");
+    assert!(
+        plan.requests[0]
+            .url
+            .ends_with(&format!("/api/v2/silence/{}", s.id)),
+        "{}",
+        plan.requests[0].url
+    );
+    let done = ex.execute(&req, &plan, Mode::Live).await.unwrap();
+    assert_eq!(done.outcome, Outcome::Ok);
+    let (recs, _) = audit::read(&path).unwrap();
+    let phases: Vec<(Phase, Outcome)> = recs.iter().map(|r| (r.phase, r.outcome)).collect();
+    assert_eq!(phases.first(), Some(&(Phase::Intent, Outcome::Pending)));
+    assert_eq!(phases.last().map(|p| p.1), Some(Outcome::Ok));
+    assert!(
+        recs.iter().all(|r| r.action == "silence.expire"),
+        "{recs:?}"
+    );
+    assert!(recs.iter().all(|r| r.target == s.id.as_str()), "{recs:?}");
+
+    // Expired at the Alertmanager; the alert fires again.
+    let f = am.fetch().await.unwrap();
+    let after = f.silences.iter().find(|x| x.id == s.id).unwrap();
+    assert_eq!(after.state.as_str(), "expired");
+    assert!(after.muting.is_empty());
+    let cert = f
+        .incidents
+        .iter()
+        .find(|i| i.title.as_str().starts_with("CertificateExpiry"))
+        .unwrap();
+    assert_eq!(cert.status, IncidentStatus::Firing);
+}

@@ -4,6 +4,7 @@
 
 pub mod busy;
 pub mod confirm;
+pub mod describe;
 pub mod error;
 pub mod input;
 pub mod palette;
@@ -29,6 +30,7 @@ pub fn on_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
         Modal::Palette { .. } => palette::on_key(state, modal, k),
         Modal::Input { .. } => input::on_key(state, modal, k),
         Modal::Confirm { .. } => confirm::on_key(state, modal, k),
+        Modal::Describe { .. } => describe::on_key(state, modal, k),
     }
 }
 
@@ -41,5 +43,6 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, m: &Modal) {
         Modal::Details => {}
         Modal::Palette { .. } => palette::draw(f, area, state, m),
         Modal::Confirm { .. } => confirm::draw(f, area, state, m),
+        Modal::Describe { .. } => describe::draw(f, area, state, m),
     }
 }

@@ -84,6 +84,7 @@ pub fn render(f: &mut Frame, state: &State) {
         View::Timeline => views::timeline(f, a.body, state),
         View::Runbooks => views::runbooks(f, a.body, state),
         View::Providers => views::providers(f, a.body, state),
+        View::Silences => views::silences(f, a.body, state),
     }
     footer(f, a.footer, state);
     overlays::toasts(f, a.toasts, state);
@@ -107,7 +108,8 @@ pub fn row_at(state: &State, col: u16, row: u16) -> Option<usize> {
         | View::Flags
         | View::Audit
         | View::Timeline
-        | View::Providers => views::rows_area(state, body),
+        | View::Providers
+        | View::Silences => views::rows_area(state, body),
         View::Runbooks if state.runbooks.walk.is_none() => views::rows_area(state, body),
         _ => return None,
     };
@@ -256,17 +258,16 @@ fn header(f: &mut Frame, area: Rect, state: &State) {
     let prefix: usize = spans.iter().map(|s| s.width()).sum();
     let short_tabs: usize = View::ALL
         .iter()
-        .enumerate()
-        .map(|(i, v)| format!("{}{} ", i + 1, v.short()).len())
+        .map(|v| format!("{}{} ", v.key(), v.short()).len())
         .sum();
     let keys_only = prefix + short_tabs + " 00:00Z ".len() > l1.width as usize;
-    for (i, v) in View::ALL.iter().enumerate() {
+    for v in View::ALL.iter() {
         let label = if keys_only && *v != state.ui.view {
-            format!("{} ", i + 1)
+            format!("{} ", v.key())
         } else if compact {
-            format!("{}{} ", i + 1, v.short())
+            format!("{}{} ", v.key(), v.short())
         } else {
-            format!(" {} {} ", i + 1, v.title())
+            format!(" {} {} ", v.key(), v.title())
         };
         if *v == state.ui.view {
             spans.push(Span::styled(label, t.selection));
@@ -369,6 +370,22 @@ fn footer(f: &mut Frame, area: Rect, state: &State) {
             t.title,
         ));
         spans.push(Span::styled("▏ Enter apply · Esc clear", t.muted));
+    } else if matches!(state.ui.modal, Some(Modal::Describe { .. })) {
+        // The view's keys do nothing under the JSON: its own do, as many
+        // as fit whole.
+        let mut room = (area.width as usize).saturating_sub(1);
+        for b in keymap::LAYER_BINDINGS
+            .iter()
+            .filter(|b| b.layers.contains(&keymap::Layer::Describe))
+        {
+            let w = unicode_width::UnicodeWidthStr::width(b.label) + b.desc.len() + 3;
+            if w > room {
+                break;
+            }
+            room -= w;
+            spans.push(Span::styled(b.label, t.key));
+            spans.push(Span::styled(format!(" {}  ", b.desc), t.footer));
+        }
     } else {
         let filter = &state.list(state.ui.view).filter;
         if !filter.is_empty() {

@@ -85,6 +85,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             | Action::Rollback
             | Action::KillSwitch
             | Action::FlagOn
+            | Action::Expire
     ) {
         // Started from a list, not from a runbook step.
         state.ui.action_ctx = ActionCtx::default();
@@ -320,5 +321,8 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Action::ToggleItem | Action::NextStep | Action::PrevStep | Action::RunBlock => {
             walk_action(state, action)
         }
+        Action::Expire => expire_silence(state),
+        Action::SortNext | Action::SortReverse => sort_list(state, action),
+        Action::Describe => describe(state),
     }
 }

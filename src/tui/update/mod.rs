@@ -7,6 +7,7 @@ mod incident;
 mod keys;
 mod mouse;
 mod palette;
+mod rows;
 mod team;
 #[cfg(test)]
 mod tests;
@@ -25,6 +26,7 @@ pub use keys::page_rows;
 use keys::*;
 use mouse::*;
 pub(crate) use palette::*;
+use rows::*;
 use walk::*;
 use watch::*;
 

@@ -29,6 +29,10 @@ pub(crate) fn run_palette(state: &mut State, e: crate::tui::palette::Entry) -> V
             palette_op(state, op)
         }
         Command::Context(c) => vec![Effect::SwitchContext(c)],
+        Command::Say(text) => {
+            state.toast(ToastKind::Info, text);
+            vec![]
+        }
         Command::Runbook(id) => {
             state.ui.view = View::Runbooks;
             open_walk(state, &id, None)

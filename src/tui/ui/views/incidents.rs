@@ -86,6 +86,19 @@ pub fn incidents(f: &mut Frame, body: Rect, state: &State) {
                         l.insert(2 + n, kv(k, p.label(), t));
                     }
                 }
+                // What mutes a silenced alert, and why (the Silences view, 0).
+                for sil in state.silences_muting(i) {
+                    l.insert(
+                        2,
+                        Line::from(Span::styled(
+                            format!(
+                                "silenced by {} ({}: {})",
+                                sil.id, sil.created_by, sil.comment
+                            ),
+                            t.warn,
+                        )),
+                    );
+                }
                 if state.read_only {
                     l.push(muted_line("read-only: actions disabled", t));
                 } else {

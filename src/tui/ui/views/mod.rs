@@ -1,5 +1,5 @@
 //! The list views, one file each (Incidents, SLOs, Deploys, Flags, Audit,
-//! Runbooks, Timeline, Providers), and what they share: the table, the details pane.
+//! Runbooks, Timeline, Providers, Silences), and what they share: the table, the details pane.
 //! Only the visible rows are built (virtualized), so 10,000 incidents cost
 //! what a screenful does.
 
@@ -11,6 +11,7 @@ mod flags;
 mod incidents;
 mod providers;
 mod runbooks;
+mod silences;
 mod slos;
 mod timeline;
 
@@ -21,6 +22,7 @@ pub use incidents::incidents;
 pub use providers::providers;
 pub(super) use ratatui::widgets::{Cell, Row, Table, Wrap};
 pub use runbooks::runbooks;
+pub use silences::silences;
 pub use slos::slos;
 pub use timeline::timeline;
 
@@ -111,11 +113,12 @@ pub(super) fn table<'a>(
             if i == sel { r.style(t.selection) } else { r }
         })
         .collect();
-    let header = Row::new(
-        header
-            .into_iter()
-            .map(|h| Cell::from(Span::styled(h, t.muted.add_modifier(Modifier::BOLD)))),
-    );
+    let header = Row::new(header.into_iter().map(|h| {
+        Cell::from(Span::styled(
+            crate::tui::sort::header(state, view, h),
+            t.muted.add_modifier(Modifier::BOLD),
+        ))
+    }));
     f.render_widget(
         Table::new(rows, widths).header(header).column_spacing(1),
         inner,

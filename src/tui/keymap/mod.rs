@@ -8,6 +8,9 @@
 use super::state::View;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+mod layers;
+pub use layers::*;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
     Quit,
@@ -39,6 +42,14 @@ pub enum Action {
     NextStep,
     PrevStep,
     RunBlock,
+    /// Expire the selected silence.
+    Expire,
+    /// Sort the list by its next column.
+    SortNext,
+    /// Reverse the list's sort.
+    SortReverse,
+    /// The selected row's record as JSON (describe).
+    Describe,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +80,11 @@ const INC: &[View] = &[View::Dashboard, View::Incidents];
 const DEP: &[View] = &[View::Deploys];
 const FLG: &[View] = &[View::Flags];
 const RB: &[View] = &[View::Runbooks];
+const SIL: &[View] = &[View::Silences];
+/// The lists with sortable columns (`tui::sort`).
+pub const SORTABLE: &[View] = &[View::Incidents, View::Flags, View::Silences];
+/// The lists whose rows `d` describes.
+const DESCRIBED: &[View] = &[View::Dashboard, View::Incidents, View::Silences];
 
 macro_rules! b {
     ($keys:expr, $label:expr, $action:expr, $desc:expr, $scope:expr, $footer:expr, $write:expr) => {
@@ -180,6 +196,15 @@ pub const BINDINGS: &[Binding] = &[
         "9",
         Action::View(View::Providers),
         "providers: why one failed, next try",
+        Scope::Global,
+        false,
+        false
+    ),
+    b!(
+        &[(KeyCode::Char('0'), N)],
+        "0",
+        Action::View(View::Silences),
+        "silences (Alertmanager)",
         Scope::Global,
         false,
         false
@@ -422,194 +447,45 @@ pub const BINDINGS: &[Binding] = &[
         true,
         true
     ),
+    b!(
+        &[(KeyCode::Char('x'), N)],
+        "x",
+        Action::Expire,
+        "expire silence",
+        Scope::Views(SIL),
+        true,
+        true
+    ),
+    b!(
+        &[(KeyCode::Char('S'), S), (KeyCode::Char('S'), N)],
+        "S",
+        Action::SortNext,
+        "next sort column",
+        Scope::Views(SORTABLE),
+        false,
+        false
+    ),
+    b!(
+        &[(KeyCode::Char('-'), N)],
+        "-",
+        Action::SortReverse,
+        "reverse the sort",
+        Scope::Views(SORTABLE),
+        false,
+        false
+    ),
+    b!(
+        &[(KeyCode::Char('d'), N)],
+        "d",
+        Action::Describe,
+        "describe as JSON",
+        Scope::Views(DESCRIBED),
+        false,
+        false
+    ),
 ];
 
-/// What opens over the views and takes the keys while it is open.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Layer {
-    FirstRun,
-    Filter,
-    Palette,
-    Input,
-    Confirm,
-    Busy,
-}
-
-impl Layer {
-    pub fn label(self) -> &'static str {
-        match self {
-            Layer::FirstRun => "first run",
-            Layer::Filter => "filter",
-            Layer::Palette => "palette",
-            Layer::Input => "input",
-            Layer::Confirm => "confirm",
-            Layer::Busy => "busy",
-        }
-    }
-}
-
-/// What a key does in a layer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LayerKey {
-    /// Close without doing anything (nothing is sent).
-    Cancel,
-    /// Apply: run the palette entry, submit the text, confirm the plan.
-    Submit,
-    Next,
-    Prev,
-    /// Delete the last character.
-    Erase,
-    /// Confirm a plan that needs no typed name.
-    Yes,
-    /// Cancel a plan that needs no typed name.
-    No,
-    /// Scroll what a dialog shows (the confirm's request).
-    ScrollDown,
-    ScrollUp,
-    /// Show the whole request (headers, bodies untruncated) or the summary.
-    Full,
-    /// Open the demo.
-    Demo,
-    Quit,
-}
-
-#[derive(Clone, Copy, Debug)]
-pub struct LayerBinding {
-    pub layers: &'static [Layer],
-    pub keys: &'static [(KeyCode, KeyModifiers)],
-    pub label: &'static str,
-    pub key: LayerKey,
-    pub desc: &'static str,
-}
-
-const DIALOGS: &[Layer] = &[Layer::Palette, Layer::Input, Layer::Confirm];
-const TEXT: &[Layer] = &[Layer::Filter, Layer::Palette, Layer::Input, Layer::Confirm];
-
-pub const LAYER_BINDINGS: &[LayerBinding] = &[
-    LayerBinding {
-        layers: DIALOGS,
-        keys: &[(KeyCode::Esc, N), (KeyCode::Char('c'), C)],
-        label: "Esc",
-        key: LayerKey::Cancel,
-        desc: "cancel, send nothing",
-    },
-    LayerBinding {
-        layers: &[Layer::Filter],
-        keys: &[(KeyCode::Esc, N)],
-        label: "Esc",
-        key: LayerKey::Cancel,
-        desc: "clear the filter",
-    },
-    LayerBinding {
-        layers: &[Layer::Busy],
-        keys: &[(KeyCode::Esc, N), (KeyCode::Char('c'), C)],
-        label: "Esc",
-        key: LayerKey::Cancel,
-        desc: "hide; it keeps running",
-    },
-    LayerBinding {
-        layers: &[Layer::Filter, Layer::Palette, Layer::Input, Layer::Confirm],
-        keys: &[(KeyCode::Enter, N)],
-        label: "Enter",
-        key: LayerKey::Submit,
-        desc: "apply / run / confirm",
-    },
-    LayerBinding {
-        layers: TEXT,
-        keys: &[(KeyCode::Backspace, N)],
-        label: "⌫",
-        key: LayerKey::Erase,
-        desc: "delete a character",
-    },
-    LayerBinding {
-        layers: &[Layer::Palette],
-        keys: &[
-            (KeyCode::Down, N),
-            (KeyCode::Tab, N),
-            (KeyCode::Char('n'), C),
-            (KeyCode::Char('j'), C),
-        ],
-        label: "↓/^N",
-        key: LayerKey::Next,
-        desc: "next entry",
-    },
-    LayerBinding {
-        layers: &[Layer::Palette],
-        keys: &[
-            (KeyCode::Up, N),
-            (KeyCode::BackTab, N),
-            (KeyCode::BackTab, S),
-            (KeyCode::Char('p'), C),
-            (KeyCode::Char('k'), C),
-        ],
-        label: "↑/^P",
-        key: LayerKey::Prev,
-        desc: "previous entry",
-    },
-    LayerBinding {
-        layers: &[Layer::Confirm],
-        keys: &[(KeyCode::Char('y'), N)],
-        label: "y",
-        key: LayerKey::Yes,
-        desc: "yes: run",
-    },
-    LayerBinding {
-        layers: &[Layer::Confirm],
-        keys: &[(KeyCode::Char('n'), N)],
-        label: "n",
-        key: LayerKey::No,
-        desc: "no: cancel",
-    },
-    LayerBinding {
-        layers: &[Layer::Confirm],
-        keys: &[(KeyCode::Down, N), (KeyCode::PageDown, N)],
-        label: "↓/PgDn",
-        key: LayerKey::ScrollDown,
-        desc: "scroll the request",
-    },
-    LayerBinding {
-        layers: &[Layer::Confirm],
-        keys: &[(KeyCode::Up, N), (KeyCode::PageUp, N)],
-        label: "↑/PgUp",
-        key: LayerKey::ScrollUp,
-        desc: "scroll back",
-    },
-    LayerBinding {
-        layers: &[Layer::Confirm],
-        keys: &[(KeyCode::Tab, N)],
-        label: "Tab",
-        key: LayerKey::Full,
-        desc: "the full request",
-    },
-    LayerBinding {
-        layers: &[Layer::FirstRun],
-        keys: &[(KeyCode::Char('d'), N)],
-        label: "d",
-        key: LayerKey::Demo,
-        desc: "open the demo",
-    },
-    LayerBinding {
-        layers: &[Layer::FirstRun],
-        keys: &[
-            (KeyCode::Char('q'), N),
-            (KeyCode::Esc, N),
-            (KeyCode::Char('c'), C),
-        ],
-        label: "q",
-        key: LayerKey::Quit,
-        desc: "quit",
-    },
-];
-
-/// What `ev` does in `layer`, if it is bound there.
-pub fn lookup_layer(layer: Layer, ev: &KeyEvent) -> Option<LayerKey> {
-    LAYER_BINDINGS
-        .iter()
-        .find(|b| b.layers.contains(&layer) && b.keys.iter().any(|k| key_matches(k, ev)))
-        .map(|b| b.key)
-}
-
-fn key_matches(spec: &(KeyCode, KeyModifiers), ev: &KeyEvent) -> bool {
+pub(super) fn key_matches(spec: &(KeyCode, KeyModifiers), ev: &KeyEvent) -> bool {
     // Shifted letters arrive as uppercase chars with or without SHIFT.
     let mods = ev.modifiers - KeyModifiers::SHIFT;
     let spec_mods = spec.1 - KeyModifiers::SHIFT;
@@ -649,9 +525,29 @@ pub fn footer(view: View) -> Vec<&'static Binding> {
     v
 }
 
+/// Pairs of bindings the help shows as one row: (first, second, keys,
+/// what they do).
+const HELP_PAIRS: &[(Action, Action, &str, &str)] = &[
+    (
+        Action::NextView,
+        Action::PrevView,
+        "Tab",
+        "next view (S-Tab: previous)",
+    ),
+    (Action::Down, Action::Up, "j/k ↓↑", "down / up"),
+    (Action::Top, Action::Bottom, "g/G", "first / last"),
+    (
+        Action::PageDown,
+        Action::PageUp,
+        "PgDn/Up",
+        "page down / page up",
+    ),
+];
+
 /// Every binding with where it applies, for the help screen: the views'
-/// (the eight view keys as one row), then the layers' (dialogs, filter,
-/// first run) except the first-run screen's, which it shows itself.
+/// (the ten view keys as one row, the moves in pairs), then the layers'
+/// (dialogs, filter) except those of the first-run screen and the
+/// describe view, which show their own.
 pub fn help_rows() -> Vec<(String, &'static str, String)> {
     let mut rows = Vec::new();
     let mut views_shown = false;
@@ -659,26 +555,29 @@ pub fn help_rows() -> Vec<(String, &'static str, String)> {
         if let Action::View(_) = b.action {
             if !views_shown {
                 views_shown = true;
-                let n = BINDINGS
-                    .iter()
-                    .filter(|b| matches!(b.action, Action::View(_)))
-                    .count();
                 rows.push((
-                    format!("1-{n}"),
-                    "views; 9: why one failed",
+                    "0-9".to_string(),
+                    "views, 9: failures, 0: silences",
                     "everywhere".to_string(),
                 ));
             }
             continue;
         }
+        if HELP_PAIRS.iter().any(|p| p.1 == b.action) {
+            continue;
+        }
+        let (label, desc) = match HELP_PAIRS.iter().find(|p| p.0 == b.action) {
+            Some(p) => (p.2, p.3),
+            None => (b.label, b.desc),
+        };
         let scope = match b.scope {
             Scope::Global => "everywhere".to_string(),
             Scope::Views(vs) => vs.iter().map(|v| v.short()).collect::<Vec<_>>().join(","),
         };
-        rows.push((b.label.to_string(), b.desc, scope));
+        rows.push((label.to_string(), desc, scope));
     }
     for b in LAYER_BINDINGS {
-        if b.layers.contains(&Layer::FirstRun) {
+        if b.layers.contains(&Layer::FirstRun) || b.layers.contains(&Layer::Describe) {
             continue;
         }
         // Several text layers read as "dialogs" (the filter line too).
@@ -754,6 +653,7 @@ mod tests {
             Layer::Input,
             Layer::Confirm,
             Layer::Busy,
+            Layer::Describe,
         ] {
             let mut seen = Vec::new();
             for b in LAYER_BINDINGS.iter().filter(|b| b.layers.contains(&layer)) {
@@ -765,10 +665,9 @@ mod tests {
         }
         // Every layer binding is in the help, with its description.
         let rows = help_rows();
-        for b in LAYER_BINDINGS
-            .iter()
-            .filter(|b| !b.layers.contains(&Layer::FirstRun))
-        {
+        for b in LAYER_BINDINGS.iter().filter(|b| {
+            !b.layers.contains(&Layer::FirstRun) && !b.layers.contains(&Layer::Describe)
+        }) {
             assert!(rows.iter().any(|r| r.1 == b.desc), "{} not in help", b.desc);
         }
     }
