@@ -12,13 +12,19 @@
 //!   and its own listening connection; from just before one console
 //!   writes a tick until each of the other 49 hears it (NOTIFY), over
 //!   every delivery: one tick at a time (the ticker rotates), then all 50
-//!   ticking at once.
+//!   ticking at once;
+//! - shared audit verify: 100,000 records, every one signed, pushed into
+//!   a team's shared log; `sitrep audit verify`'s team check (read every
+//!   row, the team chain, each record's hash and signature), best of 3.
 //!
 //! `cargo bench --bench team` (release). Prints one line per figure.
 
 #[path = "../tests/common/pg.rs"]
 #[allow(dead_code)]
 mod pg;
+#[path = "common/log.rs"]
+#[allow(dead_code)]
+mod sample;
 
 use sitrep::audit::{AuditLog, Entry, Outcome, Phase, Signer};
 use sitrep::secrets::Secret;
@@ -142,7 +148,45 @@ fn main() {
         line("shared audit push of one record (1 console)", pushes);
 
         propagation(&consoles).await;
+
+        shared_verify(&url).await;
     });
+}
+
+/// 100,000 signed records in a team's shared log: the push that puts
+/// them there (once), then `Team::verify` (what `sitrep audit verify`
+/// runs in team mode), best of 3.
+async fn shared_verify(url: &str) {
+    const N: u64 = 100_000;
+    let team = Team::new(
+        Ok(Secret::new(url.to_string())),
+        "verify",
+        Duration::from_secs(120),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let (key, _) = sitrep::audit::AuditKey::generate().unwrap();
+    std::fs::write(&path, sample::build_signed(N, &key)).unwrap();
+    let t = Instant::now();
+    let mut pushed = 0;
+    while pushed < N {
+        let p = team.sync(&path).await.unwrap();
+        assert!(p.appended > 0, "the push made no progress at {pushed}");
+        pushed += p.appended;
+    }
+    let push = t.elapsed();
+    let mut best = Duration::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let v = team.verify().await.unwrap();
+        best = best.min(t.elapsed());
+        assert_eq!(v.records, N);
+    }
+    println!(
+        "shared audit verify: {N} records, every one signed: {:.3} s (best of 3); pushing them took {:.1} s",
+        best.as_secs_f64(),
+        push.as_secs_f64()
+    );
 }
 
 fn tick(t: &Team, item: u32) -> Tick {

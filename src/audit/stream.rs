@@ -30,10 +30,6 @@ pub(super) fn stream_counted(
     mut v: Verifier,
     r: impl Read,
 ) -> Result<(Verified, u64), VerifyError> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8);
     let mut r = BufReader::with_capacity(256 * 1024, r);
     let mut lines: Vec<Vec<u8>> = Vec::new();
     let mut sizes: Vec<u64> = Vec::with_capacity(BLOCK);
@@ -68,7 +64,7 @@ pub(super) fn stream_counted(
             buf.pop();
             sizes.push(n as u64);
         }
-        let checked = check_block(&lines[..sizes.len()], threads);
+        let checked = check_block(&lines[..sizes.len()]);
         for (c, n) in checked.into_iter().zip(&sizes) {
             v.accept(c).map_err(VerifyError::Broken)?;
             bytes += n;
@@ -82,33 +78,14 @@ pub(super) fn stream_counted(
     }
 }
 
-/// Each line's own checks, in order, split over up to `threads` threads.
-fn check_block(lines: &[Vec<u8>], threads: usize) -> Vec<Result<Checked, LineBreak>> {
-    let one = |chunk: &[Vec<u8>]| {
-        let mut scratch = Vec::with_capacity(1024);
-        chunk
-            .iter()
-            .map(|l| check_line(l, &mut scratch))
-            .collect::<Vec<_>>()
-    };
-    if threads <= 1 || lines.len() < MIN_PARALLEL {
-        return one(lines);
-    }
-    let size = lines.len().div_ceil(threads);
-    let mut chunks = lines.chunks(size);
-    let Some(first) = chunks.next() else {
-        return Vec::new();
-    };
-    std::thread::scope(|s| {
-        let others: Vec<_> = chunks.map(|c| s.spawn(move || one(c))).collect();
-        let mut out = one(first);
-        for h in others {
-            match h.join() {
-                Ok(mut part) => out.append(&mut part),
-                // A check that panicked (a bug): the panic goes on here.
-                Err(p) => std::panic::resume_unwind(p),
-            }
-        }
-        out
+/// Each line's own checks, in order, split over the machine's cores.
+fn check_block(lines: &[Vec<u8>]) -> Vec<Result<Checked, LineBreak>> {
+    crate::util::par_map(lines, MIN_PARALLEL, |l| {
+        SCRATCH.with_borrow_mut(|scratch| check_line(l, scratch))
     })
+}
+
+thread_local! {
+    /// One reused serialization buffer per checking thread.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(1024));
 }
