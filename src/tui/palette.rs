@@ -148,6 +148,7 @@ pub fn entries(state: &State) -> Vec<Entry> {
                 });
             }
         }
+        super::depth::palette_entries(state, &mut v);
     }
     v
 }

@@ -40,6 +40,8 @@ pub struct State {
     pub context: Option<String>,
     /// Watches running after a rollback or kill switch.
     pub watches: Vec<crate::watch::Watch>,
+    /// Incident details read on demand, rows marked for a bulk ack.
+    pub depth: crate::tui::depth::Depth,
 }
 
 /// The UI state: where the responder is and what is open.
@@ -206,6 +208,7 @@ impl State {
             contexts: Vec::new(),
             context: None,
             watches: Vec::new(),
+            depth: Default::default(),
         };
         s.rebuild();
         s

@@ -143,7 +143,7 @@ impl PagerDuty {
 
     /// The PagerDuty user id of `from` (`requester_id` of a responder
     /// request): the user of `GET /users?query=` whose email is `from`.
-    async fn from_user_id(&self, from: &str) -> Result<String, ProviderError> {
+    async fn requester_id(&self, from: &str) -> Result<String, ProviderError> {
         let resp = self
             .http
             .get(&self.http.url("/users"), &[("query", from.to_string())])
@@ -239,7 +239,7 @@ impl PagerDuty {
         let level = current.incident.escalation_level.unwrap_or(1);
         let inc = self.normalize(current.incident);
         let requester = match op {
-            WriteOp::IncidentAddResponders { .. } => self.from_user_id(from).await?,
+            WriteOp::IncidentAddResponders { .. } => self.requester_id(from).await?,
             _ => String::new(),
         };
         let verb = match op {

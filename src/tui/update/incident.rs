@@ -17,6 +17,21 @@ pub(crate) fn incident_action(state: &mut State, action: Action) -> Vec<Effect> 
     if refuse_read_only(state) {
         return vec![];
     }
+    if action == Action::Ack && state.ui.view == View::Incidents && !state.depth.marked.is_empty() {
+        return match crate::tui::depth::bulk_ack(state) {
+            Ok(op) => {
+                planning(state, "acknowledge the marked incidents");
+                vec![Effect::Plan {
+                    op,
+                    reason: String::new(),
+                }]
+            }
+            Err(why) => {
+                state.toast(ToastKind::Error, why);
+                vec![]
+            }
+        };
+    }
     let Some(i) = state.selected_incident().cloned() else {
         state.toast(ToastKind::Info, "no incident selected");
         return vec![];

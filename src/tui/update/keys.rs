@@ -64,6 +64,15 @@ pub(crate) fn on_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
         }
         return vec![];
     }
+    // Space in the Incidents list marks the row for a bulk ack (issue 23;
+    // shown in the details pane; a keymap binding once the keymap is split).
+    if state.ui.view == View::Incidents
+        && k.code == KeyCode::Char(' ')
+        && k.modifiers.difference(KeyModifiers::SHIFT).is_empty()
+    {
+        crate::tui::depth::toggle_mark(state);
+        return vec![];
+    }
     let Some(action) = keymap::lookup(state.ui.view, &k) else {
         return vec![];
     };

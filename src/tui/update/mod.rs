@@ -89,6 +89,12 @@ pub enum Msg {
     },
     /// Team mode: how the team database is (the header's banner).
     TeamStatus(crate::team::Status),
+    /// An incident's details were read (or why not, in words).
+    IncidentDetails {
+        provider: String,
+        id: String,
+        result: Result<crate::model::IncidentDetails, String>,
+    },
 }
 
 /// What a finished action reports: the provider's message and warnings.
@@ -179,15 +185,22 @@ pub enum Effect {
     WriteCache(String),
     /// Record a watch verdict in the audit log.
     RecordWatch(Box<crate::watch::Watch>, Box<crate::watch::Verdict>),
+    /// Read an incident's history, notes and people (the details pane).
+    LoadDetails {
+        provider: String,
+        id: String,
+    },
 }
 
 /// Returns the side effects to run; `state` is changed in place. The
 /// return value of `dirty` says whether a redraw is needed.
 pub fn update(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
-    let out = dispatch(state, msg);
+    let mut out = dispatch(state, msg);
     // The derived caches follow what changed (the timeline is built once
     // its view is shown, and its selection clamped then).
     state.refresh();
+    // The incident open in the details pane: its details, once.
+    out.0.extend(crate::tui::depth::wanted(state));
     out
 }
 
@@ -388,7 +401,16 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
             }
             (vec![Effect::Refresh, Effect::LoadAudit], true)
         }
+        Msg::IncidentDetails {
+            provider,
+            id,
+            result,
+        } => {
+            crate::tui::depth::loaded(state, provider, id, result);
+            (vec![], true)
+        }
         Msg::Acted { op, runbook } => {
+            crate::tui::depth::forget(state, &op);
             let mut fx = Vec::new();
             // Running a step's action ticks the step's item that names it.
             if let Some(rb) = runbook
