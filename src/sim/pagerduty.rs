@@ -353,7 +353,8 @@ impl PagerDuty {
             return error(400, 2001, "Invalid Input Provided", "at most 250 incidents");
         }
         let mut st = self.state();
-        let mut out = Vec::new();
+        // Every item is checked before any is changed.
+        let mut wanted = Vec::new();
         for it in items {
             let (Some(id), Some(status)) = (it["id"].as_str(), it["status"].as_str()) else {
                 return error(
@@ -363,17 +364,19 @@ impl PagerDuty {
                     "each incident needs id and status",
                 );
             };
-            let Some(inc) = st.incidents.iter_mut().find(|i| i["id"] == id) else {
+            if !st.incidents.iter().any(|i| i["id"] == id) {
                 return error(404, 5001, "Incident Not Found", id);
-            };
-            inc["status"] = json!(status);
-            out.push(inc.clone());
-            st.log(
-                id,
-                "acknowledge_log_entry",
-                from,
-                format!("{} by {from}.", capital(status)),
-            );
+            }
+            wanted.push((id.to_string(), status.to_string()));
+        }
+        let mut out = Vec::new();
+        for (id, status) in wanted {
+            if let Some(inc) = st.incidents.iter_mut().find(|i| i["id"] == id.as_str()) {
+                inc["status"] = json!(status);
+                out.push(inc.clone());
+            }
+            let said = format!("{} by {from}.", capital(&status));
+            st.log(&id, "acknowledge_log_entry", from, said);
         }
         Response::json(200, &json!({"incidents": out}))
     }
