@@ -64,14 +64,19 @@ pub(crate) fn on_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
         }
         return vec![];
     }
-    // Space in the Incidents list marks the row for a bulk ack (issue 23;
-    // shown in the details pane; a keymap binding once the keymap is split).
-    if state.ui.view == View::Incidents
-        && k.code == KeyCode::Char(' ')
-        && k.modifiers.difference(KeyModifiers::SHIFT).is_empty()
-    {
-        crate::tui::depth::toggle_mark(state);
-        return vec![];
+    // The Incidents list's depth keys (issue 23), shown in the details
+    // pane: Space marks the row for a bulk ack, E escalates, z snoozes.
+    // Keymap bindings once the keymap is split.
+    if state.ui.view == View::Incidents && k.modifiers.difference(KeyModifiers::SHIFT).is_empty() {
+        match k.code {
+            KeyCode::Char(' ') => {
+                crate::tui::depth::toggle_mark(state);
+                return vec![];
+            }
+            KeyCode::Char('E') => return depth_action(state, true),
+            KeyCode::Char('z') => return depth_action(state, false),
+            _ => {}
+        }
     }
     let Some(action) = keymap::lookup(state.ui.view, &k) else {
         return vec![];

@@ -115,12 +115,17 @@ pub fn incidents(f: &mut Frame, body: Rect, state: &State) {
                         .iter()
                         .any(|s| s.name == i.provider.as_str() && s.actions.escalate.is_none())
                     {
-                        l.push(Line::from(vec![
+                        let mut k = vec![
                             Span::styled("Space", t.key),
                             Span::styled(" mark  ", t.muted),
-                            Span::styled(":", t.key),
-                            Span::styled(" escalate / snooze", t.muted),
-                        ]));
+                            Span::styled("E", t.key),
+                            Span::styled(" escalate  ", t.muted),
+                        ];
+                        if i.status == crate::model::IncidentStatus::Acknowledged {
+                            k.push(Span::styled("z", t.key));
+                            k.push(Span::styled(" snooze 1h", t.muted));
+                        }
+                        l.push(Line::from(k));
                     }
                 }
                 let depth = crate::tui::depth::lines(state, i);

@@ -4,7 +4,7 @@
 //! confirmation that lists them; escalate and snooze in the palette.
 
 use super::*;
-use crate::model::{IncidentDetails, LogLine, NoteLine};
+use crate::model::{Incident, IncidentDetails, LogLine, NoteLine};
 use crate::text::SafeText;
 
 fn at(h: u32, m: u32) -> Time {
@@ -311,4 +311,75 @@ fn the_palette_offers_escalate_and_snooze_only_where_the_provider_can() {
 fn tick(s: &mut State) -> (Vec<Effect>, bool) {
     let now = s.now;
     update(s, Msg::Tick(now))
+}
+
+/// `E` escalates and `z` snoozes (1 h) the selected incident from the
+/// Incidents view, through the same plan and confirm as `a`; `z` on an
+/// unacknowledged one, and either on a provider that cannot, are refused
+/// in words with nothing planned.
+#[test]
+fn e_escalates_and_z_snoozes_only_where_possible() {
+    let mut s = demo_state();
+    update(&mut s, key('2'));
+    let pick = |s: &State, f: &dyn Fn(&Incident) -> bool| {
+        (0..s.len(View::Incidents))
+            .find(|&k| s.incident_at(View::Incidents, k).is_some_and(f))
+            .unwrap()
+    };
+    let k = pick(&s, &|i| {
+        i.provider.as_str() == "pd" && i.status.is_unacked()
+    });
+    s.list_mut(View::Incidents).selected = k;
+    let id = s.selected_incident().unwrap().id.as_str().to_string();
+    let (fx, _) = update(&mut s, key('E'));
+    assert!(
+        matches!(fx.first(), Some(Effect::Plan { op: WriteOp::IncidentEscalate { id: i, .. }, .. }) if *i == id),
+        "{fx:?}"
+    );
+    s.ui.modal = None;
+    let (fx, _) = update(&mut s, key('z'));
+    assert!(
+        !fx.iter().any(|f| matches!(f, Effect::Plan { .. })),
+        "{fx:?}"
+    );
+    assert!(
+        s.ui.toasts
+            .last()
+            .unwrap()
+            .text
+            .contains("only acknowledged")
+    );
+
+    let k = pick(&s, &|i| {
+        i.provider.as_str() == "pd" && i.status == IncidentStatus::Acknowledged
+    });
+    s.list_mut(View::Incidents).selected = k;
+    let (fx, _) = update(&mut s, key('z'));
+    assert!(
+        matches!(
+            fx.first(),
+            Some(Effect::Plan {
+                op: WriteOp::IncidentSnooze {
+                    duration_secs: 3600,
+                    ..
+                },
+                ..
+            })
+        ),
+        "{fx:?}"
+    );
+    s.ui.modal = None;
+
+    let k = pick(&s, &|i| i.provider.as_str() != "pd" && i.status.is_open());
+    s.list_mut(View::Incidents).selected = k;
+    let (fx, _) = update(&mut s, key('E'));
+    assert!(
+        !fx.iter().any(|f| matches!(f, Effect::Plan { .. })),
+        "{fx:?}"
+    );
+    assert!(s.ui.toasts.last().unwrap().text.contains("PagerDuty"));
+
+    s.read_only = true;
+    let (fx, _) = update(&mut s, key('E'));
+    assert!(fx.iter().all(|f| !matches!(f, Effect::Plan { .. })));
 }
