@@ -606,3 +606,54 @@ async fn a_failed_or_refused_write_is_recorded_as_such() {
     let (recs, _) = audit::read(&log).unwrap();
     assert!(recs.iter().all(|r| r.outcome != Outcome::Ok));
 }
+
+/// A new write refused by the executor (read-only) is recorded as
+/// refused, and nothing reaches PagerDuty; a dry run records the exact
+/// requests of a bulk ack.
+#[tokio::test]
+async fn a_read_only_refusal_and_a_dry_run_are_recorded() {
+    let s = MockServer::start().await;
+    mount_incident(&s, "PX1", "triggered", 1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let ex = executor(provider(&s.uri()), &log).with_read_only(true);
+    let req = ActionRequest::new(
+        WriteOp::IncidentEscalate {
+            provider: Some("pd".into()),
+            id: "PX1".into(),
+        },
+        "paging the secondary",
+    );
+    let plan = ex.plan(&req).await.unwrap();
+    let e = ex.execute(&req, &plan, Mode::Live).await.unwrap_err();
+    assert_eq!(e, ExecError::ReadOnly);
+    let ex = ex.with_read_only(false);
+    let bulk = ActionRequest::new(
+        WriteOp::IncidentBulkAck {
+            provider: Some("pd".into()),
+            ids: vec!["PX1".into(), "PX2".into()],
+        },
+        "",
+    );
+    let plan = ex.plan(&bulk).await.unwrap();
+    ex.execute(&bulk, &plan, Mode::DryRun).await.unwrap();
+    let (recs, _) = audit::read(&log).unwrap();
+    assert_eq!(recs.len(), 2);
+    assert_eq!(
+        (recs[0].action.as_str(), recs[0].outcome),
+        ("incident.escalate", Outcome::Refused)
+    );
+    assert_eq!(
+        (recs[1].action.as_str(), recs[1].outcome),
+        ("incident.bulk_ack", Outcome::DryRun)
+    );
+    assert_eq!(recs[1].detail["requests"][0]["method"], "PUT");
+    let writes = s
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method.as_str() != "GET")
+        .count();
+    assert_eq!(writes, 0);
+}
