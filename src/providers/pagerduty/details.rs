@@ -143,3 +143,12 @@ impl PagerDuty {
         })
     }
 }
+
+/// The details decoders' part of [`super::decode_wire`].
+pub(super) fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
+    http::first_error([
+        http::decode_json::<LogEntries>("fuzz", "GET /incidents/{id}/log_entries", body).map(drop),
+        http::decode_json::<Notes>("fuzz", "GET /incidents/{id}/notes", body).map(drop),
+        http::decode_json::<OnePeople>("fuzz", "GET /incidents/{id}", body).map(drop),
+    ])
+}

@@ -457,5 +457,6 @@ pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
         super::http::decode_json::<IncidentList>("fuzz", "GET /incidents", body).map(drop),
         super::http::decode_json::<OnCallList>("fuzz", "GET /oncalls", body).map(drop),
         super::http::decode_json::<OneIncident>("fuzz", "GET /incidents/{id}", body).map(drop),
+        details::decode_wire(body),
     ])
 }
