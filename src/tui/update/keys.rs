@@ -169,6 +169,8 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Refresh => {
             state.toast(ToastKind::Info, "refreshing every provider");
+            // The open incident's history is read again too.
+            state.depth.details.clear();
             vec![Effect::Refresh]
         }
         Action::Details => {

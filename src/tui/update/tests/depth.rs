@@ -129,6 +129,14 @@ fn details_are_read_once_when_shown_and_rendered() {
             .any(|f| matches!(f, Effect::LoadDetails { id: i, .. } if *i == id)),
         "{fx:?}"
     );
+    // `r` reads it again, with everything else.
+    let (fx, _) = update(&mut s, key('r'));
+    assert!(fx.contains(&Effect::Refresh), "{fx:?}");
+    assert!(
+        fx.iter()
+            .any(|f| matches!(f, Effect::LoadDetails { id: i, .. } if *i == id)),
+        "{fx:?}"
+    );
 }
 
 #[test]
