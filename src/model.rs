@@ -103,6 +103,38 @@ impl IncidentStatus {
     }
 }
 
+/// One line of an incident's history: who did what, when (PagerDuty log
+/// entries, Opsgenie alert logs).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogLine {
+    pub at: Time,
+    /// The vendor's kind of entry, e.g. `acknowledge_log_entry`.
+    pub kind: SafeText,
+    /// Who did it, when the vendor says.
+    pub agent: Option<SafeText>,
+    /// The vendor's one-line summary.
+    pub summary: SafeText,
+}
+
+/// A note on an incident.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NoteLine {
+    pub at: Time,
+    pub author: Option<SafeText>,
+    pub text: SafeText,
+}
+
+/// What the details pane shows of one incident beyond its list row, read
+/// on demand: its history (newest first, bounded), notes (newest first)
+/// and who is assigned or responding.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct IncidentDetails {
+    pub log: Vec<LogLine>,
+    pub notes: Vec<NoteLine>,
+    pub assignees: Vec<SafeText>,
+    pub responders: Vec<SafeText>,
+}
+
 /// Fields in key order: `--json` prints them as declared, sorted (see
 /// `cli::output::doc` and its test).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

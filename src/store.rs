@@ -28,6 +28,8 @@ pub struct Slot {
     pub poll: std::time::Duration,
     /// Which incident actions this provider can carry out (and why not).
     pub actions: crate::actions::IncidentActions,
+    /// Whether it reads an incident's history and notes on demand.
+    pub details: bool,
 }
 
 impl Slot {
@@ -63,6 +65,7 @@ impl Store {
                     failures: 0,
                     poll: p.poll_interval(),
                     actions: crate::actions::IncidentActions::of(p.as_ref()),
+                    details: p.has_details(),
                 })
                 .collect(),
             warnings: Vec::new(),

@@ -17,7 +17,30 @@ impl Executor {
             WriteOp::IncidentAck { provider, id }
             | WriteOp::IncidentResolve { provider, id }
             | WriteOp::IncidentNote { provider, id, .. }
+            | WriteOp::IncidentEscalate { provider, id }
+            | WriteOp::IncidentSnooze { provider, id, .. }
+            | WriteOp::IncidentReassign { provider, id, .. }
+            | WriteOp::IncidentAddResponders { provider, id, .. }
             | WriteOp::SilenceExpire { provider, id } => (provider, id),
+            WriteOp::IncidentBulkAck { provider, ids } => {
+                // `provider/id` for every id, one provider: route to it.
+                if provider.is_none()
+                    && let Some((name, _)) = ids.first().and_then(|i| i.split_once('/'))
+                    && self.registry.get(name).is_some()
+                    && ids.iter().all(|i| {
+                        i.split_once('/')
+                            .is_some_and(|(n, rest)| n == name && !rest.is_empty())
+                    })
+                {
+                    *provider = Some(name.to_string());
+                    for i in ids.iter_mut() {
+                        if let Some((_, rest)) = i.split_once('/') {
+                            *i = rest.to_string();
+                        }
+                    }
+                }
+                return self.refuse_unsupported(req);
+            }
             _ => return Ok(req),
         };
         if provider.is_none()
@@ -28,6 +51,12 @@ impl Executor {
             *provider = Some(name.to_string());
             *id = rest.to_string();
         }
+        self.refuse_unsupported(req)
+    }
+
+    /// Refuse an action the named provider cannot do, with what to do
+    /// instead.
+    fn refuse_unsupported(&self, req: ActionRequest) -> Result<ActionRequest, ExecError> {
         if let Some(p) = req.op.provider().and_then(|n| self.registry.get(n))
             && p.build_error().is_none()
             && !p.supports(&req.op)
@@ -54,6 +83,11 @@ pub struct IncidentActions {
     pub silence: Option<String>,
     /// Expiring one of its silences (`silence.expire`).
     pub expire: Option<String>,
+    pub escalate: Option<String>,
+    pub snooze: Option<String>,
+    pub reassign: Option<String>,
+    pub add_responders: Option<String>,
+    pub bulk_ack: Option<String>,
 }
 
 impl IncidentActions {
@@ -102,6 +136,30 @@ impl IncidentActions {
                 id: id.clone(),
                 text: String::new(),
             }),
+            escalate: why(WriteOp::IncidentEscalate {
+                provider: name.clone(),
+                id: id.clone(),
+            }),
+            snooze: why(WriteOp::IncidentSnooze {
+                provider: name.clone(),
+                id: id.clone(),
+                duration_secs: 3600,
+            }),
+            reassign: why(WriteOp::IncidentReassign {
+                provider: name.clone(),
+                id: id.clone(),
+                users: vec![],
+            }),
+            add_responders: why(WriteOp::IncidentAddResponders {
+                provider: name.clone(),
+                id: id.clone(),
+                users: vec![],
+                message: String::new(),
+            }),
+            bulk_ack: why(WriteOp::IncidentBulkAck {
+                provider: name.clone(),
+                ids: vec![id.clone()],
+            }),
             silence: if silence_ok || p.build_error().is_some() {
                 None
             } else {
@@ -134,6 +192,26 @@ fn instead_of(kind: crate::config::ProviderKind, op: &WriteOp) -> Option<&'stati
         ),
         (K::Sentry, WriteOp::IncidentAck { .. } | WriteOp::IncidentNote { .. }) => Some(
             "Sentry issues cannot be acknowledged or noted: ignore it for a while (`s`, matcher issue=<id>) or resolve it (`R`)",
+        ),
+        (
+            K::Pagerduty,
+            WriteOp::IncidentEscalate { .. }
+            | WriteOp::IncidentSnooze { .. }
+            | WriteOp::IncidentReassign { .. }
+            | WriteOp::IncidentAddResponders { .. }
+            | WriteOp::IncidentBulkAck { .. },
+        ) => None,
+        (
+            _,
+            WriteOp::IncidentEscalate { .. }
+            | WriteOp::IncidentSnooze { .. }
+            | WriteOp::IncidentReassign { .. }
+            | WriteOp::IncidentAddResponders { .. },
+        ) => Some(
+            "sitrep escalates, snoozes, reassigns and adds responders on PagerDuty incidents only: do it at the provider itself",
+        ),
+        (_, WriteOp::IncidentBulkAck { .. }) => Some(
+            "sitrep acknowledges several at once on PagerDuty only: acknowledge each (`a`, `sitrep incident ack`)",
         ),
         (_, WriteOp::SilenceExpire { .. }) => {
             Some("only Alertmanager has silences: expire it on the Alertmanager provider")

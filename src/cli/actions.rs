@@ -218,7 +218,7 @@ fn request(op: WriteOp, reason: &str, flags: &WriteFlags) -> ActionRequest {
     }
 }
 
-/// `incident ack|resolve|note`.
+/// `incident ack|resolve|note|escalate|snooze|reassign|add-responders|bulk-ack`.
 pub async fn incident(ctx: &AppContext, cmd: &super::IncidentCmd) -> i32 {
     use super::IncidentCmd::*;
     let (op, reason, flags) = match cmd {
@@ -260,6 +260,90 @@ pub async fn incident(ctx: &AppContext, cmd: &super::IncidentCmd) -> i32 {
                 text: text.clone(),
             },
             "",
+            write,
+        ),
+        Escalate {
+            id,
+            provider,
+            reason,
+            write,
+        } => (
+            WriteOp::IncidentEscalate {
+                provider: provider.clone(),
+                id: id.clone(),
+            },
+            reason.as_str(),
+            write,
+        ),
+        Snooze {
+            id,
+            duration,
+            provider,
+            reason,
+            write,
+        } => {
+            let duration_secs = match humantime::parse_duration(duration) {
+                Ok(d) if d.as_secs() > 0 => d.as_secs(),
+                _ => {
+                    return fail(
+                        format!("--duration {duration:?} is not a duration like 30m or 2h"),
+                        exit::USAGE,
+                    );
+                }
+            };
+            (
+                WriteOp::IncidentSnooze {
+                    provider: provider.clone(),
+                    id: id.clone(),
+                    duration_secs,
+                },
+                reason.as_str(),
+                write,
+            )
+        }
+        Reassign {
+            id,
+            to,
+            provider,
+            reason,
+            write,
+        } => (
+            WriteOp::IncidentReassign {
+                provider: provider.clone(),
+                id: id.clone(),
+                users: to.clone(),
+            },
+            reason.as_str(),
+            write,
+        ),
+        AddResponders {
+            id,
+            users,
+            message,
+            provider,
+            reason,
+            write,
+        } => (
+            WriteOp::IncidentAddResponders {
+                provider: provider.clone(),
+                id: id.clone(),
+                users: users.clone(),
+                message: message.clone(),
+            },
+            reason.as_str(),
+            write,
+        ),
+        BulkAck {
+            ids,
+            provider,
+            reason,
+            write,
+        } => (
+            WriteOp::IncidentBulkAck {
+                provider: provider.clone(),
+                ids: ids.clone(),
+            },
+            reason.as_str(),
             write,
         ),
     };

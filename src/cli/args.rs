@@ -324,6 +324,84 @@ pub enum IncidentCmd {
         #[command(flatten)]
         write: WriteFlags,
     },
+    /// Escalate to the next level of its escalation policy (PagerDuty)
+    Escalate {
+        /// The incident, as `sitrep incidents` prints it: provider/id, or the bare id
+        id: String,
+        /// The provider that owns it (config name), for a bare id
+        #[arg(long, value_name = "NAME", help_heading = "Target")]
+        provider: Option<String>,
+        /// Why: recorded in the audit log
+        #[arg(long, default_value = "", help_heading = "Audit")]
+        reason: String,
+        #[command(flatten)]
+        write: WriteFlags,
+    },
+    /// Snooze an acknowledged incident (PagerDuty)
+    Snooze {
+        /// How long, e.g. 30m or 2h
+        #[arg(long, default_value = "1h")]
+        duration: String,
+        /// The incident, as `sitrep incidents` prints it: provider/id, or the bare id
+        id: String,
+        /// The provider that owns it (config name), for a bare id
+        #[arg(long, value_name = "NAME", help_heading = "Target")]
+        provider: Option<String>,
+        /// Why: recorded in the audit log
+        #[arg(long, default_value = "", help_heading = "Audit")]
+        reason: String,
+        #[command(flatten)]
+        write: WriteFlags,
+    },
+    /// Reassign to other users, replacing the assignees (PagerDuty)
+    Reassign {
+        /// A user id (e.g. PUSR123); repeat for several
+        #[arg(long = "to", value_name = "USER_ID", required = true)]
+        to: Vec<String>,
+        /// The incident, as `sitrep incidents` prints it: provider/id, or the bare id
+        id: String,
+        /// The provider that owns it (config name), for a bare id
+        #[arg(long, value_name = "NAME", help_heading = "Target")]
+        provider: Option<String>,
+        /// Why: recorded in the audit log
+        #[arg(long, default_value = "", help_heading = "Audit")]
+        reason: String,
+        #[command(flatten)]
+        write: WriteFlags,
+    },
+    /// Ask users to join as responders (PagerDuty)
+    AddResponders {
+        /// A user id (e.g. PUSR123); repeat for several
+        #[arg(long = "user", value_name = "USER_ID", required = true)]
+        users: Vec<String>,
+        /// The message the responders get
+        #[arg(long, default_value = "Please help with this incident")]
+        message: String,
+        /// The incident, as `sitrep incidents` prints it: provider/id, or the bare id
+        id: String,
+        /// The provider that owns it (config name), for a bare id
+        #[arg(long, value_name = "NAME", help_heading = "Target")]
+        provider: Option<String>,
+        /// Why: recorded in the audit log
+        #[arg(long, default_value = "", help_heading = "Audit")]
+        reason: String,
+        #[command(flatten)]
+        write: WriteFlags,
+    },
+    /// Acknowledge several incidents of one provider at once (PagerDuty; 250 a request)
+    BulkAck {
+        /// The incidents, as `sitrep incidents` prints them: provider/id, or bare ids
+        #[arg(required = true)]
+        ids: Vec<String>,
+        /// The provider that owns them (config name), for bare ids
+        #[arg(long, value_name = "NAME", help_heading = "Target")]
+        provider: Option<String>,
+        /// Why: recorded in the audit log
+        #[arg(long, default_value = "", help_heading = "Audit")]
+        reason: String,
+        #[command(flatten)]
+        write: WriteFlags,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -71,6 +71,36 @@ pub enum WriteOp {
         id: String,
         text: String,
     },
+    /// Escalate to the next level of the incident's escalation policy (the
+    /// level is read when planning: current + 1).
+    IncidentEscalate {
+        provider: Option<String>,
+        id: String,
+    },
+    /// Snooze an acknowledged incident for `duration_secs`.
+    IncidentSnooze {
+        provider: Option<String>,
+        id: String,
+        duration_secs: u64,
+    },
+    /// Reassign to these users (vendor user ids), replacing the assignees.
+    IncidentReassign {
+        provider: Option<String>,
+        id: String,
+        users: Vec<String>,
+    },
+    /// Ask these users (vendor user ids) to join as responders.
+    IncidentAddResponders {
+        provider: Option<String>,
+        id: String,
+        users: Vec<String>,
+        message: String,
+    },
+    /// Acknowledge several incidents of one provider at once.
+    IncidentBulkAck {
+        provider: Option<String>,
+        ids: Vec<String>,
+    },
     SilenceCreate {
         provider: Option<String>,
         matchers: Vec<Matcher>,
@@ -125,6 +155,11 @@ impl WriteOp {
             Self::IncidentAck { .. } => "incident.ack",
             Self::IncidentResolve { .. } => "incident.resolve",
             Self::IncidentNote { .. } => "incident.note",
+            Self::IncidentEscalate { .. } => "incident.escalate",
+            Self::IncidentSnooze { .. } => "incident.snooze",
+            Self::IncidentReassign { .. } => "incident.reassign",
+            Self::IncidentAddResponders { .. } => "incident.add_responders",
+            Self::IncidentBulkAck { .. } => "incident.bulk_ack",
             Self::SilenceCreate { .. } => "silence.create",
             Self::SilenceExpire { .. } => "silence.expire",
             Self::Rollback { .. } => "rollback",
@@ -142,6 +177,11 @@ impl WriteOp {
             Self::IncidentAck { provider, .. }
             | Self::IncidentResolve { provider, .. }
             | Self::IncidentNote { provider, .. }
+            | Self::IncidentEscalate { provider, .. }
+            | Self::IncidentSnooze { provider, .. }
+            | Self::IncidentReassign { provider, .. }
+            | Self::IncidentAddResponders { provider, .. }
+            | Self::IncidentBulkAck { provider, .. }
             | Self::SilenceCreate { provider, .. }
             | Self::SilenceExpire { provider, .. }
             | Self::Rollback { provider, .. }
@@ -155,6 +195,11 @@ impl WriteOp {
             Self::IncidentAck { provider, .. }
             | Self::IncidentResolve { provider, .. }
             | Self::IncidentNote { provider, .. }
+            | Self::IncidentEscalate { provider, .. }
+            | Self::IncidentSnooze { provider, .. }
+            | Self::IncidentReassign { provider, .. }
+            | Self::IncidentAddResponders { provider, .. }
+            | Self::IncidentBulkAck { provider, .. }
             | Self::SilenceCreate { provider, .. }
             | Self::SilenceExpire { provider, .. }
             | Self::Rollback { provider, .. }
@@ -172,7 +217,12 @@ impl WriteOp {
             WriteOp::IncidentAck { id, .. }
             | WriteOp::IncidentResolve { id, .. }
             | WriteOp::IncidentNote { id, .. }
+            | WriteOp::IncidentEscalate { id, .. }
+            | WriteOp::IncidentSnooze { id, .. }
+            | WriteOp::IncidentReassign { id, .. }
+            | WriteOp::IncidentAddResponders { id, .. }
             | WriteOp::SilenceExpire { id, .. } => vec![id],
+            WriteOp::IncidentBulkAck { ids, .. } => ids.iter().map(String::as_str).collect(),
             WriteOp::Rollback {
                 service,
                 environment,
@@ -204,7 +254,12 @@ impl WriteOp {
             Self::IncidentAck { id, .. }
             | Self::IncidentResolve { id, .. }
             | Self::IncidentNote { id, .. }
+            | Self::IncidentEscalate { id, .. }
+            | Self::IncidentSnooze { id, .. }
+            | Self::IncidentReassign { id, .. }
+            | Self::IncidentAddResponders { id, .. }
             | Self::SilenceExpire { id, .. } => id.clone(),
+            Self::IncidentBulkAck { ids, .. } => ids.join(","),
             Self::SilenceCreate { matchers, .. } => matchers
                 .iter()
                 .map(|m| m.to_string())

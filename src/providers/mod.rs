@@ -360,6 +360,19 @@ pub trait Provider: Send + Sync {
         let err = ProviderError::op_unsupported(self.name(), "this provider", &plan.op);
         Box::pin(async move { Err(err) })
     }
+    /// Whether [`Provider::incident_details`] can answer.
+    fn has_details(&self) -> bool {
+        false
+    }
+    /// An incident's history, notes and responders, read on demand (the
+    /// console's details pane).
+    fn incident_details<'a>(
+        &'a self,
+        _id: &'a str,
+    ) -> BoxFut<'a, Result<crate::model::IncidentDetails, ProviderError>> {
+        let err = ProviderError::unsupported(self.name(), "incident details are not supported");
+        Box::pin(async move { Err(err) })
+    }
 }
 
 /// A provider that could not be built (missing token, unsupported kind...).

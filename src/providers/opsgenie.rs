@@ -11,6 +11,9 @@
 //!   carries `user` = actor, `source` = "sitrep", `note` = reason. No
 //!   idempotency key exists; acknowledge and close are naturally idempotent
 //!   (the state is set, not toggled); a note is not (never retried blindly).
+//! - Details, read on demand by the console (issue 23): `GET
+//!   /v2/alerts/{id}/logs` and `GET /v2/alerts/{id}/notes` (both
+//!   `identifierType=id&order=desc&limit=20`), at once.
 
 use super::http::{self, Auth, HttpClient, HttpConfig};
 use super::{
@@ -74,6 +77,47 @@ struct OgList {
 #[derive(Deserialize)]
 struct OgOne {
     data: OgAlert,
+}
+
+#[derive(Deserialize)]
+struct OgLog {
+    #[serde(default)]
+    log: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    owner: Option<String>,
+    #[serde(rename = "createdAt")]
+    created_at: Time,
+}
+
+#[derive(Deserialize)]
+struct OgLogs {
+    data: Vec<OgLog>,
+}
+
+#[derive(Deserialize)]
+struct OgNote {
+    #[serde(default)]
+    note: Option<String>,
+    #[serde(default)]
+    owner: Option<String>,
+    #[serde(rename = "createdAt")]
+    created_at: Time,
+}
+
+#[derive(Deserialize)]
+struct OgNotes {
+    data: Vec<OgNote>,
+}
+
+/// Log lines and notes of one alert read for the details pane.
+const DETAIL_LIMIT: usize = 20;
+
+fn who(s: &Option<String>) -> Option<SafeText> {
+    s.as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(SafeText::line)
 }
 
 #[derive(Deserialize)]
@@ -164,6 +208,50 @@ impl Opsgenie {
                 .map(SafeText::line),
             runbook: None,
         }
+    }
+
+    /// An alert's log (newest first, at most [`DETAIL_LIMIT`]) and notes.
+    pub async fn details(&self, id: &str) -> Result<crate::model::IncidentDetails, ProviderError> {
+        use crate::model::{IncidentDetails, LogLine, NoteLine};
+        let q = [
+            ("identifierType", "id".to_string()),
+            ("order", "desc".to_string()),
+            ("limit", DETAIL_LIMIT.to_string()),
+        ];
+        let base = format!("/v2/alerts/{}", http::seg(id));
+        let logs_url = self.http.url(&format!("{base}/logs"));
+        let notes_url = self.http.url(&format!("{base}/notes"));
+        let (logs, notes) =
+            futures::join!(self.http.get(&logs_url, &q), self.http.get(&notes_url, &q));
+        let logs: OgLogs = logs?.json()?;
+        let notes: OgNotes = notes?.json()?;
+        let mut log: Vec<LogLine> = logs
+            .data
+            .into_iter()
+            .map(|l| LogLine {
+                at: l.created_at,
+                kind: SafeText::line(l.kind.as_deref().unwrap_or("")),
+                agent: who(&l.owner),
+                summary: SafeText::line(l.log.as_deref().unwrap_or("")),
+            })
+            .collect();
+        log.sort_by_key(|l| std::cmp::Reverse(l.at));
+        log.truncate(DETAIL_LIMIT);
+        let mut notes: Vec<NoteLine> = notes
+            .data
+            .into_iter()
+            .map(|n| NoteLine {
+                at: n.created_at,
+                author: who(&n.owner),
+                text: SafeText::line(n.note.as_deref().unwrap_or("")),
+            })
+            .collect();
+        notes.sort_by_key(|n| std::cmp::Reverse(n.at));
+        Ok(IncidentDetails {
+            log,
+            notes,
+            ..Default::default()
+        })
     }
 
     /// Every open alert.
@@ -339,6 +427,15 @@ impl Provider for Opsgenie {
         is_incident_write(op)
     }
     delegate_writes!(make_plan, run);
+    fn has_details(&self) -> bool {
+        true
+    }
+    fn incident_details<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> super::BoxFut<'a, Result<crate::model::IncidentDetails, ProviderError>> {
+        Box::pin(self.details(id))
+    }
 }
 
 /// This provider's part of [`super::decode_wire`].

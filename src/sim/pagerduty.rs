@@ -1,7 +1,11 @@
 //! PagerDuty REST API v2 (`providers.md` §1): `GET /incidents` and
 //! `GET /oncalls` with classic offset pagination (`limit` ≤ 100, `more`,
 //! `total` only when asked, 400 past offset + limit 10000), `GET` and `PUT
-//! /incidents/{id}`, `POST /incidents/{id}/notes`. Auth is `Authorization:
+//! /incidents/{id}` (status, `escalation_level`, `assignments`), `PUT
+//! /incidents` (bulk, ≤ 250), `POST /incidents/{id}/notes`, `.../snooze`
+//! (acknowledged only), `.../responder_requests`, `GET
+//! /incidents/{id}/log_entries` (newest first) and `.../notes`, `GET
+//! /users?query=`. Auth is `Authorization:
 //! Token token=<KEY>` (401, code 2006, otherwise); writes need `From` (400,
 //! code 2001). Every answer carries the `ratelimit-*` headers; errors are
 //! `{"error": {"message", "code", "errors"}}`.
@@ -56,6 +60,20 @@ struct State {
     oncalls: Vec<Value>,
     /// `(incident id, note content, who)`.
     notes: Vec<(String, String, String)>,
+    /// `(incident id, log entry)`, oldest first.
+    log: Vec<(String, Value)>,
+}
+
+impl State {
+    fn log(&mut self, id: &str, kind: &str, who: &str, summary: String) {
+        let n = self.log.len() + 1;
+        self.log.push((
+            id.to_string(),
+            json!({"id": format!("PLOG{n:04}"), "type": kind, "summary": summary,
+                   "created_at": ts(&chrono::Utc::now()),
+                   "agent": {"id": "PUSER01", "type": "user_reference", "summary": who}}),
+        ));
+    }
 }
 
 fn error(status: u16, code: u32, message: &str, detail: &str) -> Response {
@@ -99,6 +117,7 @@ impl PagerDuty {
             "self": format!("https://api.pagerduty.com/incidents/{}", i.id),
             "service": {"id": i.service_id, "type": "service_reference", "summary": i.service_name},
             "assignments": i.assignee.iter().map(|a| json!({"at": ts(&i.created_at), "assignee": {"id": "PUSER01", "type": "user_reference", "summary": a}})).collect::<Vec<_>>(),
+            "escalation_level": 1,
         });
         if let (Some(p), Value::Object(m)) = (&i.priority, &mut v) {
             m.insert(
@@ -106,7 +125,29 @@ impl PagerDuty {
                 json!({"id": format!("PPRIO{p}"), "type": "priority_reference", "summary": p}),
             );
         }
-        self.state().incidents.push(v);
+        let mut st = self.state();
+        st.incidents.push(v);
+        // Its history so far, at its creation time.
+        let at = ts(&i.created_at);
+        let mut entry = |kind: &str, who: &str, summary: String| {
+            let n = st.log.len() + 1;
+            st.log.push((
+                i.id.clone(),
+                json!({"id": format!("PLOG{n:04}"), "type": kind, "summary": summary, "created_at": at,
+                       "agent": {"id": "PUSER01", "type": "user_reference", "summary": who}}),
+            ));
+        };
+        entry(
+            "trigger_log_entry",
+            &i.service_name,
+            format!("Triggered through the API by {}.", i.service_name),
+        );
+        if let Some(a) = &i.assignee {
+            entry("assign_log_entry", a, format!("Assigned to {a}."));
+            if i.status == "acknowledged" {
+                entry("acknowledge_log_entry", a, format!("Acknowledged by {a}."));
+            }
+        }
     }
 
     /// Add an on-call entry.
@@ -192,8 +233,13 @@ impl PagerDuty {
         self.list(req, "incidents", items)
     }
 
-    fn update(&self, req: &Request, id: &str) -> Response {
+    fn update(&self, req: &Request, id: &str, from: &str) -> Response {
         let body = req.json();
+        let level = body["incident"]["escalation_level"].as_u64();
+        let assignments = body["incident"]["assignments"].as_array().cloned();
+        if level.is_some() || assignments.is_some() {
+            return self.reassign(id, from, level, assignments);
+        }
         let Some(status) = body["incident"]["status"].as_str() else {
             return error(
                 400,
@@ -225,7 +271,217 @@ impl PagerDuty {
         if let Some(r) = body["incident"]["resolution"].as_str() {
             inc["resolution"] = json!(r);
         }
-        Response::json(200, &json!({"incident": inc.clone()}))
+        let out = json!({"incident": inc.clone()});
+        let kind = if status == "resolved" {
+            "resolve_log_entry"
+        } else {
+            "acknowledge_log_entry"
+        };
+        st.log(id, kind, from, format!("{} by {from}.", capital(status)));
+        Response::json(200, &out)
+    }
+
+    /// `PUT /incidents/{id}` with `escalation_level` or `assignments`.
+    fn reassign(
+        &self,
+        id: &str,
+        from: &str,
+        level: Option<u64>,
+        assignments: Option<Vec<Value>>,
+    ) -> Response {
+        let mut st = self.state();
+        let Some(inc) = st.incidents.iter_mut().find(|i| i["id"] == id) else {
+            return error(404, 5001, "Incident Not Found", id);
+        };
+        if inc["status"] == "resolved" {
+            return error(400, 1001, "Incident Already Resolved", id);
+        }
+        let mut said = Vec::new();
+        if let Some(l) = level {
+            if !(1..=3).contains(&l) {
+                return error(
+                    400,
+                    2001,
+                    "Invalid Input Provided",
+                    "escalation_level out of range",
+                );
+            }
+            inc["escalation_level"] = json!(l);
+            said.push((
+                "escalate_log_entry",
+                format!("Escalated to level {l} by {from}."),
+            ));
+        }
+        if let Some(a) = assignments {
+            let users: Vec<String> = a
+                .iter()
+                .filter_map(|x| x["assignee"]["id"].as_str().map(str::to_string))
+                .collect();
+            if users.is_empty() {
+                return error(
+                    400,
+                    2001,
+                    "Invalid Input Provided",
+                    "assignments need an assignee id",
+                );
+            }
+            inc["assignments"] = json!(
+                users
+                    .iter()
+                    .map(|u| json!({"assignee": {"id": u, "type": "user_reference", "summary": u}}))
+                    .collect::<Vec<_>>()
+            );
+            said.push((
+                "assign_log_entry",
+                format!("Reassigned to {} by {from}.", users.join(", ")),
+            ));
+        }
+        let out = json!({"incident": inc.clone()});
+        for (k, m) in said {
+            st.log(id, k, from, m);
+        }
+        Response::json(200, &out)
+    }
+
+    /// `PUT /incidents`: acknowledge or resolve up to 250 at once.
+    fn bulk(&self, req: &Request, from: &str) -> Response {
+        let body = req.json();
+        let Some(items) = body["incidents"].as_array() else {
+            return error(400, 2001, "Invalid Input Provided", "incidents is required");
+        };
+        if items.len() > 250 {
+            return error(400, 2001, "Invalid Input Provided", "at most 250 incidents");
+        }
+        let mut st = self.state();
+        // Every item is checked before any is changed.
+        let mut wanted = Vec::new();
+        for it in items {
+            let (Some(id), Some(status)) = (it["id"].as_str(), it["status"].as_str()) else {
+                return error(
+                    400,
+                    2001,
+                    "Invalid Input Provided",
+                    "each incident needs id and status",
+                );
+            };
+            if !st.incidents.iter().any(|i| i["id"] == id) {
+                return error(404, 5001, "Incident Not Found", id);
+            }
+            wanted.push((id.to_string(), status.to_string()));
+        }
+        let mut out = Vec::new();
+        for (id, status) in wanted {
+            if let Some(inc) = st.incidents.iter_mut().find(|i| i["id"] == id.as_str()) {
+                inc["status"] = json!(status);
+                out.push(inc.clone());
+            }
+            let said = format!("{} by {from}.", capital(&status));
+            st.log(&id, "acknowledge_log_entry", from, said);
+        }
+        Response::json(200, &json!({"incidents": out}))
+    }
+
+    fn snooze(&self, req: &Request, id: &str, from: &str) -> Response {
+        let Some(d) = req.json()["duration"].as_u64() else {
+            return error(400, 2001, "Invalid Input Provided", "duration is required");
+        };
+        let mut st = self.state();
+        let Some(inc) = st.incidents.iter().find(|i| i["id"] == id).cloned() else {
+            return error(404, 5001, "Incident Not Found", id);
+        };
+        if inc["status"] != "acknowledged" {
+            return error(
+                400,
+                2001,
+                "Invalid Input Provided",
+                "only acknowledged incidents can be snoozed",
+            );
+        }
+        st.log(
+            id,
+            "snooze_log_entry",
+            from,
+            format!("Snoozed for {} minutes by {from}.", d / 60),
+        );
+        Response::json(201, &json!({"incident": inc}))
+    }
+
+    fn responders(&self, req: &Request, id: &str, from: &str) -> Response {
+        let body = req.json();
+        let targets: Vec<String> = body["responder_request_targets"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| {
+                        t["responder_request_target"]["id"]
+                            .as_str()
+                            .map(str::to_string)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if body["requester_id"].as_str().is_none() || targets.is_empty() {
+            return error(
+                400,
+                2001,
+                "Invalid Input Provided",
+                "requester_id and responder_request_targets are required",
+            );
+        }
+        let mut st = self.state();
+        if !st.incidents.iter().any(|i| i["id"] == id) {
+            return error(404, 5001, "Incident Not Found", id);
+        }
+        st.log(
+            id,
+            "responder_request_log_entry",
+            from,
+            format!("{from} requested {} to respond.", targets.join(", ")),
+        );
+        Response::json(
+            200,
+            &json!({"responder_request": {"incident": {"id": id}, "message": body["message"]}}),
+        )
+    }
+
+    fn history(&self, req: &Request, id: &str) -> Response {
+        let limit = req
+            .query("limit")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(DEFAULT_LIMIT)
+            .min(MAX_LIMIT);
+        let st = self.state();
+        if !st.incidents.iter().any(|i| i["id"] == id) {
+            return error(404, 5001, "Incident Not Found", id);
+        }
+        let mut items: Vec<Value> = st
+            .log
+            .iter()
+            .filter(|(i, _)| i == id)
+            .map(|(_, e)| e.clone())
+            .collect();
+        items.reverse();
+        let more = items.len() > limit;
+        items.truncate(limit);
+        Response::json(
+            200,
+            &json!({"log_entries": items, "limit": limit, "offset": 0, "more": more}),
+        )
+    }
+
+    fn list_notes(&self, id: &str) -> Response {
+        let st = self.state();
+        if !st.incidents.iter().any(|i| i["id"] == id) {
+            return error(404, 5001, "Incident Not Found", id);
+        }
+        let notes: Vec<Value> = st
+            .notes
+            .iter()
+            .enumerate()
+            .filter(|(_, (i, _, _))| i == id)
+            .map(|(n, (_, c, who))| json!({"id": format!("PNOTE{:03}", n + 1), "content": c, "user": {"summary": who}, "created_at": ts(&chrono::Utc::now())}))
+            .collect();
+        Response::json(200, &json!({"notes": notes}))
     }
 
     fn note(&self, req: &Request, id: &str, from: &str) -> Response {
@@ -244,6 +500,12 @@ impl PagerDuty {
         }
         st.notes
             .push((id.to_string(), content.to_string(), from.to_string()));
+        st.log(
+            id,
+            "annotate_log_entry",
+            from,
+            format!("Note added by {from}."),
+        );
         let n = st.notes.len();
         Response::json(
             201,
@@ -281,11 +543,30 @@ impl PagerDuty {
                     None => error(404, 5001, "Incident Not Found", id),
                 }
             }
-            ("PUT", ["incidents", id]) => self.update(req, id),
+            ("PUT", ["incidents", id]) => self.update(req, id, &from),
+            ("PUT", ["incidents"]) => self.bulk(req, &from),
             ("POST", ["incidents", id, "notes"]) => self.note(req, id, &from),
+            ("POST", ["incidents", id, "snooze"]) => self.snooze(req, id, &from),
+            ("POST", ["incidents", id, "responder_requests"]) => self.responders(req, id, &from),
+            ("GET", ["incidents", id, "log_entries"]) => self.history(req, id),
+            ("GET", ["incidents", id, "notes"]) => self.list_notes(id),
+            ("GET", ["users"]) => {
+                let q = req.query("query").unwrap_or("").to_string();
+                Response::json(
+                    200,
+                    &json!({"users": [{"id": "PUSER99", "type": "user", "name": q, "email": q}]}),
+                )
+            }
             _ => error(404, 2100, "Not Found", &req.path),
         }
     }
+}
+
+fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 impl Handler for PagerDuty {

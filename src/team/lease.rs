@@ -30,6 +30,11 @@ fn doing(action: &str) -> &str {
         "incident.ack" => "acknowledging",
         "incident.resolve" => "resolving",
         "incident.note" => "adding a note to",
+        "incident.escalate" => "escalating",
+        "incident.snooze" => "snoozing",
+        "incident.reassign" => "reassigning",
+        "incident.add_responders" => "adding responders to",
+        "incident.bulk_ack" => "acknowledging",
         "silence.create" => "silencing",
         _ => "acting on",
     }

@@ -323,6 +323,23 @@ impl Engine {
                 });
             }
             Effect::Copy(text) => super::clipboard::copy(&text),
+            Effect::LoadDetails { provider, id } => {
+                let Some(ex) = self.executor() else { return };
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let result = match ex.registry().get(&provider) {
+                        Some(p) => p.incident_details(&id).await.map_err(|e| e.to_string()),
+                        None => Err(format!("no provider named {provider}")),
+                    };
+                    let _ = tx
+                        .send(Msg::IncidentDetails {
+                            provider,
+                            id,
+                            result,
+                        })
+                        .await;
+                });
+            }
         }
     }
 

@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod clipboard;
+pub mod depth;
 pub mod effects;
 pub mod hooks;
 pub mod keymap;

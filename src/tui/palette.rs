@@ -147,6 +147,7 @@ pub fn entries(state: &State) -> Vec<Entry> {
                 });
             }
         }
+        super::depth::palette_entries(state, &mut v);
     }
     v
 }

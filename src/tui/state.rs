@@ -45,6 +45,8 @@ pub struct State {
     pub contexts_dir: Option<PathBuf>,
     /// Watches running after a rollback or kill switch.
     pub watches: Vec<crate::watch::Watch>,
+    /// Incident details read on demand, rows marked for a bulk ack.
+    pub depth: crate::tui::depth::Depth,
 }
 
 /// The UI state: where the responder is and what is open.
@@ -223,6 +225,7 @@ impl State {
             context: None,
             contexts_dir: None,
             watches: Vec::new(),
+            depth: Default::default(),
         };
         s.rebuild();
         s

@@ -24,6 +24,7 @@ mod github;
 mod launchdarkly;
 mod opsgenie;
 mod pagerduty;
+mod pagerduty_depth;
 mod prometheus_slo;
 mod runbooks;
 mod sentry;

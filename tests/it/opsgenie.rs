@@ -352,3 +352,68 @@ async fn server_errors_and_a_hung_server_are_named() {
     assert!(e.to_string().starts_with("og: timed out"), "{e}");
     assert!(t.elapsed() < Duration::from_secs(3));
 }
+
+/// Issue 23: an alert's logs and notes for the details pane, newest first,
+/// sanitized; a failure names the provider.
+#[tokio::test]
+async fn details_read_the_alerts_logs_and_notes() {
+    let s = fake(vec![]).await;
+    Mock::given(method("GET"))
+        .and(path("/v2/alerts/A1/logs"))
+        .and(header("Authorization", format!("GenieKey {KEY}").as_str()))
+        .and(query_param("identifierType", "id"))
+        .and(query_param("order", "desc"))
+        .and(query_param("limit", "20"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": [
+                {"log": "Alert created via API", "type": "system", "owner": "",
+                 "createdAt": "2026-11-22T02:50:00.000Z", "offset": "1"},
+                {"log": "Alert acknowledged via web\u{1b}]52;c;ZXZpbA==\u{7}", "type": "alertAck",
+                 "owner": "dana@acme.example", "createdAt": "2026-11-22T02:58:00.000Z", "offset": "2"}
+            ],
+            "paging": {}, "took": 0.01, "requestId": "r1"
+        })))
+        .expect(1)
+        .mount(&s)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/alerts/A1/notes"))
+        .and(header("Authorization", format!("GenieKey {KEY}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": [{"note": "looking into it", "owner": "dana@acme.example",
+                      "createdAt": "2026-11-22T03:00:00.000Z", "offset": "1"}],
+            "paging": {}, "took": 0.01, "requestId": "r2"
+        })))
+        .expect(1)
+        .mount(&s)
+        .await;
+    let p = provider(&s.uri(), KEY);
+    assert!(p.has_details());
+    let d = p.incident_details("A1").await.unwrap();
+    assert_eq!(d.log.len(), 2);
+    assert_eq!(d.log[0].kind.as_str(), "alertAck");
+    assert_eq!(
+        d.log[0].agent.as_ref().unwrap().as_str(),
+        "dana@acme.example"
+    );
+    assert!(!d.log[0].summary.as_str().contains('\u{1b}'));
+    assert!(d.log[1].agent.is_none());
+    assert_eq!(d.notes[0].text.as_str(), "looking into it");
+
+    Mock::given(method("GET"))
+        .and(path("/v2/alerts/GONE/logs"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
+            "message": "Alert does not exist", "took": 0.0, "requestId": "r3"
+        })))
+        .mount(&s)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/alerts/GONE/notes"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
+        .mount(&s)
+        .await;
+    let e = p.incident_details("GONE").await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    assert!(e.to_string().starts_with("og: "), "{e}");
+    assert!(e.to_string().contains("Alert does not exist"), "{e}");
+}

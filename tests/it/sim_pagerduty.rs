@@ -204,3 +204,80 @@ async fn raw_requests_get_pagerduty_pagination_and_rate_limit_headers() {
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], 2001);
 }
+
+/// Issue 23: the simulator answers escalate, snooze, reassign, responder
+/// requests, bulk ack, and an incident's log entries and notes, so
+/// `--demo` shows them; the history records what the writes did.
+#[tokio::test]
+async fn the_simulator_answers_the_depth_endpoints() {
+    let pd = account(9);
+    let server = sitrep::sim::serve(pd.clone()).await.unwrap();
+    let p = provider(&server.url(), TOKEN, "from = \"dana@acme.example\"");
+    let run = |op: WriteOp| {
+        let p = &p;
+        async move {
+            let plan = p.plan(&op, &PlanCtx::default()).await?;
+            p.execute(&plan, "k").await
+        }
+    };
+    // PSIM0000 is triggered: escalate, reassign, ask for responders.
+    let r = run(WriteOp::IncidentEscalate {
+        provider: None,
+        id: "PSIM0000".into(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(r.message, "PSIM0000 escalated to level 2");
+    run(WriteOp::IncidentReassign {
+        provider: None,
+        id: "PSIM0000".into(),
+        users: vec!["PUSR42".into()],
+    })
+    .await
+    .unwrap();
+    run(WriteOp::IncidentAddResponders {
+        provider: None,
+        id: "PSIM0000".into(),
+        users: vec!["PUSR7".into()],
+        message: "join the bridge".into(),
+    })
+    .await
+    .unwrap();
+    // Snoozing it is refused until it is acknowledged (bulk, with PSIM0003).
+    let e = run(WriteOp::IncidentSnooze {
+        provider: None,
+        id: "PSIM0000".into(),
+        duration_secs: 1800,
+    })
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("acknowledge it first"), "{e}");
+    run(WriteOp::IncidentBulkAck {
+        provider: None,
+        ids: vec!["PSIM0000".into(), "PSIM0003".into()],
+    })
+    .await
+    .unwrap();
+    assert_eq!(pd.status("PSIM0003").as_deref(), Some("acknowledged"));
+    run(WriteOp::IncidentSnooze {
+        provider: None,
+        id: "PSIM0000".into(),
+        duration_secs: 1800,
+    })
+    .await
+    .unwrap();
+    let d = p.incident_details("PSIM0000").await.unwrap();
+    let kinds: Vec<&str> = d.log.iter().map(|l| l.kind.as_str()).collect();
+    for k in [
+        "trigger_log_entry",
+        "escalate_log_entry",
+        "assign_log_entry",
+        "responder_request_log_entry",
+        "acknowledge_log_entry",
+        "snooze_log_entry",
+    ] {
+        assert!(kinds.contains(&k), "{k} not in {kinds:?}");
+    }
+    assert!(d.assignees.iter().any(|a| a.as_str() == "PUSR42"));
+    assert!(d.notes.is_empty());
+}

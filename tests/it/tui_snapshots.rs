@@ -823,3 +823,60 @@ fn team_walk_with_a_shared_tick_and_incident_presence() {
     );
     snap!("view_incidents_presence_160x45", out);
 }
+
+/// The details pane of a PagerDuty incident with its history and notes
+/// read (issue 23), at both sizes.
+#[test]
+fn incident_details_with_log_entries() {
+    use sitrep::model::{IncidentDetails, LogLine, NoteLine};
+    use sitrep::text::SafeText;
+    let at = |h, m| {
+        chrono::Utc
+            .with_ymd_and_hms(2026, 11, 22, h, m, 0)
+            .single()
+            .unwrap()
+    };
+    let entry = |h, m, kind: &str, what: &str| LogLine {
+        at: at(h, m),
+        kind: SafeText::line(kind),
+        agent: Some(SafeText::line("Dana Kim")),
+        summary: SafeText::line(what),
+    };
+    for (w, h) in [(80, 24), (160, 45)] {
+        let mut s = state();
+        key(&mut s, KeyCode::Char('2'));
+        let i = s.selected_incident().unwrap().clone();
+        assert_eq!(i.provider.as_str(), "pd");
+        update(
+            &mut s,
+            Msg::IncidentDetails {
+                provider: "pd".into(),
+                id: i.id.as_str().into(),
+                result: Ok(IncidentDetails {
+                    log: vec![
+                        entry(
+                            3,
+                            2,
+                            "escalate_log_entry",
+                            "Escalated to level 2 by Dana Kim.",
+                        ),
+                        entry(3, 0, "annotate_log_entry", "Note added by Dana Kim."),
+                        entry(2, 58, "acknowledge_log_entry", "Acknowledged by Dana Kim."),
+                        entry(2, 51, "trigger_log_entry", "Triggered through the API."),
+                    ],
+                    notes: vec![NoteLine {
+                        at: at(3, 0),
+                        author: Some(SafeText::line("Dana Kim")),
+                        text: SafeText::line("rolled back v1.4.2, watching errors"),
+                    }],
+                    assignees: vec![SafeText::line("Dana Kim")],
+                    responders: vec![SafeText::line("Dana Kim")],
+                }),
+            },
+        );
+        let t = draw(&mut s, w, h);
+        let out = text(&t);
+        assert!(out.contains("Escalated to level 2"), "{out}");
+        snap!(format!("incident_details_log_{w}x{h}"), out);
+    }
+}

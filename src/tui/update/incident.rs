@@ -17,6 +17,21 @@ pub(crate) fn incident_action(state: &mut State, action: Action) -> Vec<Effect> 
     if refuse_read_only(state) {
         return vec![];
     }
+    if action == Action::Ack && state.ui.view == View::Incidents && !state.depth.marked.is_empty() {
+        return match crate::tui::depth::bulk_ack(state) {
+            Ok(op) => {
+                planning(state, "acknowledge the marked incidents");
+                vec![Effect::Plan {
+                    op,
+                    reason: String::new(),
+                }]
+            }
+            Err(why) => {
+                state.toast(ToastKind::Error, why);
+                vec![]
+            }
+        };
+    }
     let Some(i) = state.selected_incident().cloned() else {
         state.toast(ToastKind::Info, "no incident selected");
         return vec![];
@@ -97,6 +112,69 @@ pub(crate) fn incident_action(state: &mut State, action: Action) -> Vec<Effect> 
         }
         _ => vec![],
     }
+}
+
+/// `E` (escalate) or `z` (snooze for an hour) on the selected incident,
+/// where its provider can; snooze only when it is acknowledged.
+pub(crate) fn depth_action(state: &mut State, escalate: bool) -> Vec<Effect> {
+    if refuse_read_only(state) {
+        return vec![];
+    }
+    let Some(i) = state.selected_incident().cloned() else {
+        state.toast(ToastKind::Info, "no incident selected");
+        return vec![];
+    };
+    let refusal = state
+        .store
+        .slots
+        .iter()
+        .find(|s| s.name == i.provider.as_str())
+        .map(|s| {
+            if escalate {
+                s.actions.escalate.clone()
+            } else {
+                s.actions.snooze.clone()
+            }
+        });
+    match refusal {
+        None => {
+            state.toast(
+                ToastKind::Error,
+                format!("no provider named {}", i.provider),
+            );
+            return vec![];
+        }
+        Some(Some(why)) => {
+            state.toast(ToastKind::Error, why);
+            return vec![];
+        }
+        Some(None) => {}
+    }
+    let provider = Some(i.provider.as_str().to_string());
+    let id = i.id.as_str().to_string();
+    if !escalate && i.status != IncidentStatus::Acknowledged {
+        let msg = format!(
+            "{id} is {}: only acknowledged incidents can be snoozed (a first)",
+            i.status.label()
+        );
+        state.toast(ToastKind::Info, msg);
+        return vec![];
+    }
+    state.ui.action_ctx.incident = Some(id.clone());
+    let op = if escalate {
+        WriteOp::IncidentEscalate { provider, id }
+    } else {
+        WriteOp::IncidentSnooze {
+            provider,
+            id,
+            duration_secs: 3600,
+        }
+    };
+    planning(state, op.action_name());
+    vec![Effect::Plan {
+        op,
+        reason: String::new(),
+    }]
 }
 
 pub(crate) fn planning(state: &mut State, what: &str) {

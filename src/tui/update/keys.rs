@@ -64,6 +64,20 @@ pub(crate) fn on_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
         }
         return vec![];
     }
+    // The Incidents list's depth keys (issue 23), shown in the details
+    // pane: Space marks the row for a bulk ack, E escalates, z snoozes.
+    // Keymap bindings once the keymap is split.
+    if state.ui.view == View::Incidents && k.modifiers.difference(KeyModifiers::SHIFT).is_empty() {
+        match k.code {
+            KeyCode::Char(' ') => {
+                crate::tui::depth::toggle_mark(state);
+                return vec![];
+            }
+            KeyCode::Char('E') => return depth_action(state, true),
+            KeyCode::Char('z') => return depth_action(state, false),
+            _ => {}
+        }
+    }
     let Some(action) = keymap::lookup(state.ui.view, &k) else {
         return vec![];
     };
@@ -156,6 +170,8 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Refresh => {
             state.toast(ToastKind::Info, "refreshing every provider");
+            // The open incident's history is read again too.
+            state.depth.details.clear();
             vec![Effect::Refresh]
         }
         Action::Details => {

@@ -102,6 +102,12 @@ pub enum Msg {
     },
     /// Team mode: the listener is (again) connected, or lost.
     TeamListening(bool),
+    /// An incident's details were read (or why not, in words).
+    IncidentDetails {
+        provider: String,
+        id: String,
+        result: Result<crate::model::IncidentDetails, String>,
+    },
 }
 
 /// What a finished action reports: the provider's message and warnings.
@@ -199,6 +205,11 @@ pub enum Effect {
     },
     /// Team mode: this console is now on this incident (or none).
     Focus(Option<String>),
+    /// Read an incident's history, notes and people (the details pane).
+    LoadDetails {
+        provider: String,
+        id: String,
+    },
 }
 
 /// Returns the side effects to run; `state` is changed in place. The
@@ -212,6 +223,8 @@ pub fn update(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
         fx.push(f);
         dirty = true;
     }
+    // The incident open in the details pane: its details, once.
+    fx.extend(crate::tui::depth::wanted(state));
     (fx, dirty)
 }
 
@@ -422,7 +435,16 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
             }
             (vec![Effect::Refresh, Effect::LoadAudit], true)
         }
+        Msg::IncidentDetails {
+            provider,
+            id,
+            result,
+        } => {
+            crate::tui::depth::loaded(state, provider, id, result);
+            (vec![], true)
+        }
         Msg::Acted { op, runbook } => {
+            crate::tui::depth::forget(state, &op);
             let mut fx = Vec::new();
             // Running a step's action ticks the step's item that names it.
             if let Some(rb) = runbook

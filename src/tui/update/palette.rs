@@ -42,7 +42,11 @@ pub(crate) fn run_palette(state: &mut State, e: crate::tui::palette::Entry) -> V
 
 pub(crate) fn palette_op(state: &mut State, op: WriteOp) -> Vec<Effect> {
     match op {
-        WriteOp::IncidentAck { .. } | WriteOp::IncidentResolve { .. } => {
+        WriteOp::IncidentAck { .. }
+        | WriteOp::IncidentResolve { .. }
+        | WriteOp::IncidentEscalate { .. }
+        | WriteOp::IncidentSnooze { .. }
+        | WriteOp::IncidentBulkAck { .. } => {
             planning(state, op.action_name());
             vec![Effect::Plan {
                 op,

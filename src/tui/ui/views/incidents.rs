@@ -35,7 +35,13 @@ pub fn incidents(f: &mut Frame, body: Rect, state: &State) {
                 Cell::from(status_span(inc.status, t)),
                 Cell::from(Span::styled(util::age(state.now, inc.created_at), t.muted)),
                 Cell::from(opt(&inc.service)),
-                Cell::from(inc.title.to_string()),
+                Cell::from(
+                    if state.depth.marked.contains(&crate::tui::depth::key_of(inc)) {
+                        format!("[x] {}", inc.title)
+                    } else {
+                        inc.title.to_string()
+                    },
+                ),
             ])
         },
     );
@@ -119,7 +125,51 @@ pub fn incidents(f: &mut Frame, body: Rect, state: &State) {
                     if !keys.is_empty() {
                         l.push(Line::from(keys));
                     }
+                    let marked = state.depth.marked.len();
+                    if marked > 0 {
+                        l.push(muted_line(
+                            &format!("{marked} marked (Space): a acks them all"),
+                            t,
+                        ));
+                    }
+                    if state
+                        .store
+                        .slots
+                        .iter()
+                        .any(|s| s.name == i.provider.as_str() && s.actions.escalate.is_none())
+                    {
+                        let mut k = vec![
+                            Span::styled("Space", t.key),
+                            Span::styled(" mark  ", t.muted),
+                            Span::styled("E", t.key),
+                            Span::styled(" escalate  ", t.muted),
+                        ];
+                        if i.status == crate::model::IncidentStatus::Acknowledged {
+                            k.push(Span::styled("z", t.key));
+                            k.push(Span::styled(" snooze 1h", t.muted));
+                        }
+                        l.push(Line::from(k));
+                    }
                 }
+                let depth = crate::tui::depth::lines(state, i);
+                let room = usize::from(da.height.saturating_sub(2));
+                if crate::tui::depth::is_read(state, i) && l.len() + depth.len() > room {
+                    // A short pane: the history before when, runbook, URL.
+                    l.retain(|line| {
+                        let k = line.spans.first().map(|s| s.content.trim()).unwrap_or("");
+                        !matches!(
+                            k,
+                            "opened"
+                                | "labels"
+                                | "runbook"
+                                | "url"
+                                | "service"
+                                | "assignee"
+                                | "Space"
+                        )
+                    });
+                }
+                l.extend(depth);
                 l
             }
         };

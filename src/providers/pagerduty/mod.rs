@@ -10,10 +10,20 @@
 //!   deduplicated by id: two round trips for any list up to 5,000.
 //! - Severity: `priority.summary` through `[severity] pagerduty_priority`,
 //!   else `urgency` through `pagerduty_urgency`, else SEV3.
-//! - Writes: `PUT /incidents/{id}` with `From` (ack, resolve), `POST
-//!   /incidents/{id}/notes` (note). PagerDuty does not document
+//! - Writes (`writes.rs`), all with `From`: `PUT /incidents/{id}` (ack,
+//!   resolve, escalate, reassign), `POST /incidents/{id}/notes` (note),
+//!   `POST /incidents/{id}/snooze`, `POST /incidents/{id}/responder_requests`,
+//!   `PUT /incidents` (bulk ack, 250 a request). PagerDuty does not document
 //!   `Idempotency-Key`; setting a status is naturally idempotent, a note is
 //!   not (a blind retry would add it twice, so the executor never retries).
+//! - Details (`details.rs`): an incident's log entries and notes, read on
+//!   demand when the console opens it.
+
+mod details;
+mod writes;
+
+pub use details::LOG_LIMIT;
+pub use writes::BULK_LIMIT;
 
 use super::http::{self, Auth, HttpClient, HttpConfig, OffsetPage};
 use super::{
@@ -22,9 +32,8 @@ use super::{
 };
 use crate::config::{ProviderConfig, ProviderKind, SeverityMatrix};
 use crate::model::{Fetched, Incident, IncidentStatus, OnCall, Severity, Time};
-use crate::ops::{ExecResult, Plan, PlanCtx, Precondition, WriteOp};
+use crate::ops::WriteOp;
 use crate::text::SafeText;
-use reqwest::Method;
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
@@ -98,6 +107,9 @@ struct PdIncident<'a> {
     priority: Option<IncRef<'a>>,
     #[serde(default, borrow)]
     assignments: Vec<Assignment<'a>>,
+    /// The level of the escalation policy the incident is at (escalate).
+    #[serde(default)]
+    escalation_level: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -373,122 +385,6 @@ impl PagerDuty {
             })
             .collect())
     }
-
-    /// The request for a write: method, URL, planned body.
-    fn write_request(
-        &self,
-        op: &WriteOp,
-        ctx: &PlanCtx,
-    ) -> Result<(Method, String, serde_json::Value), ProviderError> {
-        match op {
-            WriteOp::IncidentAck { id, .. } => Ok((
-                Method::PUT,
-                self.http.url(&format!("/incidents/{}", http::seg(id))),
-                serde_json::json!({"incident": {"type": "incident_reference", "status": "acknowledged"}}),
-            )),
-            WriteOp::IncidentResolve { id, .. } => Ok((
-                Method::PUT,
-                self.http.url(&format!("/incidents/{}", http::seg(id))),
-                serde_json::json!({"incident": {"type": "incident_reference", "status": "resolved", "resolution": ctx.reason_or(|| "resolved via sitrep".into())}}),
-            )),
-            WriteOp::IncidentNote { id, text, .. } => Ok((
-                Method::POST,
-                self.http
-                    .url(&format!("/incidents/{}/notes", http::seg(id))),
-                serde_json::json!({"note": {"content": text}}),
-            )),
-            other => Err(ProviderError::op_unsupported(
-                &self.basics.name,
-                "PagerDuty",
-                other,
-            )),
-        }
-    }
-
-    fn writer_email(&self) -> Result<&str, ProviderError> {
-        self.from.as_deref().ok_or_else(|| {
-            ProviderError::config(
-                &self.basics.name,
-                "PagerDuty writes need `from` (the email of a PagerDuty user) in the provider config",
-            )
-        })
-    }
-
-    async fn make_plan(&self, op: &WriteOp, ctx: &PlanCtx) -> Result<Plan, ProviderError> {
-        let (method, url, body) = self.write_request(op, ctx)?;
-        let from = self.writer_email()?;
-        let id = op.target();
-        // Read the incident first: the responder confirms what they see.
-        let resp = self
-            .http
-            .get(
-                &self.http.url(&format!("/incidents/{}", http::seg(&id))),
-                &[],
-            )
-            .await?;
-        let current: OneIncident<'_> = resp.json()?;
-        let inc = self.normalize(current.incident);
-        let verb = match op {
-            WriteOp::IncidentAck { .. } => "acknowledge",
-            WriteOp::IncidentResolve { .. } => "resolve",
-            _ => "add a note to",
-        };
-        let mut stakes = vec![("status".to_string(), inc.status.label().to_string())];
-        if let Some(s) = &inc.service {
-            stakes.push(("service".into(), s.to_string()));
-        }
-        if let Some(a) = &inc.assignee {
-            stakes.push(("assignee".into(), a.to_string()));
-        }
-        Ok(Plan {
-            precondition: Precondition::None,
-            environment: None,
-            op: op.clone(),
-            provider: self.basics.name.clone(),
-            summary: format!("{verb} {} incident {}: {}", inc.severity, inc.id, inc.title),
-            stakes,
-            requests: vec![
-                self.http
-                    .planned(&method, &url, Some(body), &[("From", from)]),
-            ],
-            detail: serde_json::json!({
-                "severity": inc.severity.label(),
-                "title": inc.title.as_str(),
-                "status_before": inc.status.label(),
-            }),
-        })
-    }
-
-    async fn run(&self, plan: &Plan, _idempotency_key: &str) -> Result<ExecResult, ProviderError> {
-        let (method, url, _) = self.write_request(&plan.op, &PlanCtx::default())?;
-        let from = self.writer_email()?;
-        let req = plan.requests.first().ok_or_else(|| {
-            ProviderError::new(
-                &self.basics.name,
-                ErrorKind::Config,
-                "the plan has no request",
-            )
-        })?;
-        let resp = self
-            .http
-            .send_planned(req, (&method, &url), &[("From", from)], None)
-            .await?;
-        let id = plan.op.target();
-        let message = match &plan.op {
-            WriteOp::IncidentNote { .. } => format!("note added to {id}"),
-            _ => {
-                let status = resp
-                    .json::<OneIncident<'_>>()
-                    .map(|o| o.incident.status.into_owned())
-                    .unwrap_or_else(|_| "updated".into());
-                format!("{id} is now {}", SafeText::line(&status))
-            }
-        };
-        Ok(ExecResult {
-            message,
-            detail: serde_json::json!({"status": resp.status}),
-        })
-    }
 }
 
 /// The sequential reads one fetch is given time for (`fetch_deadline`): the
@@ -534,8 +430,25 @@ impl Provider for PagerDuty {
     }
     fn supports(&self, op: &WriteOp) -> bool {
         is_incident_write(op)
+            || matches!(
+                op,
+                WriteOp::IncidentEscalate { .. }
+                    | WriteOp::IncidentSnooze { .. }
+                    | WriteOp::IncidentReassign { .. }
+                    | WriteOp::IncidentAddResponders { .. }
+                    | WriteOp::IncidentBulkAck { .. }
+            )
     }
     delegate_writes!(make_plan, run);
+    fn has_details(&self) -> bool {
+        true
+    }
+    fn incident_details<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFut<'a, Result<crate::model::IncidentDetails, ProviderError>> {
+        Box::pin(self.details(id))
+    }
 }
 
 /// This provider's part of [`super::decode_wire`].
@@ -544,5 +457,6 @@ pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
         super::http::decode_json::<IncidentList>("fuzz", "GET /incidents", body).map(drop),
         super::http::decode_json::<OnCallList>("fuzz", "GET /oncalls", body).map(drop),
         super::http::decode_json::<OneIncident>("fuzz", "GET /incidents/{id}", body).map(drop),
+        details::decode_wire(body),
     ])
 }
