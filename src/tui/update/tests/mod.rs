@@ -561,9 +561,9 @@ fn a_walk_asks_for_an_unbound_placeholder_then_runs() {
 }
 
 mod console;
+mod depth;
 mod silences;
 mod team;
-mod depth;
 
 /// A plan for `op` that writes nothing (the console's flow is what is tested).
 fn ack_plan(op: WriteOp) -> Plan {
