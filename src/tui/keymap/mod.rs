@@ -50,6 +50,12 @@ pub enum Action {
     SortReverse,
     /// The selected row's record as JSON (describe).
     Describe,
+    /// Mark the incident for a bulk ack (or unmark it).
+    Mark,
+    /// Escalate the incident to its policy's next level.
+    Escalate,
+    /// Snooze the acknowledged incident for an hour.
+    Snooze,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,6 +87,7 @@ const DEP: &[View] = &[View::Deploys];
 const FLG: &[View] = &[View::Flags];
 const RB: &[View] = &[View::Runbooks];
 const SIL: &[View] = &[View::Silences];
+const INCL: &[View] = &[View::Incidents];
 /// The lists with sortable columns (`tui::sort`).
 pub const SORTABLE: &[View] = &[View::Incidents, View::Flags, View::Silences];
 /// The lists whose rows `d` describes.
@@ -483,6 +490,34 @@ pub const BINDINGS: &[Binding] = &[
         false,
         false
     ),
+    // The details pane shows these where the provider can do them.
+    b!(
+        &[(KeyCode::Char(' '), N)],
+        "Space",
+        Action::Mark,
+        "mark for bulk ack",
+        Scope::Views(INCL),
+        false,
+        false
+    ),
+    b!(
+        &[(KeyCode::Char('E'), S), (KeyCode::Char('E'), N)],
+        "E",
+        Action::Escalate,
+        "escalate to the next level",
+        Scope::Views(INCL),
+        false,
+        true
+    ),
+    b!(
+        &[(KeyCode::Char('z'), N)],
+        "z",
+        Action::Snooze,
+        "snooze acknowledged (1h)",
+        Scope::Views(INCL),
+        false,
+        true
+    ),
 ];
 
 pub(super) fn key_matches(spec: &(KeyCode, KeyModifiers), ev: &KeyEvent) -> bool {
@@ -541,6 +576,24 @@ const HELP_PAIRS: &[(Action, Action, &str, &str)] = &[
         Action::PageUp,
         "PgDn/Up",
         "page down / page up",
+    ),
+    (
+        Action::NextStep,
+        Action::PrevStep,
+        "l/h →←",
+        "next / previous step",
+    ),
+    (
+        Action::SortNext,
+        Action::SortReverse,
+        "S/-",
+        "sort / reverse",
+    ),
+    (
+        Action::Escalate,
+        Action::Snooze,
+        "E/z",
+        "escalate / snooze 1h",
     ),
 ];
 

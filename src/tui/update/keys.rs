@@ -64,20 +64,6 @@ pub(crate) fn on_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
         }
         return vec![];
     }
-    // The Incidents list's depth keys (issue 23), shown in the details
-    // pane: Space marks the row for a bulk ack, E escalates, z snoozes.
-    // Keymap bindings once the keymap is split.
-    if state.ui.view == View::Incidents && k.modifiers.difference(KeyModifiers::SHIFT).is_empty() {
-        match k.code {
-            KeyCode::Char(' ') => {
-                crate::tui::depth::toggle_mark(state);
-                return vec![];
-            }
-            KeyCode::Char('E') => return depth_action(state, true),
-            KeyCode::Char('z') => return depth_action(state, false),
-            _ => {}
-        }
-    }
     let Some(action) = keymap::lookup(state.ui.view, &k) else {
         return vec![];
     };
@@ -100,6 +86,8 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             | Action::KillSwitch
             | Action::FlagOn
             | Action::Expire
+            | Action::Escalate
+            | Action::Snooze
     ) {
         // Started from a list, not from a runbook step.
         state.ui.action_ctx = ActionCtx::default();
@@ -340,5 +328,11 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Expire => expire_silence(state),
         Action::SortNext | Action::SortReverse => sort_list(state, action),
         Action::Describe => describe(state),
+        Action::Mark => {
+            crate::tui::depth::toggle_mark(state);
+            vec![]
+        }
+        Action::Escalate => depth_action(state, true),
+        Action::Snooze => depth_action(state, false),
     }
 }
