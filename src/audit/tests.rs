@@ -382,7 +382,8 @@ fn a_break_in_any_block_is_reported_at_its_line() {
         (2_500, 2_500, head.as_str())
     );
     let lines: Vec<&[u8]> = bytes.split_inclusive(|b| *b == b'\n').collect();
-    for at in [0usize, 700, 1_023, 1_024, 2_047, 2_499] {
+    // Block edges: 1, 2, 4 … lines, then 1,024 at a time (1,023 and 2,047 begin blocks).
+    for at in [0usize, 1, 2, 700, 1_022, 1_023, 2_046, 2_047, 2_499] {
         let mut changed = Vec::new();
         for (i, l) in lines.iter().enumerate() {
             if i == at {

@@ -167,8 +167,9 @@ fn the_console_on_real_providers_says_why_refuses_confirms_and_its_ids_paste_bac
     t.send(&["s"]);
     t.wait_for(&["alertname="]);
     t.send(&["Enter"]);
-    let s = t.wait_for(&["Reason"]);
-    // Feasibility first: what the silence will match, before the reason.
+    // Feasibility first: what the silence will match, before the reason
+    // (checked in the background: wait for its answer, not the dialog).
+    let s = t.wait_for(&["Reason", "silence alerts matching"]);
     assert!(s.contains("✓ silence alerts matching"), "{s}");
     t.type_text("api 5xx under investigation");
     t.send(&["Enter"]);
