@@ -100,22 +100,32 @@ pub fn par_map<T: Sync, R: Send>(
     min_parallel: usize,
     f: impl Fn(&T) -> R + Sync,
 ) -> Vec<R> {
+    par_chunks(items, min_parallel, |c| c.iter().map(&f).collect())
+}
+
+/// `f` over the items split into one run per core (at most 8; one run
+/// when there are fewer than `min_parallel` items), each run's results
+/// (one per item) joined in order. For checks that are cheaper many at a
+/// time (a batch of signatures).
+pub fn par_chunks<T: Sync, R: Send>(
+    items: &[T],
+    min_parallel: usize,
+    f: impl Fn(&[T]) -> Vec<R> + Sync,
+) -> Vec<R> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .min(8);
     if threads <= 1 || items.len() < min_parallel.max(2) {
-        return items.iter().map(&f).collect();
+        return f(items);
     }
     let size = items.len().div_ceil(threads);
     let f = &f;
     std::thread::scope(|s| {
         let mut chunks = items.chunks(size);
         let first = chunks.next().unwrap_or(&[]);
-        let others: Vec<_> = chunks
-            .map(|c| s.spawn(move || c.iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        let mut out: Vec<R> = first.iter().map(f).collect();
+        let others: Vec<_> = chunks.map(|c| s.spawn(move || f(c))).collect();
+        let mut out: Vec<R> = f(first);
         for h in others {
             match h.join() {
                 Ok(mut part) => out.append(&mut part),

@@ -41,7 +41,7 @@ pub use read::{read, unresolved};
 pub use record::{Entry, Outcome, Phase, Record, RunbookRef, ZERO_HASH, now_ts, sanitize_detail};
 pub use verify::{
     Anchor, BreakKind, Broken, Verified, Verifier, VerifyCursor, VerifyError, check_anchor,
-    check_record, verify, verify_from, verify_reader, verify_stream, verify_trusted,
+    check_record, check_records, verify, verify_from, verify_reader, verify_stream, verify_trusted,
 };
 pub use writer::{Appended, AuditLog, LOCK_TIMEOUT, Recovery};
 

@@ -1,14 +1,15 @@
 //! Reading a log for [`super::verify`]: lines are read in blocks, each
-//! line's own checks ([`check_line`]: JSON, schema, canonical form, its
-//! hash and its Ed25519 signature, which need nothing of the lines before
-//! it) run on every core at once, and the chain (seq, prev, signers) is
+//! line's own checks (JSON, schema, canonical form, its hash and its
+//! Ed25519 signature, which need nothing of the lines before it) run on
+//! every core at once, each core's signatures verified as one batch (a
+//! batch that fails is checked line by line to name the line), and the chain (seq, prev, signers) is
 //! then checked in order by the one [`Verifier`]. The first broken line in
 //! file order is the one reported, as when reading line by line; at most
 //! one block is read past it. Blocks start small and double, so a break
 //! near where reading starts (a resumed verify, a tampered head) is found
 //! after a few lines, not after a thousand.
 
-use super::verify::{Checked, LineBreak, VerifyError, check_line};
+use super::verify::{Checked, LineBreak, VerifyError, check_run};
 use super::writer::MAX_RECORD;
 use super::{Verified, Verifier};
 use std::io::{BufRead, BufReader, Read};
@@ -85,8 +86,8 @@ pub(super) fn stream_counted(
 
 /// Each line's own checks, in order, split over the machine's cores.
 fn check_block(lines: &[Vec<u8>]) -> Vec<Result<Checked, LineBreak>> {
-    crate::util::par_map(lines, MIN_PARALLEL, |l| {
-        SCRATCH.with_borrow_mut(|scratch| check_line(l, scratch))
+    crate::util::par_chunks(lines, MIN_PARALLEL, |run| {
+        SCRATCH.with_borrow_mut(|scratch| check_run(run, scratch))
     })
 }
 

@@ -416,3 +416,48 @@ fn a_break_in_any_block_is_reported_at_its_line() {
         other => panic!("torn tail not found: {other:?}"),
     }
 }
+
+/// A record given another record's signature and a recomputed hash (what
+/// a forger without the key can do): the line is named, whichever core's
+/// batch of signatures it falls in, and the batch's good lines are not.
+#[test]
+fn a_forged_signature_in_a_batch_is_named_at_its_line() {
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("audit.jsonl");
+    let (bytes, _) = sealed(1, 2_500, ZERO_HASH);
+    let lines: Vec<&[u8]> = bytes.split_inclusive(|b| *b == b'\n').collect();
+    let parse = |l: &[u8]| serde_json::from_slice::<serde_json::Value>(l).unwrap();
+    for at in [0usize, 3, 700, 1_500, 2_499] {
+        let donor = parse(lines[if at == 0 { 1 } else { at - 1 }]);
+        let mut forged = parse(lines[at]);
+        forged["sig"] = donor["sig"].clone();
+        let m = forged.as_object_mut().unwrap();
+        m.remove("hash");
+        let prev = m["prev"].as_str().unwrap().to_string();
+        // Sorted keys, compact: canonical for these plain records.
+        let body = serde_json::to_string(&forged).unwrap();
+        let hash = hex::encode(Sha256::digest(format!("{prev}\n{body}").as_bytes()));
+        forged["hash"] = hash.into();
+        let mut changed = Vec::new();
+        for (i, l) in lines.iter().enumerate() {
+            if i == at {
+                changed.extend_from_slice(serde_json::to_string(&forged).unwrap().as_bytes());
+                changed.push(b'\n');
+            } else {
+                changed.extend_from_slice(l);
+            }
+        }
+        std::fs::write(&p, &changed).unwrap();
+        match verify(&p) {
+            Err(VerifyError::Broken(b)) => {
+                assert_eq!(
+                    (b.line, b.kind),
+                    (at as u64 + 1, BreakKind::Signature),
+                    "forged at index {at}: {b:?}"
+                );
+            }
+            other => panic!("forgery at index {at} not found: {other:?}"),
+        }
+    }
+}

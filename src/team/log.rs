@@ -359,12 +359,14 @@ pub fn verify_rows(
     let mut unsigned = 0;
     // Each row's own checks (its shared hash; its record's hash and
     // signature) need nothing of the rows before it: on every core at
-    // once. The chain is then followed in order.
-    let own = crate::util::par_map(rows, 256, |r| {
-        (
-            shared_hash(&r.prev, &r.line) == r.hash,
-            audit::check_record(r.line.as_bytes()),
-        )
+    // once, each core's signatures as one batch. The chain is then
+    // followed in order.
+    let own = crate::util::par_chunks(rows, 256, |run| {
+        let lines: Vec<&[u8]> = run.iter().map(|r| r.line.as_bytes()).collect();
+        run.iter()
+            .zip(audit::check_records(&lines))
+            .map(|(r, record)| (shared_hash(&r.prev, &r.line) == r.hash, record))
+            .collect()
     });
     for ((i, r), (hash_ok, record)) in rows.iter().enumerate().zip(own) {
         let at = |why: String| format!("BROKEN at shared seq {}: {why}", r.seq);
