@@ -24,6 +24,7 @@
 //! - [`read`](mod@read): reading records back (all of them, or the newest
 //!   with [`read::tail`]) and finding unresolved intents.
 
+mod batch;
 mod canonical;
 mod faults;
 pub mod keys;
@@ -34,6 +35,7 @@ pub mod verify;
 pub mod webhook;
 mod writer;
 
+pub use batch::{RecordIds, check_records};
 pub use canonical::{FloatFound, canonical, canonical_into, chain_hash};
 pub use faults::{AuditError, Faults};
 pub use keys::{AuditKey, KeySource, Signer, TrustedKeys};
@@ -41,7 +43,7 @@ pub use read::{read, unresolved};
 pub use record::{Entry, Outcome, Phase, Record, RunbookRef, ZERO_HASH, now_ts, sanitize_detail};
 pub use verify::{
     Anchor, BreakKind, Broken, Verified, Verifier, VerifyCursor, VerifyError, check_anchor,
-    check_record, check_records, verify, verify_from, verify_reader, verify_stream, verify_trusted,
+    check_record, verify, verify_from, verify_reader, verify_stream, verify_trusted,
 };
 pub use writer::{Appended, AuditLog, LOCK_TIMEOUT, Recovery};
 

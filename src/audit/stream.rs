@@ -9,7 +9,8 @@
 //! near where reading starts (a resumed verify, a tampered head) is found
 //! after a few lines, not after a thousand.
 
-use super::verify::{Checked, LineBreak, VerifyError, check_run};
+use super::batch::check_run;
+use super::verify::{Checked, LineBreak, VerifyError};
 use super::writer::MAX_RECORD;
 use super::{Verified, Verifier};
 use std::io::{BufRead, BufReader, Read};
