@@ -226,6 +226,10 @@ mod rounded {
         }
     }
 
+    pub fn shares<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|v| round(*v, 4)))
+    }
+
     pub fn burns<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(v.iter().map(|v| round(*v, 3)))
     }
@@ -313,6 +317,15 @@ pub struct Slo {
         serialize_with = "rounded::burns"
     )]
     pub history: Vec<f64>,
+    /// The error budget left over the SLO window, one point a day from the
+    /// window's start (1.0) to now (`error_budget_remaining`), oldest
+    /// first: the burndown chart (`slo::budget_burndown`), extension.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "rounded::shares"
+    )]
+    pub budget_history: Vec<f64>,
     /// Why this SLO has no numbers (a query the server rejected, a bad
     /// spec file entry), extension. The other SLOs are still shown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -413,6 +426,10 @@ pub struct Deploy {
     pub description: Option<SafeText>,
     pub environment: SafeText,
     pub id: SafeText,
+    /// The build or deploy log (GitHub status `log_url`, a workflow run's
+    /// page, Vercel's inspector), extension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_url: Option<SafeText>,
     pub provider: SafeText,
     pub provider_state: SafeText,
     #[serde(rename = "ref")]
@@ -420,6 +437,24 @@ pub struct Deploy {
     pub service: SafeText,
     pub sha: SafeText,
     pub state: DeployState,
+    pub url: Option<SafeText>,
+}
+
+/// What a deploy changed: the commits from the previous deploy's sha
+/// (`base`) to its own (`head`), read on demand for the details pane.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CommitRange {
+    pub base: SafeText,
+    pub head: SafeText,
+    /// The vendor's word: `ahead`, `behind` (a rollback), `diverged`, `identical`.
+    pub status: SafeText,
+    pub ahead_by: u32,
+    pub behind_by: u32,
+    /// Commits in the range; `commits` holds the first page of them.
+    pub total: u32,
+    /// Oldest first: (short sha, author, first line of the message).
+    pub commits: Vec<(SafeText, Option<SafeText>, SafeText)>,
+    /// The comparison's web page.
     pub url: Option<SafeText>,
 }
 

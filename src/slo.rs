@@ -115,6 +115,46 @@ pub fn ratio_from_sli_pct(sli_pct: f64) -> Option<f64> {
     Some((1.0 - sli_pct / 100.0).max(0.0))
 }
 
+/// The budget burndown over the SLO window: the share of the budget left
+/// at the window's start (1.0) and after each of its days, ending at
+/// `remaining` (the window's own figure). `daily` holds each day's error
+/// ratio, oldest first (`None`: no data that day, nothing spent). The
+/// days give the shape, the window's figure the level, so the chart's end
+/// is always the number shown beside it: day k has spent
+/// `(1 − remaining) × (sum of ratios up to k) ÷ (sum of all)`. Equal
+/// traffic per day is assumed; with no errors in the days but a spent
+/// window (the days are coarser than the window), it is spread evenly.
+/// Empty when `remaining` is unknown or no day has data.
+pub fn budget_burndown(daily: &[Option<f64>], remaining: Option<f64>) -> Vec<f64> {
+    let Some(remaining) = remaining.filter(|r| r.is_finite()) else {
+        return Vec::new();
+    };
+    // No day with data: nothing to draw (a straight line would be made up).
+    if daily.iter().all(|d| !d.is_some_and(f64::is_finite)) {
+        return Vec::new();
+    }
+    let spent = 1.0 - remaining;
+    let ratios: Vec<f64> = daily
+        .iter()
+        .map(|r| r.filter(|r| r.is_finite() && *r > 0.0).unwrap_or(0.0))
+        .collect();
+    let total: f64 = ratios.iter().sum();
+    let n = ratios.len() as f64;
+    let mut out = Vec::with_capacity(ratios.len() + 1);
+    out.push(1.0);
+    let mut cum = 0.0;
+    for (i, r) in ratios.iter().enumerate() {
+        cum += r;
+        let share = if total > 0.0 {
+            cum / total
+        } else {
+            (i + 1) as f64 / n
+        };
+        out.push(1.0 - spent * share);
+    }
+    out
+}
+
 /// `frozen` when the budget is spent or a page alert fires.
 pub fn gate(budget_remaining: Option<f64>, alerts: &[SloAlert]) -> Gate {
     let spent = budget_remaining.is_some_and(|r| r <= 0.0);
@@ -134,6 +174,28 @@ mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn the_burndown_starts_full_and_ends_at_the_windows_figure() {
+        // 4 days: nothing, 1 part, nothing, 3 parts; 60 % of the budget spent.
+        let b = budget_burndown(&[Some(0.0), Some(0.001), None, Some(0.003)], Some(0.4));
+        assert_eq!(b.len(), 5);
+        let want = [1.0, 1.0, 0.85, 0.85, 0.4];
+        for (a, w) in b.iter().zip(want) {
+            assert!(close(*a, w), "{b:?}");
+        }
+        // Overspent: below zero, the same shape.
+        let b = budget_burndown(&[Some(0.001), Some(0.001)], Some(-0.5));
+        assert!(close(b[1], 0.25) && close(b[2], -0.5), "{b:?}");
+        // No errors seen by day but the window spent some: evenly.
+        let b = budget_burndown(&[Some(0.0), Some(0.0)], Some(0.5));
+        assert!(close(b[1], 0.75) && close(b[2], 0.5), "{b:?}");
+        // Unknown level, no days or no day with data: no chart.
+        assert!(budget_burndown(&[None, None], Some(0.5)).is_empty());
+        assert!(budget_burndown(&[Some(0.1)], None).is_empty());
+        assert!(budget_burndown(&[], Some(0.5)).is_empty());
+        assert!(budget_burndown(&[Some(f64::NAN)], Some(f64::NAN)).is_empty());
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub struct Slot {
     pub actions: crate::actions::IncidentActions,
     /// Whether it reads an incident's history and notes on demand.
     pub details: bool,
+    /// Whether it reads a deploy's commit range on demand.
+    pub commits: bool,
 }
 
 impl Slot {
@@ -66,6 +68,7 @@ impl Store {
                     poll: p.poll_interval(),
                     actions: crate::actions::IncidentActions::of(p.as_ref()),
                     details: p.has_details(),
+                    commits: p.has_commits(),
                 })
                 .collect(),
             warnings: Vec::new(),

@@ -477,6 +477,7 @@ pub(crate) mod tests {
             gate: Gate::Open,
             provider: SafeText::line("prom"),
             history: vec![],
+            budget_history: vec![],
             error: None,
         }
     }

@@ -340,7 +340,7 @@ pub fn oncall(snap: &Snapshot, now: Time, as_json: bool) -> Result<String, Strin
 
 pub fn slos(snap: &Snapshot, as_json: bool) -> Result<String, String> {
     if as_json {
-        // The contract shape; `history` is for the TUI chart only.
+        // The contract shape; the histories are for the TUI charts only.
         let list: Vec<Value> = snap
             .slos
             .iter()
@@ -348,6 +348,7 @@ pub fn slos(snap: &Snapshot, as_json: bool) -> Result<String, String> {
                 let mut v = serde_json::to_value(s).unwrap_or(Value::Null);
                 if let Some(o) = v.as_object_mut() {
                     o.remove("history");
+                    o.remove("budget_history");
                 }
                 v
             })
@@ -555,6 +556,7 @@ mod tests {
                 creator: Some(t("ana")),
                 url: Some(t("https://x/7")),
                 current: true,
+                log_url: None,
                 description: Some(t("fix")),
             }],
             flags: vec![Flag {

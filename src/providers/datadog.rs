@@ -7,7 +7,11 @@
 //! error ratio = 1 − `sli_value`/100, burn = ratio ÷ (1 − target/100).
 //! The budget left is Datadog's own `error_budget_remaining[<timeframe>]`
 //! over the SLO timeframe (computed from that window's SLI when absent);
-//! the budget burned in 7 days comes from a 7-day history call. The target
+//! the budget burned in 7 days comes from a 7-day history call. The
+//! charts need no call of their own: the 1h burn history (24 h at 30 min
+//! steps) comes from the 3-day call's events (metric SLOs: `series`) or
+//! monitor states (`overall.history`), the budget burndown from the
+//! window call's, one day at a time. The target
 //! and timeframe are Datadog's (what Datadog itself shows); the `[[slo]]`
 //! entries that name this provider with a `datadog_id` select SLOs and may
 //! rename them or set their service (else the `service:` tag).
@@ -67,6 +71,9 @@ struct HistoryResp {
 struct HistoryData {
     #[serde(default)]
     overall: Option<Overall>,
+    /// Metric SLOs: good and total events per interval.
+    #[serde(default)]
+    series: Option<Series>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -76,6 +83,80 @@ struct Overall {
     /// timeframe → percent; a `null` inside is tolerated.
     #[serde(default)]
     error_budget_remaining: Option<BTreeMap<String, Option<f64>>>,
+    /// Monitor and time-slice SLOs: `[[epoch_s, state]]`, each state (0 up,
+    /// 1 down, 2 no data) holding until the next.
+    #[serde(default)]
+    history: Option<Vec<Vec<Option<f64>>>>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+struct Series {
+    /// Epoch milliseconds, one per interval.
+    #[serde(default)]
+    times: Vec<Option<f64>>,
+    #[serde(default)]
+    numerator: Option<SeriesValues>,
+    #[serde(default)]
+    denominator: Option<SeriesValues>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+struct SeriesValues {
+    #[serde(default)]
+    values: Vec<Option<f64>>,
+}
+
+/// One history call: the SLI over its span, and what happened inside it.
+#[derive(Debug, Default)]
+struct Hist {
+    overall: Overall,
+    series: Option<Series>,
+    /// The call's end (epoch seconds): the last monitor state holds until it.
+    to: i64,
+}
+
+impl Hist {
+    /// The error ratio over [from, to) (epoch seconds) from the events or
+    /// the monitor states inside the call; `None` without any.
+    fn ratio_between(&self, from: f64, to: f64) -> Option<f64> {
+        if let Some(s) = &self.series {
+            let (num, den) = (s.numerator.as_ref()?, s.denominator.as_ref()?);
+            let (mut bad, mut total) = (0.0, 0.0);
+            for (i, t) in s.times.iter().enumerate() {
+                let Some(t) = t.map(|ms| ms / 1000.0) else {
+                    continue;
+                };
+                if t < from || t >= to {
+                    continue;
+                }
+                let good = num.values.get(i).copied().flatten().unwrap_or(0.0);
+                let all = den.values.get(i).copied().flatten().unwrap_or(0.0);
+                if good.is_finite() && all.is_finite() && all > 0.0 {
+                    total += all;
+                    bad += (all - good).max(0.0);
+                }
+            }
+            return slo::error_ratio(bad, total);
+        }
+        let states = self.overall.history.as_ref()?;
+        let points: Vec<(f64, f64)> = states
+            .iter()
+            .filter_map(|p| Some((p.first().copied()??, p.get(1).copied()??)))
+            .collect();
+        let (mut down, mut up) = (0.0, 0.0);
+        for (i, (start, state)) in points.iter().enumerate() {
+            let end = points.get(i + 1).map(|p| p.0).unwrap_or(self.to as f64);
+            let span = end.min(to) - start.max(from);
+            if span > 0.0 {
+                match *state as i64 {
+                    0 => up += span,
+                    1 => down += span,
+                    _ => {}
+                }
+            }
+        }
+        slo::error_ratio(down, down + up)
+    }
 }
 
 /// One selected SLO from `[[slo]]`.
@@ -214,7 +295,7 @@ impl Datadog {
         Ok(out)
     }
 
-    async fn history(&self, id: &str, from: i64, to: i64) -> Result<Overall, ProviderError> {
+    async fn history(&self, id: &str, from: i64, to: i64) -> Result<Hist, ProviderError> {
         let url = self.http.url(&format!("/api/v1/slo/{}/history", seg(id)));
         let r: HistoryResp = self
             .http
@@ -223,7 +304,15 @@ impl Datadog {
                 &[("from_ts", from.to_string()), ("to_ts", to.to_string())],
             )
             .await?;
-        Ok(r.data.and_then(|d| d.overall).unwrap_or_default())
+        let (overall, series) = r
+            .data
+            .map(|d| (d.overall.unwrap_or_default(), d.series))
+            .unwrap_or_default();
+        Ok(Hist {
+            overall,
+            series,
+            to,
+        })
     }
 
     async fn evaluate(
@@ -246,7 +335,7 @@ impl Datadog {
             .collect();
         spans.push(window_secs);
         spans.push(7 * 86_400);
-        let overalls: Vec<Result<Overall, ProviderError>> = futures::stream::iter(
+        let overalls: Vec<Result<Hist, ProviderError>> = futures::stream::iter(
             spans
                 .iter()
                 .map(|span| self.history(&s.id, now - span, now))
@@ -261,9 +350,9 @@ impl Datadog {
         }
         let mut burn = BurnRates::default();
         for (w, o) in BURN_WINDOWS.iter().zip(&got) {
-            burn.set(w, sli_burn(o, target));
+            burn.set(w, sli_burn(&o.overall, target));
         }
-        let win = &got[BURN_WINDOWS.len()];
+        let win = &got[BURN_WINDOWS.len()].overall;
         let remaining = win
             .error_budget_remaining
             .as_ref()
@@ -276,6 +365,7 @@ impl Datadog {
                     .and_then(|r| slo::budget_remaining(r, target))
             });
         let burned_7d = got[BURN_WINDOWS.len() + 1]
+            .overall
             .sli_value
             .and_then(slo::ratio_from_sli_pct)
             .and_then(|r| slo::budget_burned_share(r, target, 7.0, window_days));
@@ -295,7 +385,11 @@ impl Datadog {
             alerts,
             gate,
             provider: SafeText::line(&self.basics.name),
-            history: Vec::new(),
+            history: burn_history(&got[BURN_WINDOWS.len() - 1], target, now),
+            budget_history: slo::budget_burndown(
+                &days(&got[BURN_WINDOWS.len()], window_days, now),
+                remaining,
+            ),
             error: None,
         })
     }
@@ -386,6 +480,34 @@ impl Datadog {
         }
         Ok(out)
     }
+}
+
+/// The 1h burn rate over the last 24 h at 30 min steps, oldest first, from
+/// the events or monitor states of the 3-day history call (no extra
+/// request); points without data are left out, as for Prometheus.
+fn burn_history(three_days: &Hist, target: f64, now: i64) -> Vec<f64> {
+    use super::prometheus::{HISTORY_SPAN_SECS, HISTORY_STEP_SECS};
+    let n = (HISTORY_SPAN_SECS / HISTORY_STEP_SECS).round() as usize;
+    (0..=n)
+        .filter_map(|k| {
+            let t = now as f64 - HISTORY_SPAN_SECS + k as f64 * HISTORY_STEP_SECS;
+            three_days
+                .ratio_between(t - 3600.0, t)
+                .and_then(|r| slo::burn_rate(r, target))
+        })
+        .collect()
+}
+
+/// Each day's error ratio over the SLO window, oldest first, from the
+/// window's history call: the shape of the budget burndown.
+fn days(window: &Hist, window_days: f64, now: i64) -> Vec<Option<f64>> {
+    let n = (window_days.ceil() as usize).clamp(1, 400);
+    (0..n)
+        .map(|k| {
+            let end = now as f64 - (n - 1 - k) as f64 * 86_400.0;
+            window.ratio_between(end - 86_400.0, end)
+        })
+        .collect()
 }
 
 /// Burn rate from one history window; `None` when Datadog has no SLI.

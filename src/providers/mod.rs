@@ -360,6 +360,22 @@ pub trait Provider: Send + Sync {
         let err = ProviderError::op_unsupported(self.name(), "this provider", &plan.op);
         Box::pin(async move { Err(err) })
     }
+    /// Whether [`Provider::deploy_commits`] can answer.
+    fn has_commits(&self) -> bool {
+        false
+    }
+    /// The commits of `service`'s repository from `base` to `head` (a
+    /// deploy's range: the previous deploy's sha to its own), read on
+    /// demand for the console's details pane.
+    fn deploy_commits<'a>(
+        &'a self,
+        _service: &'a str,
+        _base: &'a str,
+        _head: &'a str,
+    ) -> BoxFut<'a, Result<crate::model::CommitRange, ProviderError>> {
+        let err = ProviderError::unsupported(self.name(), "commit ranges are not supported");
+        Box::pin(async move { Err(err) })
+    }
     /// Whether [`Provider::incident_details`] can answer.
     fn has_details(&self) -> bool {
         false
@@ -574,6 +590,7 @@ pub fn placeholder_slo(
         gate: crate::slo::gate(None, &[]),
         provider: SafeText::line(provider),
         history: Vec::new(),
+        budget_history: Vec::new(),
         error: Some(SafeText::line(error)),
     }
 }

@@ -14,11 +14,16 @@
 //!   SLO window from `slo:sli_error:ratio_rate<window>` and the 7 days from
 //!   `avg_over_time(slo:sli_error:ratio_rate5m{selector}[7d])`.
 //!
+//! The two charts are range queries of the same shapes: the 1h ratio over
+//! the last 24 h at 30 min steps (the burn history), and the 1d ratio at
+//! daily steps over the SLO window (the shape of the budget burndown,
+//! [`crate::slo::budget_burndown`]).
+//!
 //! Missing series, NaN and ±Inf are "no data" (`None`), never NaN.
 //!
 //! Fetching: one lead query first (the first SLO's 5m ratio, or its Sloth
 //! probe), so a failing server answers with its own error instead of a
-//! burst of failures; then every window and the chart of every SLO at
+//! burst of failures; then every window and both charts of every SLO at
 //! once, at most [`QUERY_CONCURRENCY`] in flight. A fetch is two round
 //! trips (three when a later SLO needs its own Sloth probe).
 
@@ -50,6 +55,10 @@ pub const QUERY_CONCURRENCY: usize = 128;
 /// The chart: 1h burn over the last 24 h at 30 min steps.
 pub const HISTORY_SPAN_SECS: f64 = 24.0 * 3600.0;
 pub const HISTORY_STEP_SECS: f64 = 1800.0;
+const DAY_SECS: f64 = 86_400.0;
+/// Days of a budget burndown at most (a year-long window is cut to its
+/// last 400 days; the level is still the window's own figure).
+const MAX_BURNDOWN_DAYS: usize = 400;
 
 // ---------------------------------------------------------------------------
 // Wire shapes (docs/querying/api.md)
@@ -430,6 +439,45 @@ impl Prometheus {
         }
     }
 
+    /// The error ratio of `sli` over `window` at each step of [start, end]
+    /// (one range query, two for an events SLI), by timestamp in ms; a
+    /// step without data has none.
+    async fn ratio_range(
+        &self,
+        sli: &Sli,
+        window: &str,
+        (start, end, step): (f64, f64, f64),
+        slo: &str,
+    ) -> Result<BTreeMap<i64, Option<f64>>, ProviderError> {
+        let one = |m: BTreeMap<i64, Vec<f64>>| -> BTreeMap<i64, Option<f64>> {
+            m.into_iter().map(|(ts, v)| (ts, max_ratio(&v))).collect()
+        };
+        Ok(match sli {
+            Sli::Events { errors, total } => {
+                let qe = subst_window(errors, window);
+                let qt = subst_window(total, window);
+                let (e, tot) = futures::try_join!(
+                    self.range(&qe, start, end, step, slo),
+                    self.range(&qt, start, end, step, slo)
+                )?;
+                tot.iter()
+                    .map(|(ts, tv)| (*ts, events_ratio(e.get(ts).and_then(|v| sum(v)), sum(tv))))
+                    .collect()
+            }
+            Sli::Raw { error_ratio } => {
+                let q = subst_window(error_ratio, window);
+                one(self.range(&q, start, end, step, slo).await?)
+            }
+            Sli::SlothRules { selector } => {
+                let q = format!("slo:sli_error:ratio_rate{window}{{{selector}}}");
+                one(self.range(&q, start, end, step, slo).await?)
+            }
+            Sli::SlothAuto { fallback, .. } => {
+                return Box::pin(self.ratio_range(fallback, window, (start, end, step), slo)).await;
+            }
+        })
+    }
+
     /// 1h burn rate over the last 24 h at 30 min steps, oldest first;
     /// points without data are left out.
     async fn history(
@@ -439,43 +487,36 @@ impl Prometheus {
         t: f64,
         slo: &str,
     ) -> Result<Vec<f64>, ProviderError> {
-        let start = t - HISTORY_SPAN_SECS;
-        let step = HISTORY_STEP_SECS;
-        let ratios: Vec<Option<f64>> = match sli {
-            Sli::Events { errors, total } => {
-                let qe = subst_window(errors, "1h");
-                let qt = subst_window(total, "1h");
-                let (e, tot) = futures::try_join!(
-                    self.range(&qe, start, t, step, slo),
-                    self.range(&qt, start, t, step, slo)
-                )?;
-                tot.iter()
-                    .map(|(ts, tv)| events_ratio(e.get(ts).and_then(|v| sum(v)), sum(tv)))
-                    .collect()
-            }
-            Sli::Raw { error_ratio } => {
-                let q = subst_window(error_ratio, "1h");
-                self.range(&q, start, t, step, slo)
-                    .await?
-                    .values()
-                    .map(|v| max_ratio(v))
-                    .collect()
-            }
-            Sli::SlothRules { selector } => {
-                let q = format!("slo:sli_error:ratio_rate1h{{{selector}}}");
-                self.range(&q, start, t, step, slo)
-                    .await?
-                    .values()
-                    .map(|v| max_ratio(v))
-                    .collect()
-            }
-            Sli::SlothAuto { fallback, .. } => {
-                return Box::pin(self.history(fallback, objective, t, slo)).await;
-            }
-        };
-        Ok(ratios
-            .into_iter()
+        let span = (t - HISTORY_SPAN_SECS, t, HISTORY_STEP_SECS);
+        Ok(self
+            .ratio_range(sli, "1h", span, slo)
+            .await?
+            .into_values()
             .filter_map(|r| r.and_then(|r| slo::burn_rate(r, objective)))
+            .collect())
+    }
+
+    /// The error ratio of each day of the SLO window (the 1d ratio at
+    /// daily steps ending at `t`), oldest first, `None` for a day without
+    /// data: the shape of the budget burndown (`slo::budget_burndown`).
+    async fn days(
+        &self,
+        sli: &Sli,
+        window_days: f64,
+        t: f64,
+        slo: &str,
+    ) -> Result<Vec<Option<f64>>, ProviderError> {
+        let n = (window_days.ceil() as usize).clamp(1, MAX_BURNDOWN_DAYS);
+        let end = (t * 1000.0).round() / 1000.0;
+        let start = end - (n - 1) as f64 * DAY_SECS;
+        let by_ts = self
+            .ratio_range(sli, "1d", (start, end, DAY_SECS), slo)
+            .await?;
+        Ok((0..n)
+            .map(|k| {
+                let ts = ((start + k as f64 * DAY_SECS) * 1000.0).round() as i64;
+                by_ts.get(&ts).copied().flatten()
+            })
             .collect())
     }
 
@@ -492,13 +533,15 @@ impl Prometheus {
         let mut windows: Vec<String> = BURN_WINDOWS.iter().map(|w| w.to_string()).collect();
         windows.push(def.window_promql.clone());
         windows.push("7d".into());
-        // Every window and the chart at once (bounded by `in_flight`).
-        let (ratios, history) = futures::join!(
+        // Every window and both charts at once (bounded by `in_flight`).
+        let (ratios, history, days) = futures::join!(
             futures::future::join_all(windows.iter().map(|w| self.ratio(&sli, w, t, name))),
-            self.history(&sli, def.objective, t, name)
+            self.history(&sli, def.objective, t, name),
+            self.days(&sli, def.window_days, t, name)
         );
         let ratios = root_cause(ratios)?;
         let history = history?;
+        let days = days?;
         let mut burn = BurnRates::default();
         for (w, r) in BURN_WINDOWS.iter().zip(&ratios) {
             burn.set(w, r.and_then(|r| slo::burn_rate(r, def.objective)));
@@ -522,6 +565,7 @@ impl Prometheus {
             gate,
             provider: SafeText::line(&self.basics.name),
             history,
+            budget_history: slo::budget_burndown(&days, remaining),
             error: None,
         })
     }
@@ -659,11 +703,11 @@ impl Provider for Prometheus {
     provider_basics!(fetch: slos <- fetch_slos);
 
     fn fetch_deadline(&self) -> Duration {
-        // ~20 queries per SLO, QUERY_CONCURRENCY at once.
+        // ~22 queries per SLO (9 windows and 2 charts, 2 each for an events SLI), QUERY_CONCURRENCY at once.
         slo_fetch_deadline(
             self.http.config(),
             self.slos.len(),
-            20,
+            22,
             QUERY_CONCURRENCY,
             2,
         )

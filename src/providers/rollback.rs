@@ -245,6 +245,7 @@ mod tests {
             creator: None,
             url: None,
             current: false,
+            log_url: None,
             description: None,
         }
     }

@@ -384,6 +384,12 @@ impl Vercel {
                 .and_then(|c| c.username.as_deref())
                 .map(SafeText::line),
             url: url.as_deref().map(SafeText::line),
+            // The inspector is where the build and runtime logs are.
+            log_url: d
+                .inspector_url
+                .as_deref()
+                .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+                .map(SafeText::line),
             current: false,
             description: meta_str(
                 &d.meta,

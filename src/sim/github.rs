@@ -288,8 +288,68 @@ impl Github {
                 drop(st);
                 self.page(req, &base, items)
             }
+            ("GET", ["repos", o, r, "compare", basehead]) => {
+                self.compare(&format!("{o}/{r}"), basehead, &base)
+            }
             _ => error(404, "Not Found"),
         }
+    }
+
+    /// Compare two commits: the world's history of a repository is the
+    /// shas it deployed, oldest first, one commit each (its description
+    /// the message). `head` after `base` is `ahead`, before it `behind`.
+    fn compare(&self, repo: &str, basehead: &str, base_url: &str) -> Response {
+        let Some((from, to)) = basehead.split_once("...") else {
+            return error(404, "Not Found");
+        };
+        let st = self.state();
+        let mut shas: Vec<&Deployment> = Vec::new();
+        let mut all: Vec<&Stored> = st.iter().filter(|s| s.d.repo == repo).collect();
+        all.sort_by_key(|s| (s.d.created_at, s.d.id));
+        for s in all {
+            if !shas.iter().any(|d| d.sha == s.d.sha) {
+                shas.push(&s.d);
+            }
+        }
+        let at = |sha: &str| {
+            shas.iter()
+                .position(|d| d.sha == sha || d.sha.starts_with(sha))
+        };
+        let (Some(a), Some(b)) = (at(from), at(to)) else {
+            return error(404, &format!("No common ancestor between {from} and {to}."));
+        };
+        let ahead: Vec<&&Deployment> = shas.iter().skip(a + 1).take(b.saturating_sub(a)).collect();
+        let status = match b.cmp(&a) {
+            std::cmp::Ordering::Greater => "ahead",
+            std::cmp::Ordering::Less => "behind",
+            std::cmp::Ordering::Equal => "identical",
+        };
+        let commits: Vec<Value> = ahead
+            .iter()
+            .map(|d| {
+                json!({
+                    "sha": d.sha,
+                    "url": format!("{base_url}/repos/{repo}/commits/{}", d.sha),
+                    "html_url": format!("https://github.com/{repo}/commit/{}", d.sha),
+                    "commit": {"message": d.description,
+                               "author": {"name": d.creator, "date": ts(&d.created_at)}},
+                    "author": {"login": d.creator},
+                })
+            })
+            .collect();
+        Response::json(
+            200,
+            &json!({
+                "url": format!("{base_url}/repos/{repo}/compare/{basehead}"),
+                "html_url": format!("https://github.com/{repo}/compare/{basehead}"),
+                "status": status,
+                "ahead_by": ahead.len(),
+                "behind_by": a.saturating_sub(b),
+                "total_commits": ahead.len(),
+                "commits": commits,
+                "files": [],
+            }),
+        )
     }
 }
 

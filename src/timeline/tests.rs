@@ -28,6 +28,7 @@ fn deploy(svc: &str, id: &str, mins: i64) -> Deploy {
         creator: Some(SafeText::line("bob")),
         url: None,
         current: true,
+        log_url: None,
         description: None,
     }
 }

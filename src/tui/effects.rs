@@ -340,6 +340,26 @@ impl Engine {
                         .await;
                 });
             }
+            Effect::LoadCommits {
+                provider,
+                service,
+                base,
+                head,
+            } => {
+                let Some(ex) = self.executor() else { return };
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let result = match ex.registry().get(&provider) {
+                        Some(p) => p
+                            .deploy_commits(&service, &base, &head)
+                            .await
+                            .map_err(|e| e.to_string()),
+                        None => Err(format!("no provider named {provider}")),
+                    };
+                    let key = (provider, base, head);
+                    let _ = tx.send(Msg::DeployCommits { key, result }).await;
+                });
+            }
         }
     }
 

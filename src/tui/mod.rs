@@ -7,12 +7,14 @@
 
 pub mod app;
 pub mod clipboard;
+pub mod deploy_depth;
 pub mod depth;
 pub mod effects;
 pub mod hooks;
 pub mod keymap;
 pub mod modals;
 pub mod palette;
+pub mod pick;
 pub mod screen;
 pub mod silences;
 pub mod sort;

@@ -205,4 +205,7 @@ pub enum Modal {
         lines: Vec<String>,
         scroll: u16,
     },
+    /// The rollback target (`b` in Deploys): the live deploy, then the
+    /// deploys production can go back (or, Vercel, be promoted) to.
+    RollbackPick(Box<crate::tui::pick::Pick>),
 }

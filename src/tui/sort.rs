@@ -5,7 +5,7 @@
 //! first for incidents).
 
 use super::state::{ListState, State, View};
-use crate::model::{Flag, Incident, Silence};
+use crate::model::{AlertSeverity, Flag, Gate, Incident, Silence, Slo};
 use std::cmp::Ordering;
 
 /// The columns a list sorts by, in the order `S` cycles through them.
@@ -14,6 +14,7 @@ pub fn columns(v: View) -> &'static [&'static str] {
         View::Incidents => &["SEV", "AGE", "SERVICE", "STATUS"],
         View::Flags => &["STATE", "KEY", "CHANGED"],
         View::Silences => &["STATE", "ENDS", "BY"],
+        View::Slos => &["SLO", "BUDGET", "1h", "STATE"],
         _ => &[],
     }
 }
@@ -107,5 +108,39 @@ pub fn silences(rows: &mut [&Silence], l: &ListState) {
         // The soonest to end first.
         1 => a.ends_at.cmp(&b.ends_at),
         _ => a.created_by.cmp(&b.created_by),
+    });
+}
+
+/// Known values before unknown ones, ascending or descending.
+fn known_first(a: Option<f64>, b: Option<f64>, ascending: bool) -> Ordering {
+    match (a, b) {
+        (Some(x), Some(y)) if ascending => x.total_cmp(&y),
+        (Some(x), Some(y)) => y.total_cmp(&x),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+/// Frozen first, then paging, then ticketing, then the rest, no data last.
+fn slo_rank(s: &Slo) -> (bool, bool, bool, bool) {
+    let firing = |sev| s.alerts.iter().any(|a| a.firing && a.severity == sev);
+    (
+        s.gate != Gate::Frozen,
+        !firing(AlertSeverity::Page),
+        !firing(AlertSeverity::Ticket),
+        !s.has_data(),
+    )
+}
+
+pub fn slos(rows: &mut [&Slo], l: &ListState) {
+    let Some(col) = l.sort else { return };
+    apply(rows, l, |a: &&Slo, b: &&Slo| match col {
+        0 => a.name.cmp(&b.name),
+        // The least budget left first.
+        1 => known_first(a.error_budget_remaining, b.error_budget_remaining, true),
+        // The hottest first.
+        2 => known_first(a.burn_rates.h1, b.burn_rates.h1, false),
+        _ => slo_rank(a).cmp(&slo_rank(b)),
     });
 }

@@ -47,6 +47,8 @@ pub struct State {
     pub watches: Vec<crate::watch::Watch>,
     /// Incident details read on demand, rows marked for a bulk ack.
     pub depth: crate::tui::depth::Depth,
+    /// Deploy commit ranges read on demand.
+    pub commits: crate::tui::deploy_depth::Commits,
 }
 
 /// The UI state: where the responder is and what is open.
@@ -72,6 +74,9 @@ pub struct UiState {
     pub walk_from: Option<View>,
     /// The feasibility check of the action whose reason is being typed.
     pub probe: Option<Probe>,
+    /// Where the SLO details have room for one chart only: the budget
+    /// burndown instead of the burn history (`c` switches).
+    pub slo_budget_chart: bool,
 }
 
 /// Caches derived from the data (see [`State::refresh`]).
@@ -205,6 +210,7 @@ impl State {
                 action_ctx: ActionCtx::default(),
                 probe: None,
                 walk_from: None,
+                slo_budget_chart: false,
             },
             derived: Derived::default(),
             store,
@@ -226,6 +232,7 @@ impl State {
             contexts_dir: None,
             watches: Vec::new(),
             depth: Default::default(),
+            commits: Default::default(),
         };
         s.rebuild();
         s
@@ -300,8 +307,10 @@ impl State {
                 self.derived.incident_rows[slot] = Some(self.compute_incidents(v));
             }
         }
-        if matches!(self.ui.view, View::Timeline | View::Dashboard)
-            && self.derived.timeline.is_none()
+        if matches!(
+            self.ui.view,
+            View::Timeline | View::Dashboard | View::Deploys
+        ) && self.derived.timeline.is_none()
         {
             let opts = crate::timeline::Options::new(
                 self.now,
@@ -416,7 +425,8 @@ impl State {
 
     pub fn slos(&self) -> Vec<&Slo> {
         let q = self.filter(View::Slos);
-        self.snap
+        let mut v: Vec<&Slo> = self
+            .snap
             .slos
             .iter()
             .filter(|s| {
@@ -426,7 +436,9 @@ impl State {
                         .as_ref()
                         .is_some_and(|x| x.as_str().to_lowercase().contains(&q))
             })
-            .collect()
+            .collect();
+        super::sort::slos(&mut v, self.list(View::Slos));
+        v
     }
 
     /// Deploys grouped by service and environment, newest first in a group.

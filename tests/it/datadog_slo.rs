@@ -497,3 +497,140 @@ fn site_picks_the_api_host() {
     let dd = Datadog::new(cfg.provider_named("dd").unwrap(), &ctx).unwrap();
     assert_eq!(dd.base_url(), "https://api.datadoghq.com");
 }
+
+/// A metric SLO whose events are 1 bad in 1,000 every hour but 20 in the
+/// last two hours, and a monitor SLO down for the last hour: the charts
+/// come from the history calls already made (the 3-day one for the burn
+/// history, the window's for the budget burndown), no call of their own.
+#[tokio::test]
+async fn the_charts_come_from_the_events_and_monitor_states_of_the_history_calls() {
+    const M: &str = "00000000000000000000000000metric";
+    const S: &str = "0000000000000000000000000monitor";
+    let server = MockServer::start().await;
+    let auth = |m: wiremock::MockBuilder| {
+        m.and(header("DD-API-KEY", API))
+            .and(header("DD-APPLICATION-KEY", APP))
+    };
+    let mut monitor = slo_json(S, "login uptime", "30d", 99.9, &[]);
+    monitor["type"] = serde_json::json!("monitor");
+    // Pages of 2: the two SLOs, then an empty page.
+    auth(
+        Mock::given(method("GET"))
+            .and(path("/api/v1/slo"))
+            .and(query_param("offset", "0")),
+    )
+    .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+        "data": [slo_json(M, "checkout events", "30d", 99.9, &[]), monitor],
+        "error": null
+    })))
+    .mount(&server)
+    .await;
+    auth(
+        Mock::given(method("GET"))
+            .and(path("/api/v1/slo"))
+            .and(query_param("offset", "2")),
+    )
+    .respond_with(
+        ResponseTemplate::new(200).set_body_json(serde_json::json!({"data": [], "error": null})),
+    )
+    .mount(&server)
+    .await;
+    let span_of = |req: &Request| {
+        let q: std::collections::HashMap<String, String> =
+            req.url.query_pairs().into_owned().collect();
+        let from: i64 = q["from_ts"].parse().unwrap();
+        let to: i64 = q["to_ts"].parse().unwrap();
+        (from, to)
+    };
+    auth(Mock::given(method("GET")).and(path(format!("/api/v1/slo/{M}/history"))))
+        .respond_with(move |req: &Request| {
+            let (from, to) = span_of(req);
+            // One bucket an hour from `from`, 1,000 events each.
+            let (mut times, mut good, mut all) = (vec![], vec![], vec![]);
+            let mut t = from;
+            while t < to {
+                let bad = if to - t <= 7200 { 20 } else { 1 };
+                times.push(t * 1000);
+                good.push(1000 - bad);
+                all.push(1000);
+                t += 3600;
+            }
+            let mut overall = serde_json::json!({"sli_value": 99.9, "errors": []});
+            if to - from == 2_592_000 {
+                overall["error_budget_remaining"] = serde_json::json!({"30d": 40.0});
+            }
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "data": {"from_ts": from, "to_ts": to, "type": "metric", "overall": overall,
+                         "series": {"res_type": "time_series", "interval": 3600, "times": times,
+                                    "numerator": {"count": 1, "sum": 0, "values": good},
+                                    "denominator": {"count": 1, "sum": 0, "values": all}}},
+                "errors": null
+            }))
+        })
+        .mount(&server)
+        .await;
+    auth(Mock::given(method("GET")).and(path(format!("/api/v1/slo/{S}/history"))))
+        .respond_with(move |req: &Request| {
+            let (from, to) = span_of(req);
+            // Up from the start, down for the last hour.
+            let history = if to - from > 3600 {
+                serde_json::json!([[from, 0], [to - 3600, 1]])
+            } else {
+                serde_json::json!([[from, 1]])
+            };
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "data": {"from_ts": from, "to_ts": to, "type": "monitor",
+                         "overall": {"sli_value": 99.0, "history": history, "errors": [],
+                                     "error_budget_remaining": {"30d": 90.0}}},
+                "errors": null
+            }))
+        })
+        .mount(&server)
+        .await;
+    let cfg = config(&server.uri(), "");
+    let keys = Keys(API, APP);
+    let dd = provider(&cfg, &keys);
+    let slos = dd.fetch_slos().await.unwrap();
+
+    // 1h burn every 30 min over 24 h: 1x (1 in 1,000 at 99.9 %) until the
+    // 1h windows reach the last two hours, then 20x.
+    let m = find(&slos, "checkout events");
+    assert_eq!(m.history.len(), 49, "{:?}", m.history);
+    assert!(
+        m.history[..45].iter().all(|b| (b - 1.0).abs() < 1e-9),
+        "{:?}",
+        m.history
+    );
+    assert!(
+        m.history[45..].iter().all(|b| (b - 20.0).abs() < 1e-9),
+        "{:?}",
+        m.history
+    );
+    // The burndown: 31 points from 100 % to Datadog's 40 %, each of the
+    // first 29 days spending 0.024 of the 0.0318 parts, the last the rest.
+    assert_eq!(m.budget_history.len(), 31, "{:?}", m.budget_history);
+    assert_eq!(m.budget_history[0], 1.0);
+    let parts = 29.0 * 24.0 + 22.0 + 40.0;
+    for (k, want) in [(1, 24.0), (15, 15.0 * 24.0), (29, 29.0 * 24.0)] {
+        let want = 1.0 - 0.6 * want / parts;
+        let got = m.budget_history[k];
+        assert!((got - want).abs() < 1e-9, "day {k}: {got} vs {want}");
+    }
+    assert!((m.budget_history[30] - 0.4).abs() < 1e-9);
+
+    // The monitor: down the last hour, so the 1h burn is 1,000x at now,
+    // 500x half an hour before, 0 before that; the whole window's spend
+    // falls on the last day.
+    let s = find(&slos, "login uptime");
+    assert_eq!(s.history.len(), 49, "{:?}", s.history);
+    assert!((s.history[48] - 1000.0).abs() < 1e-6, "{:?}", s.history);
+    assert!((s.history[47] - 500.0).abs() < 1e-6, "{:?}", s.history);
+    assert!(s.history[..47].iter().all(|b| *b == 0.0), "{:?}", s.history);
+    assert_eq!(s.budget_history.len(), 31);
+    assert!(s.budget_history[..30].iter().all(|b| *b == 1.0));
+    assert!((s.budget_history[30] - 0.9).abs() < 1e-9);
+
+    // No request beyond the two list pages and 9 history calls per SLO.
+    let reqs = server.received_requests().await.unwrap();
+    assert_eq!(reqs.len(), 2 + 2 * 9, "{}", reqs.len());
+}

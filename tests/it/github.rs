@@ -238,6 +238,49 @@ impl Respond for GhFake {
                 None => t,
             };
         }
+        // Compare two commits: the deployments' shas in creation order are
+        // the history, one commit each (its ref the message).
+        if method == "GET"
+            && let Some(basehead) = path.strip_prefix(&format!("{REPO}/compare/"))
+        {
+            let Some((base, head)) = basehead.split_once("...") else {
+                return gh_error(404, "Not Found");
+            };
+            let mut shas: Vec<&Value> = st.deployments.iter().collect();
+            shas.sort_by_key(|d| d["created_at"].as_str().unwrap_or_default().to_string());
+            let at = |sha: &str| shas.iter().position(|d| d["sha"] == sha);
+            let (Some(a), Some(b)) = (at(base), at(head)) else {
+                return gh_error(
+                    404,
+                    &format!("No common ancestor between {base} and {head}."),
+                );
+            };
+            let commits: Vec<Value> = shas[(a + 1).min(b + 1)..=b.max(a)]
+                .iter()
+                .filter(|_| b > a)
+                .map(|d| {
+                    json!({"sha": format!("{}00000000000000000000000000000000", d["sha"].as_str().unwrap_or("")),
+                           "commit": {"message": format!("{}\n\nlonger body", d["ref"].as_str().unwrap_or("")),
+                                      "author": {"name": "Dev Eloper", "email": "dev@example.com"}},
+                           "author": if d["id"] == 4 { Value::Null } else { json!({"login": d["creator"]["login"]}) }})
+                })
+                .collect();
+            let status = match b.cmp(&a) {
+                std::cmp::Ordering::Greater => "ahead",
+                std::cmp::Ordering::Less => "behind",
+                std::cmp::Ordering::Equal => "identical",
+            };
+            return rate_headers(ResponseTemplate::new(200)).set_body_json(json!({
+                "url": format!("{}{REPO}/compare/{basehead}", self.base),
+                "html_url": format!("https://github.com/acme/checkout-api/compare/{basehead}"),
+                "status": status,
+                "ahead_by": b.saturating_sub(a),
+                "behind_by": a.saturating_sub(b),
+                "total_commits": b.saturating_sub(a),
+                "commits": commits,
+                "files": [],
+            }));
+        }
         if method == "POST" && path.ends_with("/dispatches") {
             st.dispatches.push(req.body_json().unwrap_or(Value::Null));
             return rate_headers(ResponseTemplate::new(204));
@@ -428,6 +471,12 @@ async fn lists_deployments_with_states_service_and_current() {
         x.url.as_ref().unwrap().as_str(),
         "https://ci.example.com/run/1"
     );
+    // The status's log_url is the deploy's log; no status, no log.
+    assert_eq!(
+        x.log_url.as_ref().map(|u| u.as_str()),
+        Some("https://ci.example.com/run/1")
+    );
+    assert_eq!(by("10").log_url, None);
     // Newest first.
     assert_eq!(d[0].id.as_str(), "5");
     // Settled statuses are cached; a second poll re-reads only the newest
@@ -1739,4 +1788,71 @@ async fn production_guard_follows_the_rollback_plan() {
     assert_eq!(g.acknowledged, 0);
     assert_eq!(posts(&f), 1, "exactly the acknowledged rollback");
     assert_eq!(g.records[0].outcome.as_str(), "refused");
+}
+
+/// A deploy's commit range: `GET /repos/{o}/{r}/compare/{base}...{head}`
+/// with the token, GitHub's fields mapped (first line of the message,
+/// the login else the git author's name, a short sha), a rollback's range
+/// `behind`, and an unknown sha GitHub's 404 in words.
+#[tokio::test]
+async fn a_deploys_commit_range_comes_from_compare() {
+    let (server, _f) = fake(&[
+        (4, "dddd444", "v4", "production", 10, Some("success")),
+        (3, "cccc333", "v3", "production", 20, Some("inactive")),
+        (2, "bbbb222", "v2", "production", 30, Some("inactive")),
+    ])
+    .await;
+    let gh = provider(&server, "");
+    assert!(gh.has_commits());
+    let r = gh
+        .deploy_commits("checkout", "bbbb222", "dddd444")
+        .await
+        .unwrap();
+    assert_eq!(r.status.as_str(), "ahead");
+    assert_eq!((r.ahead_by, r.behind_by, r.total), (2, 0, 2));
+    let c: Vec<(&str, Option<&str>, &str)> = r
+        .commits
+        .iter()
+        .map(|(s, a, m)| (s.as_str(), a.as_ref().map(|a| a.as_str()), m.as_str()))
+        .collect();
+    assert_eq!(
+        c,
+        vec![
+            ("cccc333", Some("dev3"), "v3"),
+            ("dddd444", Some("Dev Eloper"), "v4"),
+        ]
+    );
+    assert_eq!(
+        r.url.as_ref().map(|u| u.as_str()),
+        Some("https://github.com/acme/checkout-api/compare/bbbb222...dddd444")
+    );
+    let got = server.received_requests().await.unwrap();
+    let q = got
+        .iter()
+        .find(|r| r.url.path().contains("/compare/"))
+        .unwrap();
+    assert_eq!(
+        q.url.path(),
+        "/repos/acme/checkout-api/compare/bbbb222...dddd444"
+    );
+    assert_eq!(q.url.query(), Some("per_page=100"));
+    // A rollback goes back: behind.
+    let back = gh
+        .deploy_commits("checkout", "dddd444", "bbbb222")
+        .await
+        .unwrap();
+    assert_eq!((back.status.as_str(), back.behind_by), ("behind", 2));
+    assert!(back.commits.is_empty());
+    // An unknown sha: GitHub's 404, named; a service it does not deploy too.
+    let e = gh
+        .deploy_commits("checkout", "ffff999", "dddd444")
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    assert!(e.to_string().contains("No common ancestor"), "{e}");
+    let e = gh
+        .deploy_commits("billing", "bbbb222", "dddd444")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("billing"), "{e}");
 }

@@ -40,6 +40,7 @@ mod team;
 mod team_live;
 mod timeline_handoff;
 mod tui_confirm;
+mod tui_deploy_slo;
 mod tui_flow;
 mod tui_silences;
 mod tui_snapshots;

@@ -45,9 +45,14 @@ fn errors_per_minute(age_s: u64) -> u64 {
 /// The generated error ratio over the `window_s` seconds before the end
 /// (the increments of the samples inside the window).
 fn generated_ratio(window_s: u64) -> f64 {
+    generated_between(0, window_s)
+}
+
+/// The generated error ratio of the minutes aged [from_s, to_s).
+fn generated_between(from_s: u64, to_s: u64) -> f64 {
     let (mut e, mut t) = (0u64, 0u64);
-    let mut age = 0;
-    while age < window_s {
+    let mut age = from_s;
+    while age < to_s {
         e += errors_per_minute(age);
         t += RPM;
         age += 60;
@@ -611,6 +616,23 @@ fn burn_rates_budget_and_alerts_equal_promql_on_a_real_prometheus() {
     assert!(rel(s.history[47], 11.25) < 0.01, "{:?}", s.history);
     assert!(rel(s.history[48], 20.0) < 0.01, "{:?}", s.history);
 
+    // Budget burndown: a point a day over the 30-day window, from 100 %
+    // to the window's own figure, shaped by each day's generated ratio.
+    let b = &s.budget_history;
+    assert_eq!(b.len(), 31, "{b:?}");
+    assert_eq!(b[0], 1.0);
+    assert!(rel(b[30], remaining) < 1e-9, "{b:?}");
+    let day = |k: u64| generated_between((29 - k) * 86_400, (30 - k) * 86_400);
+    let total: f64 = (0..30).map(day).sum();
+    for k in [10u64, 27, 28, 29] {
+        let cum: f64 = (0..k).map(day).sum();
+        let want = (1.0 - remaining) * cum / total;
+        let got = 1.0 - b[k as usize];
+        eprintln!("burndown day {k}: spent {got:.6}, generated {want:.6}");
+        assert!(rel(got, want) < 0.02, "day {k}: spent {got} vs {want}");
+    }
+    assert!(b.windows(2).all(|w| w[1] <= w[0]), "{b:?}");
+
     // 2. The Sloth spec (events and raw) and the OpenSLO file for the same
     //    SLO give the same numbers.
     for name in [
@@ -631,6 +653,7 @@ fn burn_rates_budget_and_alerts_equal_promql_on_a_real_prometheus() {
         assert_eq!(sl.alerts, s.alerts);
         assert_eq!(sl.gate, s.gate);
         assert_eq!(sl.history.len(), s.history.len());
+        assert_eq!(sl.budget_history.len(), 31, "{name}");
     }
 
     // 2b. Sloth's recording rules (explicit `sloth_id`, and a spec whose
@@ -720,6 +743,7 @@ fn burn_rates_budget_and_alerts_equal_promql_on_a_real_prometheus() {
         assert!(first.get(k).is_some(), "{k} missing: {first}");
     }
     assert!(first.get("history").is_none());
+    assert!(first.get("budget_history").is_none());
     // Frozen SLOs sort first.
     assert_eq!(first["gate"], "frozen");
 

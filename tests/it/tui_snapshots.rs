@@ -146,6 +146,8 @@ fn rollback_modal_shows_what_is_at_stake() {
         .unwrap();
     s.list_mut(View::Deploys).selected = idx;
     key(&mut s, KeyCode::Char('b'));
+    // The target picker: the provider's own choice.
+    key(&mut s, KeyCode::Enter);
     for c in "bad deploy".chars() {
         key(&mut s, KeyCode::Char(c));
     }
@@ -593,13 +595,14 @@ fn the_selected_row_is_readable_in_every_theme() {
 }
 
 /// The burn chart reads on its own: a time axis ending at now, a burn
-/// scale, and the 14.4x / 6x page thresholds named over it.
+/// scale, and the 14.4x / 6x page and 3x / 1x ticket thresholds named
+/// over it.
 #[test]
-fn the_burn_chart_has_a_time_axis_a_scale_and_the_page_thresholds() {
+fn the_burn_chart_has_a_time_axis_a_scale_and_the_alert_thresholds() {
     let mut s = state();
     key(&mut s, KeyCode::Char('3'));
     let out = text(&draw(&mut s, 160, 45));
-    for want in ["-24h", "-12h", "now", "0x", "14.4x page", "6x page"] {
+    for want in ["-24h", "-12h", "now", "0x", "14.4x 6x page", "3x 1x ticket"] {
         assert!(out.contains(want), "{want} missing:\n{out}");
     }
 }

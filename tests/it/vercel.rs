@@ -250,6 +250,12 @@ async fn lists_deployments_per_target_with_states_and_current() {
         x.url.as_ref().unwrap().as_str(),
         "https://vercel.com/acme/web/dpl_5"
     );
+    // The inspector is where the build logs are.
+    assert_eq!(
+        x.log_url.as_ref().map(|u| u.as_str()),
+        Some("https://vercel.com/acme/web/dpl_5")
+    );
+    assert!(!vc.has_commits());
     assert_eq!(x.description.as_ref().unwrap().as_str(), "commit eeee555");
     assert_eq!(x.created_at.timestamp_millis(), T0 - 600_000);
     // A deployment without a target is listed under the target asked for.

@@ -117,14 +117,18 @@ impl Github {
         {
             Ok(p) => {
                 let s = p.items.into_iter().next();
+                let web = |urls: &[&Option<String>]| {
+                    urls.iter()
+                        .copied()
+                        .flatten()
+                        .find(|u| u.starts_with("https://") || u.starts_with("http://"))
+                        .cloned()
+                };
                 let info = StatusInfo {
-                    url: s.as_ref().and_then(|s| {
-                        [&s.log_url, &s.target_url, &s.environment_url]
-                            .into_iter()
-                            .flatten()
-                            .find(|u| u.starts_with("https://") || u.starts_with("http://"))
-                            .cloned()
-                    }),
+                    url: s
+                        .as_ref()
+                        .and_then(|s| web(&[&s.log_url, &s.target_url, &s.environment_url])),
+                    log_url: s.as_ref().and_then(|s| web(&[&s.log_url, &s.target_url])),
                     state: s.map(|s| s.state),
                 };
                 Ok((id, info))
@@ -290,6 +294,7 @@ impl Github {
                 .or_else(|| d.creator.as_ref().and_then(|c| c.login.as_deref()))
                 .map(SafeText::line),
             url: Some(SafeText::line(&url)),
+            log_url: s.and_then(|s| s.log_url.as_deref()).map(SafeText::line),
             current: false,
             description: d
                 .description
@@ -398,6 +403,12 @@ impl Github {
                 .and_then(|a| a.login.as_deref())
                 .map(SafeText::line),
             url: r
+                .html_url
+                .as_deref()
+                .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+                .map(SafeText::line),
+            // The run's page is where its logs are.
+            log_url: r
                 .html_url
                 .as_deref()
                 .filter(|u| u.starts_with("https://") || u.starts_with("http://"))

@@ -16,8 +16,10 @@
 //!
 //! Files: `wire` (wire types, state mapping, `payload.sitrep`), `fetch`
 //! (deployments, statuses, workflow runs), `status_cache` (latest statuses
-//! between polls), `rollback` (plan and execute).
+//! between polls), `rollback` (plan and execute), `compare` (a deploy's
+//! commit range, on demand).
 
+mod compare;
 mod fetch;
 mod rollback;
 mod status_cache;
@@ -325,6 +327,17 @@ impl Provider for Github {
         }
     }
     delegate_writes!(plan_write, execute_write);
+    fn has_commits(&self) -> bool {
+        true
+    }
+    fn deploy_commits<'a>(
+        &'a self,
+        service: &'a str,
+        base: &'a str,
+        head: &'a str,
+    ) -> BoxFut<'a, Result<crate::model::CommitRange, ProviderError>> {
+        Box::pin(self.compare(service, base, head))
+    }
 }
 
 #[cfg(test)]

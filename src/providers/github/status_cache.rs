@@ -28,6 +28,8 @@ pub(super) struct StatusInfo {
     /// None = the deployment has no status yet.
     pub state: Option<String>,
     pub url: Option<String>,
+    /// `log_url` (or `target_url`, its older name).
+    pub log_url: Option<String>,
 }
 
 impl StatusInfo {
@@ -151,6 +153,7 @@ impl StatusCache {
                 StatusInfo {
                     state: Some(raw.to_string()),
                     url: d.url.as_ref().map(|u| u.as_str().to_string()),
+                    log_url: d.log_url.as_ref().map(|u| u.as_str().to_string()),
                 },
             );
         }

@@ -127,6 +127,45 @@ pub(super) struct GhStatus {
     pub environment_url: Option<String>,
 }
 
+/// `GET /repos/{o}/{r}/compare/{base}...{head}` (the fields read).
+#[derive(Debug, Deserialize)]
+pub(super) struct GhCompare {
+    #[serde(default)]
+    pub html_url: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub ahead_by: u32,
+    #[serde(default)]
+    pub behind_by: u32,
+    #[serde(default)]
+    pub total_commits: u32,
+    #[serde(default)]
+    pub commits: Vec<GhCommit>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct GhCommit {
+    pub sha: String,
+    pub commit: GhCommitBody,
+    #[serde(default)]
+    pub author: Option<GhUser>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct GhCommitBody {
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub author: Option<GhGitAuthor>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct GhGitAuthor {
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
 #[derive(Debug, Deserialize)]
 pub(super) struct GhRun {
     pub id: u64,
@@ -233,6 +272,7 @@ pub fn decode_wire(body: &[u8]) -> Result<(), ProviderError> {
         decode_json::<Vec<GhDeployment>>("fuzz", "GET deployments", body).map(drop),
         decode_json::<Vec<GhStatus>>("fuzz", "GET statuses", body).map(drop),
         decode_json::<GhRuns>("fuzz", "GET workflow runs", body).map(drop),
+        decode_json::<GhCompare>("fuzz", "GET compare", body).map(drop),
     ])
 }
 

@@ -15,6 +15,7 @@ pub enum Layer {
     Confirm,
     Busy,
     Describe,
+    Pick,
 }
 
 impl Layer {
@@ -27,6 +28,7 @@ impl Layer {
             Layer::Confirm => "confirm",
             Layer::Busy => "busy",
             Layer::Describe => "describe",
+            Layer::Pick => "picker",
         }
     }
 }
@@ -212,6 +214,38 @@ pub const LAYER_BINDINGS: &[LayerBinding] = &[
         desc: "a page back",
     },
     LayerBinding {
+        layers: &[Layer::Pick],
+        keys: &[
+            (KeyCode::Esc, N),
+            (KeyCode::Char('q'), N),
+            (KeyCode::Char('c'), C),
+        ],
+        label: "Esc",
+        key: LayerKey::Cancel,
+        desc: "keep production as is",
+    },
+    LayerBinding {
+        layers: &[Layer::Pick],
+        keys: &[(KeyCode::Enter, N)],
+        label: "Enter",
+        key: LayerKey::Submit,
+        desc: "choose this target",
+    },
+    LayerBinding {
+        layers: &[Layer::Pick],
+        keys: &[(KeyCode::Char('j'), N), (KeyCode::Down, N)],
+        label: "j/↓",
+        key: LayerKey::Next,
+        desc: "next target",
+    },
+    LayerBinding {
+        layers: &[Layer::Pick],
+        keys: &[(KeyCode::Char('k'), N), (KeyCode::Up, N)],
+        label: "k/↑",
+        key: LayerKey::Prev,
+        desc: "previous target",
+    },
+    LayerBinding {
         layers: &[Layer::FirstRun],
         keys: &[(KeyCode::Char('d'), N)],
         label: "d",
@@ -229,6 +263,39 @@ pub const LAYER_BINDINGS: &[LayerBinding] = &[
         key: LayerKey::Quit,
         desc: "quit",
     },
+];
+
+/// Pairs of one layer's bindings the help shows as one row: (layer,
+/// first, second, keys, what they do).
+pub const LAYER_HELP_PAIRS: &[(Layer, LayerKey, LayerKey, &str, &str)] = &[
+    (
+        Layer::Palette,
+        LayerKey::Next,
+        LayerKey::Prev,
+        "↓↑",
+        "next / previous",
+    ),
+    (
+        Layer::Confirm,
+        LayerKey::Yes,
+        LayerKey::No,
+        "y/n",
+        "run / cancel",
+    ),
+    (
+        Layer::Confirm,
+        LayerKey::ScrollDown,
+        LayerKey::ScrollUp,
+        "↓↑ PgDn",
+        "scroll the request",
+    ),
+    (
+        Layer::Pick,
+        LayerKey::Next,
+        LayerKey::Prev,
+        "j/k ↓↑",
+        "next / previous target",
+    ),
 ];
 
 /// What `ev` does in `layer`, if it is bound there.

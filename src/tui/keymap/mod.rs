@@ -56,6 +56,8 @@ pub enum Action {
     Escalate,
     /// Snooze the acknowledged incident for an hour.
     Snooze,
+    /// Show the other SLO chart where only one fits.
+    SloChart,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,7 +91,7 @@ const RB: &[View] = &[View::Runbooks];
 const SIL: &[View] = &[View::Silences];
 const INCL: &[View] = &[View::Incidents];
 /// The lists with sortable columns (`tui::sort`).
-pub const SORTABLE: &[View] = &[View::Incidents, View::Flags, View::Silences];
+pub const SORTABLE: &[View] = &[View::Incidents, View::Slos, View::Flags, View::Silences];
 /// The lists whose rows `d` describes.
 const DESCRIBED: &[View] = &[View::Dashboard, View::Incidents, View::Silences];
 
@@ -464,6 +466,15 @@ pub const BINDINGS: &[Binding] = &[
         true
     ),
     b!(
+        &[(KeyCode::Char('c'), N)],
+        "c",
+        Action::SloChart,
+        "the other SLO chart",
+        Scope::Views(&[View::Slos]),
+        false,
+        false
+    ),
+    b!(
         &[(KeyCode::Char('S'), S), (KeyCode::Char('S'), N)],
         "S",
         Action::SortNext,
@@ -583,12 +594,7 @@ const HELP_PAIRS: &[(Action, Action, &str, &str)] = &[
         "l/h →←",
         "next / previous step",
     ),
-    (
-        Action::SortNext,
-        Action::SortReverse,
-        "S/-",
-        "sort / reverse",
-    ),
+    (Action::SortNext, Action::SortReverse, "S/-", "sort / flip"),
     (
         Action::Escalate,
         Action::Snooze,
@@ -633,12 +639,24 @@ pub fn help_rows() -> Vec<(String, &'static str, String)> {
         if b.layers.contains(&Layer::FirstRun) || b.layers.contains(&Layer::Describe) {
             continue;
         }
+        let pair = |first: bool| {
+            LAYER_HELP_PAIRS
+                .iter()
+                .find(|p| b.layers == [p.0] && if first { p.1 == b.key } else { p.2 == b.key })
+        };
+        if pair(false).is_some() {
+            continue;
+        }
+        let (label, desc) = match pair(true) {
+            Some(p) => (p.3, p.4),
+            None => (b.label, b.desc),
+        };
         // Several text layers read as "dialogs" (the filter line too).
         let scope = match b.layers {
             [one] => one.label().to_string(),
             _ => "dialogs".to_string(),
         };
-        rows.push((b.label.to_string(), b.desc, scope));
+        rows.push((label.to_string(), desc, scope));
     }
     rows
 }
@@ -680,7 +698,11 @@ mod tests {
             ),
             Some(Action::Quit)
         );
-        assert_eq!(lookup(View::Slos, &k(KeyCode::Char('c'))), None);
+        assert_eq!(
+            lookup(View::Slos, &k(KeyCode::Char('c'))),
+            Some(Action::SloChart)
+        );
+        assert_eq!(lookup(View::Incidents, &k(KeyCode::Char('c'))), None);
     }
 
     #[test]
@@ -707,6 +729,7 @@ mod tests {
             Layer::Confirm,
             Layer::Busy,
             Layer::Describe,
+            Layer::Pick,
         ] {
             let mut seen = Vec::new();
             for b in LAYER_BINDINGS.iter().filter(|b| b.layers.contains(&layer)) {
@@ -721,7 +744,13 @@ mod tests {
         for b in LAYER_BINDINGS.iter().filter(|b| {
             !b.layers.contains(&Layer::FirstRun) && !b.layers.contains(&Layer::Describe)
         }) {
-            assert!(rows.iter().any(|r| r.1 == b.desc), "{} not in help", b.desc);
+            // Or the row of the pair it belongs to.
+            let desc = LAYER_HELP_PAIRS
+                .iter()
+                .find(|p| b.layers == [p.0] && (p.1 == b.key || p.2 == b.key))
+                .map(|p| p.4)
+                .unwrap_or(b.desc);
+            assert!(rows.iter().any(|r| r.1 == desc), "{} not in help", b.desc);
         }
     }
 

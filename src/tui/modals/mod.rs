@@ -8,6 +8,7 @@ pub mod describe;
 pub mod error;
 pub mod input;
 pub mod palette;
+pub mod pick;
 
 use super::state::{Modal, State};
 use super::update::Effect;
@@ -31,6 +32,7 @@ pub fn on_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
         Modal::Input { .. } => input::on_key(state, modal, k),
         Modal::Confirm { .. } => confirm::on_key(state, modal, k),
         Modal::Describe { .. } => describe::on_key(state, modal, k),
+        Modal::RollbackPick(_) => pick::on_key(state, modal, k),
     }
 }
 
@@ -44,5 +46,6 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, m: &Modal) {
         Modal::Palette { .. } => palette::draw(f, area, state, m),
         Modal::Confirm { .. } => confirm::draw(f, area, state, m),
         Modal::Describe { .. } => describe::draw(f, area, state, m),
+        Modal::RollbackPick(p) => pick::draw(f, area, state, p),
     }
 }

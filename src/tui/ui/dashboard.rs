@@ -345,18 +345,18 @@ fn slos(f: &mut Frame, area: Rect, state: &State) {
             f.render_widget(
                 Paragraph::new(burn_legend(
                     vec![
-                        Span::styled("1h burn ", t.muted),
                         Span::styled(worst.name.to_string(), t.text),
                         Span::styled(
-                            format!(" (now {})", util::burn(worst.burn_rates.h1)),
+                            format!(" 1h burn {}", util::burn(worst.burn_rates.h1)),
                             t.muted,
                         ),
                     ],
+                    worst,
                     t,
                 )),
                 label,
             );
-            burn_chart(f, spark, &worst.history, t);
+            burn_chart(f, spark, worst, t);
         }
     }
 }

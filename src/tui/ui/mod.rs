@@ -1,6 +1,7 @@
 //! Pure render functions: `render(frame, &state)`. Nothing here changes
 //! state or does I/O. Every string drawn is `SafeText` or our own.
 
+mod charts;
 mod dashboard;
 mod overlays;
 mod views;
@@ -11,6 +12,7 @@ use super::keymap;
 use super::state::*;
 use crate::model::*;
 use crate::util;
+pub use charts::{budget_chart, budget_legend, burn_chart, burn_legend};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -435,87 +437,4 @@ pub fn muted_line(text: &str, t: &crate::theme::Theme) -> Line<'static> {
 
 pub fn style_if(cond: bool, a: Style, b: Style) -> Style {
     if cond { a } else { b }
-}
-
-/// The line over a burn chart: what it shows and its threshold lines.
-pub fn burn_legend(what: Vec<Span<'static>>, t: &crate::theme::Theme) -> Line<'static> {
-    let mut spans = what;
-    spans.push(Span::styled("  ━ ", t.crit));
-    spans.push(Span::styled("14.4x page", t.muted));
-    spans.push(Span::styled("  ━ ", t.warn));
-    spans.push(Span::styled("6x page", t.muted));
-    Line::from(spans)
-}
-
-/// The burn-rate chart: 1h burn over the history's span (one point every
-/// [`crate::providers::prometheus::HISTORY_STEP_SECS`], newest at "now"),
-/// with a time axis, a burn scale, and the multiwindow page thresholds
-/// (14.4x fast, 6x slow) drawn as lines so a rise reads against them.
-pub fn burn_chart(f: &mut Frame, area: Rect, history: &[f64], t: &crate::theme::Theme) {
-    use ratatui::symbols::Marker;
-    use ratatui::widgets::{Axis, Chart, Dataset, GraphType};
-    if history.is_empty() || area.height < 3 || area.width < 16 {
-        return;
-    }
-    let step_h = crate::providers::prometheus::HISTORY_STEP_SECS / 3600.0;
-    let n = history.len();
-    let span_h = step_h * (n.saturating_sub(1)) as f64;
-    let points: Vec<(f64, f64)> = history
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (-(span_h - step_h * i as f64), v.max(0.0)))
-        .collect();
-    let peak = history.iter().copied().fold(0.0_f64, f64::max);
-    let top = (peak.max(14.4) * 1.15).ceil();
-    let x0 = -span_h.max(step_h);
-    let fast = [(x0, 14.4), (0.0, 14.4)];
-    let slow = [(x0, 6.0), (0.0, 6.0)];
-    let datasets = vec![
-        Dataset::default()
-            .marker(Marker::Braille)
-            .graph_type(GraphType::Line)
-            .style(t.crit)
-            .data(&fast),
-        Dataset::default()
-            .marker(Marker::Braille)
-            .graph_type(GraphType::Line)
-            .style(t.warn)
-            .data(&slow),
-        Dataset::default()
-            .marker(Marker::Braille)
-            .graph_type(GraphType::Line)
-            .style(t.chart)
-            .data(&points),
-    ];
-    let ago = |h: f64| {
-        if h == 0.0 {
-            "now".to_string()
-        } else {
-            format!("-{}h", h.round())
-        }
-    };
-    let x_labels: Vec<Line> = [span_h, span_h / 2.0, 0.0]
-        .iter()
-        .map(|h| Line::from(Span::styled(ago(*h), t.muted)))
-        .collect();
-    // Axis labels are spread evenly, so they name even values; the
-    // thresholds are named by [`burn_legend`].
-    let y_labels: Vec<Line> = [0.0, top / 2.0, top]
-        .into_iter()
-        .map(|v| Line::from(Span::styled(format!("{v:.0}x"), t.muted)))
-        .collect();
-    let chart = Chart::new(datasets)
-        .x_axis(
-            Axis::default()
-                .bounds([x0, 0.0])
-                .labels(x_labels)
-                .style(t.border),
-        )
-        .y_axis(
-            Axis::default()
-                .bounds([0.0, top])
-                .labels(y_labels)
-                .style(t.border),
-        );
-    f.render_widget(chart, area);
 }

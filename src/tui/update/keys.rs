@@ -240,26 +240,12 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
                 state.toast(ToastKind::Info, "select a deploy to roll back");
                 return vec![];
             };
-            // Selecting an older good deploy means "roll back to this one".
-            let to = (!d.current
-                && matches!(
-                    d.state,
-                    crate::model::DeployState::Success | crate::model::DeployState::Inactive
-                )
-                && state.deploys().iter().any(|x| {
-                    x.current
-                        && x.service == d.service
-                        && x.environment == d.environment
-                        && x.created_at > d.created_at
-                }))
-            .then(|| d.id.as_str().to_string());
-            let op = WriteOp::Rollback {
-                provider: Some(d.provider.as_str().to_string()),
-                service: d.service.as_str().to_string(),
-                environment: d.environment.as_str().to_string(),
-                to,
-            };
-            ask_reason(state, op)
+            // Choose the target on screen; Enter asks for the reason.
+            match crate::tui::pick::for_deploy(state, d) {
+                Ok(pick) => state.ui.modal = Some(Modal::RollbackPick(Box::new(pick))),
+                Err(why) => state.toast(ToastKind::Info, why),
+            }
+            vec![]
         }
         Action::KillSwitch | Action::FlagOn => {
             if refuse_read_only(state) {
@@ -334,5 +320,9 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Escalate => depth_action(state, true),
         Action::Snooze => depth_action(state, false),
+        Action::SloChart => {
+            state.ui.slo_budget_chart = !state.ui.slo_budget_chart;
+            vec![]
+        }
     }
 }

@@ -108,6 +108,11 @@ pub enum Msg {
         id: String,
         result: Result<crate::model::IncidentDetails, String>,
     },
+    /// A deploy's commit range was read (or why not, in words).
+    DeployCommits {
+        key: crate::tui::deploy_depth::Key,
+        result: Result<crate::model::CommitRange, String>,
+    },
 }
 
 /// What a finished action reports: the provider's message and warnings.
@@ -210,6 +215,13 @@ pub enum Effect {
         provider: String,
         id: String,
     },
+    /// Read a deploy's commit range (the details pane).
+    LoadCommits {
+        provider: String,
+        service: String,
+        base: String,
+        head: String,
+    },
 }
 
 /// Returns the side effects to run; `state` is changed in place. The
@@ -225,6 +237,8 @@ pub fn update(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
     }
     // The incident open in the details pane: its details, once.
     fx.extend(crate::tui::depth::wanted(state));
+    // The deploy open there: what it changed, once.
+    fx.extend(crate::tui::deploy_depth::wanted(state));
     (fx, dirty)
 }
 
@@ -441,6 +455,10 @@ fn dispatch(state: &mut State, msg: Msg) -> (Vec<Effect>, bool) {
             result,
         } => {
             crate::tui::depth::loaded(state, provider, id, result);
+            (vec![], true)
+        }
+        Msg::DeployCommits { key, result } => {
+            crate::tui::deploy_depth::loaded(state, key, result);
             (vec![], true)
         }
         Msg::Acted { op, runbook } => {

@@ -87,19 +87,29 @@ pub fn deploys(f: &mut Frame, body: Rect, state: &State) {
                     ),
                     kv("change", opt(&d.description), t),
                     kv("raw state", d.provider_state.to_string(), t),
-                    kv("url", opt(&d.url), t),
+                    kv("logs", opt(&d.log_url), t),
                 ];
+                if d.url.is_some() && d.url != d.log_url {
+                    l.push(kv("url", opt(&d.url), t));
+                }
+                if let Some(why) = state
+                    .suspects()
+                    .deploys
+                    .get(&format!("{}/{}", d.provider, d.id))
+                {
+                    l.push(Line::from(vec![
+                        Span::styled(format!("{:<10}", "suspect"), t.muted),
+                        Span::styled(format!("⚠ {why}"), t.crit),
+                    ]));
+                }
                 if let Some(b) = state.burn_for(d.service.as_str()) {
                     l.push(kv("SLO", b, t));
                 }
+                l.extend(commit_lines(state, d));
                 l.push(Line::from(vec![
                     Span::styled("b", t.key),
                     Span::styled(
-                        if d.current {
-                            " roll back to the previous good deploy"
-                        } else {
-                            " roll back (to this deploy if it is older and good)"
-                        },
+                        " roll back: choose the target (Vercel previews are promoted)",
                         t.muted,
                     ),
                 ]));
@@ -108,4 +118,69 @@ pub fn deploys(f: &mut Frame, body: Rect, state: &State) {
         };
         details(f, da, state, "Details", lines);
     }
+}
+
+/// What the deploy changed: the range from the deploy it followed, and
+/// its commits when the provider read them (newest first).
+fn commit_lines(state: &State, d: &Deploy) -> Vec<Line<'static>> {
+    use crate::tui::deploy_depth::{Loaded, base_of, key_of};
+    let t = &state.theme;
+    let Some(base) = base_of(state, d) else {
+        return vec![kv(
+            "commits",
+            "- (no earlier good deploy of another sha)",
+            t,
+        )];
+    };
+    let range = format!(
+        "{}..{}",
+        util::short_sha(base.sha.as_str()),
+        util::short_sha(d.sha.as_str())
+    );
+    let mut out = Vec::new();
+    match state.commits.ranges.get(&key_of(base, d)) {
+        None => out.push(kv("commits", range, t)),
+        Some(Loaded::Loading) => out.push(kv("commits", format!("{range} (reading…)"), t)),
+        Some(Loaded::Failed(e)) => out.push(Line::from(vec![
+            Span::styled(format!("{:<10}", "commits"), t.muted),
+            Span::styled(format!("{range}: "), t.text),
+            Span::styled(e.clone(), t.warn),
+        ])),
+        Some(Loaded::Ready(r)) => {
+            let what = match r.status.as_str() {
+                "behind" => format!("{range}: takes back {} commit(s)", r.behind_by),
+                "identical" => format!("{range}: the same code"),
+                "diverged" => format!("{range}: {} in, {} out (diverged)", r.ahead_by, r.behind_by),
+                _ => {
+                    let n = r.total.max(r.ahead_by);
+                    format!("{range}: {n} commit{}", if n == 1 { "" } else { "s" })
+                }
+            };
+            out.push(kv("commits", what, t));
+            for (sha, author, msg) in r.commits.iter().rev().take(8) {
+                out.push(Line::from(vec![
+                    Span::styled(format!("  {sha} "), t.muted),
+                    Span::styled(msg.to_string(), t.text),
+                    Span::styled(
+                        author
+                            .as_ref()
+                            .map(|a| format!(" — {a}"))
+                            .unwrap_or_default(),
+                        t.muted,
+                    ),
+                ]));
+            }
+            let shown = r.commits.len().min(8);
+            if (r.total as usize) > shown {
+                out.push(muted_line(
+                    &format!("  … {} more", r.total as usize - shown),
+                    t,
+                ));
+            }
+            if let Some(u) = &r.url {
+                out.push(kv("compare", u.to_string(), t));
+            }
+        }
+    }
+    out
 }

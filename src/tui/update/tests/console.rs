@@ -175,7 +175,16 @@ fn toasts_take_their_own_rows_do_not_stack_and_time_out() {
 fn rollback_feasibility_is_checked_before_the_reason() {
     let mut s = demo_state();
     update(&mut s, key('4'));
+    // `b` opens the target picker on the provider's own choice; Enter
+    // takes it to the reason.
     let (fx, _) = update(&mut s, key('b'));
+    assert!(fx.is_empty(), "{fx:?}");
+    let Some(Modal::RollbackPick(p)) = &s.ui.modal else {
+        panic!("no picker: {:?}", s.ui.modal);
+    };
+    assert_eq!(p.selected, 0);
+    assert_eq!(p.rows[0].id, None);
+    let (fx, _) = update(&mut s, code(KeyCode::Enter));
     let [Effect::Probe(op)] = fx.as_slice() else {
         panic!("no probe: {fx:?}");
     };

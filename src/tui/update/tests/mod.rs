@@ -245,6 +245,12 @@ fn rollback_of_selected_older_deploy_targets_it() {
         .unwrap();
     s.list_mut(View::Deploys).selected = idx;
     update(&mut s, key('b'));
+    // The picker stands on the deploy selected; Enter takes it.
+    let Some(Modal::RollbackPick(p)) = &s.ui.modal else {
+        panic!("no picker: {:?}", s.ui.modal);
+    };
+    assert_eq!(p.rows[p.selected].id.as_deref(), Some("1871"));
+    update(&mut s, code(KeyCode::Enter));
     let Some(Modal::Input {
         purpose: InputPurpose::Reason(op),
         ..

@@ -124,10 +124,10 @@ fn silences_sort_by_end_then_reverse() {
     update(&mut s, key('-'));
     assert!(ends(&s).windows(2).all(|w| w[0] >= w[1]), "{:?}", ends(&s));
     assert!(s.list(View::Silences).reverse);
-    // Not in a view without columns to sort (SLOs): nothing changes.
-    update(&mut s, key('3'));
+    // Not in a view without columns to sort (Deploys, grouped): nothing changes.
+    update(&mut s, key('4'));
     update(&mut s, key('S'));
-    assert_eq!(s.list(View::Slos).sort, None);
+    assert_eq!(s.list(View::Deploys).sort, None);
 }
 
 #[test]
