@@ -94,7 +94,7 @@ fn run_demo(w: u16, h: u16) {
     t.send("q");
     t.wait_for(&["SLO burn"]);
     t.send("3");
-    t.wait_for(&["SLOs (5)", "FIRING", "deploys frozen"]);
+    t.wait_for(&["SLOs (5)", "FIRING", "FROZEN  ", "rollback allowed"]);
     t.send("q");
     let s = t.wait_for(&["SITREP_EXIT=0"]);
     // Restored: the alternate screen is gone, the dashboard is not on screen.

@@ -387,6 +387,44 @@ fn a_failed_commit_range_is_said_in_the_pane() {
         },
     );
     let out = text(&mut s, 160, 45);
-    assert!(out.contains("4e1d09c..9f3c2ab: gh: rate limited (429)"), "{out}");
+    assert!(
+        out.contains("4e1d09c..9f3c2ab: gh: rate limited (429)"),
+        "{out}"
+    );
     assert!(out.contains("v2.14.0"), "{out}");
+}
+
+/// `d` describes a row of any list: a deploy (with its log URL), a flag,
+/// an SLO (the SPEC shape, without the chart series).
+#[test]
+fn d_describes_deploys_flags_and_slos() {
+    let mut s = state();
+    select_deploy(&mut s, |d| d.service.as_str() == "checkout" && d.current);
+    key(&mut s, KeyCode::Char('d'));
+    let Some(Modal::Describe { title, lines, .. }) = &s.ui.modal else {
+        panic!("no describe: {:?}", s.ui.modal);
+    };
+    assert_eq!(title, "deploy gh/1893 · JSON");
+    let json = lines.join("\n");
+    assert!(
+        json.contains("\"log_url\": \"https://github.com/acme/checkout/actions/runs/1893\""),
+        "{json}"
+    );
+    key(&mut s, KeyCode::Esc);
+    key(&mut s, KeyCode::Char('5'));
+    key(&mut s, KeyCode::Char('d'));
+    let Some(Modal::Describe { title, .. }) = &s.ui.modal else {
+        panic!("no describe: {:?}", s.ui.modal);
+    };
+    assert!(title.starts_with("flag "), "{title}");
+    key(&mut s, KeyCode::Esc);
+    select_slo(&mut s, "checkout-availability");
+    key(&mut s, KeyCode::Char('d'));
+    let Some(Modal::Describe { title, lines, .. }) = &s.ui.modal else {
+        panic!("no describe: {:?}", s.ui.modal);
+    };
+    assert_eq!(title, "SLO prom/checkout-availability · JSON");
+    let json = lines.join("\n");
+    assert!(json.contains("\"burn_rates\""), "{json}");
+    assert!(!json.contains("history"), "{json}");
 }

@@ -93,7 +93,14 @@ const INCL: &[View] = &[View::Incidents];
 /// The lists with sortable columns (`tui::sort`).
 pub const SORTABLE: &[View] = &[View::Incidents, View::Slos, View::Flags, View::Silences];
 /// The lists whose rows `d` describes.
-const DESCRIBED: &[View] = &[View::Dashboard, View::Incidents, View::Silences];
+const DESCRIBED: &[View] = &[
+    View::Dashboard,
+    View::Incidents,
+    View::Slos,
+    View::Deploys,
+    View::Flags,
+    View::Silences,
+];
 
 macro_rules! b {
     ($keys:expr, $label:expr, $action:expr, $desc:expr, $scope:expr, $footer:expr, $write:expr) => {
@@ -631,6 +638,8 @@ pub fn help_rows() -> Vec<(String, &'static str, String)> {
         };
         let scope = match b.scope {
             Scope::Global => "everywhere".to_string(),
+            // Most of the lists: said so, the names would not fit at 80x24.
+            Scope::Views(vs) if vs.len() >= 5 => "lists".to_string(),
             Scope::Views(vs) => vs.iter().map(|v| v.short()).collect::<Vec<_>>().join(","),
         };
         rows.push((label.to_string(), desc, scope));

@@ -53,6 +53,30 @@ pub(crate) fn describe(state: &mut State) -> Vec<Effect> {
         state
             .selected_silence()
             .map(|s| (format!("silence {} · JSON", s.id), serde_json::to_value(s)))
+    } else if state.ui.view == View::Deploys {
+        state.selected_deploy().map(|d| {
+            (
+                format!("deploy {}/{} · JSON", d.provider, d.id),
+                serde_json::to_value(d),
+            )
+        })
+    } else if state.ui.view == View::Flags {
+        state.selected_flag().map(|f| {
+            (
+                format!("flag {}/{} · JSON", f.provider, f.key),
+                serde_json::to_value(f),
+            )
+        })
+    } else if state.ui.view == View::Slos {
+        // The SPEC shape (`sitrep slo --json`): the chart series left out.
+        state.selected_slo().map(|s| {
+            let mut value = serde_json::to_value(s);
+            if let Ok(serde_json::Value::Object(o)) = &mut value {
+                o.remove("history");
+                o.remove("budget_history");
+            }
+            (format!("SLO {}/{} · JSON", s.provider, s.name), value)
+        })
     } else {
         state.selected_incident().map(|i| {
             let mut value = serde_json::to_value(i);
