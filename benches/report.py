@@ -254,10 +254,11 @@ for k, v in sorted(R.items()):
     charged_h = charged * scale * PER_HOUR
     lim = LIMITS.get(kind)
     share = f"{charged_h / lim[0] * 100:.1f} % of {lim[1]}" if lim else "no published limit (self-hosted or not in providers.md)"
-    verdict = ("met" if charged_h / lim[0] <= 0.10 else "NOT met") if lim else "n/a"
+    # Not `verdict`: that name is the function the team section calls.
+    cost_verdict = ("met" if charged_h / lim[0] <= 0.10 else "NOT met") if lim else "n/a"
     cost_rows.append(
         f"| {kind} | {cold} | {again} ({n304} × 304) | {charged} | {model} | "
-        f"{sent_h:,.0f} sent, {charged_h:,.0f} charged | {share} | {verdict} |")
+        f"{sent_h:,.0f} sent, {charged_h:,.0f} charged | {share} | {cost_verdict} |")
 
 with open(out_path, "w") as o:
     o.write(f"""# Benchmarks
