@@ -86,6 +86,11 @@ pub struct HttpConfig {
     pub max_pages: usize,
     /// Pages fetched at once where the API allows it.
     pub page_concurrency: usize,
+    /// A first page back within this is from a near server: an offset
+    /// list then reads `near_in_flight` pages at once, not all
+    /// ([`super::Fanout`]).
+    pub near_rtt: Duration,
+    pub near_in_flight: usize,
     /// What waits between read retries (the tokio timer).
     pub sleeper: Sleeper,
 }
@@ -106,6 +111,8 @@ impl HttpConfig {
             body_cap: DEFAULT_BODY_CAP,
             max_pages: 1000,
             page_concurrency: 4,
+            near_rtt: Duration::from_millis(20),
+            near_in_flight: 6,
             sleeper: Sleeper::Tokio,
         }
     }

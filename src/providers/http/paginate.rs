@@ -19,19 +19,55 @@ pub struct OffsetPage<T> {
     pub budget: Option<usize>,
 }
 
+/// How many of a list's pages go at once after the first.
+#[derive(Clone, Copy, Debug)]
+pub struct Fanout {
+    /// At most this many in flight (the far case: one round trip for all).
+    pub wide: usize,
+    /// A first page back within this came from a near server (loopback,
+    /// the same region): then at most `near_in_flight` go at once. Near,
+    /// a wave costs little more than the server's own time, and a wide
+    /// fan-out only adds connections, bodies held at once and CPU taken
+    /// from the console (measured in benches/notes.md).
+    pub near_rtt: std::time::Duration,
+    pub near_in_flight: usize,
+}
+
+impl Fanout {
+    /// `wide` at once, narrowed as `cfg` says for a near server.
+    pub fn new(wide: usize, cfg: &super::HttpConfig) -> Fanout {
+        Fanout {
+            wide,
+            near_rtt: cfg.near_rtt,
+            near_in_flight: cfg.near_in_flight,
+        }
+    }
+
+    /// Pages at once after a first page that took `rtt`.
+    pub fn at_once(&self, rtt: std::time::Duration) -> usize {
+        if rtt < self.near_rtt {
+            self.wide.min(self.near_in_flight)
+        } else {
+            self.wide
+        }
+        .max(1)
+    }
+}
+
 /// All items of an offset/limit list (PagerDuty classic pagination).
 ///
 /// The first page is fetched alone; when it reports a total, the remaining
-/// pages are fetched at once, at most `concurrency` in flight and at most
-/// half of the first page's rate-limit `budget` (kept in order: one round
-/// trip more, not one per page), then any growth since is followed
+/// pages are fetched at once, at most [`Fanout::at_once`] in flight (all
+/// of them from a far server, a few from a near one) and at most half of
+/// the first page's rate-limit `budget` (kept in order: one round trip
+/// more, not one per page), then any growth since is followed
 /// sequentially while `more`. `offset + limit` never exceeds `cap`
 /// (PagerDuty: 10000, beyond → 400). A failed page fails the list, naming
 /// its offset. Returns the items and whether the list was cut at the cap.
 pub async fn offset_pages<T, F, Fut>(
     limit: usize,
     cap: usize,
-    concurrency: usize,
+    fanout: Fanout,
     fetch: F,
 ) -> Result<(Vec<T>, bool), ProviderError>
 where
@@ -40,7 +76,9 @@ where
 {
     let limit = limit.max(1);
     let max_offset = cap.saturating_sub(limit);
+    let started = std::time::Instant::now();
     let first = fetch(0).await?;
+    let concurrency = fanout.at_once(started.elapsed());
     let mut items = first.items;
     let mut more = first.more;
     let mut next = limit;

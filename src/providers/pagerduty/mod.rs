@@ -192,9 +192,11 @@ impl PagerDuty {
     new_with_default_http!();
 
     /// Pages in flight at once: [`PAGE_CONCURRENCY`], or the client's
-    /// `page_concurrency` when that was set higher.
-    fn page_concurrency(&self) -> usize {
-        PAGE_CONCURRENCY.max(self.http.config().page_concurrency)
+    /// `page_concurrency` when that was set higher; a few when the first
+    /// page shows the server is near ([`http::Fanout`]).
+    fn page_concurrency(&self) -> http::Fanout {
+        let cfg = self.http.config();
+        http::Fanout::new(PAGE_CONCURRENCY.max(cfg.page_concurrency), cfg)
     }
 
     fn severity_of(&self, i: &PdIncident<'_>) -> Severity {
