@@ -258,6 +258,7 @@ impl HttpClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn numbered_pages_only_for_the_same_list() {
@@ -296,5 +297,52 @@ mod tests {
             None
         );
         assert_eq!(numbered_pages(Some("/x?page=3"), Some("/x?page=2")), None);
+    }
+
+    /// A first page back fast (a near server) narrows the fan-out to
+    /// `near_in_flight`; one back slower than `near_rtt` goes wide.
+    #[tokio::test]
+    async fn offset_pages_fan_out_wide_only_to_a_far_server() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        async fn max_in_flight(fanout: Fanout, first_page: Duration) -> usize {
+            let (now, max) = (AtomicUsize::new(0), AtomicUsize::new(0));
+            let (items, _) = offset_pages(100, 10_000, fanout, |off| {
+                let (now, max) = (&now, &max);
+                async move {
+                    if off == 0 {
+                        tokio::time::sleep(first_page).await;
+                    } else {
+                        let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                        max.fetch_max(n, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        now.fetch_sub(1, Ordering::SeqCst);
+                    }
+                    Ok(OffsetPage {
+                        items: (off..off + 100).collect::<Vec<usize>>(),
+                        more: off + 100 < 5_000,
+                        total: Some(5_000),
+                        budget: None,
+                    })
+                }
+            })
+            .await
+            .unwrap();
+            assert_eq!(items.len(), 5_000);
+            max.load(Ordering::SeqCst)
+        }
+        let fanout = Fanout {
+            wide: 50,
+            near_rtt: Duration::from_millis(20),
+            near_in_flight: 6,
+        };
+        assert_eq!(max_in_flight(fanout, Duration::ZERO).await, 6);
+        assert_eq!(max_in_flight(fanout, Duration::from_millis(40)).await, 49);
+        assert_eq!(fanout.at_once(Duration::from_millis(19)), 6);
+        assert_eq!(fanout.at_once(Duration::from_millis(20)), 50);
+        // Never more than `wide`, never none.
+        let small = Fanout { wide: 3, ..fanout };
+        assert_eq!(small.at_once(Duration::ZERO), 3);
+        let none = Fanout { wide: 0, ..fanout };
+        assert_eq!(none.at_once(Duration::from_secs(1)), 1);
     }
 }
