@@ -66,6 +66,12 @@ pub fn share(v: Option<f64>) -> String {
     }
 }
 
+/// An http(s) URL (a provider string offered as a link; anything else,
+/// `javascript:` or a bare host, is not one).
+pub fn is_web_url(u: &str) -> bool {
+    u.starts_with("https://") || u.starts_with("http://")
+}
+
 /// First 7 characters of a sha.
 pub fn short_sha(s: &str) -> &str {
     s.get(..7).unwrap_or(s)

@@ -80,7 +80,9 @@ pub fn newest_first(a: &Deploy, b: &Deploy) -> std::cmp::Ordering {
     })
 }
 
-fn good(d: &Deploy) -> bool {
+/// Succeeded: live now (`success`) or superseded after succeeding
+/// (`inactive`); what a rollback may go to.
+pub fn good(d: &Deploy) -> bool {
     matches!(d.state, DeployState::Success | DeployState::Inactive)
 }
 

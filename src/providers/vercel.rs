@@ -346,16 +346,13 @@ impl Vercel {
             .timestamp_millis_opt(ms)
             .single()
             .unwrap_or_default();
-        let url = d
-            .inspector_url
-            .clone()
-            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-            .or_else(|| {
-                d.url
-                    .as_ref()
-                    .filter(|u| !u.is_empty())
-                    .map(|u| format!("https://{u}"))
-            });
+        let inspector = d.inspector_url.clone().filter(|u| util::is_web_url(u));
+        let url = inspector.clone().or_else(|| {
+            d.url
+                .as_ref()
+                .filter(|u| !u.is_empty())
+                .map(|u| format!("https://{u}"))
+        });
         Deploy {
             provider: SafeText::line(&self.basics.name),
             service: SafeText::line(&self.service),
@@ -385,11 +382,7 @@ impl Vercel {
                 .map(SafeText::line),
             url: url.as_deref().map(SafeText::line),
             // The inspector is where the build and runtime logs are.
-            log_url: d
-                .inspector_url
-                .as_deref()
-                .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-                .map(SafeText::line),
+            log_url: inspector.as_deref().map(SafeText::line),
             current: false,
             description: meta_str(
                 &d.meta,

@@ -5,25 +5,18 @@
 //! [`Msg::DeployCommits`](super::update::Msg::DeployCommits), kept per
 //! range) and where its logs are.
 
+pub use super::depth::Loaded;
 use super::state::{State, View};
 use super::update::Effect;
-use crate::model::{CommitRange, Deploy, DeployState};
+use crate::model::{CommitRange, Deploy};
 use std::collections::BTreeMap;
 
 /// `(provider, base sha, head sha)`.
 pub type Key = (String, String, String);
 
-#[derive(Clone, Debug, PartialEq)]
-pub enum Loaded {
-    Loading,
-    Ready(Box<CommitRange>),
-    /// Why it could not be read, in words.
-    Failed(String),
-}
-
 #[derive(Clone, Debug, Default)]
 pub struct Commits {
-    pub ranges: BTreeMap<Key, Loaded>,
+    pub ranges: BTreeMap<Key, Loaded<CommitRange>>,
 }
 
 /// The deploy `d` follows: the newest older deploy of the same provider,
@@ -41,7 +34,7 @@ pub fn base_of<'a>(state: &'a State, d: &Deploy) -> Option<&'a Deploy> {
                 && x.service == d.service
                 && x.environment == d.environment
                 && x.created_at < d.created_at
-                && matches!(x.state, DeployState::Success | DeployState::Inactive)
+                && crate::providers::rollback::good(x)
                 && !x.sha.is_empty()
                 && x.sha != d.sha
         })
@@ -92,9 +85,8 @@ pub fn wanted(state: &mut State) -> Option<Effect> {
 
 /// The answer of a read.
 pub fn loaded(state: &mut State, key: Key, result: Result<CommitRange, String>) {
-    let v = match result {
-        Ok(r) => Loaded::Ready(Box::new(r)),
-        Err(e) => Loaded::Failed(e),
-    };
-    state.commits.ranges.insert(key, v);
+    state
+        .commits
+        .ranges
+        .insert(key, Loaded::from_result(result));
 }

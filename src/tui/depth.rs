@@ -15,19 +15,30 @@ use std::collections::{BTreeMap, BTreeSet};
 /// `(provider, incident id)`.
 pub type Key = (String, String);
 
-/// What is known of one incident's details.
+/// What is known of something read on demand (an incident's details, a
+/// deploy's commit range).
 #[derive(Clone, Debug, PartialEq)]
-pub enum Loaded {
+pub enum Loaded<T> {
     Loading,
-    Ready(Box<IncidentDetails>),
+    Ready(Box<T>),
     /// Why it could not be read, in words.
     Failed(String),
+}
+
+impl<T> Loaded<T> {
+    /// A read's answer.
+    pub fn from_result(result: Result<T, String>) -> Self {
+        match result {
+            Ok(v) => Loaded::Ready(Box::new(v)),
+            Err(e) => Loaded::Failed(e),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct Depth {
     /// Details read so far, per incident.
-    pub details: BTreeMap<Key, Loaded>,
+    pub details: BTreeMap<Key, Loaded<IncidentDetails>>,
     /// Rows marked for a bulk action.
     pub marked: BTreeSet<Key>,
 }
@@ -71,11 +82,10 @@ pub fn loaded(
     id: String,
     result: Result<IncidentDetails, String>,
 ) {
-    let v = match result {
-        Ok(d) => Loaded::Ready(Box::new(d)),
-        Err(e) => Loaded::Failed(e),
-    };
-    state.depth.details.insert((provider, id), v);
+    state
+        .depth
+        .details
+        .insert((provider, id), Loaded::from_result(result));
 }
 
 /// After a write on an incident: read its details again when next shown.

@@ -546,7 +546,7 @@ pub fn load_audit(
 /// no browser (no display, or the opener failed) the answer is
 /// [`Msg::NoBrowser`]: the console then shows the whole URL to copy.
 fn open_url(url: &str) -> Msg {
-    if !(url.starts_with("https://") || url.starts_with("http://")) {
+    if !crate::util::is_web_url(url) {
         return Msg::Notice(ToastKind::Info, format!("not a web URL: {url}"));
     }
     let macos = cfg!(target_os = "macos");

@@ -67,10 +67,6 @@ impl Pick {
     }
 }
 
-fn good(d: &Deploy) -> bool {
-    matches!(d.state, DeployState::Success | DeployState::Inactive)
-}
-
 /// The picker for the deploy `d` selected in the Deploys view, or why
 /// there is nothing to choose.
 pub fn for_deploy(state: &State, d: &Deploy) -> Result<Pick, String> {
@@ -109,7 +105,7 @@ pub fn for_deploy(state: &State, d: &Deploy) -> Result<Pick, String> {
     };
     let mut rows: Vec<Choice> = group
         .iter()
-        .filter(|x| good(x) && !x.current)
+        .filter(|x| rollback::good(x) && !x.current)
         .map(|x| Choice {
             id: Some(x.id.as_str().to_string()),
             label: rollback::describe(x, state.now),

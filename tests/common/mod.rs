@@ -9,6 +9,7 @@ pub mod audit_entry;
 pub mod fault;
 pub mod gate;
 pub mod pg;
+pub mod screen;
 pub mod tmux;
 
 use sitrep::config::{Config, SecretRef};

@@ -6,50 +6,17 @@
 //! the real GitHub provider from the demo's simulator. The promote the
 //! picker offers goes through the audited executor like every action.
 
-use chrono::TimeZone;
+use crate::common::screen::{now, state, text};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use sitrep::actions::{ActionRequest, Executor, Mode};
 use sitrep::audit::{self, AuditLog, Outcome, Phase};
 use sitrep::ops::WriteOp;
 use sitrep::tui::state::{Modal, State, View, demo_state};
-use sitrep::tui::ui;
 use sitrep::tui::update::{Effect, Msg, update};
 use std::sync::Arc;
 
-fn now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc
-        .with_ymd_and_hms(2026, 11, 22, 3, 4, 5)
-        .single()
-        .unwrap()
-}
-
-fn state() -> State {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(demo_state(now()))
-}
-
 fn key(s: &mut State, c: KeyCode) -> Vec<Effect> {
     update(s, Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))).0
-}
-
-fn text(s: &mut State, w: u16, h: u16) -> String {
-    s.ui.size = (w, h);
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| ui::render(f, s)).unwrap();
-    let buf = term.backend().buffer();
-    let mut out = String::new();
-    for y in 0..h {
-        for x in 0..w {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
 }
 
 macro_rules! snap {

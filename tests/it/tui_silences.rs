@@ -2,45 +2,12 @@
 //! and the contexts list (`:ctx`) on demo data with a fixed clock, at
 //! 160x45 and 80x24.
 
-use chrono::TimeZone;
+use crate::common::screen::{now, state, text};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use sitrep::model::Silence;
 use sitrep::text::SafeText;
-use sitrep::tui::state::{Modal, State, View, demo_state};
-use sitrep::tui::ui;
+use sitrep::tui::state::{Modal, State, View};
 use sitrep::tui::update::{Msg, update};
-
-fn now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc
-        .with_ymd_and_hms(2026, 11, 22, 3, 4, 5)
-        .single()
-        .unwrap()
-}
-
-fn state() -> State {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(demo_state(now()))
-}
-
-fn text(s: &mut State, w: u16, h: u16) -> String {
-    s.ui.size = (w, h);
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| ui::render(f, s)).unwrap();
-    let buf = term.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
-}
 
 fn key(s: &mut State, c: KeyCode) {
     update(s, Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)));

@@ -59,7 +59,7 @@ impl Github {
             url: c
                 .html_url
                 .as_deref()
-                .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+                .filter(|u| crate::util::is_web_url(u))
                 .map(SafeText::line),
         })
     }

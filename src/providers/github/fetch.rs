@@ -121,7 +121,7 @@ impl Github {
                     urls.iter()
                         .copied()
                         .flatten()
-                        .find(|u| u.starts_with("https://") || u.starts_with("http://"))
+                        .find(|u| crate::util::is_web_url(u))
                         .cloned()
                 };
                 let info = StatusInfo {
@@ -387,6 +387,11 @@ impl Github {
 
     fn run_deploy(&self, repo: &Repo, env: &str, r: GhRun) -> Deploy {
         let (state, raw) = map_run(r.status.as_deref(), r.conclusion.as_deref());
+        let page = r
+            .html_url
+            .as_deref()
+            .filter(|u| crate::util::is_web_url(u))
+            .map(SafeText::line);
         Deploy {
             provider: SafeText::line(&self.basics.name),
             service: SafeText::line(&repo.service),
@@ -402,17 +407,9 @@ impl Github {
                 .as_ref()
                 .and_then(|a| a.login.as_deref())
                 .map(SafeText::line),
-            url: r
-                .html_url
-                .as_deref()
-                .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-                .map(SafeText::line),
+            url: page.clone(),
             // The run's page is where its logs are.
-            log_url: r
-                .html_url
-                .as_deref()
-                .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-                .map(SafeText::line),
+            log_url: page,
             current: false,
             description: r
                 .display_title
