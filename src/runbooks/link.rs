@@ -49,7 +49,14 @@ struct Linker<'a> {
     all_keys: Vec<String>,
     /// Per service: the runbooks that list it (or `*`), found once.
     by_service: std::cell::RefCell<std::collections::HashMap<String, Vec<usize>>>,
+    /// Per service, then per severity and the title's words that are keys
+    /// (as indexes into `all_keys`, sorted): the ranking's answer. Alerts
+    /// repeat their titles with other numbers in them ("checkout-17 error
+    /// rate"), so most incidents of a long list are ranked once.
+    ranked: std::cell::RefCell<std::collections::HashMap<String, Ranked>>,
 }
+
+type Ranked = std::collections::HashMap<(crate::model::Severity, Vec<usize>), Option<SafeText>>;
 
 impl<'a> Linker<'a> {
     fn new(services: &'a [ServiceConfig], runbooks: &'a [Runbook]) -> Self {
@@ -73,6 +80,7 @@ impl<'a> Linker<'a> {
             keys,
             all_keys,
             by_service: Default::default(),
+            ranked: Default::default(),
         }
     }
 
@@ -133,21 +141,45 @@ impl<'a> Linker<'a> {
         // Words of the incident title that are tags or id parts of a runbook
         // ("replication lag" → replication-lag, "disk will fill" → disk-full).
         let title = incident.title.as_str().to_lowercase();
-        let words: Vec<&str> = title
+        let mut words: Vec<usize> = title
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| w.len() > 2)
-            .filter(|w| {
-                self.all_keys
-                    .binary_search_by(|k| k.as_str().cmp(w))
-                    .is_ok()
-            })
+            .filter_map(|w| self.all_keys.binary_search_by(|k| k.as_str().cmp(w)).ok())
             .collect();
         // No word of the title is any runbook's: no link (see below).
         if words.is_empty() {
             return None;
         }
+        words.sort_unstable();
+        words.dedup();
         let svc = mapped.first().map(|s| s.name.as_str()).unwrap_or(raw);
-        let sev = incident.severity.label();
+        let key = (incident.severity, words);
+        if let Some(hit) = self.ranked.borrow().get(svc).and_then(|m| m.get(&key)) {
+            return hit.clone();
+        }
+        let found = self.rank(svc, key.0, &key.1);
+        self.ranked
+            .borrow_mut()
+            .entry(svc.to_string())
+            .or_default()
+            .insert(key, found.clone());
+        found
+    }
+
+    /// The best runbook for service `svc` at `severity` whose keys include
+    /// some of `words` (indexes into `all_keys`), per [`runbook_for`].
+    fn rank(
+        &self,
+        svc: &str,
+        severity: crate::model::Severity,
+        words: &[usize],
+    ) -> Option<SafeText> {
+        let runbooks = self.runbooks;
+        let words: Vec<&str> = words
+            .iter()
+            .filter_map(|n| self.all_keys.get(*n).map(String::as_str))
+            .collect();
+        let sev = severity.label();
         let mut cands: Vec<(usize, &Runbook)> = self
             .candidates(svc)
             .into_iter()
@@ -280,5 +312,44 @@ mod tests {
         assert_eq!(id(&i, &[]), None);
         let i = incident(None, None, Severity::Sev1);
         assert_eq!(id(&i, &[]), None);
+    }
+
+    /// A list is ranked once per service, severity and title words: every
+    /// incident of it links as it would alone, whatever came before it.
+    #[test]
+    fn a_list_links_as_each_incident_alone() {
+        let cat = Catalog::bundled();
+        let rbs = &cat.runbooks;
+        let titles = [
+            "payments-db primary replication lag 94s on replica-2",
+            "payments-db primary replication lag 12s on replica-7",
+            "payments-db primary down, failover needed",
+            "login failures: token refresh errors",
+            "search-indexer-3 /var/lib/search disk will fill in 4h",
+            "nothing a runbook names",
+        ];
+        let mut list = Vec::new();
+        for svc in ["payments", "auth", "search", "checkout"] {
+            for sev in [Severity::Sev1, Severity::Sev2, Severity::Sev4] {
+                for t in titles {
+                    let mut i = incident(Some(svc), None, sev);
+                    i.title = SafeText::line(t);
+                    list.push(i);
+                }
+            }
+        }
+        let alone: Vec<Option<String>> = list
+            .iter()
+            .map(|i| runbook_for(i, &[], rbs).map(|x| x.into_string()))
+            .collect();
+        assert!(alone.iter().flatten().count() >= 4, "{alone:?}");
+        let distinct: std::collections::BTreeSet<_> = alone.iter().flatten().collect();
+        assert!(distinct.len() >= 3, "{distinct:?}");
+        link_incidents(&mut list, &[], rbs);
+        let linked: Vec<Option<String>> = list
+            .iter()
+            .map(|i| i.runbook.as_ref().map(|x| x.to_string()))
+            .collect();
+        assert_eq!(linked, alone);
     }
 }
