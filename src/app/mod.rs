@@ -241,14 +241,20 @@ impl AppContext {
         };
         let cache = self.cache();
         let mut store = Store::new(&registry);
-        if let Some(c) = &cache {
-            store.load_cache(c);
-            store.seed(&registry);
-        }
+        // The runbooks are parsed on a second thread while the cache is
+        // decoded on this one: the two halves of the first frame's wait.
+        // The config was read above (or there is none): read it once.
+        let catalog = std::thread::scope(|sc| {
+            let catalog = sc.spawn(|| self.catalog_for(&config, Detail::Full));
+            if let Some(c) = &cache {
+                store.load_cache(c);
+                store.seed(&registry);
+            }
+            catalog.join()
+        })
+        .map_err(|_| "internal: reading the runbooks failed".to_string())?;
         let mut warnings: Vec<String> = store.warnings.clone();
         warnings.extend(config.insecure_http_warnings());
-        // The config was read above (or there is none): read it once.
-        let catalog = self.catalog_for(&config, Detail::Full);
         Ok(Console {
             ctx: self.clone(),
             config,

@@ -105,6 +105,14 @@ pub async fn run_read(ctx: &AppContext, cmd: &Command) -> i32 {
         Err(e) => return err(e),
     };
     let cache = ctx.cache();
+    // The runbooks that incidents link to are read on a thread of their
+    // own while the pages are fetched, not after them.
+    let catalog = matches!(cmd, Command::Status { .. } | Command::Incidents { .. }).then(|| {
+        let dirs = crate::runbooks::config_dirs(&ctx.paths.config, &cfg.runbooks);
+        std::thread::spawn(move || {
+            crate::runbooks::Catalog::load_detail(&dirs, crate::runbooks::Detail::Full)
+        })
+    });
     // `incidents --all` asks for the resolved ones at the same time as the
     // open ones, of the same providers.
     let resolved = async {
@@ -137,8 +145,8 @@ pub async fn run_read(ctx: &AppContext, cmd: &Command) -> i32 {
                 snap.incidents.push(i);
             }
         }
-        if matches!(cmd, Command::Status { .. } | Command::Incidents { .. }) {
-            let (catalog, _) = ctx.catalog(crate::runbooks::Detail::Full);
+        // A thread that died leaves the incidents unlinked, not the answer.
+        if let Some(Ok(catalog)) = catalog.map(|t| t.join()) {
             crate::runbooks::link_incidents(&mut snap.incidents, &cfg.service, &catalog.runbooks);
         }
         let out = match cmd {
