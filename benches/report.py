@@ -331,7 +331,7 @@ vendor counts against its limit (GitHub does not count a 304).
 
 - Build: `cargo build --release --benches`, then `{build_cmd}` on its own
   (the binary as shipped: building the benches unifies the dev-dependencies'
-  features into it, 0.5 MB more). Release profile: strip, thin LTO, codegen-units 4,
+  features into it, 0.5 MB more). Release profile: strip, thin LTO, codegen-units 4 (2 for sitrep itself),
   panic = abort, dependencies at opt-level "s" except serde_json, sha2,
   ratatui, pulldown-cmark and the unicode tables; see Cargo.toml). The
   fakes and the floor: `cargo build --profile bench-tools --example fake_api
