@@ -219,7 +219,7 @@ impl AppContext {
     }
 
     /// The runbooks of a config already read.
-    fn catalog_for(&self, config: &Config, detail: Detail) -> Catalog {
+    pub fn catalog_for(&self, config: &Config, detail: Detail) -> Catalog {
         Catalog::load_detail(
             &crate::runbooks::config_dirs(&self.paths.config, &config.runbooks),
             detail,

@@ -108,10 +108,8 @@ pub async fn run_read(ctx: &AppContext, cmd: &Command) -> i32 {
     // The runbooks that incidents link to are read on a thread of their
     // own while the pages are fetched, not after them.
     let catalog = matches!(cmd, Command::Status { .. } | Command::Incidents { .. }).then(|| {
-        let dirs = crate::runbooks::config_dirs(&ctx.paths.config, &cfg.runbooks);
-        std::thread::spawn(move || {
-            crate::runbooks::Catalog::load_detail(&dirs, crate::runbooks::Detail::Full)
-        })
+        let (ctx, cfg) = (ctx.clone(), cfg.clone());
+        std::thread::spawn(move || ctx.catalog_for(&cfg, crate::runbooks::Detail::Full))
     });
     // `incidents --all` asks for the resolved ones at the same time as the
     // open ones, of the same providers.
