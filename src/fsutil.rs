@@ -67,7 +67,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()>
     let tmp = dir.join(format!(
         ".{base}.sitrep-{}-{:016x}.tmp",
         std::process::id(),
-        rand::random::<u64>()
+        crate::util::random_u64()
     ));
     let mut o = OpenOptions::new();
     o.write(true).create_new(true);
@@ -225,7 +225,7 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        v.sort();
+        crate::order::sort(&mut v);
         v
     }
 

@@ -116,7 +116,7 @@ fn open_incidents(snap: &Snapshot, now: Time) -> Vec<OpenIncident> {
         .iter()
         .filter(|i| i.status.is_open())
         .collect();
-    list.sort_by(|a, b| Incident::urgency_cmp(a, b));
+    crate::order::sort_by(&mut list, |a, b| Incident::urgency_cmp(a, b));
     list.into_iter()
         .map(|i| OpenIncident {
             provider: i.provider.clone(),
@@ -170,7 +170,7 @@ fn actions(audit: &[Record], since: Time) -> (Vec<ActionTaken>, usize, usize) {
                 .map(SafeText::line),
         });
     }
-    out.sort_by(|a, b| b.ts.cmp(&a.ts).then(b.seq.cmp(&a.seq)));
+    crate::order::sort_by(&mut out, |a, b| b.ts.cmp(&a.ts).then(b.seq.cmp(&a.seq)));
     (out, ticks, dry)
 }
 
@@ -308,7 +308,7 @@ pub fn scan_checklists(
                 .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
         })
         .collect();
-    files.sort();
+    crate::order::sort(&mut files);
     for path in files {
         let shown = SafeText::line(&path.display().to_string());
         let mut buf = Vec::new();
@@ -338,7 +338,7 @@ pub fn scan_checklists(
             out.push(c);
         }
     }
-    out.sort_by(|a, b| {
+    crate::order::sort_by(&mut out, |a, b| {
         b.incident_open
             .cmp(&a.incident_open)
             .then(b.updated_at.cmp(&a.updated_at))

@@ -623,23 +623,25 @@ impl Snapshot {
             "pending" => 1,
             _ => 2,
         };
-        self.silences
-            .sort_by(|a, b| rank(a).cmp(&rank(b)).then(b.starts_at.cmp(&a.starts_at)));
-        self.oncall
-            .sort_by(|a, b| a.policy.cmp(&b.policy).then(a.level.cmp(&b.level)));
-        self.slos.sort_by(|a, b| {
+        crate::order::sort_by(&mut self.silences, |a, b| {
+            rank(a).cmp(&rank(b)).then(b.starts_at.cmp(&a.starts_at))
+        });
+        crate::order::sort_by(&mut self.oncall, |a, b| {
+            a.policy.cmp(&b.policy).then(a.level.cmp(&b.level))
+        });
+        crate::order::sort_by(&mut self.slos, |a, b| {
             // Frozen and burning first, then by name.
             (b.gate == Gate::Frozen)
                 .cmp(&(a.gate == Gate::Frozen))
                 .then(a.name.cmp(&b.name))
         });
-        self.deploys.sort_by(|a, b| {
+        crate::order::sort_by(&mut self.deploys, |a, b| {
             a.service
                 .cmp(&b.service)
                 .then(a.environment.cmp(&b.environment))
                 .then(b.created_at.cmp(&a.created_at))
         });
-        self.flags.sort_by(|a, b| {
+        crate::order::sort_by(&mut self.flags, |a, b| {
             b.kill_switch
                 .cmp(&a.kill_switch)
                 .then(a.key.cmp(&b.key))
@@ -684,7 +686,7 @@ impl Snapshot {
             .push(d);
         }
         for v in m.values_mut() {
-            v.sort_by_key(|d| std::cmp::Reverse(d.created_at));
+            crate::order::sort_by_key(v, |d| std::cmp::Reverse(d.created_at));
         }
         m
     }

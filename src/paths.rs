@@ -80,7 +80,7 @@ impl Paths {
                     .collect()
             })
             .unwrap_or_default();
-        v.sort();
+        crate::order::sort(&mut v);
         v
     }
 

@@ -81,10 +81,10 @@ pub fn secret_forms(secret: &str) -> Vec<String> {
             v.push(URL_SAFE_NO_PAD.encode(&rest[..whole]));
         }
     }
-    v.sort();
+    crate::order::sort(&mut v);
     v.dedup();
     // Longest first, so a form is never half replaced by a shorter one.
-    v.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    crate::order::sort_by_key(&mut v, |s| std::cmp::Reverse(s.len()));
     v.retain(|s| s.len() >= 4);
     v
 }

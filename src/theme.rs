@@ -9,7 +9,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub const BUNDLED: [(&str, &str); 4] = [
+pub static BUNDLED: [(&str, &str); 4] = [
     ("default", include_str!("../themes/default.toml")),
     ("light", include_str!("../themes/light.toml")),
     (

@@ -158,3 +158,16 @@ mod par_tests {
         }
     }
 }
+
+/// A random `u64` for what needs no secrecy (temporary file names, poll
+/// and retry jitter): std's per-process random hash keys, stepped for
+/// every call, hashed.
+pub fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(0u8)
+}
+
+/// A random fraction in `[0, 1)`, from [`random_u64`].
+pub fn random_unit() -> f64 {
+    (random_u64() >> 11) as f64 / (1u64 << 53) as f64
+}

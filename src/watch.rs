@@ -140,7 +140,7 @@ impl Sample {
             .iter()
             .filter(|i| is(&i.service) && i.status.is_open())
             .collect();
-        open.sort_by(|a, b| Incident::urgency_cmp(a, b));
+        crate::order::sort_by(&mut open, |a, b| Incident::urgency_cmp(a, b));
         s.runbook = open.iter().find_map(|i| i.runbook.clone());
         for i in open {
             s.open

@@ -83,7 +83,7 @@ impl Executor {
     pub(super) fn heartbeat(&self, target: String) -> Option<AbortOnDrop> {
         let team = self.team.clone()?;
         let every = (team.lease_ttl() / 3).max(Duration::from_millis(100));
-        Some(AbortOnDrop(tokio::spawn(async move {
+        Some(AbortOnDrop(crate::spawn::task(async move {
             loop {
                 tokio::time::sleep(every).await;
                 if !matches!(team.heartbeat(&target).await, Ok(true)) {

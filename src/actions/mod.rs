@@ -477,7 +477,7 @@ impl Executor {
     /// Append a record off the async runtime; queue it for the webhook.
     async fn record(&self, e: Entry, warnings: &mut Vec<SafeText>) -> Result<u64, AuditError> {
         let log = self.audit.clone();
-        let appended = tokio::task::spawn_blocking(move || log.append(&e))
+        let appended = crate::spawn::blocking(move || log.append(&e))
             .await
             .map_err(|_| AuditError::Write("the audit writer task failed".into()))??;
         if let Some(r) = &appended.recovered {
@@ -495,7 +495,7 @@ impl Executor {
         }
         if let Some(w) = self.webhook.clone() {
             let line = appended.line.clone();
-            match tokio::task::spawn_blocking(move || w.enqueue(&line)).await {
+            match crate::spawn::blocking(move || w.enqueue(&line)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     warnings.push(SafeText::line(&format!("webhook: record not queued: {e}")))

@@ -16,7 +16,7 @@ impl Executor {
     ) -> std::collections::BTreeMap<String, Value> {
         let path = self.audit.path().to_path_buf();
         let key = key.to_string();
-        tokio::task::spawn_blocking(move || {
+        crate::spawn::blocking(move || {
             let mut out = std::collections::BTreeMap::new();
             let Ok((recs, _)) = audit::read::tail(&path, RESTORE_LOOKBACK) else {
                 return out;

@@ -201,7 +201,7 @@ impl TrustedKeys {
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "pub"))
             .collect();
-        files.sort();
+        crate::order::sort(&mut files);
         let mut n = 0;
         for f in files {
             n += self.add_file(&f)?;

@@ -288,7 +288,7 @@ pub fn run_theme(ctx: &AppContext, cmd: &ThemeCmd) -> i32 {
                             .flatten()
                     })
                     .collect();
-                user.sort();
+                crate::order::sort(&mut user);
                 for n in user {
                     let (_, warn) = crate::theme::Theme::resolve(&n, &ctx.paths.themes_dir());
                     let n = crate::text::SafeText::line(&n);

@@ -397,7 +397,7 @@ pub fn deploys(
         .filter(|d| service.is_none_or(|s| d.service.as_str() == s))
         .filter(|d| env.is_none_or(|e| d.environment.as_str() == e))
         .collect();
-    list.sort_by_key(|d| std::cmp::Reverse(d.created_at));
+    crate::order::sort_by_key(&mut list, |d| std::cmp::Reverse(d.created_at));
     if as_json {
         // SPEC §4's deploy shape: the description is for the screen only.
         let list: Vec<Deploy> = list

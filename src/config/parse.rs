@@ -271,7 +271,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 
 /// The commented example written by `sitrep config init`. It must pass
 /// `config check` (a test makes sure).
-pub const EXAMPLE: &str = include_str!("../../docs/config.example.toml");
+pub static EXAMPLE: &str = include_str!("../../docs/config.example.toml");
 
 #[cfg(test)]
 mod tests {

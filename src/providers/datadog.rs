@@ -424,7 +424,7 @@ impl Datadog {
             .collect()
             .await;
         let mut results = results;
-        results.sort_by_key(|(i, _)| *i);
+        crate::order::sort_by_key(&mut results, |(i, _)| *i);
         let mut out = Vec::new();
         for (i, r) in results {
             match r {

@@ -235,7 +235,7 @@ impl Opsgenie {
                 summary: SafeText::line(l.log.as_deref().unwrap_or("")),
             })
             .collect();
-        log.sort_by_key(|l| std::cmp::Reverse(l.at));
+        crate::order::sort_by_key(&mut log, |l| std::cmp::Reverse(l.at));
         log.truncate(DETAIL_LIMIT);
         let mut notes: Vec<NoteLine> = notes
             .data
@@ -246,7 +246,7 @@ impl Opsgenie {
                 text: SafeText::line(n.note.as_deref().unwrap_or("")),
             })
             .collect();
-        notes.sort_by_key(|n| std::cmp::Reverse(n.at));
+        crate::order::sort_by_key(&mut notes, |n| std::cmp::Reverse(n.at));
         Ok(IncidentDetails {
             log,
             notes,

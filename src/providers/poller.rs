@@ -40,7 +40,7 @@ pub async fn fetch_bounded(p: &dyn Provider) -> Result<Fetched, ProviderError> {
 
 /// ±20 % jitter so consoles started together do not poll in step.
 fn jittered(d: Duration) -> Duration {
-    let f: f64 = 0.8 + rand::random::<f64>() * 0.4;
+    let f: f64 = 0.8 + crate::util::random_unit() * 0.4;
     d.mul_f64(f)
 }
 
@@ -75,7 +75,7 @@ impl Poller {
             let p = p.clone();
             let tx = tx.clone();
             let permits = permits.clone();
-            tasks.push(tokio::spawn(async move {
+            tasks.push(crate::spawn::task(async move {
                 let mut failures = 0u32;
                 loop {
                     let Ok(_permit) = permits.acquire().await else {

@@ -49,7 +49,7 @@ pub fn requested<'a>(
 /// `current`; every other one is not current.
 pub fn mark_current(deploys: &mut [Deploy]) {
     let mut order: Vec<usize> = (0..deploys.len()).collect();
-    order.sort_by(|&a, &b| newest_first(&deploys[a], &deploys[b]));
+    crate::order::sort_by(&mut order, |&a, &b| newest_first(&deploys[a], &deploys[b]));
     let mut seen: std::collections::HashSet<(String, String)> = Default::default();
     for i in order {
         let d = &mut deploys[i];
@@ -111,7 +111,7 @@ pub fn pick_skipping<'a>(
     skip: &[String],
 ) -> Result<(Option<&'a Deploy>, &'a Deploy), ProviderError> {
     let mut sorted: Vec<&Deploy> = group.iter().collect();
-    sorted.sort_by(|a, b| newest_first(a, b));
+    crate::order::sort_by(&mut sorted, |a, b| newest_first(a, b));
     if sorted.is_empty() {
         return Err(ProviderError::new(
             provider,

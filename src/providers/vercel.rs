@@ -481,7 +481,7 @@ impl Vercel {
                 d.current = d.id.as_str() == to;
             }
         }
-        deploys.sort_by(rollback::newest_first);
+        crate::order::sort_by(&mut deploys, rollback::newest_first);
         Ok(State {
             project_id: project.id,
             aliased,

@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 /// Largest runbook file read, in bytes.
 pub const MAX_BYTES: usize = 1024 * 1024;
 
-/// The runbooks compiled into the binary: (file name, text).
-pub const BUNDLED: [(&str, &str); 20] = [
+/// The runbooks compiled into the binary: (file name, text). A `static`,
+/// not a `const`: a constant's text is emitted again in every codegen unit
+/// that uses it (160 KB each time).
+pub static BUNDLED: [(&str, &str); 20] = [
     (
         "db-failover.md",
         include_str!("../../runbooks/db-failover.md"),
@@ -138,7 +140,7 @@ impl Catalog {
                 });
             }
         }
-        cat.runbooks.sort_by(|a, b| a.id.cmp(&b.id));
+        crate::order::sort_by(&mut cat.runbooks, |a, b| a.id.cmp(&b.id));
         cat
     }
 
@@ -149,7 +151,7 @@ impl Catalog {
             let path = format!("<bundled>/{name}");
             cat.add(parse_runbook(text, &path, Source::Bundled, name));
         }
-        cat.runbooks.sort_by(|a, b| a.id.cmp(&b.id));
+        crate::order::sort_by(&mut cat.runbooks, |a, b| a.id.cmp(&b.id));
         cat
     }
 
@@ -182,7 +184,7 @@ impl Catalog {
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "md") && p.is_file())
             .collect();
-        files.sort();
+        crate::order::sort(&mut files);
         for p in files {
             let shown = p.display().to_string();
             let stem = p
@@ -296,7 +298,7 @@ pub fn search(query: &str, runbooks: &[Runbook]) -> Vec<(usize, u32)> {
             fuzzy.score(&hay).map(|s| (i, s))
         })
         .collect();
-    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    crate::order::sort_by(&mut out, |a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     out
 }
 

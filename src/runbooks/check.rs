@@ -82,7 +82,7 @@ fn expand(paths: &[PathBuf], faults: &mut Vec<Fault>) -> Vec<PathBuf> {
                     continue;
                 }
             };
-            files.sort();
+            crate::order::sort(&mut files);
             out.extend(files);
         } else if p.is_file() {
             out.push(p.clone());

@@ -137,9 +137,26 @@ fn quoted(v: &[&str]) -> String {
         .join(", ")
 }
 
-/// A TOML basic string.
+/// A TOML basic string: quoted, with `"`, `\` and control characters
+/// escaped (TOML 1.0, "Basic strings").
 fn toml_str(s: &str) -> String {
-    toml::Value::String(s.to_string()).to_string()
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() && (c as u32) < 0x80 => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// The config of the demo, pointing at the simulators.
@@ -674,6 +691,20 @@ pub fn snapshot_blocking(now: Time) -> Result<crate::model::Snapshot, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Any path or name the demo writes reads back the same.
+        #[test]
+        fn a_toml_string_reads_back_the_same(s in "\\PC*|[\\x00-\\x7f]*") {
+            #[derive(serde::Deserialize)]
+            struct One {
+                v: String,
+            }
+            let text = format!("v = {}\n", toml_str(&s));
+            let one: One = toml::from_str(&text).map_err(|e| proptest::test_runner::TestCaseError::fail(format!("{e}: {text:?}")))?;
+            proptest::prop_assert_eq!(one.v, s);
+        }
+    }
 
     #[test]
     fn the_flag_file_lives_in_a_private_directory_gone_with_the_demo() {

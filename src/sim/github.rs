@@ -244,7 +244,9 @@ impl Github {
                     })
                     .filter(|s| req.query("sha").is_none_or(|x| s.d.sha == x))
                     .collect();
-                list.sort_by_key(|s| std::cmp::Reverse((s.d.created_at, s.d.id)));
+                crate::order::sort_by_key(&mut list, |s| {
+                    std::cmp::Reverse((s.d.created_at, s.d.id))
+                });
                 let items = list.iter().map(|s| self.view(s, &base)).collect();
                 drop(st);
                 self.page(req, &base, items)
@@ -305,7 +307,7 @@ impl Github {
         let st = self.state();
         let mut shas: Vec<&Deployment> = Vec::new();
         let mut all: Vec<&Stored> = st.iter().filter(|s| s.d.repo == repo).collect();
-        all.sort_by_key(|s| (s.d.created_at, s.d.id));
+        crate::order::sort_by_key(&mut all, |s| (s.d.created_at, s.d.id));
         for s in all {
             if !shas.iter().any(|d| d.sha == s.d.sha) {
                 shas.push(&s.d);

@@ -155,7 +155,7 @@ impl Drop for Server {
 pub async fn serve(handler: Arc<dyn Handler>) -> std::io::Result<Server> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
-    let task = tokio::spawn(accept_loop(listener, handler));
+    let task = crate::spawn::task(accept_loop(listener, handler));
     Ok(Server { addr, task })
 }
 
@@ -165,7 +165,7 @@ async fn accept_loop(listener: TcpListener, handler: Arc<dyn Handler>) {
             continue;
         };
         let h = handler.clone();
-        tokio::spawn(async move {
+        crate::spawn::task(async move {
             // A client that hangs up mid-request is not our concern.
             let _ = connection(stream, h).await;
         });
@@ -203,7 +203,7 @@ impl Background {
                 rt.block_on(async move {
                     for (l, h) in bound {
                         if let Ok(l) = TcpListener::from_std(l) {
-                            tokio::spawn(accept_loop(l, h));
+                            crate::spawn::task(accept_loop(l, h));
                         }
                     }
                     let _ = stopped.await;

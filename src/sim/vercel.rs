@@ -219,7 +219,7 @@ impl Vercel {
             .filter(|d| until.is_none_or(|u| d.created_at.timestamp_millis() < u))
             .collect();
         drop(st);
-        list.sort_by_key(|d| std::cmp::Reverse(d.created_at));
+        crate::order::sort_by_key(&mut list, |d| std::cmp::Reverse(d.created_at));
         let more = list.len() > limit;
         let page: Vec<Deployment> = list.into_iter().take(limit).collect();
         let next = if more {

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 /// The data file, compiled in.
-const DATA: &str = include_str!("world.toml");
+static DATA: &str = include_str!("world.toml");
 
 /// The burn windows the seeds give ratios for, in seconds (5m … 3d).
 const WINDOWS: [i64; 7] = [300, 1800, 3600, 7200, 21600, 86400, 259200];
@@ -280,7 +280,7 @@ impl FaultState {
     /// order; `None` = still gone.
     fn gone(&self) -> Vec<(Time, Option<Time>)> {
         let mut changes = self.changes.clone();
-        changes.sort_by_key(|(at, _)| *at);
+        crate::order::sort_by_key(&mut changes, |(at, _)| *at);
         // Seeded: the faulty sha is live and the flag on.
         let mut sha_live = true;
         let mut flag_on = true;

@@ -153,7 +153,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    tokio::spawn(async move {
+    crate::spawn::task(async move {
         let Some(tx) = notify else {
             let _ = conn.await;
             return;

@@ -26,7 +26,7 @@ pub fn spawn(
     tx: mpsc::Sender<Heard>,
     retry: Duration,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+    crate::spawn::task(async move {
         loop {
             let lost = listen_once(&team, &tx).await;
             if tx.is_closed() || tx.send(Heard::Lost(lost)).await.is_err() {

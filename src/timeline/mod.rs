@@ -281,7 +281,7 @@ pub fn build(snap: &Snapshot, audit: &[Record], opts: &Options) -> Vec<Event> {
 
 /// Newest first; at the same time by kind, then reference and summary.
 pub fn sort(events: &mut [Event]) {
-    events.sort_by(|a, b| {
+    crate::order::sort_by(events, |a, b| {
         b.ts.cmp(&a.ts)
             .then(a.kind.cmp(&b.kind))
             .then(a.reference.cmp(&b.reference))
@@ -292,7 +292,7 @@ pub fn sort(events: &mut [Event]) {
 /// Suspects first (newest first among them), then the rest in order.
 pub fn suspects_first(events: &[Event]) -> Vec<Event> {
     let mut v = events.to_vec();
-    v.sort_by_key(|e| e.suspect.is_none());
+    crate::order::sort_by_key(&mut v, |e| e.suspect.is_none());
     v
 }
 

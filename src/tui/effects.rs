@@ -74,9 +74,9 @@ impl Engine {
     pub fn new(tx: mpsc::Sender<Msg>, poll_tx: mpsc::Sender<PollEvent>) -> Engine {
         let (disk, mut jobs) = mpsc::unbounded_channel::<DiskJob>();
         let warn = tx.clone();
-        tokio::spawn(async move {
+        crate::spawn::task(async move {
             while let Some(job) = jobs.recv().await {
-                let r = tokio::task::spawn_blocking(move || write(job)).await;
+                let r = crate::spawn::blocking(move || write(job)).await;
                 if let Ok(Some(w)) = r {
                     let _ = warn.send(Msg::Warn(w)).await;
                 }
@@ -129,7 +129,7 @@ impl Engine {
         let team_sync = executor.team().cloned().map(|team| {
             let ex = executor.clone();
             let tx = self.tx.clone();
-            TeamSync(tokio::spawn(async move {
+            TeamSync(crate::spawn::task(async move {
                 loop {
                     let _ = ex.sync_team().await;
                     let _ = team.flush_ticks().await;
@@ -168,10 +168,10 @@ impl Engine {
         let ex = s.executor.clone();
         let cursor = s.verified.clone();
         let tx = self.tx.clone();
-        tokio::spawn(async move {
+        crate::spawn::task(async move {
             let local = {
                 let (ex, tx) = (ex.clone(), tx.clone());
-                tokio::task::spawn_blocking(move || {
+                crate::spawn::blocking(move || {
                     if reconcile && let Some(note) = ex.reconcile_at_start() {
                         let _ = tx.blocking_send(Msg::Notice(ToastKind::Error, note));
                     }
@@ -190,7 +190,7 @@ impl Engine {
 
     fn load_console(&self, switch: Option<String>, ctx: Result<AppContext, String>) {
         let tx = self.tx.clone();
-        tokio::task::spawn_blocking(move || {
+        crate::spawn::blocking(move || {
             let result =
                 ctx.and_then(|c| c.load_console())
                     .map(Box::new)
@@ -276,7 +276,7 @@ impl Engine {
                 bindings,
             } => {
                 let tx = self.tx.clone();
-                tokio::task::spawn_blocking(move || {
+                crate::spawn::blocking(move || {
                     let w =
                         crate::runbooks::walk::Walk::open(&data_dir, &runbook, incident.as_deref())
                             .with_bindings(&bindings);
@@ -308,7 +308,7 @@ impl Engine {
                 };
                 let ex = s.executor.clone();
                 let tx = self.tx.clone();
-                tokio::spawn(async move {
+                crate::spawn::task(async move {
                     if let Err(e) = crate::actions::watch::record(&ex, &w, &v, None).await {
                         let _ = tx
                             .send(Msg::Warn(format!("watch verdict not recorded: {e}")))
@@ -318,7 +318,7 @@ impl Engine {
             }
             Effect::OpenUrl(url) => {
                 let tx = self.tx.clone();
-                tokio::task::spawn_blocking(move || {
+                crate::spawn::blocking(move || {
                     let _ = tx.blocking_send(open_url(&url));
                 });
             }
@@ -326,7 +326,7 @@ impl Engine {
             Effect::LoadDetails { provider, id } => {
                 let Some(ex) = self.executor() else { return };
                 let tx = self.tx.clone();
-                tokio::spawn(async move {
+                crate::spawn::task(async move {
                     let result = match ex.registry().get(&provider) {
                         Some(p) => p.incident_details(&id).await.map_err(|e| e.to_string()),
                         None => Err(format!("no provider named {provider}")),
@@ -348,7 +348,7 @@ impl Engine {
             } => {
                 let Some(ex) = self.executor() else { return };
                 let tx = self.tx.clone();
-                tokio::spawn(async move {
+                crate::spawn::task(async move {
                     let result = match ex.registry().get(&provider) {
                         Some(p) => p
                             .deploy_commits(&service, &base, &head)
@@ -374,7 +374,7 @@ impl Engine {
     fn plan(&self, op: WriteOp, reason: String, ctx: ActionCtx) {
         let Some(ex) = self.executor() else { return };
         let tx = self.tx.clone();
-        tokio::spawn(async move {
+        crate::spawn::task(async move {
             let req = request(op, reason.clone(), &ctx);
             let result = ex.plan(&req).await;
             let _ = tx.send(Msg::Planned { result, reason }).await;
@@ -385,7 +385,7 @@ impl Engine {
     fn probe(&self, op: WriteOp, ctx: ActionCtx) {
         let Some(ex) = self.executor() else { return };
         let tx = self.tx.clone();
-        tokio::spawn(async move {
+        crate::spawn::task(async move {
             let req = request(op.clone(), String::new(), &ctx);
             let result = match ex.plan(&req).await {
                 Ok(plan) => Ok(plan.summary),
@@ -400,7 +400,7 @@ impl Engine {
     fn record(&self, op: WriteOp, ctx: ActionCtx) {
         let Some(ex) = self.executor() else { return };
         let tx = self.tx.clone();
-        tokio::spawn(async move {
+        crate::spawn::task(async move {
             let req = request(op, String::new(), &ctx);
             let r = match ex.plan(&req).await {
                 Ok(plan) => ex.execute(&req, &plan, Mode::Live).await.map(|_| ()),
@@ -426,7 +426,7 @@ impl Engine {
         if let Some((incident, h)) = &acting {
             h.set(Some((incident.clone(), plan.op.action_name().to_string())));
         }
-        tokio::spawn(async move {
+        crate::spawn::task(async move {
             let req = request(plan.op.clone(), reason.clone(), &ctx);
             let result = ex.execute(&req, &plan, Mode::Live).await.map(|done| Done {
                 message: done.message.to_string(),

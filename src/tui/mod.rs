@@ -54,7 +54,7 @@ pub async fn run(ctx: &AppContext) -> i32 {
     // config is an error on the plain terminal (exit 2), not a screen.
     let loaded = {
         let c = ctx.clone();
-        tokio::task::spawn_blocking(move || c.load_console()).await
+        crate::spawn::blocking(move || c.load_console()).await
     };
     let console = match loaded.map_err(|e| e.to_string()).and_then(|r| r) {
         Ok(c) => c,

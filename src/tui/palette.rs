@@ -78,7 +78,7 @@ pub fn entries(state: &State) -> Vec<Entry> {
                 .map(|d| d.service.as_str().to_string()),
         )
         .collect();
-    services.sort();
+    crate::order::sort(&mut services);
     services.dedup();
     for s in services {
         v.push(Entry {

@@ -91,7 +91,7 @@ pub fn for_deploy(state: &State, d: &Deploy) -> Result<Pick, String> {
         .filter(|x| x.environment.as_str() == environment)
         .cloned()
         .collect();
-    group.sort_by(rollback::newest_first);
+    crate::order::sort_by(&mut group, rollback::newest_first);
     let live = group.iter().find(|x| x.current);
     let default = rollback::pick(provider, d.service.as_str(), environment, &group, None)
         .ok()
@@ -122,7 +122,7 @@ pub fn for_deploy(state: &State, d: &Deploy) -> Result<Pick, String> {
             .filter(same)
             .filter(|x| x.environment.as_str() != "production" && x.state == DeployState::Success)
             .collect();
-        previews.sort_by(|a, b| rollback::newest_first(a, b));
+        crate::order::sort_by(&mut previews, |a, b| rollback::newest_first(a, b));
         rows.extend(previews.into_iter().take(PREVIEWS).map(|x| Choice {
             id: Some(x.id.as_str().to_string()),
             label: format!("{} ({})", rollback::describe(x, state.now), x.environment),

@@ -57,9 +57,9 @@ pub fn reverse(l: &mut ListState, v: View) {
 
 fn apply<T>(rows: &mut [T], l: &ListState, cmp: impl Fn(&T, &T) -> Ordering) {
     if l.reverse {
-        rows.sort_by(|a, b| cmp(b, a));
+        crate::order::sort_by(rows, |a, b| cmp(b, a));
     } else {
-        rows.sort_by(cmp);
+        crate::order::sort_by(rows, cmp);
     }
 }
 

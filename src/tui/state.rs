@@ -461,7 +461,7 @@ impl State {
                     .any(|f| f.to_lowercase().contains(&q))
             })
             .collect();
-        v.sort_by(|a, b| {
+        crate::order::sort_by(&mut v, |a, b| {
             a.service
                 .cmp(&b.service)
                 .then(a.environment.cmp(&b.environment))

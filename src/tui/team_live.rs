@@ -76,9 +76,9 @@ impl Drop for Live {
             && let Ok(rt) = tokio::runtime::Handle::try_current()
         {
             let team = self.team.clone();
-            rt.spawn(async move {
+            rt.spawn(futures::FutureExt::boxed(async move {
                 let _ = team.clear_presence(&seen.incident).await;
-            });
+            }));
         }
     }
 }
@@ -88,8 +88,8 @@ impl Live {
         let here = Arc::new(Here::default());
         let (htx, hrx) = mpsc::channel(256);
         let listener = listen::spawn(team.clone(), htx, crate::team::RETRY_EVERY);
-        let forward = tokio::spawn(forward(team.clone(), hrx, here.clone(), tx.clone()));
-        let presence = tokio::spawn(presence(
+        let forward = crate::spawn::task(forward(team.clone(), hrx, here.clone(), tx.clone()));
+        let presence = crate::spawn::task(presence(
             team.clone(),
             actor.to_string(),
             host.to_string(),
@@ -141,7 +141,7 @@ impl Live {
             own: true,
         };
         let (team, tx) = (self.team.clone(), self.tx.clone());
-        tokio::spawn(async move {
+        crate::spawn::task(async move {
             if team.tick(t).await.is_err() {
                 let _ = tx.send(Msg::TeamStatus(team.status())).await;
             }
@@ -151,7 +151,7 @@ impl Live {
     /// Read the shared ticks of a walk.
     pub(super) fn load_ticks(&self, incident: String, runbook: String) {
         let (team, tx) = (self.team.clone(), self.tx.clone());
-        tokio::spawn(async move {
+        crate::spawn::task(async move {
             if let Ok(ticks) = team.ticks(&incident, &runbook).await {
                 let _ = tx.send(Msg::SharedTicks(ticks)).await;
             }
@@ -172,7 +172,7 @@ async fn forward(
                 // Back: the ticks made meanwhile go now (not at the next
                 // retry), presence is written again.
                 let t = team.clone();
-                tokio::spawn(async move {
+                crate::spawn::task(async move {
                     let _ = t.flush_ticks().await;
                 });
                 here.kick.notify_one();

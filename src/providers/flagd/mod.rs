@@ -524,7 +524,7 @@ impl Flagd {
         f: impl FnOnce(Flagd) -> Result<T, ProviderError> + Send + 'static,
     ) -> Result<T, ProviderError> {
         let me = self.clone();
-        tokio::task::spawn_blocking(move || f(me))
+        crate::spawn::blocking(move || f(me))
             .await
             .unwrap_or_else(|_| Err(self.err(ErrorKind::Unknown, failed)))
     }

@@ -31,7 +31,7 @@ pub(super) fn rolled_back_from<'a>(
         .into_iter()
         .filter_map(|d| payload_from_sha(&d.payload))
         .collect();
-    skip.sort();
+    crate::order::sort(&mut skip);
     skip.dedup();
     skip
 }
@@ -179,7 +179,7 @@ impl Github {
         let mut list = list?;
         self.statuses.remember(got?);
         // Newest-first order is not documented: sort.
-        list.sort_by(newest_first);
+        crate::order::sort_by(&mut list, newest_first);
         let skip = rolled_back_from(&list);
         let mut read: HashSet<u64> = early.into_iter().collect();
         // Rounds: each reads the statuses still needed, reaching twice as
@@ -354,7 +354,7 @@ impl Github {
         rollback::mark_current(&mut deploys);
         // Workflow runs are shown for information; none of them is "live".
         deploys.extend(runs);
-        deploys.sort_by(rollback::newest_first);
+        crate::order::sort_by(&mut deploys, rollback::newest_first);
         Ok(Fetched {
             deploys,
             ..Fetched::default()

@@ -271,7 +271,7 @@ impl ReadGuard {
             }
             let wait = match server {
                 Some(w) if w > p.max_inline_wait => return Err(f.err),
-                Some(w) => w + p.base.mul_f64(rand::random::<f64>()),
+                Some(w) => w + p.base.mul_f64(crate::util::random_unit()),
                 None if rate_limited => p.min_wait + full_jitter(p, retry),
                 None => full_jitter(p, retry),
             };

@@ -15,7 +15,7 @@ pub fn backoff_ceiling(p: &RetryPolicy, retry: u32) -> Duration {
 /// A full-jitter backoff: uniform in `[0, backoff_ceiling]`.
 pub fn full_jitter(p: &RetryPolicy, retry: u32) -> Duration {
     let ceil = backoff_ceiling(p, retry);
-    ceil.mul_f64(rand::random::<f64>())
+    ceil.mul_f64(crate::util::random_unit())
 }
 
 /// Clamp a server-requested wait to `[min_wait, max_wait]`.

@@ -117,7 +117,7 @@ impl PagerDuty {
                 summary: SafeText::line(e.summary.as_deref().unwrap_or("")),
             })
             .collect();
-        log.sort_by_key(|e| std::cmp::Reverse(e.at));
+        crate::order::sort_by_key(&mut log, |e| std::cmp::Reverse(e.at));
         log.truncate(LOG_LIMIT);
         let mut notes: Vec<NoteLine> = notes
             .notes
@@ -128,7 +128,7 @@ impl PagerDuty {
                 text: SafeText::line(n.content.as_deref().unwrap_or("")),
             })
             .collect();
-        notes.sort_by_key(|n| std::cmp::Reverse(n.at));
+        crate::order::sort_by_key(&mut notes, |n| std::cmp::Reverse(n.at));
         Ok(IncidentDetails {
             log,
             notes,

@@ -250,7 +250,7 @@ pub(super) fn expand_globs(
             )),
         }
     }
-    files.sort();
+    crate::order::sort(&mut files);
     files.dedup();
     files
 }
@@ -286,7 +286,7 @@ pub fn load_spec_files(cfg: &Config) -> (Vec<SloDef>, Vec<SloProblem>) {
         "openslo",
         &mut problems,
     ));
-    files.sort();
+    crate::order::sort(&mut files);
     files.dedup();
     let texts = read_all(files, &mut problems);
     let (defs, p) = parse_files(&texts);

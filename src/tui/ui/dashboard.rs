@@ -400,7 +400,7 @@ fn deploys(f: &mut Frame, area: Rect, state: &State) {
     // What needs attention first: a failed or running newest deploy, a
     // frozen production gate; then the rest in name order.
     let mut ordered: Vec<_> = groups.iter().collect();
-    ordered.sort_by_key(|((svc, env), ds)| {
+    crate::order::sort_by_key(&mut ordered, |((svc, env), ds)| {
         let newest = ds.first().map(|d| d.state);
         let attention = matches!(newest, Some(DeployState::Failure)) as u8 * 4
             + matches!(newest, Some(DeployState::InProgress | DeployState::Queued)) as u8 * 2
@@ -511,7 +511,7 @@ fn flags(f: &mut Frame, area: Rect, state: &State) {
     let mut lines = Vec::new();
     let mut ordered: Vec<&Flag> = state.snap.flags.iter().collect();
     // Abnormal first: kill switches that are off.
-    ordered.sort_by_key(|f| !f.kill_switch || f.on);
+    crate::order::sort_by_key(&mut ordered, |f| !f.kill_switch || f.on);
     for fl in ordered.into_iter().take(inner.height as usize) {
         let mut spans = vec![flag_span(fl.on, t), Span::raw(" ")];
         spans.push(Span::styled(
