@@ -50,11 +50,17 @@ fn main() {
     let _ = sitrep::tui::hooks::STARTED.set(std::time::Instant::now());
     let args = Cli::parse();
     // Still the only thread: the allocator is set up before any other.
-    sitrep::mem::limit_arenas(if args.command.is_none() {
+    let threshold = if args.command.is_none() {
         sitrep::mem::CONSOLE_MMAP_THRESHOLD
     } else {
         sitrep::mem::ONE_SHOT_MMAP_THRESHOLD
-    });
+    };
+    let arenas = if args.verifies_audit() {
+        sitrep::mem::arenas_for_parallel_work()
+    } else {
+        1
+    };
+    sitrep::mem::limit_arenas(threshold, arenas);
     // TLS for every HTTP client: rustls with the ring provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let ctx = match AppContext::new(args.global.clone().into()) {

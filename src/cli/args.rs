@@ -20,6 +20,19 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+impl Cli {
+    /// `audit verify`: the one command that parses on every core at once.
+    pub fn verifies_audit(&self) -> bool {
+        matches!(
+            self.command,
+            Some(Command::Audit {
+                action: Some(AuditCmd::Verify { .. }),
+                ..
+            })
+        )
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct Global {
     /// Config file [default: <config dir>/config.toml]
