@@ -31,7 +31,9 @@ pub(super) struct Trigger {
 
 pub(super) fn triggers(snap: &Snapshot, opts: &Options) -> Vec<Trigger> {
     let mut out = Vec::new();
-    for i in &snap.incidents {
+    // Only the changes since `opts.since` are correlated, and an incident
+    // is theirs only if it opened after them.
+    for i in snap.incidents.iter().filter(|i| i.created_at >= opts.since) {
         let Some(svc) = opt_text(&i.service) else {
             continue;
         };

@@ -188,7 +188,9 @@ pub fn build(snap: &Snapshot, audit: &[Record], opts: &Options) -> Vec<Event> {
     let triggers = triggers(snap, opts);
     let mut events: Vec<Event> = Vec::new();
 
-    for d in &snap.deploys {
+    // What happened before `since` is not shown: not built either (a
+    // console's 5,000 cached incidents are mostly older than a day).
+    for d in snap.deploys.iter().filter(|d| d.created_at >= opts.since) {
         let mut e = deploy_event(d);
         let ran = !matches!(d.state, DeployState::Queued | DeployState::Canceled);
         if ran && opts.is_production(d.environment.as_str()) {
@@ -219,7 +221,9 @@ pub fn build(snap: &Snapshot, audit: &[Record], opts: &Options) -> Vec<Event> {
         .collect();
 
     for f in &snap.flags {
-        let Some(at) = f.updated_at else { continue };
+        let Some(at) = f.updated_at.filter(|at| *at >= opts.since) else {
+            continue;
+        };
         let dup = audited_flips.iter().any(|(k, t)| {
             k.as_str() == f.key.as_str() && (*t - at).num_seconds().abs() <= FLAG_DEDUP_SECS
         });
@@ -241,12 +245,14 @@ pub fn build(snap: &Snapshot, audit: &[Record], opts: &Options) -> Vec<Event> {
         events.push(e);
     }
 
-    for i in &snap.incidents {
+    for i in snap.incidents.iter().filter(|i| i.created_at >= opts.since) {
         events.push(incident_event(i, snap));
     }
 
     for r in audit.iter().filter(|r| is_change_record(r)) {
-        let Some(at) = record_time(r) else { continue };
+        let Some(at) = record_time(r).filter(|at| *at >= opts.since) else {
+            continue;
+        };
         let mut e = record_event(r, at, snap);
         if e.kind == EventKind::Flag
             && let Some(svc) = e.service.as_ref().map(|s| s.as_str().to_string())

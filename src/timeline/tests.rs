@@ -149,6 +149,43 @@ fn since_leaves_old_events_out_but_same_time_ties_are_stable() {
     assert_eq!(refs, ["gh/1", "gh/2"]);
 }
 
+/// Every source is cut at `since` before its events are made (the
+/// console's cached incidents are mostly older than a day): what is left
+/// is what the full build would show, suspects included.
+#[test]
+fn since_applies_to_incidents_flags_and_deploys_alike() {
+    let snap = Snapshot {
+        deploys: vec![
+            deploy("checkout", "old", 300),
+            deploy("checkout", "new", 11),
+        ],
+        incidents: vec![
+            incident("checkout", "QOLD", Severity::Sev1, 299),
+            incident("checkout", "QNEW", Severity::Sev2, 7),
+        ],
+        flags: vec![
+            flag("old-flag", "checkout", 400),
+            flag("new-flag", "search", 5),
+        ],
+        ..Default::default()
+    };
+    let o = Options::new(now(), now() - Duration::hours(2));
+    let ev = build(&snap, &[], &o);
+    let mut refs: Vec<_> = ev
+        .iter()
+        .filter_map(|e| e.reference.as_ref().map(|r| r.as_str().to_string()))
+        .collect();
+    refs.sort();
+    assert!(refs.contains(&"gh/new".to_string()), "{refs:?}");
+    assert!(refs.contains(&"pd/QNEW".to_string()), "{refs:?}");
+    assert!(
+        !refs.iter().any(|r| r.contains("old") || r.contains("OLD")),
+        "{refs:?}"
+    );
+    let s = find(&ev, "gh/new").suspect.as_ref().expect("suspect");
+    assert_eq!(s.incident.as_ref().map(|x| x.as_str()), Some("QNEW"));
+}
+
 #[test]
 fn deploy_shortly_before_an_incident_on_the_same_service_is_suspect() {
     let snap = Snapshot {
