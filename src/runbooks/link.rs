@@ -47,6 +47,8 @@ struct Linker<'a> {
     /// no runbook by its words (most titles), found without comparing it
     /// to each runbook.
     all_keys: Vec<String>,
+    /// Bit `n` set: some key is `n` bytes long (63: that long or longer).
+    key_lengths: u64,
     /// Per service: the runbooks that list it (or `*`), found once.
     by_service: std::cell::RefCell<std::collections::HashMap<String, Vec<usize>>>,
     /// Per service, then per severity and the title's words that are keys
@@ -74,11 +76,13 @@ impl<'a> Linker<'a> {
         let mut all_keys: Vec<String> = keys.iter().flatten().cloned().collect();
         all_keys.sort_unstable();
         all_keys.dedup();
+        let key_lengths = all_keys.iter().fold(0u64, |m, k| m | 1 << k.len().min(63));
         Linker {
             services,
             runbooks,
             keys,
             all_keys,
+            key_lengths,
             by_service: Default::default(),
             ranked: Default::default(),
         }
@@ -101,6 +105,36 @@ impl<'a> Linker<'a> {
                     .collect()
             })
             .clone()
+    }
+
+    /// The words of `title` (lowercased, longer than 2) that are keys, as
+    /// indexes into `all_keys`. An ASCII title (most) is lowercased a word
+    /// at a time, and only the words as long as some key are looked up.
+    fn key_words(&self, title: &str) -> Vec<usize> {
+        let find = |w: &str| self.all_keys.binary_search_by(|k| k.as_str().cmp(w)).ok();
+        if !title.is_ascii() {
+            let title = title.to_lowercase();
+            return title
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| w.len() > 2)
+                .filter_map(find)
+                .collect();
+        }
+        let mut lower = String::new();
+        title
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| w.len() > 2 && self.key_lengths & (1 << w.len().min(63)) != 0)
+            .filter_map(|w| {
+                if w.bytes().any(|b| b.is_ascii_uppercase()) {
+                    lower.clear();
+                    lower.push_str(w);
+                    lower.make_ascii_lowercase();
+                    find(&lower)
+                } else {
+                    find(w)
+                }
+            })
+            .collect()
     }
 
     fn runbook_for(&self, incident: &Incident) -> Option<SafeText> {
@@ -140,12 +174,7 @@ impl<'a> Linker<'a> {
         }
         // Words of the incident title that are tags or id parts of a runbook
         // ("replication lag" → replication-lag, "disk will fill" → disk-full).
-        let title = incident.title.as_str().to_lowercase();
-        let mut words: Vec<usize> = title
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| w.len() > 2)
-            .filter_map(|w| self.all_keys.binary_search_by(|k| k.as_str().cmp(w)).ok())
-            .collect();
+        let mut words = self.key_words(incident.title.as_str());
         // No word of the title is any runbook's: no link (see below).
         if words.is_empty() {
             return None;
@@ -232,6 +261,26 @@ mod tests {
             url: None,
             assignee: None,
             runbook: runbook.map(SafeText::line),
+        }
+    }
+
+    proptest::proptest! {
+        /// The words found are those of the whole title lowercased, split
+        /// on what is not a letter or digit, longer than 2, that are keys:
+        /// ASCII titles (each case) and others alike.
+        #[test]
+        fn key_words_are_the_lowercased_titles_words_that_are_keys(
+            title in "([A-Za-z]{0,12}|DISK|Replication|lag|fail[a-z]{0,3}|[0-9]{1,4}|[ ._/-]|İ|ß|É|Ω){0,12}"
+        ) {
+            let cat = Catalog::bundled();
+            let l = Linker::new(&[], &cat.runbooks);
+            let lower = title.to_lowercase();
+            let want: Vec<usize> = lower
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| w.len() > 2)
+                .filter_map(|w| l.all_keys.binary_search_by(|k| k.as_str().cmp(w)).ok())
+                .collect();
+            proptest::prop_assert_eq!(l.key_words(&title), want);
         }
     }
 
