@@ -106,10 +106,12 @@ pub async fn run_read(ctx: &AppContext, cmd: &Command) -> i32 {
     };
     let cache = ctx.cache();
     // The runbooks that incidents link to are read on a thread of their
-    // own while the pages are fetched, not after them.
+    // own while the pages are fetched, not after them. Linking reads the
+    // front matter only: no steps, no revision hash (`Detail::Text`; the
+    // same runbooks load or break as with `Full`).
     let catalog = matches!(cmd, Command::Status { .. } | Command::Incidents { .. }).then(|| {
         let (ctx, cfg) = (ctx.clone(), cfg.clone());
-        std::thread::spawn(move || ctx.catalog_for(&cfg, crate::runbooks::Detail::Full))
+        std::thread::spawn(move || ctx.catalog_for(&cfg, crate::runbooks::Detail::Text))
     });
     // `incidents --all` asks for the resolved ones at the same time as the
     // open ones, of the same providers.
