@@ -49,6 +49,11 @@ struct Linker<'a> {
     all_keys: Vec<String>,
     /// Bit `n` set: some key is `n` bytes long (63: that long or longer).
     key_lengths: u64,
+    /// The keys with a digit in them ("x509"): a title with such a word
+    /// is not kept by its shape.
+    digit_keys: Vec<String>,
+    /// An ASCII title's key words, by the title with its digits made '0'.
+    by_shape: std::cell::RefCell<std::collections::HashMap<Vec<u8>, Vec<usize>>>,
     /// Per service: the runbooks that list it (or `*`), found once.
     by_service: std::cell::RefCell<std::collections::HashMap<String, Vec<usize>>>,
     /// Per service, then per severity and the title's words that are keys
@@ -76,6 +81,11 @@ impl<'a> Linker<'a> {
         let mut all_keys: Vec<String> = keys.iter().flatten().cloned().collect();
         all_keys.sort_unstable();
         all_keys.dedup();
+        let digit_keys: Vec<String> = all_keys
+            .iter()
+            .filter(|k| k.bytes().any(|b| b.is_ascii_digit()))
+            .cloned()
+            .collect();
         let key_lengths = all_keys.iter().fold(0u64, |m, k| m | 1 << k.len().min(63));
         Linker {
             services,
@@ -83,6 +93,8 @@ impl<'a> Linker<'a> {
             keys,
             all_keys,
             key_lengths,
+            digit_keys,
+            by_shape: Default::default(),
             by_service: Default::default(),
             ranked: Default::default(),
         }
@@ -120,8 +132,28 @@ impl<'a> Linker<'a> {
                 .filter_map(find)
                 .collect();
         }
+        // Titles that differ only in their digits ("checkout-17 error rate
+        // on shard 4") have the same key words unless a word with a digit
+        // is a key ("x509"): kept per title with every digit made '0'.
+        let digit_word_is_key = !self.digit_keys.is_empty()
+            && title
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|w| w.len() > 2 && w.bytes().any(|b| b.is_ascii_digit()))
+                .any(|w| self.digit_keys.iter().any(|k| k.eq_ignore_ascii_case(w)));
+        let shape = (!digit_word_is_key).then(|| {
+            let mut s = title.as_bytes().to_vec();
+            s.iter_mut()
+                .filter(|b| b.is_ascii_digit())
+                .for_each(|b| *b = b'0');
+            s
+        });
+        if let Some(s) = &shape
+            && let Some(words) = self.by_shape.borrow().get(s)
+        {
+            return words.clone();
+        }
         let mut lower = String::new();
-        title
+        let words: Vec<usize> = title
             .split(|c: char| !c.is_ascii_alphanumeric())
             .filter(|w| w.len() > 2 && self.key_lengths & (1 << w.len().min(63)) != 0)
             .filter_map(|w| {
@@ -134,7 +166,11 @@ impl<'a> Linker<'a> {
                     find(w)
                 }
             })
-            .collect()
+            .collect();
+        if let Some(s) = shape {
+            self.by_shape.borrow_mut().insert(s, words.clone());
+        }
+        words
     }
 
     fn runbook_for(&self, incident: &Incident) -> Option<SafeText> {
@@ -270,7 +306,7 @@ mod tests {
         /// ASCII titles (each case) and others alike.
         #[test]
         fn key_words_are_the_lowercased_titles_words_that_are_keys(
-            title in "([A-Za-z]{0,12}|DISK|Replication|lag|fail[a-z]{0,3}|[0-9]{1,4}|[ ._/-]|İ|ß|É|Ω){0,12}"
+            title in "([A-Za-z]{0,12}|DISK|Replication|lag|x509|X50[0-9]|fail[a-z]{0,3}|[0-9]{1,4}|[ ._/-]|İ|ß|É|Ω){0,12}"
         ) {
             let cat = Catalog::bundled();
             let l = Linker::new(&[], &cat.runbooks);
@@ -280,7 +316,34 @@ mod tests {
                 .filter(|w| w.len() > 2)
                 .filter_map(|w| l.all_keys.binary_search_by(|k| k.as_str().cmp(w)).ok())
                 .collect();
+            proptest::prop_assert_eq!(l.key_words(&title), want.clone());
+            // Again, from what was kept for its shape.
             proptest::prop_assert_eq!(l.key_words(&title), want);
+        }
+
+        /// Titles that differ only in their digits share what is kept only
+        /// while no key has a digit: with a key `5xx`, "http 5xx" and "http
+        /// 6xx" are told apart.
+        #[test]
+        fn titles_kept_by_shape_are_told_apart_by_keys_with_digits(
+            a in "[0-9]{1}", b in "[0-9]{1}", words in "( error| rate| disk| lag){0,4}"
+        ) {
+            let text = "---\nid: http-5xx\ntitle: Errors\nservices: [\"*\"]\n---\n# Errors\n";
+            let own = crate::runbooks::parse_runbook(text, "own.md", crate::runbooks::Source::Config, "own.md")
+                .map_err(|e| proptest::test_runner::TestCaseError::fail(format!("{e:?}")))?;
+            let mut rbs = Catalog::bundled().runbooks;
+            rbs.push(own);
+            for (l, digits) in [(Linker::new(&[], &rbs), vec!["5xx", "x509"]), (Linker::new(&[], &Catalog::bundled().runbooks), vec!["x509"])] {
+                proptest::prop_assert_eq!(&l.digit_keys, &digits);
+                for t in [format!("http {a}xx{words}"), format!("http {b}xx{words}")] {
+                    let want: Vec<usize> = t
+                        .split(|c: char| !c.is_alphanumeric())
+                        .filter(|w| w.len() > 2)
+                        .filter_map(|w| l.all_keys.binary_search_by(|k| k.as_str().cmp(w)).ok())
+                        .collect();
+                    proptest::prop_assert_eq!(l.key_words(&t), want);
+                }
+            }
         }
     }
 
