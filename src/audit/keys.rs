@@ -143,7 +143,7 @@ struct Drawn {
 impl Drawn {
     fn new(bytes: usize) -> Self {
         let mut d = Drawn {
-            buf: vec![0; bytes],
+            buf: vec![0; bytes.max(16)],
             at: 0,
             failed: false,
         };
@@ -172,9 +172,6 @@ impl rand_core::RngCore for Drawn {
     fn fill_bytes(&mut self, dest: &mut [u8]) {
         for b in dest {
             if self.at == self.buf.len() {
-                if self.buf.is_empty() {
-                    self.buf = vec![0; 256];
-                }
                 self.refill();
             }
             *b = self.buf[self.at];

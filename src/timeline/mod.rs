@@ -275,7 +275,7 @@ pub fn build(snap: &Snapshot, audit: &[Record], opts: &Options) -> Vec<Event> {
         events.push(e);
     }
 
-    events.retain(|e| e.ts >= opts.since);
+    // Every event above is at or after `since` (each source was cut).
     for s in &snap.slos {
         if let Some(e) = slo_event(s, opts.now) {
             events.push(e);

@@ -130,6 +130,13 @@ fn newest_first_with_slo_state_on_top() {
     assert_eq!(when(&ev[1], now()), "1m ago");
 }
 
+/// The events' references, in the timeline's order.
+fn refs(ev: &[Event]) -> Vec<String> {
+    ev.iter()
+        .filter_map(|e| e.reference.as_ref().map(|r| r.as_str().to_string()))
+        .collect()
+}
+
 #[test]
 fn since_leaves_old_events_out_but_same_time_ties_are_stable() {
     let snap = Snapshot {
@@ -142,11 +149,7 @@ fn since_leaves_old_events_out_but_same_time_ties_are_stable() {
     };
     let o = Options::new(now(), now() - Duration::hours(2));
     let ev = build(&snap, &[], &o);
-    let refs: Vec<_> = ev
-        .iter()
-        .filter_map(|e| e.reference.as_ref().map(|r| r.as_str().to_string()))
-        .collect();
-    assert_eq!(refs, ["gh/1", "gh/2"]);
+    assert_eq!(refs(&ev), ["gh/1", "gh/2"]);
 }
 
 /// Every source is cut at `since` before its events are made (the
@@ -171,11 +174,7 @@ fn since_applies_to_incidents_flags_and_deploys_alike() {
     };
     let o = Options::new(now(), now() - Duration::hours(2));
     let ev = build(&snap, &[], &o);
-    let mut refs: Vec<_> = ev
-        .iter()
-        .filter_map(|e| e.reference.as_ref().map(|r| r.as_str().to_string()))
-        .collect();
-    refs.sort();
+    let refs = refs(&ev);
     assert!(refs.contains(&"gh/new".to_string()), "{refs:?}");
     assert!(refs.contains(&"pd/QNEW".to_string()), "{refs:?}");
     assert!(
