@@ -104,6 +104,9 @@ impl Store {
                     s.stale = true;
                 }
                 Ok(None) => {}
+                // Said once, though a seeded provider that failed reads
+                // its cache twice.
+                Err(w) if self.warnings.contains(&w) => {}
                 Err(w) => {
                     tracing::warn!("{w}");
                     self.warnings.push(w);
@@ -212,24 +215,40 @@ impl Store {
     /// thread of its own while the output is formatted).
     pub async fn fetch_all_unsaved(registry: &Registry, cache: Option<&Cache>) -> Store {
         let mut store = Store::new(registry);
-        // The cache is read before fetching only by providers that use what
-        // they returned last time; the others read it only if their fetch
-        // fails (stale data beats none). A fresh fetch replaces it anyway.
+        // Providers that use what they returned last time get their cache
+        // read on a thread of its own while their first requests are out
+        // ([`crate::providers::Provider::seed_later`]); the others read it
+        // only if their fetch fails (stale data beats none). A fresh fetch
+        // replaces it anyway.
+        let mut seeds = Vec::new();
         if let Some(c) = cache {
-            let seeded: Vec<&str> = registry
-                .providers
-                .iter()
-                .filter(|p| p.wants_seed())
-                .map(|p| p.name())
-                .collect();
-            store.load_cache_where(c, |s| seeded.contains(&s.name.as_str()));
-            store.seed(registry);
+            for p in registry.providers.iter().filter(|p| p.wants_seed()) {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                p.seed_later(rx);
+                let (c, name, kind) = (c.clone(), p.name().to_string(), p.kind().as_str());
+                seeds.push(crate::spawn::blocking(move || match c.load(&name, kind) {
+                    Ok(Some(cached)) => {
+                        let _ = tx.send(cached.data);
+                        None
+                    }
+                    Ok(None) => None,
+                    Err(w) => Some(w),
+                }));
+            }
         }
         let futs = registry.providers.iter().map(|p| async move {
             let r = fetch_bounded(p.as_ref()).await;
             (p.name().to_string(), chrono::Utc::now(), r)
         });
-        for (provider, at, result) in futures::future::join_all(futs).await {
+        let (done, seeds) = futures::join!(
+            futures::future::join_all(futs),
+            futures::future::join_all(seeds)
+        );
+        for w in seeds.into_iter().flatten().flatten() {
+            tracing::warn!("{w}");
+            store.warnings.push(w);
+        }
+        for (provider, at, result) in done {
             store.apply(
                 PollEvent::Done {
                     provider,

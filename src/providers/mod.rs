@@ -134,6 +134,9 @@ use std::time::Duration;
 
 pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// The cached data of [`Provider::seed_later`], when it has been read.
+pub type SeedLater = tokio::sync::oneshot::Receiver<Fetched>;
+
 /// Why a provider call failed. Every variant is named in the message a
 /// responder sees; none carries a secret.
 #[derive(Debug, Clone, PartialEq)]
@@ -324,8 +327,14 @@ pub trait Provider: Send + Sync {
     /// before the first fetch so that it can skip re-reading what cannot
     /// have changed. Default: ignored.
     fn seed(&self, _cached: &Fetched) {}
+    /// [`Provider::seed`] for the cache still being read: the CLI reads it
+    /// on a thread of its own while the first fetch is under way, and the
+    /// provider waits for it only where it uses it. A closed channel is no
+    /// seed (no cache, or an unreadable one). Default: ignored.
+    fn seed_later(&self, _cached: SeedLater) {}
     /// Whether [`Provider::seed`] does anything (the CLI then reads this
-    /// provider's cache before fetching; others only when the fetch fails).
+    /// provider's cache beside its first fetch; others only when the fetch
+    /// fails).
     fn wants_seed(&self) -> bool {
         false
     }

@@ -98,6 +98,55 @@ fn corrupt_or_foreign_cache_is_ignored_with_a_warning() {
     }
 }
 
+/// GitHub reads its cache beside its first requests (to know which
+/// statuses it already has): with GitHub down, that cache is still shown,
+/// stale; a corrupt one is warned about once, not once per read.
+#[test]
+fn a_provider_that_reads_its_cache_first_shows_it_when_down_and_warns_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[provider]]\nname = \"gh\"\nkind = \"github\"\nbase_url = \"http://127.0.0.1:{}\"\nrepos = [\"acme/checkout\"]\ntoken = {{ env = \"SITREP_TEST_GH_TOKEN\" }}\ntimeout = \"1s\"\n",
+            closed_port()
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("cache")).unwrap();
+    let cached = r#"{"format":1,"provider":"gh","kind":"github","fetched_at":"2026-11-22T01:00:00Z","data":{"deploys":[{"created_at":"2026-11-22T00:40:00Z","creator":"deploy-bot","current":true,"environment":"production","id":"101","provider":"gh","provider_state":"success","ref":"v1.4","service":"checkout","sha":"0123456789012345678901234567890123456789","state":"success","url":null}]}}"#;
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_sitrep"))
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["deploys", "--json"])
+            .env(
+                "SITREP_TEST_GH_TOKEN",
+                "ghp_notarealtoken0000000000000000000000",
+            )
+            .output()
+            .unwrap()
+    };
+    std::fs::write(data.join("cache/gh.json"), cached).unwrap();
+    let out = run();
+    assert_eq!(out.status.code(), Some(1), "partial: GitHub failed");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["providers"][0]["stale"], true);
+    assert_eq!(v["deploys"][0]["id"], "101");
+    assert_eq!(v["deploys"][0]["ref"], "v1.4");
+
+    std::fs::write(data.join("cache/gh.json"), &cached[..cached.len() / 2]).unwrap();
+    let out = run();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("warning").count(), 1, "{err}");
+    assert!(err.contains("corrupt"), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["deploys"].as_array().unwrap().len(), 0);
+}
+
 /// What sitrep creates is private to the user: the data directory and its
 /// subdirectories 0700, the audit log, the log file and the cache 0600.
 #[cfg(unix)]

@@ -690,8 +690,29 @@ async fn thousand_deployments_over_ten_pages_decode() {
     assert_eq!(got.deploys.iter().filter(|d| d.current).count(), 1);
 }
 
+/// How a new process is offered the cache of the last fetch.
+#[derive(Clone, Copy)]
+enum Seeding {
+    /// Before its first fetch (the console).
+    Before,
+    /// Once its first list request is out (the CLI reads the cache beside it).
+    Late,
+}
+
 #[tokio::test]
 async fn a_new_process_seeded_from_the_cache_reads_only_the_statuses_that_can_change() {
+    seeded_refresh(Seeding::Before).await;
+}
+
+/// The CLI reads the cache while the first page is on its way; the
+/// provider waits for it before it picks the statuses to read, so it reads
+/// no more than when the cache came first.
+#[tokio::test]
+async fn a_seed_still_being_read_is_waited_for_before_statuses_are_picked() {
+    seeded_refresh(Seeding::Late).await;
+}
+
+async fn seeded_refresh(seeding: Seeding) {
     let seeds: Vec<(u64, String)> = (1..=300).map(|i| (i, format!("{i:040x}"))).collect();
     let s: Vec<Seed> = seeds
         .iter()
@@ -719,9 +740,31 @@ async fn a_new_process_seeded_from_the_cache_reads_only_the_statuses_that_can_ch
     assert_eq!(f.st.lock().unwrap().status_calls, window);
     // A new process: same provider config, the cached data offered first.
     let again = Github::with_options(&pc, &token_ctx(&c, &FixedSecret(TOKEN)), opts(&pc)).unwrap();
-    again.seed(&cached);
-    let before = f.st.lock().unwrap().status_calls;
-    let got = again.fetch().await.unwrap();
+    let (before, lists) = {
+        let st = f.st.lock().unwrap();
+        (st.status_calls, st.list_calls)
+    };
+    let got = match seeding {
+        Seeding::Before => {
+            again.seed(&cached);
+            again.fetch().await.unwrap()
+        }
+        Seeding::Late => {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            again.seed_later(rx);
+            let (st, seed) = (f.st.clone(), cached.clone());
+            let send = async move {
+                // The first page has been asked for; no status yet.
+                while st.lock().unwrap().list_calls == lists {
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+                assert_eq!(st.lock().unwrap().status_calls, before);
+                tx.send(seed).unwrap();
+            };
+            let (got, ()) = tokio::join!(again.fetch(), send);
+            got.unwrap()
+        }
+    };
     let calls = f.st.lock().unwrap().status_calls - before;
     // The successes of the window only: not the settled failure (300),
     // and nothing older (never read, and not needed).

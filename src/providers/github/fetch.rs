@@ -151,6 +151,12 @@ impl Github {
     ) -> Result<Vec<(GhDeployment, Option<StatusInfo>)>, ProviderError> {
         let window = self.opts.refresh_window;
         let first = self.first_deployments(repo, env, None).await?;
+        // The cache of the last fetch, read beside the first page, tells
+        // which statuses are known already.
+        let runs_env = self.workflow.as_deref().map(runs_environment);
+        self.statuses
+            .settle(&self.basics.name, runs_env.as_deref())
+            .await;
         // The statuses the first page already shows to be needed are read
         // while the remaining pages load: GitHub lists newest first, so the
         // first page holds the newest deploys. Only when the page is in that

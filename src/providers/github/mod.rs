@@ -308,6 +308,9 @@ impl Provider for Github {
         self.statuses
             .seed(cached, &self.basics.name, runs_env.as_deref());
     }
+    fn seed_later(&self, cached: crate::providers::SeedLater) {
+        self.statuses.seed_later(cached);
+    }
     fn fetch_deadline(&self) -> Duration {
         let groups = self.repos.len() * (self.envs().len() + usize::from(self.workflow.is_some()));
         let reqs = groups * (self.opts.max_pages.min(5) + 3);

@@ -19,6 +19,7 @@
 
 use super::wire::GhDeployment;
 use crate::model::{DeployState, Fetched};
+use crate::providers::SeedLater;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
@@ -45,11 +46,41 @@ impl StatusInfo {
 #[derive(Debug, Default)]
 pub(super) struct StatusCache {
     map: Mutex<HashMap<u64, StatusInfo>>,
+    /// The seed still being read ([`StatusCache::seed_later`]).
+    pending: Mutex<Option<SeedLater>>,
+    /// Set once the pending seed, if any, has been waited for.
+    settled: tokio::sync::OnceCell<()>,
 }
 
 impl StatusCache {
     fn lock(&self) -> MutexGuard<'_, HashMap<u64, StatusInfo>> {
         self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keep a seed that is still being read; [`StatusCache::settle`] waits
+    /// for it.
+    pub fn seed_later(&self, cached: SeedLater) {
+        *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(cached);
+    }
+
+    /// Wait for the seed given to [`StatusCache::seed_later`] and apply it,
+    /// once: every caller returns after it is applied (or known to be
+    /// none). Immediate when no seed is pending.
+    pub async fn settle(&self, name: &str, runs_env: Option<&str>) {
+        self.settled
+            .get_or_init(|| async {
+                let pending = self
+                    .pending
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take();
+                if let Some(rx) = pending
+                    && let Ok(cached) = rx.await
+                {
+                    self.seed(&cached, name, runs_env);
+                }
+            })
+            .await;
     }
 
     /// The deployments of a newest-first list whose latest status must be
