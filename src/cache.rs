@@ -89,7 +89,7 @@ impl Cache {
         }))
     }
 
-    /// Write atomically ([`crate::fsutil::write_atomic`]: temp file, fsync,
+    /// Write atomically ([`crate::fsutil::write_atomic_with`]: temp file, fsync,
     /// rename, fsync of the directory; owner-only permissions). Errors are
     /// returned for logging; a failed cache write never fails a fetch.
     pub fn store(
@@ -107,8 +107,11 @@ impl Cache {
             fetched_at,
             data,
         };
-        let bytes = serde_json::to_vec(&entry).map_err(std::io::Error::other)?;
-        crate::fsutil::write_atomic(&self.file(provider), &bytes, 0o600)
+        // Serialized straight into the file: the JSON of 5,000 incidents is
+        // never held whole (it is the size of the answer printed beside it).
+        crate::fsutil::write_atomic_with(&self.file(provider), 0o600, |w| {
+            serde_json::to_writer(w, &entry).map_err(std::io::Error::other)
+        })
     }
 }
 

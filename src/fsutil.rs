@@ -59,6 +59,18 @@ const LOCK_POLL: Duration = Duration::from_millis(5);
 ///
 /// The directory must exist.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    write_atomic_with(path, mode, |f| f.write_all(bytes))
+}
+
+/// [`write_atomic`] with the contents written by `fill` as they are made
+/// (e.g. serialized straight into the file, never whole in memory). `fill`
+/// writes into a buffer in front of the file; an error from it leaves
+/// `path` as it was.
+pub fn write_atomic_with(
+    path: &Path,
+    mode: u32,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = parent_dir(path);
     let base = path
         .file_name()
@@ -87,7 +99,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()>
             // The open above is subject to the umask; set the exact bits.
             f.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777))?;
         }
-        f.write_all(bytes)?;
+        let mut w = std::io::BufWriter::with_capacity(64 * 1024, &mut f);
+        fill(&mut w)?;
+        w.flush()?;
+        drop(w);
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();
@@ -288,6 +303,33 @@ mod tests {
         let missing = dir.path().join("no-such-dir").join("f.json");
         assert!(write_atomic(&missing, b"data", 0o600).is_err());
         assert_eq!(names(dir.path()), vec!["taken".to_string()]);
+    }
+
+    /// Contents made as they are written (the cache serializes straight
+    /// into the file): all of them land, past the buffer's size too; a
+    /// writer that fails half-way leaves the old file and no temp file.
+    #[test]
+    fn write_atomic_with_streams_and_a_failed_fill_keeps_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("cache.json");
+        std::fs::write(&p, b"old").unwrap();
+        let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        write_atomic_with(&p, 0o600, |w| {
+            for part in big.chunks(7_000) {
+                w.write_all(part)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), big);
+        let e = write_atomic_with(&p, 0o600, |w| {
+            w.write_all(&[b'x'; 100_000])?;
+            Err(std::io::Error::other("serializer gave up"))
+        })
+        .unwrap_err();
+        assert_eq!(e.to_string(), "serializer gave up");
+        assert_eq!(std::fs::read(&p).unwrap(), big);
+        assert_eq!(names(dir.path()), vec!["cache.json".to_string()]);
     }
 
     #[test]
