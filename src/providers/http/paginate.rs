@@ -90,6 +90,10 @@ where
         if let Some(last) = offsets.last() {
             next = last + limit;
         }
+        // Room for the whole list at once, not doubled page by page (a
+        // list of 5,000 would end in a block for 6,400 and, while it
+        // grows, hold two).
+        items.reserve(offsets.len() * limit);
         let at_once = match first.budget {
             Some(b) => concurrency.min(b / 2),
             None => concurrency,
