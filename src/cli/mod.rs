@@ -40,6 +40,39 @@ pub fn print(s: &str) {
     let _ = out.flush();
 }
 
+/// Standard output for an answer written as it is made
+/// ([`output::Out`]): buffered, and, as with [`print`], a reader that went
+/// away (`sitrep incidents --json | head`) is not an error: the rest of the
+/// answer is dropped.
+struct Answer<W: Write> {
+    out: std::io::BufWriter<W>,
+    gone: bool,
+}
+
+impl<W: Write> Answer<W> {
+    fn new(out: W) -> Self {
+        Answer {
+            out: std::io::BufWriter::with_capacity(64 * 1024, out),
+            gone: false,
+        }
+    }
+}
+
+impl<W: Write> Write for Answer<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !self.gone && self.out.write_all(buf).is_err() {
+            self.gone = true;
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.gone && self.out.flush().is_err() {
+            self.gone = true;
+        }
+        Ok(())
+    }
+}
+
 fn partial(store: &Store) -> i32 {
     for s in &store.slots {
         if let Some(e) = &s.error {
@@ -127,6 +160,12 @@ pub async fn run_read(ctx: &AppContext, cmd: &Command) -> i32 {
         Store::fetch_all_unsaved(&registry, cache.as_ref()),
         resolved
     );
+    // The providers are done with: their HTTP clients go, and with them
+    // the idle connections and each one's read buffer (hundreds of KB a
+    // connection after a long list). The connections close on their own
+    // tasks: let those run once before the answer is formatted.
+    drop(registry);
+    tokio::task::yield_now().await;
     // The cache is written (serialized, fsynced, renamed) on a thread of its
     // own while this one formats and prints: the answer does not wait for
     // the disk, and the process exits once both are done.
@@ -149,27 +188,34 @@ pub async fn run_read(ctx: &AppContext, cmd: &Command) -> i32 {
         if let Some(Ok(catalog)) = catalog.map(|t| t.join()) {
             crate::runbooks::link_incidents(&mut snap.incidents, &cfg.service, &catalog.runbooks);
         }
+        let mut w = Answer::new(std::io::stdout().lock());
         let out = match cmd {
-            Command::Status { json } => output::status(&snap, ctx.now, *json),
+            Command::Status { json } => output::status(&snap, ctx.now, *json, &mut w),
             Command::Incidents {
                 json,
                 min_severity,
                 all,
                 ..
-            } => output::incidents(&snap, ctx.now, *json, *min_severity, *all),
-            Command::Oncall { json } => output::oncall(&snap, ctx.now, *json),
-            Command::Slo { json } => output::slos(&snap, *json),
-            Command::Deploys { json, service, env } => {
-                output::deploys(&snap, ctx.now, *json, service.as_deref(), env.as_deref())
-            }
+            } => output::incidents(&snap, ctx.now, *json, *min_severity, *all, &mut w),
+            Command::Oncall { json } => output::oncall(&snap, ctx.now, *json, &mut w),
+            Command::Slo { json } => output::slos(&snap, *json, &mut w),
+            Command::Deploys { json, service, env } => output::deploys(
+                &snap,
+                ctx.now,
+                *json,
+                service.as_deref(),
+                env.as_deref(),
+                &mut w,
+            ),
             Command::Flags { json, filter } => {
-                output::flags(&snap, ctx.now, *json, filter.as_deref())
+                output::flags(&snap, ctx.now, *json, filter.as_deref(), &mut w)
             }
             _ => return err("internal: not a read command"),
         };
-        match out {
-            Ok(s) => print(&s),
-            Err(e) => return err(e),
+        let _ = w.flush();
+        drop(w);
+        if let Err(e) = out {
+            return err(e);
         }
         let code = partial(&store);
         // An SLO in error (a broken spec file, a glob that matches nothing,
@@ -393,5 +439,49 @@ pub async fn run(ctx: &AppContext, cmd: Command) -> i32 {
             limit,
         } => audit::audit(ctx, action.as_ref(), *json, *limit).await,
         Command::Auth { action } => actions::auth(ctx, action),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that went away after `left` bytes.
+    struct Gone {
+        left: usize,
+        got: Vec<u8>,
+    }
+
+    impl Write for Gone {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.left == 0 {
+                return Err(std::io::ErrorKind::BrokenPipe.into());
+            }
+            let n = buf.len().min(self.left);
+            self.left -= n;
+            self.got.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// An answer larger than the buffer, to a reader that leaves after
+    /// 100 KB: the writing goes on without error (the command ends as it
+    /// would have), and what the reader took is the answer's start.
+    #[test]
+    fn an_answer_to_a_reader_that_left_is_not_an_error() {
+        let text: Vec<u8> = (0..300_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        let mut w = Answer::new(Gone {
+            left: 100_000,
+            got: Vec::new(),
+        });
+        for part in text.chunks(1000) {
+            w.write_all(part).unwrap();
+        }
+        w.flush().unwrap();
+        assert!(w.gone);
+        assert_eq!(w.out.get_ref().got, text[..100_000]);
     }
 }

@@ -87,7 +87,7 @@ impl Table {
 /// every level, written straight out: the model types declare their fields
 /// in key order (checked by `json_keys_are_sorted` below), so no item goes
 /// through a `serde_json::Value`.
-fn doc<T: Serialize>(snap: &Snapshot, key: &str, items: &[T]) -> Result<String, String> {
+fn doc<T: Serialize>(snap: &Snapshot, key: &str, items: &[T], w: Out<'_>) -> Result<(), String> {
     use serde::ser::SerializeMap;
     struct Doc<'a, T> {
         snap: &'a Snapshot,
@@ -111,16 +111,32 @@ fn doc<T: Serialize>(snap: &Snapshot, key: &str, items: &[T]) -> Result<String, 
             m.end()
         }
     }
-    let mut out = Vec::with_capacity(256 + items.len() * 400);
     let mut ser = serde_json::Serializer::with_formatter(
-        &mut out,
+        &mut *w,
         serde_json::ser::PrettyFormatter::with_indent(b"  "),
     );
     Doc { snap, key, items }
         .serialize(&mut ser)
         .map_err(|e| format!("cannot encode JSON: {e}"))?;
-    out.push(b'\n');
-    String::from_utf8(out).map_err(|e| format!("cannot encode JSON: {e}"))
+    put(w, "\n")
+}
+
+/// Where a read command's answer goes, written as it is made: the JSON of
+/// 5,000 incidents (2 MB) is never held whole. Text answers are built
+/// first (their columns are sized to the rows), then written.
+pub type Out<'a> = &'a mut dyn std::io::Write;
+
+fn put(w: Out<'_>, s: &str) -> Result<(), String> {
+    w.write_all(s.as_bytes())
+        .map_err(|e| format!("cannot write the answer: {e}"))
+}
+
+/// What a read command writes to `w`, as a string (tests, callers that
+/// need the text).
+pub fn rendered(f: impl FnOnce(Out<'_>) -> Result<(), String>) -> Result<String, String> {
+    let mut b = Vec::new();
+    f(&mut b)?;
+    String::from_utf8(b).map_err(|e| format!("cannot encode the answer: {e}"))
 }
 
 pub fn to_json(v: &Value) -> Result<String, String> {
@@ -168,7 +184,7 @@ fn no_data_line(snap: &Snapshot) -> String {
     )
 }
 
-pub fn status(snap: &Snapshot, now: Time, as_json: bool) -> Result<String, String> {
+pub fn status(snap: &Snapshot, now: Time, as_json: bool, w: Out<'_>) -> Result<(), String> {
     if as_json {
         let mut v = serde_json::to_value(snap).map_err(|e| e.to_string())?;
         if let Some(m) = v.as_object_mut() {
@@ -184,10 +200,10 @@ pub fn status(snap: &Snapshot, now: Time, as_json: bool) -> Result<String, Strin
                 ),
             );
         }
-        return to_json(&v);
+        return put(w, &to_json(&v)?);
     }
     if snap.no_data() {
-        return Ok(no_data_line(snap));
+        return put(w, &no_data_line(snap));
     }
     let mut out = String::new();
     let c = snap.open_counts();
@@ -260,7 +276,7 @@ pub fn status(snap: &Snapshot, now: Time, as_json: bool) -> Result<String, Strin
         }
     ));
     out.push_str(&provider_footer(snap, now));
-    Ok(out)
+    put(w, &out)
 }
 
 pub fn incidents(
@@ -269,7 +285,8 @@ pub fn incidents(
     as_json: bool,
     min: Option<Severity>,
     all: bool,
-) -> Result<String, String> {
+    w: Out<'_>,
+) -> Result<(), String> {
     let list: Vec<&Incident> = snap
         .incidents
         .iter()
@@ -277,7 +294,7 @@ pub fn incidents(
         .filter(|i| min.is_none_or(|m| i.severity <= m))
         .collect();
     if as_json {
-        return doc(snap, "incidents", &list);
+        return doc(snap, "incidents", &list, w);
     }
     let mut t = Table::new(vec![
         "SEV", "STATUS", "AGE", "SERVICE", "ID", "ASSIGNEE", "TITLE",
@@ -307,15 +324,15 @@ pub fn incidents(
         t.render()
     };
     out.push_str(&provider_footer(snap, now));
-    Ok(out)
+    put(w, &out)
 }
 
-pub fn oncall(snap: &Snapshot, now: Time, as_json: bool) -> Result<String, String> {
+pub fn oncall(snap: &Snapshot, now: Time, as_json: bool, w: Out<'_>) -> Result<(), String> {
     if as_json {
-        return doc(snap, "oncall", &snap.oncall);
+        return doc(snap, "oncall", &snap.oncall, w);
     }
     if snap.no_data() {
-        return Ok(no_data_line(snap));
+        return put(w, &no_data_line(snap));
     }
     let mut t = Table::new(vec!["POLICY", "LEVEL", "USER", "UNTIL", "PROVIDER"]).cap(0, 40);
     for o in &snap.oncall {
@@ -335,10 +352,10 @@ pub fn oncall(snap: &Snapshot, now: Time, as_json: bool) -> Result<String, Strin
         t.render()
     };
     out.push_str(&provider_footer(snap, now));
-    Ok(out)
+    put(w, &out)
 }
 
-pub fn slos(snap: &Snapshot, as_json: bool) -> Result<String, String> {
+pub fn slos(snap: &Snapshot, as_json: bool, w: Out<'_>) -> Result<(), String> {
     if as_json {
         // The contract shape; the histories are for the TUI charts only.
         let list: Vec<Value> = snap
@@ -353,10 +370,10 @@ pub fn slos(snap: &Snapshot, as_json: bool) -> Result<String, String> {
                 v
             })
             .collect();
-        return doc(snap, "slos", &list);
+        return doc(snap, "slos", &list, w);
     }
     if snap.no_data() {
-        return Ok(no_data_line(snap));
+        return put(w, &no_data_line(snap));
     }
     let mut header = vec!["SLO", "SERVICE", "OBJECTIVE", "BUDGET", "7D"];
     header.extend(BURN_WINDOWS);
@@ -381,7 +398,7 @@ pub fn slos(snap: &Snapshot, as_json: bool) -> Result<String, String> {
         t.render()
     };
     out.push_str(&provider_footer(snap, now));
-    Ok(out)
+    put(w, &out)
 }
 
 pub fn deploys(
@@ -390,7 +407,8 @@ pub fn deploys(
     as_json: bool,
     service: Option<&str>,
     env: Option<&str>,
-) -> Result<String, String> {
+    w: Out<'_>,
+) -> Result<(), String> {
     let mut list: Vec<&Deploy> = snap
         .deploys
         .iter()
@@ -407,7 +425,7 @@ pub fn deploys(
                 ..(*d).clone()
             })
             .collect();
-        return doc(snap, "deploys", &list);
+        return doc(snap, "deploys", &list, w);
     }
     let mut t = Table::new(vec![
         "SERVICE", "ENV", "STATE", "LIVE", "REF", "SHA", "AGE", "BY", "ID",
@@ -435,7 +453,7 @@ pub fn deploys(
         t.render()
     };
     out.push_str(&provider_footer(snap, now));
-    Ok(out)
+    put(w, &out)
 }
 
 pub fn flags(
@@ -443,7 +461,8 @@ pub fn flags(
     now: Time,
     as_json: bool,
     filter: Option<&str>,
-) -> Result<String, String> {
+    w: Out<'_>,
+) -> Result<(), String> {
     let list: Vec<&Flag> = snap
         .flags
         .iter()
@@ -457,7 +476,7 @@ pub fn flags(
                 ..(*f).clone()
             })
             .collect();
-        return doc(snap, "flags", &list);
+        return doc(snap, "flags", &list, w);
     }
     let mut t = Table::new(vec![
         "KEY",
@@ -495,7 +514,7 @@ pub fn flags(
         t.render()
     };
     out.push_str(&provider_footer(snap, now));
-    Ok(out)
+    put(w, &out)
 }
 
 #[cfg(test)]
@@ -594,18 +613,18 @@ mod tests {
             );
             to_json(&Value::Object(m)).unwrap_or_default()
         };
-        let got = incidents(&snap, now, true, None, true).unwrap_or_default();
+        let got = rendered(|w| incidents(&snap, now, true, None, true, w)).unwrap_or_default();
         assert_eq!(got, sorted("incidents", value(&snap.incidents)));
-        let got = oncall(&snap, now, true).unwrap_or_default();
+        let got = rendered(|w| oncall(&snap, now, true, w)).unwrap_or_default();
         assert_eq!(got, sorted("oncall", value(&snap.oncall)));
         // Deploys and flags leave out their screen-only extensions.
-        let got = deploys(&snap, now, true, None, None).unwrap_or_default();
+        let got = rendered(|w| deploys(&snap, now, true, None, None, w)).unwrap_or_default();
         let mut d = value(&snap.deploys);
         if let Some(o) = d.get_mut(0).and_then(Value::as_object_mut) {
             assert!(o.remove("description").is_some());
         }
         assert_eq!(got, sorted("deploys", d));
-        let got = flags(&snap, now, true, None).unwrap_or_default();
+        let got = rendered(|w| flags(&snap, now, true, None, w)).unwrap_or_default();
         let mut f = value(&snap.flags);
         if let Some(o) = f.get_mut(0).and_then(Value::as_object_mut) {
             assert!(o.remove("service").is_some());

@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod answer;
 mod audit_chain;
 mod audit_signing;
 mod config_check;

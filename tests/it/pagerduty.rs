@@ -755,7 +755,10 @@ async fn hostile_titles_are_inert_in_json_output() {
     let f = p.fetch().await.unwrap();
     let now = chrono::Utc::now();
     let snap = sitrep::model::Snapshot::assemble(now, vec![], [&f]);
-    let out = sitrep::cli::output::incidents(&snap, now, true, None, false).unwrap();
+    let out = sitrep::cli::output::rendered(|w| {
+        sitrep::cli::output::incidents(&snap, now, true, None, false, w)
+    })
+    .unwrap();
     let bad = |c: char| {
         (c.is_control() && c != '\n')
             || ('\u{80}'..='\u{9f}').contains(&c)

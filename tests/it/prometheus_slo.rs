@@ -726,8 +726,10 @@ fn burn_rates_budget_and_alerts_equal_promql_on_a_real_prometheus() {
             ..Default::default()
         }],
     );
-    let doc: serde_json::Value =
-        serde_json::from_str(&sitrep::cli::output::slos(&snap, true).unwrap()).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(
+        &sitrep::cli::output::rendered(|w| sitrep::cli::output::slos(&snap, true, w)).unwrap(),
+    )
+    .unwrap();
     let first = &doc["slos"][0];
     for k in [
         "name",
