@@ -10,8 +10,9 @@ use crate::text::SafeText;
 /// path segment of a URL), then the `[[service]] runbooks` of its service
 /// (found by name or by one of its `pagerduty_services` ids),
 /// then a runbook whose front matter lists the service and whose tags or id
-/// words appear in the incident title (most hits, then one made for the
-/// incident's severity, then the most specific); no title match, no link.
+/// words appear in the incident title (most hits, then the one the title
+/// names first, then one made for the incident's severity, then the most
+/// specific); no title match, no link.
 pub fn runbook_for(
     incident: &Incident,
     services: &[ServiceConfig],
@@ -211,8 +212,14 @@ impl<'a> Linker<'a> {
         if words.is_empty() {
             return None;
         }
-        words.sort_unstable();
-        words.dedup();
+        // In title order, each once: a tie in hits goes to the runbook the
+        // title names first (see `rank`).
+        let mut seen = Vec::with_capacity(words.len());
+        words.retain(|w| {
+            let new = !seen.contains(w);
+            seen.push(*w);
+            new
+        });
         let svc = mapped.first().map(|s| s.name.as_str()).unwrap_or(raw);
         let key = (incident.severity, words);
         if let Some(hit) = self.ranked.borrow().get(svc).and_then(|m| m.get(&key)) {
@@ -255,9 +262,21 @@ impl<'a> Linker<'a> {
                 .filter(|k| words.contains(&k.as_str()))
                 .count()
         };
+        // Where in the title a runbook's first key word is: between runbooks
+        // with as many hits on other words, the title's subject comes first
+        // ("login failures: token refresh errors" is an auth outage, not an
+        // error spike; "error rate above threshold" an error spike, not
+        // rate limiting).
+        let first = |n: usize| {
+            words
+                .iter()
+                .position(|w| self.keys[n].iter().any(|k| k == w))
+                .unwrap_or(usize::MAX)
+        };
         cands.sort_by_cached_key(|(n, r)| {
             (
                 std::cmp::Reverse(hits(*n)),
+                first(*n),
                 !r.severity.iter().any(|s| s.as_str() == sev),
                 // A runbook naming the service beats one for any service (`*`).
                 r.services.iter().any(|s| s.as_str() == "*"),
@@ -418,6 +437,16 @@ mod tests {
         let mut i = incident(Some("search"), None, Severity::Sev3);
         i.title = SafeText::line("search-indexer-3 /var/lib/search disk will fill in 4h");
         assert_eq!(id(&i, &[]).as_deref(), Some("disk-full"));
+        // Title words split between runbooks, as many each: the one the
+        // title names first (not the first by id).
+        let mut i = incident(Some("checkout"), None, Severity::Sev2);
+        i.title = SafeText::line("checkout-17 error rate above threshold");
+        assert_eq!(id(&i, &[]).as_deref(), Some("error-spike-triage"));
+        i.title = SafeText::line("checkout-17 rate limited, errors returned");
+        assert_eq!(id(&i, &[]).as_deref(), Some("ddos-rate-limit"));
+        // More hits still come first: `rate` and `limit` against `errors`.
+        i.title = SafeText::line("errors from the API: rate limit hit");
+        assert_eq!(id(&i, &[]).as_deref(), Some("ddos-rate-limit"));
         let i = incident(Some("no-such-service"), None, Severity::Sev1);
         assert_eq!(id(&i, &[]), None);
         let i = incident(None, None, Severity::Sev1);
