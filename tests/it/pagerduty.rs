@@ -5,7 +5,7 @@
 
 use crate::common::*;
 use serde_json::{Value, json};
-use sitrep::model::{IncidentStatus, Severity};
+use sitrep::model::{Incident, IncidentStatus, Severity};
 use sitrep::ops::PlanCtx;
 use sitrep::ops::WriteOp;
 use sitrep::providers::http::HttpConfig;
@@ -805,6 +805,41 @@ async fn decode_figure_for_5000_incidents() {
             "release"
         }
     );
+}
+
+/// The few service and assignee names of a list are each sanitized once
+/// and shared by the incidents that carry them (one string, not one per
+/// incident), and stay equal to what each incident says.
+#[tokio::test]
+async fn a_lists_names_are_shared_not_copied_per_incident() {
+    let mut raw: Vec<Value> = (1..=12).map(|n| incident(n, "acknowledged")).collect();
+    raw[6]["service"]["summary"] = json!("Payments \u{1b}[31mAPI");
+    raw[7]["service"]["summary"] = json!("Payments \u{1b}[31mAPI");
+    let body = serde_json::to_vec(&json!({"incidents": raw, "more": false})).unwrap();
+    let p = provider("http://127.0.0.1:9", "", fast_http());
+    let (list, _) = p.decode_incidents(&body).unwrap();
+    fn service(i: &Incident) -> &str {
+        i.service.as_ref().map(|s| s.as_str()).unwrap_or("")
+    }
+    fn assignee(i: &Incident) -> &str {
+        i.assignee.as_ref().map(|s| s.as_str()).unwrap_or("")
+    }
+    // (distinct names, distinct strings in memory)
+    let distinct = |f: fn(&Incident) -> &str| {
+        let texts: std::collections::BTreeSet<&str> = list.iter().map(f).collect();
+        let ptrs: std::collections::BTreeSet<*const u8> =
+            list.iter().map(|i| f(i).as_ptr()).collect();
+        (texts.len(), ptrs.len())
+    };
+    // "Mail Service", "Payments API" and `checkout` (the config's name
+    // for PSRV123).
+    assert_eq!(distinct(service), (3, 3));
+    assert_eq!(service(&list[6]), "Payments API");
+    assert_eq!(service(&list[7]), "Payments API");
+    assert_eq!(service(&list[2]), "checkout");
+    assert_eq!(service(&list[0]), "Mail Service");
+    assert_eq!(distinct(assignee), (1, 1));
+    assert_eq!(assignee(&list[11]), "Dana Kim");
 }
 
 #[tokio::test]

@@ -159,6 +159,31 @@ fn opt_text(s: Option<&str>) -> Option<SafeText> {
     s.filter(|s| !s.trim().is_empty()).map(SafeText::line)
 }
 
+/// The service and assignee names of one list, each sanitized once and
+/// shared: 5,000 incidents name a few dozen services and people, not
+/// 5,000 (each a string of its own before).
+#[derive(Default)]
+struct Names(std::sync::Mutex<std::collections::HashMap<String, SafeText>>);
+
+impl Names {
+    /// Names kept at most; past it each is made anew (a list of distinct
+    /// names gains nothing from sharing).
+    const MAX: usize = 1024;
+
+    fn get(&self, raw: Option<&str>) -> Option<SafeText> {
+        let raw = raw.filter(|s| !s.trim().is_empty())?;
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = map.get(raw) {
+            return Some(t.clone());
+        }
+        let t = SafeText::line(raw);
+        if map.len() < Self::MAX {
+            map.insert(raw.to_string(), t.clone());
+        }
+        Some(t)
+    }
+}
+
 impl PagerDuty {
     /// Incidents and on-call of a PagerDuty account, optionally limited to
     /// `services`/`teams`; `cfg` replaces the HTTP settings of `timeout`.
@@ -213,7 +238,7 @@ impl PagerDuty {
             .unwrap_or(Severity::Sev3)
     }
 
-    fn normalize(&self, i: PdIncident<'_>) -> Incident {
+    fn normalize(&self, i: PdIncident<'_>, names: &Names) -> Incident {
         let status = match &*i.status {
             "acknowledged" => IncidentStatus::Acknowledged,
             "resolved" => IncidentStatus::Resolved,
@@ -223,8 +248,8 @@ impl PagerDuty {
         let service = i.service.as_ref().and_then(|s| {
             s.id.as_deref()
                 .and_then(|id| self.service_names.get(id))
-                .map(|n| SafeText::line(n))
-                .or_else(|| opt_text(s.summary.as_deref()))
+                .and_then(|n| names.get(Some(n)))
+                .or_else(|| names.get(s.summary.as_deref()))
         });
         let title = opt_text(i.title.as_deref())
             .or_else(|| opt_text(i.summary.as_deref()))
@@ -242,7 +267,7 @@ impl PagerDuty {
             assignee: i.assignments.iter().find_map(|a| {
                 a.assignee
                     .as_ref()
-                    .and_then(|r| opt_text(r.summary.as_deref()))
+                    .and_then(|r| names.get(r.summary.as_deref()))
             }),
             runbook: None,
         }
@@ -268,7 +293,13 @@ impl PagerDuty {
     pub fn decode_incidents(&self, body: &[u8]) -> Result<(Vec<Incident>, bool), ProviderError> {
         let l: IncidentList = http::decode_json(&self.basics.name, "GET /incidents", body)?;
         Ok((
-            l.incidents.into_iter().map(|i| self.normalize(i)).collect(),
+            {
+                let names = Names::default();
+                l.incidents
+                    .into_iter()
+                    .map(|i| self.normalize(i, &names))
+                    .collect()
+            },
             l.more,
         ))
     }
@@ -306,6 +337,7 @@ impl PagerDuty {
         what: &str,
     ) -> Result<Vec<Incident>, ProviderError> {
         let url = self.http.url("/incidents");
+        let names = &Names::default();
         let (raw, truncated) =
             http::offset_pages(PAGE, OFFSET_CAP, self.page_concurrency(), |offset| {
                 let mut q = self.list_query(statuses, offset);
@@ -321,7 +353,7 @@ impl PagerDuty {
                         items: l
                             .incidents
                             .into_iter()
-                            .map(|i| self.normalize(i))
+                            .map(|i| self.normalize(i, names))
                             .collect::<Vec<_>>(),
                         more: l.more,
                         total: l.total,

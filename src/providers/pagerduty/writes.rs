@@ -237,7 +237,7 @@ impl PagerDuty {
         let resp = self.http.get(&self.incident_url(&id), &[]).await?;
         let current: OneIncident<'_> = resp.json()?;
         let level = current.incident.escalation_level.unwrap_or(1);
-        let inc = self.normalize(current.incident);
+        let inc = self.normalize(current.incident, &Default::default());
         let requester = match op {
             WriteOp::IncidentAddResponders { .. } => self.requester_id(from).await?,
             _ => String::new(),
