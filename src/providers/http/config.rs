@@ -112,7 +112,7 @@ impl HttpConfig {
             max_pages: 1000,
             page_concurrency: 4,
             near_rtt: Duration::from_millis(20),
-            near_in_flight: 6,
+            near_in_flight: 4,
             sleeper: Sleeper::Tokio,
         }
     }
