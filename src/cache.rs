@@ -34,6 +34,9 @@ pub struct Cache {
     dir: PathBuf,
 }
 
+/// SHA-256 of a cache file's bytes.
+pub type Digest = [u8; 32];
+
 /// What the cache held for a provider.
 #[derive(Debug)]
 pub struct Cached {
@@ -66,6 +69,17 @@ impl Cache {
     /// Load a provider's cache. `Err` carries a warning to show (corrupt,
     /// foreign); `Ok(None)` = nothing cached.
     pub fn load(&self, provider: &str, kind: &str) -> Result<Option<Cached>, String> {
+        Ok(self.load_with_digest(provider, kind)?.map(|(c, _)| c))
+    }
+
+    /// [`Cache::load`], with the digest of the file as read: the same as
+    /// [`Cache::digest`] of what it holds, so a fresh fetch can tell
+    /// whether writing it would change the file.
+    pub fn load_with_digest(
+        &self,
+        provider: &str,
+        kind: &str,
+    ) -> Result<Option<(Cached, Digest)>, String> {
         let path = self.file(provider);
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
@@ -75,6 +89,10 @@ impl Cache {
         if bytes.len() > 64 * 1024 * 1024 {
             return Err(format!("cache {} is too large; ignored", path.display()));
         }
+        let digest = {
+            use sha2::Digest as _;
+            sha2::Sha256::digest(&bytes).into()
+        };
         let e: Entry = serde_json::from_slice(&bytes)
             .map_err(|e| format!("cache {} is corrupt ({e}); ignored", path.display()))?;
         if e.format != FORMAT || e.provider != provider || e.kind != kind {
@@ -83,10 +101,39 @@ impl Cache {
                 path.display()
             ));
         }
-        Ok(Some(Cached {
-            fetched_at: e.fetched_at,
-            data: e.data,
-        }))
+        Ok(Some((
+            Cached {
+                fetched_at: e.fetched_at,
+                data: e.data,
+            },
+            digest,
+        )))
+    }
+
+    /// The digest of the file [`Cache::store`] would write (SHA-256 of its
+    /// bytes), made without writing it. `None` if it cannot be encoded.
+    pub fn digest(provider: &str, kind: &str, fetched_at: Time, data: &Fetched) -> Option<Digest> {
+        use sha2::Digest as _;
+        struct Hashing(sha2::Sha256);
+        impl std::io::Write for Hashing {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.update(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let entry = EntryRef {
+            format: FORMAT,
+            provider,
+            kind,
+            fetched_at,
+            data,
+        };
+        let mut h = Hashing(sha2::Sha256::new());
+        serde_json::to_writer(std::io::BufWriter::with_capacity(64 * 1024, &mut h), &entry).ok()?;
+        Some(h.0.finalize().into())
     }
 
     /// Write atomically ([`crate::fsutil::write_atomic_with`]: temp file, fsync,

@@ -32,6 +32,12 @@ pub struct Slot {
     pub details: bool,
     /// Whether it reads a deploy's commit range on demand.
     pub commits: bool,
+    /// When the data in its cache file was fetched and the file's digest
+    /// ([`Cache::load_with_digest`]), when the file was read before this
+    /// fetch (for the seed): a fresh fetch that would write the same file
+    /// but for its time, within one poll interval of that time, leaves
+    /// the file as it is ([`Store::save_fresh`]).
+    pub on_disk: Option<(Time, crate::cache::Digest)>,
 }
 
 impl Slot {
@@ -69,6 +75,7 @@ impl Store {
                     actions: crate::actions::IncidentActions::of(p.as_ref()),
                     details: p.has_details(),
                     commits: p.has_commits(),
+                    on_disk: None,
                 })
                 .collect(),
             warnings: Vec::new(),
@@ -186,11 +193,23 @@ impl Store {
 
     /// Write every provider's freshly fetched data (not stale, no error)
     /// to the cache. A failed write is logged: the fetch itself stands.
+    /// Data equal to what the file already holds, written less than one
+    /// poll interval before, is not written again (`sitrep deploys` run
+    /// again and again: the file's time is then at most one interval
+    /// older than the data's, as the console's own view is between polls).
     pub fn save_fresh(&self, cache: &Cache) {
         for s in &self.slots {
-            if let (Some(at), false, None) = (s.fetched_at, s.stale, &s.error)
-                && let Err(e) = cache.store(&s.name, &s.kind, at, &s.data)
-            {
+            let Some(at) = s.fetched_at.filter(|_| !s.stale && s.error.is_none()) else {
+                continue;
+            };
+            let unchanged = s.on_disk.as_ref().is_some_and(|(then, digest)| {
+                chrono::Duration::from_std(s.poll).is_ok_and(|poll| at - *then < poll)
+                    && Cache::digest(&s.name, &s.kind, *then, &s.data).as_ref() == Some(digest)
+            });
+            if unchanged {
+                continue;
+            }
+            if let Err(e) = cache.store(&s.name, &s.kind, at, &s.data) {
                 tracing::warn!("cache write for {} failed: {e}", s.name);
             }
         }
@@ -226,13 +245,16 @@ impl Store {
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 p.seed_later(rx);
                 let (c, name, kind) = (c.clone(), p.name().to_string(), p.kind().as_str());
-                seeds.push(crate::spawn::blocking(move || match c.load(&name, kind) {
-                    Ok(Some(cached)) => {
-                        let _ = tx.send(cached.data);
-                        None
+                seeds.push(crate::spawn::blocking(move || {
+                    match c.load_with_digest(&name, kind) {
+                        Ok(Some((cached, digest))) => {
+                            let at = cached.fetched_at;
+                            let _ = tx.send(cached.data);
+                            Ok(Some((name, at, digest)))
+                        }
+                        Ok(None) => Ok(None),
+                        Err(w) => Err(w),
                     }
-                    Ok(None) => None,
-                    Err(w) => Some(w),
                 }));
             }
         }
@@ -244,9 +266,19 @@ impl Store {
             futures::future::join_all(futs),
             futures::future::join_all(seeds)
         );
-        for w in seeds.into_iter().flatten().flatten() {
-            tracing::warn!("{w}");
-            store.warnings.push(w);
+        for seed in seeds.into_iter().flatten() {
+            match seed {
+                Ok(Some((name, at, digest))) => {
+                    if let Some(s) = store.slot_mut(&name) {
+                        s.on_disk = Some((at, digest));
+                    }
+                }
+                Ok(None) => {}
+                Err(w) => {
+                    tracing::warn!("{w}");
+                    store.warnings.push(w);
+                }
+            }
         }
         for (provider, at, result) in done {
             store.apply(

@@ -1746,6 +1746,72 @@ async fn a_second_rollback_waits_for_the_first_and_never_brings_back_the_bad_sha
     assert_eq!(posts(&f), 1);
 }
 
+/// `sitrep deploys` run again and again: a new process whose fetch would
+/// write the same cache file but for its time, within one poll interval
+/// of the file's time, leaves the file as it is; changed data, or a file
+/// older than the interval, is written.
+#[tokio::test]
+async fn an_unchanged_fetch_soon_after_leaves_the_cache_file_as_it_is() {
+    use sitrep::cache::Cache;
+    use sitrep::providers::Registry;
+    use sitrep::store::Store;
+    let (server, f) = fake(&[
+        (2, "bbbb222", "v2", "production", 5, Some("success")),
+        (1, "aaaa111", "v1", "production", 60, Some("success")),
+    ])
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::new(dir.path());
+    let file = dir.path().join("cache/gh.json");
+    // Each fetch as a new process would: a new provider, the cache read.
+    let registry = || Registry {
+        providers: vec![Arc::new(provider(&server, ""))],
+        demo: false,
+        keep: Vec::new(),
+    };
+    let first = Store::fetch_all(&registry(), Some(&cache)).await;
+    assert!(first.slots[0].error.is_none());
+    let written = std::fs::read(&file).unwrap();
+    let cached_at = |bytes: &[u8]| {
+        serde_json::from_slice::<serde_json::Value>(bytes).unwrap()["fetched_at"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+
+    let again = Store::fetch_all(&registry(), Some(&cache)).await;
+    assert_eq!(again.slots[0].data, first.slots[0].data);
+    assert_eq!(std::fs::read(&file).unwrap(), written, "nothing changed");
+
+    // The newest deploy failed: the data changed, the file is written.
+    let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    f.st.lock()
+        .unwrap()
+        .statuses
+        .insert(2, vec![status("failure", &at)]);
+    let changed = Store::fetch_all(&registry(), Some(&cache)).await;
+    assert_ne!(changed.slots[0].data, first.slots[0].data);
+    let now_on_disk = std::fs::read(&file).unwrap();
+    assert_ne!(now_on_disk, written);
+    assert!(
+        String::from_utf8_lossy(&now_on_disk).contains("\"provider_state\":\"failure\""),
+        "the new state is in the file"
+    );
+
+    // Unchanged, but the file's time is older than one poll interval:
+    // written again, with the new time.
+    let old = chrono::Utc::now() - chrono::Duration::hours(1);
+    cache
+        .store("gh", "github", old, &changed.slots[0].data)
+        .unwrap();
+    let stale = std::fs::read(&file).unwrap();
+    let later = Store::fetch_all(&registry(), Some(&cache)).await;
+    assert_eq!(later.slots[0].data, changed.slots[0].data);
+    let rewritten = std::fs::read(&file).unwrap();
+    assert_ne!(cached_at(&rewritten), cached_at(&stale));
+    assert!(cached_at(&rewritten) > cached_at(&stale));
+}
+
 #[tokio::test]
 async fn the_audited_executor_rolls_back_once_with_its_key_in_the_payload() {
     use sitrep::actions::{ActionRequest, Executor, Mode};
