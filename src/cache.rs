@@ -69,17 +69,30 @@ impl Cache {
     /// Load a provider's cache. `Err` carries a warning to show (corrupt,
     /// foreign); `Ok(None)` = nothing cached.
     pub fn load(&self, provider: &str, kind: &str) -> Result<Option<Cached>, String> {
-        Ok(self.load_with_digest(provider, kind)?.map(|(c, _)| c))
+        Ok(self.read(provider, kind)?.map(|(c, _)| c))
     }
 
-    /// [`Cache::load`], with the digest of the file as read: the same as
-    /// [`Cache::digest`] of what it holds, so a fresh fetch can tell
-    /// whether writing it would change the file.
-    pub fn load_with_digest(
+    /// [`Cache::load`] that hands what it read to `take` as soon as it is
+    /// decoded, then returns its time and the digest of the file as read:
+    /// the same as [`Cache::digest`] of what it holds, so that a fresh
+    /// fetch can tell whether writing it would change the file.
+    pub fn load_then_digest(
         &self,
         provider: &str,
         kind: &str,
-    ) -> Result<Option<(Cached, Digest)>, String> {
+        take: impl FnOnce(Cached),
+    ) -> Result<Option<(Time, Digest)>, String> {
+        use sha2::Digest as _;
+        let Some((cached, bytes)) = self.read(provider, kind)? else {
+            return Ok(None);
+        };
+        let at = cached.fetched_at;
+        take(cached);
+        Ok(Some((at, sha2::Sha256::digest(&bytes).into())))
+    }
+
+    /// The cache of `provider` and the file's bytes.
+    fn read(&self, provider: &str, kind: &str) -> Result<Option<(Cached, Vec<u8>)>, String> {
         let path = self.file(provider);
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
@@ -89,10 +102,6 @@ impl Cache {
         if bytes.len() > 64 * 1024 * 1024 {
             return Err(format!("cache {} is too large; ignored", path.display()));
         }
-        let digest = {
-            use sha2::Digest as _;
-            sha2::Sha256::digest(&bytes).into()
-        };
         let e: Entry = serde_json::from_slice(&bytes)
             .map_err(|e| format!("cache {} is corrupt ({e}); ignored", path.display()))?;
         if e.format != FORMAT || e.provider != provider || e.kind != kind {
@@ -106,7 +115,7 @@ impl Cache {
                 fetched_at: e.fetched_at,
                 data: e.data,
             },
-            digest,
+            bytes,
         )))
     }
 

@@ -33,7 +33,7 @@ pub struct Slot {
     /// Whether it reads a deploy's commit range on demand.
     pub commits: bool,
     /// When the data in its cache file was fetched and the file's digest
-    /// ([`Cache::load_with_digest`]), when the file was read before this
+    /// ([`Cache::load_then_digest`]), when the file was read before this
     /// fetch (for the seed): a fresh fetch that would write the same file
     /// but for its time, within one poll interval of that time, leaves
     /// the file as it is ([`Store::save_fresh`]).
@@ -245,16 +245,13 @@ impl Store {
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 p.seed_later(rx);
                 let (c, name, kind) = (c.clone(), p.name().to_string(), p.kind().as_str());
+                // The data goes to the provider first; the file is hashed
+                // after, while the provider uses it.
                 seeds.push(crate::spawn::blocking(move || {
-                    match c.load_with_digest(&name, kind) {
-                        Ok(Some((cached, digest))) => {
-                            let at = cached.fetched_at;
-                            let _ = tx.send(cached.data);
-                            Ok(Some((name, at, digest)))
-                        }
-                        Ok(None) => Ok(None),
-                        Err(w) => Err(w),
-                    }
+                    let read = c.load_then_digest(&name, kind, |cached| {
+                        let _ = tx.send(cached.data);
+                    });
+                    read.map(|r| r.map(|(at, digest)| (name, at, digest)))
                 }));
             }
         }
