@@ -29,6 +29,18 @@ struct EntryRef<'a> {
     data: &'a Fetched,
 }
 
+impl<'a> EntryRef<'a> {
+    fn new(provider: &'a str, kind: &'a str, fetched_at: Time, data: &'a Fetched) -> Self {
+        EntryRef {
+            format: FORMAT,
+            provider,
+            kind,
+            fetched_at,
+            data,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Cache {
     dir: PathBuf,
@@ -123,26 +135,10 @@ impl Cache {
     /// bytes), made without writing it. `None` if it cannot be encoded.
     pub fn digest(provider: &str, kind: &str, fetched_at: Time, data: &Fetched) -> Option<Digest> {
         use sha2::Digest as _;
-        struct Hashing(sha2::Sha256);
-        impl std::io::Write for Hashing {
-            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.0.update(buf);
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let entry = EntryRef {
-            format: FORMAT,
-            provider,
-            kind,
-            fetched_at,
-            data,
-        };
-        let mut h = Hashing(sha2::Sha256::new());
+        let mut h = sha2::Sha256::new();
+        let entry = EntryRef::new(provider, kind, fetched_at, data);
         serde_json::to_writer(std::io::BufWriter::with_capacity(64 * 1024, &mut h), &entry).ok()?;
-        Some(h.0.finalize().into())
+        Some(h.finalize().into())
     }
 
     /// Write atomically ([`crate::fsutil::write_atomic_with`]: temp file, fsync,
@@ -156,13 +152,7 @@ impl Cache {
         data: &Fetched,
     ) -> std::io::Result<()> {
         crate::fsutil::create_private_dir_all(&self.dir)?;
-        let entry = EntryRef {
-            format: FORMAT,
-            provider,
-            kind,
-            fetched_at,
-            data,
-        };
+        let entry = EntryRef::new(provider, kind, fetched_at, data);
         // Serialized straight into the file: the JSON of 5,000 incidents is
         // never held whole (it is the size of the answer printed beside it).
         crate::fsutil::write_atomic_with(&self.file(provider), 0o600, |w| {

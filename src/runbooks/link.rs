@@ -207,19 +207,18 @@ impl<'a> Linker<'a> {
         }
         // Words of the incident title that are tags or id parts of a runbook
         // ("replication lag" → replication-lag, "disk will fill" → disk-full).
-        let mut words = self.key_words(incident.title.as_str());
+        // In title order, each once: a tie in hits goes to the runbook the
+        // title names first (see `rank`).
+        let mut words: Vec<usize> = Vec::new();
+        for w in self.key_words(incident.title.as_str()) {
+            if !words.contains(&w) {
+                words.push(w);
+            }
+        }
         // No word of the title is any runbook's: no link (see below).
         if words.is_empty() {
             return None;
         }
-        // In title order, each once: a tie in hits goes to the runbook the
-        // title names first (see `rank`).
-        let mut seen = Vec::with_capacity(words.len());
-        words.retain(|w| {
-            let new = !seen.contains(w);
-            seen.push(*w);
-            new
-        });
         let svc = mapped.first().map(|s| s.name.as_str()).unwrap_or(raw);
         let key = (incident.severity, words);
         if let Some(hit) = self.ranked.borrow().get(svc).and_then(|m| m.get(&key)) {

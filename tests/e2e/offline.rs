@@ -24,12 +24,22 @@ fn write_config(dir: &std::path::Path) -> std::path::PathBuf {
 }
 
 fn sitrep(cfg: &std::path::Path, data: &std::path::Path, args: &[&str]) -> std::process::Output {
+    sitrep_env(cfg, data, args, &[])
+}
+
+fn sitrep_env(
+    cfg: &std::path::Path,
+    data: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_sitrep"))
         .arg("--config")
         .arg(cfg)
         .arg("--data-dir")
         .arg(data)
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .unwrap()
 }
@@ -116,20 +126,11 @@ fn a_provider_that_reads_its_cache_first_shows_it_when_down_and_warns_once() {
     let data = dir.path().join("data");
     std::fs::create_dir_all(data.join("cache")).unwrap();
     let cached = r#"{"format":1,"provider":"gh","kind":"github","fetched_at":"2026-11-22T01:00:00Z","data":{"deploys":[{"created_at":"2026-11-22T00:40:00Z","creator":"deploy-bot","current":true,"environment":"production","id":"101","provider":"gh","provider_state":"success","ref":"v1.4","service":"checkout","sha":"0123456789012345678901234567890123456789","state":"success","url":null}]}}"#;
-    let run = || {
-        Command::new(env!("CARGO_BIN_EXE_sitrep"))
-            .arg("--config")
-            .arg(&cfg)
-            .arg("--data-dir")
-            .arg(&data)
-            .args(["deploys", "--json"])
-            .env(
-                "SITREP_TEST_GH_TOKEN",
-                "ghp_notarealtoken0000000000000000000000",
-            )
-            .output()
-            .unwrap()
-    };
+    let token = [(
+        "SITREP_TEST_GH_TOKEN",
+        "ghp_notarealtoken0000000000000000000000",
+    )];
+    let run = || sitrep_env(&cfg, &data, &["deploys", "--json"], &token);
     std::fs::write(data.join("cache/gh.json"), cached).unwrap();
     let out = run();
     assert_eq!(out.status.code(), Some(1), "partial: GitHub failed");

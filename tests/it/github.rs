@@ -405,6 +405,15 @@ fn provider(server: &MockServer, extra: &str) -> Github {
     Github::with_options(&pc, &token_ctx(&c, &FixedSecret(TOKEN)), opts(&pc)).unwrap()
 }
 
+/// A registry of the one provider `provider(server, "")`.
+fn registry_of(server: &MockServer) -> sitrep::providers::Registry {
+    sitrep::providers::Registry {
+        providers: vec![Arc::new(provider(server, ""))],
+        demo: false,
+        keep: Vec::new(),
+    }
+}
+
 /// One environment, so one list request per fetch.
 fn provider1(server: &MockServer) -> Github {
     let (c, pc) = config(&server.uri(), "");
@@ -1753,7 +1762,6 @@ async fn a_second_rollback_waits_for_the_first_and_never_brings_back_the_bad_sha
 #[tokio::test]
 async fn an_unchanged_fetch_soon_after_leaves_the_cache_file_as_it_is() {
     use sitrep::cache::Cache;
-    use sitrep::providers::Registry;
     use sitrep::store::Store;
     let (server, f) = fake(&[
         (2, "bbbb222", "v2", "production", 5, Some("success")),
@@ -1764,11 +1772,7 @@ async fn an_unchanged_fetch_soon_after_leaves_the_cache_file_as_it_is() {
     let cache = Cache::new(dir.path());
     let file = dir.path().join("cache/gh.json");
     // Each fetch as a new process would: a new provider, the cache read.
-    let registry = || Registry {
-        providers: vec![Arc::new(provider(&server, ""))],
-        demo: false,
-        keep: Vec::new(),
-    };
+    let registry = || registry_of(&server);
     let first = Store::fetch_all(&registry(), Some(&cache)).await;
     assert!(first.slots[0].error.is_none());
     let written = std::fs::read(&file).unwrap();
@@ -1816,7 +1820,6 @@ async fn an_unchanged_fetch_soon_after_leaves_the_cache_file_as_it_is() {
 async fn the_audited_executor_rolls_back_once_with_its_key_in_the_payload() {
     use sitrep::actions::{ActionRequest, Executor, Mode};
     use sitrep::audit::{AuditLog, Outcome, Phase};
-    use sitrep::providers::Registry;
     let (server, f) = fake(&[
         (2, "bbbb222", "v2", "production", 5, Some("success")),
         (1, "aaaa111", "v1", "production", 60, Some("success")),
@@ -1824,11 +1827,7 @@ async fn the_audited_executor_rolls_back_once_with_its_key_in_the_payload() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.jsonl");
-    let registry = Registry {
-        providers: vec![Arc::new(provider(&server, ""))],
-        demo: false,
-        keep: Vec::new(),
-    };
+    let registry = registry_of(&server);
     let ex = Executor::new(
         registry,
         Arc::new(AuditLog::new(&path, sitrep::audit::Signer::ephemeral())),
